@@ -1,0 +1,85 @@
+import type { EntityResult, KeyInfo, Requirement } from './types';
+
+/** Schema id of an evidence record. @public */
+export const EVIDENCE_RECORD_SCHEMA = 'https://residency.dev/evidence/v1';
+/** Schema id of a downloadable evidence bundle. @public */
+export const EVIDENCE_BUNDLE_SCHEMA = 'https://residency.dev/evidence-bundle/v1';
+
+/**
+ * Raw signed material captured for one image, enough to re-verify offline:
+ * the manifest bytes, simple-signing payloads with their signatures, DSSE
+ * envelopes and Sigstore bundles exactly as fetched (base64 where binary).
+ *
+ * @public
+ */
+export interface ImageMaterial {
+  reference: string;
+  digest?: string;
+  /** base64 of the image manifest bytes (hash them to get `digest`). */
+  manifest?: string;
+  manifestMediaType?: string;
+  simpleSignatures: {
+    /** base64 of the simple-signing payload layer. */
+    payload: string;
+    /** base64 signature from the `dev.cosignproject.cosign/signature` annotation. */
+    signature: string;
+    certificate?: string;
+    chain?: string;
+    /** The `dev.sigstore.cosign/bundle` annotation (Rekor bundle), when present. */
+    rekorBundle?: string;
+    source: string;
+  }[];
+  /** DSSE envelopes (`.att` layers) as JSON text. */
+  envelopes: { envelope: string; source: string }[];
+  /** Sigstore bundles as JSON text. */
+  bundles: { bundle: string; source: string }[];
+}
+
+/**
+ * One evidence record: the decision and everything it was made from.
+ * Hashed as RFC 8785 canonical JSON.
+ *
+ * @public
+ */
+export interface EvidenceRecord {
+  schema: typeof EVIDENCE_RECORD_SCHEMA;
+  entityRef: string;
+  result: EntityResult;
+  material: ImageMaterial[];
+  /** The tenant policy as configured (boundary regions, requirements, rules). */
+  policy: {
+    tenant?: string;
+    boundary?: { name: string; regions: string[] };
+    require: Requirement[];
+    allowedHosts?: string[];
+    rules?: { id: string; expression: string; message: string }[];
+  };
+  /** Trust material used: keys with public PEM, registries with regions, trusted roots' identity. */
+  trust: {
+    keys: (KeyInfo & { publicKeyPem: string })[];
+    registries: { host: string; region: string }[];
+    trustedRoots?: { name: string; sha256: string }[];
+  };
+  engineVersion: string;
+  createdAt: string;
+}
+
+/** A stored record with its chain position. @public */
+export interface ChainedEvidence {
+  id: string;
+  sequence: number;
+  previousHash: string | null;
+  /** SHA-256 (hex) of canonical JSON of `{ sequence, previousHash, record }`. */
+  recordHash: string;
+  record: EvidenceRecord;
+}
+
+/** The document served by `GET /evidence/{id}` and written by `residency verify --evidence`. @public */
+export interface EvidenceBundle {
+  schema: typeof EVIDENCE_BUNDLE_SCHEMA;
+  evidence: ChainedEvidence;
+  /** The link to the previous record of the same entity, if any. */
+  previous?: { id: string; sequence: number; recordHash: string };
+  exportedAt: string;
+  exportedBy?: string;
+}

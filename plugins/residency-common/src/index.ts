@@ -1,0 +1,9 @@
+/**
+ * Isomorphic types, permissions, reason codes and the evidence schema of Residency.
+ *
+ * @packageDocumentation
+ */
+export * from './reasons';
+export * from './types';
+export * from './evidence';
+export * from './permissions';

@@ -1,0 +1,38 @@
+import {
+  createPermission,
+  type ResourcePermission,
+} from '@backstage/plugin-permission-common';
+
+/**
+ * Read an entity's evidence history and download evidence bundles.
+ * A catalog-entity resource permission, so policies can decide per entity.
+ *
+ * @public
+ */
+export const residencyEvidenceReadPermission: ResourcePermission<'catalog-entity'> =
+  createPermission({
+    name: 'residency.evidence.read',
+    attributes: { action: 'read' },
+    resourceType: 'catalog-entity',
+  });
+
+/** Trigger an on-demand refresh of an entity's residency status. @public */
+export const residencyRefreshPermission: ResourcePermission<'catalog-entity'> =
+  createPermission({
+    name: 'residency.refresh',
+    attributes: { action: 'update' },
+    resourceType: 'catalog-entity',
+  });
+
+/** Read tenants, their boundaries and the mapping mismatches. @public */
+export const residencyTenantsReadPermission = createPermission({
+  name: 'residency.tenants.read',
+  attributes: { action: 'read' },
+});
+
+/** Every permission Residency defines. @public */
+export const residencyPermissions = [
+  residencyEvidenceReadPermission,
+  residencyRefreshPermission,
+  residencyTenantsReadPermission,
+];

@@ -1,0 +1,117 @@
+/*
+ * The public contract of the verification engine. The backend plugin and the CLI
+ * depend only on what this file declares; the implementation lives beside it.
+ */
+import type {
+  EntityResult,
+  EvidenceBundle,
+  EvidenceRecord,
+  ImageResult,
+  ImageMaterial,
+  Reason,
+} from '@residency-dev/plugin-residency-common';
+
+/** Minimal config reader: Backstage's `Config` satisfies it, so does the CLI's YAML reader. */
+export interface ConfigReader {
+  getOptionalConfig(key: string): ConfigReader | undefined;
+  getOptionalConfigArray(key: string): ConfigReader[] | undefined;
+  getOptionalString(key: string): string | undefined;
+  getOptionalStringArray(key: string): string[] | undefined;
+  getOptionalNumber(key: string): number | undefined;
+  getOptionalBoolean(key: string): boolean | undefined;
+  getString(key: string): string;
+  keys(): string[];
+  get(key?: string): unknown;
+}
+
+/** Error codes of a configuration that fails to load. */
+export type ConfigErrorCode =
+  | 'config_invalid'
+  | 'key_region_unpinned'
+  | 'key_region_contradiction'
+  | 'key_duplicate'
+  | 'key_unreadable'
+  | 'boundary_unknown'
+  | 'registry_invalid'
+  | 'rule_invalid';
+
+/** Options of one entity evaluation. */
+export interface EvaluateEntityOptions {
+  entityRef: string;
+  /** Image references from `residency.dev/images` (already split). */
+  images: string[];
+  tenant?: string;
+  declaredRegion?: string;
+  /**
+   * Incremental verification: the engine still resolves each tag to a digest, then asks
+   * this callback for a previous result of that digest; when one is returned (younger
+   * than revalidateAfter under the same trustHash/policyHash, decided by the caller), the
+   * signatures are not fetched again and the previous ImageResult/material are reused.
+   */
+  reuse?: (
+    digest: string,
+  ) => Promise<{ image: ImageResult; material: ImageMaterial } | undefined>;
+  signal?: AbortSignal;
+}
+
+/** What one evaluation yields: the decision and the evidence record behind it. */
+export interface EntityEvaluation {
+  result: EntityResult;
+  record: EvidenceRecord;
+}
+
+/** Outcome of re-verifying an evidence bundle offline. */
+export interface BundleVerification {
+  ok: boolean;
+  /** The decision recomputed from the bundle's own material. */
+  decision?: EntityResult['decision'];
+  /** Each problem names the JSON path of the field that does not verify. */
+  problems: { path: string; code: string; message: string }[];
+}
+
+/** The engine, one per process; safe for concurrent use. */
+export interface ResidencyEngine {
+  evaluateEntity(options: EvaluateEntityOptions): Promise<EntityEvaluation>;
+  /** SHA-256 of the canonical trust configuration (keys, registries, trusted roots). */
+  trustHash(): string;
+  /** SHA-256 of a tenant's canonical policy (or of "no tenant"). */
+  policyHash(tenant: string | undefined): string;
+  /** Tenants and what the platform owner configured. */
+  readonly settings: ResidencySettings;
+}
+
+/** The loaded, validated `residency:` configuration. */
+export interface ResidencySettings {
+  boundaries: Record<string, string[]>;
+  registries: {
+    host: string;
+    region: string;
+    insecure: boolean;
+  }[];
+  keys: {
+    id: string;
+    region: string;
+    regionSource: 'id' | 'explicit';
+    fingerprint: string;
+    algorithm: string;
+    publicKeyPem: string;
+    validFrom?: string;
+    validUntil?: string;
+    revoked: boolean;
+  }[];
+  tenants: Record<
+    string,
+    {
+      boundary: string;
+      require: ('signature' | 'provenance' | 'sbom' | 'residency')[];
+      allowedHosts: string[];
+      rules: { id: string; expression: string; message: string }[];
+    }
+  >;
+  limits: {
+    imagesPerEntity: number;
+    concurrencyPerRegistry: number;
+  };
+}
+
+export type { EvidenceBundle, Reason };

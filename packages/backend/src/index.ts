@@ -1,0 +1,19 @@
+/*
+ * The Residency portal's backend: only what the product needs. The app backend
+ * serves the built frontend, auth signs users in (guest provider for local use),
+ * the catalog holds the services, the permission framework decides who may see
+ * evidence, refresh checks and review tenants, and the residency plugin does the work.
+ */
+import { createBackend } from '@backstage/backend-defaults';
+import { residencyPermissionPolicyModule } from './permissionPolicy';
+
+const backend = createBackend();
+
+backend.add(import('@backstage/plugin-app-backend'));
+backend.add(import('@backstage/plugin-auth-backend'));
+backend.add(import('@backstage/plugin-auth-backend-module-guest-provider'));
+backend.add(import('@backstage/plugin-catalog-backend'));
+backend.add(import('@backstage/plugin-permission-backend'));
+backend.add(residencyPermissionPolicyModule);
+
+backend.start();

@@ -1,0 +1,214 @@
+import { Command, CommanderError, Option } from 'commander';
+import { CliError, EXIT, errorMessage, type ExitCode } from './errors';
+import { processIo, type CliIo } from './io';
+import { defaultEngineApi, type EngineApi } from './engine';
+import { verifyCommand } from './commands/verify';
+import { verifyEvidenceCommand } from './commands/verifyEvidence';
+import { verifyBundleCommand } from './commands/verifyBundle';
+import { configCheckCommand } from './commands/configCheck';
+
+const EXIT_CODES_HELP = `
+Exit codes:
+  0  resident / verified
+  1  not resident / does not verify
+  2  could not decide (registry fault, missing trust material)
+  3  usage or configuration error (nothing was verified)`;
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+function packageVersion(): string {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require('../package.json').version;
+  } catch {
+    return '0.0.0';
+  }
+}
+
+export interface RunOptions {
+  io?: CliIo;
+  /** The engine; the real one unless a test injects another. */
+  engine?: EngineApi;
+}
+
+/**
+ * Runs the CLI with user arguments (without `node` and the script) and returns the
+ * exit code. Never throws and never prints a stack trace for user errors.
+ */
+export async function run(argv: string[], options: RunOptions = {}): Promise<number> {
+  const io = options.io ?? processIo();
+  let engine = options.engine;
+  const getEngine = () => (engine ??= defaultEngineApi());
+  let exitCode: ExitCode = EXIT.OK;
+  let json = false;
+
+  const program = new Command('residency');
+  program
+    .description(
+      'Prove with signatures and attestations that container images stay inside a residency boundary.',
+    )
+    .version(packageVersion(), '-V, --version', 'print the version of residency')
+    .helpOption('-h, --help', 'show help for a command')
+    .addHelpCommand('help [command]', 'show help for a command')
+    .showSuggestionAfterError()
+    .exitOverride()
+    .configureOutput({
+      writeOut: s => io.stdout(s),
+      writeErr: s => io.stderr(s),
+    })
+    .addHelpText('after', EXIT_CODES_HELP);
+
+  const configOption = () =>
+    new Option(
+      '-c, --config <file>',
+      'app-config file with the residency: section (repeat to merge; later files win)',
+    )
+      .argParser(collect);
+
+  program
+    .command('verify')
+    .description(
+      'Verify images exactly as the Residency backend does and decide residency for a tenant (a CI/CD gate).',
+    )
+    .argument(
+      '<image-ref...>',
+      'image references: registry/repo[:tag][@sha256:<hex>] or oci:<layout-dir>[:tag|@digest]',
+    )
+    .addOption(configOption().makeOptionMandatory())
+    .requiredOption('-t, --tenant <id>', 'tenant whose boundary and requirements apply (residency.tenants.<id>)')
+    .option('-r, --region <region>', 'the region the service declares (like the residency.dev/region annotation)')
+    .option('--entity <ref>', 'entity ref recorded in the result and evidence', 'component:default/residency-cli')
+    .option('--json', 'print the EntityResult document as JSON (see README)')
+    .option('--evidence <file>', 'write the evidence bundle (same format the portal serves) to <file>')
+    .addHelpText('after', EXIT_CODES_HELP)
+    .action(async (images: string[], o) => {
+      json = Boolean(o.json);
+      exitCode = await verifyCommand(
+        {
+          images,
+          config: o.config ?? [],
+          tenant: o.tenant,
+          region: o.region,
+          entity: o.entity,
+          json: o.json,
+          evidence: o.evidence,
+        },
+        io,
+        getEngine(),
+      );
+    });
+
+  program
+    .command('verify-evidence')
+    .description(
+      'Re-verify a downloaded evidence bundle offline: signatures, attestations, hashes, chain link and decision.',
+    )
+    .argument('<bundle.json>', 'evidence bundle from the portal or residency verify --evidence')
+    .addOption(configOption())
+    .option('--json', 'print the checks and problems as JSON (see README)')
+    .option('--require-compliant', 'also fail (exit 1, or 2 if unknown) when the recorded decision is not compliant')
+    .addHelpText(
+      'after',
+      `
+Exit codes:
+  0  the bundle verifies (with --require-compliant: and its decision is compliant)
+  1  the bundle does not verify (tampered, hash or chain mismatch, decision differs)
+  2  could not decide (material that cannot be checked offline)
+  3  usage error, or the file is unreadable or not an evidence bundle`,
+    )
+    .action(async (file: string, o) => {
+      json = Boolean(o.json);
+      exitCode = await verifyEvidenceCommand(
+        { file, config: o.config ?? [], json: o.json, requireCompliant: o.requireCompliant },
+        io,
+        getEngine(),
+      );
+    });
+
+  program
+    .command('verify-bundle')
+    .description(
+      'Verify one Sigstore bundle offline (message signature or DSSE attestation), like cosign verify-blob --bundle.',
+    )
+    .argument('<sigstore-bundle.json>', 'Sigstore bundle (v0.1 to v0.3)')
+    .option('--artifact <file>', 'the artifact the bundle signs or attests (its digest is computed here)')
+    .option('--digest <alg:hex>', 'the digest of the attested artifact, e.g. sha256:<hex> (DSSE only)')
+    .option('--key <pem>', 'trusted public key (PEM); the bundle\'s own key hint is ignored')
+    .option('--trusted-root <trusted_root.json>', 'trusted root for keyless bundles (default: public-good root embedded offline)')
+    .option('--certificate-identity <id>', 'required certificate identity (SAN) for keyless bundles')
+    .option('--certificate-oidc-issuer <url>', 'required OIDC issuer for keyless bundles')
+    .option('--require-tlog', 'require a verified transparency log entry (always on for keyless)')
+    .option('--json', 'print the verification report as JSON (see README)')
+    .addHelpText(
+      'after',
+      `
+Exit codes:
+  0  verified
+  1  does not verify (signature, digest, subject, identity, tlog)
+  3  usage error, or a file is unreadable`,
+    )
+    .action(async (bundle: string, o) => {
+      json = Boolean(o.json);
+      exitCode = await verifyBundleCommand({ bundle, ...o }, io);
+    });
+
+  const config = program
+    .command('config')
+    .description('Work with the residency: configuration')
+    .addHelpCommand(false);
+  config
+    .command('check')
+    .description(
+      'Load and validate a configuration; list keys with their derived regions and tenants with their boundaries.',
+    )
+    .argument('<file...>', 'app-config files (merged in order, later files win)')
+    .option('--json', 'print what was loaded as JSON (see README)')
+    .addHelpText('after', '\nExit codes:\n  0  the configuration loads\n  3  it does not; the offending entry is named')
+    .action(async (files: string[], o) => {
+      json = Boolean(o.json);
+      exitCode = await configCheckCommand({ files, json: o.json }, io, getEngine());
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (
+        e.code === 'commander.helpDisplayed' ||
+        e.code === 'commander.version' ||
+        e.code === 'commander.help'
+      ) {
+        return EXIT.OK;
+      }
+      if (e.code === 'commander.executeSubCommandAsync') return e.exitCode;
+      // Commander already printed what was wrong.
+      io.stderr("Run 'residency --help' or 'residency <command> --help' for usage.\n");
+      return EXIT.USAGE;
+    }
+    if (e instanceof CliError) {
+      report(io, json, e.code, e.message, e.options.hint);
+      return e.exitCode;
+    }
+    // A bug or an unexpected fault: never a pass, never a stack trace unless asked.
+    report(
+      io,
+      json,
+      'internal_error',
+      `unexpected error: ${errorMessage(e)}`,
+      'Set RESIDENCY_DEBUG=1 for details and report it.',
+    );
+    if (io.env.RESIDENCY_DEBUG && e instanceof Error && e.stack) io.stderr(`${e.stack}\n`);
+    return EXIT.UNKNOWN;
+  }
+}
+
+function report(io: CliIo, json: boolean, code: string, message: string, hint?: string) {
+  io.stderr(`error: ${message}\n`);
+  if (hint) io.stderr(`hint: ${hint}\n`);
+  if (json) {
+    io.stdout(`${JSON.stringify({ error: { code, message, hint } }, null, 2)}\n`);
+  }
+}

@@ -1,0 +1,204 @@
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import {
+  EVIDENCE_BUNDLE_SCHEMA,
+  type Decision,
+  type EntityResult,
+  type EvidenceBundle,
+  type ImageResult,
+} from '@residency-dev/plugin-residency-common';
+import { CliError, EXIT, errorMessage, type ExitCode } from '../errors';
+import type { CliIo } from '../io';
+import type { EngineApi } from '../engine';
+import {
+  DECISION_LABEL,
+  keyValueRows,
+  reasonLines,
+  safe,
+  shortFingerprint,
+} from '../format/text';
+import { loadSettingsFromFiles } from './settings';
+
+export interface VerifyOptions {
+  images: string[];
+  config: string[];
+  tenant: string;
+  region?: string;
+  entity: string;
+  json?: boolean;
+  evidence?: string;
+}
+
+/** Exit code of a decision: 0 resident, 1 not resident, 2 unknown. */
+export function exitCodeForDecision(decision: Decision): ExitCode {
+  switch (decision) {
+    case 'compliant':
+      return EXIT.OK;
+    case 'non_compliant':
+    case 'invalid':
+      return EXIT.FAILED;
+    default:
+      return EXIT.UNKNOWN;
+  }
+}
+
+/** Splits arguments that hold several references (comma, whitespace, newline). */
+export function splitImageArgs(args: string[]): string[] {
+  return args
+    .flatMap(a => a.split(/[\s,]+/))
+    .map(s => s.trim())
+    .filter(s => s !== '');
+}
+
+function keyLabel(key: { id: string; fingerprint: string; region: string } | undefined) {
+  if (!key) return undefined;
+  return `${safe(key.id, 120)} (region ${safe(key.region)}, fp ${shortFingerprint(key.fingerprint)})`;
+}
+
+function formatImage(image: ImageResult): string {
+  const sigs = image.signatures.map(s => {
+    if (s.verified) {
+      const who = s.key
+        ? keyLabel(s.key)
+        : s.identity
+        ? `${safe(s.identity.subject)} via ${safe(s.identity.issuer)}`
+        : 'unknown signer';
+      return `verified (${s.format}, ${s.source}) by ${who}`;
+    }
+    return `NOT verified (${s.format}, ${s.source})${s.error ? `: ${safe(s.error.code)}` : ''}`;
+  });
+  const atts = image.attestations.map(a => {
+    const status = a.verified ? 'verified' : `NOT verified${a.error ? ` (${safe(a.error.code)})` : ''}`;
+    const by = a.verified && a.key ? ` by ${safe(a.key.id, 80)} [${safe(a.key.region)}]` : '';
+    return `${a.kind} ${status}${by} — ${safe(a.predicateType, 120)}`;
+  });
+  const rows: [string, string | undefined][] = [
+    ['decision', DECISION_LABEL[image.decision] ?? image.decision],
+    ['digest', image.digest ?? '(not resolved)'],
+    [
+      'registry',
+      image.registry
+        ? `${safe(image.registry)}${image.registryRegion ? ` (region ${safe(image.registryRegion)})` : ' (not configured)'}`
+        : undefined,
+    ],
+    ['signatures', sigs.length ? sigs[0] : '(none found)'],
+    ...sigs.slice(1).map(s => ['', s] as [string, string]),
+    ['attestations', atts.length ? atts[0] : '(none found)'],
+    ...atts.slice(1).map(s => ['', s] as [string, string]),
+  ];
+  if (image.claims && Object.keys(image.claims).length > 0) {
+    rows.push([
+      'claimed',
+      `${safe(
+        Object.entries(image.claims)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(', '),
+        200,
+      )} (unsigned; never decides)`,
+    ]);
+  }
+  const lines = [`IMAGE ${safe(image.reference)}`, keyValueRows(rows)];
+  if (image.reasons.length > 0) {
+    lines.push('  reasons');
+    lines.push(...image.reasons.map(r => reasonLines(r)));
+  }
+  return lines.join('\n');
+}
+
+/** Human output of a verification: a block per image, then the entity's decision. */
+export function formatEntityResult(result: EntityResult): string {
+  const out: string[] = [];
+  const boundary = result.boundary
+    ? `${result.boundary.name} [${result.boundary.regions.join(', ')}]`
+    : '(none)';
+  out.push(
+    keyValueRows(
+      [
+        ['tenant', result.tenant ? safe(result.tenant) : '(none)'],
+        ['boundary', boundary],
+        ['declared region', result.declaredRegion ? safe(result.declaredRegion) : undefined],
+      ],
+      '',
+    ),
+  );
+  for (const image of result.images) {
+    out.push('');
+    out.push(formatImage(image));
+  }
+  if (result.reasons.length > 0) {
+    out.push('');
+    out.push('ENTITY');
+    out.push(...result.reasons.map(r => reasonLines(r, '  ')));
+  }
+  out.push('');
+  out.push(`RESULT: ${DECISION_LABEL[result.decision] ?? result.decision}`);
+  return `${out.join('\n')}\n`;
+}
+
+/** `residency verify`: the CI/CD gate. */
+export async function verifyCommand(
+  options: VerifyOptions,
+  io: CliIo,
+  engineApi: EngineApi,
+): Promise<ExitCode> {
+  const images = splitImageArgs(options.images);
+  if (images.length === 0) {
+    throw new CliError('no image reference given', {
+      hint: 'Pass at least one reference, e.g. residency verify registry.example.com/app@sha256:<hex> ...',
+    });
+  }
+  const { settings } = await loadSettingsFromFiles(options.config, io, engineApi);
+  if (!Object.prototype.hasOwnProperty.call(settings.tenants, options.tenant)) {
+    const known = Object.keys(settings.tenants);
+    throw new CliError(`tenant '${safe(options.tenant)}' is not defined in residency.tenants`, {
+      code: 'tenant_unknown',
+      hint: known.length
+        ? `Use one of: ${known.join(', ')}.`
+        : 'Define the tenant under residency.tenants in the configuration.',
+    });
+  }
+  const engine = await engineApi.createEngine(settings);
+  let evaluation;
+  try {
+    evaluation = await engine.evaluateEntity({
+      entityRef: options.entity,
+      images,
+      tenant: options.tenant,
+      declaredRegion: options.region,
+    });
+  } catch (e) {
+    throw new CliError(`the verification could not complete: ${errorMessage(e)}`, {
+      exitCode: EXIT.UNKNOWN,
+      code: 'engine_error',
+      hint: 'This is not a residency decision; retry, and report it if it persists.',
+    });
+  }
+  const { result, record } = evaluation;
+
+  if (options.evidence) {
+    const chained = engineApi.chainRecord(record, null);
+    const bundle: EvidenceBundle = {
+      schema: EVIDENCE_BUNDLE_SCHEMA,
+      evidence: chained,
+      exportedAt: io.now().toISOString(),
+      exportedBy: 'residency-cli',
+    };
+    const target = resolve(io.cwd, options.evidence);
+    try {
+      writeFileSync(target, `${JSON.stringify(bundle, null, 2)}\n`, { mode: 0o644 });
+    } catch (e) {
+      throw new CliError(`cannot write the evidence bundle to ${target}: ${errorMessage(e)}`, {
+        code: 'file_unwritable',
+        hint: 'Choose a writable path for --evidence.',
+      });
+    }
+    if (!options.json) io.stderr(`evidence bundle written to ${target}\n`);
+  }
+
+  if (options.json) {
+    io.stdout(`${JSON.stringify(result, null, 2)}\n`);
+  } else {
+    io.stdout(formatEntityResult(result));
+  }
+  return exitCodeForDecision(result.decision);
+}

@@ -1,0 +1,472 @@
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import {
+  bundleFromJSON,
+  type Bundle,
+} from '@sigstore/bundle';
+import { TrustedRoot } from '@sigstore/protobuf-specs';
+import {
+  Verifier,
+  toSignedEntity,
+  toTrustMaterial,
+  type SignedEntity,
+  type VerificationPolicy,
+} from '@sigstore/verify';
+import { CliError, EXIT, errorMessage, type ExitCode } from '../errors';
+import type { CliIo } from '../io';
+import { safe } from '../format/text';
+
+/** Largest Sigstore bundle or trusted root read, in bytes. */
+export const MAX_BUNDLE_BYTES = 16 * 1024 * 1024;
+/** Largest artifact hashed, in bytes. */
+export const MAX_ARTIFACT_BYTES = 1024 * 1024 * 1024;
+
+const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
+const STATEMENT_TYPES = new Set([
+  'https://in-toto.io/Statement/v0.1',
+  'https://in-toto.io/Statement/v1',
+]);
+const DIGEST_HEX_LENGTH: Record<string, number> = {
+  sha256: 64,
+  sha384: 96,
+  sha512: 128,
+};
+
+export interface VerifyBundleOptions {
+  bundle: string;
+  artifact?: string;
+  digest?: string;
+  key?: string;
+  trustedRoot?: string;
+  certificateIdentity?: string;
+  certificateOidcIssuer?: string;
+  requireTlog?: boolean;
+  json?: boolean;
+}
+
+/** Why a bundle did not verify (stable codes, see README). */
+export type BundleFailureCode =
+  | 'bundle_invalid'
+  | 'digest_mismatch'
+  | 'subject_mismatch'
+  | 'payload_type'
+  | 'malformed_statement'
+  | 'signature_invalid'
+  | 'identity_mismatch'
+  | 'tlog_invalid'
+  | 'certificate_invalid'
+  | 'timestamp_invalid'
+  | 'key_invalid';
+
+class BundleFailure extends Error {
+  constructor(readonly code: BundleFailureCode, message: string) {
+    super(message);
+  }
+}
+
+interface Report {
+  bundle: { file: string; mediaType?: string; content?: 'messageSignature' | 'dsseEnvelope' };
+  verified: boolean;
+  exitCode: ExitCode;
+  signer?:
+    | { type: 'key'; fingerprint: string; algorithm: string; source: string }
+    | { type: 'certificate'; identity?: string; issuer?: string };
+  artifact?: { digest: string; source: 'artifact' | 'digest' };
+  tlogEntries?: number;
+  statement?: {
+    type: string;
+    predicateType: string;
+    subjects: { name: string; digest: Record<string, string> }[];
+  };
+  checks: { name: string; ok: boolean }[];
+  error?: { code: BundleFailureCode; message: string };
+}
+
+function readBounded(file: string, what: string, cap: number): Buffer {
+  try {
+    const st = statSync(file);
+    if (!st.isFile()) throw new Error('not a regular file');
+    if (st.size > cap) throw new Error(`${st.size} bytes is more than the ${cap}-byte cap`);
+    return readFileSync(file);
+  } catch (e) {
+    throw new CliError(`cannot read ${what} ${file}: ${errorMessage(e)}`, {
+      code: 'file_unreadable',
+    });
+  }
+}
+
+function parseJsonFile(file: string, what: string): unknown {
+  const bytes = readBounded(file, what, MAX_BUNDLE_BYTES);
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch (e) {
+    throw new CliError(`${what} ${file} is not JSON: ${errorMessage(e)}`, {
+      code: 'file_unreadable',
+    });
+  }
+}
+
+/** Parses `alg:hex` (sha256, sha384, sha512; lowercase hex of the right length). */
+export function parseDigest(value: string): { algorithm: string; hex: string } {
+  const m = /^(sha256|sha384|sha512):([0-9a-f]+)$/.exec(value);
+  if (!m || m[2].length !== DIGEST_HEX_LENGTH[m[1]]) {
+    throw new CliError(`--digest '${safe(value, 80)}' is not a digest`, {
+      hint: 'Write it as sha256:<64 lowercase hex> (or sha384:, sha512:).',
+    });
+  }
+  return { algorithm: m[1], hex: m[2] };
+}
+
+/** SPKI SHA-256 fingerprint (hex) of a public key. */
+export function keyFingerprint(key: KeyObject): string {
+  return createHash('sha256')
+    .update(key.export({ type: 'spki', format: 'der' }))
+    .digest('hex');
+}
+
+function keyAlgorithm(key: KeyObject): string {
+  const d = key.asymmetricKeyDetails;
+  if (key.asymmetricKeyType === 'ec') return `ecdsa-${d?.namedCurve ?? 'unknown'}`;
+  if (key.asymmetricKeyType === 'rsa' || key.asymmetricKeyType === 'rsa-pss') {
+    return `${key.asymmetricKeyType}-${d?.modulusLength ?? ''}`;
+  }
+  return key.asymmetricKeyType ?? 'unknown';
+}
+
+/** The public-good Sigstore trusted root embedded in @sigstore/tuf's seed (no network). */
+export function publicGoodTrustedRoot(): TrustedRoot {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const seeds = require('@sigstore/tuf/seeds.json') as Record<
+    string,
+    { targets: Record<string, string> }
+  >;
+  const seed = seeds['https://tuf-repo-cdn.sigstore.dev'];
+  const b64 = seed?.targets?.['trusted_root.json'];
+  if (!b64) {
+    throw new CliError('the embedded public-good trusted root is missing', {
+      exitCode: EXIT.UNKNOWN,
+      code: 'trusted_root_unavailable',
+      hint: 'Pass --trusted-root <trusted_root.json>.',
+    });
+  }
+  return TrustedRoot.fromJSON(JSON.parse(Buffer.from(b64, 'base64').toString('utf8')));
+}
+
+function mapVerifierError(e: unknown): BundleFailure {
+  const code = (e as { code?: string }).code;
+  const msg = errorMessage(e);
+  switch (code) {
+    case 'SIGNATURE_ERROR':
+      return new BundleFailure('signature_invalid', `signature does not verify: ${msg}`);
+    case 'UNTRUSTED_SIGNER_ERROR':
+      return new BundleFailure('identity_mismatch', msg);
+    case 'CERTIFICATE_ERROR':
+      return new BundleFailure('certificate_invalid', msg);
+    case 'TIMESTAMP_ERROR':
+      return new BundleFailure('timestamp_invalid', msg);
+    case 'PUBLIC_KEY_ERROR':
+      return new BundleFailure('key_invalid', msg);
+    default:
+      if (code && code.startsWith('TLOG')) return new BundleFailure('tlog_invalid', msg);
+      return new BundleFailure('signature_invalid', msg);
+  }
+}
+
+function validateOptions(o: VerifyBundleOptions) {
+  if (Boolean(o.artifact) === Boolean(o.digest)) {
+    throw new CliError('give exactly one of --artifact <file> or --digest <alg:hex>', {
+      hint: 'The artifact (or its digest) is what the signature or attestation must cover.',
+    });
+  }
+  if (Boolean(o.certificateIdentity) !== Boolean(o.certificateOidcIssuer)) {
+    throw new CliError(
+      '--certificate-identity and --certificate-oidc-issuer must be given together',
+      { hint: 'Keyless bundles are trusted only for an exact identity and issuer.' },
+    );
+  }
+  if (o.key && o.certificateIdentity) {
+    throw new CliError('give either --key or --certificate-identity/--certificate-oidc-issuer, not both');
+  }
+  if (!o.key && !o.certificateIdentity) {
+    throw new CliError('no trust given: nothing to verify the bundle against', {
+      hint: 'Pass --key <public.pem> for key-signed bundles, or --certificate-identity and --certificate-oidc-issuer for keyless ones.',
+    });
+  }
+}
+
+/** `residency verify-bundle`: one Sigstore bundle, offline, trust only from flags. */
+export async function verifyBundleCommand(
+  options: VerifyBundleOptions,
+  io: CliIo,
+): Promise<ExitCode> {
+  validateOptions(options);
+  const bundleFile = resolve(io.cwd, options.bundle);
+  const json = parseJsonFile(bundleFile, 'Sigstore bundle');
+
+  // Trust, only from flags.
+  let key: KeyObject | undefined;
+  if (options.key) {
+    const keyFile = resolve(io.cwd, options.key);
+    const pem = readBounded(keyFile, 'public key', 1024 * 1024);
+    try {
+      key = createPublicKey(pem);
+    } catch (e) {
+      throw new CliError(`${keyFile} is not a PEM public key: ${errorMessage(e)}`, {
+        code: 'key_unreadable',
+        hint: 'Pass the PEM SubjectPublicKeyInfo (-----BEGIN PUBLIC KEY-----), e.g. cosign.pub.',
+      });
+    }
+  }
+  let root: TrustedRoot | undefined;
+  if (options.trustedRoot) {
+    const file = resolve(io.cwd, options.trustedRoot);
+    const doc = parseJsonFile(file, 'trusted root');
+    try {
+      root = TrustedRoot.fromJSON(doc);
+    } catch (e) {
+      throw new CliError(`${file} is not a Sigstore trusted root: ${errorMessage(e)}`, {
+        code: 'trusted_root_invalid',
+      });
+    }
+  } else if (!key || options.requireTlog) {
+    root = publicGoodTrustedRoot();
+  }
+  const expected = options.digest ? parseDigest(options.digest) : undefined;
+  const artifact = options.artifact
+    ? readBounded(resolve(io.cwd, options.artifact), 'artifact', MAX_ARTIFACT_BYTES)
+    : undefined;
+
+  const report: Report = {
+    bundle: { file: bundleFile },
+    verified: false,
+    exitCode: EXIT.FAILED,
+    checks: [],
+  };
+  const check = (name: string, ok: boolean) => report.checks.push({ name, ok });
+
+  try {
+    let bundle: Bundle;
+    try {
+      bundle = bundleFromJSON(json);
+    } catch (e) {
+      throw new BundleFailure('bundle_invalid', `not a valid Sigstore bundle: ${errorMessage(e)}`);
+    }
+    report.bundle.mediaType = bundle.mediaType;
+    report.bundle.content = bundle.content.$case;
+    report.tlogEntries = bundle.verificationMaterial.tlogEntries.length;
+    check('bundle structure', true);
+
+    const isDsse = bundle.content.$case === 'dsseEnvelope';
+    if (!isDsse && !artifact) {
+      throw new CliError(
+        'a message-signature bundle signs the artifact bytes themselves: --digest cannot verify it',
+        { hint: 'Pass --artifact <file>.' },
+      );
+    }
+
+    // The artifact digest, computed here (never taken from the bundle).
+    if (artifact) {
+      report.artifact = {
+        digest: `sha256:${createHash('sha256').update(artifact).digest('hex')}`,
+        source: 'artifact',
+      };
+    } else if (expected) {
+      report.artifact = { digest: `${expected.algorithm}:${expected.hex}`, source: 'digest' };
+    }
+
+    let entity: SignedEntity;
+    try {
+      entity = toSignedEntity(bundle, artifact);
+    } catch (e) {
+      throw new BundleFailure('bundle_invalid', `cannot read the bundle's signing material: ${errorMessage(e)}`);
+    }
+
+    if (bundle.content.$case === 'messageSignature' && artifact) {
+      const md = bundle.content.messageSignature.messageDigest;
+      if (md && md.digest.length > 0) {
+        const alg = ({ 1: 'sha256', 2: 'sha384', 3: 'sha512' } as Record<number, string>)[
+          md.algorithm as unknown as number
+        ] ?? 'sha256';
+        const actual = createHash(alg).update(artifact).digest();
+        if (!actual.equals(md.digest)) {
+          check('artifact matches the bundle message digest', false);
+          throw new BundleFailure(
+            'digest_mismatch',
+            `the artifact's ${alg} is ${actual.toString('hex')}, the bundle's messageDigest says ${md.digest.toString('hex')}`,
+          );
+        }
+        check('artifact matches the bundle message digest', true);
+      }
+    }
+
+    if (key) {
+      // The key from --key is the only key; the bundle's hint or certificate is ignored.
+      entity = { ...entity, key: { $case: 'public-key', hint: 'residency-cli --key' } };
+    }
+    const trustMaterial = toTrustMaterial(
+      root ?? TrustedRoot.fromJSON({ mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1', tlogs: [], certificateAuthorities: [], ctlogs: [], timestampAuthorities: [] }),
+      () => {
+        if (!key) {
+          throw new BundleFailure('key_invalid', 'the bundle names a public key, but no --key was given');
+        }
+        return { publicKey: key, validFor: () => true };
+      },
+    );
+    const keyless = !key;
+    const verifier = new Verifier(trustMaterial, {
+      tlogThreshold: keyless || options.requireTlog ? 1 : 0,
+      ctlogThreshold: keyless ? 1 : 0,
+      timestampThreshold: keyless ? 1 : 0,
+    });
+    const policy: VerificationPolicy | undefined = keyless
+      ? {
+          subjectAlternativeName: options.certificateIdentity,
+          extensions: { issuer: options.certificateOidcIssuer },
+        }
+      : undefined;
+    try {
+      const signer = verifier.verify(entity, policy);
+      if (key) {
+        report.signer = {
+          type: 'key',
+          fingerprint: keyFingerprint(key),
+          algorithm: keyAlgorithm(key),
+          source: '--key',
+        };
+      } else {
+        report.signer = {
+          type: 'certificate',
+          identity: signer.identity?.subjectAlternativeName,
+          issuer: signer.identity?.extensions?.issuer,
+        };
+      }
+    } catch (e) {
+      if (e instanceof BundleFailure) throw e;
+      check('signature', false);
+      throw mapVerifierError(e);
+    }
+    check(isDsse ? 'signature over the DSSE envelope (PAE)' : 'signature over the artifact', true);
+    if (keyless || options.requireTlog) check('transparency log entry', true);
+
+    if (bundle.content.$case === 'dsseEnvelope') {
+      const env = bundle.content.dsseEnvelope;
+      if (env.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
+        throw new BundleFailure(
+          'payload_type',
+          `DSSE payloadType is "${safe(env.payloadType, 100)}", not ${IN_TOTO_PAYLOAD_TYPE}`,
+        );
+      }
+      const statement = parseStatement(env.payload);
+      report.statement = statement;
+      check('in-toto statement', true);
+      const match = statement.subjects.some(s =>
+        artifact
+          ? Object.entries(s.digest).some(
+              ([alg, hex]) =>
+                DIGEST_HEX_LENGTH[alg] !== undefined &&
+                createHash(alg).update(artifact).digest('hex') === hex.toLowerCase(),
+            )
+          : s.digest[expected!.algorithm]?.toLowerCase() === expected!.hex,
+      );
+      if (!match) {
+        check('artifact is a subject of the statement', false);
+        throw new BundleFailure(
+          'subject_mismatch',
+          `${report.artifact?.digest} is not among the statement's subjects`,
+        );
+      }
+      check('artifact is a subject of the statement', true);
+    }
+    report.verified = true;
+    report.exitCode = EXIT.OK;
+  } catch (e) {
+    if (!(e instanceof BundleFailure)) throw e;
+    report.error = { code: e.code, message: e.message };
+  }
+
+  if (options.json) {
+    io.stdout(`${JSON.stringify(report, null, 2)}\n`);
+  } else {
+    io.stdout(formatReport(report));
+  }
+  return report.exitCode;
+}
+
+function parseStatement(payload: Buffer): NonNullable<Report['statement']> {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(payload.toString('utf8'));
+  } catch (e) {
+    throw new BundleFailure('malformed_statement', `the DSSE payload is not JSON: ${errorMessage(e)}`);
+  }
+  const s = doc as Record<string, unknown>;
+  if (typeof s !== 'object' || s === null || Array.isArray(s)) {
+    throw new BundleFailure('malformed_statement', 'the statement is not a JSON object');
+  }
+  if (typeof s._type !== 'string' || !STATEMENT_TYPES.has(s._type)) {
+    throw new BundleFailure('malformed_statement', `$._type is ${safe(s._type ?? 'missing', 100)}, not an in-toto Statement v0.1/v1`);
+  }
+  if (typeof s.predicateType !== 'string' || s.predicateType === '') {
+    throw new BundleFailure('malformed_statement', '$.predicateType is missing');
+  }
+  if (!Array.isArray(s.subject) || s.subject.length === 0) {
+    throw new BundleFailure('malformed_statement', '$.subject is missing or empty');
+  }
+  if (s.subject.length > 1024) {
+    throw new BundleFailure('malformed_statement', `$.subject has ${s.subject.length} entries (cap 1024)`);
+  }
+  const subjects = s.subject.map((sub: unknown, i: number) => {
+    const o = sub as Record<string, unknown>;
+    if (typeof o !== 'object' || o === null || typeof o.digest !== 'object' || o.digest === null || Array.isArray(o.digest)) {
+      throw new BundleFailure('malformed_statement', `$.subject[${i}].digest is missing`);
+    }
+    const digest: Record<string, string> = {};
+    for (const [alg, hex] of Object.entries(o.digest as Record<string, unknown>)) {
+      if (typeof hex !== 'string') {
+        throw new BundleFailure('malformed_statement', `$.subject[${i}].digest.${alg} is not a string`);
+      }
+      digest[alg] = hex;
+    }
+    if (Object.keys(digest).length === 0) {
+      throw new BundleFailure('malformed_statement', `$.subject[${i}].digest is empty`);
+    }
+    return { name: typeof o.name === 'string' ? o.name : '', digest };
+  });
+  return { type: s._type, predicateType: s.predicateType, subjects };
+}
+
+function formatReport(r: Report): string {
+  const out: string[] = [];
+  out.push(`Sigstore bundle ${r.bundle.file}`);
+  if (r.bundle.mediaType) {
+    out.push(`  media type    ${safe(r.bundle.mediaType)}`);
+    out.push(`  content       ${r.bundle.content === 'dsseEnvelope' ? 'DSSE envelope (attestation)' : 'message signature'}`);
+  }
+  if (r.artifact) out.push(`  artifact      ${r.artifact.digest} (from --${r.artifact.source})`);
+  if (r.tlogEntries !== undefined) out.push(`  tlog entries  ${r.tlogEntries}`);
+  if (r.signer?.type === 'key') {
+    out.push(`  signer        key ${r.signer.algorithm}, SPKI SHA-256 ${r.signer.fingerprint} (from --key)`);
+  } else if (r.signer?.type === 'certificate') {
+    out.push(`  signer        ${safe(r.signer.identity ?? '?')} (issuer ${safe(r.signer.issuer ?? '?')})`);
+  }
+  if (r.statement) {
+    out.push(`  _type         ${safe(r.statement.type)}`);
+    out.push(`  predicateType ${safe(r.statement.predicateType)}`);
+    for (const [i, s] of r.statement.subjects.entries()) {
+      const d = Object.entries(s.digest)
+        .map(([a, h]) => `${safe(a, 20)}:${safe(h, 140)}`)
+        .join(' ');
+      out.push(`  ${i === 0 ? 'subjects     ' : '             '} ${safe(s.name || '(unnamed)', 200)} ${d}`);
+    }
+  }
+  out.push('');
+  for (const c of r.checks) out.push(`  ${c.ok ? 'PASS' : 'FAIL'}  ${c.name}`);
+  out.push('');
+  out.push(
+    r.verified
+      ? 'RESULT: Verified OK'
+      : `RESULT: does NOT verify: ${r.error?.code}: ${safe(r.error?.message ?? '', 600)}`,
+  );
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,262 @@
+import { readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import {
+  EVIDENCE_BUNDLE_SCHEMA,
+  type EvidenceBundle,
+} from '@residency-dev/plugin-residency-common';
+import { CliError, EXIT, errorMessage, type ExitCode } from '../errors';
+import type { CliIo } from '../io';
+import type { BundleVerification, EngineApi, ResidencySettings } from '../engine';
+import { DECISION_LABEL, safe } from '../format/text';
+import { loadSettingsFromFiles } from './settings';
+
+/** Largest evidence bundle read, in bytes. */
+export const MAX_EVIDENCE_BYTES = 64 * 1024 * 1024;
+
+export interface VerifyEvidenceOptions {
+  file: string;
+  config: string[];
+  json?: boolean;
+  requireCompliant?: boolean;
+}
+
+/**
+ * Problem codes meaning "could not check", not "does not verify": trust material the
+ * bundle needs is not available offline. They give exit 2 when nothing else fails.
+ */
+export const UNDECIDABLE_CODES = new Set([
+  'trusted_root_unavailable',
+  'unsupported',
+  'cannot_verify',
+]);
+
+/** The checks shown to the auditor, each owning the JSON paths under its prefixes. */
+const CHECKS: { id: string; title: string; prefixes: string[] }[] = [
+  {
+    id: 'structure',
+    title: 'bundle structure and schema',
+    prefixes: ['$.schema', '$.exportedAt', '$.exportedBy', '$.evidence.id', '$.evidence.record.schema'],
+  },
+  {
+    id: 'record_hash',
+    title: 'record hash (RFC 8785 canonical JSON)',
+    prefixes: ['$.evidence.recordHash'],
+  },
+  {
+    id: 'chain',
+    title: 'chain link to the previous record',
+    prefixes: ['$.previous', '$.evidence.previousHash', '$.evidence.sequence'],
+  },
+  {
+    id: 'material',
+    title: 'signatures and attestations against the recorded keys',
+    prefixes: ['$.evidence.record.material'],
+  },
+  {
+    id: 'trust',
+    title: 'recorded trust material (keys, fingerprints, regions)',
+    prefixes: ['$.evidence.record.trust'],
+  },
+  {
+    id: 'decision',
+    title: 'recorded decision recomputed under the recorded policy',
+    prefixes: ['$.evidence.record.result', '$.evidence.record.policy', '$.evidence.record'],
+  },
+];
+
+function normalisePath(path: string): string {
+  if (path.startsWith('$')) return path;
+  return path.startsWith('.') || path.startsWith('[') ? `$${path}` : `$.${path}`;
+}
+
+function checkOf(path: string): string {
+  const p = normalisePath(path);
+  for (const c of CHECKS) {
+    if (c.prefixes.some(pre => p === pre || p.startsWith(`${pre}.`) || p.startsWith(`${pre}[`))) {
+      return c.id;
+    }
+  }
+  return 'other';
+}
+
+/** Reads and minimally checks that a file is an evidence bundle (else exit 3). */
+export function readEvidenceBundle(file: string): EvidenceBundle {
+  let text: string;
+  try {
+    const st = statSync(file);
+    if (!st.isFile()) throw new Error('not a regular file');
+    if (st.size > MAX_EVIDENCE_BYTES) {
+      throw new Error(`${st.size} bytes is more than the ${MAX_EVIDENCE_BYTES}-byte cap`);
+    }
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new CliError(`cannot read evidence bundle ${file}: ${errorMessage(e)}`, {
+      code: 'file_unreadable',
+      hint: 'Pass the JSON file downloaded from the portal or written by residency verify --evidence.',
+    });
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw new CliError(`${file} is not JSON: ${errorMessage(e)}`, {
+      code: 'file_unreadable',
+      hint: 'Pass the evidence bundle JSON file, unmodified.',
+    });
+  }
+  if (
+    typeof doc !== 'object' ||
+    doc === null ||
+    (doc as { schema?: unknown }).schema !== EVIDENCE_BUNDLE_SCHEMA
+  ) {
+    throw new CliError(
+      `${file} is not a Residency evidence bundle ($.schema is not "${EVIDENCE_BUNDLE_SCHEMA}")`,
+      {
+        code: 'not_evidence_bundle',
+        hint: 'For a single Sigstore bundle use residency verify-bundle instead.',
+      },
+    );
+  }
+  return doc as EvidenceBundle;
+}
+
+/** Exit code of a bundle verification (see README). */
+export function exitCodeForVerification(
+  v: BundleVerification,
+  recordedDecision: string | undefined,
+  requireCompliant: boolean,
+): ExitCode {
+  if (!v.ok) {
+    const undecidable =
+      v.problems.length > 0 && v.problems.every(p => UNDECIDABLE_CODES.has(p.code));
+    return undecidable ? EXIT.UNKNOWN : EXIT.FAILED;
+  }
+  if (requireCompliant && recordedDecision !== 'compliant') {
+    return recordedDecision === 'unknown' ? EXIT.UNKNOWN : EXIT.FAILED;
+  }
+  return EXIT.OK;
+}
+
+/** `residency verify-evidence`: offline re-verification of an evidence bundle. */
+export async function verifyEvidenceCommand(
+  options: VerifyEvidenceOptions,
+  io: CliIo,
+  engineApi: EngineApi,
+): Promise<ExitCode> {
+  const file = resolve(io.cwd, options.file);
+  const bundle = readEvidenceBundle(file);
+  let settings: ResidencySettings | undefined;
+  if (options.config.length > 0) {
+    settings = (await loadSettingsFromFiles(options.config, io, engineApi)).settings;
+  }
+  let verification: BundleVerification;
+  try {
+    verification = await engineApi.verifyEvidenceBundle(bundle, { settings });
+  } catch (e) {
+    // The engine must answer with problems for any hostile input; if it throws,
+    // nothing was decided.
+    verification = {
+      ok: false,
+      problems: [
+        {
+          path: '$',
+          code: 'cannot_verify',
+          message: `the verifier could not complete: ${errorMessage(e)}`,
+        },
+      ],
+    };
+  }
+  const record = (bundle as Partial<EvidenceBundle>).evidence?.record;
+  const recordedDecision =
+    typeof record?.result?.decision === 'string' ? record.result.decision : undefined;
+  const exitCode = exitCodeForVerification(
+    verification,
+    recordedDecision,
+    Boolean(options.requireCompliant),
+  );
+
+  const problems = verification.problems.map(p => ({
+    ...p,
+    path: normalisePath(p.path),
+    check: checkOf(p.path),
+  }));
+  const checks = CHECKS.map(c => {
+    const mine = problems.filter(p => p.check === c.id);
+    return { id: c.id, title: c.title, ok: mine.length === 0, problems: mine.length };
+  });
+  const others = problems.filter(p => p.check === 'other');
+  if (others.length > 0) {
+    checks.push({ id: 'other', title: 'other fields', ok: false, problems: others.length });
+  }
+
+  if (options.json) {
+    io.stdout(
+      `${JSON.stringify(
+        {
+          file,
+          ok: verification.ok,
+          exitCode,
+          recordedDecision: recordedDecision ?? null,
+          recomputedDecision: verification.decision ?? null,
+          entityRef: typeof record?.entityRef === 'string' ? record.entityRef : null,
+          sequence: bundle.evidence?.sequence ?? null,
+          recordHash: bundle.evidence?.recordHash ?? null,
+          configChecked: settings !== undefined,
+          checks,
+          problems: problems.map(({ path, code, message, check }) => ({
+            path,
+            code,
+            message,
+            check,
+          })),
+        },
+        null,
+        2,
+      )}\n`,
+    );
+    return exitCode;
+  }
+
+  const out: string[] = [];
+  out.push(`Evidence bundle ${file}`);
+  if (record?.entityRef) out.push(`  entity           ${safe(record.entityRef)}`);
+  if (bundle.evidence?.recordHash) {
+    out.push(`  record           #${safe(bundle.evidence.sequence)} ${safe(bundle.evidence.recordHash)}`);
+  }
+  out.push(`  recorded result  ${recordedDecision ? DECISION_LABEL[recordedDecision as keyof typeof DECISION_LABEL] ?? safe(recordedDecision) : '(missing)'}`);
+  if (verification.decision) {
+    out.push(`  recomputed       ${DECISION_LABEL[verification.decision] ?? verification.decision}`);
+  }
+  out.push(
+    `  trust            ${settings ? 'compared with the given configuration' : 'as recorded in the bundle (pass --config to compare with yours)'}`,
+  );
+  out.push('');
+  out.push('Checks');
+  for (const c of checks) {
+    out.push(`  ${c.ok ? 'PASS' : 'FAIL'}  ${c.title}${c.ok ? '' : ` (${c.problems} problem${c.problems === 1 ? '' : 's'})`}`);
+  }
+  if (problems.length > 0) {
+    out.push('');
+    out.push('What does not verify');
+    for (const p of problems) {
+      out.push(`  ${safe(p.path, 200)}`);
+      out.push(`    ${safe(p.code)}: ${safe(p.message, 500)}`);
+    }
+  }
+  out.push('');
+  if (verification.ok) {
+    out.push(
+      exitCode === EXIT.OK
+        ? 'RESULT: the bundle verifies.'
+        : `RESULT: the bundle verifies, but its recorded decision is ${recordedDecision} (--require-compliant).`,
+    );
+  } else {
+    out.push(
+      exitCode === EXIT.UNKNOWN
+        ? 'RESULT: could not decide; some material could not be checked offline.'
+        : 'RESULT: the bundle does NOT verify.',
+    );
+  }
+  io.stdout(`${out.join('\n')}\n`);
+  return exitCode;
+}

@@ -107,6 +107,11 @@ export interface EntityStatus extends EntityResult {
   evidenceId?: string;
   /** Title of the entity for display, when known. */
   title?: string;
+  /**
+   * The latest check when it could not decide (`stale` is then true): its decision
+   * (`unknown`), reasons and time. The fields above still show the last good evidence.
+   */
+  lastAttempt?: { decision: Decision; reasons: Reason[]; checkedAt: string };
 }
 
 /** A row of the entity list. @public */

@@ -1,0 +1,114 @@
+import type {
+  ChainVerification,
+  ChainedEvidence,
+  Decision,
+  EntityResult,
+  EntityStatus,
+  EntityStatusSummary,
+  EvidenceRecord,
+  EvidenceSummary,
+  ImageMaterial,
+  ImageResult,
+  Page,
+} from '@residency-dev/plugin-residency-common';
+
+/** What recording an evaluation did to the stored status and evidence. */
+export type RecordOutcome =
+  /** A new evidence record was appended (decision or inputs changed). */
+  | 'appended'
+  /** Same decision and inputs: only `last_verified_at` moved. */
+  | 'confirmed'
+  /** The check could not decide; the last good evidence is kept and marked stale. */
+  | 'stale';
+
+/** A stored evidence record with its neighbour link, as served for download. */
+export interface StoredEvidence {
+  evidence: ChainedEvidence;
+  checkpoint: boolean;
+  createdAt: string;
+  previous?: { id: string; sequence: number; recordHash: string };
+}
+
+/** Persistence of statuses, per-digest results, evidence chains and refresh claims. */
+export interface ResidencyStore {
+  getStatus(options: { entityRef: string }): Promise<EntityStatus | undefined>;
+
+  listStatuses(options: {
+    decision?: Decision;
+    tenant?: string;
+    q?: string;
+    cursor?: string;
+    limit: number;
+  }): Promise<Page<EntityStatusSummary>>;
+
+  /**
+   * Stores one evaluation: per-digest results, and in the same transaction the
+   * evidence append (only when the decision or its inputs changed) and the status.
+   */
+  recordEvaluation(options: {
+    entityRef: string;
+    title?: string;
+    inputsHash: string;
+    result: EntityResult;
+    record: EvidenceRecord;
+    /** Digests whose result the engine reused; their verification time is kept. */
+    reusedDigests?: ReadonlySet<string>;
+  }): Promise<{ status: EntityStatus; outcome: RecordOutcome }>;
+
+  /** A previous verified result of a digest younger than `maxAgeSeconds`. */
+  findImageResult(options: {
+    digest: string;
+    trustHash: string;
+    policyHash: string;
+    maxAgeSeconds: number;
+  }): Promise<{ image: ImageResult; material: ImageMaterial } | undefined>;
+
+  listEvidence(options: {
+    entityRef: string;
+    cursor?: string;
+    limit: number;
+  }): Promise<Page<EvidenceSummary>>;
+
+  getEvidence(options: { id: string }): Promise<StoredEvidence | undefined>;
+
+  verifyChain(options: { entityRef: string }): Promise<ChainVerification>;
+
+  /** Status counts per tenant (`''` for entities without a tenant). */
+  countByTenant(): Promise<Record<string, Record<Decision, number>>>;
+
+  /** Stored statuses in entity-ref order, for scans (mismatches). */
+  scanStatuses(options: {
+    tenant?: string;
+    after?: string;
+    limit: number;
+  }): Promise<EntityStatus[]>;
+
+  /** Stored inputs hashes of the given entities (missing ones are absent). */
+  getInputsHashes(options: {
+    entityRefs: string[];
+  }): Promise<Map<string, string>>;
+
+  /**
+   * Compare-and-set claim of entities for one cycle of a lane: an entity is claimed
+   * when it has no claim, a claim of another cycle, or an unfinished claim whose
+   * lease expired. Returns the refs this caller now holds.
+   */
+  claimEntities(options: {
+    entityRefs: string[];
+    lane: 'full' | 'delta';
+    cycleId: string;
+    claimedBy: string;
+    leaseSeconds: number;
+  }): Promise<string[]>;
+
+  /** Marks a claimed entity done for the cycle (only if the caller still holds it). */
+  completeClaim(options: {
+    entityRef: string;
+    lane: 'full' | 'delta';
+    cycleId: string;
+    claimedBy: string;
+  }): Promise<void>;
+
+  /** Drops statuses (and claims) of entities no longer in the catalog; evidence is kept. */
+  deleteStatuses(options: { entityRefs: string[] }): Promise<void>;
+}

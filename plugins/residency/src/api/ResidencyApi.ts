@@ -1,0 +1,78 @@
+import { createApiRef } from '@backstage/core-plugin-api';
+import type { CompoundEntityRef } from '@backstage/catalog-model';
+import type {
+  ChainVerification,
+  Decision,
+  EntityStatus,
+  EntityStatusSummary,
+  EvidenceSummary,
+  Mismatch,
+  Page,
+  TenantSummary,
+} from '@residency-dev/plugin-residency-common';
+
+/**
+ * An entity, either as a string reference (`component:default/payments`) or
+ * as its parts.
+ *
+ * @public
+ */
+export type ResidencyEntityRef = string | CompoundEntityRef;
+
+/** Status filter of the entity list: the stored decision. @public */
+export type ResidencyStatusFilter = Decision;
+
+/** Options of {@link ResidencyApi.listEntities}. @public */
+export interface ListEntitiesOptions {
+  status?: ResidencyStatusFilter;
+  tenant?: string;
+  q?: string;
+  cursor?: string;
+  limit?: number;
+}
+
+/** Options of {@link ResidencyApi.downloadEvidence}. @public */
+export interface DownloadEvidenceOptions {
+  id: string;
+  /** Used for the file name when the server does not name the file. */
+  entityRef?: ResidencyEntityRef;
+  /** Used for the file name when the server does not name the file. */
+  sequence?: number;
+}
+
+/** What {@link ResidencyApi.downloadEvidence} saved. @public */
+export interface DownloadedEvidence {
+  filename: string;
+  size: number;
+}
+
+/**
+ * Client of the Residency backend (`/api/residency`).
+ *
+ * @public
+ */
+export interface ResidencyApi {
+  /** The entity's status, or `undefined` when the backend has not checked it (404). */
+  getStatus(options: {
+    entityRef: ResidencyEntityRef;
+  }): Promise<EntityStatus | undefined>;
+  listEntities(options?: ListEntitiesOptions): Promise<Page<EntityStatusSummary>>;
+  refresh(options: { entityRef: ResidencyEntityRef }): Promise<EntityStatus>;
+  listEvidence(options: {
+    entityRef: ResidencyEntityRef;
+    cursor?: string;
+    limit?: number;
+  }): Promise<Page<EvidenceSummary>>;
+  verifyChain(options: {
+    entityRef: ResidencyEntityRef;
+  }): Promise<ChainVerification>;
+  /** Fetches an evidence bundle (with the caller's credentials) and saves it as a file. */
+  downloadEvidence(options: DownloadEvidenceOptions): Promise<DownloadedEvidence>;
+  listTenants(): Promise<{ items: TenantSummary[] }>;
+  listMismatches(options?: { tenant?: string }): Promise<{ items: Mismatch[] }>;
+}
+
+/** @public */
+export const residencyApiRef = createApiRef<ResidencyApi>({
+  id: 'plugin.residency.service',
+});

@@ -1,0 +1,11 @@
+export { residencyApiRef } from './ResidencyApi';
+export type {
+  ResidencyApi,
+  ResidencyEntityRef,
+  ResidencyStatusFilter,
+  ListEntitiesOptions,
+  DownloadEvidenceOptions,
+  DownloadedEvidence,
+} from './ResidencyApi';
+export { ResidencyClient } from './ResidencyClient';
+export type { SaveBlob } from './ResidencyClient';

@@ -1,0 +1,226 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { run } from '../cli';
+import { memoryIo } from '../io';
+import {
+  dsseBundle,
+  fingerprint,
+  messageSignatureBundle,
+  statement,
+  testKey,
+} from '../__testUtils__/sigstore';
+
+describe('residency verify-bundle', () => {
+  let dir: string;
+  const key = testKey();
+  const otherKey = testKey();
+  const artifact = Buffer.from('release artifact bytes\n');
+  const artifactHex = createHash('sha256').update(artifact).digest('hex');
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'residency-vb-'));
+    writeFileSync(join(dir, 'key.pub'), key.publicPem);
+    writeFileSync(join(dir, 'other.pub'), otherKey.publicPem);
+    writeFileSync(join(dir, 'artifact.bin'), artifact);
+    writeFileSync(join(dir, 'other.bin'), 'another artifact');
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  function write(name: string, doc: unknown): string {
+    const p = join(dir, name);
+    writeFileSync(p, typeof doc === 'string' ? doc : JSON.stringify(doc));
+    return p;
+  }
+
+  async function cli(...args: string[]) {
+    const io = memoryIo({ cwd: dir });
+    const code = await run(['verify-bundle', ...args], { io });
+    return { code, out: io.out, err: io.err };
+  }
+
+  describe('message signatures', () => {
+    it('verifies against --key and prints the key fingerprint', async () => {
+      write('msg.json', messageSignatureBundle(key, artifact));
+      const r = await cli('msg.json', '--artifact', 'artifact.bin', '--key', 'key.pub');
+      expect(r.code).toBe(0);
+      expect(r.out).toContain(fingerprint(key.publicKey));
+      expect(r.out).toContain('message signature');
+      expect(r.out).toContain('RESULT: Verified OK');
+    });
+
+    it('json output has a stable shape', async () => {
+      write('msg.json', messageSignatureBundle(key, artifact));
+      const r = await cli('msg.json', '--artifact', 'artifact.bin', '--key', 'key.pub', '--json');
+      expect(r.code).toBe(0);
+      const doc = JSON.parse(r.out);
+      expect(doc).toMatchObject({
+        verified: true,
+        exitCode: 0,
+        bundle: { content: 'messageSignature', mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json' },
+        signer: { type: 'key', fingerprint: fingerprint(key.publicKey), algorithm: 'ecdsa-prime256v1' },
+        artifact: { digest: `sha256:${artifactHex}`, source: 'artifact' },
+      });
+      expect(doc.error).toBeUndefined();
+    });
+
+    it('attack: a different artifact with the original messageDigest -> digest_mismatch', async () => {
+      write('msg.json', messageSignatureBundle(key, artifact));
+      const r = await cli('msg.json', '--artifact', 'other.bin', '--key', 'key.pub', '--json');
+      expect(r.code).toBe(1);
+      expect(JSON.parse(r.out).error.code).toBe('digest_mismatch');
+    });
+
+    it('attack: messageDigest rewritten to match another artifact -> signature_invalid', async () => {
+      const b = messageSignatureBundle(key, artifact);
+      b.messageSignature.messageDigest.digest = createHash('sha256')
+        .update('another artifact')
+        .digest('base64');
+      write('forged.json', b);
+      const r = await cli('forged.json', '--artifact', 'other.bin', '--key', 'key.pub', '--json');
+      expect(r.code).toBe(1);
+      expect(JSON.parse(r.out).error.code).toBe('signature_invalid');
+    });
+
+    it('attack: signed by another key whose hint names the trusted key -> signature_invalid', async () => {
+      write('wrongkey.json', messageSignatureBundle(otherKey, artifact, fingerprint(key.publicKey)));
+      const r = await cli('wrongkey.json', '--artifact', 'artifact.bin', '--key', 'key.pub');
+      expect(r.code).toBe(1);
+      expect(r.out).toContain('does NOT verify: signature_invalid');
+    });
+
+    it('refuses --digest for message signatures (usage, exit 3)', async () => {
+      write('msg.json', messageSignatureBundle(key, artifact));
+      const r = await cli('msg.json', '--digest', `sha256:${artifactHex}`, '--key', 'key.pub');
+      expect(r.code).toBe(3);
+      expect(r.err).toContain('--artifact');
+    });
+  });
+
+  describe('DSSE attestations', () => {
+    const subjects = [{ name: 'registry.example.com/app', digest: { sha256: artifactHex } }];
+
+    it('verifies with --digest and prints the statement', async () => {
+      write('att.json', dsseBundle(key, statement(subjects)));
+      const r = await cli('att.json', '--digest', `sha256:${artifactHex}`, '--key', 'key.pub');
+      expect(r.code).toBe(0);
+      expect(r.out).toContain('https://in-toto.io/Statement/v1');
+      expect(r.out).toContain('https://slsa.dev/provenance/v1');
+      expect(r.out).toContain(`registry.example.com/app sha256:${artifactHex}`);
+    });
+
+    it('verifies with --artifact (digest computed here)', async () => {
+      write('att.json', dsseBundle(key, statement(subjects)));
+      const r = await cli('att.json', '--artifact', 'artifact.bin', '--key', 'key.pub', '--json');
+      expect(r.code).toBe(0);
+      const doc = JSON.parse(r.out);
+      expect(doc.statement).toEqual({
+        type: 'https://in-toto.io/Statement/v1',
+        predicateType: 'https://slsa.dev/provenance/v1',
+        subjects,
+      });
+      expect(doc.bundle.content).toBe('dsseEnvelope');
+    });
+
+    it('attack: attestation for another artifact -> subject_mismatch', async () => {
+      write('att.json', dsseBundle(key, statement(subjects)));
+      const r = await cli('att.json', '--artifact', 'other.bin', '--key', 'key.pub', '--json');
+      expect(r.code).toBe(1);
+      expect(JSON.parse(r.out).error.code).toBe('subject_mismatch');
+    });
+
+    it('attack: payload replaced after signing -> signature_invalid', async () => {
+      const b = dsseBundle(key, statement(subjects));
+      b.dsseEnvelope.payload = Buffer.from(
+        JSON.stringify(statement([{ name: 'x', digest: { sha256: 'a'.repeat(64) } }])),
+      ).toString('base64');
+      write('tampered.json', b);
+      const r = await cli('tampered.json', '--digest', `sha256:${'a'.repeat(64)}`, '--key', 'key.pub', '--json');
+      expect(r.code).toBe(1);
+      expect(JSON.parse(r.out).error.code).toBe('signature_invalid');
+    });
+
+    it('attack: payloadType not bound / changed -> signature_invalid', async () => {
+      const b = dsseBundle(key, statement(subjects));
+      b.dsseEnvelope.payloadType = 'application/json';
+      write('ptype.json', b);
+      const r = await cli('ptype.json', '--artifact', 'artifact.bin', '--key', 'key.pub', '--json');
+      expect(r.code).toBe(1);
+      expect(JSON.parse(r.out).error.code).toBe('signature_invalid');
+    });
+
+    it('signed but not an in-toto payload -> payload_type', async () => {
+      write('notintoto.json', dsseBundle(key, statement(subjects), 'application/json'));
+      const r = await cli('notintoto.json', '--artifact', 'artifact.bin', '--key', 'key.pub', '--json');
+      expect(r.code).toBe(1);
+      expect(JSON.parse(r.out).error.code).toBe('payload_type');
+    });
+
+    it('statement without subjects -> malformed_statement', async () => {
+      write('nosubj.json', dsseBundle(key, { ...statement(subjects), subject: [] }));
+      const r = await cli('nosubj.json', '--artifact', 'artifact.bin', '--key', 'key.pub', '--json');
+      expect(r.code).toBe(1);
+      expect(JSON.parse(r.out).error).toMatchObject({ code: 'malformed_statement' });
+    });
+  });
+
+  describe('hostile and broken input', () => {
+    it.each([
+      ['truncated base64 signature', (b: any) => { b.messageSignature.signature = '!!!'; }],
+      ['unknown media type', (b: any) => { b.mediaType = 'application/vnd.dev.sigstore.bundle.v9+json'; }],
+      ['no content', (b: any) => { delete b.messageSignature; }],
+      ['no verification material', (b: any) => { delete b.verificationMaterial; }],
+    ])('%s -> exit 1 with a typed code, no exception', async (_name, mutate) => {
+      const b = messageSignatureBundle(key, artifact);
+      mutate(b);
+      write('broken.json', b);
+      const r = await cli('broken.json', '--artifact', 'artifact.bin', '--key', 'key.pub', '--json');
+      expect(r.code).toBe(1);
+      expect(['bundle_invalid', 'signature_invalid']).toContain(JSON.parse(r.out).error.code);
+      expect(r.err).not.toMatch(/at .*\.ts:\d+/);
+    });
+
+    it('not JSON -> exit 3', async () => {
+      write('garbage.json', '{"mediaType": ');
+      const r = await cli('garbage.json', '--artifact', 'artifact.bin', '--key', 'key.pub');
+      expect(r.code).toBe(3);
+      expect(r.err).toContain('is not JSON');
+    });
+  });
+
+  describe('usage errors exit 3', () => {
+    beforeAll(() => write('msg.json', messageSignatureBundle(key, artifact)));
+    it.each([
+      [['msg.json', '--key', 'key.pub'], 'exactly one of --artifact'],
+      [['msg.json', '--artifact', 'artifact.bin', '--digest', `sha256:${artifactHex}`, '--key', 'key.pub'], 'exactly one of'],
+      [['msg.json', '--artifact', 'artifact.bin'], 'no trust given'],
+      [['msg.json', '--artifact', 'artifact.bin', '--certificate-identity', 'a@b'], 'must be given together'],
+      [['msg.json', '--digest', 'sha256:ABC', '--key', 'key.pub'], 'is not a digest'],
+      [['msg.json', '--artifact', 'artifact.bin', '--key', 'missing.pub'], 'cannot read public key'],
+      [['msg.json', '--artifact', 'artifact.bin', '--key', 'artifact.bin'], 'is not a PEM public key'],
+      [['missing.json', '--artifact', 'artifact.bin', '--key', 'key.pub'], 'cannot read Sigstore bundle'],
+    ])('%j', async (args, message) => {
+      const r = await cli(...(args as string[]));
+      expect(r.code).toBe(3);
+      expect(r.err).toContain(message);
+      expect(r.err).toContain('error: ');
+    });
+  });
+
+  it('keyless: a key-signed bundle does not pass an identity policy', async () => {
+    write('msg.json', messageSignatureBundle(key, artifact));
+    const r = await cli(
+      'msg.json',
+      '--artifact',
+      'artifact.bin',
+      '--certificate-identity',
+      'release@example.com',
+      '--certificate-oidc-issuer',
+      'https://accounts.example.com',
+      '--json',
+    );
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.out).verified).toBe(false);
+  });
+});

@@ -91,3 +91,25 @@ export interface ArtifactSource {
   resolve(ref: ImageReference, signal?: AbortSignal): Promise<ResolvedImage>;
   discover(image: ResolvedImage, signal?: AbortSignal): Promise<Discovery>;
 }
+
+/**
+ * One registry of the configuration's allow-list, as the registry client needs it
+ * (extension of the contract: added for `createArtifactSource`). Credentials are only
+ * ever sent to this registry's own origin (and to a bearer realm on its host or in
+ * `tokenRealms`).
+ */
+export interface RegistryAccess {
+  /** host[:port] exactly as it appears in references (lowercase; `docker.io` for Docker Hub). */
+  host: string;
+  /** Configured region (informational for the source). */
+  region?: string;
+  /** Plain http: loopback and development only. */
+  insecure?: boolean;
+  credentials?: { username: string; password: string } | { token: string };
+  /** Base URL override, e.g. `https://registry-1.docker.io` (the default for `docker.io`). */
+  endpoint?: string;
+  /** Extra origins (`https://auth.example.com`) allowed as bearer realms. */
+  tokenRealms?: string[];
+  /** Concurrent requests to this registry; default `limits.concurrencyPerRegistry`. */
+  concurrency?: number;
+}

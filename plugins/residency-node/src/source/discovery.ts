@@ -1,0 +1,217 @@
+/*
+ * Discovery of signed material attached to one image digest, over any OciStore:
+ * cosign's tag scheme (`sha256-<hex>.sig` / `.att`) and Sigstore bundles found as
+ * referrers (native referrers API and the `sha256-<hex>` tag-schema index), queried
+ * together and united. Discovery never verifies: it only returns hash-checked bytes.
+ */
+import type { SourceLimits } from './limits';
+import {
+  ANNOTATION_COSIGN_BUNDLE,
+  ANNOTATION_COSIGN_CERTIFICATE,
+  ANNOTATION_COSIGN_CHAIN,
+  ANNOTATION_COSIGN_SIGNATURE,
+  MEDIA_COSIGN_SIMPLESIGNING,
+  MEDIA_DOCKER_CONFIG,
+  MEDIA_DSSE_ENVELOPE,
+  MEDIA_OCI_CONFIG,
+  digestTagBase,
+  isSigstoreBundleMediaType,
+  parseManifest,
+  type Descriptor,
+} from './oci';
+import type { OciStore } from './store';
+import {
+  SourceError,
+  type Discovery,
+  type FoundBundle,
+  type FoundEnvelope,
+  type FoundSimpleSignature,
+  type ResolvedImage,
+} from './types';
+
+/** Tag names cosign uses for a digest; undefined when the tag would exceed 128 chars. */
+export function cosignTags(digest: string): { sig?: string; att?: string; referrers?: string } {
+  const base = digestTagBase(digest);
+  const ok = (t: string) => (t.length <= 128 ? t : undefined);
+  return { sig: ok(`${base}.sig`), att: ok(`${base}.att`), referrers: ok(base) };
+}
+
+async function signaturesFromTag(
+  store: OciStore,
+  tag: string | undefined,
+  limits: SourceLimits,
+  signal?: AbortSignal,
+): Promise<FoundSimpleSignature[]> {
+  if (!tag) return [];
+  const m = await store.manifestByTag(tag, limits.manifestBytes, signal);
+  if (!m) return [];
+  const manifest = parseManifest(m.bytes, m.mediaType, limits.layersPerManifest, `signature manifest ${tag}`);
+  const out: FoundSimpleSignature[] = [];
+  for (const layer of manifest.layers) {
+    if (layer.mediaType !== MEDIA_COSIGN_SIMPLESIGNING) continue;
+    const signature = layer.annotations?.[ANNOTATION_COSIGN_SIGNATURE];
+    if (signature === undefined) continue; // not a signature layer
+    const payload = await store.blob(layer.digest, layer.size, limits.blobBytes, `signature payload ${layer.digest}`, signal);
+    const a = layer.annotations ?? {};
+    out.push({
+      source: store.tagSource,
+      payload,
+      signature,
+      ...(a[ANNOTATION_COSIGN_CERTIFICATE] !== undefined ? { certificate: a[ANNOTATION_COSIGN_CERTIFICATE] } : {}),
+      ...(a[ANNOTATION_COSIGN_CHAIN] !== undefined ? { chain: a[ANNOTATION_COSIGN_CHAIN] } : {}),
+      ...(a[ANNOTATION_COSIGN_BUNDLE] !== undefined ? { rekorBundle: a[ANNOTATION_COSIGN_BUNDLE] } : {}),
+    });
+  }
+  return out;
+}
+
+async function envelopesFromTag(
+  store: OciStore,
+  tag: string | undefined,
+  limits: SourceLimits,
+  signal?: AbortSignal,
+): Promise<FoundEnvelope[]> {
+  if (!tag) return [];
+  const m = await store.manifestByTag(tag, limits.manifestBytes, signal);
+  if (!m) return [];
+  const manifest = parseManifest(m.bytes, m.mediaType, limits.layersPerManifest, `attestation manifest ${tag}`);
+  const out: FoundEnvelope[] = [];
+  for (const layer of manifest.layers) {
+    if (layer.mediaType !== MEDIA_DSSE_ENVELOPE) continue;
+    const envelope = await store.blob(layer.digest, layer.size, limits.blobBytes, `attestation ${layer.digest}`, signal);
+    out.push({ source: store.tagSource, envelope });
+  }
+  return out;
+}
+
+/** Descriptors of referrer manifests: native mechanism plus the tag-schema index, united. */
+async function referrerDescriptors(
+  store: OciStore,
+  digest: string,
+  tag: string | undefined,
+  limits: SourceLimits,
+  signal?: AbortSignal,
+): Promise<{ descriptor: Descriptor; source: 'native' | 'tag' }[]> {
+  const [native, tagged] = await Promise.all([
+    store.referrers(digest, signal),
+    (async () => {
+      if (!tag) return [];
+      const m = await store.manifestByTag(tag, limits.referrersBytes, signal);
+      if (!m) return [];
+      return parseManifest(m.bytes, m.mediaType, limits.referrersEntries, `referrers tag index ${tag}`).manifests;
+    })(),
+  ]);
+  const seen = new Set<string>();
+  const out: { descriptor: Descriptor; source: 'native' | 'tag' }[] = [];
+  for (const [list, source] of [
+    [native ?? [], 'native'],
+    [tagged, 'tag'],
+  ] as const) {
+    for (const d of list) {
+      if (seen.has(d.digest)) continue;
+      seen.add(d.digest);
+      out.push({ descriptor: d, source });
+    }
+  }
+  if (out.length > limits.referrersEntries) {
+    throw new SourceError('too_large', `more than ${limits.referrersEntries} referrers`, {
+      limit: limits.referrersEntries,
+    });
+  }
+  return out;
+}
+
+/** Fetches each bundle-typed referrer manifest and its bundle layers. */
+export async function bundlesFromReferrers(
+  store: OciStore,
+  descriptors: Descriptor[],
+  subjectDigest: string,
+  limits: SourceLimits,
+  signal?: AbortSignal,
+): Promise<FoundBundle[]> {
+  const out: FoundBundle[] = [];
+  const seenLayers = new Set<string>(); // union of both mechanisms, deduplicated by blob digest
+  for (const d of descriptors) {
+    // An artifactType on the descriptor that is not a bundle saves the round trip.
+    if (d.artifactType !== undefined && !isSigstoreBundleMediaType(d.artifactType)) continue;
+    const m = await store.manifestByDigest(d.digest, limits.manifestBytes, signal);
+    const manifest = parseManifest(m.bytes, m.mediaType, limits.layersPerManifest, `referrer ${d.digest}`);
+    const type = manifest.artifactType ?? manifest.config?.mediaType;
+    const bundleLayers = manifest.layers.filter(l => isSigstoreBundleMediaType(l.mediaType));
+    if (!isSigstoreBundleMediaType(type) && bundleLayers.length === 0) continue;
+    // A referrer naming another subject was not attached to this image.
+    if (manifest.subject && manifest.subject.digest !== subjectDigest) continue;
+    for (const layer of bundleLayers) {
+      if (seenLayers.has(layer.digest)) continue;
+      seenLayers.add(layer.digest);
+      const bundle = await store.blob(layer.digest, layer.size, limits.blobBytes, `bundle ${layer.digest}`, signal);
+      out.push({ source: store.referrersSource, bundle, mediaType: layer.mediaType });
+    }
+  }
+  return out;
+}
+
+async function claimsOf(
+  store: OciStore,
+  image: ResolvedImage,
+  limits: SourceLimits,
+  signal?: AbortSignal,
+): Promise<Record<string, string>> {
+  const manifest = parseManifest(image.manifest, image.mediaType, Number.MAX_SAFE_INTEGER, 'image manifest');
+  const claims: Record<string, string> = {};
+  const add = (k: string, v: unknown) => {
+    if (typeof v !== 'string' || Object.keys(claims).length >= limits.claims) return;
+    if (k.length > 256) return;
+    claims[k] = v.length > 1024 ? `${v.slice(0, 1024)}…` : v;
+  };
+  const cfg = manifest.config;
+  // Labels are cheap only when the config is small; larger configs are skipped, never fetched.
+  if (
+    cfg &&
+    (cfg.mediaType === MEDIA_OCI_CONFIG || cfg.mediaType === MEDIA_DOCKER_CONFIG) &&
+    cfg.size <= limits.configBytes
+  ) {
+    const bytes = await store.blob(cfg.digest, cfg.size, limits.configBytes, `image config ${cfg.digest}`, signal);
+    try {
+      const doc = JSON.parse(Buffer.from(bytes).toString('utf8'));
+      const labels = doc?.config?.Labels;
+      if (labels && typeof labels === 'object' && !Array.isArray(labels)) {
+        for (const k of Object.keys(labels).slice(0, limits.claims)) add(k, labels[k]);
+      }
+    } catch {
+      // An unparseable config only means there are no label claims.
+    }
+  }
+  for (const [k, v] of Object.entries(manifest.annotations)) add(k, v);
+  return claims;
+}
+
+/**
+ * Discovers everything attached to `image.digest` in `store`. All mechanisms are
+ * queried; a definitive "nothing there" (404) is empty, any other failure throws.
+ */
+export async function discoverIn(
+  store: OciStore,
+  image: ResolvedImage,
+  limits: SourceLimits,
+  signal?: AbortSignal,
+  extraReferrers?: () => Promise<Descriptor[]>,
+): Promise<Discovery> {
+  const tags = cosignTags(image.digest);
+  const [signatures, envelopes, refs, extra, claims] = await Promise.all([
+    signaturesFromTag(store, tags.sig, limits, signal),
+    envelopesFromTag(store, tags.att, limits, signal),
+    referrerDescriptors(store, image.digest, tags.referrers, limits, signal),
+    extraReferrers ? extraReferrers() : Promise.resolve([]),
+    claimsOf(store, image, limits, signal),
+  ]);
+  const seen = new Set(refs.map(r => r.descriptor.digest));
+  const descriptors = [...refs.map(r => r.descriptor), ...extra.filter(d => !seen.has(d.digest))];
+  if (descriptors.length > limits.referrersEntries) {
+    throw new SourceError('too_large', `more than ${limits.referrersEntries} referrers`, {
+      limit: limits.referrersEntries,
+    });
+  }
+  const bundles = await bundlesFromReferrers(store, descriptors, image.digest, limits, signal);
+  return { signatures, envelopes, bundles, claims };
+}

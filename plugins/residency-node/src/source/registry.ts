@@ -1,0 +1,196 @@
+/*
+ * OCI Distribution v2 client for one allow-listed registry: manifests by tag or digest,
+ * blobs by digest, the OCI 1.1 referrers API. Every manifest and blob is hashed here
+ * and compared with the digest asked for; Docker-Content-Digest is only cross-checked.
+ */
+import { isValidDigest, parseDigest } from '../reference';
+import { PoolSet, RegistryHttp } from './http';
+import { resolveFetchOptions, resolveLimits, type FetchOptions, type SourceLimits } from './limits';
+import {
+  MANIFEST_MEDIA_TYPES,
+  MEDIA_OCI_INDEX,
+  digestOf,
+  manifestMediaType,
+  parseManifest,
+  verifyDigest,
+  type Descriptor,
+} from './oci';
+import type { FetchedManifest, OciStore } from './store';
+import { SourceError, type RegistryAccess } from './types';
+
+const MANIFEST_ACCEPT = MANIFEST_MEDIA_TYPES.join(', ');
+const MAX_REFERRER_PAGES = 8;
+
+/** Options of a standalone {@link RegistryClient}. */
+export interface RegistryClientOptions {
+  registry: RegistryAccess;
+  limits?: Partial<SourceLimits>;
+  fetchOptions?: Partial<FetchOptions>;
+  /** Share keep-alive pools between clients (createArtifactSource does). */
+  pools?: PoolSet;
+}
+
+function checkDigestHeader(bytes: Uint8Array, header: string | undefined, what: string) {
+  // The registry's claim is never trusted, only compared: a well-formed header that
+  // disagrees with the bytes is a lying registry.
+  if (header && isValidDigest(header.trim())) verifyDigest(bytes, header.trim(), `${what} (Docker-Content-Digest)`);
+}
+
+/** Client of one registry of the allow-list. Safe for concurrent use. */
+export class RegistryClient {
+  readonly host: string;
+  private readonly http: RegistryHttp;
+  private readonly ownsPools: boolean;
+  private readonly pools: PoolSet;
+  readonly limits: SourceLimits;
+
+  constructor(options: RegistryClientOptions) {
+    this.limits = resolveLimits(options.limits);
+    const fetch = resolveFetchOptions(options.fetchOptions);
+    this.ownsPools = !options.pools;
+    this.pools = options.pools ?? new PoolSet(fetch, this.limits.concurrencyPerRegistry);
+    this.http = new RegistryHttp(options.registry, this.limits, fetch, this.pools);
+    this.host = options.registry.host;
+  }
+
+  /**
+   * Fetches a manifest by tag or digest. By digest, the bytes must hash to it; by tag,
+   * the digest is computed from the bytes (sha256) and recorded once. With
+   * `optional`, a 404 yields undefined (a definitive "nothing there").
+   */
+  async getManifest(
+    repository: string,
+    reference: string,
+    options: { cap?: number; optional?: boolean; signal?: AbortSignal; what?: string } = {},
+  ): Promise<FetchedManifest | undefined> {
+    const byDigest = reference.includes(':');
+    if (byDigest) parseDigest(reference);
+    const what = options.what ?? `manifest ${repository}:${reference}`;
+    const res = await this.http.request({
+      path: `/v2/${repository}/manifests/${reference}`,
+      accept: MANIFEST_ACCEPT,
+      repository,
+      cap: options.cap ?? this.limits.manifestBytes,
+      what,
+      passStatuses: [404],
+      signal: options.signal,
+    });
+    if (res.status === 404) {
+      if (options.optional) return undefined;
+      throw new SourceError('not_found', `${what} not found`, { host: this.host, repository, reference });
+    }
+    const bytes = res.body ?? new Uint8Array();
+    let digest: string;
+    if (byDigest) {
+      verifyDigest(bytes, reference, what);
+      digest = reference;
+    } else {
+      digest = digestOf(bytes, 'sha256');
+    }
+    checkDigestHeader(bytes, res.headers['docker-content-digest'], what);
+    return { digest, bytes, mediaType: manifestMediaType(bytes, res.headers['content-type']) };
+  }
+
+  /** Fetches a blob by digest, reading at most min(size, cap)+1 bytes, and hash-checks it. */
+  async getBlob(
+    repository: string,
+    digest: string,
+    options: { size?: number; cap?: number; signal?: AbortSignal; what?: string } = {},
+  ): Promise<Uint8Array> {
+    parseDigest(digest);
+    const what = options.what ?? `blob ${digest}`;
+    const res = await this.http.request({
+      path: `/v2/${repository}/blobs/${digest}`,
+      repository,
+      cap: options.cap ?? this.limits.blobBytes,
+      ...(options.size !== undefined ? { expectedSize: options.size } : {}),
+      what,
+      signal: options.signal,
+    });
+    const bytes = res.body ?? new Uint8Array();
+    verifyDigest(bytes, digest, what);
+    return bytes;
+  }
+
+  /**
+   * OCI 1.1 referrers of a digest. Undefined when the registry has no referrers API
+   * (404/400/405: the caller falls back to the `sha256-<hex>` tag schema).
+   */
+  async getReferrers(
+    repository: string,
+    digest: string,
+    signal?: AbortSignal,
+  ): Promise<Descriptor[] | undefined> {
+    parseDigest(digest);
+    const out: Descriptor[] = [];
+    let path = `/v2/${repository}/referrers/${digest}`;
+    for (let page = 0; page < MAX_REFERRER_PAGES; page++) {
+      const res = await this.http.request({
+        path,
+        accept: MEDIA_OCI_INDEX,
+        repository,
+        cap: this.limits.referrersBytes,
+        what: `referrers of ${digest}`,
+        passStatuses: [400, 404, 405],
+        signal,
+      });
+      if (res.status < 200 || res.status >= 300) return page === 0 ? undefined : out;
+      const index = parseManifest(
+        res.body ?? new Uint8Array(),
+        MEDIA_OCI_INDEX,
+        this.limits.referrersEntries,
+        `referrers index of ${digest}`,
+      );
+      if (out.length + index.manifests.length > this.limits.referrersEntries) {
+        throw new SourceError('too_large', `more than ${this.limits.referrersEntries} referrers for ${digest}`, {
+          limit: this.limits.referrersEntries,
+        });
+      }
+      out.push(...index.manifests);
+      const next = /<([^>]+)>\s*;\s*rel="?next"?/.exec(res.headers.link ?? '');
+      if (!next) break;
+      path = next[1]; // request() refuses anything outside the registry's origin
+    }
+    return out;
+  }
+
+  /** A store view of one repository, for discovery. */
+  store(repository: string): OciStore {
+    return new RegistryStore(this, repository);
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsPools) await this.pools.close();
+  }
+}
+
+class RegistryStore implements OciStore {
+  readonly tagSource = 'cosign-tag' as const;
+  readonly referrersSource = 'referrers' as const;
+  constructor(
+    private readonly client: RegistryClient,
+    private readonly repository: string,
+  ) {}
+
+  manifestByTag(tag: string, cap: number, signal?: AbortSignal) {
+    return this.client.getManifest(this.repository, tag, { cap, optional: true, signal });
+  }
+
+  async manifestByDigest(digest: string, cap: number, signal?: AbortSignal) {
+    const m = await this.client.getManifest(this.repository, digest, { cap, signal });
+    return m as FetchedManifest;
+  }
+
+  blob(digest: string, size: number | undefined, cap: number, what: string, signal?: AbortSignal) {
+    return this.client.getBlob(this.repository, digest, {
+      ...(size !== undefined ? { size } : {}),
+      cap,
+      what,
+      signal,
+    });
+  }
+
+  referrers(digest: string, signal?: AbortSignal) {
+    return this.client.getReferrers(this.repository, digest, signal);
+  }
+}

@@ -33,6 +33,15 @@ export interface ImageMaterial {
   envelopes: { envelope: string; source: string }[];
   /** Sigstore bundles as JSON text. */
   bundles: { bundle: string; source: string }[];
+  /**
+   * Why the material could not be fetched (source error: bad reference, registry
+   * not allowed, I/O...). Recorded so the decision can be recomputed from the record.
+   */
+  error?: { code: string; message: string; details?: Record<string, unknown> };
+  /** Unsigned labels/annotations found on the image: claims only, never decide. */
+  claims?: Record<string, string>;
+  /** When this material was fetched (earlier than the record when reused). */
+  fetchedAt?: string;
 }
 
 /**
@@ -53,6 +62,13 @@ export interface EvidenceRecord {
     require: Requirement[];
     allowedHosts?: string[];
     rules?: { id: string; expression: string; message: string }[];
+    /** Keyless identities trusted for the tenant, each bound to a region. */
+    identities?: {
+      subject?: string;
+      subjectRegExp?: string;
+      issuer: string;
+      region: string;
+    }[];
   };
   /** Trust material used: keys with public PEM, registries with regions, trusted roots' identity. */
   trust: {

@@ -87,6 +87,21 @@ export interface ResidencySettings {
     host: string;
     region: string;
     insecure: boolean;
+    /** Credentials for this registry only; never hashed, logged or put in evidence. */
+    credentials?: { username: string; password: string } | { token: string };
+  }[];
+  /** OCI image layout directories on disk (`oci:<path>` references), each with a region. */
+  layouts?: { path: string; region: string }[];
+  /**
+   * Trusted roots for keyless (certificate) signatures: a private `trusted_root.json`
+   * or the Sigstore public-good root read offline from `@sigstore/tuf`'s embedded seed.
+   */
+  trustedRoots?: {
+    name: string;
+    /** Hex SHA-256 of the trusted_root.json bytes. */
+    sha256: string;
+    /** The trusted_root.json document (protobuf-specs JSON form). */
+    json: unknown;
   }[];
   keys: {
     id: string;
@@ -106,6 +121,13 @@ export interface ResidencySettings {
       require: ('signature' | 'provenance' | 'sbom' | 'residency')[];
       allowedHosts: string[];
       rules: { id: string; expression: string; message: string }[];
+      /** Keyless identities trusted for this tenant, each bound to a region. */
+      identities?: {
+        subject?: string;
+        subjectRegExp?: string;
+        issuer: string;
+        region: string;
+      }[];
     }
   >;
   limits: {

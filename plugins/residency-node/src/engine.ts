@@ -1,0 +1,271 @@
+/*
+ * The engine: resolves each image once, fetches its signed material (or reuses a
+ * previous result for the same digest), then hands everything to the pure decision
+ * function so the same decision can be recomputed later from the evidence record.
+ */
+import { isAbsolute, resolve as resolvePath } from 'node:path';
+import type {
+  EvidenceRecord,
+  ImageMaterial,
+  ImageResult,
+} from '@residency-dev/plugin-residency-common';
+import { EVIDENCE_RECORD_SCHEMA } from '@residency-dev/plugin-residency-common';
+import type {
+  EntityEvaluation,
+  EvaluateEntityOptions,
+  ResidencyEngine,
+  ResidencySettings,
+} from './api';
+import type { ArtifactSource, ImageReference } from './source/types';
+import { SourceError } from './source/types';
+import { parseImageReference } from './reference';
+import { decideEntity, type DecisionContext, type ImageInput } from './decide';
+import { policyOf, trustOf } from './evidence';
+import { canonicalHash } from './canonical';
+import { ENGINE_VERSION } from './version';
+
+/** Minimal logger (Backstage's LoggerService satisfies it). */
+export interface EngineLogger {
+  info(message: string, meta?: Record<string, unknown>): void;
+  warn(message: string, meta?: Record<string, unknown>): void;
+  error?(message: string, meta?: Record<string, unknown>): void;
+}
+
+/** Options of DefaultResidencyEngine.create. @public */
+export interface ResidencyEngineOptions {
+  settings: ResidencySettings;
+  /** Where images and their signatures come from; defaults to createArtifactSource(settings). */
+  source?: ArtifactSource;
+  /** Clock; injectable for tests. */
+  now?: () => Date;
+  logger?: EngineLogger;
+  /** Images of one entity evaluated at once (the source limits per registry). */
+  concurrency?: number;
+}
+
+/** Layout path key: absolute, normalised. */
+export function layoutKey(path: string): string {
+  return isAbsolute(path) ? resolvePath(path) : resolvePath(process.cwd(), path);
+}
+
+function toB64(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+}
+
+function defaultSource(settings: ResidencySettings): ArtifactSource {
+  // The sources module is owned by another engineer; it is loaded lazily so this
+  // package compiles and tests with an injected source before it lands.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const mod = require('./source') as {
+    createArtifactSource?: (o: unknown) => ArtifactSource;
+  };
+  if (typeof mod.createArtifactSource !== 'function') {
+    throw new Error('no artifact source available; pass `source` to DefaultResidencyEngine.create');
+  }
+  return mod.createArtifactSource({
+    registries: settings.registries,
+    layouts: settings.layouts ?? [],
+    limits: settings.limits,
+  });
+}
+
+/**
+ * The default ResidencyEngine. One per process; safe for concurrent use (no
+ * per-request state is kept).
+ *
+ * @public
+ */
+export class DefaultResidencyEngine implements ResidencyEngine {
+  readonly settings: ResidencySettings;
+  private readonly sourceFactory: () => ArtifactSource;
+  private sourceInstance?: ArtifactSource;
+  private readonly now: () => Date;
+  private readonly logger?: EngineLogger;
+  private readonly concurrency: number;
+  private readonly trustHashValue: string;
+
+  static create(options: ResidencyEngineOptions): DefaultResidencyEngine {
+    return new DefaultResidencyEngine(options);
+  }
+
+  private constructor(options: ResidencyEngineOptions) {
+    this.settings = options.settings;
+    const injected = options.source;
+    this.sourceFactory = () => injected ?? defaultSource(options.settings);
+    this.now = options.now ?? (() => new Date());
+    this.logger = options.logger;
+    this.concurrency = Math.max(1, options.concurrency ?? 8);
+    this.trustHashValue = canonicalHash(trustOf(this.settings));
+  }
+
+  private get source(): ArtifactSource {
+    if (!this.sourceInstance) this.sourceInstance = this.sourceFactory();
+    return this.sourceInstance;
+  }
+
+  trustHash(): string {
+    return this.trustHashValue;
+  }
+
+  policyHash(tenant: string | undefined): string {
+    return canonicalHash(policyOf(this.settings, tenant));
+  }
+
+  /** Decision context for one tenant (pure inputs of decideEntity). */
+  context(tenant: string | undefined, at: Date): DecisionContext {
+    return {
+      policy: policyOf(this.settings, tenant),
+      trust: trustOf(this.settings),
+      trustedRoots: this.settings.trustedRoots ?? [],
+      tenantKnown: tenant !== undefined && Object.hasOwn(this.settings.tenants, tenant),
+      limits: this.settings.limits,
+      at,
+      engineVersion: ENGINE_VERSION,
+      policyHash: this.policyHash(tenant),
+      trustHash: this.trustHashValue,
+    };
+  }
+
+  async evaluateEntity(options: EvaluateEntityOptions): Promise<EntityEvaluation> {
+    const at = this.now();
+    const ctx = this.context(options.tenant, at);
+    const images = options.images ?? [];
+    const tenantOk = ctx.tenantKnown;
+    // No network at all for entities that are invalid before looking at images.
+    const fetch =
+      tenantOk && images.length > 0 && images.length <= this.settings.limits.imagesPerEntity;
+    const inputs: ImageInput[] = fetch
+      ? await this.mapLimited(images, ref => this.collect(ref, options))
+      : [];
+    const result = decideEntity({
+      entityRef: options.entityRef,
+      tenant: options.tenant,
+      declaredRegion: options.declaredRegion,
+      images,
+      inputs,
+      ctx,
+    });
+    const record: EvidenceRecord = {
+      schema: EVIDENCE_RECORD_SCHEMA,
+      entityRef: options.entityRef,
+      result,
+      material: inputs.map(i => i.material),
+      policy: ctx.policy,
+      trust: ctx.trust,
+      engineVersion: ENGINE_VERSION,
+      createdAt: at.toISOString(),
+    };
+    return { result, record };
+  }
+
+  private async mapLimited<T, R>(items: T[], fn: (t: T) => Promise<R>): Promise<R[]> {
+    const out: R[] = new Array(items.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]);
+      }
+    };
+    await Promise.all(
+      Array.from({ length: Math.min(this.concurrency, items.length) }, worker),
+    );
+    return out;
+  }
+
+  /** Is this parsed reference's registry or layout in the allow-list? */
+  private allowed(ref: ImageReference): boolean {
+    if (ref.kind === 'layout') {
+      const key = layoutKey(ref.registry);
+      return (this.settings.layouts ?? []).some(l => layoutKey(l.path) === key);
+    }
+    return this.settings.registries.some(r => r.host === ref.registry);
+  }
+
+  private async collect(
+    reference: string,
+    options: EvaluateEntityOptions,
+  ): Promise<ImageInput> {
+    const material: ImageMaterial = {
+      reference,
+      simpleSignatures: [],
+      envelopes: [],
+      bundles: [],
+    };
+    let ref: ImageReference;
+    try {
+      ref = parseImageReference(reference);
+    } catch (e) {
+      material.error = errorOf(e, 'bad_reference');
+      return { material };
+    }
+    if (!this.allowed(ref)) {
+      material.error = {
+        code: 'registry_not_allowed',
+        message: `${ref.kind === 'layout' ? 'OCI layout' : 'registry'} ${ref.registry} is not in the residency configuration`,
+        details: { registry: ref.registry },
+      };
+      return { material };
+    }
+    try {
+      const resolved = await this.source.resolve(ref, options.signal);
+      material.digest = resolved.digest;
+      material.manifest = toB64(resolved.manifest);
+      material.manifestMediaType = resolved.mediaType;
+      if (options.reuse) {
+        const previous = await options.reuse(resolved.digest);
+        if (previous && previous.material.digest === resolved.digest) {
+          return {
+            material: { ...previous.material, reference },
+            reused: previous.image,
+          };
+        }
+      }
+      material.fetchedAt = this.now().toISOString();
+      const found = await this.source.discover(resolved, options.signal);
+      material.simpleSignatures = found.signatures.map(s => ({
+        payload: toB64(s.payload),
+        signature: s.signature,
+        ...(s.certificate ? { certificate: s.certificate } : {}),
+        ...(s.chain ? { chain: s.chain } : {}),
+        ...(s.rekorBundle ? { rekorBundle: s.rekorBundle } : {}),
+        source: s.source,
+      }));
+      material.envelopes = found.envelopes.map(e => ({
+        envelope: Buffer.from(e.envelope).toString('utf8'),
+        source: e.source,
+      }));
+      material.bundles = found.bundles.map(b => ({
+        bundle: Buffer.from(b.bundle).toString('utf8'),
+        source: b.source,
+      }));
+      if (found.claims && Object.keys(found.claims).length > 0) {
+        material.claims = found.claims;
+      }
+    } catch (e) {
+      material.error = errorOf(e, 'registry_unreachable');
+      this.logger?.warn(`residency: could not fetch ${reference}: ${material.error.message}`);
+    }
+    return { material };
+  }
+}
+
+function errorOf(e: unknown, fallback: string): NonNullable<ImageMaterial['error']> {
+  if (e instanceof SourceError || (e && typeof e === 'object' && (e as SourceError).name === 'SourceError')) {
+    const se = e as SourceError;
+    return {
+      code: se.code,
+      message: se.message,
+      ...(se.details ? { details: se.details } : {}),
+    };
+  }
+  if (e && typeof e === 'object' && (e as Error).name === 'AbortError') {
+    return { code: 'registry_unreachable', message: 'the check was aborted' };
+  }
+  return {
+    code: fallback,
+    message: `unexpected error: ${(e as Error)?.message ?? String(e)}`,
+  };
+}
+
+export type { ImageResult };

@@ -1,0 +1,47 @@
+/**
+ * The Residency verification engine as a plain Node library: configuration,
+ * cosign / Sigstore verification against region-bound keys, residency decisions
+ * and offline-verifiable evidence.
+ *
+ * @packageDocumentation
+ */
+export * from './api';
+export {
+  loadResidencySettings,
+  configReaderFromObject,
+  settingsFromYaml,
+  regionFromKeyId,
+  describePublicKey,
+  publicGoodTrustedRoot,
+  DEFAULT_LIMITS,
+} from './config';
+export type { KeyIdRegion } from './config';
+export { ResidencyConfigError, VerifyError } from './errors';
+export type { VerifyErrorCode } from './errors';
+export { DefaultResidencyEngine } from './engine';
+export type { ResidencyEngineOptions, EngineLogger } from './engine';
+export { decideEntity } from './decide';
+export type { DecisionContext, ImageInput } from './decide';
+export {
+  canonicalJson,
+  canonicalHash,
+  sha256Hex,
+  trustOf,
+  policyOf,
+  chainRecord,
+  recordHashOf,
+} from './evidence';
+export { ENGINE_VERSION } from './version';
+export {
+  parseImageReference,
+  splitImagesAnnotation,
+  formatImageReference,
+} from './reference';
+export { SourceError } from './source/types';
+export type {
+  ArtifactSource,
+  ImageReference,
+  ResolvedImage,
+  Discovery,
+  SourceErrorCode,
+} from './source/types';

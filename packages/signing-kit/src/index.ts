@@ -1,0 +1,6 @@
+/*
+ * @residency-dev/signing-kit: test and demo tooling. Generates keys and writes images,
+ * cosign signatures, in-toto attestations and Sigstore bundles, in exactly cosign's
+ * formats, into a real OCI registry or an OCI image layout on disk.
+ */
+export * from './testing/registry';

@@ -19,7 +19,10 @@ export function configSummary(settings: ResidencySettings, files: string[]) {
       host: r.host,
       region: r.region,
       insecure: r.insecure,
+      authenticated: r.credentials !== undefined,
     })),
+    layouts: (settings.layouts ?? []).map(l => ({ path: l.path, region: l.region })),
+    trustedRoots: (settings.trustedRoots ?? []).map(t => ({ name: t.name, sha256: t.sha256 })),
     keys: settings.keys.map(k => ({
       id: k.id,
       region: k.region,
@@ -39,6 +42,12 @@ export function configSummary(settings: ResidencySettings, files: string[]) {
           require: t.require,
           allowedHosts: t.allowedHosts,
           rules: t.rules.map(r => ({ id: r.id, message: r.message })),
+          identities: (t.identities ?? []).map(i => ({
+            subject: i.subject,
+            subjectRegExp: i.subjectRegExp,
+            issuer: i.issuer,
+            region: i.region,
+          })),
         },
       ]),
     ),
@@ -82,15 +91,26 @@ export async function configCheckCommand(
       ? '  (none)'
       : indent(
           table(
-            ['HOST', 'REGION', 'TRANSPORT'],
-            settings.registries.map(r => [
+            ['HOST', 'REGION', 'TRANSPORT', 'AUTH'],
+            summary.registries.map(r => [
               safe(r.host),
               r.region,
               r.insecure ? 'plain http (insecure)' : 'https',
+              r.authenticated ? 'credentials' : 'anonymous',
             ]),
           ),
         ),
   );
+  if (summary.layouts.length > 0) {
+    out.push('');
+    out.push('OCI layouts on disk');
+    out.push(indent(table(['PATH', 'REGION'], summary.layouts.map(l => [safe(l.path, 200), l.region]))));
+  }
+  if (summary.trustedRoots.length > 0) {
+    out.push('');
+    out.push('Trusted roots (keyless)');
+    out.push(indent(table(['NAME', 'SHA-256'], summary.trustedRoots.map(t => [safe(t.name), t.sha256]))));
+  }
   out.push('');
   out.push('Keys');
   out.push(
@@ -128,6 +148,14 @@ export async function configCheckCommand(
           [
             'rules',
             t.rules.length ? t.rules.map(r => r.id).join(', ') : undefined,
+          ],
+          [
+            'keyless identities',
+            t.identities.length
+              ? t.identities
+                  .map(i => `${safe(i.subject ?? `/${i.subjectRegExp}/`)} via ${safe(i.issuer)} [${i.region}]`)
+                  .join('; ')
+              : undefined,
           ],
           [
             'registries inside',

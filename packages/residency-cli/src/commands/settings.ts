@@ -40,7 +40,7 @@ export async function loadSettingsFromFiles(
       throw new CliError(`invalid configuration in ${where}: ${e.message}`, {
         exitCode: EXIT.USAGE,
         code: e.code,
-        hint: 'Fix the entry named above; `residency config check <file>` lists what loads.',
+        hint: 'Fix the entry named above and run again; `residency config check <file>` shows what loads.',
       });
     }
     throw new CliError(

@@ -107,9 +107,9 @@ export function substituteEnv(
  * Applies substitutions and directives to one parsed file:
  * - `${VAR}` in strings; `{ $env: VAR }`; `{ $file: path }` (file content, relative
  *   to the config file);
- * - keys under `residency` whose name ends in `File` (e.g. `publicKeyFile`) are made
- *   absolute relative to the config file that names them, so merged files from
- *   different directories keep working.
+ * - keys under `residency` named `path` or ending in `File` (`publicKeyFile`,
+ *   `layouts[].path`, `trustedRoots[].path`) are made absolute relative to the config
+ *   file that names them, so merged files from different directories keep working.
  */
 function transform(
   value: unknown,
@@ -157,7 +157,7 @@ function transform(
       let v = transform(value[k], ctx, childPath);
       if (
         childPath.startsWith('residency.') &&
-        k.endsWith('File') &&
+        (k.endsWith('File') || k === 'path') &&
         typeof v === 'string' &&
         v !== '' &&
         !isAbsolute(v)

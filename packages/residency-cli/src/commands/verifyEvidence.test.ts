@@ -1,0 +1,119 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { run } from '../cli';
+import { memoryIo } from '../io';
+import { fakeEngine } from '../__testUtils__/fakeEngine';
+
+describe('residency verify-evidence (command layer, engine faked)', () => {
+  let dir: string;
+  const bundle = {
+    schema: 'https://residency.dev/evidence-bundle/v1',
+    evidence: {
+      id: 'rec-1',
+      sequence: 1,
+      previousHash: null,
+      recordHash: 'h'.repeat(64),
+      record: { entityRef: 'component:default/a', result: { decision: 'non_compliant' } },
+    },
+    exportedAt: '2026-11-23T20:00:00Z',
+  };
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'residency-ve-'));
+    writeFileSync(join(dir, 'bundle.json'), JSON.stringify(bundle));
+    writeFileSync(join(dir, 'other.json'), JSON.stringify({ mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json' }));
+    writeFileSync(join(dir, 'broken.json'), '{"schema": "https://residency.dev/evi');
+    writeFileSync(join(dir, 'app-config.yaml'), 'residency:\n  tenants: {}\n');
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  async function cli(engine: ReturnType<typeof fakeEngine>, ...args: string[]) {
+    const io = memoryIo({ cwd: dir });
+    const code = await run(['verify-evidence', ...args], { io, engine });
+    return { code, out: io.out, err: io.err };
+  }
+
+  it('exit 0 when the bundle verifies; every check passes', async () => {
+    const r = await cli(fakeEngine({ verification: { ok: true, decision: 'non_compliant', problems: [] } }), 'bundle.json');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('PASS  record hash');
+    expect(r.out).not.toContain('FAIL');
+    expect(r.out).toContain('RESULT: the bundle verifies.');
+  });
+
+  it('--require-compliant fails a verified bundle whose recorded decision is not compliant', async () => {
+    const r = await cli(fakeEngine({ verification: { ok: true, decision: 'non_compliant', problems: [] } }), 'bundle.json', '--require-compliant');
+    expect(r.code).toBe(1);
+  });
+
+  it('exit 1 and the failing JSON path when it does not verify', async () => {
+    const engine = fakeEngine({
+      verification: {
+        ok: false,
+        problems: [
+          { path: '$.evidence.recordHash', code: 'hash_mismatch', message: 'recomputed hash differs' },
+          { path: 'evidence.record.material[0].simpleSignatures[0].signature', code: 'signature_invalid', message: 'does not verify' },
+        ],
+      },
+    });
+    const r = await cli(engine, 'bundle.json', '--json');
+    expect(r.code).toBe(1);
+    const doc = JSON.parse(r.out);
+    expect(doc.ok).toBe(false);
+    expect(doc.problems).toEqual([
+      { path: '$.evidence.recordHash', code: 'hash_mismatch', message: 'recomputed hash differs', check: 'record_hash' },
+      {
+        path: '$.evidence.record.material[0].simpleSignatures[0].signature',
+        code: 'signature_invalid',
+        message: 'does not verify',
+        check: 'material',
+      },
+    ]);
+    expect(doc.checks.find((c: any) => c.id === 'chain').ok).toBe(true);
+    expect(doc.checks.find((c: any) => c.id === 'material').ok).toBe(false);
+  });
+
+  it('human output names each failing path', async () => {
+    const engine = fakeEngine({
+      verification: { ok: false, problems: [{ path: '$.previous.recordHash', code: 'chain_broken', message: 'link differs' }] },
+    });
+    const r = await cli(engine, 'bundle.json');
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('FAIL  chain link to the previous record (1 problem)');
+    expect(r.out).toContain('$.previous.recordHash\n    chain_broken: link differs');
+    expect(r.out).toContain('RESULT: the bundle does NOT verify.');
+  });
+
+  it('exit 2 when only undecidable material remains', async () => {
+    const engine = fakeEngine({
+      verification: { ok: false, problems: [{ path: '$.evidence.record.material[0].bundles[0]', code: 'trusted_root_unavailable', message: 'no root' }] },
+    });
+    expect((await cli(engine, 'bundle.json')).code).toBe(2);
+  });
+
+  it('an engine exception is "could not decide" (exit 2)', async () => {
+    const engine = fakeEngine();
+    engine.verifyEvidenceBundle = () => {
+      throw new Error('boom');
+    };
+    const r = await cli(engine, 'bundle.json', '--json');
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.out).problems[0]).toMatchObject({ path: '$', code: 'cannot_verify' });
+  });
+
+  it('passes settings from --config to the engine', async () => {
+    const engine = fakeEngine();
+    await cli(engine, 'bundle.json', '--config', 'app-config.yaml');
+    expect((engine.calls.verifyBundle[0] as any).o.settings.tenants['acme-eu']).toBeDefined();
+  });
+
+  it.each([
+    ['missing.json', 'cannot read evidence bundle'],
+    ['broken.json', 'is not JSON'],
+    ['other.json', 'is not a Residency evidence bundle'],
+  ])('%s exits 3', async (file, message) => {
+    const r = await cli(fakeEngine(), file);
+    expect(r.code).toBe(3);
+    expect(r.err).toContain(message);
+  });
+});

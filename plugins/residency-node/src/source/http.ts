@@ -41,7 +41,10 @@ export class PoolSet {
       }
       pool = new Pool(origin, {
         connections: this.connections,
-        connect: { timeout: this.fetch.connectTimeoutMs },
+        connect: {
+          timeout: this.fetch.connectTimeoutMs,
+          ...(this.fetch.ca !== undefined ? { ca: this.fetch.ca } : {}),
+        },
         headersTimeout: this.fetch.headersTimeoutMs,
         bodyTimeout: this.fetch.bodyIdleTimeoutMs,
         keepAliveTimeout: 30_000,
@@ -129,6 +132,12 @@ interface Exchange extends RegistryResponse {
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+/** Drops a response body we will not read; the abort it causes is expected, not an error. */
+function discard(body: { on(event: 'error', fn: () => void): unknown; destroy(): unknown }) {
+  body.on('error', () => undefined);
+  body.destroy();
+}
 
 function headerMap(raw: Record<string, string | string[] | undefined>): Record<string, string> {
   const out: Record<string, string> = {};
@@ -418,7 +427,7 @@ export class RegistryHttp {
       const h = headerMap(res.headers);
       const status = res.statusCode;
       if (REDIRECTS.has(status)) {
-        res.body.destroy();
+        discard(res.body);
         if (!followRedirects) {
           throw new SourceError('registry_auth', `${req.what}: unexpected redirect`, { status });
         }
@@ -451,14 +460,14 @@ export class RegistryHttp {
       }
       const retryAfterMs = parseRetryAfter(h['retry-after']);
       if (status < 200 || status >= 300) {
-        res.body.destroy();
+        discard(res.body);
         return { status, headers: h, url: current, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
       }
       const limit = Math.min(req.cap, req.expectedSize ?? Number.POSITIVE_INFINITY);
       const details = { host: this.access.host, cap: req.cap, ...(req.expectedSize !== undefined ? { declaredSize: req.expectedSize } : {}) };
       const length = h['content-length'] !== undefined ? Number(h['content-length']) : undefined;
       if (length !== undefined && Number.isFinite(length) && length > limit) {
-        res.body.destroy();
+        discard(res.body);
         throw new SourceError('too_large', `${req.what} is ${length} bytes, over the limit of ${limit}`, {
           ...details,
           contentLength: length,

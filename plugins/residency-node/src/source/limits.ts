@@ -54,6 +54,8 @@ export interface FetchOptions {
   userAgent: string;
   /** Random source in [0,1) for jitter (tests make it deterministic). */
   random: () => number;
+  /** Extra trusted CA certificates (PEM) for registries with a private CA. */
+  ca?: string | string[];
 }
 
 /** Defaults of {@link SourceLimits}. */
@@ -118,5 +120,6 @@ export function resolveFetchOptions(partial?: Partial<FetchOptions>): FetchOptio
         : d.maxRedirects,
     userAgent: partial?.userAgent ?? d.userAgent,
     random: partial?.random ?? d.random,
+    ...(partial?.ca !== undefined ? { ca: partial.ca } : {}),
   };
 }

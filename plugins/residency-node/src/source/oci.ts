@@ -90,7 +90,10 @@ export function digestTagBase(digest: string): string {
  * thrown, so an endless or lying body costs at most limit+1 bytes of memory.
  */
 export async function readCapped(
-  stream: AsyncIterable<Uint8Array | string> & { destroy?: (e?: Error) => void },
+  stream: AsyncIterable<Uint8Array | string> & {
+    destroy?: (e?: Error) => void;
+    on?: (event: 'error', fn: () => void) => unknown;
+  },
   limit: number,
   what: string,
   details: Record<string, unknown> = {},
@@ -110,6 +113,7 @@ export async function readCapped(
       chunks.push(chunk);
     }
   } catch (e) {
+    stream.on?.('error', () => undefined); // the abort we cause is expected
     stream.destroy?.();
     throw e;
   }

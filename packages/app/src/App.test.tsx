@@ -1,0 +1,32 @@
+import { render, screen } from '@testing-library/react';
+
+describe('App', () => {
+  beforeEach(() => {
+    process.env = {
+      ...process.env,
+      NODE_ENV: 'test',
+      APP_CONFIG: [
+        {
+          data: {
+            app: { title: 'Residency test' },
+            backend: { baseUrl: 'http://localhost:7007' },
+          },
+          context: 'test',
+        },
+      ] as any,
+    };
+    // No backend in a unit test: the guest auto sign-in fails and the sign-in page shows.
+    jest
+      .spyOn(global, 'fetch' as any)
+      .mockImplementation(async () => new Response('', { status: 401 }));
+  });
+
+  it('shows the guest sign-in page when no session exists', async () => {
+    const { default: App } = await import('./App');
+    render(App.createRoot());
+    expect(
+      await screen.findByRole('button', { name: 'Enter' }, { timeout: 20000 }),
+    ).toBeInTheDocument();
+    expect(screen.getAllByText(/guest/i).length).toBeGreaterThan(0);
+  }, 30000);
+});

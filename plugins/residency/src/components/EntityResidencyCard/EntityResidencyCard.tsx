@@ -1,0 +1,93 @@
+import React from 'react';
+import {
+  EmptyState,
+  InfoCard,
+  Progress,
+  ResponseErrorPanel,
+} from '@backstage/core-components';
+import { useEntity } from '@backstage/plugin-catalog-react';
+import { stringifyEntityRef } from '@backstage/catalog-model';
+import { Alert } from '@material-ui/lab';
+import Typography from '@material-ui/core/Typography';
+import { isResidencyAvailable } from '../../helpers';
+import {
+  EntityOverview,
+  ImageDetails,
+  MissingAnnotation,
+  RefreshButton,
+  useEntityStatus,
+} from '../common';
+
+/**
+ * The residency card for an entity's overview: status in colour and words,
+ * tenant and boundary, every image with its evidence, every reason with advice.
+ *
+ * @public
+ */
+export function EntityResidencyCard(props: { title?: string }) {
+  const { entity } = useEntity();
+  const entityRef = stringifyEntityRef(entity);
+  const available = isResidencyAvailable(entity);
+  const { loading, error, status, refresh, refreshing, refreshError } =
+    useEntityStatus(entityRef, available);
+  const title = props.title ?? 'Residency';
+
+  if (!available) {
+    return (
+      <InfoCard title={title}>
+        <MissingAnnotation />
+      </InfoCard>
+    );
+  }
+
+  const action = (
+    <RefreshButton
+      entityRef={entityRef}
+      onRefresh={refresh}
+      refreshing={refreshing}
+    />
+  );
+
+  let body: React.ReactNode;
+  if (loading) {
+    body = <Progress />;
+  } else if (error) {
+    body = (
+      <ResponseErrorPanel
+        error={error}
+        title="Could not load the residency status"
+      />
+    );
+  } else if (!status) {
+    body = (
+      <EmptyState
+        missing="data"
+        title="Not checked yet"
+        description="Residency has not checked this entity yet. The next scheduled check will pick it up; people allowed to refresh can check it now."
+      />
+    );
+  } else {
+    body = (
+      <>
+        <EntityOverview status={status} />
+        <Typography variant="subtitle1" component="h3" gutterBottom>
+          Images ({status.images.length})
+        </Typography>
+        {status.images.map((image, i) => (
+          <ImageDetails key={`${image.reference}-${i}`} image={image} />
+        ))}
+      </>
+    );
+  }
+
+  return (
+    <InfoCard title={title} action={action}>
+      {refreshError && (
+        <Alert severity="error" role="alert">
+          Refresh failed: {refreshError.message}
+        </Alert>
+      )}
+      {body}
+    </InfoCard>
+  );
+}

@@ -1,0 +1,1 @@
+export { EntityResidencyCard } from './EntityResidencyCard';

@@ -1,0 +1,112 @@
+import React from 'react';
+import {
+  EmptyState,
+  InfoCard,
+  Progress,
+  ResponseErrorPanel,
+} from '@backstage/core-components';
+import { useEntity } from '@backstage/plugin-catalog-react';
+import { stringifyEntityRef } from '@backstage/catalog-model';
+import Grid from '@material-ui/core/Grid';
+import { Alert } from '@material-ui/lab';
+import { isResidencyAvailable } from '../../helpers';
+import {
+  EntityOverview,
+  ImageDetails,
+  MissingAnnotation,
+  RefreshButton,
+  useEntityStatus,
+} from '../common';
+import { EvidenceHistory } from './EvidenceHistory';
+
+/**
+ * The "Residency" tab of an entity: full per-image detail, the evidence
+ * history with downloads, and the chain-integrity result.
+ *
+ * @public
+ */
+export function EntityResidencyContent() {
+  const { entity } = useEntity();
+  const entityRef = stringifyEntityRef(entity);
+  const available = isResidencyAvailable(entity);
+  const { loading, error, status, refresh, refreshing, refreshError } =
+    useEntityStatus(entityRef, available);
+
+  if (!available) {
+    return (
+      <InfoCard title="Residency">
+        <MissingAnnotation />
+      </InfoCard>
+    );
+  }
+
+  let statusBody: React.ReactNode;
+  if (loading) {
+    statusBody = <Progress />;
+  } else if (error) {
+    statusBody = (
+      <ResponseErrorPanel
+        error={error}
+        title="Could not load the residency status"
+      />
+    );
+  } else if (!status) {
+    statusBody = (
+      <EmptyState
+        missing="data"
+        title="Not checked yet"
+        description="Residency has not checked this entity yet."
+      />
+    );
+  } else {
+    statusBody = <EntityOverview status={status} />;
+  }
+
+  return (
+    <Grid container spacing={3}>
+      <Grid item xs={12} md={5}>
+        <InfoCard
+          title="Residency status"
+          action={
+            <RefreshButton
+              entityRef={entityRef}
+              onRefresh={refresh}
+              refreshing={refreshing}
+            />
+          }
+        >
+          {refreshError && (
+            <Alert severity="error" role="alert">
+              Refresh failed: {refreshError.message}
+            </Alert>
+          )}
+          {statusBody}
+        </InfoCard>
+      </Grid>
+      <Grid item xs={12} md={7}>
+        <InfoCard title="Images">
+          {status && status.images.length > 0 ? (
+            status.images.map((image, i) => (
+              <ImageDetails
+                key={`${image.reference}-${i}`}
+                image={image}
+                full
+              />
+            ))
+          ) : (
+            <EmptyState
+              missing="data"
+              title="No image results"
+              description={
+                loading ? 'Loading…' : 'No per-image results are available yet.'
+              }
+            />
+          )}
+        </InfoCard>
+      </Grid>
+      <Grid item xs={12}>
+        <EvidenceHistory entityRef={entityRef} />
+      </Grid>
+    </Grid>
+  );
+}

@@ -1,0 +1,280 @@
+import React, { useCallback, useEffect, useState } from 'react';
+import {
+  CodeSnippet,
+  EmptyState,
+  InfoCard,
+  Progress,
+  ResponseErrorPanel,
+} from '@backstage/core-components';
+import { useApi } from '@backstage/core-plugin-api';
+import { usePermission } from '@backstage/plugin-permission-react';
+import { makeStyles } from '@material-ui/core/styles';
+import Button from '@material-ui/core/Button';
+import Typography from '@material-ui/core/Typography';
+import GetAppIcon from '@material-ui/icons/GetApp';
+import { Alert } from '@material-ui/lab';
+import {
+  residencyEvidenceReadPermission,
+  type ChainVerification,
+  type EvidenceSummary,
+} from '@residency-dev/plugin-residency-common';
+import { residencyApiRef } from '../../api';
+import {
+  ResidencyStatus,
+  ShortDigest,
+  displayValue,
+  formatTime,
+} from '../common';
+
+const useStyles = makeStyles(theme => ({
+  timeline: { listStyle: 'none', margin: 0, padding: 0 },
+  entry: {
+    position: 'relative',
+    borderLeft: `2px solid ${theme.palette.divider}`,
+    padding: theme.spacing(0.5, 0, 1.5, 2),
+    display: 'flex',
+    flexWrap: 'wrap',
+    alignItems: 'flex-start',
+    justifyContent: 'space-between',
+    gap: theme.spacing(1),
+  },
+  meta: { color: theme.palette.text.secondary },
+  mono: { fontFamily: 'monospace', wordBreak: 'break-all' },
+}));
+
+/** The command an auditor runs to re-verify a bundle offline. */
+export const VERIFY_COMMAND =
+  'npx @residency-dev/residency-cli verify-evidence <file>.json --config app-config.yaml';
+
+function ChainResult(props: { entityRef: string }) {
+  const api = useApi(residencyApiRef);
+  const [state, setState] = useState<{
+    loading: boolean;
+    error?: Error;
+    result?: ChainVerification;
+  }>({ loading: true });
+  useEffect(() => {
+    let cancelled = false;
+    api.verifyChain({ entityRef: props.entityRef }).then(
+      result => !cancelled && setState({ loading: false, result }),
+      error => !cancelled && setState({ loading: false, error }),
+    );
+    return () => {
+      cancelled = true;
+    };
+  }, [api, props.entityRef]);
+
+  if (state.loading) {
+    return <Progress />;
+  }
+  if (state.error || !state.result) {
+    return (
+      <Alert severity="warning">
+        Chain integrity could not be checked:{' '}
+        {state.error?.message ?? 'no result'}
+      </Alert>
+    );
+  }
+  const { result } = state;
+  if (result.ok) {
+    return (
+      <Alert severity="success">
+        Chain intact: all {result.length} records link to each other and
+        their hashes match.
+      </Alert>
+    );
+  }
+  return (
+    <Alert severity="error">
+      Chain broken
+      {result.brokenAt
+        ? ` at record ${result.brokenAt.sequence}: ${displayValue(result.brokenAt.problem)}`
+        : ''}
+      . Records from that point on cannot be trusted as an unbroken history.
+    </Alert>
+  );
+}
+
+/** The evidence timeline for an entity, with downloads and chain verification. */
+export function EvidenceHistory(props: { entityRef: string }) {
+  const { entityRef } = props;
+  const classes = useStyles();
+  const api = useApi(residencyApiRef);
+  const permission = usePermission({
+    permission: residencyEvidenceReadPermission,
+    resourceRef: entityRef,
+  });
+  const [items, setItems] = useState<EvidenceSummary[]>([]);
+  const [nextCursor, setNextCursor] = useState<string | undefined>();
+  const [loading, setLoading] = useState(false);
+  const [error, setError] = useState<Error | undefined>();
+  const [downloadError, setDownloadError] = useState<string | undefined>();
+  const [downloading, setDownloading] = useState<string | undefined>();
+
+  const load = useCallback(
+    async (cursor?: string) => {
+      setLoading(true);
+      setError(undefined);
+      try {
+        const page = await api.listEvidence({ entityRef, cursor, limit: 20 });
+        setItems(prev => (cursor ? [...prev, ...page.items] : page.items));
+        setNextCursor(page.nextCursor);
+      } catch (e) {
+        setError(e as Error);
+      } finally {
+        setLoading(false);
+      }
+    },
+    [api, entityRef],
+  );
+
+  useEffect(() => {
+    if (permission.allowed) {
+      load();
+    }
+  }, [permission.allowed, load]);
+
+  const download = async (entry: EvidenceSummary) => {
+    setDownloadError(undefined);
+    setDownloading(entry.id);
+    try {
+      await api.downloadEvidence({
+        id: entry.id,
+        entityRef,
+        sequence: entry.sequence,
+      });
+    } catch (e) {
+      setDownloadError(
+        `Download of record ${entry.sequence} failed: ${(e as Error).message}`,
+      );
+    } finally {
+      setDownloading(undefined);
+    }
+  };
+
+  if (permission.loading) {
+    return (
+      <InfoCard title="Evidence history">
+        <Progress />
+      </InfoCard>
+    );
+  }
+  if (!permission.allowed) {
+    return (
+      <InfoCard title="Evidence history">
+        <Typography variant="body2">
+          Evidence history and downloads are available to auditors and
+          platform owners. You can see the current status above; ask your
+          platform team for the residency evidence permission if you need the
+          signed records.
+        </Typography>
+      </InfoCard>
+    );
+  }
+
+  return (
+    <InfoCard title="Evidence history">
+      <Typography variant="subtitle1" component="h3" gutterBottom>
+        Chain integrity
+      </Typography>
+      <ChainResult entityRef={entityRef} />
+      <Typography
+        variant="subtitle1"
+        component="h3"
+        gutterBottom
+        style={{ marginTop: 16 }}
+      >
+        Decisions
+      </Typography>
+      {downloadError && (
+        <Alert severity="error" role="alert">
+          {downloadError}
+        </Alert>
+      )}
+      {error && (
+        <ResponseErrorPanel
+          error={error}
+          title="Could not load the evidence history"
+        />
+      )}
+      {!error && !loading && items.length === 0 && (
+        <EmptyState
+          missing="data"
+          title="No evidence yet"
+          description="Evidence is recorded when the entity is first checked and whenever a decision or its inputs change."
+        />
+      )}
+      {items.length > 0 && (
+        <ol className={classes.timeline} aria-label="Evidence timeline">
+          {items.map(entry => (
+            <li key={entry.id} className={classes.entry}>
+              <div>
+                <Typography variant="body2" component="div">
+                  <strong>#{entry.sequence}</strong>{' '}
+                  <ResidencyStatus decision={entry.decision} />{' '}
+                  <span className={classes.meta}>
+                    {formatTime(entry.createdAt)}
+                  </span>
+                  {entry.checkpoint && ' · checkpoint'}
+                </Typography>
+                <Typography
+                  variant="body2"
+                  component="div"
+                  className={classes.meta}
+                >
+                  Reasons:{' '}
+                  {entry.reasonCodes.length
+                    ? entry.reasonCodes.map(displayValue).join(', ')
+                    : 'none'}
+                </Typography>
+                <Typography
+                  variant="body2"
+                  component="div"
+                  className={classes.meta}
+                >
+                  Record hash:{' '}
+                  <ShortDigest
+                    digest={entry.recordHash}
+                    label={`record hash of record ${entry.sequence}`}
+                  />
+                </Typography>
+              </div>
+              <Button
+                size="small"
+                variant="outlined"
+                startIcon={<GetAppIcon />}
+                onClick={() => download(entry)}
+                disabled={downloading === entry.id}
+                aria-label={`Download evidence record ${entry.sequence}`}
+              >
+                Download
+              </Button>
+            </li>
+          ))}
+        </ol>
+      )}
+      {loading && <Progress />}
+      {nextCursor && !loading && (
+        <Button
+          size="small"
+          onClick={() => load(nextCursor)}
+          aria-label="Load older evidence records"
+        >
+          Load older records
+        </Button>
+      )}
+      <Typography
+        variant="subtitle1"
+        component="h3"
+        gutterBottom
+        style={{ marginTop: 16 }}
+      >
+        Re-verify offline
+      </Typography>
+      <Typography variant="body2" paragraph>
+        Download a record, then re-verify it without the portal:
+      </Typography>
+      <CodeSnippet text={VERIFY_COMMAND} language="bash" showCopyCodeButton />
+    </InfoCard>
+  );
+}

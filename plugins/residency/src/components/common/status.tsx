@@ -1,0 +1,126 @@
+import React from 'react';
+import {
+  StatusError,
+  StatusOK,
+  StatusPending,
+  StatusWarning,
+} from '@backstage/core-components';
+import Typography from '@material-ui/core/Typography';
+import type { Decision } from '@residency-dev/plugin-residency-common';
+
+/** How a decision is shown to people. */
+export interface StatusView {
+  label: 'Resident' | 'Not resident' | 'Unknown' | 'Stale';
+  severity: 'ok' | 'error' | 'warning' | 'pending';
+  /** One sentence explaining the label. */
+  explanation: string;
+}
+
+/** Maps a stored decision (and staleness) to words, a colour and an explanation. */
+export function statusView(decision: Decision, stale = false): StatusView {
+  if (stale) {
+    return {
+      label: 'Stale',
+      severity: 'warning',
+      explanation:
+        'The latest check could not decide; the last good evidence is shown and is not current.',
+    };
+  }
+  switch (decision) {
+    case 'compliant':
+      return {
+        label: 'Resident',
+        severity: 'ok',
+        explanation:
+          'Every image is signed by an in-boundary key and carries the required attestations.',
+      };
+    case 'non_compliant':
+      return {
+        label: 'Not resident',
+        severity: 'error',
+        explanation:
+          'Verified evidence shows that at least one image does not stay inside the boundary.',
+      };
+    case 'invalid':
+      return {
+        label: 'Not resident',
+        severity: 'error',
+        explanation:
+          'There is a configuration problem (annotation or tenant settings), so nothing was checked.',
+      };
+    default:
+      return {
+        label: 'Unknown',
+        severity: 'pending',
+        explanation:
+          'Residency could not be decided (for example the registry did not answer). Unknown is never treated as resident.',
+      };
+  }
+}
+
+/** Words for a decision on its own, for history rows and tables. */
+export function decisionLabel(decision: Decision): string {
+  switch (decision) {
+    case 'compliant':
+      return 'Resident';
+    case 'non_compliant':
+      return 'Not resident';
+    case 'invalid':
+      return 'Not resident (configuration)';
+    default:
+      return 'Unknown';
+  }
+}
+
+const ICONS = {
+  ok: StatusOK,
+  error: StatusError,
+  warning: StatusWarning,
+  pending: StatusPending,
+} as const;
+
+/** A status in colour and words. */
+export function ResidencyStatus(props: {
+  decision: Decision;
+  stale?: boolean;
+  /** Adds "(configuration)" for invalid decisions. */
+  detailed?: boolean;
+  variant?: 'inline' | 'headline';
+}) {
+  const { decision, stale = false, detailed = true, variant = 'inline' } =
+    props;
+  const view = statusView(decision, stale);
+  const Icon = ICONS[view.severity];
+  const text =
+    detailed && !stale && decision === 'invalid'
+      ? `${view.label} (configuration)`
+      : view.label;
+  if (variant === 'headline') {
+    return (
+      <Typography variant="h6" component="p" data-testid="residency-status">
+        <Icon>{text}</Icon>
+      </Typography>
+    );
+  }
+  return (
+    <span data-testid="residency-status">
+      <Icon>{text}</Icon>
+    </span>
+  );
+}
+
+/** Formats an ISO time for people, falling back to the raw text. */
+export function formatTime(iso: string | undefined): string {
+  if (!iso) {
+    return 'never';
+  }
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) {
+    return String(iso);
+  }
+  return date.toLocaleString('en-GB', {
+    dateStyle: 'medium',
+    timeStyle: 'short',
+    timeZone: 'UTC',
+  }).concat(' UTC');
+}

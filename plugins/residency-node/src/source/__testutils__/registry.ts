@@ -1,74 +1,15 @@
 /*
- * Test helpers: a real docker-registry (CNCF Distribution) on loopback with a temp
- * config and storage dir, plus tiny push helpers speaking the distribution API.
+ * Test helpers: the signing kit's real docker-registry on loopback, plus tiny push
+ * helpers speaking the distribution API for hand-made (also deliberately bad) fixtures.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { startTestRegistry, type TestRegistry } from '@residency-dev/signing-kit';
 
-export interface TestRegistry {
-  host: string;
-  url: string;
-  stop(): Promise<void>;
-}
+export type { TestRegistry };
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-export async function startRegistry(): Promise<TestRegistry> {
-  const dir = mkdtempSync(join(tmpdir(), 'residency-reg-'));
-  const port = await freePort();
-  const config = join(dir, 'config.yml');
-  writeFileSync(
-    config,
-    [
-      'version: 0.1',
-      'log: {level: error, accesslog: {disabled: true}}',
-      `storage: {filesystem: {rootdirectory: ${join(dir, 'data')}}, delete: {enabled: true}}`,
-      `http: {addr: 127.0.0.1:${port}}`,
-      '',
-    ].join('\n'),
-  );
-  const child: ChildProcess = spawn('docker-registry', ['serve', config], { stdio: 'ignore' });
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    try {
-      const res = await fetch(`${url}/v2/`);
-      if (res.status === 200) break;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > deadline) {
-      child.kill();
-      throw new Error('docker-registry did not start');
-    }
-    await new Promise(r => setTimeout(r, 50));
-  }
-  return {
-    host: `127.0.0.1:${port}`,
-    url,
-    async stop() {
-      await new Promise<void>(resolve => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      });
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+/** The signing kit's real docker-registry on loopback (temp config and storage). */
+export function startRegistry(): Promise<TestRegistry> {
+  return startTestRegistry();
 }
 
 export function sha256(bytes: Uint8Array | string): string {

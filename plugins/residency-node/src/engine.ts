@@ -18,6 +18,7 @@ import type {
 } from './api';
 import type { ArtifactSource, ImageReference } from './source/types';
 import { SourceError } from './source/types';
+import { createArtifactSource } from './source';
 import { parseImageReference } from './reference';
 import { decideEntity, type DecisionContext, type ImageInput } from './decide';
 import { policyOf, trustOf } from './evidence';
@@ -53,19 +54,11 @@ function toB64(bytes: Uint8Array): string {
 }
 
 function defaultSource(settings: ResidencySettings): ArtifactSource {
-  // The sources module is owned by another engineer; it is loaded lazily so this
-  // package compiles and tests with an injected source before it lands.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const mod = require('./source') as {
-    createArtifactSource?: (o: unknown) => ArtifactSource;
-  };
-  if (typeof mod.createArtifactSource !== 'function') {
-    throw new Error('no artifact source available; pass `source` to DefaultResidencyEngine.create');
-  }
-  return mod.createArtifactSource({
+  return createArtifactSource({
     registries: settings.registries,
-    layouts: settings.layouts ?? [],
-    limits: settings.limits,
+    limits: { concurrencyPerRegistry: settings.limits.concurrencyPerRegistry },
+    // Only the configured layout directories may be read.
+    layoutRoots: (settings.layouts ?? []).map(l => l.path),
   });
 }
 

@@ -134,7 +134,7 @@ Exit codes:
     )
     .argument('<sigstore-bundle.json>', 'Sigstore bundle (v0.1 to v0.3)')
     .option('--artifact <file>', 'the artifact the bundle signs or attests (its digest is computed here)')
-    .option('--digest <alg:hex>', 'the digest of the attested artifact, e.g. sha256:<hex> (DSSE only)')
+    .option('--digest <alg:hex>', 'the artifact\'s digest instead of the file, e.g. sha256:<hex> (DSSE; message signatures with ECDSA or RSA keys)')
     .option('--key <pem>', 'trusted public key (PEM); the bundle\'s own key hint is ignored')
     .option('--trusted-root <trusted_root.json>', 'trusted root for keyless bundles (default: public-good root embedded offline)')
     .option('--certificate-identity <id>', 'required certificate identity (SAN) for keyless bundles')

@@ -13,7 +13,7 @@ import type {
   ConfigReader,
   ResidencyEngine,
   ResidencySettings,
-} from '@residency-dev/plugin-residency-node/src/api';
+} from '@residency-dev/plugin-residency-node';
 
 export type {
   BundleVerification,

@@ -90,11 +90,34 @@ describe('residency verify-bundle', () => {
       expect(r.out).toContain('does NOT verify: signature_invalid');
     });
 
-    it('refuses --digest for message signatures (usage, exit 3)', async () => {
+    it('verifies with --digest only (signature checked over the digest)', async () => {
       write('msg.json', messageSignatureBundle(key, artifact));
-      const r = await cli('msg.json', '--digest', `sha256:${artifactHex}`, '--key', 'key.pub');
+      const r = await cli('msg.json', '--digest', `sha256:${artifactHex}`, '--key', 'key.pub', '--json');
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.out).artifact).toEqual({ digest: `sha256:${artifactHex}`, source: 'digest' });
+    });
+
+    it('attack: --digest of another artifact -> digest_mismatch', async () => {
+      write('msg.json', messageSignatureBundle(key, artifact));
+      const r = await cli('msg.json', '--digest', `sha256:${'0'.repeat(64)}`, '--key', 'key.pub', '--json');
+      expect(r.code).toBe(1);
+      expect(JSON.parse(r.out).error.code).toBe('digest_mismatch');
+    });
+
+    it('attack: messageDigest and --digest agree but the signature is over another artifact', async () => {
+      const b = messageSignatureBundle(key, Buffer.from('something else'));
+      b.messageSignature.messageDigest.digest = Buffer.from(artifactHex, 'hex').toString('base64');
+      write('swapped.json', b);
+      const r = await cli('swapped.json', '--digest', `sha256:${artifactHex}`, '--key', 'key.pub', '--json');
+      expect(r.code).toBe(1);
+      expect(JSON.parse(r.out).error.code).toBe('signature_invalid');
+    });
+
+    it('--digest of another algorithm than the bundle signs is a usage error', async () => {
+      write('msg.json', messageSignatureBundle(key, artifact));
+      const r = await cli('msg.json', '--digest', `sha512:${'0'.repeat(128)}`, '--key', 'key.pub');
       expect(r.code).toBe(3);
-      expect(r.err).toContain('--artifact');
+      expect(r.err).toContain('the bundle signs a sha256 digest');
     });
   });
 

@@ -16,6 +16,7 @@ import {
 import { CliError, EXIT, errorMessage, type ExitCode } from '../errors';
 import type { CliIo } from '../io';
 import { safe } from '../format/text';
+import { PrehashUnsupportedError, verifyPrehashed } from '../crypto/prehash';
 
 /** Largest Sigstore bundle or trusted root read, in bytes. */
 export const MAX_BUNDLE_BYTES = 16 * 1024 * 1024;
@@ -258,12 +259,6 @@ export async function verifyBundleCommand(
     check('bundle structure', true);
 
     const isDsse = bundle.content.$case === 'dsseEnvelope';
-    if (!isDsse && !artifact) {
-      throw new CliError(
-        'a message-signature bundle signs the artifact bytes themselves: --digest cannot verify it',
-        { hint: 'Pass --artifact <file>.' },
-      );
-    }
 
     // The artifact digest, computed here (never taken from the bundle).
     if (artifact) {
@@ -282,21 +277,62 @@ export async function verifyBundleCommand(
       throw new BundleFailure('bundle_invalid', `cannot read the bundle's signing material: ${errorMessage(e)}`);
     }
 
-    if (bundle.content.$case === 'messageSignature' && artifact) {
+    if (bundle.content.$case === 'messageSignature') {
       const md = bundle.content.messageSignature.messageDigest;
-      if (md && md.digest.length > 0) {
-        const alg = ({ 1: 'sha256', 2: 'sha384', 3: 'sha512' } as Record<number, string>)[
-          md.algorithm as unknown as number
+      const bundleAlg =
+        ({ 1: 'sha256', 2: 'sha384', 3: 'sha512' } as Record<number, string>)[
+          md?.algorithm as unknown as number
         ] ?? 'sha256';
-        const actual = createHash(alg).update(artifact).digest();
-        if (!actual.equals(md.digest)) {
-          check('artifact matches the bundle message digest', false);
-          throw new BundleFailure(
-            'digest_mismatch',
-            `the artifact's ${alg} is ${actual.toString('hex')}, the bundle's messageDigest says ${md.digest.toString('hex')}`,
+      let actual: Buffer;
+      if (artifact) {
+        actual = createHash(bundleAlg).update(artifact).digest();
+      } else {
+        // Only the digest is known: it must be of the algorithm the signature was made
+        // over, and the signature is checked over it (prehashed) below.
+        if (expected!.algorithm !== bundleAlg) {
+          throw new CliError(
+            `the bundle signs a ${bundleAlg} digest; --digest gives ${expected!.algorithm}`,
+            { hint: `Pass --digest ${bundleAlg}:<hex>, or --artifact <file>.` },
           );
         }
-        check('artifact matches the bundle message digest', true);
+        actual = Buffer.from(expected!.hex, 'hex');
+        if (!key) {
+          throw new CliError('--digest with a keyless message signature is not supported', {
+            hint: 'Pass --artifact <file>.',
+          });
+        }
+        const digestBytes = actual;
+        const orig = entity.signature;
+        const signatureBytes = orig.signature;
+        entity = {
+          ...entity,
+          signature: {
+            signature: signatureBytes,
+            compareSignature: b => orig.compareSignature(b),
+            compareDigest: b => orig.compareDigest(b),
+            compareSignedDigest: b => orig.compareSignedDigest(b),
+            verifySignature: k => {
+              try {
+                return verifyPrehashed(k, bundleAlg, digestBytes, signatureBytes);
+              } catch (e) {
+                if (e instanceof PrehashUnsupportedError) {
+                  throw new CliError(`${e.message}`, { hint: 'Pass --artifact <file>.' });
+                }
+                throw e;
+              }
+            },
+          },
+        };
+      }
+      if (md && md.digest.length > 0) {
+        if (!actual.equals(md.digest)) {
+          check('artifact digest matches the bundle message digest', false);
+          throw new BundleFailure(
+            'digest_mismatch',
+            `the artifact's ${bundleAlg} is ${actual.toString('hex')}, the bundle's messageDigest says ${md.digest.toString('hex')}`,
+          );
+        }
+        check('artifact digest matches the bundle message digest', true);
       }
     }
 
@@ -342,7 +378,7 @@ export async function verifyBundleCommand(
         };
       }
     } catch (e) {
-      if (e instanceof BundleFailure) throw e;
+      if (e instanceof BundleFailure || e instanceof CliError) throw e;
       check('signature', false);
       throw mapVerifierError(e);
     }

@@ -11,7 +11,7 @@ import type {
   EvaluateEntityOptions,
   ResidencyEngine,
   ResidencySettings,
-} from '@residency-dev/plugin-residency-node/src/api';
+} from '@residency-dev/plugin-residency-node';
 
 export const DIGEST_A = `sha256:${'a'.repeat(64)}`;
 export const DIGEST_B = `sha256:${'b'.repeat(64)}`;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
+import { recordHashOf } from '@residency-dev/plugin-residency-node';
 import type {
   ChainVerification,
   ChainedEvidence,
@@ -26,13 +27,8 @@ export function computeRecordHash(options: {
   previousHash: string | null;
   record: EvidenceRecord;
 }): string {
-  return sha256Hex(
-    canonicalJson({
-      sequence: options.sequence,
-      previousHash: options.previousHash,
-      record: options.record,
-    }),
-  );
+  // The engine's definition, so the CLI and auditors recompute the same hash.
+  return recordHashOf(options.sequence, options.previousHash, options.record);
 }
 
 /**

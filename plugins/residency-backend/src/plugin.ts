@@ -1,0 +1,115 @@
+import {
+  coreServices,
+  createBackendPlugin,
+} from '@backstage/backend-plugin-api';
+import type { JsonObject } from '@backstage/types';
+import { catalogServiceRef } from '@backstage/plugin-catalog-node';
+import { residencyPermissions } from '@residency-dev/plugin-residency-common';
+import {
+  DefaultResidencyEngine,
+  loadResidencySettings,
+  type ResidencyEngine,
+} from '@residency-dev/plugin-residency-node';
+import { readResidencyBackendOptions } from './config';
+import { DatabaseResidencyStore } from './database/DatabaseResidencyStore';
+import { residencyEngineExtensionPoint } from './extensions';
+import { EntityEvaluator } from './refresh/EntityEvaluator';
+import { ResidencyRefresher } from './refresh/ResidencyRefresher';
+import { AuthorizedResidencyService } from './service/AuthorizedResidencyService';
+import { DefaultResidencyService } from './service/DefaultResidencyService';
+import { createRouter } from './service/router';
+
+/**
+ * The Residency backend plugin: scheduled verification of the catalog, status and
+ * hash-chained evidence in the database, and the permissioned API under /api/residency.
+ *
+ * @public
+ */
+export const residencyPlugin = createBackendPlugin({
+  pluginId: 'residency',
+  register(env) {
+    let engineOverride: ResidencyEngine | undefined;
+    env.registerExtensionPoint(residencyEngineExtensionPoint, {
+      setEngine(engine) {
+        if (engineOverride) {
+          throw new Error('The residency engine was already set by another module');
+        }
+        engineOverride = engine;
+      },
+    });
+
+    env.registerInit({
+      deps: {
+        config: coreServices.rootConfig,
+        logger: coreServices.logger,
+        database: coreServices.database,
+        scheduler: coreServices.scheduler,
+        httpRouter: coreServices.httpRouter,
+        httpAuth: coreServices.httpAuth,
+        auth: coreServices.auth,
+        auditor: coreServices.auditor,
+        permissions: coreServices.permissions,
+        permissionsRegistry: coreServices.permissionsRegistry,
+        catalog: catalogServiceRef,
+      },
+      async init(deps) {
+        const options = readResidencyBackendOptions(deps.config);
+        const engine =
+          engineOverride ??
+          DefaultResidencyEngine.create({
+            settings: loadResidencySettings(deps.config),
+            logger: {
+              info: (message, meta) => deps.logger.info(message, meta as JsonObject),
+              warn: (message, meta) => deps.logger.warn(message, meta as JsonObject),
+              error: (message, meta) => deps.logger.error(message, meta as JsonObject),
+            },
+          });
+        const store = await DatabaseResidencyStore.create({
+          database: deps.database,
+          logger: deps.logger,
+        });
+        const evaluator = new EntityEvaluator({
+          engine,
+          store,
+          revalidateAfterSeconds: options.revalidateAfterSeconds,
+        });
+
+        const refresher = ResidencyRefresher.create({
+          catalog: deps.catalog,
+          auth: deps.auth,
+          store,
+          evaluator,
+          logger: deps.logger,
+          schedule: options.schedule,
+          batchSize: options.batchSize,
+          leaseSeconds: options.leaseSeconds,
+          entityConcurrency: options.entityConcurrency,
+        });
+        await refresher.schedule({
+          scheduler: deps.scheduler,
+          schedule: options.schedule,
+          deltaSchedule: options.deltaSchedule,
+        });
+
+        deps.permissionsRegistry.addPermissions(residencyPermissions);
+        const service = new AuthorizedResidencyService({
+          inner: DefaultResidencyService.create({
+            store,
+            evaluator,
+            catalog: deps.catalog,
+            auth: deps.auth,
+          }),
+          catalog: deps.catalog,
+          permissions: deps.permissions,
+        });
+        deps.httpRouter.use(
+          await createRouter({
+            httpAuth: deps.httpAuth,
+            auditor: deps.auditor,
+            service,
+          }),
+        );
+      },
+    });
+  },
+});

@@ -1,0 +1,118 @@
+import { stringifyEntityRef, type Entity } from '@backstage/catalog-model';
+import {
+  ANNOTATION_IMAGES,
+  ANNOTATION_REGION,
+  ANNOTATION_TENANT,
+  type EntityStatus,
+} from '@residency-dev/plugin-residency-common';
+import {
+  splitImagesAnnotation,
+  type ResidencyEngine,
+} from '@residency-dev/plugin-residency-node';
+import { canonicalJson, sha256Hex } from '../database/chain';
+import type { RecordOutcome, ResidencyStore } from '../database/ResidencyStore';
+
+/** The residency inputs an entity declares through its annotations. */
+export interface EntityInputs {
+  entityRef: string;
+  title?: string;
+  images: string[];
+  tenant?: string;
+  declaredRegion?: string;
+}
+
+/** Reads an entity's inputs; undefined when it does not declare images. */
+export function readEntityInputs(entity: Entity): EntityInputs | undefined {
+  const annotations = entity.metadata.annotations ?? {};
+  const raw = annotations[ANNOTATION_IMAGES];
+  if (typeof raw !== 'string') {
+    return undefined;
+  }
+  const tenant = annotations[ANNOTATION_TENANT]?.trim() || undefined;
+  const declaredRegion = annotations[ANNOTATION_REGION]?.trim() || undefined;
+  return {
+    entityRef: stringifyEntityRef(entity),
+    ...(entity.metadata.title ? { title: entity.metadata.title } : {}),
+    images: splitImagesAnnotation(raw),
+    ...(tenant ? { tenant } : {}),
+    ...(declaredRegion ? { declaredRegion } : {}),
+  };
+}
+
+/**
+ * Evaluates one entity with the engine, reusing young per-digest results, and
+ * records the outcome. Shared by the scheduled refresher and on-demand refresh.
+ */
+export class EntityEvaluator {
+  readonly #engine: ResidencyEngine;
+  readonly #store: ResidencyStore;
+  readonly #revalidateAfterSeconds: number;
+
+  constructor(options: {
+    engine: ResidencyEngine;
+    store: ResidencyStore;
+    revalidateAfterSeconds: number;
+  }) {
+    this.#engine = options.engine;
+    this.#store = options.store;
+    this.#revalidateAfterSeconds = options.revalidateAfterSeconds;
+  }
+
+  get engine(): ResidencyEngine {
+    return this.#engine;
+  }
+
+  /**
+   * Hash of everything a decision depends on besides the registry: the annotations,
+   * the tenant policy and the trust configuration. A change re-evaluates the entity
+   * in the next delta pass.
+   */
+  inputsHash(inputs: EntityInputs): string {
+    return sha256Hex(
+      canonicalJson({
+        images: inputs.images,
+        tenant: inputs.tenant ?? null,
+        declaredRegion: inputs.declaredRegion ?? null,
+        policyHash: this.#engine.policyHash(inputs.tenant),
+        trustHash: this.#engine.trustHash(),
+      }),
+    );
+  }
+
+  async evaluate(options: {
+    inputs: EntityInputs;
+    signal?: AbortSignal;
+  }): Promise<{ status: EntityStatus; outcome: RecordOutcome }> {
+    const { inputs } = options;
+    const trustHash = this.#engine.trustHash();
+    const policyHash = this.#engine.policyHash(inputs.tenant);
+    const reusedDigests = new Set<string>();
+    const { result, record } = await this.#engine.evaluateEntity({
+      entityRef: inputs.entityRef,
+      images: inputs.images,
+      tenant: inputs.tenant,
+      declaredRegion: inputs.declaredRegion,
+      signal: options.signal,
+      reuse: async digest => {
+        const hit = await this.#store.findImageResult({
+          digest,
+          trustHash,
+          policyHash,
+          maxAgeSeconds: this.#revalidateAfterSeconds,
+        });
+        if (hit) {
+          reusedDigests.add(digest);
+        }
+        return hit;
+      },
+    });
+    return this.#store.recordEvaluation({
+      entityRef: inputs.entityRef,
+      title: inputs.title,
+      inputsHash: this.inputsHash(inputs),
+      result,
+      record,
+      reusedDigests,
+    });
+  }
+}

@@ -1,0 +1,61 @@
+import type { BackstageCredentials } from '@backstage/backend-plugin-api';
+import type {
+  ChainVerification,
+  Decision,
+  EntityStatus,
+  EntityStatusSummary,
+  EvidenceBundle,
+  EvidenceSummary,
+  Mismatch,
+  Page,
+  TenantSummary,
+} from '@residency-dev/plugin-residency-common';
+
+/** Everything the HTTP API can do; one options object per method. */
+export interface ResidencyService {
+  getStatus(options: {
+    entityRef: string;
+    credentials: BackstageCredentials;
+  }): Promise<EntityStatus>;
+
+  listEntities(options: {
+    decision?: Decision;
+    tenant?: string;
+    q?: string;
+    cursor?: string;
+    limit: number;
+    credentials: BackstageCredentials;
+  }): Promise<Page<EntityStatusSummary>>;
+
+  refresh(options: {
+    entityRef: string;
+    credentials: BackstageCredentials;
+    signal?: AbortSignal;
+  }): Promise<EntityStatus>;
+
+  listEvidence(options: {
+    entityRef: string;
+    cursor?: string;
+    limit: number;
+    credentials: BackstageCredentials;
+  }): Promise<Page<EvidenceSummary>>;
+
+  getEvidenceBundle(options: {
+    id: string;
+    credentials: BackstageCredentials;
+  }): Promise<EvidenceBundle>;
+
+  verifyChain(options: {
+    entityRef: string;
+    credentials: BackstageCredentials;
+  }): Promise<ChainVerification>;
+
+  listTenants(options: {
+    credentials: BackstageCredentials;
+  }): Promise<{ items: TenantSummary[] }>;
+
+  listMismatches(options: {
+    tenant?: string;
+    credentials: BackstageCredentials;
+  }): Promise<{ items: Mismatch[] }>;
+}

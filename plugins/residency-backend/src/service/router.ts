@@ -1,0 +1,145 @@
+import type {
+  AuditorService,
+  HttpAuthService,
+} from '@backstage/backend-plugin-api';
+import { parseEntityRef } from '@backstage/catalog-model';
+import express from 'express';
+import Router from 'express-promise-router';
+import type { ResidencyService } from './ResidencyService';
+import {
+  evidenceFileName,
+  parseCursor,
+  parseDecision,
+  parseEntityPath,
+  parseEvidenceId,
+  parseLimit,
+  parseQuery,
+  parseTenant,
+} from './validation';
+
+/** Largest page any list endpoint returns. */
+export const MAX_PAGE_SIZE = 100;
+const DEFAULT_PAGE_SIZE = 25;
+
+/**
+ * The HTTP API under /api/residency, as specified in src/schema/openapi.yaml.
+ * Thin: validates input, reads credentials, audits, and delegates to the service.
+ */
+export async function createRouter(options: {
+  httpAuth: HttpAuthService;
+  auditor: AuditorService;
+  service: ResidencyService;
+}): Promise<express.Router> {
+  const { httpAuth, auditor, service } = options;
+  const router = Router();
+  router.use(express.json({ limit: '1kb' }));
+
+  const credentialsOf = (req: express.Request) =>
+    httpAuth.credentials(req, { allow: ['user', 'service'] });
+
+  router.get('/entities', async (req, res) => {
+    const credentials = await credentialsOf(req);
+    const page = await service.listEntities({
+      decision: parseDecision(req.query.status),
+      tenant: parseTenant(req.query.tenant),
+      q: parseQuery(req.query.q),
+      cursor: parseCursor(req.query.cursor),
+      limit: parseLimit(req.query.limit, { fallback: DEFAULT_PAGE_SIZE, max: MAX_PAGE_SIZE }),
+      credentials,
+    });
+    res.json(page);
+  });
+
+  router.get('/entities/:kind/:namespace/:name/status', async (req, res) => {
+    const credentials = await credentialsOf(req);
+    const { entityRef } = parseEntityPath(req.params);
+    res.json(await service.getStatus({ entityRef, credentials }));
+  });
+
+  router.post('/entities/:kind/:namespace/:name/refresh', async (req, res) => {
+    const credentials = await credentialsOf(req);
+    const { entityRef } = parseEntityPath(req.params);
+    const event = await auditor.createEvent({
+      eventId: 'entity-refresh',
+      severityLevel: 'medium',
+      request: req,
+      meta: { entityRef },
+    });
+    try {
+      const status = await service.refresh({ entityRef, credentials });
+      await event.success({ meta: { decision: status.decision, evidenceId: status.evidenceId ?? null } });
+      res.json(status);
+    } catch (error) {
+      await event.fail({ error: error as Error });
+      throw error;
+    }
+  });
+
+  router.get('/entities/:kind/:namespace/:name/evidence', async (req, res) => {
+    const credentials = await credentialsOf(req);
+    const { entityRef } = parseEntityPath(req.params);
+    res.json(
+      await service.listEvidence({
+        entityRef,
+        cursor: parseCursor(req.query.cursor),
+        limit: parseLimit(req.query.limit, { fallback: DEFAULT_PAGE_SIZE, max: MAX_PAGE_SIZE }),
+        credentials,
+      }),
+    );
+  });
+
+  router.get('/entities/:kind/:namespace/:name/evidence/verify', async (req, res) => {
+    const credentials = await credentialsOf(req);
+    const { entityRef } = parseEntityPath(req.params);
+    res.json(await service.verifyChain({ entityRef, credentials }));
+  });
+
+  router.get('/evidence/:id', async (req, res) => {
+    const credentials = await credentialsOf(req);
+    const id = parseEvidenceId(req.params.id);
+    const event = await auditor.createEvent({
+      eventId: 'evidence-download',
+      severityLevel: 'low',
+      request: req,
+      meta: { evidenceId: id },
+    });
+    try {
+      const bundle = await service.getEvidenceBundle({ id, credentials });
+      const ref = parseEntityRef(bundle.evidence.record.entityRef);
+      await event.success({
+        meta: {
+          entityRef: bundle.evidence.record.entityRef,
+          sequence: bundle.evidence.sequence,
+        },
+      });
+      res.setHeader(
+        'Content-Disposition',
+        `attachment; filename="${evidenceFileName({
+          kind: ref.kind,
+          namespace: ref.namespace,
+          name: ref.name,
+          sequence: bundle.evidence.sequence,
+        })}"`,
+      );
+      res.setHeader('Cache-Control', 'no-store');
+      res.json(bundle);
+    } catch (error) {
+      await event.fail({ error: error as Error });
+      throw error;
+    }
+  });
+
+  router.get('/tenants', async (req, res) => {
+    const credentials = await credentialsOf(req);
+    res.json(await service.listTenants({ credentials }));
+  });
+
+  router.get('/mismatches', async (req, res) => {
+    const credentials = await credentialsOf(req);
+    res.json(
+      await service.listMismatches({ tenant: parseTenant(req.query.tenant), credentials }),
+    );
+  });
+
+  return router;
+}

@@ -4,3 +4,11 @@
  * formats, into a real OCI registry or an OCI image layout on disk.
  */
 export * from './testing/registry';
+export * from './keys';
+export * from './oci';
+export * from './targets';
+export * from './image';
+export * from './cosign';
+export * from './predicates';
+export * from './bundles';
+export * from './publish';

@@ -98,7 +98,9 @@ describe('residency verify-evidence (command layer, engine faked)', () => {
     };
     const r = await cli(engine, 'bundle.json', '--json');
     expect(r.code).toBe(2);
-    expect(JSON.parse(r.out).problems[0]).toMatchObject({ path: '$', code: 'cannot_verify' });
+    const doc = JSON.parse(r.out);
+    expect(doc.problems[0]).toMatchObject({ path: '$', code: 'cannot_verify' });
+    expect(doc.checks.find((c: any) => c.id === 'record_hash')).toMatchObject({ status: 'not_run', ok: false });
   });
 
   it('passes settings from --config to the engine', async () => {

@@ -150,11 +150,13 @@ export async function verifyEvidenceCommand(
     settings = (await loadSettingsFromFiles(options.config, io, engineApi)).settings;
   }
   let verification: BundleVerification;
+  let completed = true;
   try {
     verification = await engineApi.verifyEvidenceBundle(bundle, { settings });
   } catch (e) {
     // The engine must answer with problems for any hostile input; if it throws,
     // nothing was decided.
+    completed = false;
     verification = {
       ok: false,
       problems: [
@@ -180,13 +182,16 @@ export async function verifyEvidenceCommand(
     path: normalisePath(p.path),
     check: checkOf(p.path),
   }));
-  const checks = CHECKS.map(c => {
-    const mine = problems.filter(p => p.check === c.id);
-    return { id: c.id, title: c.title, ok: mine.length === 0, problems: mine.length };
-  });
+  type CheckStatus = 'pass' | 'fail' | 'not_run';
+  const checks: { id: string; title: string; status: CheckStatus; ok: boolean; problems: number }[] =
+    CHECKS.map(c => {
+      const mine = problems.filter(p => p.check === c.id);
+      const status: CheckStatus = !completed ? 'not_run' : mine.length === 0 ? 'pass' : 'fail';
+      return { id: c.id, title: c.title, status, ok: status === 'pass', problems: mine.length };
+    });
   const others = problems.filter(p => p.check === 'other');
   if (others.length > 0) {
-    checks.push({ id: 'other', title: 'other fields', ok: false, problems: others.length });
+    checks.push({ id: 'other', title: 'other fields', status: 'fail', ok: false, problems: others.length });
   }
 
   if (options.json) {
@@ -233,7 +238,9 @@ export async function verifyEvidenceCommand(
   out.push('');
   out.push('Checks');
   for (const c of checks) {
-    out.push(`  ${c.ok ? 'PASS' : 'FAIL'}  ${c.title}${c.ok ? '' : ` (${c.problems} problem${c.problems === 1 ? '' : 's'})`}`);
+    const label = c.status === 'pass' ? 'PASS' : c.status === 'fail' ? 'FAIL' : 'SKIP';
+    const count = c.status === 'fail' ? ` (${c.problems} problem${c.problems === 1 ? '' : 's'})` : '';
+    out.push(`  ${label}  ${c.title}${c.status === 'not_run' ? ' (not run)' : count}`);
   }
   if (problems.length > 0) {
     out.push('');

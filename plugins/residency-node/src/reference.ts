@@ -259,6 +259,21 @@ export function parseImageReference(input: string): ImageReference {
   };
 }
 
+/** True for a valid repository path (lowercase components joined by `/`, each <= 255 chars). */
+export function isValidRepository(value: unknown): value is string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_REFERENCE_LENGTH) {
+    return false;
+  }
+  return value
+    .split('/')
+    .every(c => c.length > 0 && c.length <= MAX_COMPONENT_LENGTH && PATH_COMPONENT.test(c));
+}
+
+/** True for a valid tag (`[\w][\w.-]{0,127}`). */
+export function isValidTag(value: unknown): value is string {
+  return typeof value === 'string' && TAG.test(value);
+}
+
 /** Canonical text of a parsed reference (digest form when a digest is known). */
 export function formatImageReference(ref: ImageReference): string {
   if (ref.kind === 'layout') {

@@ -8,6 +8,7 @@ import { formatImageReference, parseImageReference } from '../reference';
 import { discoverIn } from './discovery';
 import { PoolSet } from './http';
 import { OciLayout } from './layout';
+import { parseManifest } from './oci';
 import { resolveFetchOptions, resolveLimits, type FetchOptions, type SourceLimits } from './limits';
 import { RegistryClient } from './registry';
 import {
@@ -117,6 +118,8 @@ export function createArtifactSource(options: ArtifactSourceOptions): ClosableAr
         problem: 'malformed_manifest',
       });
     }
+    // Structure check now, so a broken image manifest fails here and not mid-discovery.
+    parseManifest(m.bytes, m.mediaType, Number.MAX_SAFE_INTEGER, 'image manifest');
     return { reference: ref, digest: m.digest, manifest: m.bytes, mediaType: m.mediaType };
   }
 

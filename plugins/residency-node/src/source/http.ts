@@ -153,6 +153,7 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
   if (!value) return undefined;
   const v = value.trim();
   if (/^\d{1,10}$/.test(v)) return Number(v) * 1000;
+  if (!/^[A-Za-z]{3},? /.test(v)) return undefined; // IMF-fixdate and the obsolete forms
   const when = Date.parse(v);
   if (Number.isNaN(when)) return undefined;
   return Math.max(0, when - now);
@@ -349,7 +350,12 @@ export class RegistryHttp {
         scheme: challenge.scheme.slice(0, 20),
       });
     }
-    const realm = checkRealm(challenge.params.realm, this.base, this.access.tokenRealms ?? []);
+    // Docker Hub's token service lives on its own host; it is the one built-in exception.
+    const realms = [
+      ...(this.access.tokenRealms ?? []),
+      ...(this.access.host === 'docker.io' && !this.access.endpoint ? ['https://auth.docker.io'] : []),
+    ];
+    const realm = checkRealm(challenge.params.realm, this.base, realms);
     const scope = this.scopeOf(req.repository);
     await this.tokens.fetchOnce(scope, async () => {
       const tokenUrl = new URL(realm.href);

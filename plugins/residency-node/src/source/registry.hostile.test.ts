@@ -87,10 +87,13 @@ describe('caps on bytes', () => {
     const s = await serve((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json' });
       const chunk = Buffer.alloc(64 * 1024, 0x20);
-      const pump = () => {
+      const pump = (): void => {
         while (!res.destroyed && res.write(chunk)) {
           written += chunk.length;
-          if (written > 512 * 1024 * 1024) return res.end();
+          if (written > 512 * 1024 * 1024) {
+            res.end();
+            return;
+          }
         }
         if (!res.destroyed) res.once('drain', pump);
       };
@@ -498,5 +501,27 @@ describe('OCI 1.1 referrers API', () => {
     const img = await src.resolve(parseImageReference(`${s.host}/app:v1`));
     expect(await codeOf(src.discover(img))).toBe('too_large');
     expect(s.requests.filter(r => r.url.includes(sha256(referrer)))).toHaveLength(0);
+  });
+});
+
+describe('input validation and cancellation', () => {
+  it('attack: repository or tag that would alter the URL path -> bad_reference, no request', async () => {
+    const s = await serve((_req, res) => sendManifest(res));
+    const c = client(s);
+    expect(await codeOf(c.getManifest('../../v2/_catalog', 'v1'))).toBe('bad_reference');
+    expect(await codeOf(c.getManifest('app', '../../x'))).toBe('bad_reference');
+    expect(await codeOf(c.getManifest('app', 'v1?x=1'))).toBe('bad_reference');
+    expect(await codeOf(c.getBlob('app', 'sha256:../../x'))).toBe('bad_reference');
+    expect(s.requests).toHaveLength(0);
+  });
+
+  it('a caller abort stops the request with a typed error (never a pass)', async () => {
+    const s = await serve(() => undefined);
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 100);
+    const err = await client(s).getManifest('app', 'v1', { signal: ac.signal }).catch(e => e);
+    expect(err).toBeInstanceOf(SourceError);
+    expect(err.code).toBe('registry_unreachable');
+    expect(err.details.problem).toBe('aborted');
   });
 });

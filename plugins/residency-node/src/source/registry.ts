@@ -3,7 +3,7 @@
  * blobs by digest, the OCI 1.1 referrers API. Every manifest and blob is hashed here
  * and compared with the digest asked for; Docker-Content-Digest is only cross-checked.
  */
-import { isValidDigest, parseDigest } from '../reference';
+import { isValidDigest, isValidRepository, isValidTag, parseDigest } from '../reference';
 import { PoolSet, RegistryHttp } from './http';
 import { resolveFetchOptions, resolveLimits, type FetchOptions, type SourceLimits } from './limits';
 import {
@@ -36,6 +36,16 @@ function checkDigestHeader(bytes: Uint8Array, header: string | undefined, what: 
   if (header && isValidDigest(header.trim())) verifyDigest(bytes, header.trim(), `${what} (Docker-Content-Digest)`);
 }
 
+/** Repository and tag/digest become URL paths: only grammar-valid values get that far. */
+function checkTarget(repository: string, reference?: string): void {
+  if (!isValidRepository(repository)) {
+    throw new SourceError('bad_reference', 'Invalid repository name', { repository: String(repository).slice(0, 100) });
+  }
+  if (reference !== undefined && !isValidTag(reference) && !isValidDigest(reference)) {
+    throw new SourceError('bad_reference', 'Invalid tag or digest', { reference: String(reference).slice(0, 140) });
+  }
+}
+
 /** Client of one registry of the allow-list. Safe for concurrent use. */
 export class RegistryClient {
   readonly host: string;
@@ -63,8 +73,8 @@ export class RegistryClient {
     reference: string,
     options: { cap?: number; optional?: boolean; signal?: AbortSignal; what?: string } = {},
   ): Promise<FetchedManifest | undefined> {
-    const byDigest = reference.includes(':');
-    if (byDigest) parseDigest(reference);
+    checkTarget(repository, reference);
+    const byDigest = isValidDigest(reference);
     const what = options.what ?? `manifest ${repository}:${reference}`;
     const res = await this.http.request({
       path: `/v2/${repository}/manifests/${reference}`,
@@ -97,6 +107,7 @@ export class RegistryClient {
     digest: string,
     options: { size?: number; cap?: number; signal?: AbortSignal; what?: string } = {},
   ): Promise<Uint8Array> {
+    checkTarget(repository);
     parseDigest(digest);
     const what = options.what ?? `blob ${digest}`;
     const res = await this.http.request({
@@ -121,6 +132,7 @@ export class RegistryClient {
     digest: string,
     signal?: AbortSignal,
   ): Promise<Descriptor[] | undefined> {
+    checkTarget(repository);
     parseDigest(digest);
     const out: Descriptor[] = [];
     let path = `/v2/${repository}/referrers/${digest}`;

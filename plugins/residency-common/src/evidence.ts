@@ -53,6 +53,8 @@ export interface ImageMaterial {
 export interface EvidenceRecord {
   schema: typeof EVIDENCE_RECORD_SCHEMA;
   entityRef: string;
+  /** The image references as requested (the annotation, split), so the decision can be recomputed. */
+  images?: string[];
   result: EntityResult;
   material: ImageMaterial[];
   /** The tenant policy as configured (boundary regions, requirements, rules). */
@@ -69,6 +71,8 @@ export interface EvidenceRecord {
       issuer: string;
       region: string;
     }[];
+    /** Limits that decide before any fetch (too_many_images). */
+    limits?: { imagesPerEntity: number };
   };
   /** Trust material used: keys with public PEM, registries with regions, trusted roots' identity. */
   trust: {

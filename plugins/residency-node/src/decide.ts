@@ -80,7 +80,11 @@ function inBoundary(region: string, ctx: DecisionContext) {
 }
 
 /** Decides one image from its material. */
-export function decideImage(material: ImageMaterial, ctx: DecisionContext): ImageResult {
+export function decideImage(
+  material: ImageMaterial,
+  ctx: DecisionContext,
+  trace?: { signatures: string[]; attestations: string[] },
+): ImageResult {
   const result: ImageResult = {
     reference: material.reference,
     decision: 'unknown',
@@ -251,6 +255,7 @@ export function decideImage(material: ImageMaterial, ctx: DecisionContext): Imag
         ...(own.length > 0 ? { error: own[0] } : {}),
       };
       result.signatures.push(sr);
+      trace?.signatures.push(materialPath(c));
       if (ok) satisfied.add('signature');
     } else {
       const ar: AttestationResult = {
@@ -263,6 +268,7 @@ export function decideImage(material: ImageMaterial, ctx: DecisionContext): Imag
         ...(own.length > 0 ? { error: own[0] } : {}),
       };
       result.attestations.push(ar);
+      trace?.attestations.push(materialPath(c));
       if (ok && kind !== 'other' && kind !== 'signature') satisfied.add(kind);
     }
   }
@@ -284,6 +290,11 @@ export function decideImage(material: ImageMaterial, ctx: DecisionContext): Imag
   result.reasons = dedupe(reasons);
   result.decision = result.reasons.length === 0 ? 'compliant' : 'non_compliant';
   return result;
+}
+
+function materialPath(c: Check): string {
+  const list = c.format === 'simplesigning' ? 'simpleSignatures' : c.format === 'dsse' ? 'envelopes' : 'bundles';
+  return `${list}[${c.index}]`;
 }
 
 function dedupe(reasons: Reason[]): Reason[] {
@@ -332,6 +343,8 @@ export function decideEntity(opts: {
   images: string[];
   inputs: ImageInput[];
   ctx: DecisionContext;
+  /** Filled per image with the material path of each signature/attestation result. */
+  traces?: { signatures: string[]; attestations: string[] }[];
 }): EntityResult {
   const { ctx } = opts;
   const base: Omit<EntityResult, 'decision' | 'reasons'> = {
@@ -373,7 +386,12 @@ export function decideEntity(opts: {
     }));
     decisions.push('non_compliant');
   }
-  base.images = opts.inputs.map(i => (i.reused ? { ...i.reused, reference: i.material.reference } : decideImage(i.material, ctx)));
+  base.images = opts.inputs.map((i, n) => {
+    if (i.reused) return { ...i.reused, reference: i.material.reference };
+    const trace = { signatures: [] as string[], attestations: [] as string[] };
+    if (opts.traces) opts.traces[n] = trace;
+    return decideImage(i.material, ctx, trace);
+  });
   for (const img of base.images) decisions.push(img.decision);
   for (const rule of ctx.policy.rules ?? []) {
     const out = evaluateRule(rule.expression, ruleFacts(base));

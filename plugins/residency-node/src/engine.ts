@@ -141,6 +141,7 @@ export class DefaultResidencyEngine implements ResidencyEngine {
     const record: EvidenceRecord = {
       schema: EVIDENCE_RECORD_SCHEMA,
       entityRef: options.entityRef,
+      images: [...images],
       result,
       material: inputs.map(i => i.material),
       policy: ctx.policy,

@@ -2,13 +2,18 @@
  * Evidence: the policy and trust snapshots hashed into every result, the hash
  * chain over records, and offline re-verification of an evidence bundle.
  */
-import type {
-  ChainedEvidence,
-  EvidenceRecord,
-  KeyInfo,
+import { createHash, createPublicKey } from 'node:crypto';
+import {
+  EVIDENCE_BUNDLE_SCHEMA,
+  EVIDENCE_RECORD_SCHEMA,
+  type ChainedEvidence,
+  type EvidenceRecord,
+  type KeyInfo,
 } from '@residency-dev/plugin-residency-common';
-import type { ResidencySettings } from './api';
-import { canonicalHash } from './canonical';
+import type { BundleVerification, ResidencySettings } from './api';
+import { canonicalHash, canonicalJson, sha256Hex } from './canonical';
+import { describePublicKey, publicGoodTrustedRoot, regionFromKeyId } from './config';
+import { decideEntity, type DecisionContext } from './decide';
 
 export { canonicalJson, canonicalHash, sha256Hex } from './canonical';
 
@@ -54,6 +59,7 @@ export function policyOf(
     require: [...t.require],
     allowedHosts: [...t.allowedHosts],
     rules: t.rules.map(r => ({ ...r })),
+    limits: { imagesPerEntity: settings.limits.imagesPerEntity },
   };
   if (t.identities && t.identities.length > 0) policy.identities = t.identities.map(i => ({ ...i }));
   return policy;
@@ -83,4 +89,226 @@ export function chainRecord(
   const previousHash = previous ? previous.recordHash : null;
   const recordHash = recordHashOf(sequence, previousHash, record);
   return { id: id ?? recordHash, sequence, previousHash, recordHash, record };
+}
+
+/* ------------------------- offline re-verification ------------------------- */
+
+type Problem = BundleVerification['problems'][number];
+
+function isObj(v: unknown): v is Record<string, unknown> {
+  return !!v && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** Deep comparison naming the JSON path of each difference (capped). */
+function diff(recorded: unknown, recomputed: unknown, path: string, out: string[], cap = 40): void {
+  if (out.length >= cap) return;
+  if (Array.isArray(recorded) && Array.isArray(recomputed)) {
+    if (recorded.length !== recomputed.length) {
+      out.push(path);
+      return;
+    }
+    recorded.forEach((v, i) => diff(v, recomputed[i], `${path}[${i}]`, out, cap));
+    return;
+  }
+  if (isObj(recorded) && isObj(recomputed)) {
+    const keys = new Set([...Object.keys(recorded), ...Object.keys(recomputed)]);
+    for (const k of [...keys].sort()) {
+      if (recorded[k] === undefined && recomputed[k] === undefined) continue;
+      diff(recorded[k], recomputed[k], `${path}.${k}`, out, cap);
+    }
+    return;
+  }
+  if (canonicalJsonSafe(recorded) !== canonicalJsonSafe(recomputed)) out.push(path);
+}
+
+function canonicalJsonSafe(v: unknown): string {
+  try {
+    return canonicalJson(v ?? null);
+  } catch {
+    return '\u0000unrepresentable';
+  }
+}
+
+/**
+ * Re-verifies an evidence bundle offline: the chain hash, the link to the previous
+ * record, every key (PEM, fingerprint, region pinned by the id; and, with settings,
+ * that the key is still configured the same way), every manifest digest, and the
+ * decision recomputed from the record's own material, policy and trust. Each
+ * problem names the JSON path of the field that does not verify.
+ *
+ * @public
+ */
+export function verifyEvidenceBundle(
+  bundle: unknown,
+  options?: { settings?: ResidencySettings },
+): BundleVerification {
+  const problems: Problem[] = [];
+  const add = (path: string, code: string, message: string) => {
+    if (problems.length < 200) problems.push({ path, code, message });
+  };
+  try {
+    return verifyInner(bundle, options?.settings, add, problems);
+  } catch (e) {
+    add('evidence', 'malformed', `evidence could not be verified: ${(e as Error)?.message ?? 'malformed'}`);
+    return { ok: false, problems };
+  }
+}
+
+function verifyInner(
+  bundle: unknown,
+  settings: ResidencySettings | undefined,
+  add: (path: string, code: string, message: string) => void,
+  problems: Problem[],
+): BundleVerification {
+  if (!isObj(bundle)) {
+    add('$', 'malformed', 'an evidence bundle must be a JSON object');
+    return { ok: false, problems };
+  }
+  if (bundle.schema !== EVIDENCE_BUNDLE_SCHEMA) add('schema', 'schema_unknown', `schema must be ${EVIDENCE_BUNDLE_SCHEMA}`);
+  const ev = bundle.evidence;
+  if (!isObj(ev) || !isObj(ev.record)) {
+    add('evidence', 'malformed', 'evidence.record is missing');
+    return { ok: false, problems };
+  }
+  const record = ev.record as unknown as EvidenceRecord;
+  const P = 'evidence.record';
+  if (!Number.isInteger(ev.sequence) || (ev.sequence as number) < 1) add('evidence.sequence', 'malformed', 'sequence must be a positive integer');
+  if (!(ev.previousHash === null || (typeof ev.previousHash === 'string' && /^[0-9a-f]{64}$/.test(ev.previousHash)))) {
+    add('evidence.previousHash', 'malformed', 'previousHash must be null or a SHA-256 hex digest');
+  }
+  if (ev.sequence === 1 && ev.previousHash !== null) add('evidence.previousHash', 'chain_broken', 'the first record has no previous hash');
+  if (typeof ev.sequence === 'number' && ev.sequence > 1 && ev.previousHash === null) add('evidence.previousHash', 'chain_broken', 'a later record must link to its predecessor');
+
+  // 1. The hash of the chain link.
+  let recomputedHash: string | undefined;
+  try {
+    recomputedHash = recordHashOf(ev.sequence as number, (ev.previousHash ?? null) as string | null, record);
+  } catch {
+    add(`${P}`, 'malformed', 'record is not representable as canonical JSON');
+  }
+  if (recomputedHash !== undefined && recomputedHash !== ev.recordHash) {
+    add('evidence.recordHash', 'hash_mismatch', 'recordHash is not the SHA-256 of canonical {sequence, previousHash, record}');
+  }
+  if (bundle.previous !== undefined) {
+    const prev = bundle.previous;
+    if (!isObj(prev)) add('previous', 'malformed', 'previous must be an object');
+    else {
+      if (prev.recordHash !== ev.previousHash) add('previous.recordHash', 'chain_broken', 'previous.recordHash does not match evidence.previousHash');
+      if (prev.sequence !== (ev.sequence as number) - 1) add('previous.sequence', 'chain_broken', 'previous.sequence is not evidence.sequence - 1');
+    }
+  }
+
+  // 2. Shape of the record.
+  if (record.schema !== EVIDENCE_RECORD_SCHEMA) add(`${P}.schema`, 'schema_unknown', `record schema must be ${EVIDENCE_RECORD_SCHEMA}`);
+  if (!isObj(record.result) || !isObj(record.trust) || !isObj(record.policy) || !Array.isArray(record.material)) {
+    add(P, 'malformed', 'record must have result, trust, policy and material');
+    return { ok: false, problems };
+  }
+  const result = record.result;
+  if (result.entityRef !== record.entityRef) add(`${P}.entityRef`, 'inconsistent', 'entityRef differs from result.entityRef');
+  if (record.createdAt !== result.checkedAt) add(`${P}.createdAt`, 'inconsistent', 'createdAt differs from result.checkedAt');
+  if (record.engineVersion !== result.engineVersion) add(`${P}.engineVersion`, 'inconsistent', 'engineVersion differs from result.engineVersion');
+  if (!Array.isArray(record.trust.keys) || !Array.isArray(record.trust.registries)) {
+    add(`${P}.trust`, 'malformed', 'trust must list keys and registries');
+    return { ok: false, problems };
+  }
+
+  // 3. Trust and policy snapshots are the ones the result was computed under.
+  if (canonicalHash(record.trust) !== result.trustHash) add(`${P}.result.trustHash`, 'hash_mismatch', 'trust snapshot does not hash to result.trustHash');
+  if (canonicalHash(record.policy) !== result.policyHash) add(`${P}.result.policyHash`, 'hash_mismatch', 'policy snapshot does not hash to result.policyHash');
+
+  // 4. Keys: PEM, fingerprint, region pinned by the id; still configured?
+  record.trust.keys.forEach((k, i) => {
+    const kp = `${P}.trust.keys[${i}]`;
+    if (!isObj(k)) return add(kp, 'malformed', 'key entry is not an object');
+    let fp: string | undefined;
+    try {
+      fp = describePublicKey(createPublicKey({ key: k.publicKeyPem, format: 'pem' })).fingerprint;
+    } catch {
+      add(`${kp}.publicKeyPem`, 'key_unreadable', 'public key PEM does not parse');
+    }
+    if (fp !== undefined && fp !== k.fingerprint) add(`${kp}.fingerprint`, 'fingerprint_mismatch', 'fingerprint is not the SHA-256 of the key');
+    const pinned = typeof k.id === 'string' ? regionFromKeyId(k.id) : undefined;
+    if (pinned?.pinned && pinned.region !== k.region) add(`${kp}.region`, 'key_region_contradiction', `the key id pins region ${pinned.region}`);
+    if (settings) {
+      const conf = settings.keys.find(c => c.id === k.id);
+      if (!conf) add(kp, 'key_not_configured', `key ${String(k.id)} is no longer configured`);
+      else {
+        if (conf.fingerprint !== k.fingerprint) add(`${kp}.fingerprint`, 'key_changed', 'the configured key has another fingerprint');
+        if (conf.region !== k.region) add(`${kp}.region`, 'key_changed', 'the configured key has another region');
+        if (conf.revoked && !k.revoked) add(`${kp}.revoked`, 'key_revoked', 'the key has since been revoked');
+      }
+    }
+  });
+
+  // 5. Trusted roots for keyless material: from settings or the embedded public-good root.
+  const roots: NonNullable<ResidencySettings['trustedRoots']> = [];
+  (record.trust.trustedRoots ?? []).forEach((r, i) => {
+    const fromSettings = settings?.trustedRoots?.find(t => t.sha256 === r.sha256);
+    if (fromSettings) return void roots.push(fromSettings);
+    try {
+      const pg = publicGoodTrustedRoot();
+      if (sha256Hex(pg) === r.sha256) return void roots.push({ name: r.name, sha256: r.sha256, json: JSON.parse(pg.toString('utf8')) });
+    } catch {
+      // fall through
+    }
+    add(`${P}.trust.trustedRoots[${i}]`, 'trusted_root_unavailable', `trusted root ${r.name} (${r.sha256}) is not available offline`);
+  });
+
+  // 6. Material: each manifest hashes to its digest.
+  record.material.forEach((m, i) => {
+    if (!isObj(m)) return add(`${P}.material[${i}]`, 'malformed', 'material entry is not an object');
+    if (m.manifest !== undefined && m.digest !== undefined) {
+      const bytes = Buffer.from(String(m.manifest), 'base64');
+      const [alg, hex] = String(m.digest).split(':');
+      const ours = alg === 'sha512' ? createHash('sha512').update(bytes).digest('hex') : sha256Hex(bytes);
+      if (ours !== hex) add(`${P}.material[${i}].manifest`, 'digest_mismatch', 'manifest bytes do not hash to the digest');
+    }
+  });
+
+  // 7. Recompute the decision from the material and compare.
+  const at = new Date(result.checkedAt);
+  if (Number.isNaN(at.getTime())) {
+    add(`${P}.result.checkedAt`, 'malformed', 'checkedAt is not a date');
+    return { ok: false, problems };
+  }
+  const ctx: DecisionContext = {
+    policy: record.policy,
+    trust: record.trust,
+    trustedRoots: roots,
+    tenantKnown: record.policy.boundary !== undefined,
+    limits: {
+      imagesPerEntity: record.policy.limits?.imagesPerEntity ?? Number.MAX_SAFE_INTEGER,
+      concurrencyPerRegistry: 1,
+    },
+    at,
+    engineVersion: record.engineVersion,
+    policyHash: result.policyHash,
+    trustHash: result.trustHash,
+  };
+  const traces: { signatures: string[]; attestations: string[] }[] = [];
+  const images = Array.isArray(record.images) ? record.images : record.material.map(m => m.reference);
+  const recomputed = decideEntity({
+    entityRef: record.entityRef,
+    tenant: result.tenant,
+    declaredRegion: result.declaredRegion,
+    images,
+    inputs: record.material.map(material => ({ material })),
+    ctx,
+    traces,
+  });
+  const paths: string[] = [];
+  diff(result, recomputed, `${P}.result`, paths);
+  for (const path of paths) {
+    add(path, 'decision_mismatch', 'differs from the result recomputed from the material');
+    // name the material behind a signature/attestation result that changed
+    const m = /^evidence\.record\.result\.images\[(\d+)\]\.(signatures|attestations)\[(\d+)\]/.exec(path);
+    if (m) {
+      const t = traces[Number(m[1])]?.[m[2] as 'signatures' | 'attestations']?.[Number(m[3])];
+      if (t) add(`${P}.material[${m[1]}].${t}`, 'material_mismatch', 'this material no longer verifies as recorded');
+    }
+  }
+  const dedup = new Map(problems.map(p => [`${p.path}|${p.code}`, p]));
+  const finalProblems = [...dedup.values()];
+  return { ok: finalProblems.length === 0, decision: recomputed.decision, problems: finalProblems };
 }

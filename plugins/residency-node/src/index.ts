@@ -30,7 +30,27 @@ export {
   policyOf,
   chainRecord,
   recordHashOf,
+  verifyEvidenceBundle,
 } from './evidence';
+export { decideImage, ruleFacts } from './decide';
+export { verifySimpleSignature, parseSimpleSigningPayload } from './verify/simplesigning';
+export { verifyEnvelope, parseEnvelope } from './verify/dsse';
+export { verifyBundle, parseBundle } from './verify/bundle';
+export {
+  parseStatement,
+  subjectMatches,
+  kindOf,
+  residencyPredicate,
+  provenanceFacts,
+  IN_TOTO_PAYLOAD_TYPE,
+  COSIGN_SIGN_PREDICATE,
+} from './verify/statement';
+export type { Statement, ResidencyPredicate, ProvenanceFacts } from './verify/statement';
+export type { Check, Signer, VerifyContext } from './verify/types';
+export { parseStrictJson, StrictJsonError } from './verify/json';
+export { loadTrustedKeys, keyStatus, verifyRaw } from './keys';
+export type { TrustedKey, KeyStatus } from './keys';
+export { evaluateRule, compileRule } from './cel';
 export { ENGINE_VERSION } from './version';
 export {
   parseImageReference,

@@ -1,4 +1,4 @@
-import React from 'react';
+import type { ReactNode } from 'react';
 import {
   EmptyState,
   InfoCard,
@@ -48,7 +48,7 @@ export function EntityResidencyCard(props: { title?: string }) {
     />
   );
 
-  let body: React.ReactNode;
+  let body: ReactNode;
   if (loading) {
     body = <Progress />;
   } else if (error) {

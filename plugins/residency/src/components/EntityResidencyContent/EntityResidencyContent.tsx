@@ -1,4 +1,4 @@
-import React from 'react';
+import type { ReactNode } from 'react';
 import {
   EmptyState,
   InfoCard,
@@ -40,7 +40,7 @@ export function EntityResidencyContent() {
     );
   }
 
-  let statusBody: React.ReactNode;
+  let statusBody: ReactNode;
   if (loading) {
     statusBody = <Progress />;
   } else if (error) {

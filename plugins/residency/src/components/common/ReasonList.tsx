@@ -1,4 +1,4 @@
-import React from 'react';
+import { Fragment } from 'react';
 import { makeStyles } from '@material-ui/core/styles';
 import Typography from '@material-ui/core/Typography';
 import {
@@ -65,13 +65,13 @@ export function ReasonList(props: { reasons: Reason[]; label?: string }) {
             {details.length > 0 && (
               <dl className={classes.details}>
                 {details.map(([key, value]) => (
-                  <React.Fragment key={key}>
+                  <Fragment key={key}>
                     <dt style={{ display: 'inline' }}>{displayValue(key)}: </dt>
                     <dd style={{ display: 'inline', margin: 0 }}>
                       {displayValue(value)}
                     </dd>
                     <br />
-                  </React.Fragment>
+                  </Fragment>
                 ))}
               </dl>
             )}

@@ -1,4 +1,3 @@
-import React from 'react';
 import { Link } from '@backstage/core-components';
 
 /** The URL when it is an absolute http(s) URL, otherwise undefined. */

@@ -1,4 +1,3 @@
-import React from 'react';
 import { CopyTextButton } from '@backstage/core-components';
 import { makeStyles } from '@material-ui/core/styles';
 

@@ -1,0 +1,303 @@
+import { type ReactNode, useEffect, useState } from 'react';
+import {
+  InfoCard,
+  Progress,
+  ResponseErrorPanel,
+} from '@backstage/core-components';
+import { useApi } from '@backstage/core-plugin-api';
+import { makeStyles } from '@material-ui/core/styles';
+import Grid from '@material-ui/core/Grid';
+import Table from '@material-ui/core/Table';
+import TableBody from '@material-ui/core/TableBody';
+import TableCell from '@material-ui/core/TableCell';
+import TableHead from '@material-ui/core/TableHead';
+import TableRow from '@material-ui/core/TableRow';
+import Typography from '@material-ui/core/Typography';
+import type {
+  Decision,
+  Mismatch,
+  TenantSummary,
+} from '@residency-dev/plugin-residency-common';
+import { residencyApiRef } from '../../api';
+import { ResidencyStatus, decisionLabel, displayValue } from '../common';
+import { ComplianceChart } from './ComplianceChart';
+import { complianceOverTime, type ComplianceDay } from './compliance';
+
+const useStyles = makeStyles(theme => ({
+  counts: { display: 'flex', flexWrap: 'wrap', gap: theme.spacing(3) },
+  count: { minWidth: 120 },
+  number: { fontSize: '2rem', fontWeight: 600, lineHeight: 1.2 },
+  inside: { color: theme.palette.text.primary },
+  outside: { color: theme.palette.error.main, fontWeight: 600 },
+  cell: { fontSize: '0.8rem' },
+}));
+
+const DECISIONS: Decision[] = ['compliant', 'non_compliant', 'invalid', 'unknown'];
+/** How many services the chart samples (one evidence request each). */
+export const CHART_SAMPLE = 20;
+export const CHART_DAYS = 14;
+
+function StatusCounts() {
+  const classes = useStyles();
+  const api = useApi(residencyApiRef);
+  const [state, setState] = useState<{
+    loading: boolean;
+    error?: Error;
+    counts?: { total?: number; byDecision: Record<Decision, number | undefined> };
+  }>({ loading: true });
+  useEffect(() => {
+    let cancelled = false;
+    Promise.all([
+      api.listEntities({ limit: 1 }),
+      ...DECISIONS.map(status => api.listEntities({ status, limit: 1 })),
+    ]).then(
+      ([all, ...pages]) => {
+        if (cancelled) return;
+        const byDecision = {} as Record<Decision, number | undefined>;
+        DECISIONS.forEach((d, i) => {
+          byDecision[d] = pages[i].totalCount;
+        });
+        setState({ loading: false, counts: { total: all.totalCount, byDecision } });
+      },
+      error => !cancelled && setState({ loading: false, error }),
+    );
+    return () => {
+      cancelled = true;
+    };
+  }, [api]);
+  if (state.loading) return <Progress />;
+  if (state.error || !state.counts) {
+    return (
+      <ResponseErrorPanel
+        error={state.error ?? new Error('No counts')}
+        title="Could not load the counts"
+      />
+    );
+  }
+  const { counts } = state;
+  return (
+    <div className={classes.counts}>
+      <div className={classes.count}>
+        <div className={classes.number} aria-label={`${counts.total ?? 'unknown'} services in total`}>
+          {counts.total ?? '?'}
+        </div>
+        <Typography variant="body2">Services</Typography>
+      </div>
+      {DECISIONS.map(d => (
+        <div key={d} className={classes.count}>
+          <div
+            className={classes.number}
+            aria-label={`${counts.byDecision[d] ?? 'unknown'} ${decisionLabel(d)}`}
+          >
+            {counts.byDecision[d] ?? '?'}
+          </div>
+          <ResidencyStatus decision={d} />
+        </div>
+      ))}
+    </div>
+  );
+}
+
+function ComplianceOverTime() {
+  const api = useApi(residencyApiRef);
+  const [state, setState] = useState<{
+    loading: boolean;
+    error?: Error;
+    days?: ComplianceDay[];
+    sampled?: number;
+    total?: number;
+  }>({ loading: true });
+  useEffect(() => {
+    let cancelled = false;
+    (async () => {
+      const page = await api.listEntities({ limit: CHART_SAMPLE });
+      const histories = await Promise.all(
+        page.items.map(item =>
+          api
+            .listEvidence({ entityRef: item.entityRef, limit: 100 })
+            .then(p => p.items),
+        ),
+      );
+      return {
+        days: complianceOverTime(histories, { days: CHART_DAYS, now: new Date() }),
+        sampled: page.items.length,
+        total: page.totalCount,
+      };
+    })().then(
+      result => !cancelled && setState({ loading: false, ...result }),
+      error => !cancelled && setState({ loading: false, error }),
+    );
+    return () => {
+      cancelled = true;
+    };
+  }, [api]);
+  if (state.loading) return <Progress />;
+  if (state.error) {
+    const status = (state.error as any)?.response?.status;
+    return (
+      <Typography variant="body2">
+        {status === 403
+          ? 'The chart is built from evidence history, which needs the residency evidence permission.'
+          : `The chart could not be built: ${state.error.message}`}
+      </Typography>
+    );
+  }
+  if (!state.sampled) {
+    return <Typography variant="body2">No services have been checked yet.</Typography>;
+  }
+  return (
+    <>
+      <ComplianceChart days={state.days ?? []} />
+      {state.total !== undefined && state.total > (state.sampled ?? 0) && (
+        <Typography variant="caption" color="textSecondary">
+          Sample of the first {state.sampled} of {state.total} services.
+        </Typography>
+      )}
+    </>
+  );
+}
+
+/** Tenants as rows, every region that appears as a column. */
+export function TenantRegionMatrix(props: {
+  tenants: TenantSummary[];
+  mismatches: Mismatch[];
+}) {
+  const classes = useStyles();
+  const { tenants, mismatches } = props;
+  const regions = Array.from(
+    new Set(
+      tenants.flatMap(t => [
+        ...t.boundary.regions,
+        ...t.registries.map(r => r.region),
+        ...t.keys.map(k => k.region),
+      ]),
+    ),
+  ).sort();
+  if (tenants.length === 0) {
+    return <Typography variant="body2">No tenants are configured.</Typography>;
+  }
+  return (
+    <Table size="small" aria-label="Tenant by region matrix">
+      <TableHead>
+        <TableRow>
+          <TableCell component="th" scope="col">Tenant</TableCell>
+          {regions.map(r => (
+            <TableCell key={r} component="th" scope="col">
+              {displayValue(r)}
+            </TableCell>
+          ))}
+        </TableRow>
+      </TableHead>
+      <TableBody>
+        {tenants.map(t => (
+          <TableRow key={t.id}>
+            <TableCell component="th" scope="row">
+              {displayValue(t.id)}
+            </TableCell>
+            {regions.map(r => {
+              const inBoundary = t.boundary.regions.includes(r);
+              const registries = t.registries.filter(x => x.region === r).length;
+              const keys = t.keys.filter(x => x.region === r).length;
+              const outside = mismatches.filter(
+                m => m.tenant === t.id && m.value === r,
+              ).length;
+              const parts = [
+                inBoundary ? 'in boundary' : undefined,
+                registries ? `${registries} registr${registries === 1 ? 'y' : 'ies'}` : undefined,
+                keys ? `${keys} key${keys === 1 ? '' : 's'}` : undefined,
+                outside ? `${outside} mismatch${outside === 1 ? '' : 'es'}` : undefined,
+              ].filter(Boolean);
+              const problem = !inBoundary && (registries > 0 || keys > 0 || outside > 0);
+              return (
+                <TableCell
+                  key={r}
+                  className={`${classes.cell} ${problem ? classes.outside : classes.inside}`}
+                >
+                  {parts.length ? parts.join(' · ') : '—'}
+                  {problem ? ' (outside boundary)' : ''}
+                </TableCell>
+              );
+            })}
+          </TableRow>
+        ))}
+      </TableBody>
+    </Table>
+  );
+}
+
+/** Counts per status and tenant, compliance over time, tenant-by-region matrix. */
+export function OverviewTab(props: {
+  tenants?: TenantSummary[];
+  mismatches?: Mismatch[];
+  tenantsError?: Error;
+  tenantsAllowed: boolean;
+}) {
+  const { tenants, mismatches, tenantsError, tenantsAllowed } = props;
+  let tenantBody: ReactNode;
+  if (!tenantsAllowed) {
+    tenantBody = (
+      <Typography variant="body2">
+        Tenant details are available to platform owners (residency tenants
+        permission).
+      </Typography>
+    );
+  } else if (tenantsError) {
+    tenantBody = (
+      <ResponseErrorPanel error={tenantsError} title="Could not load tenants" />
+    );
+  } else if (!tenants) {
+    tenantBody = <Progress />;
+  }
+  return (
+    <>
+      <Typography variant="h5" component="h2" gutterBottom>
+        Overview
+      </Typography>
+      <Grid container spacing={3}>
+        <Grid item xs={12}>
+          <InfoCard title="Services by status">
+            <StatusCounts />
+          </InfoCard>
+        </Grid>
+        <Grid item xs={12} md={6}>
+          <InfoCard title="Services by tenant">
+            {tenantBody ?? (
+              <Table size="small" aria-label="Services by tenant and status">
+                <TableHead>
+                  <TableRow>
+                    <TableCell>Tenant</TableCell>
+                    {DECISIONS.map(d => (
+                      <TableCell key={d}>{decisionLabel(d)}</TableCell>
+                    ))}
+                  </TableRow>
+                </TableHead>
+                <TableBody>
+                  {tenants!.map(t => (
+                    <TableRow key={t.id}>
+                      <TableCell>{displayValue(t.id)}</TableCell>
+                      {DECISIONS.map(d => (
+                        <TableCell key={d}>{t.counts?.[d] ?? 0}</TableCell>
+                      ))}
+                    </TableRow>
+                  ))}
+                </TableBody>
+              </Table>
+            )}
+          </InfoCard>
+        </Grid>
+        <Grid item xs={12} md={6}>
+          <InfoCard title="Compliance over time">
+            <ComplianceOverTime />
+          </InfoCard>
+        </Grid>
+        <Grid item xs={12}>
+          <InfoCard title="Tenants by region">
+            {tenantBody ?? (
+              <TenantRegionMatrix tenants={tenants!} mismatches={mismatches ?? []} />
+            )}
+          </InfoCard>
+        </Grid>
+      </Grid>
+    </>
+  );
+}

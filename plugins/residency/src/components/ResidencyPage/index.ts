@@ -1,0 +1,1 @@
+export { ResidencyPage, ResidencyPageContent } from './ResidencyPage';

@@ -60,7 +60,7 @@ export function parseLimit(value: unknown, options: { fallback: number; max: num
   if (text === undefined) {
     return options.fallback;
   }
-  if (!/^\d{1,6}$/.test(text) || Number(text) < 1) {
+  if (!/^\d{1,9}$/.test(text) || Number(text) < 1) {
     throw new InputError('limit must be a positive integer');
   }
   return Math.min(Number(text), options.max);

@@ -173,7 +173,7 @@ describe('Sigstore bundles (verified with @sigstore/verify)', () => {
     const image = makeImage();
     const bundle = await makeMessageBundle(key, image.manifest.bytes, { hint: 'my-hint' });
     expect(bundle.verificationMaterial.publicKey?.hint).toBe('my-hint');
-    expect(`sha256:${Buffer.from(bundle.messageSignature!.messageDigest.digest, 'base64').toString('hex')}`).toBe(image.digest);
+    expect(`sha256:${Buffer.from(bundle.messageSignature!.messageDigest!.digest, 'base64').toString('hex')}`).toBe(image.digest);
     expect(() => verifyBundle(bundle, { 'my-hint': key.publicKeyPem }, Buffer.from(image.manifest.bytes))).not.toThrow();
     expect(() => verifyBundle(bundle, { 'my-hint': key.publicKeyPem }, Buffer.from('other'))).toThrow();
   });

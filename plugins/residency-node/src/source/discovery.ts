@@ -29,11 +29,20 @@ import {
   type ResolvedImage,
 } from './types';
 
-/** Tag names cosign uses for a digest; undefined when the tag would exceed 128 chars. */
-export function cosignTags(digest: string): { sig?: string; att?: string; referrers?: string } {
+/**
+ * Tag names for a digest: cosign's `<alg>-<hex>.sig` / `.att` (undefined when longer
+ * than the 128-character tag limit, i.e. for sha512), and the OCI referrers tag schema
+ * `<alg>-<ref>` with the algorithm truncated to 32 and the encoded part to 64 characters.
+ */
+export function cosignTags(digest: string): { sig?: string; att?: string; referrers: string } {
   const base = digestTagBase(digest);
   const ok = (t: string) => (t.length <= 128 ? t : undefined);
-  return { sig: ok(`${base}.sig`), att: ok(`${base}.att`), referrers: ok(base) };
+  const [alg, hex] = digest.split(':');
+  return {
+    sig: ok(`${base}.sig`),
+    att: ok(`${base}.att`),
+    referrers: `${alg.slice(0, 32)}-${(hex ?? '').slice(0, 64)}`,
+  };
 }
 
 async function signaturesFromTag(

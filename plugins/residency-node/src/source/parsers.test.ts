@@ -3,6 +3,7 @@
  * responses, Retry-After. Property tests show they never throw an untyped error.
  */
 import fc from 'fast-check';
+import { cosignTags } from './discovery';
 import { checkRealm, parseChallenge, parseTokenResponse, TokenCache } from './auth';
 import { parseRetryAfter } from './http';
 import { resolveFetchOptions, resolveLimits, DEFAULT_SOURCE_LIMITS } from './limits';
@@ -203,5 +204,14 @@ describe('Retry-After and limits', () => {
     expect(l.blobBytes).toBe(DEFAULT_SOURCE_LIMITS.blobBytes);
     expect(l.referrersEntries).toBe(5);
     expect(resolveFetchOptions({ maxRedirects: 0 }).maxRedirects).toBe(0);
+  });
+});
+
+describe('tag names for a digest', () => {
+  it('cosign tags for sha256, OCI referrers tag schema truncation for sha512', () => {
+    expect(cosignTags(D)).toEqual({ sig: `sha256-${'c'.repeat(64)}.sig`, att: `sha256-${'c'.repeat(64)}.att`, referrers: `sha256-${'c'.repeat(64)}` });
+    const t = cosignTags(`sha512:${'d'.repeat(128)}`);
+    expect(t.sig).toBeUndefined();
+    expect(t.referrers).toBe(`sha512-${'d'.repeat(64)}`);
   });
 });

@@ -494,6 +494,48 @@ describe('OCI 1.1 referrers API', () => {
     expect(Buffer.from(d.bundles[0].bundle).equals(bundle)).toBe(true);
   });
 
+  it('referrers API and tag schema disagreeing -> union of both', async () => {
+    const other = Buffer.from('{"bundle":"from-tag-schema"}');
+    const otherRef = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        artifactType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
+        config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256(empty), size: 2 },
+        layers: [{ mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json', digest: sha256(other), size: other.length }],
+        subject: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: MANIFEST_DIGEST, size: MANIFEST.length },
+      }),
+    );
+    const base = registryWithReferrers(1);
+    const s = await serve((req, res, st) => {
+      const url = req.url ?? '';
+      if (url.endsWith(`/manifests/${MANIFEST_DIGEST.replace(':', '-')}`)) {
+        return sendManifest(
+          res,
+          Buffer.from(
+            JSON.stringify({
+              schemaVersion: 2,
+              mediaType: 'application/vnd.oci.image.index.v1+json',
+              manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(otherRef), size: otherRef.length }],
+            }),
+          ),
+          { 'content-type': 'application/vnd.oci.image.index.v1+json' },
+        );
+      }
+      if (url.endsWith(`/manifests/${sha256(otherRef)}`)) return sendManifest(res, otherRef);
+      if (url.endsWith(`/blobs/${sha256(other)}`)) {
+        res.writeHead(200);
+        res.end(other);
+        return undefined;
+      }
+      return base(req, res, st);
+    });
+    const src = createArtifactSource({ registries: [{ host: s.host, insecure: true }] });
+    clients.push(src);
+    const d = await src.discover(await src.resolve(parseImageReference(`${s.host}/app:v1`)));
+    expect(d.bundles.map(b => Buffer.from(b.bundle).toString()).sort()).toEqual([bundle.toString(), other.toString()].sort());
+  });
+
   it('attack: thousands of referrers -> too_large before iterating', async () => {
     const s = await serve(registryWithReferrers(5000));
     const src = createArtifactSource({ registries: [{ host: s.host, insecure: true }] });

@@ -1,0 +1,226 @@
+import { screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import {
+  TestApiProvider,
+  mockApis,
+  renderInTestApp,
+} from '@backstage/test-utils';
+import { EntityProvider } from '@backstage/plugin-catalog-react';
+import { permissionApiRef } from '@backstage/plugin-permission-react';
+import { AuthorizeResult } from '@backstage/plugin-permission-common';
+import type { Entity } from '@backstage/catalog-model';
+import type { EvidenceSummary } from '@residency-dev/plugin-residency-common';
+import { residencyApiRef, type ResidencyApi } from '../../api';
+import { EntityResidencyContent } from './EntityResidencyContent';
+import {
+  annotatedEntity,
+  fakeApi,
+  makeStatus,
+} from '../../__fixtures__/fixtures';
+
+let entityCounter = 0;
+/** A fresh entity name per test, so no cached permission decision leaks between tests. */
+function freshEntity(): Entity {
+  entityCounter += 1;
+  return {
+    ...annotatedEntity,
+    metadata: { ...annotatedEntity.metadata, name: `svc-${entityCounter}` },
+  };
+}
+
+function evidence(sequence: number, overrides: Partial<EvidenceSummary> = {}): EvidenceSummary {
+  return {
+    id: `ev-${sequence}`,
+    entityRef: 'component:default/svc',
+    sequence,
+    decision: 'compliant',
+    reasonCodes: [],
+    recordHash: `${String(sequence).repeat(8)}${'a'.repeat(56)}`.slice(0, 64),
+    previousHash: null,
+    createdAt: `2026-11-${String(10 + sequence).padStart(2, '0')}T12:00:00Z`,
+    ...overrides,
+  };
+}
+
+async function render(
+  api: ResidencyApi,
+  options: { allowEvidence?: boolean; entity?: Entity } = {},
+) {
+  const entity = options.entity ?? freshEntity();
+  await renderInTestApp(
+    <TestApiProvider
+      apis={[
+        [residencyApiRef, api],
+        [
+          permissionApiRef,
+          mockApis.permission({
+            authorize: req =>
+              req.permission.name === 'residency.evidence.read' &&
+              options.allowEvidence === false
+                ? AuthorizeResult.DENY
+                : AuthorizeResult.ALLOW,
+          }),
+        ],
+      ]}
+    >
+      <EntityProvider entity={entity}>
+        <EntityResidencyContent />
+      </EntityProvider>
+    </TestApiProvider>,
+  );
+  return entity;
+}
+
+describe('EntityResidencyContent', () => {
+  it('shows the evidence timeline, chain result and the offline command, and downloads a record', async () => {
+    const downloadEvidence = jest
+      .fn()
+      .mockResolvedValue({ filename: 'x.json', size: 10 });
+    const listEvidence = jest.fn().mockResolvedValue({
+      items: [
+        evidence(2, {
+          decision: 'non_compliant',
+          reasonCodes: ['key_outside_boundary', 'attestation_missing:sbom'],
+        }),
+        evidence(1),
+      ],
+    });
+    const entity = await render(
+      fakeApi({
+        getStatus: async () => makeStatus(),
+        listEvidence,
+        verifyChain: async () => ({ entityRef: 'x', ok: true, length: 2 }),
+        downloadEvidence,
+      }),
+    );
+
+    const timeline = await screen.findByRole('list', { name: 'Evidence timeline' });
+    const entries = within(timeline).getAllByRole('listitem');
+    expect(entries).toHaveLength(2);
+    expect(entries[0]).toHaveTextContent('#2');
+    expect(entries[0]).toHaveTextContent('Not resident');
+    expect(entries[0]).toHaveTextContent(
+      'Reasons: key_outside_boundary, attestation_missing:sbom',
+    );
+    expect(entries[0]).toHaveTextContent('12 Nov 2026, 12:00 UTC');
+    expect(entries[0]).toHaveTextContent('Record hash: 22222222aaaa');
+    expect(
+      await screen.findByText(/Chain intact: all 2 records/),
+    ).toBeInTheDocument();
+    expect(document.body.textContent).toContain(
+      'npx @residency-dev/residency-cli verify-evidence <file>.json --config app-config.yaml',
+    );
+
+    await userEvent.click(
+      screen.getByRole('button', { name: 'Download evidence record 2' }),
+    );
+    expect(downloadEvidence).toHaveBeenCalledWith({
+      id: 'ev-2',
+      entityRef: `component:default/${entity.metadata.name}`,
+      sequence: 2,
+    });
+  });
+
+  it('explains, instead of downloads, when the evidence permission is missing', async () => {
+    const listEvidence = jest.fn();
+    const verifyChain = jest.fn();
+    await render(
+      fakeApi({ getStatus: async () => makeStatus(), listEvidence, verifyChain }),
+      { allowEvidence: false },
+    );
+    expect(
+      await screen.findByText(/available to auditors and platform owners/),
+    ).toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: /Download evidence/ })).toBeNull();
+    expect(listEvidence).not.toHaveBeenCalled();
+    expect(verifyChain).not.toHaveBeenCalled();
+    // the status itself is still shown
+    expect((await screen.findAllByText('Resident')).length).toBeGreaterThan(0);
+  });
+
+  it('reports a broken chain with the first broken record', async () => {
+    await render(
+      fakeApi({
+        getStatus: async () => makeStatus(),
+        listEvidence: async () => ({ items: [evidence(1)] }),
+        verifyChain: async () => ({
+          entityRef: 'x',
+          ok: false,
+          length: 5,
+          brokenAt: { sequence: 3, problem: 'previous hash does not match record 2' },
+        }),
+      }),
+    );
+    expect(
+      await screen.findByText(
+        /Chain broken at record 3: previous hash does not match record 2/,
+      ),
+    ).toBeInTheDocument();
+  });
+
+  it('pages through older evidence with the cursor', async () => {
+    const listEvidence = jest
+      .fn()
+      .mockResolvedValueOnce({ items: [evidence(3), evidence(2)], nextCursor: 'c2' })
+      .mockResolvedValueOnce({ items: [evidence(1)] });
+    await render(
+      fakeApi({
+        getStatus: async () => makeStatus(),
+        listEvidence,
+        verifyChain: async () => ({ entityRef: 'x', ok: true, length: 3 }),
+      }),
+    );
+    await userEvent.click(
+      await screen.findByRole('button', { name: 'Load older evidence records' }),
+    );
+    await waitFor(() =>
+      expect(
+        within(screen.getByRole('list', { name: 'Evidence timeline' })).getAllByRole(
+          'listitem',
+        ),
+      ).toHaveLength(3),
+    );
+    expect(listEvidence).toHaveBeenLastCalledWith(
+      expect.objectContaining({ cursor: 'c2' }),
+    );
+    expect(
+      screen.queryByRole('button', { name: 'Load older evidence records' }),
+    ).toBeNull();
+  });
+
+  it('shows a download failure as an alert', async () => {
+    await render(
+      fakeApi({
+        getStatus: async () => makeStatus(),
+        listEvidence: async () => ({ items: [evidence(1)] }),
+        verifyChain: async () => ({ entityRef: 'x', ok: true, length: 1 }),
+        downloadEvidence: async () => {
+          throw new Error('Request failed with 403 Forbidden');
+        },
+      }),
+    );
+    await userEvent.click(
+      await screen.findByRole('button', { name: 'Download evidence record 1' }),
+    );
+    const alerts = await screen.findAllByRole('alert');
+    expect(
+      alerts.some(a =>
+        a.textContent?.includes(
+          'Download of record 1 failed: Request failed with 403 Forbidden',
+        ),
+      ),
+    ).toBe(true);
+  });
+
+  it('shows full per-image detail', async () => {
+    await render(
+      fakeApi({
+        getStatus: async () => makeStatus(),
+        listEvidence: async () => ({ items: [] }),
+        verifyChain: async () => ({ entityRef: 'x', ok: true, length: 0 }),
+      }),
+    );
+    expect(await screen.findByText('https://slsa.dev/provenance/v1')).toBeInTheDocument();
+    expect(screen.getByText('No evidence yet')).toBeInTheDocument();
+  });
+});

@@ -104,13 +104,17 @@ export function readEvidenceBundle(file: string): EvidenceBundle {
       hint: 'Pass the evidence bundle JSON file, unmodified.',
     });
   }
-  if (
-    typeof doc !== 'object' ||
-    doc === null ||
-    (doc as { schema?: unknown }).schema !== EVIDENCE_BUNDLE_SCHEMA
-  ) {
+  // A document with our schema id, or with an `evidence` record, is an evidence bundle
+  // (possibly tampered: then the engine names what does not verify, exit 1).
+  const looksLikeBundle =
+    typeof doc === 'object' &&
+    doc !== null &&
+    !Array.isArray(doc) &&
+    ((doc as { schema?: unknown }).schema === EVIDENCE_BUNDLE_SCHEMA ||
+      typeof (doc as { evidence?: unknown }).evidence === 'object');
+  if (!looksLikeBundle) {
     throw new CliError(
-      `${file} is not a Residency evidence bundle ($.schema is not "${EVIDENCE_BUNDLE_SCHEMA}")`,
+      `${file} is not a Residency evidence bundle (no $.evidence, and $.schema is not "${EVIDENCE_BUNDLE_SCHEMA}")`,
       {
         code: 'not_evidence_bundle',
         hint: 'For a single Sigstore bundle use residency verify-bundle instead.',

@@ -1,0 +1,268 @@
+/*
+ * End to end: the CLI on the real engine, against a real docker-registry on loopback and
+ * an OCI image layout on disk, with images signed by the signing kit in cosign's formats.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import {
+  generateKey,
+  publishSignedImage,
+  slsaProvenanceV1,
+  startTestRegistry,
+  type SigningKey,
+  type TestRegistry,
+} from '@residency-dev/signing-kit';
+import { recordHashOf } from '@residency-dev/plugin-residency-node';
+import { run } from './cli';
+import { memoryIo } from './io';
+
+const EU_KEY_ID = 'awskms:///arn:aws-eusc:kms:eusc-de-east-1:111122223333:key/0c7a1b2c-eu';
+const US_KEY_ID = 'awskms:///arn:aws:kms:us-east-1:111122223333:key/9f8e7d6c-us';
+
+jest.setTimeout(60_000);
+
+describe('residency CLI on the real engine', () => {
+  let dir: string;
+  let registry: TestRegistry;
+  let eu: SigningKey;
+  let us: SigningKey;
+  const refs: Record<string, string> = {};
+
+  async function cli(...args: string[]) {
+    const io = memoryIo({ cwd: dir, env: {} });
+    const code = await run(args, { io });
+    return { code, out: io.out, err: io.err };
+  }
+
+  const provenance = () => {
+    const p = slsaProvenanceV1();
+    return { predicateType: p.predicateType, predicate: p.predicate };
+  };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'residency-it-'));
+    registry = await startTestRegistry();
+    eu = generateKey();
+    us = generateKey();
+    writeFileSync(join(dir, 'eu.pub'), eu.publicKeyPem);
+    writeFileSync(join(dir, 'us.pub'), us.publicKeyPem);
+    writeFileSync(
+      join(dir, 'app-config.yaml'),
+      `residency:
+  boundaries:
+    eu-sovereign: [eusc-de-east-1]
+  registries:
+    - host: ${registry.host}
+      region: eusc-de-east-1
+      insecure: true
+    - host: 127.0.0.1:1
+      region: eusc-de-east-1
+      insecure: true
+  layouts:
+    - path: ./layout
+      region: eusc-de-east-1
+  keys:
+    - id: ${EU_KEY_ID}
+      publicKeyFile: eu.pub
+    - id: ${US_KEY_ID}
+      publicKeyFile: us.pub
+  tenants:
+    acme-eu:
+      boundary: eu-sovereign
+      require: [signature, provenance]
+`,
+    );
+    const target = { registry: registry.host };
+    const good = await publishSignedImage({
+      target, repository: 'acme/good', tag: 'v1', key: eu, attestations: [provenance()],
+    });
+    refs.good = good.reference;
+    refs.goodDigest = good.digestReference;
+    refs.usSigned = (await publishSignedImage({
+      target, repository: 'acme/us', tag: 'v1', key: us, attestations: [{ ...provenance(), key: us }],
+    })).reference;
+    refs.unsigned = (await publishSignedImage({
+      target, repository: 'acme/unsigned', tag: 'v1', signatures: [],
+    })).reference;
+    refs.noProvenance = (await publishSignedImage({
+      target, repository: 'acme/noprov', tag: 'v1', key: eu,
+    })).reference;
+    refs.layout = (await publishSignedImage({
+      target: { layout: join(dir, 'layout') }, repository: 'acme/layout', tag: 'v1', key: eu, attestations: [provenance()],
+    })).reference;
+  });
+
+  afterAll(async () => {
+    await registry?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const base = ['-c', 'app-config.yaml', '-t', 'acme-eu'];
+
+  it('a signed, attested image in the EU registry is resident (exit 0)', async () => {
+    const r = await cli('verify', refs.good, ...base, '--json');
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.out);
+    expect(doc.decision).toBe('compliant');
+    expect(doc.images[0].digest).toBe(refs.goodDigest.split('@')[1]);
+    expect(doc.images[0].signatures[0]).toMatchObject({ verified: true, key: { id: EU_KEY_ID, region: 'eusc-de-east-1' } });
+  });
+
+  it('an OCI layout on disk is verified the same way (exit 0)', async () => {
+    const r = await cli('verify', refs.layout, ...base);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('RESULT: RESIDENT (compliant)');
+  });
+
+  it.each([
+    ['usSigned', 'key_outside_boundary'],
+    ['unsigned', 'signature_missing'],
+    ['noProvenance', 'attestation_missing:provenance'],
+  ])('%s is not resident (exit 1) with %s', async (name, code) => {
+    const r = await cli('verify', refs[name], ...base, '--json');
+    expect(r.code).toBe(1);
+    const doc = JSON.parse(r.out);
+    expect(doc.images[0].reasons.map((x: { code: string }) => x.code)).toContain(code);
+  });
+
+  it('the worst image decides for several references', async () => {
+    const r = await cli('verify', refs.good, refs.unsigned, ...base);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain(`IMAGE ${refs.good}`);
+    expect(r.out).toContain(`IMAGE ${refs.unsigned}`);
+    expect(r.out).toContain('signature_missing');
+    expect(r.out).toContain('fix: Sign the image by digest');
+  });
+
+  it('an unlisted registry is refused without a request (exit 1, registry_not_allowed)', async () => {
+    const r = await cli('verify', 'registry.us.example.com/acme/good:v1', ...base, '--json');
+    expect(r.code).toBe(1);
+    expect(JSON.stringify(JSON.parse(r.out).images[0].reasons)).toContain('registry_not_allowed');
+  });
+
+  it('an unreachable registry is unknown (exit 2)', async () => {
+    const r = await cli('verify', '127.0.0.1:1/acme/good:v1', ...base, '--json');
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.out).decision).toBe('unknown');
+  });
+
+  describe('evidence written by verify --evidence', () => {
+    let bundle: any;
+    beforeAll(async () => {
+      const r = await cli('verify', refs.good, ...base, '--evidence', 'evidence.json');
+      expect(r.code).toBe(0);
+      bundle = JSON.parse(readFileSync(join(dir, 'evidence.json'), 'utf8'));
+    });
+
+    it('is an evidence bundle with the first record of a chain', () => {
+      expect(bundle.schema).toBe('https://residency.dev/evidence-bundle/v1');
+      expect(bundle.evidence.previousHash).toBeNull();
+      expect(bundle.evidence.recordHash).toMatch(/^[0-9a-f]{64}$/);
+      expect(bundle.evidence.record.material[0].simpleSignatures).toHaveLength(1);
+      expect(bundle.evidence.record.trust.keys.map((k: { id: string }) => k.id)).toContain(EU_KEY_ID);
+    });
+
+    it('re-verifies offline (exit 0), also against the configuration', async () => {
+      expect((await cli('verify-evidence', 'evidence.json')).code).toBe(0);
+      const r = await cli('verify-evidence', 'evidence.json', '-c', 'app-config.yaml', '--require-compliant', '--json');
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.out)).toMatchObject({ ok: true, configChecked: true, recordedDecision: 'compliant' });
+    });
+
+    it('fails (exit 1) when the key is no longer configured the same way', async () => {
+      writeFileSync(join(dir, 'rotated.pub'), generateKey().publicKeyPem);
+      writeFileSync(
+        join(dir, 'rotated.yaml'),
+        readFileSync(join(dir, 'app-config.yaml'), 'utf8').replace('publicKeyFile: eu.pub', 'publicKeyFile: rotated.pub'),
+      );
+      const r = await cli('verify-evidence', 'evidence.json', '-c', 'rotated.yaml', '--json');
+      expect(r.code).toBe(1);
+      expect(JSON.parse(r.out).problems.some((p: { path: string }) => p.path.startsWith('$.evidence.record.trust.keys'))).toBe(true);
+    });
+
+    /** Every scalar leaf of the bundle, as a JSON path and a setter. */
+    function leaves(value: any, path = '$'): string[] {
+      if (Array.isArray(value)) return value.flatMap((v, i) => leaves(v, `${path}[${i}]`));
+      if (value !== null && typeof value === 'object') {
+        return Object.keys(value).flatMap(k => leaves(value[k], `${path}.${k}`));
+      }
+      return [path];
+    }
+
+    function alter(doc: any, path: string): any {
+      const copy = structuredClone(doc);
+      const parts = path.slice(2).split(/\.|(?=\[)/).map(p => (p.startsWith('[') ? Number(p.slice(1, -1)) : p));
+      let cur = copy;
+      for (const p of parts.slice(0, -1)) cur = cur[p];
+      const last = parts[parts.length - 1];
+      const v = cur[last];
+      cur[last] =
+        typeof v === 'number' ? v + 1 : typeof v === 'boolean' ? !v : v === null ? 'x'.repeat(64) : `${v}x`;
+      return copy;
+    }
+
+    /**
+     * The most precise statement possible about an altered field: its own path (or an
+     * ancestor), or else the hash that anchors it (a hash cannot say which covered byte
+     * changed): the policy and trust snapshots are anchored by result.policyHash /
+     * result.trustHash, everything else in the record by evidence.recordHash.
+     */
+    function named(path: string, problems: { path: string }[]): boolean {
+      const at = (p: string) => problems.some(x => x.path === p);
+      if (problems.some(x => path === x.path || path.startsWith(`${x.path}.`) || path.startsWith(`${x.path}[`))) {
+        return true;
+      }
+      if (path.startsWith('$.evidence.record.policy')) return at('$.evidence.record.result.policyHash');
+      if (path.startsWith('$.evidence.record.trust')) return at('$.evidence.record.result.trustHash');
+      return at('$.evidence.recordHash');
+    }
+
+    it('altered in any field: does not verify (exit 1) and names the field or its anchoring hash', async () => {
+      // Outside the hashed record by design: the download's exportedAt/exportedBy and the
+      // storage id of the record.
+      const paths = leaves(bundle).filter(p => !/^\$\.(exportedAt|exportedBy|evidence\.id)$/.test(p));
+      expect(paths.length).toBeGreaterThan(30);
+      const failures: string[] = [];
+      for (const path of paths) {
+        writeFileSync(join(dir, 'altered.json'), JSON.stringify(alter(bundle, path)));
+        const r = await cli('verify-evidence', 'altered.json', '--json');
+        if (r.code !== 1) {
+          failures.push(`${path}: exit ${r.code}`);
+          continue;
+        }
+        const problems: { path: string }[] = JSON.parse(r.out).problems;
+        if (!named(path, problems)) failures.push(`${path}: ${problems.map(p => p.path).join(', ')}`);
+      }
+      expect(failures).toEqual([]);
+    });
+
+    it('a forged record with a recomputed hash is still caught by the field itself', async () => {
+      // An attacker who rewrites a decision and recomputes recordHash: the decision is
+      // recomputed from the signed material, so the field is named.
+      const forged = structuredClone(bundle);
+      forged.evidence.record.result.images[0].digest = `sha256:${'0'.repeat(64)}`;
+      forged.evidence.recordHash = recordHashOf(forged.evidence.sequence, null, forged.evidence.record);
+      writeFileSync(join(dir, 'forged.json'), JSON.stringify(forged));
+      const r = await cli('verify-evidence', 'forged.json', '--json');
+      expect(r.code).toBe(1);
+      const paths = JSON.parse(r.out).problems.map((p: { path: string }) => p.path);
+      expect(paths).not.toContain('$.evidence.recordHash');
+      expect(paths).toContain('$.evidence.record.result.images[0].digest');
+    });
+  });
+
+  it('as a child process: real exit codes for resident and not resident', () => {
+    const bin = resolve(__dirname, '..', 'bin', 'residency');
+    const go = (ref: string) =>
+      spawnSync(process.execPath, [bin, 'verify', ref, ...base], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+    const ok = go(refs.good);
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toContain('RESULT: RESIDENT (compliant)');
+    const bad = go(refs.usSigned);
+    expect(bad.status).toBe(1);
+    expect(bad.stdout).toContain('key_outside_boundary');
+  });
+});

@@ -9,7 +9,6 @@ import { makeStyles } from '@material-ui/core/styles';
 import Button from '@material-ui/core/Button';
 import FormControl from '@material-ui/core/FormControl';
 import InputLabel from '@material-ui/core/InputLabel';
-import MenuItem from '@material-ui/core/MenuItem';
 import Paper from '@material-ui/core/Paper';
 import Select from '@material-ui/core/Select';
 import Table from '@material-ui/core/Table';
@@ -185,39 +184,39 @@ export function ServicesTab(props: { tenants: string[] }) {
       </Typography>
       <div className={classes.filters} role="search" aria-label="Filter services">
         <FormControl className={classes.select}>
-          <InputLabel id="residency-status-filter-label">Status</InputLabel>
+          <InputLabel shrink htmlFor="residency-status-filter">Status</InputLabel>
           <Select
-            labelId="residency-status-filter-label"
+            native
             value={status}
             onChange={e => {
               resetPaging();
               setStatus(e.target.value as '' | Decision);
             }}
-            SelectDisplayProps={{ 'aria-label': 'Filter by status' } as any}
+            inputProps={{ id: 'residency-status-filter', 'aria-label': 'Filter by status' }}
           >
             {STATUS_OPTIONS.map(o => (
-              <MenuItem key={o.value || 'all'} value={o.value}>
+              <option key={o.value || 'all'} value={o.value}>
                 {o.label}
-              </MenuItem>
+              </option>
             ))}
           </Select>
         </FormControl>
         <FormControl className={classes.select}>
-          <InputLabel id="residency-tenant-filter-label">Tenant</InputLabel>
+          <InputLabel shrink htmlFor="residency-tenant-filter">Tenant</InputLabel>
           <Select
-            labelId="residency-tenant-filter-label"
+            native
             value={tenant}
             onChange={e => {
               resetPaging();
               setTenant(e.target.value as string);
             }}
-            SelectDisplayProps={{ 'aria-label': 'Filter by tenant' } as any}
+            inputProps={{ id: 'residency-tenant-filter', 'aria-label': 'Filter by tenant' }}
           >
-            <MenuItem value="">All tenants</MenuItem>
+            <option value="">All tenants</option>
             {props.tenants.map(t => (
-              <MenuItem key={t} value={t}>
+              <option key={t} value={t}>
                 {displayValue(t)}
-              </MenuItem>
+              </option>
             ))}
           </Select>
         </FormControl>

@@ -11,7 +11,6 @@ import Chip from '@material-ui/core/Chip';
 import FormControl from '@material-ui/core/FormControl';
 import Grid from '@material-ui/core/Grid';
 import InputLabel from '@material-ui/core/InputLabel';
-import MenuItem from '@material-ui/core/MenuItem';
 import Select from '@material-ui/core/Select';
 import Table from '@material-ui/core/Table';
 import TableBody from '@material-ui/core/TableBody';
@@ -178,18 +177,18 @@ function Mismatches(props: { tenants: TenantSummary[] }) {
   return (
     <InfoCard title="Mapping mismatches">
       <FormControl className={classes.select}>
-        <InputLabel id="residency-mismatch-tenant-label">Tenant</InputLabel>
+        <InputLabel shrink htmlFor="residency-mismatch-tenant">Tenant</InputLabel>
         <Select
-          labelId="residency-mismatch-tenant-label"
+          native
           value={tenant}
           onChange={e => setTenant(e.target.value as string)}
-          SelectDisplayProps={{ 'aria-label': 'Filter mismatches by tenant' } as any}
+          inputProps={{ id: 'residency-mismatch-tenant', 'aria-label': 'Filter mismatches by tenant' }}
         >
-          <MenuItem value="">All tenants</MenuItem>
+          <option value="">All tenants</option>
           {props.tenants.map(t => (
-            <MenuItem key={t.id} value={t.id}>
+            <option key={t.id} value={t.id}>
               {displayValue(t.id)}
-            </MenuItem>
+            </option>
           ))}
         </Select>
       </FormControl>

@@ -1,0 +1,320 @@
+import { act, fireEvent, screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import {
+  TestApiProvider,
+  mockApis,
+  renderInTestApp,
+} from '@backstage/test-utils';
+import { entityRouteRef } from '@backstage/plugin-catalog-react';
+import {
+  permissionApiRef,
+  usePermission,
+} from '@backstage/plugin-permission-react';
+import { AuthorizeResult } from '@backstage/plugin-permission-common';
+import type {
+  EntityStatusSummary,
+  Mismatch,
+  TenantSummary,
+} from '@residency-dev/plugin-residency-common';
+import { residencyApiRef, type ResidencyApi } from '../../api';
+import { fakeApi } from '../../__fixtures__/fixtures';
+import { ResidencyPage } from './ResidencyPage';
+import { complianceOverTime } from './compliance';
+
+// usePermission caches decisions globally (swr) across tests; decide per test here.
+jest.mock('@backstage/plugin-permission-react', () => ({
+  ...jest.requireActual('@backstage/plugin-permission-react'),
+  usePermission: jest.fn(),
+}));
+const usePermissionMock = usePermission as jest.Mock;
+
+const tenant: TenantSummary = {
+  id: 'eu-sovereign',
+  boundary: { name: 'AWS European Sovereign Cloud', regions: ['eusc-de-east-1'] },
+  require: ['signature', 'provenance'],
+  registries: [
+    { host: 'registry.eu.example.com', region: 'eusc-de-east-1', insideBoundary: true },
+    { host: 'registry.us.example.com', region: 'us-east-1', insideBoundary: false },
+  ],
+  keys: [
+    {
+      id: 'awskms:///arn:aws-eusc:kms:eusc-de-east-1:1:key/eu',
+      fingerprint: 'ab'.repeat(32),
+      region: 'eusc-de-east-1',
+      regionSource: 'id',
+      algorithm: 'ecdsa-p256',
+      revoked: false,
+      insideBoundary: true,
+    },
+  ],
+  counts: { compliant: 3, non_compliant: 1, unknown: 0, invalid: 2 },
+};
+
+const mismatch: Mismatch = {
+  entityRef: 'component:default/ledger',
+  tenant: 'eu-sovereign',
+  kind: 'registry_region',
+  value: 'us-east-1',
+  where: 'registry.us.example.com/team/ledger:2',
+  boundary: tenant.boundary,
+};
+
+function row(name: string, overrides: Partial<EntityStatusSummary> = {}): EntityStatusSummary {
+  return {
+    entityRef: `component:default/${name}`,
+    tenant: 'eu-sovereign',
+    declaredRegion: 'eusc-de-east-1',
+    decision: 'compliant',
+    stale: false,
+    reasonCodes: [],
+    images: [`registry.eu.example.com/team/${name}:1`],
+    checkedAt: '2026-11-20T10:00:00Z',
+    ...overrides,
+  };
+}
+
+async function render(api: ResidencyApi, options: { allowTenants?: boolean } = {}) {
+  const allowed = options.allowTenants !== false;
+  usePermissionMock.mockReturnValue({ loading: false, allowed });
+  await renderInTestApp(
+    <TestApiProvider
+      apis={[
+        [residencyApiRef, api],
+        [
+          permissionApiRef,
+          mockApis.permission({
+            authorize:
+              options.allowTenants === false
+                ? AuthorizeResult.DENY
+                : AuthorizeResult.ALLOW,
+          }),
+        ],
+      ]}
+    >
+      <ResidencyPage />
+    </TestApiProvider>,
+    { mountedRoutes: { '/catalog/:namespace/:kind/:name': entityRouteRef } },
+  );
+}
+
+function pageApi(overrides: Partial<ResidencyApi> = {}) {
+  return fakeApi({
+    listTenants: jest.fn().mockResolvedValue({ items: [tenant] }),
+    listMismatches: jest.fn().mockResolvedValue({ items: [mismatch] }),
+    listEntities: jest.fn().mockImplementation(async options => ({
+      items: options?.limit === 1 ? [] : [row('payments')],
+      totalCount: options?.status === 'non_compliant' ? 1 : 4,
+    })),
+    listEvidence: jest.fn().mockResolvedValue({ items: [] }),
+    ...overrides,
+  });
+}
+
+describe('ResidencyPage', () => {
+  it('has a heading and named tabs', async () => {
+    await render(pageApi());
+    expect(screen.getByRole('heading', { name: 'Residency', level: 1 })).toBeInTheDocument();
+    expect(screen.getByRole('tablist', { name: 'Residency views' })).toBeInTheDocument();
+    for (const name of ['Overview', 'Services', 'Tenants & mismatches']) {
+      expect(screen.getByRole('tab', { name })).toBeInTheDocument();
+    }
+  });
+
+  it('overview shows counts per status and tenant, and the tenant-by-region matrix', async () => {
+    const api = pageApi();
+    await render(api);
+    expect(await screen.findByLabelText('4 services in total')).toBeInTheDocument();
+    expect(screen.getByLabelText('1 Not resident')).toBeInTheDocument();
+    expect(api.listEntities).toHaveBeenCalledWith({ status: 'non_compliant', limit: 1 });
+
+    const byTenant = await screen.findByRole('table', { name: 'Services by tenant and status' });
+    const tenantRow = within(byTenant).getByRole('row', { name: /eu-sovereign/ });
+    expect(within(tenantRow).getAllByRole('cell').map(c => c.textContent)).toEqual([
+      'eu-sovereign',
+      '3',
+      '1',
+      '2',
+      '0',
+    ]);
+
+    const matrix = screen.getByRole('table', { name: 'Tenant by region matrix' });
+    expect(within(matrix).getByRole('columnheader', { name: 'us-east-1' })).toBeInTheDocument();
+    expect(
+      within(matrix).getByText('1 registry · 1 mismatch (outside boundary)'),
+    ).toBeInTheDocument();
+    expect(within(matrix).getByText('in boundary · 1 registry · 1 key')).toBeInTheDocument();
+  });
+
+  it('services tab sends status, tenant and search filters to the API', async () => {
+    const api = pageApi();
+    await render(api);
+    await userEvent.click(screen.getByRole('tab', { name: 'Services' }));
+    expect(await screen.findByRole('heading', { name: 'Services' })).toBeInTheDocument();
+    const link = await screen.findByRole('link', { name: 'component:default/payments' });
+    expect(link).toHaveAttribute('href', '/catalog/default/component/payments');
+
+    (api.listEntities as jest.Mock).mockClear();
+    await userEvent.selectOptions(
+      screen.getByRole('combobox', { name: 'Filter by status' }),
+      'Not resident',
+    );
+    await waitFor(() =>
+      expect(api.listEntities).toHaveBeenLastCalledWith({
+        status: 'non_compliant',
+        tenant: undefined,
+        q: undefined,
+        cursor: undefined,
+        limit: 25,
+      }),
+    );
+
+    await userEvent.selectOptions(
+      screen.getByRole('combobox', { name: 'Filter by tenant' }),
+      'eu-sovereign',
+    );
+    await waitFor(() =>
+      expect(api.listEntities).toHaveBeenLastCalledWith(
+        expect.objectContaining({ status: 'non_compliant', tenant: 'eu-sovereign' }),
+      ),
+    );
+
+    fireEvent.change(screen.getByRole('textbox', { name: 'Search services' }), {
+      target: { value: 'pay' },
+    });
+    await waitFor(
+      () =>
+        expect(api.listEntities).toHaveBeenLastCalledWith(
+          expect.objectContaining({ q: 'pay', tenant: 'eu-sovereign' }),
+        ),
+      { timeout: 2000 },
+    );
+  });
+
+  it('services tab pages forward and back with the server cursor', async () => {
+    const listEntities = jest.fn().mockImplementation(async options => {
+      if (options?.cursor === 'page-2') {
+        return { items: [row('zeta')], totalCount: 2 };
+      }
+      return { items: [row('alpha')], nextCursor: 'page-2', totalCount: 2 };
+    });
+    await render(pageApi({ listEntities }));
+    await userEvent.click(screen.getByRole('tab', { name: 'Services' }));
+    expect(await screen.findByRole('link', { name: 'component:default/alpha' })).toBeInTheDocument();
+    expect(screen.getByRole('button', { name: 'Previous page' })).toBeDisabled();
+
+    await userEvent.click(screen.getByRole('button', { name: 'Next page' }));
+    expect(await screen.findByRole('link', { name: 'component:default/zeta' })).toBeInTheDocument();
+    expect(listEntities).toHaveBeenLastCalledWith(
+      expect.objectContaining({ cursor: 'page-2', limit: 25 }),
+    );
+    expect(screen.getByText(/Page 2 · 2 services in total/)).toBeInTheDocument();
+    expect(screen.getByRole('button', { name: 'Next page' })).toBeDisabled();
+
+    await userEvent.click(screen.getByRole('button', { name: 'Previous page' }));
+    expect(await screen.findByRole('link', { name: 'component:default/alpha' })).toBeInTheDocument();
+    expect(listEntities).toHaveBeenLastCalledWith(
+      expect.objectContaining({ cursor: undefined }),
+    );
+  });
+
+  it('services tab sorts the page and shows an empty state', async () => {
+    const listEntities = jest
+      .fn()
+      .mockImplementation(async options =>
+        options?.limit === 1
+          ? { items: [], totalCount: 0 }
+          : { items: [row('bravo'), row('alpha', { decision: 'non_compliant' })] },
+      );
+    await render(pageApi({ listEntities }));
+    await userEvent.click(screen.getByRole('tab', { name: 'Services' }));
+    const table = await screen.findByRole('table', { name: 'Services and their residency status' });
+    const names = () =>
+      within(table)
+        .getAllByRole('link')
+        .map(a => a.textContent);
+    expect(names()).toEqual(['component:default/alpha', 'component:default/bravo']);
+    await userEvent.click(screen.getByRole('button', { name: 'Sort by Entity' }));
+    expect(names()).toEqual(['component:default/bravo', 'component:default/alpha']);
+
+    listEntities.mockResolvedValue({ items: [], totalCount: 0 });
+    await userEvent.selectOptions(
+      screen.getByRole('combobox', { name: 'Filter by status' }),
+      'Unknown',
+    );
+    expect(await screen.findByText('No services match')).toBeInTheDocument();
+  });
+
+  it('services tab shows backend errors', async () => {
+    const listEntities = jest.fn().mockRejectedValue(new Error('backend down'));
+    await render(pageApi({ listEntities }));
+    await userEvent.click(screen.getByRole('tab', { name: 'Services' }));
+    expect(await screen.findByText(/Could not load services/)).toBeInTheDocument();
+  });
+
+  it('tenants tab shows boundaries, registries, keys and mismatches linking to entities', async () => {
+    const api = pageApi();
+    await render(api);
+    await userEvent.click(screen.getByRole('tab', { name: 'Tenants & mismatches' }));
+    expect(
+      await screen.findByRole('heading', { name: 'Tenants and mismatches' }),
+    ).toBeInTheDocument();
+    const registries = await screen.findByRole('table', {
+      name: 'Registries of tenant eu-sovereign',
+    });
+    const usRow = within(registries).getByRole('row', { name: /registry\.us\.example\.com/ });
+    expect(usRow).toHaveTextContent('us-east-1');
+    expect(usRow).toHaveTextContent('outside');
+    expect(
+      screen.getByRole('table', { name: 'Signing keys of tenant eu-sovereign' }),
+    ).toHaveTextContent('awskms:///arn:aws-eusc:kms:eusc-de-east-1:1:key/eu');
+
+    const mismatches = await screen.findByRole('table', { name: 'Mapping mismatches' });
+    expect(within(mismatches).getByRole('link', { name: 'component:default/ledger' })).toHaveAttribute(
+      'href',
+      '/catalog/default/component/ledger',
+    );
+    expect(mismatches).toHaveTextContent('Registry region');
+
+    await userEvent.selectOptions(
+      screen.getByRole('combobox', { name: 'Filter mismatches by tenant' }),
+      'eu-sovereign',
+    );
+    await waitFor(() =>
+      expect(api.listMismatches).toHaveBeenLastCalledWith({ tenant: 'eu-sovereign' }),
+    );
+  });
+
+  it('explains the tenants view to people without the tenants permission', async () => {
+    const api = pageApi();
+    await render(api, { allowTenants: false });
+    await userEvent.click(screen.getByRole('tab', { name: 'Tenants & mismatches' }));
+    expect(
+      await screen.findByText('Tenants are visible to platform owners'),
+    ).toBeInTheDocument();
+    await act(async () => {});
+    expect(api.listTenants).not.toHaveBeenCalled();
+  });
+});
+
+describe('complianceOverTime', () => {
+  it('replays each entity history to the decision at the end of each day', () => {
+    const days = complianceOverTime(
+      [
+        [
+          { id: 'a1', entityRef: 'a', sequence: 1, decision: 'non_compliant', reasonCodes: [], recordHash: '', previousHash: null, createdAt: '2026-11-20T09:00:00Z' },
+          { id: 'a2', entityRef: 'a', sequence: 2, decision: 'compliant', reasonCodes: [], recordHash: '', previousHash: null, createdAt: '2026-11-22T09:00:00Z' },
+        ],
+        [
+          { id: 'b1', entityRef: 'b', sequence: 1, decision: 'unknown', reasonCodes: [], recordHash: '', previousHash: null, createdAt: '2026-11-21T23:59:00Z' },
+        ],
+      ],
+      { days: 4, now: new Date('2026-11-22T15:00:00Z') },
+    );
+    expect(days).toEqual([
+      { day: '2026-11-19', resident: 0, notResident: 0, unknown: 0, unchecked: 2 },
+      { day: '2026-11-20', resident: 0, notResident: 1, unknown: 0, unchecked: 1 },
+      { day: '2026-11-21', resident: 0, notResident: 1, unknown: 1, unchecked: 0 },
+      { day: '2026-11-22', resident: 1, notResident: 0, unknown: 1, unchecked: 0 },
+    ]);
+  });
+});

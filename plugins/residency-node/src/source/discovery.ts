@@ -10,6 +10,7 @@ import {
   ANNOTATION_COSIGN_CERTIFICATE,
   ANNOTATION_COSIGN_CHAIN,
   ANNOTATION_COSIGN_SIGNATURE,
+  ANNOTATION_COSIGN_TIMESTAMP,
   MEDIA_COSIGN_SIMPLESIGNING,
   MEDIA_DOCKER_CONFIG,
   MEDIA_DSSE_ENVELOPE,
@@ -69,6 +70,7 @@ async function signaturesFromTag(
       ...(a[ANNOTATION_COSIGN_CERTIFICATE] !== undefined ? { certificate: a[ANNOTATION_COSIGN_CERTIFICATE] } : {}),
       ...(a[ANNOTATION_COSIGN_CHAIN] !== undefined ? { chain: a[ANNOTATION_COSIGN_CHAIN] } : {}),
       ...(a[ANNOTATION_COSIGN_BUNDLE] !== undefined ? { rekorBundle: a[ANNOTATION_COSIGN_BUNDLE] } : {}),
+      ...(a[ANNOTATION_COSIGN_TIMESTAMP] !== undefined ? { rfc3161Timestamp: a[ANNOTATION_COSIGN_TIMESTAMP] } : {}),
     });
   }
   return out;
@@ -143,7 +145,15 @@ export async function bundlesFromReferrers(
   for (const d of descriptors) {
     // An artifactType on the descriptor that is not a bundle saves the round trip.
     if (d.artifactType !== undefined && !isSigstoreBundleMediaType(d.artifactType)) continue;
-    const m = await store.manifestByDigest(d.digest, limits.manifestBytes, signal);
+    let m;
+    try {
+      m = await store.manifestByDigest(d.digest, limits.manifestBytes, signal);
+    } catch (e) {
+      // A dangling entry (referrer deleted, index left behind) is definitively absent;
+      // skipping it can only remove evidence, never add any. Other failures propagate.
+      if (e instanceof SourceError && e.code === 'not_found') continue;
+      throw e;
+    }
     const manifest = parseManifest(m.bytes, m.mediaType, limits.layersPerManifest, `referrer ${d.digest}`);
     const type = manifest.artifactType ?? manifest.config?.mediaType;
     const bundleLayers = manifest.layers.filter(l => isSigstoreBundleMediaType(l.mediaType));

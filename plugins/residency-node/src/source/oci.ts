@@ -22,6 +22,7 @@ export const ANNOTATION_COSIGN_SIGNATURE = 'dev.cosignproject.cosign/signature';
 export const ANNOTATION_COSIGN_CERTIFICATE = 'dev.sigstore.cosign/certificate';
 export const ANNOTATION_COSIGN_CHAIN = 'dev.sigstore.cosign/chain';
 export const ANNOTATION_COSIGN_BUNDLE = 'dev.sigstore.cosign/bundle';
+export const ANNOTATION_COSIGN_TIMESTAMP = 'dev.sigstore.cosign/rfc3161timestamp';
 export const ANNOTATION_REF_NAME = 'org.opencontainers.image.ref.name';
 
 /** Media types asked for (Accept) and accepted for manifests. */

@@ -141,6 +141,17 @@ describe('discovery against a real registry', () => {
     });
   });
 
+  it('a dangling entry in the referrers tag index is skipped, the rest still found', async () => {
+    const img = await pushImage(reg.url, 'acme/dangling', 'v1');
+    const good = await pushBundleReferrer(reg.url, 'acme/dangling', img, '{"bundle":"kept"}');
+    const gone = await pushBundleReferrer(reg.url, 'acme/dangling', img, '{"bundle":"deleted"}');
+    await pushReferrersTagIndex(reg.url, 'acme/dangling', img.digest, [gone, good]);
+    const del = await fetch(`${reg.url}/v2/acme/dangling/manifests/${gone.digest}`, { method: 'DELETE' });
+    expect(del.status).toBe(202);
+    const d = await source.discover(await source.resolve(parseImageReference(`${reg.host}/acme/dangling:v1`)));
+    expect(d.bundles.map(b => Buffer.from(b.bundle).toString())).toEqual(['{"bundle":"kept"}']);
+  });
+
   it('an unsigned image yields empty discovery (404 on .sig/.att/referrers is definitive)', async () => {
     const img = await pushImage(reg.url, 'acme/unsigned', 'v1');
     const d = await source.discover(await source.resolve(parseImageReference(`${reg.host}/acme/unsigned@${img.digest}`)));

@@ -39,6 +39,8 @@ export interface FoundSimpleSignature {
   certificate?: string;
   chain?: string;
   rekorBundle?: string;
+  /** JSON from the `dev.sigstore.cosign/rfc3161timestamp` annotation, when present (extension). */
+  rfc3161Timestamp?: string;
 }
 
 /** A DSSE envelope (one layer of an `.att` manifest), raw bytes. */

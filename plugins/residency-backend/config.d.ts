@@ -1,0 +1,111 @@
+import type { SchedulerServiceTaskScheduleDefinitionConfig } from '@backstage/backend-plugin-api';
+import type { HumanDuration } from '@backstage/types';
+
+export interface Config {
+  /** Residency: region-bound verification of container images. */
+  residency?: {
+    /** Schedule of the full refresh (task `residency-refresh`); default every 10 minutes, first run 5 s after start. */
+    schedule?: SchedulerServiceTaskScheduleDefinitionConfig;
+    /** Schedule of the delta pass over changed annotations and policies (task `residency-refresh-delta`); default every minute. */
+    deltaSchedule?: SchedulerServiceTaskScheduleDefinitionConfig;
+    /** How long a verified digest is trusted before its signatures are fetched again (duration object, ISO 8601 or seconds); default 6 hours, 0 disables reuse. */
+    revalidateAfter?: HumanDuration | string | number;
+    /** Caps. */
+    limits?: {
+      /** Images one entity may list before it is `invalid(too_many_images)` (engine). */
+      imagesPerEntity?: number;
+      /** Concurrent requests per registry host (engine). */
+      concurrencyPerRegistry?: number;
+      /** Entities claimed per batch by one replica; default 25. */
+      refreshBatchSize?: number;
+      /** Seconds a replica holds its claim before another replica may take it over; default 300. */
+      leaseSeconds?: number;
+      /** Entities one replica evaluates at once; default 4. */
+      entityConcurrency?: number;
+    };
+    /** Named boundaries: the regions each legal boundary covers, e.g. `eusc: [eusc-de-east-1]`. */
+    boundaries?: { [name: string]: string[] };
+    /** The allow-list of registries; images elsewhere are `invalid(registry_not_allowed)`. */
+    registries?: Array<{
+      /** Registry host[:port]. */
+      host: string;
+      /** Region the registry stores data in. */
+      region: string;
+      /** Plain HTTP (local test registries only). */
+      insecure?: boolean;
+      /** Credentials used for this registry only. */
+      credentials?: {
+        /** @visibility secret */
+        token?: string;
+        /** Registry user name. */
+        username?: string;
+        /** @visibility secret */
+        password?: string;
+      };
+    }>;
+    /** OCI image layout directories (`oci:<path>` references), each bound to a region. */
+    layouts?: Array<{
+      /** Directory of the layout. */
+      path: string;
+      /** Region the layout is stored in. */
+      region: string;
+    }>;
+    /** Trusted signing keys, each bound to a region. */
+    keys?: Array<{
+      /** Key id, e.g. `awskms:///arn:aws-eusc:kms:eusc-de-east-1:...:key/...` (the region is read from it when pinned). */
+      id: string;
+      /** Explicit region, required when the id does not pin one. */
+      region?: string;
+      /** Public key PEM. */
+      publicKey?: string;
+      /** File with the public key PEM. */
+      publicKeyFile?: string;
+      /** Start of the key's validity (ISO 8601). */
+      validFrom?: string;
+      /** End of the key's validity (ISO 8601). */
+      validUntil?: string;
+      /** Revoked keys verify nothing. */
+      revoked?: boolean;
+    }>;
+    /** Trusted roots for keyless signatures. */
+    trustedRoots?: Array<{
+      /** Name shown in evidence. */
+      name?: string;
+      /** Path of a trusted_root.json. */
+      path?: string;
+      /** Use the Sigstore public-good root embedded offline. */
+      publicGood?: boolean;
+    }>;
+    /** Tenants: which boundary each belongs to and what it requires of every image. */
+    tenants?: {
+      [id: string]: {
+        /** Name of a boundary from `residency.boundaries`. */
+        boundary: string;
+        /** Required evidence: signature, provenance, sbom, residency; default signature. */
+        require?: string[];
+        /** Hosts build provenance may reference. */
+        allowedHosts?: string[];
+        /** CEL rules evaluated over the verified facts. */
+        rules?: Array<{
+          /** Rule id, reported as `custom_rule:<id>`. */
+          id: string;
+          /** CEL expression. */
+          expression: string;
+          /** Message shown when the rule fails. */
+          message?: string;
+        }>;
+        /** Keyless identities trusted for this tenant, each bound to a region. */
+        identities?: Array<{
+          /** Exact certificate subject. */
+          subject?: string;
+          /** Regular expression over the certificate subject. */
+          subjectRegExp?: string;
+          /** OIDC issuer. */
+          issuer: string;
+          /** Region the identity signs in. */
+          region: string;
+        }>;
+      };
+    };
+  };
+}

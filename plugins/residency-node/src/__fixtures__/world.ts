@@ -57,7 +57,7 @@ export function residencyConfig(overrides: Record<string, unknown> = {}): Record
       'acme-eu': {
         boundary: 'eu-sovereign',
         require: ['signature'],
-        allowedHosts: ['git.eu.example.com', 'builder.eu.example.com', 'slsa.dev', '*.residency.dev'],
+        allowedHosts: ['git.eu.example.com', 'builder.eu.example.com', 'slsa.dev', 'residency.dev', '*.eu.example.com'],
       },
     },
     ...overrides,

@@ -12,3 +12,4 @@ export * from './cosign';
 export * from './predicates';
 export * from './bundles';
 export * from './publish';
+export * from './demo';

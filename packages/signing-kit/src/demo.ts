@@ -1,0 +1,604 @@
+/*
+ * The demo generator: fresh demo keys, signed images in OCI image layouts standing
+ * for registries in and out of the boundary, a catalog and the `residency:` config.
+ * Nothing secret is committed: private keys exist only under `<dir>/keys` (0600).
+ *
+ * Output, in `<dir>` (default `<repo>/.demo`, gitignored):
+ *   demo.json                    manifest: key ids/fingerprints, images and digests
+ *   keys/<name>.key | .pub       PKCS#8 private key (0600) and SPKI public key
+ *   registries/eu-sovereign/     OCI layout, region eusc-de-east-1 (AWS European Sovereign Cloud)
+ *   registries/eu-west/          OCI layout, region eu-west-1
+ *   registries/us-east/          OCI layout, region us-east-1 (outside every boundary)
+ *   catalog/entities.yaml        demo Components (+ System) with residency.dev/* annotations
+ *   catalog/org.yaml             Groups developers/auditors/platform-owners and User guest
+ *                                (loaded only when the repository has no examples/org.yaml)
+ *   app-config.demo.yaml         merged on top of app-config.yaml by `npm start`
+ *
+ * Shape of the generated configuration (what the verifier reads):
+ *   residency:
+ *     boundaries:
+ *       eu-sovereign: [eusc-de-east-1]
+ *       eu: [eu-central-1, eu-west-1, eu-west-3, eusc-de-east-1]
+ *     registries:                       # the "unreachable" demo registry (nothing listens)
+ *       - { host: 127.0.0.1:1, region: eusc-de-east-1, insecure: true }
+ *     layouts:                          # an `oci:<path>` reference gets its region here
+ *       - { path: <dir>/registries/eu-sovereign, region: eusc-de-east-1 }
+ *       - { path: <dir>/registries/eu-west, region: eu-west-1 }
+ *       - { path: <dir>/registries/us-east, region: us-east-1 }
+ *     keys:
+ *       - { id: 'awskms:///arn:aws-eusc:kms:eusc-de-east-1:111122223333:key/<uuid>', publicKeyFile: <dir>/keys/eusc-signer.pub }
+ *       - { id: 'awskms:///arn:aws:kms:eu-central-1:111122223333:key/<uuid>', publicKeyFile: <dir>/keys/eu-central-signer.pub }
+ *       - { id: 'awskms:///arn:aws:kms:us-east-1:444455556666:key/<uuid>', publicKeyFile: <dir>/keys/us-east-signer.pub }
+ *     tenants:
+ *       acme-eu: { boundary: eu-sovereign, require: [signature, provenance, sbom], allowedHosts: [...] }
+ *       globex:  { boundary: eu, require: [signature, provenance], allowedHosts: [...] }
+ *   catalog:
+ *     locations: examples/*.yaml plus <dir>/catalog/entities.yaml (absolute paths)
+ *
+ * Entity annotations: `residency.dev/images` (comma- or newline-separated references,
+ * `oci:<absolute layout path>:<tag>` or `oci:<path>@sha256:<hex>` or `host/repo:tag`),
+ * `residency.dev/tenant`, `residency.dev/region`.
+ *
+ * Idempotent: a second run reads demo.json, reuses the keys and the layouts, and
+ * rewrites only the (deterministic) catalog and config files.
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { stringify } from 'yaml';
+import {
+  generateKey,
+  keyFromPrivatePem,
+  privateKeyPem,
+  SigningKey,
+  SigningKitError,
+} from './keys';
+import {
+  cycloneDxSbom,
+  residencyPredicate,
+  slsaProvenanceV02,
+  slsaProvenanceV1,
+  spdxSbom,
+} from './predicates';
+import { AttestationSpec, BundleSpec, publishSignedImage, SignatureSpec } from './publish';
+
+/** Version of the demo data layout; a change regenerates images (keys are kept). */
+export const DEMO_VERSION = 1;
+
+/** Options of {@link generateDemo}. */
+export interface GenerateDemoOptions {
+  /** Output directory; default `<repo>/.demo`. */
+  dir?: string;
+  /** Repository root (for examples/ locations); default: found from this file. */
+  repoRoot?: string;
+  /** Progress messages. */
+  log?: (message: string) => void;
+}
+
+/** A demo key as recorded in demo.json. */
+export interface DemoKeyRecord {
+  id: string;
+  region: string;
+  alg: 'ecdsa-p256';
+  fingerprint: string;
+  publicKeyFile: string;
+  privateKeyFile: string;
+}
+
+/** One demo image as recorded in demo.json. */
+export interface DemoImageRecord {
+  layout: string;
+  tag: string;
+  digest: string;
+  /** `oci:<layout>:<tag>` */
+  reference: string;
+}
+
+/** demo.json */
+export interface DemoManifest {
+  version: number;
+  generatedAt: string;
+  dir: string;
+  keys: Record<string, DemoKeyRecord>;
+  layouts: Record<string, { path: string; region: string }>;
+  images: Record<string, DemoImageRecord>;
+  /** What each demo entity shows (entity name -> expected state, for tests and docs). */
+  expectations: Record<string, { tenant: string; expected: string }>;
+}
+
+/** Result of {@link generateDemo}. */
+export interface DemoResult {
+  manifest: DemoManifest;
+  /** True when keys and images were created in this run (false: reused). */
+  created: boolean;
+  configFile: string;
+  catalogFile: string;
+}
+
+const KEY_SPECS = {
+  'eusc-signer': {
+    region: 'eusc-de-east-1',
+    id: (u: string) => `awskms:///arn:aws-eusc:kms:eusc-de-east-1:111122223333:key/${u}`,
+  },
+  'eu-central-signer': {
+    region: 'eu-central-1',
+    id: (u: string) => `awskms:///arn:aws:kms:eu-central-1:111122223333:key/${u}`,
+  },
+  'us-east-signer': {
+    region: 'us-east-1',
+    id: (u: string) => `awskms:///arn:aws:kms:us-east-1:444455556666:key/${u}`,
+  },
+} as const;
+type KeyName = keyof typeof KEY_SPECS;
+
+const LAYOUTS = {
+  'eu-sovereign': 'eusc-de-east-1',
+  'eu-west': 'eu-west-1',
+  'us-east': 'us-east-1',
+} as const;
+type LayoutName = keyof typeof LAYOUTS;
+
+/** The registry host that is configured but where nothing listens: shows `unknown`. */
+export const DEMO_UNREACHABLE_REGISTRY = '127.0.0.1:1';
+
+const EU_HOSTS = ['git.eu.example.com', 'ci.eu.example.com', 'registry.eu.example.com'];
+
+function defaultRepoRoot(): string {
+  // src/demo.ts -> packages/signing-kit/src -> repo root three levels up
+  return resolve(__dirname, '..', '..', '..');
+}
+
+async function writeAtomic(path: string, text: string, mode?: number) {
+  const tmp = `${path}.tmp-${process.pid}`;
+  await writeFile(tmp, text, mode !== undefined ? { mode } : undefined);
+  if (mode !== undefined) await chmod(tmp, mode);
+  await rename(tmp, path);
+}
+
+async function loadOrCreateKeys(
+  dir: string,
+  previous: DemoManifest | undefined,
+): Promise<{ keys: Record<KeyName, SigningKey>; records: Record<string, DemoKeyRecord> }> {
+  const keyDir = join(dir, 'keys');
+  await mkdir(keyDir, { recursive: true, mode: 0o700 });
+  await chmod(keyDir, 0o700);
+  const keys = {} as Record<KeyName, SigningKey>;
+  const records: Record<string, DemoKeyRecord> = {};
+  for (const name of Object.keys(KEY_SPECS) as KeyName[]) {
+    const privateKeyFile = join(keyDir, `${name}.key`);
+    const publicKeyFile = join(keyDir, `${name}.pub`);
+    const prev = previous?.keys[name];
+    let key: SigningKey;
+    let id: string;
+    if (prev && existsSync(privateKeyFile)) {
+      key = keyFromPrivatePem(await readFile(privateKeyFile, 'utf8'));
+      if (key.fingerprint !== prev.fingerprint) {
+        throw new SigningKitError(
+          `${privateKeyFile} does not match the fingerprint in demo.json; delete ${dir} to start over`,
+          'bad_key',
+        );
+      }
+      id = prev.id;
+    } else {
+      key = generateKey('ecdsa-p256');
+      id = KEY_SPECS[name].id(randomUUID());
+      await writeAtomic(privateKeyFile, privateKeyPem(key), 0o600);
+    }
+    await writeAtomic(publicKeyFile, key.publicKeyPem, 0o644);
+    keys[name] = key;
+    records[name] = {
+      id,
+      region: KEY_SPECS[name].region,
+      alg: 'ecdsa-p256',
+      fingerprint: key.fingerprint,
+      publicKeyFile,
+      privateKeyFile,
+    };
+  }
+  return { keys, records };
+}
+
+/** Every demo image: where it goes and what is attached. */
+interface DemoImagePlan {
+  name: string;
+  layout: LayoutName;
+  tag: string;
+  repository: string;
+  signatures?: (SignatureSpec & { keyName: KeyName })[];
+  attestations?: (AttestationSpec & { keyName: KeyName })[];
+  bundles?: (BundleSpec & { keyName: KeyName })[];
+}
+
+function residencyFor(region: string, repo: string) {
+  return residencyPredicate({
+    buildRegion: region,
+    storageLocations: [{ uri: `oci://registry.eu.example.com/${repo}`, region }],
+    dataLocations: [
+      { kind: 'database', region },
+      { kind: 'object-store', region },
+    ],
+    boundary: 'eu-sovereign',
+  });
+}
+
+function plans(): DemoImagePlan[] {
+  const euProvenance = (repo: string) =>
+    slsaProvenanceV1({
+      builderId: 'https://ci.eu.example.com/builders/eusc-de-east-1',
+      externalParameters: { source: `git+https://git.eu.example.com/${repo}@refs/heads/main` },
+      resolvedDependencies: [
+        { uri: `git+https://git.eu.example.com/${repo}@refs/heads/main`, digest: { gitCommit: '9f3c2a1d7e6b5c4a3f2e1d0c9b8a7f6e5d4c3b2a' } },
+        { uri: 'oci://registry.eu.example.com/base/distroless:2026.01', digest: { sha256: 'a'.repeat(64) } },
+      ],
+    });
+  const full = (repo: string, keyName: KeyName = 'eusc-signer') => ({
+    signatures: [{ keyName }],
+    attestations: [
+      { ...euProvenance(repo), keyName },
+      { ...cycloneDxSbom({ name: repo }), keyName },
+      { ...residencyFor('eusc-de-east-1', repo), keyName },
+    ],
+  });
+  return [
+    {
+      name: 'payments-api',
+      layout: 'eu-sovereign',
+      tag: 'payments-api-1.4.2',
+      repository: 'registry.eu.example.com/acme/payments-api',
+      ...full('acme/payments-api'),
+      // the same claims also as a Sigstore bundle (OCI 1.1 referrer)
+      bundles: [{ kind: 'dsse', ...euProvenance('acme/payments-api'), keyName: 'eusc-signer' }],
+    },
+    { name: 'ledger-worker', layout: 'eu-sovereign', tag: 'ledger-worker-2.0.0', repository: 'registry.eu.example.com/acme/ledger-worker' },
+    {
+      name: 'reporting-service',
+      layout: 'eu-sovereign',
+      tag: 'reporting-service-3.1.0',
+      repository: 'registry.eu.example.com/acme/reporting-service',
+      ...full('acme/reporting-service', 'us-east-signer'),
+    },
+    {
+      name: 'checkout-web',
+      layout: 'eu-sovereign',
+      tag: 'checkout-web-5.2.1',
+      repository: 'registry.eu.example.com/acme/checkout-web',
+      signatures: [{ keyName: 'eusc-signer' }],
+      attestations: [{ ...euProvenance('acme/checkout-web'), keyName: 'eusc-signer' }],
+    },
+    {
+      name: 'fraud-scoring',
+      layout: 'eu-sovereign',
+      tag: 'fraud-scoring-0.9.0',
+      repository: 'registry.eu.example.com/acme/fraud-scoring',
+      signatures: [{ keyName: 'eusc-signer' }],
+      // filled in below: provenance and SBOM validly signed, but for payments-api's digest
+      attestations: [],
+    },
+    {
+      name: 'customer-portal',
+      layout: 'us-east',
+      tag: 'customer-portal-1.0.0',
+      repository: 'registry.us.example.com/acme/customer-portal',
+      ...full('acme/customer-portal'),
+    },
+    {
+      name: 'build-tools',
+      layout: 'eu-sovereign',
+      tag: 'build-tools-4.0.0',
+      repository: 'registry.eu.example.com/acme/build-tools',
+      signatures: [{ keyName: 'eusc-signer' }],
+      attestations: [
+        {
+          ...slsaProvenanceV1({
+            builderId: 'https://ci.eu.example.com/builders/eusc-de-east-1',
+            externalParameters: { source: 'git+https://github.com/acme/build-tools@refs/heads/main' },
+            resolvedDependencies: [
+              { uri: 'git+https://github.com/acme/build-tools@refs/heads/main', digest: { gitCommit: '1'.repeat(40) } },
+              { uri: 'https://registry.npmjs.org/left-pad/-/left-pad-1.3.0.tgz', digest: { sha512: 'b'.repeat(128) } },
+            ],
+          }),
+          keyName: 'eusc-signer',
+        },
+        { ...cycloneDxSbom({ name: 'acme/build-tools' }), keyName: 'eusc-signer' },
+      ],
+    },
+    {
+      name: 'notifications',
+      layout: 'eu-sovereign',
+      tag: 'notifications-2.3.0',
+      repository: 'registry.eu.example.com/acme/notifications',
+      ...full('acme/notifications'),
+    },
+    {
+      name: 'legacy-crm',
+      layout: 'eu-sovereign',
+      tag: 'legacy-crm-7.7.7',
+      repository: 'registry.eu.example.com/initech/legacy-crm',
+      ...full('initech/legacy-crm'),
+    },
+    {
+      name: 'inventory-sync',
+      layout: 'eu-sovereign',
+      tag: 'inventory-sync-1.2.0',
+      repository: 'registry.eu.example.com/acme/inventory-sync',
+      // filled in below: signature payload names payments-api's digest
+      signatures: [],
+      attestations: [
+        { ...euProvenance('acme/inventory-sync'), keyName: 'eusc-signer' },
+        { ...spdxSbom({ name: 'acme/inventory-sync' }), keyName: 'eusc-signer' },
+      ],
+    },
+    {
+      name: 'storefront-web',
+      layout: 'eu-sovereign',
+      tag: 'storefront-web-3.0.0',
+      repository: 'registry.eu.example.com/acme/storefront-web',
+      ...full('acme/storefront-web'),
+    },
+    { name: 'storefront-sidecar', layout: 'eu-sovereign', tag: 'storefront-sidecar-0.1.0', repository: 'registry.eu.example.com/acme/storefront-sidecar' },
+    {
+      name: 'globex-analytics',
+      layout: 'eu-west',
+      tag: 'globex-analytics-2.1.0',
+      repository: 'registry.eu-west.example.com/globex/analytics',
+      signatures: [{ keyName: 'eu-central-signer' }],
+      attestations: [
+        {
+          ...slsaProvenanceV02({
+            builderId: 'https://ci.eu.example.com/builders/eu-central-1',
+            materials: [{ uri: 'git+https://git.eu.example.com/globex/analytics@refs/heads/main', digest: { sha1: '2'.repeat(40) } }],
+          }),
+          keyName: 'eu-central-signer',
+        },
+      ],
+    },
+  ];
+}
+
+/** Which entity shows what (written to demo.json and used to build the catalog). */
+const ENTITIES: {
+  name: string;
+  description: string;
+  tenant: string;
+  region: string;
+  images: (string | { unreachable: string })[];
+  expected: string;
+  owner?: string;
+}[] = [
+  { name: 'payments-api', description: 'Resident: EU-sovereign key, SLSA provenance, SBOM and residency claims.', tenant: 'acme-eu', region: 'eusc-de-east-1', images: ['payments-api'], expected: 'compliant' },
+  { name: 'ledger-worker', description: 'Not resident: the image is unsigned.', tenant: 'acme-eu', region: 'eusc-de-east-1', images: ['ledger-worker'], expected: 'non_compliant:signature_missing' },
+  { name: 'reporting-service', description: 'Not resident: signed by a key in us-east-1, outside the boundary.', tenant: 'acme-eu', region: 'eusc-de-east-1', images: ['reporting-service'], expected: 'non_compliant:key_outside_boundary' },
+  { name: 'checkout-web', description: 'Not resident: the required SBOM attestation is missing.', tenant: 'acme-eu', region: 'eusc-de-east-1', images: ['checkout-web'], expected: 'non_compliant:attestation_missing:sbom' },
+  { name: 'fraud-scoring', description: "Not resident: its attestations were made for another image's digest.", tenant: 'acme-eu', region: 'eusc-de-east-1', images: ['fraud-scoring'], expected: 'non_compliant:subject_mismatch' },
+  { name: 'inventory-sync', description: "Not resident: the signature names another image's digest.", tenant: 'acme-eu', region: 'eusc-de-east-1', images: ['inventory-sync'], expected: 'non_compliant:digest_mismatch' },
+  { name: 'customer-portal', description: 'Not resident: the image is stored in a us-east-1 registry.', tenant: 'acme-eu', region: 'eusc-de-east-1', images: ['customer-portal'], expected: 'non_compliant:registry_outside_boundary' },
+  { name: 'build-tools', description: 'Not resident: provenance refers to hosts outside the tenant (github.com, registry.npmjs.org).', tenant: 'acme-eu', region: 'eusc-de-east-1', images: ['build-tools'], expected: 'non_compliant:provenance_external_reference' },
+  { name: 'notifications', description: 'Not resident: declared to run in us-east-1, outside the eu-sovereign boundary.', tenant: 'acme-eu', region: 'us-east-1', images: ['notifications'], expected: 'non_compliant:declared_region_outside_boundary' },
+  { name: 'legacy-crm', description: 'Tenant "initech" is not configured.', tenant: 'initech', region: 'eusc-de-east-1', images: ['legacy-crm'], expected: 'non_compliant:tenant_unknown' },
+  { name: 'search-indexer', description: 'Unknown: its registry cannot be reached.', tenant: 'acme-eu', region: 'eusc-de-east-1', images: [{ unreachable: `${DEMO_UNREACHABLE_REGISTRY}/acme/search-indexer:1.0.0` }], expected: 'unknown:registry_unreachable' },
+  { name: 'storefront', description: 'Two images, mixed: a resident web image and an unsigned sidecar (pinned by digest).', tenant: 'acme-eu', region: 'eusc-de-east-1', images: ['storefront-web', 'storefront-sidecar@'], expected: 'non_compliant:signature_missing' },
+  { name: 'globex-analytics', description: 'Resident in the wider "eu" boundary: eu-central-1 key, SLSA v0.2 provenance, eu-west-1 registry.', tenant: 'globex', region: 'eu-west-1', images: ['globex-analytics'], expected: 'compliant' },
+];
+
+async function publishAll(
+  dir: string,
+  keys: Record<KeyName, SigningKey>,
+  log: (m: string) => void,
+): Promise<Record<string, DemoImageRecord>> {
+  const out: Record<string, DemoImageRecord> = {};
+  const all = plans();
+  const digestOf: Record<string, string> = {};
+  const publish = async (p: DemoImagePlan) => {
+    const layout = join(dir, 'registries', p.layout);
+    const res = await publishSignedImage({
+      target: { layout },
+      repository: p.repository,
+      tag: p.tag,
+      image: {
+        files: { '/app/service.txt': `${p.name}\n` },
+        labels: {
+          'org.opencontainers.image.title': p.name,
+          // an unsigned claim: shown as "claimed", never decides
+          'residency.dev/region': LAYOUTS[p.layout],
+        },
+      },
+      signatures: (p.signatures ?? []).map(({ keyName, ...s }) => ({ ...s, key: keys[keyName] })),
+      attestations: (p.attestations ?? []).map(({ keyName, ...a }) => ({ ...a, key: keys[keyName] })),
+      bundles: (p.bundles ?? []).map(({ keyName, ...b }) => ({ ...b, key: keys[keyName] })),
+    });
+    digestOf[p.name] = res.digest;
+    out[p.name] = { layout, tag: p.tag, digest: res.digest, reference: res.reference };
+    log(`  ${p.name.padEnd(20)} ${res.digest}  ${res.reference}`);
+  };
+  for (const p of all) {
+    if (p.name === 'fraud-scoring' || p.name === 'inventory-sync') continue;
+    await publish(p);
+  }
+  // forged cases need another image's digest (payments-api)
+  const victim = digestOf['payments-api'];
+  for (const p of all) {
+    if (p.name === 'fraud-scoring') {
+      p.attestations = [
+        { ...slsaProvenanceV1(), keyName: 'eusc-signer', forge: { subjectDigest: victim } },
+        { ...cycloneDxSbom({ name: 'acme/fraud-scoring' }), keyName: 'eusc-signer', forge: { subjectDigest: victim } },
+      ];
+      await publish(p);
+    }
+    if (p.name === 'inventory-sync') {
+      p.signatures = [{ keyName: 'eusc-signer', forge: { payloadDigest: victim } }];
+      await publish(p);
+    }
+  }
+  return out;
+}
+
+function entityDocs(manifest: DemoManifest): unknown[] {
+  const docs: unknown[] = [
+    {
+      apiVersion: 'backstage.io/v1alpha1',
+      kind: 'System',
+      metadata: {
+        name: 'residency-demo',
+        description: 'Demo services generated by the Residency signing kit (fresh keys, OCI layouts in .demo/).',
+      },
+      spec: { owner: 'group:default/platform-owners' },
+    },
+  ];
+  for (const e of ENTITIES) {
+    const refs = e.images.map(i => {
+      if (typeof i !== 'string') return i.unreachable;
+      if (i.endsWith('@')) {
+        const img = manifest.images[i.slice(0, -1)];
+        return `oci:${img.layout}@${img.digest}`;
+      }
+      return manifest.images[i].reference;
+    });
+    docs.push({
+      apiVersion: 'backstage.io/v1alpha1',
+      kind: 'Component',
+      metadata: {
+        name: e.name,
+        description: e.description,
+        annotations: {
+          'residency.dev/images': refs.join(','),
+          'residency.dev/tenant': e.tenant,
+          'residency.dev/region': e.region,
+        },
+        tags: ['residency-demo'],
+      },
+      spec: {
+        type: 'service',
+        lifecycle: 'production',
+        owner: e.owner ?? 'group:default/developers',
+        system: 'residency-demo',
+      },
+    });
+  }
+  return docs;
+}
+
+function orgDocs(): unknown[] {
+  const group = (name: string, description: string) => ({
+    apiVersion: 'backstage.io/v1alpha1',
+    kind: 'Group',
+    metadata: { name, description },
+    spec: { type: 'team', children: [] },
+  });
+  return [
+    group('developers', 'Service teams.'),
+    group('auditors', 'May browse and download residency evidence.'),
+    group('platform-owners', 'Own tenant-to-region mappings.'),
+    {
+      apiVersion: 'backstage.io/v1alpha1',
+      kind: 'User',
+      metadata: { name: 'guest' },
+      spec: { profile: { displayName: 'Guest' }, memberOf: ['developers', 'auditors', 'platform-owners'] },
+    },
+  ];
+}
+
+function appConfig(manifest: DemoManifest, repoRoot: string, catalogFile: string, orgFile: string) {
+  const locations: unknown[] = [];
+  const exampleEntities = join(repoRoot, 'examples', 'entities.yaml');
+  const exampleOrg = join(repoRoot, 'examples', 'org.yaml');
+  // Backstage replaces arrays when merging configs: repeat the base locations here.
+  if (existsSync(exampleEntities)) locations.push({ type: 'file', target: exampleEntities });
+  locations.push({
+    type: 'file',
+    target: existsSync(exampleOrg) ? exampleOrg : orgFile,
+    rules: [{ allow: ['User', 'Group'] }],
+  });
+  locations.push({ type: 'file', target: catalogFile });
+  const k = manifest.keys;
+  return {
+    catalog: { locations },
+    residency: {
+      boundaries: {
+        'eu-sovereign': ['eusc-de-east-1'],
+        eu: ['eu-central-1', 'eu-west-1', 'eu-west-3', 'eusc-de-east-1'],
+      },
+      registries: [{ host: DEMO_UNREACHABLE_REGISTRY, region: 'eusc-de-east-1', insecure: true }],
+      layouts: Object.values(manifest.layouts).map(l => ({ path: l.path, region: l.region })),
+      keys: Object.values(k).map(r => ({ id: r.id, publicKeyFile: r.publicKeyFile })),
+      tenants: {
+        'acme-eu': {
+          boundary: 'eu-sovereign',
+          require: ['signature', 'provenance', 'sbom'],
+          allowedHosts: EU_HOSTS,
+        },
+        globex: {
+          boundary: 'eu',
+          require: ['signature', 'provenance'],
+          allowedHosts: EU_HOSTS,
+        },
+      },
+    },
+  };
+}
+
+const HEADER = '# Generated by packages/signing-kit (generate-demo). Do not edit: re-run to refresh.\n';
+
+/** Generates (or reuses) the demo keys, images, catalog and config. */
+export async function generateDemo(options: GenerateDemoOptions = {}): Promise<DemoResult> {
+  const repoRoot = options.repoRoot ?? defaultRepoRoot();
+  const dir = resolve(options.dir ?? join(repoRoot, '.demo'));
+  const log = options.log ?? (() => {});
+  await mkdir(dir, { recursive: true });
+  const manifestFile = join(dir, 'demo.json');
+
+  let previous: DemoManifest | undefined;
+  if (existsSync(manifestFile)) {
+    try {
+      previous = JSON.parse(await readFile(manifestFile, 'utf8')) as DemoManifest;
+    } catch {
+      previous = undefined; // unreadable: start over (keys are regenerated too)
+    }
+  }
+  const { keys, records } = await loadOrCreateKeys(dir, previous);
+  const layouts = Object.fromEntries(
+    (Object.keys(LAYOUTS) as LayoutName[]).map(n => [n, { path: join(dir, 'registries', n), region: LAYOUTS[n] }]),
+  );
+  const reusable =
+    previous?.version === DEMO_VERSION &&
+    previous.dir === dir &&
+    Object.keys(previous.keys).every(n => previous!.keys[n].fingerprint === records[n]?.fingerprint) &&
+    Object.values(layouts).every(l => existsSync(join(l.path, 'index.json'))) &&
+    Object.values(previous.images ?? {}).every(i => existsSync(join(i.layout, 'blobs', 'sha256', i.digest.slice(7))));
+
+  let images: Record<string, DemoImageRecord>;
+  let created = false;
+  if (reusable) {
+    images = previous!.images;
+    log(`demo data reused from ${dir}`);
+  } else {
+    log(`generating demo data in ${dir}`);
+    // Start the layouts from scratch so signatures are not appended twice.
+    for (const l of Object.values(layouts)) {
+      await rm(l.path, { recursive: true, force: true });
+    }
+    images = await publishAll(dir, keys, log);
+    created = true;
+  }
+
+  const manifest: DemoManifest = {
+    version: DEMO_VERSION,
+    generatedAt: reusable ? previous!.generatedAt : new Date().toISOString(),
+    dir,
+    keys: records,
+    layouts,
+    images,
+    expectations: Object.fromEntries(ENTITIES.map(e => [e.name, { tenant: e.tenant, expected: e.expected }])),
+  };
+  await writeAtomic(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
+
+  const catalogDir = join(dir, 'catalog');
+  await mkdir(catalogDir, { recursive: true });
+  const catalogFile = join(catalogDir, 'entities.yaml');
+  const orgFile = join(catalogDir, 'org.yaml');
+  await writeAtomic(catalogFile, HEADER + entityDocs(manifest).map(d => stringify(d, { aliasDuplicateObjects: false })).join('---\n'));
+  await writeAtomic(orgFile, HEADER + orgDocs().map(d => stringify(d, { aliasDuplicateObjects: false })).join('---\n'));
+  const configFile = join(dir, 'app-config.demo.yaml');
+  await writeAtomic(configFile, HEADER + stringify(appConfig(manifest, repoRoot, catalogFile, orgFile), { aliasDuplicateObjects: false }));
+  return { manifest, created, configFile, catalogFile };
+}

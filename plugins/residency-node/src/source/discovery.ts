@@ -180,7 +180,7 @@ async function claimsOf(
   const claims: Record<string, string> = {};
   const add = (k: string, v: unknown) => {
     if (typeof v !== 'string' || Object.keys(claims).length >= limits.claims) return;
-    if (k.length > 256) return;
+    if (k.length > 256 || k === '__proto__') return;
     claims[k] = v.length > 1024 ? `${v.slice(0, 1024)}…` : v;
   };
   const cfg = manifest.config;

@@ -9,7 +9,8 @@ import {
   slsaProvenanceV02,
   slsaProvenanceV1,
   signDsse,
-  PREDICATE_RESIDENCY,
+  generateKey,
+  PREDICATE_COSIGN_SIGN,
 } from '@residency-dev/signing-kit';
 import type { EntityResult, ImageResult } from '@residency-dev/plugin-residency-common';
 import { SourceError } from './source/types';
@@ -479,4 +480,57 @@ describe('engine', () => {
   });
 });
 
-export { PREDICATE_RESIDENCY };
+
+describe('decision: key types, formats and keyless', () => {
+  it.each(['ed25519', 'rsa', 'ecdsa-p384'] as const)('a %s key verifies simple signatures', async alg => {
+    const k = generateKey(alg);
+    const settings = settingsWith({ keys: [{ id: 'hashivault://eu-signer', region: EU_REGION, publicKey: k.publicKeyPem }] });
+    const f = newImage();
+    addSimpleSignature(f, k);
+    const { result } = await evaluate([f], { settings });
+    expect(result.decision).toBe('compliant');
+    expect(img(result).signatures[0].key?.id).toBe('hashivault://eu-signer');
+  });
+
+  it('a cosign sign/v1 DSSE bundle counts as the image signature', async () => {
+    const f = newImage();
+    await addStatementBundle(f, keys().eu, statementFor(f, PREDICATE_COSIGN_SIGN, {}));
+    const { result } = await evaluate([f]);
+    expect(result.decision).toBe('compliant');
+    expect(img(result).signatures[0]).toMatchObject({ format: 'sigstore-bundle', verified: true });
+  });
+
+  it('every pinned key is tried: with several keys configured the right one is recorded', async () => {
+    const f = newImage();
+    addSimpleSignature(f, keys().us);
+    addSimpleSignature(f, keys().eu);
+    const { result } = await evaluate([f]);
+    expect(img(result).signatures.map(s => s.key?.id)).toEqual([expect.stringContaining('us-east-1'), EU_KEY_ID]);
+    expect(codes(img(result))).toEqual(['key_outside_boundary']);
+  });
+
+  it('keyless: a certificate bundle without configured trusted roots is key_untrusted', async () => {
+    const f = newImage();
+    const b = await addMessageBundle(f, keys().eu);
+    const forged = JSON.parse(JSON.stringify(b));
+    // a self-made "certificate" in place of the key hint: trust never comes from the bundle
+    forged.verificationMaterial = { certificate: { rawBytes: Buffer.from('not a cert').toString('base64') }, tlogEntries: [] };
+    f.material.bundles = [{ bundle: JSON.stringify(forged), source: 'referrers' }];
+    const { result } = await evaluate([f]);
+    expect(img(result).signatures[0].verified).toBe(false);
+    expect(result.decision).toBe('non_compliant');
+  });
+
+  it('keyless: with the public-good root, an unverifiable certificate bundle fails typed', async () => {
+    const settings = settingsWith({ trustedRoots: [{ publicGood: true }] }, {
+      identities: [{ subject: 'https://github.com/acme/api/.github/workflows/release.yml@refs/heads/main', issuer: 'https://token.actions.githubusercontent.com', region: EU_REGION }],
+    });
+    const f = newImage();
+    const b = await addMessageBundle(f, keys().eu);
+    const forged = JSON.parse(JSON.stringify(b));
+    forged.verificationMaterial = { certificate: { rawBytes: Buffer.from('not a cert').toString('base64') }, tlogEntries: [] };
+    f.material.bundles = [{ bundle: JSON.stringify(forged), source: 'referrers' }];
+    const { result } = await evaluate([f], { settings });
+    expect(codes(img(result))).toEqual(['signature_invalid']);
+  });
+});

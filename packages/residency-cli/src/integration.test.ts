@@ -153,7 +153,7 @@ describe('residency CLI on the real engine', () => {
     let bundle: any;
     beforeAll(async () => {
       const r = await cli('verify', refs.good, ...base, '--evidence', 'evidence.json');
-      expect(r.code).toBe(0);
+      if (r.code !== 0) throw new Error(`verify --evidence failed: ${r.err}`);
       bundle = JSON.parse(readFileSync(join(dir, 'evidence.json'), 'utf8'));
     });
 
@@ -192,15 +192,29 @@ describe('residency CLI on the real engine', () => {
       return [path];
     }
 
-    function alter(doc: any, path: string): any {
+    /** Changes one character in the middle of a string to another of the same kind. */
+    function flipMiddle(v: string): string {
+      if (v.length === 0) return 'x';
+      const i = Math.floor(v.length / 2);
+      const c = v[i];
+      let d = 'a';
+      if (/[0-9]/.test(c)) d = c === '0' ? '1' : '0';
+      else if (/[a-z]/.test(c)) d = c === 'a' ? 'b' : 'a';
+      else if (/[A-Z]/.test(c)) d = c === 'A' ? 'B' : 'A';
+      return v.slice(0, i) + d + v.slice(i + 1);
+    }
+
+    function alter(doc: any, path: string, mode: 'append' | 'middle'): any {
       const copy = structuredClone(doc);
       const parts = path.slice(2).split(/\.|(?=\[)/).map(p => (p.startsWith('[') ? Number(p.slice(1, -1)) : p));
       let cur = copy;
       for (const p of parts.slice(0, -1)) cur = cur[p];
       const last = parts[parts.length - 1];
       const v = cur[last];
-      cur[last] =
-        typeof v === 'number' ? v + 1 : typeof v === 'boolean' ? !v : v === null ? 'x'.repeat(64) : `${v}x`;
+      if (typeof v === 'number') cur[last] = v + 1;
+      else if (typeof v === 'boolean') cur[last] = !v;
+      else if (v === null) cur[last] = 'x'.repeat(64);
+      else cur[last] = mode === 'append' ? `${v}x` : flipMiddle(String(v));
       return copy;
     }
 
@@ -226,15 +240,15 @@ describe('residency CLI on the real engine', () => {
       const paths = leaves(bundle).filter(p => !/^\$\.(exportedAt|exportedBy|evidence\.id)$/.test(p));
       expect(paths.length).toBeGreaterThan(30);
       const failures: string[] = [];
-      for (const path of paths) {
-        writeFileSync(join(dir, 'altered.json'), JSON.stringify(alter(bundle, path)));
+      for (const [path, mode] of paths.flatMap(p => [[p, 'append'], [p, 'middle']] as const)) {
+        writeFileSync(join(dir, 'altered.json'), JSON.stringify(alter(bundle, path, mode)));
         const r = await cli('verify-evidence', 'altered.json', '--json');
         if (r.code !== 1) {
-          failures.push(`${path}: exit ${r.code}`);
+          failures.push(`${path} (${mode}): exit ${r.code}`);
           continue;
         }
         const problems: { path: string }[] = JSON.parse(r.out).problems;
-        if (!named(path, problems)) failures.push(`${path}: ${problems.map(p => p.path).join(', ')}`);
+        if (!named(path, problems)) failures.push(`${path} (${mode}): ${problems.map(p => p.path).join(', ')}`);
       }
       expect(failures).toEqual([]);
     });

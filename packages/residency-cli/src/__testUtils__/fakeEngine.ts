@@ -33,12 +33,12 @@ export const SETTINGS: ResidencySettings = {
 export const DIGEST = `sha256:${'1'.repeat(64)}`;
 
 export function entityResult(decision: Decision, images: string[]): EntityResult {
-  const reasons =
-    decision === 'compliant'
-      ? []
-      : decision === 'unknown'
-      ? [{ code: 'registry_unreachable' as const, message: 'The registry did not answer.' }]
-      : [{ code: 'attestation_missing:provenance' as const, message: 'No provenance attestation.' }];
+  const reasons: EntityResult['reasons'] = [];
+  if (decision === 'unknown') {
+    reasons.push({ code: 'registry_unreachable', message: 'The registry did not answer.' });
+  } else if (decision !== 'compliant') {
+    reasons.push({ code: 'attestation_missing:provenance', message: 'No provenance attestation.' });
+  }
   return {
     entityRef: 'component:default/residency-cli',
     tenant: 'acme-eu',

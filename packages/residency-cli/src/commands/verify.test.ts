@@ -30,7 +30,8 @@ describe('residency verify (command layer, engine faked)', () => {
     const engine = fakeEngine({ decision });
     const r = await cli(engine, IMAGE, '--config', 'app-config.yaml', '--tenant', 'acme-eu');
     expect(r.code).toBe(exitCode);
-    expect(r.out).toContain(`RESULT: ${decision === 'compliant' ? 'RESIDENT' : decision === 'unknown' ? 'UNKNOWN' : 'NOT RESIDENT'}`);
+    const words = { compliant: 'RESIDENT', unknown: 'UNKNOWN', non_compliant: 'NOT RESIDENT', invalid: 'NOT RESIDENT' };
+    expect(r.out).toContain(`RESULT: ${words[decision]} (`);
   });
 
   it('prints a block per image with digest, key, region, reasons and advice', async () => {

@@ -58,11 +58,9 @@ function keyLabel(key: { id: string; fingerprint: string; region: string } | und
 function formatImage(image: ImageResult): string {
   const sigs = image.signatures.map(s => {
     if (s.verified) {
-      const who = s.key
-        ? keyLabel(s.key)
-        : s.identity
-        ? `${safe(s.identity.subject)} via ${safe(s.identity.issuer)}`
-        : 'unknown signer';
+      let who = 'unknown signer';
+      if (s.key) who = keyLabel(s.key) ?? who;
+      else if (s.identity) who = `${safe(s.identity.subject)} via ${safe(s.identity.issuer)}`;
       return `verified (${s.format}, ${s.source}) by ${who}`;
     }
     return `NOT verified (${s.format}, ${s.source})${s.error ? `: ${safe(s.error.code)}` : ''}`;

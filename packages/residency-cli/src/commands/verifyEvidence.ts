@@ -190,7 +190,8 @@ export async function verifyEvidenceCommand(
   const checks: { id: string; title: string; status: CheckStatus; ok: boolean; problems: number }[] =
     CHECKS.map(c => {
       const mine = problems.filter(p => p.check === c.id);
-      const status: CheckStatus = !completed ? 'not_run' : mine.length === 0 ? 'pass' : 'fail';
+      let status: CheckStatus = mine.length === 0 ? 'pass' : 'fail';
+      if (!completed) status = 'not_run';
       return { id: c.id, title: c.title, status, ok: status === 'pass', problems: mine.length };
     });
   const others = problems.filter(p => p.check === 'other');
@@ -242,7 +243,7 @@ export async function verifyEvidenceCommand(
   out.push('');
   out.push('Checks');
   for (const c of checks) {
-    const label = c.status === 'pass' ? 'PASS' : c.status === 'fail' ? 'FAIL' : 'SKIP';
+    const label = { pass: 'PASS', fail: 'FAIL', not_run: 'SKIP' }[c.status];
     const count = c.status === 'fail' ? ` (${c.problems} problem${c.problems === 1 ? '' : 's'})` : '';
     out.push(`  ${label}  ${c.title}${c.status === 'not_run' ? ' (not run)' : count}`);
   }

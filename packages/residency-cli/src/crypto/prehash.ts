@@ -81,13 +81,12 @@ function add(c: Curve, P: Point, Q: Point): Point {
   return { x, y: mod(l * (P.x - x) - P.y, c.p) };
 }
 
-function multiply(c: Curve, k: bigint, P: Point): Point {
+function multiply(c: Curve, scalar: bigint, P: Point): Point {
   let result: Point = null;
   let addend = P;
-  while (k > 0n) {
+  for (let k = scalar; k > 0n; k >>= 1n) {
     if (k & 1n) result = add(c, result, addend);
     addend = add(c, addend, addend);
-    k >>= 1n;
   }
   return result;
 }

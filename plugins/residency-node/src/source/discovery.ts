@@ -206,6 +206,36 @@ async function claimsOf(
 }
 
 /**
+ * Wraps a store so that one discovery fetches at most `discoveryItems` blobs and
+ * `discoveryBytes` bytes in total: the declared size is charged before the fetch (and
+ * the fetch itself reads no more than that size), so many small caps cannot add up to
+ * an out-of-memory.
+ */
+function budgeted(store: OciStore, limits: SourceLimits): OciStore {
+  let bytes = 0;
+  let items = 0;
+  return {
+    tagSource: store.tagSource,
+    referrersSource: store.referrersSource,
+    manifestByTag: (t, c, s) => store.manifestByTag(t, c, s),
+    manifestByDigest: (d, c, s) => store.manifestByDigest(d, c, s),
+    referrers: (d, s) => store.referrers(d, s),
+    async blob(digest, size, cap, what, signal) {
+      const charge = Math.min(size ?? cap, cap);
+      items += 1;
+      bytes += charge;
+      if (items > limits.discoveryItems || bytes > limits.discoveryBytes) {
+        throw new SourceError('too_large', `signed material of this image exceeds ${limits.discoveryItems} objects or ${limits.discoveryBytes} bytes`, {
+          limitItems: limits.discoveryItems,
+          limitBytes: limits.discoveryBytes,
+        });
+      }
+      return store.blob(digest, size, cap, what, signal);
+    },
+  };
+}
+
+/**
  * Discovers everything attached to `image.digest` in `store`. All mechanisms are
  * queried; a definitive "nothing there" (404) is empty, any other failure throws.
  */
@@ -214,23 +244,16 @@ export async function discoverIn(
   image: ResolvedImage,
   limits: SourceLimits,
   signal?: AbortSignal,
-  extraReferrers?: () => Promise<Descriptor[]>,
 ): Promise<Discovery> {
+  store = budgeted(store, limits);
   const tags = cosignTags(image.digest);
-  const [signatures, envelopes, refs, extra, claims] = await Promise.all([
+  const [signatures, envelopes, refs, claims] = await Promise.all([
     signaturesFromTag(store, tags.sig, limits, signal),
     envelopesFromTag(store, tags.att, limits, signal),
     referrerDescriptors(store, image.digest, tags.referrers, limits, signal),
-    extraReferrers ? extraReferrers() : Promise.resolve([]),
     claimsOf(store, image, limits, signal),
   ]);
-  const seen = new Set(refs.map(r => r.descriptor.digest));
-  const descriptors = [...refs.map(r => r.descriptor), ...extra.filter(d => !seen.has(d.digest))];
-  if (descriptors.length > limits.referrersEntries) {
-    throw new SourceError('too_large', `more than ${limits.referrersEntries} referrers`, {
-      limit: limits.referrersEntries,
-    });
-  }
+  const descriptors = refs.map(r => r.descriptor);
   const bundles = await bundlesFromReferrers(store, descriptors, image.digest, limits, signal);
   return { signatures, envelopes, bundles, claims };
 }

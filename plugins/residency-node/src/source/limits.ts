@@ -24,6 +24,10 @@ export interface SourceLimits {
   referrersEntries: number;
   /** Manifests accepted in a layout's `index.json`. Default 4096. */
   layoutIndexEntries: number;
+  /** Bytes of all blobs fetched while discovering one image (all mechanisms). Default 64 MiB. */
+  discoveryBytes: number;
+  /** Blobs fetched while discovering one image (signatures, envelopes, bundles). Default 256. */
+  discoveryItems: number;
   /** Unsigned claims (labels/annotations) kept per image. Default 64. */
   claims: number;
   /** Concurrent requests per registry host. Default 4. */
@@ -68,6 +72,8 @@ export const DEFAULT_SOURCE_LIMITS: Readonly<SourceLimits> = Object.freeze({
   layersPerManifest: 64,
   referrersEntries: 128,
   layoutIndexEntries: 4096,
+  discoveryBytes: 64 * MiB,
+  discoveryItems: 256,
   claims: 64,
   concurrencyPerRegistry: 4,
 });

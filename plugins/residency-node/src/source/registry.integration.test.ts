@@ -186,6 +186,25 @@ describe('discovery against a real registry', () => {
     }
   });
 
+  it('attack: many small signed objects adding up -> too_large from the per-image budget', async () => {
+    const capped = createArtifactSource({
+      registries: [{ host: reg.host, insecure: true }],
+      limits: { discoveryItems: 5 },
+    });
+    try {
+      const img = await pushImage(reg.url, 'acme/budget', 'v1');
+      const sigs = Array.from({ length: 4 }, (_, i) => ({ payload: `p${i}`, signature: `s${i}` }));
+      await pushCosignSignature(reg.url, 'acme/budget', img.digest, sigs);
+      await pushCosignAttestation(reg.url, 'acme/budget', img.digest, ['e1', 'e2']);
+      const resolved = await capped.resolve(parseImageReference(`${reg.host}/acme/budget:v1`));
+      expect(await codeOf(capped.discover(resolved))).toBe('too_large');
+      // Within budget the same image is fine.
+      expect((await source.discover(resolved)).signatures).toHaveLength(4);
+    } finally {
+      await capped.close();
+    }
+  });
+
   it('attack: signature layer larger than the blob cap -> too_large', async () => {
     const capped = createArtifactSource({
       registries: [{ host: reg.host, insecure: true }],

@@ -64,7 +64,7 @@ import {
 import { AttestationSpec, BundleSpec, publishSignedImage, SignatureSpec } from './publish';
 
 /** Version of the demo data layout; a change regenerates images (keys are kept). */
-export const DEMO_VERSION = 1;
+export const DEMO_VERSION = 2;
 
 /** Options of {@link generateDemo}. */
 export interface GenerateDemoOptions {

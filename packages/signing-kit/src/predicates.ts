@@ -40,7 +40,7 @@ export function slsaProvenanceV1(input: {
     predicateType: PREDICATE_SLSA_V1,
     predicate: {
       buildDefinition: {
-        buildType: input.buildType ?? 'https://residency.dev/buildtypes/container/v1',
+        buildType: input.buildType ?? 'https://ci.eu.example.com/buildtypes/container/v1',
         externalParameters: input.externalParameters ?? {
           source: 'git+https://git.eu.example.com/acme/app@refs/heads/main',
         },
@@ -76,7 +76,7 @@ export function slsaProvenanceV02(input: {
     predicateType: PREDICATE_SLSA_V02,
     predicate: {
       builder: { id: input.builderId ?? 'https://ci.eu.example.com/builders/eusc-de-east-1' },
-      buildType: input.buildType ?? 'https://residency.dev/buildtypes/container/v1',
+      buildType: input.buildType ?? 'https://ci.eu.example.com/buildtypes/container/v1',
       invocation: {
         configSource: input.configSource ?? {
           uri: 'git+https://git.eu.example.com/acme/app@refs/heads/main',

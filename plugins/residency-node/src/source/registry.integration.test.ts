@@ -64,6 +64,43 @@ describe('resolve against a real registry', () => {
     expect(byTag.digest).not.toBe(a.digest);
   });
 
+  it('resolves a multi-arch index and a Docker v2 manifest by their own digests', async () => {
+    const amd = await pushImage(reg.url, 'team/multi', 'amd64', { layer: 'amd' });
+    const index = await pushManifest(
+      reg.url,
+      'team/multi',
+      'v1',
+      {
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.index.v1+json',
+        manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: amd.digest, size: amd.size, platform: { architecture: 'amd64', os: 'linux' } }],
+      },
+      'application/vnd.oci.image.index.v1+json',
+    );
+    const img = await source.resolve(parseImageReference(`${reg.host}/team/multi:v1`));
+    expect(img.digest).toBe(index.digest);
+    expect(img.mediaType).toBe('application/vnd.oci.image.index.v1+json');
+
+    const cfg = await pushBlob(reg.url, 'team/docker', '{"config":{"Labels":{"a":"b"}}}');
+    const layer = await pushBlob(reg.url, 'team/docker', 'docker layer');
+    const docker = await pushManifest(
+      reg.url,
+      'team/docker',
+      'v1',
+      {
+        schemaVersion: 2,
+        mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+        config: { mediaType: 'application/vnd.docker.container.image.v1+json', ...cfg },
+        layers: [{ mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip', ...layer }],
+      },
+      'application/vnd.docker.distribution.manifest.v2+json',
+    );
+    const dimg = await source.resolve(parseImageReference(`${reg.host}/team/docker:v1`));
+    expect(dimg.digest).toBe(docker.digest);
+    expect(dimg.mediaType).toBe('application/vnd.docker.distribution.manifest.v2+json');
+    expect((await source.discover(dimg)).claims).toEqual({ a: 'b' });
+  });
+
   it('a missing tag is not_found (never an empty pass)', async () => {
     expect(await codeOf(source.resolve(parseImageReference(`${reg.host}/team/app:nope`)))).toBe('not_found');
     expect(

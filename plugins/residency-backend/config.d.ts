@@ -10,6 +10,11 @@ export interface Config {
     deltaSchedule?: SchedulerServiceTaskScheduleDefinitionConfig;
     /** How long a verified digest is trusted before its signatures are fetched again (duration object, ISO 8601 or seconds); default 6 hours, 0 disables reuse. */
     revalidateAfter?: HumanDuration | string | number;
+    /** Evidence retention; without it every record is kept. */
+    retention?: {
+      /** Newest records kept per entity; the oldest kept one becomes a checkpoint so the chain still verifies. */
+      keepRecordsPerEntity?: number;
+    };
     /** Caps. */
     limits?: {
       /** Images one entity may list before it is `invalid(too_many_images)` (engine). */

@@ -20,6 +20,8 @@ export interface ResidencyBackendOptions {
   leaseSeconds: number;
   /** Entities evaluated at once by one replica. */
   entityConcurrency: number;
+  /** Retention: newest evidence records kept per entity (unset: keep everything). */
+  keepRecordsPerEntity?: number;
   /** Largest page size of the list endpoints. */
   maxPageSize: number;
 }
@@ -70,7 +72,12 @@ export function readResidencyBackendOptions(root: Config): ResidencyBackendOptio
   const limits = config?.getOptionalConfig('limits');
   const read = (key: string, fallback: number, max: number) =>
     limits ? readPositiveInt(limits, key, fallback, max) : fallback;
+  const retention = config?.getOptionalConfig('retention');
+  const keepRecordsPerEntity = retention?.has('keepRecordsPerEntity')
+    ? readPositiveInt(retention, 'keepRecordsPerEntity', 1, 1_000_000)
+    : undefined;
   return {
+    ...(keepRecordsPerEntity ? { keepRecordsPerEntity } : {}),
     schedule,
     deltaSchedule,
     revalidateAfterSeconds: Math.max(0, Math.floor(revalidateAfterMs / 1000)),

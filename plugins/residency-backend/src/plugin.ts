@@ -84,6 +84,7 @@ export const residencyPlugin = createBackendPlugin({
           batchSize: options.batchSize,
           leaseSeconds: options.leaseSeconds,
           entityConcurrency: options.entityConcurrency,
+          keepRecordsPerEntity: options.keepRecordsPerEntity,
         });
         await refresher.schedule({
           scheduler: deps.scheduler,

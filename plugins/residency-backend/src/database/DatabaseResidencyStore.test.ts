@@ -167,6 +167,29 @@ describe.each(databases.eachSupportedId())('DatabaseResidencyStore on %p', datab
     });
   });
 
+  it('prunes old evidence to a checkpoint that keeps the chain verifiable', async () => {
+    const ref = 'component:default/retained';
+    for (const decision of ['compliant', 'non_compliant', 'invalid', 'compliant', 'non_compliant'] as const) {
+      await store.recordEvaluation({ entityRef: ref, inputsHash: 'h', ...makeEvaluation({ entityRef: ref, decision }) });
+    }
+    const current = await store.getStatus({ entityRef: ref });
+    await expect(store.applyRetention({ keepPerEntity: 2 })).resolves.toBe(3);
+    const history = await store.listEvidence({ entityRef: ref, limit: 10 });
+    expect(history.items.map(i => [i.sequence, Boolean(i.checkpoint)])).toEqual([
+      [5, false],
+      [4, true],
+    ]);
+    expect(history.items[0].id).toBe(current?.evidenceId);
+    await expect(store.verifyChain({ entityRef: ref })).resolves.toEqual({ entityRef: ref, ok: true, length: 2 });
+    // Pruning without the checkpoint mark is detected.
+    await knex('residency_evidence').where({ entity_ref: ref, sequence: 4 }).update({ checkpoint: false });
+    await expect(store.verifyChain({ entityRef: ref })).resolves.toMatchObject({
+      ok: false,
+      brokenAt: { sequence: 4, problem: expect.stringMatching(/expected 1/) },
+    });
+    await expect(store.applyRetention({ keepPerEntity: 2 })).resolves.toBe(0);
+  });
+
   it('lists statuses filtered by decision, tenant and text, with a cursor', async () => {
     for (let i = 0; i < 5; i++) {
       const ref = `component:default/svc-${i}`;

@@ -688,6 +688,31 @@ export class DatabaseResidencyStore implements ResidencyStore {
       .update({ done: true });
   }
 
+  async applyRetention(options: { keepPerEntity: number }): Promise<number> {
+    const keep = Math.max(1, Math.floor(options.keepPerEntity));
+    const chains = await this.#db(T_EVIDENCE)
+      .select('entity_ref')
+      .max({ head: 'sequence' })
+      .min({ first: 'sequence' })
+      .groupBy('entity_ref')
+      .havingRaw('max(sequence) - min(sequence) >= ?', [keep]);
+    let removed = 0;
+    for (const chain of chains as { entity_ref: string; head: number }[]) {
+      const cutoff = Number(chain.head) - keep + 1;
+      removed += await this.#db.transaction(async trx => {
+        const count = await trx(T_EVIDENCE)
+          .where({ entity_ref: chain.entity_ref })
+          .where('sequence', '<', cutoff)
+          .delete();
+        await trx(T_EVIDENCE)
+          .where({ entity_ref: chain.entity_ref, sequence: cutoff })
+          .update({ checkpoint: true });
+        return count;
+      });
+    }
+    return removed;
+  }
+
   async deleteStatuses(options: { entityRefs: string[] }): Promise<void> {
     for (let i = 0; i < options.entityRefs.length; i += 500) {
       const refs = options.entityRefs.slice(i, i + 500);

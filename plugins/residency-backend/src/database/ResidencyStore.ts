@@ -109,6 +109,13 @@ export interface ResidencyStore {
     claimedBy: string;
   }): Promise<void>;
 
+  /**
+   * Retention: keeps the newest `keepPerEntity` records of each chain. The oldest
+   * kept record becomes a checkpoint: the chain verifies from it, and its previous
+   * hash still names the pruned record. Returns the number of records removed.
+   */
+  applyRetention(options: { keepPerEntity: number }): Promise<number>;
+
   /** Drops statuses (and claims) of entities no longer in the catalog; evidence is kept. */
   deleteStatuses(options: { entityRefs: string[] }): Promise<void>;
 }

@@ -28,6 +28,8 @@ export interface RefreshSummary {
   failed: number;
   /** Statuses removed because their entity left the catalog (full pass only). */
   removed: number;
+  /** Evidence records pruned by retention (full pass only). */
+  pruned: number;
 }
 
 const ENTITY_FIELDS = [
@@ -53,6 +55,7 @@ export class ResidencyRefresher {
   readonly #leaseSeconds: number;
   readonly #concurrency: number;
   readonly #cycleMs: number;
+  readonly #keepRecordsPerEntity?: number;
 
   static create(options: {
     catalog: CatalogService;
@@ -65,6 +68,7 @@ export class ResidencyRefresher {
     leaseSeconds: number;
     entityConcurrency: number;
     instanceId?: string;
+    keepRecordsPerEntity?: number;
   }): ResidencyRefresher {
     return new ResidencyRefresher(options);
   }
@@ -80,7 +84,9 @@ export class ResidencyRefresher {
     leaseSeconds: number;
     entityConcurrency: number;
     instanceId?: string;
+    keepRecordsPerEntity?: number;
   }) {
+    this.#keepRecordsPerEntity = options.keepRecordsPerEntity;
     this.#catalog = options.catalog;
     this.#auth = options.auth;
     this.#store = options.store;
@@ -134,7 +140,7 @@ export class ResidencyRefresher {
   ): Promise<RefreshSummary> {
     const cycleId =
       options?.cycleId ?? `full-${Math.floor(Date.now() / this.#cycleMs)}`;
-    const summary: RefreshSummary = { cycleId, seen: 0, evaluated: 0, failed: 0, removed: 0 };
+    const summary: RefreshSummary = { cycleId, seen: 0, evaluated: 0, failed: 0, removed: 0, pruned: 0 };
     const present = new Set<string>();
     let complete = true;
     for await (const page of this.#pages()) {
@@ -164,6 +170,11 @@ export class ResidencyRefresher {
     }
     if (complete && !signal?.aborted) {
       summary.removed = await this.#removeVanished(present);
+      if (this.#keepRecordsPerEntity) {
+        summary.pruned = await this.#store.applyRetention({
+          keepPerEntity: this.#keepRecordsPerEntity,
+        });
+      }
     }
     this.#logger.info(
       `Residency refresh ${cycleId}: ${summary.seen} entities, ${summary.evaluated} evaluated here, ${summary.failed} failed, ${summary.removed} removed`,
@@ -176,7 +187,7 @@ export class ResidencyRefresher {
    * trust configuration changed since their stored status (or that have none).
    */
   async runDelta(signal?: AbortSignal): Promise<RefreshSummary> {
-    const summary: RefreshSummary = { cycleId: 'delta', seen: 0, evaluated: 0, failed: 0, removed: 0 };
+    const summary: RefreshSummary = { cycleId: 'delta', seen: 0, evaluated: 0, failed: 0, removed: 0, pruned: 0 };
     for await (const page of this.#pages()) {
       if (signal?.aborted) {
         break;

@@ -78,6 +78,8 @@ export interface ResidencyEngine {
   policyHash(tenant: string | undefined): string;
   /** Tenants and what the platform owner configured. */
   readonly settings: ResidencySettings;
+  /** Releases network resources (keep-alive pools), if any. Optional. */
+  close?(): Promise<void>;
 }
 
 /** The loaded, validated `residency:` configuration. */

@@ -56,6 +56,7 @@ describe('engine over an OCI layout (default ArtifactSource)', () => {
     const bundle = { schema: EVIDENCE_BUNDLE_SCHEMA, evidence: chainRecord(record), exportedAt: new Date().toISOString() };
     const v = verifyEvidenceBundle(JSON.parse(JSON.stringify(bundle)), { settings });
     expect(v).toEqual({ ok: true, decision: 'compliant', problems: [] });
+    await engine.close();
   });
 
   it('forged material in the layout: signature for another digest and attestation for another subject', async () => {

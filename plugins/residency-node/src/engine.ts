@@ -76,6 +76,7 @@ export class DefaultResidencyEngine implements ResidencyEngine {
   private readonly logger?: EngineLogger;
   private readonly concurrency: number;
   private readonly trustHashValue: string;
+  private readonly ownsSource: boolean;
 
   static create(options: ResidencyEngineOptions): DefaultResidencyEngine {
     return new DefaultResidencyEngine(options);
@@ -84,6 +85,7 @@ export class DefaultResidencyEngine implements ResidencyEngine {
   private constructor(options: ResidencyEngineOptions) {
     this.settings = options.settings;
     const injected = options.source;
+    this.ownsSource = !injected;
     this.sourceFactory = () => injected ?? defaultSource(options.settings);
     this.now = options.now ?? (() => new Date());
     this.logger = options.logger;
@@ -98,6 +100,14 @@ export class DefaultResidencyEngine implements ResidencyEngine {
 
   trustHash(): string {
     return this.trustHashValue;
+  }
+
+  /** Releases the default source's keep-alive connection pools (the CLI calls this before exit). */
+  async close(): Promise<void> {
+    const src = this.sourceInstance as (ArtifactSource & { close?: () => Promise<void> }) | undefined;
+    if (!this.ownsSource || !src) return;
+    this.sourceInstance = undefined;
+    if (typeof src.close === 'function') await src.close();
   }
 
   policyHash(tenant: string | undefined): string {

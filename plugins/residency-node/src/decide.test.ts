@@ -468,6 +468,21 @@ describe('engine', () => {
     expect(second.result.decision).toBe('compliant');
   });
 
+  it('reused material is decided again: a key revoked since the last fetch changes the decision', async () => {
+    const f = signed();
+    const source = new FakeSource().add(f);
+    const first = await engineFor(settingsWith(), source).evaluateEntity({ entityRef: 'c:d/x', images: [f.reference], tenant: 'acme-eu' });
+    expect(first.result.decision).toBe('compliant');
+    const revoked = settingsWith({ keys: [{ id: EU_KEY_ID, publicKey: keys().eu.publicKeyPem, revoked: true }] });
+    const second = await engineFor(revoked, source).evaluateEntity({
+      entityRef: 'c:d/x',
+      images: [f.reference],
+      tenant: 'acme-eu',
+      reuse: async () => ({ image: first.result.images[0], material: first.record.material[0] }),
+    });
+    expect(codes(img(second.result))).toContain('key_revoked');
+  });
+
   it('trustHash and policyHash are stable and change with configuration', () => {
     const a = engineFor(settingsWith(), new FakeSource());
     const b = engineFor(settingsWith(), new FakeSource());

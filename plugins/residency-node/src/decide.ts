@@ -50,7 +50,7 @@ export interface DecisionContext {
   trustHash: string;
 }
 
-/** One image: its material, and a previous result when reused. */
+/** One image: its material, and the previous result when the material was reused (informational). */
 export interface ImageInput {
   material: ImageMaterial;
   reused?: ImageResult;
@@ -386,8 +386,10 @@ export function decideEntity(opts: {
     }));
     decisions.push('non_compliant');
   }
+  // Reused material is decided again (cheap, offline): only the fetch is skipped,
+  // so key expiry or revocation since the last fetch still changes the decision,
+  // and the evidence recomputation always matches.
   base.images = opts.inputs.map((i, n) => {
-    if (i.reused) return { ...i.reused, reference: i.material.reference };
     const trace = { signatures: [] as string[], attestations: [] as string[] };
     if (opts.traces) opts.traces[n] = trace;
     return decideImage(i.material, ctx, trace);

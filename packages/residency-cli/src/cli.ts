@@ -73,13 +73,14 @@ export async function run(argv: string[], options: RunOptions = {}): Promise<num
       'Verify images exactly as the Residency backend does and decide residency for a tenant (a CI/CD gate).',
     )
     .argument(
-      '<image-ref...>',
-      'image references: registry/repo[:tag][@sha256:<hex>] or oci:<layout-dir>[:tag|@digest]',
+      '[image-ref...]',
+      'image references: registry/repo[:tag][@sha256:<hex>] or oci:<layout-dir>[:tag|@digest] (commas allowed, as in the annotation)',
     )
     .addOption(configOption().makeOptionMandatory())
-    .requiredOption('-t, --tenant <id>', 'tenant whose boundary and requirements apply (residency.tenants.<id>)')
+    .option('-t, --tenant <id>', 'tenant whose boundary and requirements apply (residency.tenants.<id>); required unless --entity-file has residency.dev/tenant')
     .option('-r, --region <region>', 'the region the service declares (like the residency.dev/region annotation)')
-    .option('--entity <ref>', 'entity ref recorded in the result and evidence', 'component:default/residency-cli')
+    .option('-f, --entity-file <catalog-info.yaml>', 'take images, tenant and region from the entity\'s residency.dev/* annotations (flags and arguments add to or override them)')
+    .option('--entity <ref>', 'entity ref recorded in the result and evidence, or the entity to pick from --entity-file (default: component:default/residency-cli)')
     .option('--json', 'print the EntityResult document as JSON (see README)')
     .option('--evidence <file>', 'write the evidence bundle (same format the portal serves) to <file>')
     .addHelpText('after', EXIT_CODES_HELP)
@@ -92,6 +93,7 @@ export async function run(argv: string[], options: RunOptions = {}): Promise<num
           tenant: o.tenant,
           region: o.region,
           entity: o.entity,
+          entityFile: o.entityFile,
           json: o.json,
           evidence: o.evidence,
         },

@@ -34,6 +34,8 @@ export interface EngineApi {
     bundle: EvidenceBundle,
     options: { settings?: ResidencySettings },
   ): BundleVerification | Promise<BundleVerification>;
+  /** Splits a `residency.dev/images` value into references, as the backend does. */
+  splitImagesAnnotation(value: string): string[];
   /** True for the engine's typed configuration error (carries `code`). */
   isConfigError(e: unknown): e is Error & { code: string };
   engineVersion?: string;
@@ -50,6 +52,7 @@ export function defaultEngineApi(): EngineApi {
     chainRecord: (record, previous) => node.chainRecord(record, previous),
     verifyEvidenceBundle: (bundle, options) =>
       node.verifyEvidenceBundle(bundle, options),
+    splitImagesAnnotation: value => node.splitImagesAnnotation(value),
     isConfigError: (e): e is Error & { code: string } =>
       typeof node.ResidencyConfigError === 'function' &&
       e instanceof node.ResidencyConfigError,

@@ -137,6 +137,18 @@ describe('residency CLI on the real engine', () => {
     expect(r.out).toContain('fix: Sign the image by digest');
   });
 
+  it('--entity-file reads the annotations of a catalog-info.yaml', async () => {
+    writeFileSync(
+      join(dir, 'catalog-info.yaml'),
+      `apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: shop\n  annotations:\n    residency.dev/images: ${refs.good}, ${refs.layout}\n    residency.dev/tenant: acme-eu\n`,
+    );
+    const r = await cli('verify', '-c', 'app-config.yaml', '-f', 'catalog-info.yaml', '--json');
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.out);
+    expect(doc.entityRef).toBe('component:default/shop');
+    expect(doc.images.map((i: { reference: string }) => i.reference)).toEqual([refs.good, refs.layout]);
+  });
+
   it('an unlisted registry is refused without a request (exit 1, registry_not_allowed)', async () => {
     const r = await cli('verify', 'registry.us.example.com/acme/good:v1', ...base, '--json');
     expect(r.code).toBe(1);

@@ -122,6 +122,11 @@ export function fakeEngine(
       calls.verifyBundle.push({ bundle, o });
       return options.verification ?? { ok: true, decision: 'compliant', problems: [] };
     },
+    splitImagesAnnotation: value =>
+      value
+        .split(/[,\r\n]+/)
+        .map(s => s.trim())
+        .filter(s => s !== ''),
     isConfigError: (e): e is Error & { code: string } =>
       e instanceof Error && typeof (e as { code?: unknown }).code === 'string',
   };

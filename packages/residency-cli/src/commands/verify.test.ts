@@ -12,6 +12,33 @@ describe('residency verify (command layer, engine faked)', () => {
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'residency-verify-'));
     writeFileSync(join(dir, 'app-config.yaml'), 'residency:\n  tenants: {}\n');
+    writeFileSync(
+      join(dir, 'catalog-info.yaml'),
+      `apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: shop-api
+  namespace: payments
+  annotations:
+    residency.dev/images: |
+      ${IMAGE}
+      registry.eu.example.com/sidecar:2
+    residency.dev/tenant: acme-eu
+    residency.dev/region: eusc-de-east-1
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: no-tenant
+  annotations:
+    residency.dev/images: registry.eu.example.com/x:1
+---
+apiVersion: backstage.io/v1alpha1
+kind: System
+metadata:
+  name: shop
+`,
+    );
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -57,6 +84,31 @@ describe('residency verify (command layer, engine faked)', () => {
         declaredRegion: 'eusc-de-east-1',
       },
     ]);
+  });
+
+  it('--entity-file takes images, tenant, region and the entity ref from the annotations', async () => {
+    const engine = fakeEngine();
+    const r = await cli(engine, '-c', 'app-config.yaml', '-f', 'catalog-info.yaml', '--entity', 'Component:payments/shop-api');
+    expect(r.code).toBe(0);
+    expect(engine.calls.evaluate).toEqual([
+      {
+        entityRef: 'component:payments/shop-api',
+        images: [IMAGE, 'registry.eu.example.com/sidecar:2'],
+        tenant: 'acme-eu',
+        declaredRegion: 'eusc-de-east-1',
+      },
+    ]);
+  });
+
+  it('flags override annotations and arguments add images', async () => {
+    const engine = fakeEngine();
+    await cli(engine, 'registry.eu.example.com/extra:3', '-c', 'app-config.yaml', '-f', 'catalog-info.yaml', '--entity', 'component:default/no-tenant', '-t', 'acme-eu', '-r', 'eu-west-1');
+    expect(engine.calls.evaluate[0]).toEqual({
+      entityRef: 'component:default/no-tenant',
+      images: ['registry.eu.example.com/x:1', 'registry.eu.example.com/extra:3'],
+      tenant: 'acme-eu',
+      declaredRegion: 'eu-west-1',
+    });
   });
 
   it('--json prints exactly the EntityResult document', async () => {
@@ -114,9 +166,13 @@ describe('residency verify (command layer, engine faked)', () => {
   });
 
   it.each([
-    [['-c', 'app-config.yaml', '-t', 'acme-eu'], "missing required argument 'image-ref'"],
+    [['-c', 'app-config.yaml', '-t', 'acme-eu'], 'no image reference given'],
     [[IMAGE, '-t', 'acme-eu'], "required option '-c, --config <file>' not specified"],
-    [[IMAGE, '-c', 'app-config.yaml'], "required option '-t, --tenant <id>' not specified"],
+    [[IMAGE, '-c', 'app-config.yaml'], 'no tenant given'],
+    [['-c', 'app-config.yaml', '-f', 'missing-catalog.yaml'], 'cannot read entity file'],
+    [['-c', 'app-config.yaml', '-f', 'catalog-info.yaml'], 'has 2 entities with residency.dev/images'],
+    [['-c', 'app-config.yaml', '-f', 'catalog-info.yaml', '--entity', 'component:default/nope'], 'has no entity component:default/nope'],
+    [['-c', 'app-config.yaml', '-f', 'catalog-info.yaml', '--entity', 'component:default/no-tenant'], 'no tenant given'],
     [[IMAGE, '-c', 'missing.yaml', '-t', 'acme-eu'], 'cannot read config file'],
     [[IMAGE, '-c', 'app-config.yaml', '-t', 'acme-eu', '--colour'], "unknown option '--colour'"],
   ])('usage error %j exits 3', async (args, message) => {

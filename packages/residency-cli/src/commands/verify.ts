@@ -1,6 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
+  ANNOTATION_IMAGES,
+  ANNOTATION_TENANT,
   EVIDENCE_BUNDLE_SCHEMA,
   type Decision,
   type EntityResult,
@@ -18,13 +20,16 @@ import {
   shortFingerprint,
 } from '../format/text';
 import { loadSettingsFromFiles } from './settings';
+import { readEntityFile } from './entityFile';
 
 export interface VerifyOptions {
   images: string[];
   config: string[];
-  tenant: string;
+  tenant?: string;
   region?: string;
-  entity: string;
+  entity?: string;
+  /** catalog-info.yaml: images, tenant and region from the entity's annotations. */
+  entityFile?: string;
   json?: boolean;
   evidence?: string;
 }
@@ -42,13 +47,8 @@ export function exitCodeForDecision(decision: Decision): ExitCode {
   }
 }
 
-/** Splits arguments that hold several references (comma, whitespace, newline). */
-export function splitImageArgs(args: string[]): string[] {
-  return args
-    .flatMap(a => a.split(/[\s,]+/))
-    .map(s => s.trim())
-    .filter(s => s !== '');
-}
+/** The entity ref recorded when neither --entity nor --entity-file names one. */
+export const DEFAULT_ENTITY_REF = 'component:default/residency-cli';
 
 function keyLabel(key: { id: string; fingerprint: string; region: string } | undefined) {
   if (!key) return undefined;
@@ -139,16 +139,35 @@ export async function verifyCommand(
   io: CliIo,
   engineApi: EngineApi,
 ): Promise<ExitCode> {
-  const images = splitImageArgs(options.images);
+  // Arguments and annotations are split exactly as the backend splits the annotation.
+  const entity = options.entityFile
+    ? readEntityFile(resolve(io.cwd, options.entityFile), options.entity)
+    : undefined;
+  const images = [
+    ...(entity?.images ? engineApi.splitImagesAnnotation(entity.images) : []),
+    ...options.images.flatMap(a => engineApi.splitImagesAnnotation(a)),
+  ];
   if (images.length === 0) {
     throw new CliError('no image reference given', {
-      hint: 'Pass at least one reference, e.g. residency verify registry.example.com/app@sha256:<hex> ...',
+      hint: entity
+        ? `Add references to the ${ANNOTATION_IMAGES} annotation of ${entity.entityRef}, or pass them as arguments.`
+        : 'Pass at least one reference, e.g. residency verify registry.example.com/app@sha256:<hex> ...',
     });
   }
+  const tenant = options.tenant ?? entity?.tenant;
+  if (!tenant) {
+    throw new CliError('no tenant given', {
+      hint: entity
+        ? `Pass --tenant <id> or set the ${ANNOTATION_TENANT} annotation of ${entity.entityRef}.`
+        : 'Pass --tenant <id> (a key of residency.tenants).',
+    });
+  }
+  const declaredRegion = options.region ?? entity?.region;
+  const entityRef = entity?.entityRef ?? options.entity ?? DEFAULT_ENTITY_REF;
   const { settings } = await loadSettingsFromFiles(options.config, io, engineApi);
-  if (!Object.prototype.hasOwnProperty.call(settings.tenants, options.tenant)) {
+  if (!Object.prototype.hasOwnProperty.call(settings.tenants, tenant)) {
     const known = Object.keys(settings.tenants);
-    throw new CliError(`tenant '${safe(options.tenant)}' is not defined in residency.tenants`, {
+    throw new CliError(`tenant '${safe(tenant)}' is not defined in residency.tenants`, {
       code: 'tenant_unknown',
       hint: known.length
         ? `Use one of: ${known.join(', ')}.`
@@ -159,10 +178,10 @@ export async function verifyCommand(
   let evaluation;
   try {
     evaluation = await engine.evaluateEntity({
-      entityRef: options.entity,
+      entityRef,
       images,
-      tenant: options.tenant,
-      declaredRegion: options.region,
+      tenant,
+      declaredRegion,
     });
   } catch (e) {
     throw new CliError(`the verification could not complete: ${errorMessage(e)}`, {

@@ -14,7 +14,10 @@ import {
   pushManifest,
   pushReferrersTagIndex,
   sha256,
+  startAuthRegistry,
   startRegistry,
+  AUTH_PASSWORD,
+  AUTH_USER,
   type TestRegistry,
 } from './__testutils__/registry';
 import { SourceError } from './types';
@@ -276,5 +279,45 @@ describe('discovery against a real registry', () => {
     });
     const resolved = await source.resolve(parseImageReference(`${reg.host}/acme/sizelie:v1`));
     expect(await codeOf(source.discover(resolved))).toBe('too_large');
+  });
+});
+
+describe('a real registry requiring basic auth (htpasswd)', () => {
+  let authReg: TestRegistry;
+  const basic = { authorization: `Basic ${Buffer.from(`${AUTH_USER}:${AUTH_PASSWORD}`).toString('base64')}` };
+  beforeAll(async () => {
+    authReg = await startAuthRegistry();
+  });
+  afterAll(async () => {
+    await authReg?.stop();
+  });
+
+  it('resolves and discovers with the configured credentials', async () => {
+    const img = await pushImage(authReg.url, 'secure/app', 'v1', { auth: basic });
+    const src = createArtifactSource({
+      registries: [{ host: authReg.host, insecure: true, credentials: { username: AUTH_USER, password: AUTH_PASSWORD } }],
+    });
+    try {
+      const resolved = await src.resolve(parseImageReference(`${authReg.host}/secure/app:v1`));
+      expect(resolved.digest).toBe(img.digest);
+      expect(await src.discover(resolved)).toMatchObject({ signatures: [], envelopes: [], bundles: [] });
+    } finally {
+      await src.close();
+    }
+  });
+
+  it('attack: no or wrong credentials -> registry_auth (not "unsigned", not unreachable)', async () => {
+    await pushImage(authReg.url, 'secure/app', 'v2', { auth: basic });
+    for (const credentials of [undefined, { username: AUTH_USER, password: 'wrong' }]) {
+      const src = createArtifactSource({
+        registries: [{ host: authReg.host, insecure: true, ...(credentials ? { credentials } : {}) }],
+        fetchOptions: { maxAttempts: 1 },
+      });
+      try {
+        expect(await codeOf(src.resolve(parseImageReference(`${authReg.host}/secure/app:v2`)))).toBe('registry_auth');
+      } finally {
+        await src.close();
+      }
+    }
   });
 });

@@ -14,7 +14,9 @@ const fromSource = fs.existsSync(path.join(root, 'src', 'demo.ts'));
 if (fromSource) {
   require('@backstage/cli-node/config/nodeTransform.cjs');
 }
-const { generateDemo } = require(fromSource ? '../src/demo.ts' : '../dist/index.cjs.js');
+const { generateDemo } = require(fromSource
+  ? '../src/demo.ts'
+  : '../dist/index.cjs.js');
 
 function parseArgs(argv) {
   const out = {};
@@ -35,8 +37,14 @@ async function main() {
     process.stdout.write('usage: generate-demo.js [--dir <dir>] [--quiet]\n');
     return 0;
   }
-  const log = args.quiet ? () => {} : m => process.stderr.write(`[demo] ${m}\n`);
-  const res = await generateDemo({ dir: args.dir, log });
+  const log = args.quiet
+    ? () => {}
+    : m => process.stderr.write(`[demo] ${m}\n`);
+  const res = await generateDemo({
+    dir: args.dir,
+    repoRoot: path.resolve(root, '..', '..'),
+    log,
+  });
   log(`${res.created ? 'created' : 'up to date'}: ${res.configFile}`);
   return 0;
 }
@@ -46,7 +54,9 @@ main().then(
     process.exitCode = code;
   },
   error => {
-    process.stderr.write(`generate-demo: ${error && error.message ? error.message : error}\n`);
+    process.stderr.write(
+      `generate-demo: ${error && error.message ? error.message : error}\n`,
+    );
     process.exitCode = 1;
   },
 );

@@ -25,11 +25,18 @@ export interface BundleForgery {
 /** A Signer over a local key (the only piece @sigstore/sign needs from us). */
 export function localSigner(
   key: SigningKey,
-  options: { hint?: string; transform?: (data: Buffer) => Buffer; signingKey?: SigningKey } = {},
+  options: {
+    hint?: string;
+    transform?: (data: Buffer) => Buffer;
+    signingKey?: SigningKey;
+  } = {},
 ): Signer {
   return {
     sign: async (data: Buffer) => ({
-      signature: signBytes(options.signingKey ?? key, options.transform ? options.transform(data) : data),
+      signature: signBytes(
+        options.signingKey ?? key,
+        options.transform ? options.transform(data) : data,
+      ),
       key: {
         $case: 'publicKey',
         publicKey: key.publicKeyPem,
@@ -81,7 +88,10 @@ export async function makeMessageBundle(
   options: { hint?: string; forge?: BundleForgery } = {},
 ): Promise<SerializedBundle> {
   const builder = new MessageSignatureBundleBuilder({
-    signer: localSigner(key, { hint: options.hint, signingKey: options.forge?.signingKey }),
+    signer: localSigner(key, {
+      hint: options.hint,
+      signingKey: options.forge?.signingKey,
+    }),
     witnesses: [],
   });
   const bundle = await builder.create({ data: Buffer.from(artifact) });

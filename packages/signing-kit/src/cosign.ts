@@ -60,7 +60,10 @@ export interface SimpleSignature {
 }
 
 /** Signs a simple-signing payload: base64 of the signature over the payload bytes. */
-export function signSimpleSigning(key: SigningKey, payload: Uint8Array): SimpleSignature {
+export function signSimpleSigning(
+  key: SigningKey,
+  payload: Uint8Array,
+): SimpleSignature {
   return { payload, signature: signBytes(key, payload).toString('base64') };
 }
 
@@ -76,7 +79,10 @@ export function cosignConfig(layers: Blob[]): Blob {
       created: '0001-01-01T00:00:00Z',
       history: layers.map(() => ({ created: '0001-01-01T00:00:00Z' })),
       os: '',
-      rootfs: { type: 'layers', diff_ids: layers.map(l => l.descriptor.digest) },
+      rootfs: {
+        type: 'layers',
+        diff_ids: layers.map(l => l.descriptor.digest),
+      },
       config: {},
     }),
     MEDIA_OCI_CONFIG,
@@ -84,7 +90,10 @@ export function cosignConfig(layers: Blob[]): Blob {
 }
 
 /** A cosign signature/attestation manifest (OCI image manifest over the given layers). */
-export function cosignManifest(layers: Blob[]): { manifest: Blob; config: Blob } {
+export function cosignManifest(layers: Blob[]): {
+  manifest: Blob;
+  config: Blob;
+} {
   const config = cosignConfig(layers);
   const manifest = blobOf(
     jsonBytes({
@@ -108,7 +117,10 @@ async function readLayers(target: OciTarget, tag: string): Promise<Blob[]> {
   for (const d of parsed.layers ?? []) {
     const bytes = await target.getBlob(d.digest);
     if (!bytes) {
-      throw new SigningKitError(`${target.name}:${tag} misses layer ${d.digest}`, 'not_found');
+      throw new SigningKitError(
+        `${target.name}:${tag} misses layer ${d.digest}`,
+        'not_found',
+      );
     }
     out.push({ bytes, descriptor: d });
   }
@@ -143,7 +155,10 @@ export async function appendCosignLayers(
 /** The `.sig` layer of one signature. */
 export function simpleSigningLayer(sig: SimpleSignature): Blob {
   return blobOf(sig.payload, MEDIA_COSIGN_SIMPLESIGNING, {
-    annotations: { [ANNOTATION_COSIGN_SIGNATURE]: sig.signature, ...sig.annotations },
+    annotations: {
+      [ANNOTATION_COSIGN_SIGNATURE]: sig.signature,
+      ...sig.annotations,
+    },
   });
 }
 
@@ -153,7 +168,11 @@ export function attachSignatures(
   storeFor: string,
   sigs: SimpleSignature[],
 ): Promise<Descriptor> {
-  return appendCosignLayers(target, cosignTag(storeFor, '.sig'), sigs.map(simpleSigningLayer));
+  return appendCosignLayers(
+    target,
+    cosignTag(storeFor, '.sig'),
+    sigs.map(simpleSigningLayer),
+  );
 }
 
 // ---------------------------------------------------------------- DSSE and in-toto
@@ -191,11 +210,18 @@ export function signDsse(
   payload: Uint8Array,
   options: { keyid?: string; forge?: DsseForgery } = {},
 ): DsseEnvelope {
-  const signed = options.forge?.signRawPayload ? Buffer.from(payload) : pae(payloadType, payload);
+  const signed = options.forge?.signRawPayload
+    ? Buffer.from(payload)
+    : pae(payloadType, payload);
   return {
     payloadType: options.forge?.envelopePayloadType ?? payloadType,
     payload: Buffer.from(payload).toString('base64'),
-    signatures: [{ keyid: options.keyid ?? '', sig: signBytes(key, signed).toString('base64') }],
+    signatures: [
+      {
+        keyid: options.keyid ?? '',
+        sig: signBytes(key, signed).toString('base64'),
+      },
+    ],
   };
 }
 
@@ -233,7 +259,10 @@ export function makeStatement(input: StatementInput): Record<string, unknown> {
 }
 
 /** One `.att` layer: the DSSE envelope JSON, annotated with its predicate type. */
-export function attestationLayer(envelope: DsseEnvelope, predicateType: string): Blob {
+export function attestationLayer(
+  envelope: DsseEnvelope,
+  predicateType: string,
+): Blob {
   return blobOf(jsonBytes(envelope), MEDIA_DSSE_ENVELOPE, {
     annotations: { [ANNOTATION_COSIGN_SIGNATURE]: '', predicateType },
   });
@@ -256,9 +285,17 @@ export function attachAttestations(
 export function signStatement(
   key: SigningKey,
   statement: Record<string, unknown>,
-  options: { keyid?: string; forge?: DsseForgery & { payloadType?: string } } = {},
+  options: {
+    keyid?: string;
+    forge?: DsseForgery & { payloadType?: string };
+  } = {},
 ): DsseEnvelope {
-  return signDsse(key, options.forge?.payloadType ?? MEDIA_IN_TOTO, jsonBytes(statement), options);
+  return signDsse(
+    key,
+    options.forge?.payloadType ?? MEDIA_IN_TOTO,
+    jsonBytes(statement),
+    options,
+  );
 }
 
 // ---------------------------------------------------------------- OCI 1.1 referrers
@@ -272,7 +309,12 @@ export function signStatement(
 export async function attachReferrer(
   target: OciTarget,
   subject: Descriptor,
-  artifact: { bytes: Uint8Array; mediaType: string; artifactType?: string; annotations?: Record<string, string> },
+  artifact: {
+    bytes: Uint8Array;
+    mediaType: string;
+    artifactType?: string;
+    annotations?: Record<string, string>;
+  },
 ): Promise<Descriptor> {
   const artifactType = artifact.artifactType ?? artifact.mediaType;
   const layer = blobOf(artifact.bytes, artifact.mediaType);
@@ -284,7 +326,11 @@ export async function attachReferrer(
       artifactType,
       config: config.descriptor,
       layers: [layer.descriptor],
-      subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size },
+      subject: {
+        mediaType: subject.mediaType,
+        digest: subject.digest,
+        size: subject.size,
+      },
       ...(artifact.annotations ? { annotations: artifact.annotations } : {}),
     }),
     MEDIA_OCI_MANIFEST,
@@ -319,7 +365,10 @@ export async function addToFallbackIndex(
     manifests = parsed.manifests ?? [];
   }
   if (!manifests.some(m => m.digest === entry.digest)) manifests.push(entry);
-  const bytes = jsonBytes({ schemaVersion: 2, mediaType: MEDIA_OCI_INDEX, manifests });
+  const bytes = jsonBytes({
+    schemaVersion: 2,
+    mediaType: MEDIA_OCI_INDEX,
+    manifests,
+  });
   return target.putManifest(bytes, MEDIA_OCI_INDEX, tag);
 }
-

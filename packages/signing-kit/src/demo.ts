@@ -43,9 +43,16 @@
  * rewrites only the (deterministic) catalog and config files.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import {
+  chmod,
+  mkdir,
+  readFile,
+  rename,
+  rm,
+  writeFile,
+} from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import {
   generateKey,
@@ -61,7 +68,12 @@ import {
   slsaProvenanceV1,
   spdxSbom,
 } from './predicates';
-import { AttestationSpec, BundleSpec, publishSignedImage, SignatureSpec } from './publish';
+import {
+  AttestationSpec,
+  BundleSpec,
+  publishSignedImage,
+  SignatureSpec,
+} from './publish';
 
 /** Version of the demo data layout; a change regenerates images (keys are kept). */
 export const DEMO_VERSION = 2;
@@ -70,7 +82,7 @@ export const DEMO_VERSION = 2;
 export interface GenerateDemoOptions {
   /** Output directory; default `<repo>/.demo`. */
   dir?: string;
-  /** Repository root (for examples/ locations); default: found from this file. */
+  /** Repository root (for examples/ locations); default: the npm workspace root above the working directory. */
   repoRoot?: string;
   /** Progress messages. */
   log?: (message: string) => void;
@@ -119,11 +131,13 @@ export interface DemoResult {
 const KEY_SPECS = {
   'eusc-signer': {
     region: 'eusc-de-east-1',
-    id: (u: string) => `awskms:///arn:aws-eusc:kms:eusc-de-east-1:111122223333:key/${u}`,
+    id: (u: string) =>
+      `awskms:///arn:aws-eusc:kms:eusc-de-east-1:111122223333:key/${u}`,
   },
   'eu-central-signer': {
     region: 'eu-central-1',
-    id: (u: string) => `awskms:///arn:aws:kms:eu-central-1:111122223333:key/${u}`,
+    id: (u: string) =>
+      `awskms:///arn:aws:kms:eu-central-1:111122223333:key/${u}`,
   },
   'us-east-signer': {
     region: 'us-east-1',
@@ -142,11 +156,26 @@ type LayoutName = keyof typeof LAYOUTS;
 /** The registry host that is configured but where nothing listens: shows `unknown`. */
 export const DEMO_UNREACHABLE_REGISTRY = '127.0.0.1:1';
 
-const EU_HOSTS = ['git.eu.example.com', 'ci.eu.example.com', 'registry.eu.example.com'];
+const EU_HOSTS = [
+  'git.eu.example.com',
+  'ci.eu.example.com',
+  'registry.eu.example.com',
+];
 
-function defaultRepoRoot(): string {
-  // src/demo.ts -> packages/signing-kit/src -> repo root three levels up
-  return resolve(__dirname, '..', '..', '..');
+/** The nearest directory upwards from `start` whose package.json declares workspaces. */
+function findRepoRoot(start: string): string {
+  let dir = resolve(start);
+  for (;;) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+      if (pkg && pkg.workspaces) return dir;
+    } catch {
+      // no package.json here: keep walking up
+    }
+    const parent = dirname(dir);
+    if (parent === dir) return resolve(start);
+    dir = parent;
+  }
 }
 
 async function writeAtomic(path: string, text: string, mode?: number) {
@@ -159,7 +188,10 @@ async function writeAtomic(path: string, text: string, mode?: number) {
 async function loadOrCreateKeys(
   dir: string,
   previous: DemoManifest | undefined,
-): Promise<{ keys: Record<KeyName, SigningKey>; records: Record<string, DemoKeyRecord> }> {
+): Promise<{
+  keys: Record<KeyName, SigningKey>;
+  records: Record<string, DemoKeyRecord>;
+}> {
   const keyDir = join(dir, 'keys');
   await mkdir(keyDir, { recursive: true, mode: 0o700 });
   await chmod(keyDir, 0o700);
@@ -213,7 +245,9 @@ interface DemoImagePlan {
 function residencyFor(region: string, repo: string) {
   return residencyPredicate({
     buildRegion: region,
-    storageLocations: [{ uri: `oci://registry.eu.example.com/${repo}`, region }],
+    storageLocations: [
+      { uri: `oci://registry.eu.example.com/${repo}`, region },
+    ],
     dataLocations: [
       { kind: 'database', region },
       { kind: 'object-store', region },
@@ -226,10 +260,18 @@ function plans(): DemoImagePlan[] {
   const euProvenance = (repo: string) =>
     slsaProvenanceV1({
       builderId: 'https://ci.eu.example.com/builders/eusc-de-east-1',
-      externalParameters: { source: `git+https://git.eu.example.com/${repo}@refs/heads/main` },
+      externalParameters: {
+        source: `git+https://git.eu.example.com/${repo}@refs/heads/main`,
+      },
       resolvedDependencies: [
-        { uri: `git+https://git.eu.example.com/${repo}@refs/heads/main`, digest: { gitCommit: '9f3c2a1d7e6b5c4a3f2e1d0c9b8a7f6e5d4c3b2a' } },
-        { uri: 'oci://registry.eu.example.com/base/distroless:2026.01', digest: { sha256: 'a'.repeat(64) } },
+        {
+          uri: `git+https://git.eu.example.com/${repo}@refs/heads/main`,
+          digest: { gitCommit: '9f3c2a1d7e6b5c4a3f2e1d0c9b8a7f6e5d4c3b2a' },
+        },
+        {
+          uri: 'oci://registry.eu.example.com/base/distroless:2026.01',
+          digest: { sha256: 'a'.repeat(64) },
+        },
       ],
     });
   const full = (repo: string, keyName: KeyName = 'eusc-signer') => ({
@@ -248,9 +290,20 @@ function plans(): DemoImagePlan[] {
       repository: 'registry.eu.example.com/acme/payments-api',
       ...full('acme/payments-api'),
       // the same claims also as a Sigstore bundle (OCI 1.1 referrer)
-      bundles: [{ kind: 'dsse', ...euProvenance('acme/payments-api'), keyName: 'eusc-signer' }],
+      bundles: [
+        {
+          kind: 'dsse',
+          ...euProvenance('acme/payments-api'),
+          keyName: 'eusc-signer',
+        },
+      ],
     },
-    { name: 'ledger-worker', layout: 'eu-sovereign', tag: 'ledger-worker-2.0.0', repository: 'registry.eu.example.com/acme/ledger-worker' },
+    {
+      name: 'ledger-worker',
+      layout: 'eu-sovereign',
+      tag: 'ledger-worker-2.0.0',
+      repository: 'registry.eu.example.com/acme/ledger-worker',
+    },
     {
       name: 'reporting-service',
       layout: 'eu-sovereign',
@@ -264,7 +317,9 @@ function plans(): DemoImagePlan[] {
       tag: 'checkout-web-5.2.1',
       repository: 'registry.eu.example.com/acme/checkout-web',
       signatures: [{ keyName: 'eusc-signer' }],
-      attestations: [{ ...euProvenance('acme/checkout-web'), keyName: 'eusc-signer' }],
+      attestations: [
+        { ...euProvenance('acme/checkout-web'), keyName: 'eusc-signer' },
+      ],
     },
     {
       name: 'fraud-scoring',
@@ -292,15 +347,26 @@ function plans(): DemoImagePlan[] {
         {
           ...slsaProvenanceV1({
             builderId: 'https://ci.eu.example.com/builders/eusc-de-east-1',
-            externalParameters: { source: 'git+https://github.com/acme/build-tools@refs/heads/main' },
+            externalParameters: {
+              source: 'git+https://github.com/acme/build-tools@refs/heads/main',
+            },
             resolvedDependencies: [
-              { uri: 'git+https://github.com/acme/build-tools@refs/heads/main', digest: { gitCommit: '1'.repeat(40) } },
-              { uri: 'https://registry.npmjs.org/left-pad/-/left-pad-1.3.0.tgz', digest: { sha512: 'b'.repeat(128) } },
+              {
+                uri: 'git+https://github.com/acme/build-tools@refs/heads/main',
+                digest: { gitCommit: '1'.repeat(40) },
+              },
+              {
+                uri: 'https://registry.npmjs.org/left-pad/-/left-pad-1.3.0.tgz',
+                digest: { sha512: 'b'.repeat(128) },
+              },
             ],
           }),
           keyName: 'eusc-signer',
         },
-        { ...cycloneDxSbom({ name: 'acme/build-tools' }), keyName: 'eusc-signer' },
+        {
+          ...cycloneDxSbom({ name: 'acme/build-tools' }),
+          keyName: 'eusc-signer',
+        },
       ],
     },
     {
@@ -326,7 +392,10 @@ function plans(): DemoImagePlan[] {
       signatures: [],
       attestations: [
         { ...euProvenance('acme/inventory-sync'), keyName: 'eusc-signer' },
-        { ...spdxSbom({ name: 'acme/inventory-sync' }), keyName: 'eusc-signer' },
+        {
+          ...spdxSbom({ name: 'acme/inventory-sync' }),
+          keyName: 'eusc-signer',
+        },
       ],
     },
     {
@@ -336,7 +405,12 @@ function plans(): DemoImagePlan[] {
       repository: 'registry.eu.example.com/acme/storefront-web',
       ...full('acme/storefront-web'),
     },
-    { name: 'storefront-sidecar', layout: 'eu-sovereign', tag: 'storefront-sidecar-0.1.0', repository: 'registry.eu.example.com/acme/storefront-sidecar' },
+    {
+      name: 'storefront-sidecar',
+      layout: 'eu-sovereign',
+      tag: 'storefront-sidecar-0.1.0',
+      repository: 'registry.eu.example.com/acme/storefront-sidecar',
+    },
     {
       name: 'globex-analytics',
       layout: 'eu-west',
@@ -347,7 +421,12 @@ function plans(): DemoImagePlan[] {
         {
           ...slsaProvenanceV02({
             builderId: 'https://ci.eu.example.com/builders/eu-central-1',
-            materials: [{ uri: 'git+https://git.eu.example.com/globex/analytics@refs/heads/main', digest: { sha1: '2'.repeat(40) } }],
+            materials: [
+              {
+                uri: 'git+https://git.eu.example.com/globex/analytics@refs/heads/main',
+                digest: { sha1: '2'.repeat(40) },
+              },
+            ],
           }),
           keyName: 'eu-central-signer',
         },
@@ -366,19 +445,119 @@ const ENTITIES: {
   expected: string;
   owner?: string;
 }[] = [
-  { name: 'payments-api', description: 'Resident: EU-sovereign key, SLSA provenance, SBOM and residency claims.', tenant: 'acme-eu', region: 'eusc-de-east-1', images: ['payments-api'], expected: 'compliant' },
-  { name: 'ledger-worker', description: 'Not resident: the image is unsigned.', tenant: 'acme-eu', region: 'eusc-de-east-1', images: ['ledger-worker'], expected: 'non_compliant:signature_missing' },
-  { name: 'reporting-service', description: 'Not resident: signed by a key in us-east-1, outside the boundary.', tenant: 'acme-eu', region: 'eusc-de-east-1', images: ['reporting-service'], expected: 'non_compliant:key_outside_boundary' },
-  { name: 'checkout-web', description: 'Not resident: the required SBOM attestation is missing.', tenant: 'acme-eu', region: 'eusc-de-east-1', images: ['checkout-web'], expected: 'non_compliant:attestation_missing:sbom' },
-  { name: 'fraud-scoring', description: "Not resident: its attestations were made for another image's digest.", tenant: 'acme-eu', region: 'eusc-de-east-1', images: ['fraud-scoring'], expected: 'non_compliant:subject_mismatch' },
-  { name: 'inventory-sync', description: "Not resident: the signature names another image's digest.", tenant: 'acme-eu', region: 'eusc-de-east-1', images: ['inventory-sync'], expected: 'non_compliant:digest_mismatch' },
-  { name: 'customer-portal', description: 'Not resident: the image is stored in a us-east-1 registry.', tenant: 'acme-eu', region: 'eusc-de-east-1', images: ['customer-portal'], expected: 'non_compliant:registry_outside_boundary' },
-  { name: 'build-tools', description: 'Not resident: provenance refers to hosts outside the tenant (github.com, registry.npmjs.org).', tenant: 'acme-eu', region: 'eusc-de-east-1', images: ['build-tools'], expected: 'non_compliant:provenance_external_reference' },
-  { name: 'notifications', description: 'Not resident: declared to run in us-east-1, outside the eu-sovereign boundary.', tenant: 'acme-eu', region: 'us-east-1', images: ['notifications'], expected: 'non_compliant:declared_region_outside_boundary' },
-  { name: 'legacy-crm', description: 'Tenant "initech" is not configured.', tenant: 'initech', region: 'eusc-de-east-1', images: ['legacy-crm'], expected: 'non_compliant:tenant_unknown' },
-  { name: 'search-indexer', description: 'Unknown: its registry cannot be reached.', tenant: 'acme-eu', region: 'eusc-de-east-1', images: [{ unreachable: `${DEMO_UNREACHABLE_REGISTRY}/acme/search-indexer:1.0.0` }], expected: 'unknown:registry_unreachable' },
-  { name: 'storefront', description: 'Two images, mixed: a resident web image and an unsigned sidecar (pinned by digest).', tenant: 'acme-eu', region: 'eusc-de-east-1', images: ['storefront-web', 'storefront-sidecar@'], expected: 'non_compliant:signature_missing' },
-  { name: 'globex-analytics', description: 'Resident in the wider "eu" boundary: eu-central-1 key, SLSA v0.2 provenance, eu-west-1 registry.', tenant: 'globex', region: 'eu-west-1', images: ['globex-analytics'], expected: 'compliant' },
+  {
+    name: 'payments-api',
+    description:
+      'Resident: EU-sovereign key, SLSA provenance, SBOM and residency claims.',
+    tenant: 'acme-eu',
+    region: 'eusc-de-east-1',
+    images: ['payments-api'],
+    expected: 'compliant',
+  },
+  {
+    name: 'ledger-worker',
+    description: 'Not resident: the image is unsigned.',
+    tenant: 'acme-eu',
+    region: 'eusc-de-east-1',
+    images: ['ledger-worker'],
+    expected: 'non_compliant:signature_missing',
+  },
+  {
+    name: 'reporting-service',
+    description:
+      'Not resident: signed by a key in us-east-1, outside the boundary.',
+    tenant: 'acme-eu',
+    region: 'eusc-de-east-1',
+    images: ['reporting-service'],
+    expected: 'non_compliant:key_outside_boundary',
+  },
+  {
+    name: 'checkout-web',
+    description: 'Not resident: the required SBOM attestation is missing.',
+    tenant: 'acme-eu',
+    region: 'eusc-de-east-1',
+    images: ['checkout-web'],
+    expected: 'non_compliant:attestation_missing:sbom',
+  },
+  {
+    name: 'fraud-scoring',
+    description:
+      "Not resident: its attestations were made for another image's digest.",
+    tenant: 'acme-eu',
+    region: 'eusc-de-east-1',
+    images: ['fraud-scoring'],
+    expected: 'non_compliant:subject_mismatch',
+  },
+  {
+    name: 'inventory-sync',
+    description: "Not resident: the signature names another image's digest.",
+    tenant: 'acme-eu',
+    region: 'eusc-de-east-1',
+    images: ['inventory-sync'],
+    expected: 'non_compliant:digest_mismatch',
+  },
+  {
+    name: 'customer-portal',
+    description: 'Not resident: the image is stored in a us-east-1 registry.',
+    tenant: 'acme-eu',
+    region: 'eusc-de-east-1',
+    images: ['customer-portal'],
+    expected: 'non_compliant:registry_outside_boundary',
+  },
+  {
+    name: 'build-tools',
+    description:
+      'Not resident: provenance refers to hosts outside the tenant (github.com, registry.npmjs.org).',
+    tenant: 'acme-eu',
+    region: 'eusc-de-east-1',
+    images: ['build-tools'],
+    expected: 'non_compliant:provenance_external_reference',
+  },
+  {
+    name: 'notifications',
+    description:
+      'Not resident: declared to run in us-east-1, outside the eu-sovereign boundary.',
+    tenant: 'acme-eu',
+    region: 'us-east-1',
+    images: ['notifications'],
+    expected: 'non_compliant:declared_region_outside_boundary',
+  },
+  {
+    name: 'legacy-crm',
+    description: 'Tenant "initech" is not configured.',
+    tenant: 'initech',
+    region: 'eusc-de-east-1',
+    images: ['legacy-crm'],
+    expected: 'non_compliant:tenant_unknown',
+  },
+  {
+    name: 'search-indexer',
+    description: 'Unknown: its registry cannot be reached.',
+    tenant: 'acme-eu',
+    region: 'eusc-de-east-1',
+    images: [
+      { unreachable: `${DEMO_UNREACHABLE_REGISTRY}/acme/search-indexer:1.0.0` },
+    ],
+    expected: 'unknown:registry_unreachable',
+  },
+  {
+    name: 'storefront',
+    description:
+      'Two images, mixed: a resident web image and an unsigned sidecar (pinned by digest).',
+    tenant: 'acme-eu',
+    region: 'eusc-de-east-1',
+    images: ['storefront-web', 'storefront-sidecar@'],
+    expected: 'non_compliant:signature_missing',
+  },
+  {
+    name: 'globex-analytics',
+    description:
+      'Resident in the wider "eu" boundary: eu-central-1 key, SLSA v0.2 provenance, eu-west-1 registry.',
+    tenant: 'globex',
+    region: 'eu-west-1',
+    images: ['globex-analytics'],
+    expected: 'compliant',
+  },
 ];
 
 async function publishAll(
@@ -403,12 +582,26 @@ async function publishAll(
           'residency.dev/region': LAYOUTS[p.layout],
         },
       },
-      signatures: (p.signatures ?? []).map(({ keyName, ...s }) => ({ ...s, key: keys[keyName] })),
-      attestations: (p.attestations ?? []).map(({ keyName, ...a }) => ({ ...a, key: keys[keyName] })),
-      bundles: (p.bundles ?? []).map(({ keyName, ...b }) => ({ ...b, key: keys[keyName] })),
+      signatures: (p.signatures ?? []).map(({ keyName, ...s }) => ({
+        ...s,
+        key: keys[keyName],
+      })),
+      attestations: (p.attestations ?? []).map(({ keyName, ...a }) => ({
+        ...a,
+        key: keys[keyName],
+      })),
+      bundles: (p.bundles ?? []).map(({ keyName, ...b }) => ({
+        ...b,
+        key: keys[keyName],
+      })),
     });
     digestOf[p.name] = res.digest;
-    out[p.name] = { layout, tag: p.tag, digest: res.digest, reference: res.reference };
+    out[p.name] = {
+      layout,
+      tag: p.tag,
+      digest: res.digest,
+      reference: res.reference,
+    };
     log(`  ${p.name.padEnd(20)} ${res.digest}  ${res.reference}`);
   };
   for (const p of all) {
@@ -420,13 +613,23 @@ async function publishAll(
   for (const p of all) {
     if (p.name === 'fraud-scoring') {
       p.attestations = [
-        { ...slsaProvenanceV1(), keyName: 'eusc-signer', forge: { subjectDigest: victim } },
-        { ...cycloneDxSbom({ name: 'acme/fraud-scoring' }), keyName: 'eusc-signer', forge: { subjectDigest: victim } },
+        {
+          ...slsaProvenanceV1(),
+          keyName: 'eusc-signer',
+          forge: { subjectDigest: victim },
+        },
+        {
+          ...cycloneDxSbom({ name: 'acme/fraud-scoring' }),
+          keyName: 'eusc-signer',
+          forge: { subjectDigest: victim },
+        },
       ];
       await publish(p);
     }
     if (p.name === 'inventory-sync') {
-      p.signatures = [{ keyName: 'eusc-signer', forge: { payloadDigest: victim } }];
+      p.signatures = [
+        { keyName: 'eusc-signer', forge: { payloadDigest: victim } },
+      ];
       await publish(p);
     }
   }
@@ -440,7 +643,8 @@ function entityDocs(manifest: DemoManifest): unknown[] {
       kind: 'System',
       metadata: {
         name: 'residency-demo',
-        description: 'Demo services generated by the Residency signing kit (fresh keys, OCI layouts in .demo/).',
+        description:
+          'Demo services generated by the Residency signing kit (fresh keys, OCI layouts in .demo/).',
       },
       spec: { owner: 'group:default/platform-owners' },
     },
@@ -493,17 +697,26 @@ function orgDocs(): unknown[] {
       apiVersion: 'backstage.io/v1alpha1',
       kind: 'User',
       metadata: { name: 'guest' },
-      spec: { profile: { displayName: 'Guest' }, memberOf: ['developers', 'auditors', 'platform-owners'] },
+      spec: {
+        profile: { displayName: 'Guest' },
+        memberOf: ['developers', 'auditors', 'platform-owners'],
+      },
     },
   ];
 }
 
-function appConfig(manifest: DemoManifest, repoRoot: string, catalogFile: string, orgFile: string) {
+function appConfig(
+  manifest: DemoManifest,
+  repoRoot: string,
+  catalogFile: string,
+  orgFile: string,
+) {
   const locations: unknown[] = [];
   const exampleEntities = join(repoRoot, 'examples', 'entities.yaml');
   const exampleOrg = join(repoRoot, 'examples', 'org.yaml');
   // Backstage replaces arrays when merging configs: repeat the base locations here.
-  if (existsSync(exampleEntities)) locations.push({ type: 'file', target: exampleEntities });
+  if (existsSync(exampleEntities))
+    locations.push({ type: 'file', target: exampleEntities });
   locations.push({
     type: 'file',
     target: existsSync(exampleOrg) ? exampleOrg : orgFile,
@@ -518,9 +731,21 @@ function appConfig(manifest: DemoManifest, repoRoot: string, catalogFile: string
         'eu-sovereign': ['eusc-de-east-1'],
         eu: ['eu-central-1', 'eu-west-1', 'eu-west-3', 'eusc-de-east-1'],
       },
-      registries: [{ host: DEMO_UNREACHABLE_REGISTRY, region: 'eusc-de-east-1', insecure: true }],
-      layouts: Object.values(manifest.layouts).map(l => ({ path: l.path, region: l.region })),
-      keys: Object.values(k).map(r => ({ id: r.id, publicKeyFile: r.publicKeyFile })),
+      registries: [
+        {
+          host: DEMO_UNREACHABLE_REGISTRY,
+          region: 'eusc-de-east-1',
+          insecure: true,
+        },
+      ],
+      layouts: Object.values(manifest.layouts).map(l => ({
+        path: l.path,
+        region: l.region,
+      })),
+      keys: Object.values(k).map(r => ({
+        id: r.id,
+        publicKeyFile: r.publicKeyFile,
+      })),
       tenants: {
         'acme-eu': {
           boundary: 'eu-sovereign',
@@ -537,11 +762,14 @@ function appConfig(manifest: DemoManifest, repoRoot: string, catalogFile: string
   };
 }
 
-const HEADER = '# Generated by packages/signing-kit (generate-demo). Do not edit: re-run to refresh.\n';
+const HEADER =
+  '# Generated by packages/signing-kit (generate-demo). Do not edit: re-run to refresh.\n';
 
 /** Generates (or reuses) the demo keys, images, catalog and config. */
-export async function generateDemo(options: GenerateDemoOptions = {}): Promise<DemoResult> {
-  const repoRoot = options.repoRoot ?? defaultRepoRoot();
+export async function generateDemo(
+  options: GenerateDemoOptions = {},
+): Promise<DemoResult> {
+  const repoRoot = options.repoRoot ?? findRepoRoot(process.cwd());
   const dir = resolve(options.dir ?? join(repoRoot, '.demo'));
   const log = options.log ?? (() => {});
   await mkdir(dir, { recursive: true });
@@ -550,21 +778,30 @@ export async function generateDemo(options: GenerateDemoOptions = {}): Promise<D
   let previous: DemoManifest | undefined;
   if (existsSync(manifestFile)) {
     try {
-      previous = JSON.parse(await readFile(manifestFile, 'utf8')) as DemoManifest;
+      previous = JSON.parse(
+        await readFile(manifestFile, 'utf8'),
+      ) as DemoManifest;
     } catch {
       previous = undefined; // unreadable: start over (keys are regenerated too)
     }
   }
   const { keys, records } = await loadOrCreateKeys(dir, previous);
   const layouts = Object.fromEntries(
-    (Object.keys(LAYOUTS) as LayoutName[]).map(n => [n, { path: join(dir, 'registries', n), region: LAYOUTS[n] }]),
+    (Object.keys(LAYOUTS) as LayoutName[]).map(n => [
+      n,
+      { path: join(dir, 'registries', n), region: LAYOUTS[n] },
+    ]),
   );
   const reusable =
     previous?.version === DEMO_VERSION &&
     previous.dir === dir &&
-    Object.keys(previous.keys).every(n => previous!.keys[n].fingerprint === records[n]?.fingerprint) &&
+    Object.keys(previous.keys).every(
+      n => previous!.keys[n].fingerprint === records[n]?.fingerprint,
+    ) &&
     Object.values(layouts).every(l => existsSync(join(l.path, 'index.json'))) &&
-    Object.values(previous.images ?? {}).every(i => existsSync(join(i.layout, 'blobs', 'sha256', i.digest.slice(7))));
+    Object.values(previous.images ?? {}).every(i =>
+      existsSync(join(i.layout, 'blobs', 'sha256', i.digest.slice(7))),
+    );
 
   let images: Record<string, DemoImageRecord>;
   let created = false;
@@ -588,7 +825,9 @@ export async function generateDemo(options: GenerateDemoOptions = {}): Promise<D
     keys: records,
     layouts,
     images,
-    expectations: Object.fromEntries(ENTITIES.map(e => [e.name, { tenant: e.tenant, expected: e.expected }])),
+    expectations: Object.fromEntries(
+      ENTITIES.map(e => [e.name, { tenant: e.tenant, expected: e.expected }]),
+    ),
   };
   await writeAtomic(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
 
@@ -596,9 +835,27 @@ export async function generateDemo(options: GenerateDemoOptions = {}): Promise<D
   await mkdir(catalogDir, { recursive: true });
   const catalogFile = join(catalogDir, 'entities.yaml');
   const orgFile = join(catalogDir, 'org.yaml');
-  await writeAtomic(catalogFile, HEADER + entityDocs(manifest).map(d => stringify(d, { aliasDuplicateObjects: false })).join('---\n'));
-  await writeAtomic(orgFile, HEADER + orgDocs().map(d => stringify(d, { aliasDuplicateObjects: false })).join('---\n'));
+  await writeAtomic(
+    catalogFile,
+    HEADER +
+      entityDocs(manifest)
+        .map(d => stringify(d, { aliasDuplicateObjects: false }))
+        .join('---\n'),
+  );
+  await writeAtomic(
+    orgFile,
+    HEADER +
+      orgDocs()
+        .map(d => stringify(d, { aliasDuplicateObjects: false }))
+        .join('---\n'),
+  );
   const configFile = join(dir, 'app-config.demo.yaml');
-  await writeAtomic(configFile, HEADER + stringify(appConfig(manifest, repoRoot, catalogFile, orgFile), { aliasDuplicateObjects: false }));
+  await writeAtomic(
+    configFile,
+    HEADER +
+      stringify(appConfig(manifest, repoRoot, catalogFile, orgFile), {
+        aliasDuplicateObjects: false,
+      }),
+  );
   return { manifest, created, configFile, catalogFile };
 }

@@ -114,7 +114,12 @@ export function makeImage(spec: ImageSpec = {}): BuiltImage {
         ...(spec.labels ? { Labels: spec.labels } : {}),
       },
       rootfs: { type: 'layers', diff_ids: [digestOf(tar)] },
-      history: [{ created: spec.created ?? '1970-01-01T00:00:00Z', created_by: 'residency signing-kit' }],
+      history: [
+        {
+          created: spec.created ?? '1970-01-01T00:00:00Z',
+          created_by: 'residency signing-kit',
+        },
+      ],
     }),
     MEDIA_OCI_CONFIG,
   );

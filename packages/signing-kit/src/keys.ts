@@ -75,9 +75,13 @@ function wrap(privateKey: KeyObject): SigningKey {
 export function generateKey(alg: KeyAlgorithm = 'ecdsa-p256'): SigningKey {
   switch (alg) {
     case 'ecdsa-p256':
-      return wrap(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey);
+      return wrap(
+        generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey,
+      );
     case 'ecdsa-p384':
-      return wrap(generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey);
+      return wrap(
+        generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey,
+      );
     case 'ed25519':
       return wrap(generateKeyPairSync('ed25519').privateKey);
     case 'rsa':
@@ -85,7 +89,10 @@ export function generateKey(alg: KeyAlgorithm = 'ecdsa-p256'): SigningKey {
         generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey,
       );
     default:
-      throw new SigningKitError(`unsupported key algorithm ${alg}`, 'unsupported_key');
+      throw new SigningKitError(
+        `unsupported key algorithm ${alg}`,
+        'unsupported_key',
+      );
   }
 }
 

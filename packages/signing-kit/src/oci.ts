@@ -7,7 +7,8 @@ export const MEDIA_OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 export const MEDIA_OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 export const MEDIA_OCI_CONFIG = 'application/vnd.oci.image.config.v1+json';
 export const MEDIA_OCI_EMPTY = 'application/vnd.oci.empty.v1+json';
-export const MEDIA_OCI_LAYER_GZIP = 'application/vnd.oci.image.layer.v1.tar+gzip';
+export const MEDIA_OCI_LAYER_GZIP =
+  'application/vnd.oci.image.layer.v1.tar+gzip';
 export const MEDIA_COSIGN_SIMPLESIGNING =
   'application/vnd.dev.cosign.simplesigning.v1+json';
 export const MEDIA_DSSE_ENVELOPE = 'application/vnd.dsse.envelope.v1+json';
@@ -61,7 +62,10 @@ export function blobOf(
 }
 
 /** The cosign tag for a digest: `sha256-<hex>` plus suffix (`.sig`, `.att`, or '' for the referrers fallback). */
-export function cosignTag(digest: string, suffix: '.sig' | '.att' | '' = ''): string {
+export function cosignTag(
+  digest: string,
+  suffix: '.sig' | '.att' | '' = '',
+): string {
   return `${digest.replace(':', '-')}${suffix}`;
 }
 

@@ -26,25 +26,31 @@ export interface ResourceDescriptor {
 }
 
 /** SLSA provenance v1. */
-export function slsaProvenanceV1(input: {
-  builderId?: string;
-  buildType?: string;
-  externalParameters?: Record<string, unknown>;
-  internalParameters?: Record<string, unknown>;
-  resolvedDependencies?: ResourceDescriptor[];
-  invocationId?: string;
-  startedOn?: string;
-  finishedOn?: string;
-} = {}): Predicate {
+export function slsaProvenanceV1(
+  input: {
+    builderId?: string;
+    buildType?: string;
+    externalParameters?: Record<string, unknown>;
+    internalParameters?: Record<string, unknown>;
+    resolvedDependencies?: ResourceDescriptor[];
+    invocationId?: string;
+    startedOn?: string;
+    finishedOn?: string;
+  } = {},
+): Predicate {
   return {
     predicateType: PREDICATE_SLSA_V1,
     predicate: {
       buildDefinition: {
-        buildType: input.buildType ?? 'https://ci.eu.example.com/buildtypes/container/v1',
+        buildType:
+          input.buildType ??
+          'https://ci.eu.example.com/buildtypes/container/v1',
         externalParameters: input.externalParameters ?? {
           source: 'git+https://git.eu.example.com/acme/app@refs/heads/main',
         },
-        ...(input.internalParameters ? { internalParameters: input.internalParameters } : {}),
+        ...(input.internalParameters
+          ? { internalParameters: input.internalParameters }
+          : {}),
         resolvedDependencies: input.resolvedDependencies ?? [
           {
             uri: 'git+https://git.eu.example.com/acme/app@refs/heads/main',
@@ -53,7 +59,11 @@ export function slsaProvenanceV1(input: {
         ],
       },
       runDetails: {
-        builder: { id: input.builderId ?? 'https://ci.eu.example.com/builders/eusc-de-east-1' },
+        builder: {
+          id:
+            input.builderId ??
+            'https://ci.eu.example.com/builders/eusc-de-east-1',
+        },
         metadata: {
           invocationId: input.invocationId ?? 'build-1',
           startedOn: input.startedOn ?? '2026-01-01T00:00:00Z',
@@ -65,18 +75,29 @@ export function slsaProvenanceV1(input: {
 }
 
 /** SLSA provenance v0.2. */
-export function slsaProvenanceV02(input: {
-  builderId?: string;
-  buildType?: string;
-  materials?: ResourceDescriptor[];
-  parameters?: Record<string, unknown>;
-  configSource?: { uri: string; digest?: Record<string, string>; entryPoint?: string };
-} = {}): Predicate {
+export function slsaProvenanceV02(
+  input: {
+    builderId?: string;
+    buildType?: string;
+    materials?: ResourceDescriptor[];
+    parameters?: Record<string, unknown>;
+    configSource?: {
+      uri: string;
+      digest?: Record<string, string>;
+      entryPoint?: string;
+    };
+  } = {},
+): Predicate {
   return {
     predicateType: PREDICATE_SLSA_V02,
     predicate: {
-      builder: { id: input.builderId ?? 'https://ci.eu.example.com/builders/eusc-de-east-1' },
-      buildType: input.buildType ?? 'https://ci.eu.example.com/buildtypes/container/v1',
+      builder: {
+        id:
+          input.builderId ??
+          'https://ci.eu.example.com/builders/eusc-de-east-1',
+      },
+      buildType:
+        input.buildType ?? 'https://ci.eu.example.com/buildtypes/container/v1',
       invocation: {
         configSource: input.configSource ?? {
           uri: 'git+https://git.eu.example.com/acme/app@refs/heads/main',
@@ -102,10 +123,12 @@ export function slsaProvenanceV02(input: {
 }
 
 /** A minimal CycloneDX 1.5 BOM. */
-export function cycloneDxSbom(input: {
-  name?: string;
-  components?: { name: string; version: string; purl?: string }[];
-} = {}): Predicate {
+export function cycloneDxSbom(
+  input: {
+    name?: string;
+    components?: { name: string; version: string; purl?: string }[];
+  } = {},
+): Predicate {
   return {
     predicateType: PREDICATE_CYCLONEDX,
     predicate: {
@@ -116,18 +139,26 @@ export function cycloneDxSbom(input: {
         timestamp: '2026-01-01T00:05:00Z',
         component: { type: 'container', name: input.name ?? 'app' },
       },
-      components: (input.components ?? [
-        { name: 'openssl', version: '3.0.15', purl: 'pkg:deb/debian/openssl@3.0.15' },
-      ]).map(c => ({ type: 'library', ...c })),
+      components: (
+        input.components ?? [
+          {
+            name: 'openssl',
+            version: '3.0.15',
+            purl: 'pkg:deb/debian/openssl@3.0.15',
+          },
+        ]
+      ).map(c => ({ type: 'library', ...c })),
     },
   };
 }
 
 /** A minimal SPDX 2.3 document. */
-export function spdxSbom(input: {
-  name?: string;
-  packages?: { name: string; versionInfo: string }[];
-} = {}): Predicate {
+export function spdxSbom(
+  input: {
+    name?: string;
+    packages?: { name: string; versionInfo: string }[];
+  } = {},
+): Predicate {
   const name = input.name ?? 'app';
   return {
     predicateType: PREDICATE_SPDX,
@@ -136,9 +167,16 @@ export function spdxSbom(input: {
       dataLicense: 'CC0-1.0',
       SPDXID: 'SPDXRef-DOCUMENT',
       name,
-      documentNamespace: `https://residency.dev/spdx/${encodeURIComponent(name)}`,
-      creationInfo: { created: '2026-01-01T00:05:00Z', creators: ['Tool: residency-signing-kit'] },
-      packages: (input.packages ?? [{ name: 'openssl', versionInfo: '3.0.15' }]).map((p, i) => ({
+      documentNamespace: `https://residency.dev/spdx/${encodeURIComponent(
+        name,
+      )}`,
+      creationInfo: {
+        created: '2026-01-01T00:05:00Z',
+        creators: ['Tool: residency-signing-kit'],
+      },
+      packages: (
+        input.packages ?? [{ name: 'openssl', versionInfo: '3.0.15' }]
+      ).map((p, i) => ({
         SPDXID: `SPDXRef-Package-${i}`,
         downloadLocation: 'NOASSERTION',
         ...p,

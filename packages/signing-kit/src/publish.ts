@@ -16,7 +16,11 @@ import {
   simpleSigningPayload,
   SimpleSignature,
 } from './cosign';
-import { BundleForgery, makeMessageBundle, makeStatementBundle } from './bundles';
+import {
+  BundleForgery,
+  makeMessageBundle,
+  makeStatementBundle,
+} from './bundles';
 import { BuiltImage, ImageSpec, makeImage, writeImage } from './image';
 import { SigningKey, SigningKitError } from './keys';
 import {
@@ -130,24 +134,37 @@ function isBuilt(i: BuiltImage | ImageSpec | undefined): i is BuiltImage {
 }
 
 function requireKey(k: SigningKey | undefined, what: string): SigningKey {
-  if (!k) throw new SigningKitError(`${what} needs a key (none given, no default key)`, 'bad_input');
+  if (!k)
+    throw new SigningKitError(
+      `${what} needs a key (none given, no default key)`,
+      'bad_input',
+    );
   return k;
 }
 
 /** Publishes an image with its signatures, attestations and bundles. */
-export async function publishSignedImage(opts: PublishOptions): Promise<PublishedImage> {
+export async function publishSignedImage(
+  opts: PublishOptions,
+): Promise<PublishedImage> {
   const target = openTarget(opts.target, opts.repository);
   const image = isBuilt(opts.image)
     ? opts.image
     : makeImage(
-        opts.image ?? { files: { '/app/name.txt': `${opts.repository}:${opts.tag}\n` } },
+        opts.image ?? {
+          files: { '/app/name.txt': `${opts.repository}:${opts.tag}\n` },
+        },
       );
   await writeImage(target, image, opts.tag);
 
   const name =
     opts.dockerReference ??
-    ('registry' in opts.target ? `${opts.target.registry}/${opts.repository}` : opts.repository);
-  const prefix = 'registry' in opts.target ? `${opts.target.registry}/${opts.repository}` : `oci:${opts.target.layout}`;
+    ('registry' in opts.target
+      ? `${opts.target.registry}/${opts.repository}`
+      : opts.repository);
+  const prefix =
+    'registry' in opts.target
+      ? `${opts.target.registry}/${opts.repository}`
+      : `oci:${opts.target.layout}`;
   const out: PublishedImage = {
     digest: image.digest,
     reference: `${prefix}:${opts.tag}`,
@@ -186,11 +203,17 @@ export async function publishSignedImage(opts: PublishOptions): Promise<Publishe
       const key = requireKey(a.key ?? opts.key, 'attestation');
       const statement = makeStatement({
         subjects: [
-          imageSubject(a.forge?.subjectName ?? name, a.forge?.subjectDigest ?? image.digest),
+          imageSubject(
+            a.forge?.subjectName ?? name,
+            a.forge?.subjectDigest ?? image.digest,
+          ),
         ],
         predicateType: a.predicateType,
         predicate: a.predicate,
-        forge: { omitType: a.forge?.omitType, omitSubjects: a.forge?.omitSubjects },
+        forge: {
+          omitType: a.forge?.omitType,
+          omitSubjects: a.forge?.omitSubjects,
+        },
       });
       const envelope = signStatement(key, statement, {
         keyid: a.keyid,
@@ -218,7 +241,10 @@ export async function publishSignedImage(opts: PublishOptions): Promise<Publishe
         subjects: [imageSubject(name, b.forge?.subjectDigest ?? image.digest)],
         predicateType,
         predicate: b.predicate ?? {},
-        forge: { omitType: b.forge?.omitType, omitSubjects: b.forge?.omitSubjects },
+        forge: {
+          omitType: b.forge?.omitType,
+          omitSubjects: b.forge?.omitSubjects,
+        },
       });
       bundle = await makeStatementBundle(key, statement, {
         hint: b.hint,
@@ -228,10 +254,14 @@ export async function publishSignedImage(opts: PublishOptions): Promise<Publishe
       annotations['dev.sigstore.bundle.content'] = 'dsse-envelope';
       annotations['dev.sigstore.bundle.predicateType'] = predicateType;
     } else {
-      bundle = await makeMessageBundle(key, b.forge?.artifact ?? image.manifest.bytes, {
-        hint: b.hint,
-        forge: b.forge,
-      });
+      bundle = await makeMessageBundle(
+        key,
+        b.forge?.artifact ?? image.manifest.bytes,
+        {
+          hint: b.hint,
+          forge: b.forge,
+        },
+      );
       annotations['dev.sigstore.bundle.content'] = 'message-signature';
     }
     const entry = await attachReferrer(target, image.descriptor, {

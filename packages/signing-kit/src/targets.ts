@@ -38,7 +38,11 @@ export interface OciTarget {
   readonly name: string;
   putBlob(blob: Blob): Promise<void>;
   /** Stores a manifest; tags it when `tag` is given. Returns its descriptor. */
-  putManifest(bytes: Uint8Array, mediaType: string, tag?: string): Promise<Descriptor>;
+  putManifest(
+    bytes: Uint8Array,
+    mediaType: string,
+    tag?: string,
+  ): Promise<Descriptor>;
   getManifest(tagOrDigest: string): Promise<StoredManifest | null>;
   getBlob(digest: string): Promise<Uint8Array | null>;
 }
@@ -54,7 +58,13 @@ export class RegistryTarget implements OciTarget {
   }
   async putManifest(bytes: Uint8Array, mediaType: string, tag?: string) {
     const digest = digestOf(bytes);
-    await pushManifest(this.host, this.repository, tag ?? digest, bytes, mediaType);
+    await pushManifest(
+      this.host,
+      this.repository,
+      tag ?? digest,
+      bytes,
+      mediaType,
+    );
     return { mediaType, digest, size: bytes.byteLength };
   }
   getManifest(tagOrDigest: string) {
@@ -94,14 +104,17 @@ async function exists(path: string): Promise<boolean> {
 }
 
 async function atomicWrite(path: string, bytes: Uint8Array | string) {
-  const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  const tmp = `${path}.tmp-${process.pid}-${Math.random()
+    .toString(36)
+    .slice(2)}`;
   await writeFile(tmp, bytes);
   await rename(tmp, path);
 }
 
 function hexOf(digest: string): string {
   const m = /^sha256:([0-9a-f]{64})$/.exec(digest);
-  if (!m) throw new SigningKitError(`not a sha256 digest: ${digest}`, 'bad_input');
+  if (!m)
+    throw new SigningKitError(`not a sha256 digest: ${digest}`, 'bad_input');
   return m[1];
 }
 
@@ -121,13 +134,20 @@ export class LayoutTarget implements OciTarget {
     await mkdir(join(this.dir, 'blobs', 'sha256'), { recursive: true });
     const marker = join(this.dir, 'oci-layout');
     if (!(await exists(marker))) {
-      await atomicWrite(marker, JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+      await atomicWrite(
+        marker,
+        JSON.stringify({ imageLayoutVersion: '1.0.0' }),
+      );
     }
     const index = join(this.dir, 'index.json');
     if (!(await exists(index))) {
       await atomicWrite(
         index,
-        JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_OCI_INDEX, manifests: [] }),
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: MEDIA_OCI_INDEX,
+          manifests: [],
+        }),
       );
     }
   }
@@ -142,7 +162,10 @@ export class LayoutTarget implements OciTarget {
     }
     const parsed = JSON.parse(text) as LayoutIndex;
     if (!parsed || !Array.isArray(parsed.manifests)) {
-      throw new SigningKitError(`${this.dir}/index.json is not an OCI index`, 'layout_invalid');
+      throw new SigningKitError(
+        `${this.dir}/index.json is not an OCI index`,
+        'layout_invalid',
+      );
     }
     return parsed;
   }
@@ -170,7 +193,10 @@ export class LayoutTarget implements OciTarget {
         manifests = manifests.filter(
           m => m.annotations?.[ANNOTATION_REF_NAME] !== tag,
         );
-        manifests.push({ ...desc, annotations: { [ANNOTATION_REF_NAME]: tag } });
+        manifests.push({
+          ...desc,
+          annotations: { [ANNOTATION_REF_NAME]: tag },
+        });
       } else if (!manifests.some(m => m.digest === digest)) {
         manifests.push(desc);
       }

@@ -24,14 +24,25 @@ export function referencePae(type: string, body: Buffer): Buffer {
 }
 
 /** Verifies a signature the way cosign verifies key-based signatures (SHA-256, DER ECDSA). */
-export function verifyWithPem(pem: string, data: Buffer, sigB64: string): boolean {
+export function verifyWithPem(
+  pem: string,
+  data: Buffer,
+  sigB64: string,
+): boolean {
   const key = createPublicKey(pem);
   const alg = key.asymmetricKeyType === 'ed25519' ? null : 'sha256';
   return cryptoVerify(alg, data, key, Buffer.from(sigB64, 'base64'));
 }
 
 /** Verifies a DSSE envelope's first signature over PAE. */
-export function verifyEnvelope(pem: string, envelope: { payloadType: string; payload: string; signatures: { sig: string }[] }): boolean {
+export function verifyEnvelope(
+  pem: string,
+  envelope: {
+    payloadType: string;
+    payload: string;
+    signatures: { sig: string }[];
+  },
+): boolean {
   return verifyWithPem(
     pem,
     referencePae(envelope.payloadType, Buffer.from(envelope.payload, 'base64')),

@@ -10,38 +10,55 @@ import { parse, parseAllDocuments } from 'yaml';
 import { generateDemo, DemoManifest } from '../demo';
 import { spkiFingerprint } from '../keys';
 import { createPublicKey } from 'node:crypto';
-import { verifyEnvelope, verifyWithPem } from './helpers';
+import { verifyEnvelope, verifyWithPem } from '../__testUtils__/verify';
 
 async function tagged(layout: string, tag: string): Promise<any | undefined> {
   const index = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8'));
-  const d = index.manifests.find((m: any) => m.annotations?.['org.opencontainers.image.ref.name'] === tag);
+  const d = index.manifests.find(
+    (m: any) => m.annotations?.['org.opencontainers.image.ref.name'] === tag,
+  );
   if (!d) return undefined;
-  return JSON.parse(await readFile(join(layout, 'blobs', 'sha256', d.digest.slice(7)), 'utf8'));
+  return JSON.parse(
+    await readFile(join(layout, 'blobs', 'sha256', d.digest.slice(7)), 'utf8'),
+  );
 }
-const blob = (layout: string, digest: string) => readFile(join(layout, 'blobs', 'sha256', digest.slice(7)));
+const blob = (layout: string, digest: string) =>
+  readFile(join(layout, 'blobs', 'sha256', digest.slice(7)));
 
 describe('generateDemo', () => {
   let dir: string;
   let m: DemoManifest;
   let pem: Record<string, string>;
+  let created: boolean;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'signing-kit-demo-'));
     const first = await generateDemo({ dir, repoRoot: dir });
-    expect(first.created).toBe(true);
+    created = first.created;
     m = first.manifest;
     pem = {};
-    for (const [n, k] of Object.entries(m.keys)) pem[n] = await readFile(k.publicKeyFile, 'utf8');
+    for (const [n, k] of Object.entries(m.keys))
+      pem[n] = await readFile(k.publicKeyFile, 'utf8');
   }, 60000);
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
   it('is idempotent: a second run reuses keys and images and writes identical files', async () => {
-    const files = ['demo.json', 'app-config.demo.yaml', 'catalog/entities.yaml', 'registries/eu-sovereign/index.json'];
-    const before = await Promise.all(files.map(f => readFile(join(dir, f), 'utf8')));
+    expect(created).toBe(true);
+    const files = [
+      'demo.json',
+      'app-config.demo.yaml',
+      'catalog/entities.yaml',
+      'registries/eu-sovereign/index.json',
+    ];
+    const before = await Promise.all(
+      files.map(f => readFile(join(dir, f), 'utf8')),
+    );
     const second = await generateDemo({ dir, repoRoot: dir });
     expect(second.created).toBe(false);
     expect(second.manifest.keys).toEqual(m.keys);
     expect(second.manifest.images).toEqual(m.images);
-    const after = await Promise.all(files.map(f => readFile(join(dir, f), 'utf8')));
+    const after = await Promise.all(
+      files.map(f => readFile(join(dir, f), 'utf8')),
+    );
     expect(after).toEqual(before);
   });
 
@@ -49,16 +66,26 @@ describe('generateDemo', () => {
     for (const k of Object.values(m.keys)) {
       expect((await stat(k.privateKeyFile)).mode & 0o777).toBe(0o600);
       expect(k.privateKeyFile.startsWith(dir)).toBe(true);
-      expect(spkiFingerprint(createPublicKey(await readFile(k.publicKeyFile, 'utf8')))).toBe(k.fingerprint);
+      expect(
+        spkiFingerprint(
+          createPublicKey(await readFile(k.publicKeyFile, 'utf8')),
+        ),
+      ).toBe(k.fingerprint);
     }
     expect((await stat(join(dir, 'keys'))).mode & 0o777).toBe(0o700);
-    for (const f of ['demo.json', 'app-config.demo.yaml', 'catalog/entities.yaml']) {
+    for (const f of [
+      'demo.json',
+      'app-config.demo.yaml',
+      'catalog/entities.yaml',
+    ]) {
       expect(await readFile(join(dir, f), 'utf8')).not.toContain('PRIVATE KEY');
     }
   });
 
   it('writes the residency config the verifier reads', async () => {
-    const cfg = parse(await readFile(join(dir, 'app-config.demo.yaml'), 'utf8'));
+    const cfg = parse(
+      await readFile(join(dir, 'app-config.demo.yaml'), 'utf8'),
+    );
     expect(cfg.residency.boundaries).toEqual({
       'eu-sovereign': ['eusc-de-east-1'],
       eu: ['eu-central-1', 'eu-west-1', 'eu-west-3', 'eusc-de-east-1'],
@@ -66,15 +93,28 @@ describe('generateDemo', () => {
     const ids = cfg.residency.keys.map((k: any) => k.id);
     expect(ids).toEqual(
       expect.arrayContaining([
-        expect.stringMatching(/^awskms:\/\/\/arn:aws-eusc:kms:eusc-de-east-1:111122223333:key\/[0-9a-f-]{36}$/),
-        expect.stringMatching(/^awskms:\/\/\/arn:aws:kms:us-east-1:\d{12}:key\/[0-9a-f-]{36}$/),
+        expect.stringMatching(
+          /^awskms:\/\/\/arn:aws-eusc:kms:eusc-de-east-1:111122223333:key\/[0-9a-f-]{36}$/,
+        ),
+        expect.stringMatching(
+          /^awskms:\/\/\/arn:aws:kms:us-east-1:\d{12}:key\/[0-9a-f-]{36}$/,
+        ),
       ]),
     );
-    expect(cfg.residency.tenants['acme-eu']).toMatchObject({ boundary: 'eu-sovereign', require: ['signature', 'provenance', 'sbom'] });
-    expect(cfg.residency.tenants.globex).toMatchObject({ boundary: 'eu', require: ['signature', 'provenance'] });
+    expect(cfg.residency.tenants['acme-eu']).toMatchObject({
+      boundary: 'eu-sovereign',
+      require: ['signature', 'provenance', 'sbom'],
+    });
+    expect(cfg.residency.tenants.globex).toMatchObject({
+      boundary: 'eu',
+      require: ['signature', 'provenance'],
+    });
     expect(cfg.residency.layouts).toEqual(
       expect.arrayContaining([
-        { path: join(dir, 'registries', 'eu-sovereign'), region: 'eusc-de-east-1' },
+        {
+          path: join(dir, 'registries', 'eu-sovereign'),
+          region: 'eusc-de-east-1',
+        },
         { path: join(dir, 'registries', 'us-east'), region: 'us-east-1' },
       ]),
     );
@@ -86,17 +126,30 @@ describe('generateDemo', () => {
   });
 
   it('catalog: every entity points at real layout images or the unreachable registry', async () => {
-    const docs = parseAllDocuments(await readFile(join(dir, 'catalog', 'entities.yaml'), 'utf8')).map(d => d.toJS());
+    const docs = parseAllDocuments(
+      await readFile(join(dir, 'catalog', 'entities.yaml'), 'utf8'),
+    ).map(d => d.toJS());
     const comps = docs.filter(d => d.kind === 'Component');
-    expect(comps.map(c => c.metadata.name).sort()).toEqual(Object.keys(m.expectations).sort());
-    const byName = Object.fromEntries(comps.map(c => [c.metadata.name, c.metadata.annotations]));
+    expect(comps.map(c => c.metadata.name).sort()).toEqual(
+      Object.keys(m.expectations).sort(),
+    );
+    const byName = Object.fromEntries(
+      comps.map(c => [c.metadata.name, c.metadata.annotations]),
+    );
     expect(byName['legacy-crm']['residency.dev/tenant']).toBe('initech');
     expect(byName.notifications['residency.dev/region']).toBe('us-east-1');
-    expect(byName['search-indexer']['residency.dev/images']).toBe('127.0.0.1:1/acme/search-indexer:1.0.0');
+    expect(byName['search-indexer']['residency.dev/images']).toBe(
+      '127.0.0.1:1/acme/search-indexer:1.0.0',
+    );
     const storefront = byName.storefront['residency.dev/images'].split(',');
-    expect(storefront).toEqual([m.images['storefront-web'].reference, `oci:${m.images['storefront-sidecar'].layout}@${m.images['storefront-sidecar'].digest}`]);
+    expect(storefront).toEqual([
+      m.images['storefront-web'].reference,
+      `oci:${m.images['storefront-sidecar'].layout}@${m.images['storefront-sidecar'].digest}`,
+    ]);
     for (const c of comps) {
-      for (const ref of c.metadata.annotations['residency.dev/images'].split(',')) {
+      for (const ref of c.metadata.annotations['residency.dev/images'].split(
+        ',',
+      )) {
         if (!ref.startsWith('oci:')) continue;
         const [, path] = /^oci:([^:@]+)/.exec(ref)!;
         expect(path.startsWith(join(dir, 'registries'))).toBe(true);
@@ -109,8 +162,16 @@ describe('generateDemo', () => {
     const hex = img.digest.slice(7);
     const sig = await tagged(img.layout, `sha256-${hex}.sig`);
     const payload = await blob(img.layout, sig.layers[0].digest);
-    expect(JSON.parse(payload.toString()).critical.image['docker-manifest-digest']).toBe(img.digest);
-    expect(verifyWithPem(pem['eusc-signer'], payload, sig.layers[0].annotations['dev.cosignproject.cosign/signature'])).toBe(true);
+    expect(
+      JSON.parse(payload.toString()).critical.image['docker-manifest-digest'],
+    ).toBe(img.digest);
+    expect(
+      verifyWithPem(
+        pem['eusc-signer'],
+        payload,
+        sig.layers[0].annotations['dev.cosignproject.cosign/signature'],
+      ),
+    ).toBe(true);
     const att = await tagged(img.layout, `sha256-${hex}.att`);
     expect(att.layers.map((l: any) => l.annotations.predicateType)).toEqual([
       'https://slsa.dev/provenance/v1',
@@ -121,7 +182,11 @@ describe('generateDemo', () => {
       const env = JSON.parse((await blob(img.layout, l.digest)).toString());
       expect(verifyEnvelope(pem['eusc-signer'], env)).toBe(true);
     }
-    expect(await tagged(img.layout, `sha256-${hex}`)).toMatchObject({ manifests: [{ artifactType: 'application/vnd.dev.sigstore.bundle.v0.3+json' }] });
+    expect(await tagged(img.layout, `sha256-${hex}`)).toMatchObject({
+      manifests: [
+        { artifactType: 'application/vnd.dev.sigstore.bundle.v0.3+json' },
+      ],
+    });
   });
 
   it('negative images carry exactly their defect', async () => {
@@ -138,28 +203,52 @@ describe('generateDemo', () => {
     expect(await attOf('ledger-worker')).toBeUndefined();
     // signed by the us-east-1 key, not by the EU one
     const rep = await sigOf('reporting-service');
-    const repPayload = await blob(m.images['reporting-service'].layout, rep.layers[0].digest);
-    const repSig = rep.layers[0].annotations['dev.cosignproject.cosign/signature'];
+    const repPayload = await blob(
+      m.images['reporting-service'].layout,
+      rep.layers[0].digest,
+    );
+    const repSig =
+      rep.layers[0].annotations['dev.cosignproject.cosign/signature'];
     expect(verifyWithPem(pem['us-east-signer'], repPayload, repSig)).toBe(true);
     expect(verifyWithPem(pem['eusc-signer'], repPayload, repSig)).toBe(false);
     // SBOM missing
-    expect((await attOf('checkout-web')).layers.map((l: any) => l.annotations.predicateType)).toEqual(['https://slsa.dev/provenance/v1']);
+    expect(
+      (await attOf('checkout-web')).layers.map(
+        (l: any) => l.annotations.predicateType,
+      ),
+    ).toEqual(['https://slsa.dev/provenance/v1']);
     // attestations for payments-api's digest
     for (const l of (await attOf('fraud-scoring')).layers) {
-      const env = JSON.parse((await blob(m.images['fraud-scoring'].layout, l.digest)).toString());
+      const env = JSON.parse(
+        (await blob(m.images['fraud-scoring'].layout, l.digest)).toString(),
+      );
       expect(verifyEnvelope(pem['eusc-signer'], env)).toBe(true);
       const st = JSON.parse(Buffer.from(env.payload, 'base64').toString());
-      expect(`sha256:${st.subject[0].digest.sha256}`).toBe(m.images['payments-api'].digest);
+      expect(`sha256:${st.subject[0].digest.sha256}`).toBe(
+        m.images['payments-api'].digest,
+      );
     }
     // signature payload names payments-api's digest
     const inv = await sigOf('inventory-sync');
-    const invPayload = JSON.parse((await blob(m.images['inventory-sync'].layout, inv.layers[0].digest)).toString());
-    expect(invPayload.critical.image['docker-manifest-digest']).toBe(m.images['payments-api'].digest);
+    const invPayload = JSON.parse(
+      (
+        await blob(m.images['inventory-sync'].layout, inv.layers[0].digest)
+      ).toString(),
+    );
+    expect(invPayload.critical.image['docker-manifest-digest']).toBe(
+      m.images['payments-api'].digest,
+    );
     // stored in the us-east layout
-    expect(m.images['customer-portal'].layout).toBe(join(dir, 'registries', 'us-east'));
+    expect(m.images['customer-portal'].layout).toBe(
+      join(dir, 'registries', 'us-east'),
+    );
     // provenance names github.com
     const bt = (await attOf('build-tools')).layers[0];
-    const env = JSON.parse((await blob(m.images['build-tools'].layout, bt.digest)).toString());
-    expect(Buffer.from(env.payload, 'base64').toString()).toContain('github.com');
+    const env = JSON.parse(
+      (await blob(m.images['build-tools'].layout, bt.digest)).toString(),
+    );
+    expect(Buffer.from(env.payload, 'base64').toString()).toContain(
+      'github.com',
+    );
   });
 });

@@ -1,5 +1,5 @@
 /**
- * The Residency backend plugin.
+ * The Residency backend plugin, and a permission policy module with three roles.
  *
  * @packageDocumentation
  */
@@ -8,3 +8,10 @@ export {
   residencyEngineExtensionPoint,
   type ResidencyEngineExtensionPoint,
 } from './extensions';
+export {
+  residencyPermissionPolicyModule,
+  ResidencyPermissionPolicy,
+  DEFAULT_ROLE_GROUPS,
+  readRoleGroups,
+  type ResidencyRoleGroups,
+} from './policy';

@@ -1,0 +1,120 @@
+import type { UserInfoService } from '@backstage/backend-plugin-api';
+import type { Config } from '@backstage/config';
+import {
+  AuthorizeResult,
+  isPermission,
+  isResourcePermission,
+  type PolicyDecision,
+} from '@backstage/plugin-permission-common';
+import type {
+  PermissionPolicy,
+  PolicyQuery,
+  PolicyQueryUser,
+} from '@backstage/plugin-permission-node';
+import {
+  residencyEvidenceReadPermission,
+  residencyRefreshPermission,
+  residencyTenantsReadPermission,
+} from '@residency-dev/plugin-residency-common';
+
+/** Catalog group refs behind each of the three roles. @public */
+export interface ResidencyRoleGroups {
+  developers: string[];
+  auditors: string[];
+  platformOwners: string[];
+}
+
+/** @public */
+export const DEFAULT_ROLE_GROUPS: ResidencyRoleGroups = {
+  developers: ['group:default/developers'],
+  auditors: ['group:default/auditors'],
+  platformOwners: ['group:default/platform-owners'],
+};
+
+/** Reads `residency.roles.{developers,auditors,platformOwners}` (group refs). @public */
+export function readRoleGroups(config: Config): ResidencyRoleGroups {
+  const roles = config.getOptionalConfig('residency.roles');
+  const read = (key: keyof ResidencyRoleGroups) =>
+    (roles?.getOptionalStringArray(key) ?? DEFAULT_ROLE_GROUPS[key]).map(g =>
+      g.toLocaleLowerCase('en-US'),
+    );
+  return {
+    developers: read('developers'),
+    auditors: read('auditors'),
+    platformOwners: read('platformOwners'),
+  };
+}
+
+type Role = 'platformOwner' | 'auditor' | 'developer' | 'none';
+
+/**
+ * Residency's three roles, decided from the caller's catalog group memberships:
+ * - platform owner: every Residency permission;
+ * - auditor: evidence of every entity, tenants and mismatches; no refresh;
+ * - developer: evidence and refresh of the entities their groups own.
+ * Non-Residency permissions are allowed, so the catalog works as usual.
+ *
+ * @public
+ */
+export class ResidencyPermissionPolicy implements PermissionPolicy {
+  readonly #groups: ResidencyRoleGroups;
+  readonly #userInfo: UserInfoService;
+
+  constructor(options: { groups: ResidencyRoleGroups; userInfo: UserInfoService }) {
+    this.#groups = options.groups;
+    this.#userInfo = options.userInfo;
+  }
+
+  async handle(request: PolicyQuery, user?: PolicyQueryUser): Promise<PolicyDecision> {
+    const { permission } = request;
+    if (!permission.name.startsWith('residency.')) {
+      return { result: AuthorizeResult.ALLOW };
+    }
+    // Service-to-service calls never reach the policy (the permission client
+    // allows them); a query without a user is an anonymous one.
+    if (!user) {
+      return { result: AuthorizeResult.DENY };
+    }
+    const { ownershipEntityRefs } = await this.#userInfo.getUserInfo(user.credentials);
+    const role = this.#roleOf(ownershipEntityRefs);
+
+    if (role === 'platformOwner') {
+      return { result: AuthorizeResult.ALLOW };
+    }
+    if (isPermission(permission, residencyTenantsReadPermission)) {
+      return { result: role === 'auditor' ? AuthorizeResult.ALLOW : AuthorizeResult.DENY };
+    }
+    const ownedOnly = (): PolicyDecision =>
+      isResourcePermission(permission, 'catalog-entity')
+        ? {
+            result: AuthorizeResult.CONDITIONAL,
+            pluginId: 'catalog',
+            resourceType: 'catalog-entity',
+            conditions: {
+              rule: 'IS_ENTITY_OWNER',
+              resourceType: 'catalog-entity',
+              params: { claims: ownershipEntityRefs },
+            },
+          }
+        : { result: AuthorizeResult.DENY };
+    if (isPermission(permission, residencyEvidenceReadPermission)) {
+      if (role === 'auditor') {
+        return { result: AuthorizeResult.ALLOW };
+      }
+      return role === 'developer' ? ownedOnly() : { result: AuthorizeResult.DENY };
+    }
+    if (isPermission(permission, residencyRefreshPermission)) {
+      return role === 'developer' ? ownedOnly() : { result: AuthorizeResult.DENY };
+    }
+    return { result: AuthorizeResult.DENY };
+  }
+
+  #roleOf(ownershipEntityRefs: string[]): Role {
+    const refs = new Set(ownershipEntityRefs.map(r => r.toLocaleLowerCase('en-US')));
+    const inAny = (groups: string[]) => groups.some(g => refs.has(g));
+    if (inAny(this.#groups.platformOwners)) return 'platformOwner';
+    if (inAny(this.#groups.auditors)) return 'auditor';
+    if (inAny(this.#groups.developers)) return 'developer';
+    return 'none';
+  }
+}

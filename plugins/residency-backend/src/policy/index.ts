@@ -1,0 +1,7 @@
+export { residencyPermissionPolicyModule } from './module';
+export {
+  ResidencyPermissionPolicy,
+  DEFAULT_ROLE_GROUPS,
+  readRoleGroups,
+  type ResidencyRoleGroups,
+} from './ResidencyPermissionPolicy';

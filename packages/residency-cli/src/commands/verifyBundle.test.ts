@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, sign } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +8,7 @@ import {
   dsseBundle,
   fingerprint,
   messageSignatureBundle,
+  pae,
   statement,
   testKey,
 } from '../__testUtils__/sigstore';
@@ -178,6 +179,18 @@ describe('residency verify-bundle', () => {
       const r = await cli('notintoto.json', '--artifact', 'artifact.bin', '--key', 'key.pub', '--json');
       expect(r.code).toBe(1);
       expect(JSON.parse(r.out).error.code).toBe('payload_type');
+    });
+
+    it('attack: duplicate subject keys (read differently by other parsers) -> malformed_statement', async () => {
+      const payload = `{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"a","digest":{"sha256":"${'0'.repeat(64)}"}}],"subject":[{"name":"a","digest":{"sha256":"${artifactHex}"}}],"predicateType":"https://slsa.dev/provenance/v1","predicate":{}}`;
+      const b = dsseBundle(key, {});
+      const sig = sign('sha256', pae('application/vnd.in-toto+json', Buffer.from(payload)), key.privateKey);
+      b.dsseEnvelope.payload = Buffer.from(payload).toString('base64');
+      b.dsseEnvelope.signatures[0].sig = sig.toString('base64');
+      write('dupe.json', b);
+      const r = await cli('dupe.json', '--artifact', 'artifact.bin', '--key', 'key.pub', '--json');
+      expect(r.code).toBe(1);
+      expect(JSON.parse(r.out).error.code).toBe('malformed_statement');
     });
 
     it('statement without subjects -> malformed_statement', async () => {

@@ -13,6 +13,7 @@ import {
   type SignedEntity,
   type VerificationPolicy,
 } from '@sigstore/verify';
+import { parseStatement as engineParseStatement } from '@residency-dev/plugin-residency-node';
 import { CliError, EXIT, errorMessage, type ExitCode } from '../errors';
 import type { CliIo } from '../io';
 import { safe } from '../format/text';
@@ -24,10 +25,6 @@ export const MAX_BUNDLE_BYTES = 16 * 1024 * 1024;
 export const MAX_ARTIFACT_BYTES = 1024 * 1024 * 1024;
 
 const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
-const STATEMENT_TYPES = new Set([
-  'https://in-toto.io/Statement/v0.1',
-  'https://in-toto.io/Statement/v1',
-]);
 const DIGEST_HEX_LENGTH: Record<string, number> = {
   sha256: 64,
   sha384: 96,
@@ -429,47 +426,18 @@ export async function verifyBundleCommand(
   return report.exitCode;
 }
 
+/** The engine's own in-toto statement parser: strict JSON (no duplicate keys), caps, subjects. */
 function parseStatement(payload: Buffer): NonNullable<Report['statement']> {
-  let doc: unknown;
   try {
-    doc = JSON.parse(payload.toString('utf8'));
+    const st = engineParseStatement(payload);
+    return {
+      type: st.type,
+      predicateType: st.predicateType,
+      subjects: st.subjects.map(x => ({ name: x.name ?? '', digest: x.digest })),
+    };
   } catch (e) {
-    throw new BundleFailure('malformed_statement', `the DSSE payload is not JSON: ${errorMessage(e)}`);
+    throw new BundleFailure('malformed_statement', errorMessage(e));
   }
-  const s = doc as Record<string, unknown>;
-  if (typeof s !== 'object' || s === null || Array.isArray(s)) {
-    throw new BundleFailure('malformed_statement', 'the statement is not a JSON object');
-  }
-  if (typeof s._type !== 'string' || !STATEMENT_TYPES.has(s._type)) {
-    throw new BundleFailure('malformed_statement', `$._type is ${safe(s._type ?? 'missing', 100)}, not an in-toto Statement v0.1/v1`);
-  }
-  if (typeof s.predicateType !== 'string' || s.predicateType === '') {
-    throw new BundleFailure('malformed_statement', '$.predicateType is missing');
-  }
-  if (!Array.isArray(s.subject) || s.subject.length === 0) {
-    throw new BundleFailure('malformed_statement', '$.subject is missing or empty');
-  }
-  if (s.subject.length > 1024) {
-    throw new BundleFailure('malformed_statement', `$.subject has ${s.subject.length} entries (cap 1024)`);
-  }
-  const subjects = s.subject.map((sub: unknown, i: number) => {
-    const o = sub as Record<string, unknown>;
-    if (typeof o !== 'object' || o === null || typeof o.digest !== 'object' || o.digest === null || Array.isArray(o.digest)) {
-      throw new BundleFailure('malformed_statement', `$.subject[${i}].digest is missing`);
-    }
-    const digest: Record<string, string> = {};
-    for (const [alg, hex] of Object.entries(o.digest as Record<string, unknown>)) {
-      if (typeof hex !== 'string') {
-        throw new BundleFailure('malformed_statement', `$.subject[${i}].digest.${alg} is not a string`);
-      }
-      digest[alg] = hex;
-    }
-    if (Object.keys(digest).length === 0) {
-      throw new BundleFailure('malformed_statement', `$.subject[${i}].digest is empty`);
-    }
-    return { name: typeof o.name === 'string' ? o.name : '', digest };
-  });
-  return { type: s._type, predicateType: s.predicateType, subjects };
 }
 
 function formatReport(r: Report): string {

@@ -149,8 +149,9 @@ function checkRegion(value: unknown, path: string): string {
 
 function checkDate(value: unknown, path: string): string | undefined {
   if (value === undefined || value === null) return undefined;
-  const d =
-    value instanceof Date ? value : typeof value === 'string' ? new Date(value) : undefined;
+  let d: Date | undefined;
+  if (value instanceof Date) d = value;
+  else if (typeof value === 'string') d = new Date(value);
   if (!d || Number.isNaN(d.getTime())) {
     fail('config_invalid', path, `"${String(value)}" is not an ISO 8601 date-time`);
   }
@@ -408,7 +409,7 @@ export function loadResidencySettings(
       if (!issuer) fail('config_invalid', ipath, 'issuer is required');
       if (subjectRegExp !== undefined) {
         try {
-          new RegExp(subjectRegExp);
+          RegExp(subjectRegExp);
         } catch {
           fail('config_invalid', ipath, 'subjectRegExp is not a valid regular expression');
         }

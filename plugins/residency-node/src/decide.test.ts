@@ -30,7 +30,7 @@ import {
   statementFor,
   US_REG,
   type Fixture,
-} from './__fixtures__/world';
+} from './__testUtils__/world';
 import type { ResidencySettings } from './api';
 
 async function evaluate(

@@ -293,8 +293,8 @@ export function decideImage(
 }
 
 function materialPath(c: Check): string {
-  const list = c.format === 'simplesigning' ? 'simpleSignatures' : c.format === 'dsse' ? 'envelopes' : 'bundles';
-  return `${list}[${c.index}]`;
+  const lists = { simplesigning: 'simpleSignatures', dsse: 'envelopes', 'sigstore-bundle': 'bundles' } as const;
+  return `${lists[c.format]}[${c.index}]`;
 }
 
 function dedupe(reasons: Reason[]): Reason[] {

@@ -16,7 +16,7 @@ import {
 import { EVIDENCE_BUNDLE_SCHEMA } from '@residency-dev/plugin-residency-common';
 import { DefaultResidencyEngine } from './engine';
 import { chainRecord, verifyEvidenceBundle } from './evidence';
-import { EU_REGION, keys, settingsWith } from './__fixtures__/world';
+import { EU_REGION, keys, settingsWith } from './__testUtils__/world';
 
 describe('engine over an OCI layout (default ArtifactSource)', () => {
   let dir: string;

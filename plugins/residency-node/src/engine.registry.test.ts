@@ -11,7 +11,7 @@ import {
   type TestRegistry,
 } from '@residency-dev/signing-kit';
 import { DefaultResidencyEngine } from './engine';
-import { EU_REGION, keys, settingsWith, US_KEY_ID } from './__fixtures__/world';
+import { EU_REGION, keys, settingsWith, US_KEY_ID } from './__testUtils__/world';
 
 describe('engine against a real docker-registry', () => {
   let registry: TestRegistry;

@@ -16,7 +16,7 @@ import {
   newImage,
   settingsWith,
   statementFor,
-} from './__fixtures__/world';
+} from './__testUtils__/world';
 
 async function makeRecord(): Promise<{ record: EvidenceRecord; settings: ReturnType<typeof settingsWith> }> {
   const f = newImage();

@@ -220,7 +220,10 @@ function verifyInner(
   // 4. Keys: PEM, fingerprint, region pinned by the id; still configured?
   record.trust.keys.forEach((k, i) => {
     const kp = `${P}.trust.keys[${i}]`;
-    if (!isObj(k)) return add(kp, 'malformed', 'key entry is not an object');
+    if (!isObj(k)) {
+      add(kp, 'malformed', 'key entry is not an object');
+      return;
+    }
     let fp: string | undefined;
     try {
       fp = describePublicKey(createPublicKey({ key: k.publicKeyPem, format: 'pem' })).fingerprint;
@@ -245,10 +248,16 @@ function verifyInner(
   const roots: NonNullable<ResidencySettings['trustedRoots']> = [];
   (record.trust.trustedRoots ?? []).forEach((r, i) => {
     const fromSettings = settings?.trustedRoots?.find(t => t.sha256 === r.sha256);
-    if (fromSettings) return void roots.push(fromSettings);
+    if (fromSettings) {
+      roots.push(fromSettings);
+      return;
+    }
     try {
       const pg = publicGoodTrustedRoot();
-      if (sha256Hex(pg) === r.sha256) return void roots.push({ name: r.name, sha256: r.sha256, json: JSON.parse(pg.toString('utf8')) });
+      if (sha256Hex(pg) === r.sha256) {
+        roots.push({ name: r.name, sha256: r.sha256, json: JSON.parse(pg.toString('utf8')) });
+        return;
+      }
     } catch {
       // fall through
     }
@@ -257,7 +266,10 @@ function verifyInner(
 
   // 6. Material: each manifest hashes to its digest.
   record.material.forEach((m, i) => {
-    if (!isObj(m)) return add(`${P}.material[${i}]`, 'malformed', 'material entry is not an object');
+    if (!isObj(m)) {
+      add(`${P}.material[${i}]`, 'malformed', 'material entry is not an object');
+      return;
+    }
     if (m.manifest !== undefined && m.digest !== undefined) {
       const bytes = Buffer.from(String(m.manifest), 'base64');
       const [alg, hex] = String(m.digest).split(':');

@@ -30,17 +30,19 @@ export function parseStrictJson(
 ): unknown {
   const maxLength = options?.maxLength ?? 4 * 1024 * 1024;
   const maxDepth = options?.maxDepth ?? 64;
+  let text: string;
   if (typeof input !== 'string') {
     if (input.byteLength > maxLength) {
       throw new StrictJsonError('too_large', `JSON larger than ${maxLength} bytes`);
     }
     try {
-      input = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(input);
+      text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(input);
     } catch {
       throw new StrictJsonError('syntax', 'JSON is not valid UTF-8');
     }
+  } else {
+    text = input;
   }
-  const text = input;
   if (text.length > maxLength) {
     throw new StrictJsonError('too_large', `JSON larger than ${maxLength} bytes`);
   }

@@ -144,7 +144,9 @@ export function ServicesTab(props: { tenants: string[] }) {
     items.sort((a, b) => {
       const va = sortValue(a, sort.key);
       const vb = sortValue(b, sort.key);
-      const cmp = va < vb ? -1 : va > vb ? 1 : 0;
+      let cmp = 0;
+      if (va < vb) cmp = -1;
+      else if (va > vb) cmp = 1;
       return sort.dir === 'asc' ? cmp : -cmp;
     });
     return items;

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../cli';
+import { publicGoodTrustedRoot } from './verifyBundle';
 import { memoryIo } from '../io';
 import {
   dsseBundle,
@@ -241,6 +242,32 @@ describe('residency verify-bundle', () => {
       expect(r.code).toBe(3);
       expect(r.err).toContain(message);
       expect(r.err).toContain('error: ');
+    });
+  });
+
+  describe('keyless trust wiring', () => {
+    const identity = ['--certificate-identity', 'release@example.com', '--certificate-oidc-issuer', 'https://accounts.example.com'];
+
+    it('a certificate that is not DER -> bundle_invalid (exit 1)', async () => {
+      const b: any = messageSignatureBundle(key, artifact);
+      b.verificationMaterial = { certificate: { rawBytes: Buffer.from('not a certificate').toString('base64') }, tlogEntries: [] };
+      write('badcert.json', b);
+      const r = await cli('badcert.json', '--artifact', 'artifact.bin', ...identity, '--json');
+      expect(r.code).toBe(1);
+      expect(JSON.parse(r.out).error.code).toBe('bundle_invalid');
+    });
+
+    it('--trusted-root that is not a trusted root -> exit 3', async () => {
+      write('msg.json', messageSignatureBundle(key, artifact));
+      write('root.json', '[1, 2]');
+      const r = await cli('msg.json', '--artifact', 'artifact.bin', ...identity, '--trusted-root', 'root.json');
+      expect(r.code).toBe(3);
+    });
+
+    it('the embedded public-good root loads offline and has Fulcio and Rekor authorities', () => {
+      const root = publicGoodTrustedRoot();
+      expect(root.certificateAuthorities.length).toBeGreaterThan(0);
+      expect(root.tlogs.length).toBeGreaterThan(0);
     });
   });
 

@@ -221,6 +221,16 @@ export async function verifyBundleCommand(
     const file = resolve(io.cwd, options.trustedRoot);
     const doc = parseJsonFile(file, 'trusted root');
     try {
+      const mediaType = (doc as { mediaType?: unknown } | null)?.mediaType;
+      if (
+        typeof doc !== 'object' ||
+        doc === null ||
+        Array.isArray(doc) ||
+        typeof mediaType !== 'string' ||
+        !mediaType.startsWith('application/vnd.dev.sigstore.trustedroot')
+      ) {
+        throw new Error('$.mediaType is not application/vnd.dev.sigstore.trustedroot+json');
+      }
       root = TrustedRoot.fromJSON(doc);
     } catch (e) {
       throw new CliError(`${file} is not a Sigstore trusted root: ${errorMessage(e)}`, {

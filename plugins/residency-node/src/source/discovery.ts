@@ -240,12 +240,12 @@ function budgeted(store: OciStore, limits: SourceLimits): OciStore {
  * queried; a definitive "nothing there" (404) is empty, any other failure throws.
  */
 export async function discoverIn(
-  store: OciStore,
+  source: OciStore,
   image: ResolvedImage,
   limits: SourceLimits,
   signal?: AbortSignal,
 ): Promise<Discovery> {
-  store = budgeted(store, limits);
+  const store = budgeted(source, limits);
   const tags = cosignTags(image.digest);
   const [signatures, envelopes, refs, claims] = await Promise.all([
     signaturesFromTag(store, tags.sig, limits, signal),

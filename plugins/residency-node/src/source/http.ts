@@ -72,15 +72,19 @@ export class Semaphore {
   async run<T>(signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
     if (this.active >= this.size) {
       await new Promise<void>((resolve, reject) => {
-        const onAbort = () => {
-          const i = this.waiters.indexOf(go);
-          if (i >= 0) this.waiters.splice(i, 1);
-          reject(signal.reason);
+        const waiter = {
+          go: () => {
+            signal.removeEventListener('abort', waiter.abort);
+            resolve();
+          },
+          abort: () => {
+            const i = this.waiters.indexOf(waiter.go);
+            if (i >= 0) this.waiters.splice(i, 1);
+            reject(signal.reason);
+          },
         };
-        const go = () => {
-          signal.removeEventListener('abort', onAbort);
-          resolve();
-        };
+        const onAbort = waiter.abort;
+        const go = waiter.go;
         if (signal.aborted) {
           reject(signal.reason);
           return;

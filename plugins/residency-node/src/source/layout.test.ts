@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseImageReference } from '../reference';
 import { createArtifactSource, type ClosableArtifactSource } from './artifact-source';
-import { pushImage, sha256, startRegistry, type TestRegistry } from './__testutils__/registry';
+import { pushImage, sha256, startRegistry, type TestRegistry } from './__testUtils__/registry';
 import { SourceError } from './types';
 
 jest.setTimeout(30_000);
@@ -17,8 +17,8 @@ jest.setTimeout(30_000);
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const BUNDLE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
 
-let dirs: string[] = [];
-let sources: ClosableArtifactSource[] = [];
+const dirs: string[] = [];
+const sources: ClosableArtifactSource[] = [];
 
 afterEach(async () => {
   await Promise.all(sources.splice(0).map(s => s.close()));

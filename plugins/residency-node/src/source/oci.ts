@@ -204,14 +204,11 @@ export function parseManifest(
   if (!isObject(doc)) throw malformed(what, 'not a JSON object');
   if (doc.schemaVersion !== 2) throw malformed(what, 'schemaVersion must be 2');
   const hint = mediaTypeHint?.split(';')[0]?.trim();
-  const mediaType =
-    typeof doc.mediaType === 'string'
-      ? doc.mediaType
-      : hint && (MANIFEST_MEDIA_TYPES as readonly string[]).includes(hint)
-        ? hint
-        : Array.isArray(doc.manifests)
-          ? MEDIA_OCI_INDEX
-          : MEDIA_OCI_MANIFEST;
+  let mediaType: string;
+  if (typeof doc.mediaType === 'string') mediaType = doc.mediaType;
+  else if (hint && (MANIFEST_MEDIA_TYPES as readonly string[]).includes(hint)) mediaType = hint;
+  else if (Array.isArray(doc.manifests)) mediaType = MEDIA_OCI_INDEX;
+  else mediaType = MEDIA_OCI_MANIFEST;
   if (!(MANIFEST_MEDIA_TYPES as readonly string[]).includes(mediaType)) {
     throw malformed(what, `unsupported media type ${mediaType.slice(0, 80)}`);
   }

@@ -101,12 +101,13 @@ describe('parseManifest', () => {
         ),
         fc.option(fc.string(), { nil: undefined }),
         (bytes, hint) => {
+          let code = 'ok';
           try {
             parseManifest(bytes, hint, 4, 'm');
           } catch (e) {
-            expect(e).toBeInstanceOf(SourceError);
-            expect(['registry_unreachable', 'too_large']).toContain((e as SourceError).code);
+            code = e instanceof SourceError ? e.code : `untyped: ${String(e)}`;
           }
+          expect(['ok', 'registry_unreachable', 'too_large']).toContain(code);
         },
       ),
       { numRuns: 2000 },
@@ -137,7 +138,7 @@ describe('WWW-Authenticate challenges and bearer realms', () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 300 }), h => {
         const c = parseChallenge(h);
-        if (c) expect(typeof c.scheme).toBe('string');
+        expect(c === undefined || typeof c.scheme === 'string').toBe(true);
       }),
     );
   });

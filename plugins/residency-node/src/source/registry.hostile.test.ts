@@ -6,8 +6,8 @@ import type { ServerResponse } from 'node:http';
 import { parseImageReference } from '../reference';
 import { createArtifactSource } from './artifact-source';
 import { RegistryClient } from './registry';
-import { sha256 } from './__testutils__/registry';
-import { selfSigned, startHostile, startHostileTls, type Handler, type HostileServer } from './__testutils__/hostile';
+import { sha256 } from './__testUtils__/registry';
+import { selfSigned, startHostile, startHostileTls, type Handler, type HostileServer } from './__testUtils__/hostile';
 import { SourceError } from './types';
 import type { FetchOptions } from './limits';
 
@@ -470,8 +470,14 @@ describe('OCI 1.1 referrers API', () => {
         res.end(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: descriptor(count) }));
         return;
       }
-      if (url.endsWith(`/manifests/${sha256(referrer)}`)) return sendManifest(res, referrer);
-      if (url.endsWith('/manifests/v1') || url.endsWith(`/manifests/${MANIFEST_DIGEST}`)) return sendManifest(res);
+      if (url.endsWith(`/manifests/${sha256(referrer)}`)) {
+        sendManifest(res, referrer);
+        return;
+      }
+      if (url.endsWith('/manifests/v1') || url.endsWith(`/manifests/${MANIFEST_DIGEST}`)) {
+        sendManifest(res);
+        return;
+      }
       const blob = Object.entries(blobs).find(([d]) => url.endsWith(`/blobs/${d}`));
       if (blob) {
         res.writeHead(200);

@@ -19,7 +19,7 @@ import {
   AUTH_PASSWORD,
   AUTH_USER,
   type TestRegistry,
-} from './__testutils__/registry';
+} from './__testUtils__/registry';
 import { SourceError } from './types';
 
 jest.setTimeout(30_000);

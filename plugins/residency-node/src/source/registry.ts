@@ -46,6 +46,38 @@ function checkTarget(repository: string, reference?: string): void {
   }
 }
 
+/** Discovery's view of one repository of a registry. */
+class RegistryStore implements OciStore {
+  readonly tagSource = 'cosign-tag' as const;
+  readonly referrersSource = 'referrers' as const;
+  constructor(
+    private readonly client: RegistryClient,
+    private readonly repository: string,
+  ) {}
+
+  manifestByTag(tag: string, cap: number, signal?: AbortSignal) {
+    return this.client.getManifest(this.repository, tag, { cap, optional: true, signal });
+  }
+
+  async manifestByDigest(digest: string, cap: number, signal?: AbortSignal) {
+    const m = await this.client.getManifest(this.repository, digest, { cap, signal });
+    return m as FetchedManifest;
+  }
+
+  blob(digest: string, size: number | undefined, cap: number, what: string, signal?: AbortSignal) {
+    return this.client.getBlob(this.repository, digest, {
+      ...(size !== undefined ? { size } : {}),
+      cap,
+      what,
+      signal,
+    });
+  }
+
+  referrers(digest: string, signal?: AbortSignal) {
+    return this.client.getReferrers(this.repository, digest, signal);
+  }
+}
+
 /** Client of one registry of the allow-list. Safe for concurrent use. */
 export class RegistryClient {
   readonly host: string;
@@ -173,36 +205,5 @@ export class RegistryClient {
 
   async close(): Promise<void> {
     if (this.ownsPools) await this.pools.close();
-  }
-}
-
-class RegistryStore implements OciStore {
-  readonly tagSource = 'cosign-tag' as const;
-  readonly referrersSource = 'referrers' as const;
-  constructor(
-    private readonly client: RegistryClient,
-    private readonly repository: string,
-  ) {}
-
-  manifestByTag(tag: string, cap: number, signal?: AbortSignal) {
-    return this.client.getManifest(this.repository, tag, { cap, optional: true, signal });
-  }
-
-  async manifestByDigest(digest: string, cap: number, signal?: AbortSignal) {
-    const m = await this.client.getManifest(this.repository, digest, { cap, signal });
-    return m as FetchedManifest;
-  }
-
-  blob(digest: string, size: number | undefined, cap: number, what: string, signal?: AbortSignal) {
-    return this.client.getBlob(this.repository, digest, {
-      ...(size !== undefined ? { size } : {}),
-      cap,
-      what,
-      signal,
-    });
-  }
-
-  referrers(digest: string, signal?: AbortSignal) {
-    return this.client.getReferrers(this.repository, digest, signal);
   }
 }

@@ -14,6 +14,24 @@ import { createHash } from 'node:crypto';
 import { signBytes, SigningKey } from './keys';
 import { MEDIA_IN_TOTO, jsonBytes } from './oci';
 
+/** Bundle media types by version (v0.1 and v0.2 use the `;version=` form). */
+export const BUNDLE_MEDIA_TYPES = {
+  '0.1': 'application/vnd.dev.sigstore.bundle+json;version=0.1',
+  '0.2': 'application/vnd.dev.sigstore.bundle+json;version=0.2',
+  '0.3': 'application/vnd.dev.sigstore.bundle.v0.3+json',
+} as const;
+
+/** A bundle version. Key-based bundles have the same shape in all three. */
+export type BundleVersion = keyof typeof BUNDLE_MEDIA_TYPES;
+
+function withVersion(
+  bundle: SerializedBundle,
+  version: BundleVersion | undefined,
+): SerializedBundle {
+  if (!version || version === '0.3') return bundle;
+  return { ...bundle, mediaType: BUNDLE_MEDIA_TYPES[version] };
+}
+
 /** Forgeries for negative tests of bundle verification. */
 export interface BundleForgery {
   /** Sign with this key while the bundle names `hint` (e.g. a trusted key's fingerprint). */
@@ -50,7 +68,12 @@ export function localSigner(
 export async function makeDsseBundle(
   key: SigningKey,
   payload: Uint8Array,
-  options: { payloadType?: string; hint?: string; forge?: BundleForgery } = {},
+  options: {
+    payloadType?: string;
+    hint?: string;
+    version?: BundleVersion;
+    forge?: BundleForgery;
+  } = {},
 ): Promise<SerializedBundle> {
   const raw = options.forge?.signRawPayload ? Buffer.from(payload) : undefined;
   const builder = new DSSEBundleBuilder({
@@ -65,14 +88,19 @@ export async function makeDsseBundle(
     data: Buffer.from(payload),
     type: options.payloadType ?? MEDIA_IN_TOTO,
   });
-  return bundleToJSON(bundle);
+  return withVersion(bundleToJSON(bundle), options.version);
 }
 
 /** A DSSE bundle over an in-toto Statement object. */
 export function makeStatementBundle(
   key: SigningKey,
   statement: Record<string, unknown>,
-  options: { payloadType?: string; hint?: string; forge?: BundleForgery } = {},
+  options: {
+    payloadType?: string;
+    hint?: string;
+    version?: BundleVersion;
+    forge?: BundleForgery;
+  } = {},
 ): Promise<SerializedBundle> {
   return makeDsseBundle(key, jsonBytes(statement), options);
 }
@@ -85,7 +113,11 @@ export function makeStatementBundle(
 export async function makeMessageBundle(
   key: SigningKey,
   artifact: Uint8Array,
-  options: { hint?: string; forge?: BundleForgery } = {},
+  options: {
+    hint?: string;
+    version?: BundleVersion;
+    forge?: BundleForgery;
+  } = {},
 ): Promise<SerializedBundle> {
   const builder = new MessageSignatureBundleBuilder({
     signer: localSigner(key, {
@@ -95,7 +127,7 @@ export async function makeMessageBundle(
     witnesses: [],
   });
   const bundle = await builder.create({ data: Buffer.from(artifact) });
-  return bundleToJSON(bundle);
+  return withVersion(bundleToJSON(bundle), options.version);
 }
 
 /** Hex SHA-256, for tests comparing messageDigest values. */

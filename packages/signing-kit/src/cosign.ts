@@ -237,6 +237,8 @@ export interface StatementInput {
   predicateType: string;
   predicate: unknown;
   /** Forgeries: leave out `_type` or `subject`. */
+  /** Statement version: v1 (default) or the older v0.1 that cosign 1.x wrote. */
+  version?: 'v1' | 'v0.1';
   forge?: { omitType?: boolean; omitSubjects?: boolean; type?: string };
 }
 
@@ -250,7 +252,11 @@ export function imageSubject(name: string, digest: string): Subject {
 export function makeStatement(input: StatementInput): Record<string, unknown> {
   const st: Record<string, unknown> = {};
   if (!input.forge?.omitType) {
-    st._type = input.forge?.type ?? 'https://in-toto.io/Statement/v1';
+    st._type =
+      input.forge?.type ??
+      (input.version === 'v0.1'
+        ? 'https://in-toto.io/Statement/v0.1'
+        : 'https://in-toto.io/Statement/v1');
   }
   if (!input.forge?.omitSubjects) st.subject = input.subjects;
   st.predicateType = input.predicateType;

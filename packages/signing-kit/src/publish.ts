@@ -17,18 +17,15 @@ import {
   SimpleSignature,
 } from './cosign';
 import {
+  BUNDLE_MEDIA_TYPES,
   BundleForgery,
+  BundleVersion,
   makeMessageBundle,
   makeStatementBundle,
 } from './bundles';
 import { BuiltImage, ImageSpec, makeImage, writeImage } from './image';
 import { SigningKey, SigningKitError } from './keys';
-import {
-  cosignTag,
-  Descriptor,
-  jsonBytes,
-  MEDIA_SIGSTORE_BUNDLE_V03,
-} from './oci';
+import { cosignTag, Descriptor, jsonBytes } from './oci';
 import { PREDICATE_COSIGN_SIGN } from './predicates';
 import { openTarget, TargetSpec } from './targets';
 
@@ -80,6 +77,8 @@ export interface BundleSpec {
   key?: SigningKey;
   /** `publicKey.hint`; default the key fingerprint. */
   hint?: string;
+  /** Bundle version (media type); default 0.3. */
+  version?: BundleVersion;
   forge?: BundleForgery & {
     subjectDigest?: string;
     payloadType?: string;
@@ -248,6 +247,7 @@ export async function publishSignedImage(
       });
       bundle = await makeStatementBundle(key, statement, {
         hint: b.hint,
+        version: b.version,
         payloadType: b.forge?.payloadType,
         forge: b.forge,
       });
@@ -259,6 +259,7 @@ export async function publishSignedImage(
         b.forge?.artifact ?? image.manifest.bytes,
         {
           hint: b.hint,
+          version: b.version,
           forge: b.forge,
         },
       );
@@ -266,7 +267,7 @@ export async function publishSignedImage(
     }
     const entry = await attachReferrer(target, image.descriptor, {
       bytes: jsonBytes(bundle),
-      mediaType: MEDIA_SIGSTORE_BUNDLE_V03,
+      mediaType: BUNDLE_MEDIA_TYPES[b.version ?? '0.3'],
       annotations,
     });
     out.referrers.push(entry);

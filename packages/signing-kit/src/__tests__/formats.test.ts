@@ -313,6 +313,35 @@ describe('Sigstore bundles (verified with @sigstore/verify)', () => {
   });
 });
 
+describe('versions', () => {
+  it('in-toto Statement v0.1 on request', () => {
+    const st = makeStatement({
+      subjects: [imageSubject('r/a', `sha256:${'cd'.repeat(32)}`)],
+      ...slsaProvenanceV02(),
+      version: 'v0.1',
+    });
+    expect(st._type).toBe('https://in-toto.io/Statement/v0.1');
+  });
+
+  it.each(['0.1', '0.2'] as const)(
+    'key-based bundle v%s carries its media type and still verifies',
+    async version => {
+      const key = generateKey();
+      const st = makeStatement({
+        subjects: [imageSubject('r/a', `sha256:${'ef'.repeat(32)}`)],
+        ...spdxSbom(),
+      });
+      const bundle = await makeStatementBundle(key, st, { version });
+      expect(bundle.mediaType).toBe(
+        `application/vnd.dev.sigstore.bundle+json;version=${version}`,
+      );
+      expect(() =>
+        verifyBundle(bundle, { [key.fingerprint]: key.publicKeyPem }),
+      ).not.toThrow();
+    },
+  );
+});
+
 describe('makeImage', () => {
   it('is deterministic unless asked otherwise', () => {
     const a = makeImage({ files: { '/a.txt': 'x' }, labels: { l: '1' } });

@@ -14,7 +14,9 @@
  */
 exports.up = async function up(knex) {
   await knex.schema.createTable('residency_entity_status', table => {
-    table.comment('Current residency status of each catalog entity that lists images');
+    table.comment(
+      'Current residency status of each catalog entity that lists images',
+    );
     table
       .string('entity_ref', 512)
       .notNullable()
@@ -31,34 +33,50 @@ exports.up = async function up(knex) {
     table
       .string('decision', 32)
       .notNullable()
-      .comment('compliant, non_compliant, unknown or invalid (of the evidence shown)');
+      .comment(
+        'compliant, non_compliant, unknown or invalid (of the evidence shown)',
+      );
     table
       .boolean('stale')
       .notNullable()
       .defaultTo(false)
-      .comment('True when the latest check could not decide and the last good evidence is shown');
+      .comment(
+        'True when the latest check could not decide and the last good evidence is shown',
+      );
     table
       .text('reason_codes')
       .notNullable()
       .comment('JSON array of the reason codes of the decision');
-    table.text('images').notNullable().comment('JSON array of the image references');
+    table
+      .text('images')
+      .notNullable()
+      .comment('JSON array of the image references');
     table
       .string('inputs_hash', 64)
       .notNullable()
-      .comment('SHA-256 of the annotations the status was computed from (images, tenant, region)');
+      .comment(
+        'SHA-256 of the annotations the status was computed from (images, tenant, region)',
+      );
     table
       .string('evidence_key', 64)
       .nullable()
-      .comment('SHA-256 of the decision and its inputs; a new evidence record is written when it changes');
+      .comment(
+        'SHA-256 of the decision and its inputs; a new evidence record is written when it changes',
+      );
     table
       .string('evidence_id', 64)
       .nullable()
       .comment('Id of the evidence record behind the status');
-    table.text('detail').notNullable().comment('JSON of the full EntityResult shown');
+    table
+      .text('detail')
+      .notNullable()
+      .comment('JSON of the full EntityResult shown');
     table
       .text('last_attempt')
       .nullable()
-      .comment('JSON of the latest check that could not decide (decision, reasons, checkedAt)');
+      .comment(
+        'JSON of the latest check that could not decide (decision, reasons, checkedAt)',
+      );
     table
       .string('checked_at', 32)
       .notNullable()
@@ -81,11 +99,16 @@ exports.up = async function up(knex) {
     table.comment(
       'Verified result per image digest under one trust configuration and tenant policy, reused until revalidateAfter',
     );
-    table.string('digest', 128).notNullable().comment('Image manifest digest, e.g. sha256:<hex>');
+    table
+      .string('digest', 128)
+      .notNullable()
+      .comment('Image manifest digest, e.g. sha256:<hex>');
     table
       .string('trust_hash', 64)
       .notNullable()
-      .comment('SHA-256 of the trust configuration the result was verified under');
+      .comment(
+        'SHA-256 of the trust configuration the result was verified under',
+      );
     table
       .string('policy_hash', 64)
       .notNullable()
@@ -95,18 +118,31 @@ exports.up = async function up(knex) {
       .notNullable()
       .comment('Database time the signatures were fetched and verified');
     table.text('result').notNullable().comment('JSON of the ImageResult');
-    table.text('material').notNullable().comment('JSON of the ImageMaterial (raw signed material)');
-    table.primary(['digest', 'trust_hash', 'policy_hash'], 'residency_image_results_pkey');
+    table
+      .text('material')
+      .notNullable()
+      .comment('JSON of the ImageMaterial (raw signed material)');
+    table.primary(
+      ['digest', 'trust_hash', 'policy_hash'],
+      'residency_image_results_pkey',
+    );
     table.index(['verified_at'], 'residency_image_results_verified_at_idx');
   });
 
   await knex.schema.createTable('residency_evidence', table => {
-    table.comment('Append-only evidence log; each entity has its own hash chain');
+    table.comment(
+      'Append-only evidence log; each entity has its own hash chain',
+    );
     table
       .string('id', 64)
       .notNullable()
-      .comment('Deterministic id derived from entity ref, sequence and record hash');
-    table.string('entity_ref', 512).notNullable().comment('Entity the record is about');
+      .comment(
+        'Deterministic id derived from entity ref, sequence and record hash',
+      );
+    table
+      .string('entity_ref', 512)
+      .notNullable()
+      .comment('Entity the record is about');
     table
       .integer('sequence')
       .notNullable()
@@ -114,13 +150,20 @@ exports.up = async function up(knex) {
     table
       .string('previous_hash', 64)
       .nullable()
-      .comment('record_hash of the previous record of the entity, null for the first');
+      .comment(
+        'record_hash of the previous record of the entity, null for the first',
+      );
     table
       .string('record_hash', 64)
       .notNullable()
-      .comment('SHA-256 hex of canonical JSON of {sequence, previousHash, record}');
+      .comment(
+        'SHA-256 hex of canonical JSON of {sequence, previousHash, record}',
+      );
     table.string('decision', 32).notNullable().comment('Decision recorded');
-    table.text('reason_codes').notNullable().comment('JSON array of reason codes recorded');
+    table
+      .text('reason_codes')
+      .notNullable()
+      .comment('JSON array of reason codes recorded');
     table
       .boolean('checkpoint')
       .notNullable()
@@ -139,18 +182,28 @@ exports.up = async function up(knex) {
   });
 
   await knex.schema.createTable('residency_refresh_claims', table => {
-    table.comment('Leases on entities during a refresh cycle, shared by all replicas');
+    table.comment(
+      'Leases on entities during a refresh cycle, shared by all replicas',
+    );
     table.string('entity_ref', 512).notNullable().comment('Claimed entity');
     table
       .string('lane', 16)
       .notNullable()
       .comment('full (scheduled cycle) or delta (annotation changes)');
-    table.string('cycle_id', 128).notNullable().comment('Cycle the claim belongs to');
-    table.string('claimed_by', 128).notNullable().comment('Id of the claiming refresher instance');
+    table
+      .string('cycle_id', 128)
+      .notNullable()
+      .comment('Cycle the claim belongs to');
+    table
+      .string('claimed_by', 128)
+      .notNullable()
+      .comment('Id of the claiming refresher instance');
     table
       .timestamp('lease_expires_at', { useTz: true })
       .notNullable()
-      .comment('Database time after which another replica may take the claim over');
+      .comment(
+        'Database time after which another replica may take the claim over',
+      );
     table
       .boolean('done')
       .notNullable()

@@ -38,7 +38,11 @@ const DEFAULT_DELTA_SCHEDULE: SchedulerServiceTaskScheduleDefinition = {
   initialDelay: { seconds: 30 },
 };
 
-function readDuration(config: Config, key: string, fallback: HumanDuration): number {
+function readDuration(
+  config: Config,
+  key: string,
+  fallback: HumanDuration,
+): number {
   if (!config.has(key)) {
     return durationToMilliseconds(fallback);
   }
@@ -49,22 +53,35 @@ function readDuration(config: Config, key: string, fallback: HumanDuration): num
   return durationToMilliseconds(readDurationFromConfig(config, { key }));
 }
 
-function readPositiveInt(config: Config, key: string, fallback: number, max: number) {
+function readPositiveInt(
+  config: Config,
+  key: string,
+  fallback: number,
+  max: number,
+) {
   const value = config.getOptionalNumber(key) ?? fallback;
   if (!Number.isInteger(value) || value < 1 || value > max) {
-    throw new InputError(`residency.${key} must be an integer between 1 and ${max}`);
+    throw new InputError(
+      `residency.${key} must be an integer between 1 and ${max}`,
+    );
   }
   return value;
 }
 
 /** Reads `residency.schedule`, `residency.revalidateAfter` and the backend's limits. */
-export function readResidencyBackendOptions(root: Config): ResidencyBackendOptions {
+export function readResidencyBackendOptions(
+  root: Config,
+): ResidencyBackendOptions {
   const config = root.getOptionalConfig('residency');
   const schedule = config?.has('schedule')
-    ? readSchedulerServiceTaskScheduleDefinitionFromConfig(config.getConfig('schedule'))
+    ? readSchedulerServiceTaskScheduleDefinitionFromConfig(
+        config.getConfig('schedule'),
+      )
     : DEFAULT_SCHEDULE;
   const deltaSchedule = config?.has('deltaSchedule')
-    ? readSchedulerServiceTaskScheduleDefinitionFromConfig(config.getConfig('deltaSchedule'))
+    ? readSchedulerServiceTaskScheduleDefinitionFromConfig(
+        config.getConfig('deltaSchedule'),
+      )
     : DEFAULT_DELTA_SCHEDULE;
   const revalidateAfterMs = config
     ? readDuration(config, 'revalidateAfter', { hours: 6 })

@@ -33,26 +33,44 @@ describe('residencyPlugin', () => {
         }),
         catalogServiceMock.factory({
           entities: [
-            makeEntity('payments', { images: `registry.eu/pay@${DIGEST_A}`, tenant: 'eu-public' }),
+            makeEntity('payments', {
+              images: `registry.eu/pay@${DIGEST_A}`,
+              tenant: 'eu-public',
+            }),
             makeEntity('docs'),
           ],
         }),
-        mockServices.scheduler.factory({ includeInitialDelayedTasksOnStartup: true }),
+        mockServices.scheduler.factory({
+          includeInitialDelayedTasksOnStartup: true,
+        }),
         mockServices.rootConfig.factory({
-          data: { residency: { revalidateAfter: { hours: 1 }, limits: { refreshBatchSize: 10 } } },
+          data: {
+            residency: {
+              revalidateAfter: { hours: 1 },
+              limits: { refreshBatchSize: 10 },
+            },
+          },
         }),
       ],
     });
 
     // The full pass ran at startup and evaluated exactly the annotated entity.
-    expect(engine.calls.map(c => c.entityRef)).toContain('component:default/payments');
-    expect(engine.calls.map(c => c.entityRef)).not.toContain('component:default/docs');
+    expect(engine.calls.map(c => c.entityRef)).toContain(
+      'component:default/payments',
+    );
+    expect(engine.calls.map(c => c.entityRef)).not.toContain(
+      'component:default/docs',
+    );
 
     const status = await request(server)
       .get('/api/residency/entities/component/default/payments/status')
       .set('Authorization', mockCredentials.user.header());
     expect(status.status).toBe(200);
-    expect(status.body).toMatchObject({ decision: 'compliant', stale: false, tenant: 'eu-public' });
+    expect(status.body).toMatchObject({
+      decision: 'compliant',
+      stale: false,
+      tenant: 'eu-public',
+    });
 
     const refreshed = await request(server)
       .post('/api/residency/entities/component/default/payments/refresh')
@@ -63,7 +81,9 @@ describe('residencyPlugin', () => {
     const list = await request(server)
       .get('/api/residency/entities')
       .set('Authorization', mockCredentials.user.header());
-    expect(list.body.items.map((i: any) => i.entityRef)).toEqual(['component:default/payments']);
+    expect(list.body.items.map((i: any) => i.entityRef)).toEqual([
+      'component:default/payments',
+    ]);
 
     const anonymous = await request(server)
       .get('/api/residency/tenants')
@@ -83,12 +103,16 @@ describe('residencyPlugin', () => {
             }),
           ],
         }),
-        mockServices.scheduler.factory({ includeInitialDelayedTasksOnStartup: true }),
+        mockServices.scheduler.factory({
+          includeInitialDelayedTasksOnStartup: true,
+        }),
         mockServices.rootConfig.factory({
           data: {
             residency: {
               boundaries: { eusc: ['eusc-de-east-1'] },
-              registries: [{ host: 'registry.eu.example', region: 'eusc-de-east-1' }],
+              registries: [
+                { host: 'registry.eu.example', region: 'eusc-de-east-1' },
+              ],
               tenants: { eu: { boundary: 'eusc' } },
             },
           },
@@ -100,15 +124,17 @@ describe('residencyPlugin', () => {
       .set('Authorization', mockCredentials.user.header());
     expect(res.status).toBe(200);
     expect(res.body.decision).toBe('invalid');
-    expect(res.body.images.flatMap((i: any) => i.reasons.map((r: any) => r.code))).toEqual([
-      'registry_not_allowed',
-      'registry_not_allowed',
-    ]);
+    expect(
+      res.body.images.flatMap((i: any) => i.reasons.map((r: any) => r.code)),
+    ).toEqual(['registry_not_allowed', 'registry_not_allowed']);
     const tenants = await request(server)
       .get('/api/residency/tenants')
       .set('Authorization', mockCredentials.user.header());
     expect(tenants.body.items).toEqual([
-      expect.objectContaining({ id: 'eu', counts: { compliant: 0, non_compliant: 0, unknown: 0, invalid: 1 } }),
+      expect.objectContaining({
+        id: 'eu',
+        counts: { compliant: 0, non_compliant: 0, unknown: 0, invalid: 1 },
+      }),
     ]);
   });
 });

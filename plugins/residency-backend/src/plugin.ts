@@ -32,7 +32,9 @@ export const residencyPlugin = createBackendPlugin({
     env.registerExtensionPoint(residencyEngineExtensionPoint, {
       setEngine(engine) {
         if (engineOverride) {
-          throw new Error('The residency engine was already set by another module');
+          throw new Error(
+            'The residency engine was already set by another module',
+          );
         }
         engineOverride = engine;
       },
@@ -59,9 +61,12 @@ export const residencyPlugin = createBackendPlugin({
           DefaultResidencyEngine.create({
             settings: loadResidencySettings(deps.config),
             logger: {
-              info: (message, meta) => deps.logger.info(message, meta as JsonObject),
-              warn: (message, meta) => deps.logger.warn(message, meta as JsonObject),
-              error: (message, meta) => deps.logger.error(message, meta as JsonObject),
+              info: (message, meta) =>
+                deps.logger.info(message, meta as JsonObject),
+              warn: (message, meta) =>
+                deps.logger.warn(message, meta as JsonObject),
+              error: (message, meta) =>
+                deps.logger.error(message, meta as JsonObject),
             },
           });
         const store = await DatabaseResidencyStore.create({

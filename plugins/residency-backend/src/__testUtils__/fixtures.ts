@@ -25,13 +25,16 @@ export function makeImage(options: {
 }): ImageResult {
   const decision = options.decision ?? 'compliant';
   return {
-    reference: options.reference ?? `registry.eu/app@${options.digest ?? DIGEST_A}`,
+    reference:
+      options.reference ?? `registry.eu/app@${options.digest ?? DIGEST_A}`,
     registry: 'registry.eu',
     repository: 'app',
     digest: options.digest ?? DIGEST_A,
     registryRegion: 'eusc-de-east-1',
     decision,
-    reasons: options.code ? [{ code: options.code, message: options.code }] : [],
+    reasons: options.code
+      ? [{ code: options.code, message: options.code }]
+      : [],
     signatures: [
       {
         format: 'simplesigning',
@@ -65,9 +68,13 @@ export function makeEvaluation(options: {
     entityRef: options.entityRef,
     tenant: options.tenant ?? 'eu-public',
     boundary: { name: 'eusc', regions: ['eusc-de-east-1'] },
-    ...(options.declaredRegion ? { declaredRegion: options.declaredRegion } : {}),
+    ...(options.declaredRegion
+      ? { declaredRegion: options.declaredRegion }
+      : {}),
     decision,
-    reasons: options.code ? [{ code: options.code, message: options.code }] : [],
+    reasons: options.code
+      ? [{ code: options.code, message: options.code }]
+      : [],
     images,
     policyHash: 'p'.repeat(64),
     trustHash: 't'.repeat(64),
@@ -87,8 +94,15 @@ export function makeEvaluation(options: {
         envelopes: [],
         bundles: [],
       })),
-    policy: { tenant: result.tenant, boundary: result.boundary, require: ['signature'] },
-    trust: { keys: [], registries: [{ host: 'registry.eu', region: 'eusc-de-east-1' }] },
+    policy: {
+      tenant: result.tenant,
+      boundary: result.boundary,
+      require: ['signature'],
+    },
+    trust: {
+      keys: [],
+      registries: [{ host: 'registry.eu', region: 'eusc-de-east-1' }],
+    },
     engineVersion: 'test',
     createdAt: result.checkedAt,
   };
@@ -151,7 +165,9 @@ export class FakeEngine implements ResidencyEngine {
     return 'p'.repeat(64);
   }
 
-  async evaluateEntity(options: EvaluateEntityOptions): Promise<EntityEvaluation> {
+  async evaluateEntity(
+    options: EvaluateEntityOptions,
+  ): Promise<EntityEvaluation> {
     this.calls.push(options);
     if (this.delayMs) {
       await new Promise(r => setTimeout(r, this.delayMs));
@@ -159,7 +175,9 @@ export class FakeEngine implements ResidencyEngine {
     const decision = this.decide(options);
     const images: ImageResult[] = [];
     for (const reference of options.images) {
-      const digest = reference.includes('@') ? reference.split('@')[1] : DIGEST_A;
+      const digest = reference.includes('@')
+        ? reference.split('@')[1]
+        : DIGEST_A;
       const previous =
         decision === 'unknown' ? undefined : await options.reuse?.(digest);
       if (previous) {

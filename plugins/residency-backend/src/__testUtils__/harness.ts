@@ -3,7 +3,10 @@ import {
   type TestDatabaseId,
   type TestDatabases,
 } from '@backstage/backend-test-utils';
-import type { BackstageCredentials, PermissionsService } from '@backstage/backend-plugin-api';
+import type {
+  BackstageCredentials,
+  PermissionsService,
+} from '@backstage/backend-plugin-api';
 import type { Entity } from '@backstage/catalog-model';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import type { CatalogService } from '@backstage/plugin-catalog-node';
@@ -24,10 +27,16 @@ export const OWNER = 'user:default/owner';
 
 export function makeEntity(
   name: string,
-  options: { images?: string; tenant?: string; region?: string; title?: string } = {},
+  options: {
+    images?: string;
+    tenant?: string;
+    region?: string;
+    title?: string;
+  } = {},
 ): Entity {
   const annotations: Record<string, string> = {};
-  if (options.images !== undefined) annotations[ANNOTATION_IMAGES] = options.images;
+  if (options.images !== undefined)
+    annotations[ANNOTATION_IMAGES] = options.images;
   if (options.tenant) annotations[ANNOTATION_TENANT] = options.tenant;
   if (options.region) annotations[ANNOTATION_REGION] = options.region;
   return {
@@ -43,8 +52,12 @@ export function makeEntity(
   };
 }
 
-function userOf(options?: { credentials?: BackstageCredentials }): string | undefined {
-  const p = options?.credentials?.principal as { type: string; userEntityRef?: string } | undefined;
+function userOf(options?: {
+  credentials?: BackstageCredentials;
+}): string | undefined {
+  const p = options?.credentials?.principal as
+    | { type: string; userEntityRef?: string }
+    | undefined;
   return p?.type === 'user' ? p.userEntityRef : undefined;
 }
 
@@ -56,7 +69,9 @@ export function visibilityCatalog(entities: Entity[]): CatalogService {
   const current = () => catalogServiceMock({ entities });
   return {
     getEntityByRef: async (ref: string, options: any) =>
-      userOf(options) === OUTSIDER ? undefined : current().getEntityByRef(ref, options),
+      userOf(options) === OUTSIDER
+        ? undefined
+        : current().getEntityByRef(ref, options),
     getEntitiesByRefs: async (request: any, options: any) =>
       userOf(options) === OUTSIDER
         ? { items: request.entityRefs.map(() => undefined) }
@@ -76,13 +91,18 @@ export function rolePermissions(): PermissionsService {
         const allowed =
           user === OWNER ||
           (user === AUDITOR && name === 'residency.evidence.read');
-        return { result: allowed ? AuthorizeResult.ALLOW : AuthorizeResult.DENY };
+        return {
+          result: allowed ? AuthorizeResult.ALLOW : AuthorizeResult.DENY,
+        };
       });
     }) as any,
   });
 }
 
-export async function createStoreOn(databases: TestDatabases, id: TestDatabaseId) {
+export async function createStoreOn(
+  databases: TestDatabases,
+  id: TestDatabaseId,
+) {
   const knex = await databases.init(id);
   const store = await DatabaseResidencyStore.create({
     database: mockServices.database({ knex }),
@@ -90,9 +110,16 @@ export async function createStoreOn(databases: TestDatabases, id: TestDatabaseId
   return { knex, store };
 }
 
-export function createEvaluator(store: DatabaseResidencyStore, engine = new FakeEngine()) {
+export function createEvaluator(
+  store: DatabaseResidencyStore,
+  engine = new FakeEngine(),
+) {
   return {
     engine,
-    evaluator: new EntityEvaluator({ engine, store, revalidateAfterSeconds: 3600 }),
+    evaluator: new EntityEvaluator({
+      engine,
+      store,
+      revalidateAfterSeconds: 3600,
+    }),
   };
 }

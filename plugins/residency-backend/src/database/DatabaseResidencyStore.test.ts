@@ -1,7 +1,12 @@
 import { TestDatabases, mockServices } from '@backstage/backend-test-utils';
 import type { Knex } from 'knex';
 import { DatabaseResidencyStore } from './DatabaseResidencyStore';
-import { DIGEST_A, DIGEST_B, makeEvaluation, makeImage } from '../__testUtils__/fixtures';
+import {
+  DIGEST_A,
+  DIGEST_B,
+  makeEvaluation,
+  makeImage,
+} from '../__testUtils__/fixtures';
 
 jest.setTimeout(60_000);
 
@@ -15,282 +20,439 @@ async function createStore(databaseId: Parameters<typeof databases.init>[0]) {
   return { knex, store };
 }
 
-describe.each(databases.eachSupportedId())('DatabaseResidencyStore on %p', databaseId => {
-  let knex: Knex;
-  let store: DatabaseResidencyStore;
+describe.each(databases.eachSupportedId())(
+  'DatabaseResidencyStore on %p',
+  databaseId => {
+    let knex: Knex;
+    let store: DatabaseResidencyStore;
 
-  beforeAll(async () => {
-    ({ knex, store } = await createStore(databaseId));
-  });
-
-  afterEach(async () => {
-    await knex('residency_evidence').delete();
-    await knex('residency_entity_status').delete();
-    await knex('residency_image_results').delete();
-    await knex('residency_refresh_claims').delete();
-  });
-
-  it('appends evidence once per decision change and confirms otherwise', async () => {
-    const ref = 'component:default/payments';
-    const first = await store.recordEvaluation({
-      entityRef: ref,
-      title: 'Payments',
-      inputsHash: 'h1',
-      ...makeEvaluation({ entityRef: ref }),
+    beforeAll(async () => {
+      ({ knex, store } = await createStore(databaseId));
     });
-    expect(first.outcome).toBe('appended');
-    expect(first.status).toMatchObject({
-      entityRef: ref,
-      decision: 'compliant',
-      stale: false,
-      title: 'Payments',
-    });
-    expect(first.status.evidenceId).toMatch(/^[0-9a-f]{32}$/);
-    expect(first.status.lastVerifiedAt).toMatch(/^\d{4}-\d{2}-\d{2}T/);
 
-    // Same decision, same inputs: no new record, status keeps the evidence id.
-    const second = await store.recordEvaluation({
-      entityRef: ref,
-      inputsHash: 'h1',
-      ...makeEvaluation({ entityRef: ref }),
+    afterEach(async () => {
+      await knex('residency_evidence').delete();
+      await knex('residency_entity_status').delete();
+      await knex('residency_image_results').delete();
+      await knex('residency_refresh_claims').delete();
     });
-    expect(second.outcome).toBe('confirmed');
-    expect(second.status.evidenceId).toBe(first.status.evidenceId);
 
-    const third = await store.recordEvaluation({
-      entityRef: ref,
-      inputsHash: 'h1',
-      ...makeEvaluation({ entityRef: ref, decision: 'non_compliant', code: 'key_outside_boundary' }),
-    });
-    expect(third.outcome).toBe('appended');
-    expect(third.status.decision).toBe('non_compliant');
-
-    const page = await store.listEvidence({ entityRef: ref, limit: 10 });
-    expect(page.totalCount).toBe(2);
-    expect(page.items.map(i => i.sequence)).toEqual([2, 1]);
-    expect(page.items[0].previousHash).toBe(page.items[1].recordHash);
-    expect(page.items[0].reasonCodes).toEqual(['key_outside_boundary']);
-
-    await expect(store.verifyChain({ entityRef: ref })).resolves.toEqual({
-      entityRef: ref,
-      ok: true,
-      length: 2,
-    });
-  });
-
-  it('keeps the last good evidence and marks it stale when a check cannot decide', async () => {
-    const ref = 'component:default/stale';
-    const good = await store.recordEvaluation({
-      entityRef: ref,
-      inputsHash: 'h',
-      ...makeEvaluation({ entityRef: ref }),
-    });
-    const failed = await store.recordEvaluation({
-      entityRef: ref,
-      inputsHash: 'h',
-      ...makeEvaluation({ entityRef: ref, decision: 'unknown', code: 'registry_unreachable' }),
-    });
-    expect(failed.outcome).toBe('stale');
-    expect(failed.status).toMatchObject({
-      decision: 'compliant',
-      stale: true,
-      evidenceId: good.status.evidenceId,
-      lastAttempt: { decision: 'unknown', reasons: [{ code: 'registry_unreachable' }] },
-    });
-    const history = await store.listEvidence({ entityRef: ref, limit: 10 });
-    expect(history.items).toHaveLength(1);
-
-    // The registry is back: the stale flag clears, the chain did not grow.
-    const back = await store.recordEvaluation({
-      entityRef: ref,
-      inputsHash: 'h',
-      ...makeEvaluation({ entityRef: ref }),
-    });
-    expect(back.outcome).toBe('confirmed');
-    expect(back.status.stale).toBe(false);
-    expect(back.status.lastAttempt).toBeUndefined();
-  });
-
-  it('records an undecided first check as evidence (nothing good to keep)', async () => {
-    const ref = 'component:default/new';
-    const r = await store.recordEvaluation({
-      entityRef: ref,
-      inputsHash: 'h',
-      ...makeEvaluation({ entityRef: ref, decision: 'unknown', code: 'registry_unreachable' }),
-    });
-    expect(r.outcome).toBe('appended');
-    expect(r.status).toMatchObject({ decision: 'unknown', stale: false });
-  });
-
-  it('serves evidence bundles with the link to the previous record', async () => {
-    const ref = 'component:default/linked';
-    const a = await store.recordEvaluation({ entityRef: ref, inputsHash: 'h', ...makeEvaluation({ entityRef: ref }) });
-    const b = await store.recordEvaluation({
-      entityRef: ref,
-      inputsHash: 'h',
-      ...makeEvaluation({ entityRef: ref, decision: 'invalid', code: 'bad_reference' }),
-    });
-    const stored = await store.getEvidence({ id: b.status.evidenceId! });
-    expect(stored?.evidence.sequence).toBe(2);
-    expect(stored?.previous).toEqual({
-      id: a.status.evidenceId,
-      sequence: 1,
-      recordHash: stored?.evidence.previousHash,
-    });
-    expect(stored?.evidence.record.result.decision).toBe('invalid');
-    await expect(store.getEvidence({ id: 'f'.repeat(32) })).resolves.toBeUndefined();
-  });
-
-  it('reports exactly where an edited, deleted or reordered chain breaks', async () => {
-    const ref = 'component:default/tampered';
-    for (const decision of ['compliant', 'non_compliant', 'invalid', 'compliant'] as const) {
-      await store.recordEvaluation({ entityRef: ref, inputsHash: 'h', ...makeEvaluation({ entityRef: ref, decision }) });
-    }
-    await expect(store.verifyChain({ entityRef: ref })).resolves.toMatchObject({ ok: true, length: 4 });
-
-    // Edit: the record of sequence 2 says compliant now.
-    const row = await knex('residency_evidence').where({ entity_ref: ref, sequence: 2 }).first();
-    const edited = JSON.parse(row.record);
-    edited.result.decision = 'compliant';
-    await knex('residency_evidence').where({ id: row.id }).update({ record: JSON.stringify(edited) });
-    await expect(store.verifyChain({ entityRef: ref })).resolves.toMatchObject({
-      ok: false,
-      brokenAt: { sequence: 2, id: row.id, problem: expect.stringMatching(/record hash/) },
-    });
-    await knex('residency_evidence').where({ id: row.id }).update({ record: row.record });
-
-    // Delete: sequence 3 removed, the break shows at 4.
-    await knex('residency_evidence').where({ entity_ref: ref, sequence: 3 }).delete();
-    await expect(store.verifyChain({ entityRef: ref })).resolves.toMatchObject({
-      ok: false,
-      brokenAt: { sequence: 4, problem: expect.stringMatching(/missing or reordered/) },
-    });
-  });
-
-  it('prunes old evidence to a checkpoint that keeps the chain verifiable', async () => {
-    const ref = 'component:default/retained';
-    for (const decision of ['compliant', 'non_compliant', 'invalid', 'compliant', 'non_compliant'] as const) {
-      await store.recordEvaluation({ entityRef: ref, inputsHash: 'h', ...makeEvaluation({ entityRef: ref, decision }) });
-    }
-    const current = await store.getStatus({ entityRef: ref });
-    await expect(store.applyRetention({ keepPerEntity: 2 })).resolves.toBe(3);
-    const history = await store.listEvidence({ entityRef: ref, limit: 10 });
-    expect(history.items.map(i => [i.sequence, Boolean(i.checkpoint)])).toEqual([
-      [5, false],
-      [4, true],
-    ]);
-    expect(history.items[0].id).toBe(current?.evidenceId);
-    await expect(store.verifyChain({ entityRef: ref })).resolves.toEqual({ entityRef: ref, ok: true, length: 2 });
-    // Pruning without the checkpoint mark is detected.
-    await knex('residency_evidence').where({ entity_ref: ref, sequence: 4 }).update({ checkpoint: false });
-    await expect(store.verifyChain({ entityRef: ref })).resolves.toMatchObject({
-      ok: false,
-      brokenAt: { sequence: 4, problem: expect.stringMatching(/expected 1/) },
-    });
-    await expect(store.applyRetention({ keepPerEntity: 2 })).resolves.toBe(0);
-  });
-
-  it('lists statuses filtered by decision, tenant and text, with a cursor', async () => {
-    for (let i = 0; i < 5; i++) {
-      const ref = `component:default/svc-${i}`;
-      await store.recordEvaluation({
+    it('appends evidence once per decision change and confirms otherwise', async () => {
+      const ref = 'component:default/payments';
+      const first = await store.recordEvaluation({
         entityRef: ref,
-        title: i === 3 ? 'Ledger' : undefined,
+        title: 'Payments',
+        inputsHash: 'h1',
+        ...makeEvaluation({ entityRef: ref }),
+      });
+      expect(first.outcome).toBe('appended');
+      expect(first.status).toMatchObject({
+        entityRef: ref,
+        decision: 'compliant',
+        stale: false,
+        title: 'Payments',
+      });
+      expect(first.status.evidenceId).toMatch(/^[0-9a-f]{32}$/);
+      expect(first.status.lastVerifiedAt).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+
+      // Same decision, same inputs: no new record, status keeps the evidence id.
+      const second = await store.recordEvaluation({
+        entityRef: ref,
+        inputsHash: 'h1',
+        ...makeEvaluation({ entityRef: ref }),
+      });
+      expect(second.outcome).toBe('confirmed');
+      expect(second.status.evidenceId).toBe(first.status.evidenceId);
+
+      const third = await store.recordEvaluation({
+        entityRef: ref,
+        inputsHash: 'h1',
+        ...makeEvaluation({
+          entityRef: ref,
+          decision: 'non_compliant',
+          code: 'key_outside_boundary',
+        }),
+      });
+      expect(third.outcome).toBe('appended');
+      expect(third.status.decision).toBe('non_compliant');
+
+      const page = await store.listEvidence({ entityRef: ref, limit: 10 });
+      expect(page.totalCount).toBe(2);
+      expect(page.items.map(i => i.sequence)).toEqual([2, 1]);
+      expect(page.items[0].previousHash).toBe(page.items[1].recordHash);
+      expect(page.items[0].reasonCodes).toEqual(['key_outside_boundary']);
+
+      await expect(store.verifyChain({ entityRef: ref })).resolves.toEqual({
+        entityRef: ref,
+        ok: true,
+        length: 2,
+      });
+    });
+
+    it('keeps the last good evidence and marks it stale when a check cannot decide', async () => {
+      const ref = 'component:default/stale';
+      const good = await store.recordEvaluation({
+        entityRef: ref,
+        inputsHash: 'h',
+        ...makeEvaluation({ entityRef: ref }),
+      });
+      const failed = await store.recordEvaluation({
+        entityRef: ref,
         inputsHash: 'h',
         ...makeEvaluation({
           entityRef: ref,
-          decision: i % 2 ? 'non_compliant' : 'compliant',
-          tenant: i < 4 ? 'eu-public' : 'other',
+          decision: 'unknown',
+          code: 'registry_unreachable',
         }),
       });
-    }
-    const page1 = await store.listStatuses({ limit: 2 });
-    expect(page1.items.map(i => i.entityRef)).toEqual([
-      'component:default/svc-0',
-      'component:default/svc-1',
-    ]);
-    expect(page1.totalCount).toBe(5);
-    const page2 = await store.listStatuses({ limit: 2, cursor: page1.nextCursor });
-    expect(page2.items.map(i => i.entityRef)).toEqual([
-      'component:default/svc-2',
-      'component:default/svc-3',
-    ]);
-    const failing = await store.listStatuses({ limit: 10, decision: 'non_compliant' });
-    expect(failing.items.map(i => i.entityRef)).toEqual([
-      'component:default/svc-1',
-      'component:default/svc-3',
-    ]);
-    const other = await store.listStatuses({ limit: 10, tenant: 'other' });
-    expect(other.items.map(i => i.entityRef)).toEqual(['component:default/svc-4']);
-    const text = await store.listStatuses({ limit: 10, q: 'LEDG' });
-    expect(text.items.map(i => i.title)).toEqual(['Ledger']);
-    const wildcard = await store.listStatuses({ limit: 10, q: '%' });
-    expect(wildcard.items).toHaveLength(0);
-    await expect(store.listStatuses({ limit: 2, cursor: '../etc' })).rejects.toMatchObject({
-      name: 'InputError',
-    });
-    const counts = await store.countByTenant();
-    expect(counts['eu-public']).toEqual({ compliant: 2, non_compliant: 2, unknown: 0, invalid: 0 });
-  });
+      expect(failed.outcome).toBe('stale');
+      expect(failed.status).toMatchObject({
+        decision: 'compliant',
+        stale: true,
+        evidenceId: good.status.evidenceId,
+        lastAttempt: {
+          decision: 'unknown',
+          reasons: [{ code: 'registry_unreachable' }],
+        },
+      });
+      const history = await store.listEvidence({ entityRef: ref, limit: 10 });
+      expect(history.items).toHaveLength(1);
 
-  it('reuses a digest result only under the same trust and policy and while young', async () => {
-    const ref = 'component:default/reuse';
-    await store.recordEvaluation({
-      entityRef: ref,
-      inputsHash: 'h',
-      ...makeEvaluation({ entityRef: ref, images: [makeImage({ digest: DIGEST_B })] }),
+      // The registry is back: the stale flag clears, the chain did not grow.
+      const back = await store.recordEvaluation({
+        entityRef: ref,
+        inputsHash: 'h',
+        ...makeEvaluation({ entityRef: ref }),
+      });
+      expect(back.outcome).toBe('confirmed');
+      expect(back.status.stale).toBe(false);
+      expect(back.status.lastAttempt).toBeUndefined();
     });
-    const hit = await store.findImageResult({
-      digest: DIGEST_B,
-      trustHash: 't'.repeat(64),
-      policyHash: 'p'.repeat(64),
-      maxAgeSeconds: 3600,
-    });
-    expect(hit?.image.decision).toBe('compliant');
-    expect(hit?.material.digest).toBe(DIGEST_B);
-    await expect(
-      store.findImageResult({ digest: DIGEST_B, trustHash: 'x'.repeat(64), policyHash: 'p'.repeat(64), maxAgeSeconds: 3600 }),
-    ).resolves.toBeUndefined();
-    await expect(
-      store.findImageResult({ digest: DIGEST_B, trustHash: 't'.repeat(64), policyHash: 'q'.repeat(64), maxAgeSeconds: 3600 }),
-    ).resolves.toBeUndefined();
-    await knex('residency_image_results').update({
-      verified_at: databaseId === 'SQLITE_3' ? '2000-01-01 00:00:00' : new Date('2000-01-01T00:00:00Z'),
-    });
-    await expect(
-      store.findImageResult({ digest: DIGEST_B, trustHash: 't'.repeat(64), policyHash: 'p'.repeat(64), maxAgeSeconds: 3600 }),
-    ).resolves.toBeUndefined();
-    // Undecided images are never cached.
-    await store.recordEvaluation({
-      entityRef: 'component:default/down',
-      inputsHash: 'h',
-      ...makeEvaluation({ entityRef: 'component:default/down', decision: 'unknown', images: [makeImage({ digest: DIGEST_A, decision: 'unknown' })] }),
-    });
-    await expect(
-      store.findImageResult({ digest: DIGEST_A, trustHash: 't'.repeat(64), policyHash: 'p'.repeat(64), maxAgeSeconds: 3600 }),
-    ).resolves.toBeUndefined();
-  });
 
-  it('hands each entity to one claimer per cycle and takes over expired leases', async () => {
-    const refs = ['component:default/a', 'component:default/b'];
-    const one = await store.claimEntities({ entityRefs: refs, lane: 'full', cycleId: 'c1', claimedBy: 'r1', leaseSeconds: 60 });
-    const two = await store.claimEntities({ entityRefs: refs, lane: 'full', cycleId: 'c1', claimedBy: 'r2', leaseSeconds: 60 });
-    expect(one).toEqual(refs);
-    expect(two).toEqual([]);
-    await store.completeClaim({ entityRef: refs[0], lane: 'full', cycleId: 'c1', claimedBy: 'r1' });
-    // r1 crashed before finishing b: its lease expires, r2 takes b over, never a.
-    await knex('residency_refresh_claims')
-      .where({ entity_ref: refs[1] })
-      .update({ lease_expires_at: databaseId === 'SQLITE_3' ? '2000-01-01 00:00:00' : new Date('2000-01-01T00:00:00Z') });
-    await expect(
-      store.claimEntities({ entityRefs: refs, lane: 'full', cycleId: 'c1', claimedBy: 'r2', leaseSeconds: 60 }),
-    ).resolves.toEqual([refs[1]]);
-    // A new cycle hands everything out again.
-    await expect(
-      store.claimEntities({ entityRefs: refs, lane: 'full', cycleId: 'c2', claimedBy: 'r1', leaseSeconds: 60 }),
-    ).resolves.toEqual(refs);
-  });
-});
+    it('records an undecided first check as evidence (nothing good to keep)', async () => {
+      const ref = 'component:default/new';
+      const r = await store.recordEvaluation({
+        entityRef: ref,
+        inputsHash: 'h',
+        ...makeEvaluation({
+          entityRef: ref,
+          decision: 'unknown',
+          code: 'registry_unreachable',
+        }),
+      });
+      expect(r.outcome).toBe('appended');
+      expect(r.status).toMatchObject({ decision: 'unknown', stale: false });
+    });
+
+    it('serves evidence bundles with the link to the previous record', async () => {
+      const ref = 'component:default/linked';
+      const a = await store.recordEvaluation({
+        entityRef: ref,
+        inputsHash: 'h',
+        ...makeEvaluation({ entityRef: ref }),
+      });
+      const b = await store.recordEvaluation({
+        entityRef: ref,
+        inputsHash: 'h',
+        ...makeEvaluation({
+          entityRef: ref,
+          decision: 'invalid',
+          code: 'bad_reference',
+        }),
+      });
+      const stored = await store.getEvidence({ id: b.status.evidenceId! });
+      expect(stored?.evidence.sequence).toBe(2);
+      expect(stored?.previous).toEqual({
+        id: a.status.evidenceId,
+        sequence: 1,
+        recordHash: stored?.evidence.previousHash,
+      });
+      expect(stored?.evidence.record.result.decision).toBe('invalid');
+      await expect(
+        store.getEvidence({ id: 'f'.repeat(32) }),
+      ).resolves.toBeUndefined();
+    });
+
+    it('reports exactly where an edited, deleted or reordered chain breaks', async () => {
+      const ref = 'component:default/tampered';
+      for (const decision of [
+        'compliant',
+        'non_compliant',
+        'invalid',
+        'compliant',
+      ] as const) {
+        await store.recordEvaluation({
+          entityRef: ref,
+          inputsHash: 'h',
+          ...makeEvaluation({ entityRef: ref, decision }),
+        });
+      }
+      await expect(
+        store.verifyChain({ entityRef: ref }),
+      ).resolves.toMatchObject({ ok: true, length: 4 });
+
+      // Edit: the record of sequence 2 says compliant now.
+      const row = await knex('residency_evidence')
+        .where({ entity_ref: ref, sequence: 2 })
+        .first();
+      const edited = JSON.parse(row.record);
+      edited.result.decision = 'compliant';
+      await knex('residency_evidence')
+        .where({ id: row.id })
+        .update({ record: JSON.stringify(edited) });
+      await expect(
+        store.verifyChain({ entityRef: ref }),
+      ).resolves.toMatchObject({
+        ok: false,
+        brokenAt: {
+          sequence: 2,
+          id: row.id,
+          problem: expect.stringMatching(/record hash/),
+        },
+      });
+      await knex('residency_evidence')
+        .where({ id: row.id })
+        .update({ record: row.record });
+
+      // Delete: sequence 3 removed, the break shows at 4.
+      await knex('residency_evidence')
+        .where({ entity_ref: ref, sequence: 3 })
+        .delete();
+      await expect(
+        store.verifyChain({ entityRef: ref }),
+      ).resolves.toMatchObject({
+        ok: false,
+        brokenAt: {
+          sequence: 4,
+          problem: expect.stringMatching(/missing or reordered/),
+        },
+      });
+    });
+
+    it('prunes old evidence to a checkpoint that keeps the chain verifiable', async () => {
+      const ref = 'component:default/retained';
+      for (const decision of [
+        'compliant',
+        'non_compliant',
+        'invalid',
+        'compliant',
+        'non_compliant',
+      ] as const) {
+        await store.recordEvaluation({
+          entityRef: ref,
+          inputsHash: 'h',
+          ...makeEvaluation({ entityRef: ref, decision }),
+        });
+      }
+      const current = await store.getStatus({ entityRef: ref });
+      await expect(store.applyRetention({ keepPerEntity: 2 })).resolves.toBe(3);
+      const history = await store.listEvidence({ entityRef: ref, limit: 10 });
+      expect(
+        history.items.map(i => [i.sequence, Boolean(i.checkpoint)]),
+      ).toEqual([
+        [5, false],
+        [4, true],
+      ]);
+      expect(history.items[0].id).toBe(current?.evidenceId);
+      await expect(store.verifyChain({ entityRef: ref })).resolves.toEqual({
+        entityRef: ref,
+        ok: true,
+        length: 2,
+      });
+      // Pruning without the checkpoint mark is detected.
+      await knex('residency_evidence')
+        .where({ entity_ref: ref, sequence: 4 })
+        .update({ checkpoint: false });
+      await expect(
+        store.verifyChain({ entityRef: ref }),
+      ).resolves.toMatchObject({
+        ok: false,
+        brokenAt: { sequence: 4, problem: expect.stringMatching(/expected 1/) },
+      });
+      await expect(store.applyRetention({ keepPerEntity: 2 })).resolves.toBe(0);
+    });
+
+    it('lists statuses filtered by decision, tenant and text, with a cursor', async () => {
+      for (let i = 0; i < 5; i++) {
+        const ref = `component:default/svc-${i}`;
+        await store.recordEvaluation({
+          entityRef: ref,
+          title: i === 3 ? 'Ledger' : undefined,
+          inputsHash: 'h',
+          ...makeEvaluation({
+            entityRef: ref,
+            decision: i % 2 ? 'non_compliant' : 'compliant',
+            tenant: i < 4 ? 'eu-public' : 'other',
+          }),
+        });
+      }
+      const page1 = await store.listStatuses({ limit: 2 });
+      expect(page1.items.map(i => i.entityRef)).toEqual([
+        'component:default/svc-0',
+        'component:default/svc-1',
+      ]);
+      expect(page1.totalCount).toBe(5);
+      const page2 = await store.listStatuses({
+        limit: 2,
+        cursor: page1.nextCursor,
+      });
+      expect(page2.items.map(i => i.entityRef)).toEqual([
+        'component:default/svc-2',
+        'component:default/svc-3',
+      ]);
+      const failing = await store.listStatuses({
+        limit: 10,
+        decision: 'non_compliant',
+      });
+      expect(failing.items.map(i => i.entityRef)).toEqual([
+        'component:default/svc-1',
+        'component:default/svc-3',
+      ]);
+      const other = await store.listStatuses({ limit: 10, tenant: 'other' });
+      expect(other.items.map(i => i.entityRef)).toEqual([
+        'component:default/svc-4',
+      ]);
+      const text = await store.listStatuses({ limit: 10, q: 'LEDG' });
+      expect(text.items.map(i => i.title)).toEqual(['Ledger']);
+      const wildcard = await store.listStatuses({ limit: 10, q: '%' });
+      expect(wildcard.items).toHaveLength(0);
+      await expect(
+        store.listStatuses({ limit: 2, cursor: '../etc' }),
+      ).rejects.toMatchObject({
+        name: 'InputError',
+      });
+      const counts = await store.countByTenant();
+      expect(counts['eu-public']).toEqual({
+        compliant: 2,
+        non_compliant: 2,
+        unknown: 0,
+        invalid: 0,
+      });
+    });
+
+    it('reuses a digest result only under the same trust and policy and while young', async () => {
+      const ref = 'component:default/reuse';
+      await store.recordEvaluation({
+        entityRef: ref,
+        inputsHash: 'h',
+        ...makeEvaluation({
+          entityRef: ref,
+          images: [makeImage({ digest: DIGEST_B })],
+        }),
+      });
+      const hit = await store.findImageResult({
+        digest: DIGEST_B,
+        trustHash: 't'.repeat(64),
+        policyHash: 'p'.repeat(64),
+        maxAgeSeconds: 3600,
+      });
+      expect(hit?.image.decision).toBe('compliant');
+      expect(hit?.material.digest).toBe(DIGEST_B);
+      await expect(
+        store.findImageResult({
+          digest: DIGEST_B,
+          trustHash: 'x'.repeat(64),
+          policyHash: 'p'.repeat(64),
+          maxAgeSeconds: 3600,
+        }),
+      ).resolves.toBeUndefined();
+      await expect(
+        store.findImageResult({
+          digest: DIGEST_B,
+          trustHash: 't'.repeat(64),
+          policyHash: 'q'.repeat(64),
+          maxAgeSeconds: 3600,
+        }),
+      ).resolves.toBeUndefined();
+      await knex('residency_image_results').update({
+        verified_at:
+          databaseId === 'SQLITE_3'
+            ? '2000-01-01 00:00:00'
+            : new Date('2000-01-01T00:00:00Z'),
+      });
+      await expect(
+        store.findImageResult({
+          digest: DIGEST_B,
+          trustHash: 't'.repeat(64),
+          policyHash: 'p'.repeat(64),
+          maxAgeSeconds: 3600,
+        }),
+      ).resolves.toBeUndefined();
+      // Undecided images are never cached.
+      await store.recordEvaluation({
+        entityRef: 'component:default/down',
+        inputsHash: 'h',
+        ...makeEvaluation({
+          entityRef: 'component:default/down',
+          decision: 'unknown',
+          images: [makeImage({ digest: DIGEST_A, decision: 'unknown' })],
+        }),
+      });
+      await expect(
+        store.findImageResult({
+          digest: DIGEST_A,
+          trustHash: 't'.repeat(64),
+          policyHash: 'p'.repeat(64),
+          maxAgeSeconds: 3600,
+        }),
+      ).resolves.toBeUndefined();
+    });
+
+    it('hands each entity to one claimer per cycle and takes over expired leases', async () => {
+      const refs = ['component:default/a', 'component:default/b'];
+      const one = await store.claimEntities({
+        entityRefs: refs,
+        lane: 'full',
+        cycleId: 'c1',
+        claimedBy: 'r1',
+        leaseSeconds: 60,
+      });
+      const two = await store.claimEntities({
+        entityRefs: refs,
+        lane: 'full',
+        cycleId: 'c1',
+        claimedBy: 'r2',
+        leaseSeconds: 60,
+      });
+      expect(one).toEqual(refs);
+      expect(two).toEqual([]);
+      await store.completeClaim({
+        entityRef: refs[0],
+        lane: 'full',
+        cycleId: 'c1',
+        claimedBy: 'r1',
+      });
+      // r1 crashed before finishing b: its lease expires, r2 takes b over, never a.
+      await knex('residency_refresh_claims')
+        .where({ entity_ref: refs[1] })
+        .update({
+          lease_expires_at:
+            databaseId === 'SQLITE_3'
+              ? '2000-01-01 00:00:00'
+              : new Date('2000-01-01T00:00:00Z'),
+        });
+      await expect(
+        store.claimEntities({
+          entityRefs: refs,
+          lane: 'full',
+          cycleId: 'c1',
+          claimedBy: 'r2',
+          leaseSeconds: 60,
+        }),
+      ).resolves.toEqual([refs[1]]);
+      // A new cycle hands everything out again.
+      await expect(
+        store.claimEntities({
+          entityRefs: refs,
+          lane: 'full',
+          cycleId: 'c2',
+          claimedBy: 'r1',
+          leaseSeconds: 60,
+        }),
+      ).resolves.toEqual(refs);
+    });
+  },
+);
 
 describe.each(databases.eachSupportedId())('migrations on %p', databaseId => {
   it('migrates up and down with data in the tables', async () => {
@@ -304,13 +466,27 @@ describe.each(databases.eachSupportedId())('migrations on %p', databaseId => {
       inputsHash: 'h',
       ...makeEvaluation({ entityRef: 'component:default/m' }),
     });
-    await store.claimEntities({ entityRefs: ['component:default/m'], lane: 'full', cycleId: 'c', claimedBy: 'r', leaseSeconds: 5 });
-    await expect(knex('residency_evidence').count({ c: '*' })).resolves.toEqual([{ c: expect.anything() }]);
+    await store.claimEntities({
+      entityRefs: ['component:default/m'],
+      lane: 'full',
+      cycleId: 'c',
+      claimedBy: 'r',
+      leaseSeconds: 5,
+    });
+    await expect(knex('residency_evidence').count({ c: '*' })).resolves.toEqual(
+      [{ c: expect.anything() }],
+    );
     await DatabaseResidencyStore.migrateDown(knex);
-    await expect(knex.schema.hasTable('residency_evidence')).resolves.toBe(false);
-    await expect(knex.schema.hasTable('residency_entity_status')).resolves.toBe(false);
+    await expect(knex.schema.hasTable('residency_evidence')).resolves.toBe(
+      false,
+    );
+    await expect(knex.schema.hasTable('residency_entity_status')).resolves.toBe(
+      false,
+    );
     await DatabaseResidencyStore.migrateUp(knex);
-    await expect(knex.schema.hasTable('residency_refresh_claims')).resolves.toBe(true);
+    await expect(
+      knex.schema.hasTable('residency_refresh_claims'),
+    ).resolves.toBe(true);
     await knex.destroy();
   });
 });

@@ -74,7 +74,9 @@ type EvidenceRow = {
 };
 
 /** Converts a database timestamp (Date on PostgreSQL, text on SQLite) to ISO 8601. */
-function toIso(value: Date | string | number | null | undefined): string | undefined {
+function toIso(
+  value: Date | string | number | null | undefined,
+): string | undefined {
   if (value === null || value === undefined) {
     return undefined;
   }
@@ -180,18 +182,24 @@ export class DatabaseResidencyStore implements ResidencyStore {
   #nowPlus(seconds: number): Knex.Raw {
     const s = Math.trunc(seconds);
     if (this.#sqlite) {
-      return this.#db.raw(`datetime('now', ?)`, [`${s >= 0 ? '+' : ''}${s} seconds`]);
+      return this.#db.raw(`datetime('now', ?)`, [
+        `${s >= 0 ? '+' : ''}${s} seconds`,
+      ]);
     }
     return this.#db.raw(`now() + (? * interval '1 second')`, [s]);
   }
 
   #now(): Knex.Raw {
-    return this.#sqlite ? this.#db.raw(`datetime('now')`) : this.#db.raw('now()');
+    return this.#sqlite
+      ? this.#db.raw(`datetime('now')`)
+      : this.#db.raw('now()');
   }
 
   #toStatus(row: StatusRow): EntityStatus {
     const detail = JSON.parse(row.detail) as EntityResult;
-    const lastAttempt = row.last_attempt ? JSON.parse(row.last_attempt) : undefined;
+    const lastAttempt = row.last_attempt
+      ? JSON.parse(row.last_attempt)
+      : undefined;
     return {
       ...detail,
       stale: Boolean(row.stale),
@@ -248,12 +256,16 @@ export class DatabaseResidencyStore implements ResidencyStore {
         query.where(inner =>
           inner
             .whereRaw(`lower(entity_ref) like ? escape '\\'`, [like])
-            .orWhereRaw(`lower(coalesce(title, '')) like ? escape '\\'`, [like]),
+            .orWhereRaw(`lower(coalesce(title, '')) like ? escape '\\'`, [
+              like,
+            ]),
         );
       }
       return query;
     };
-    const query = filtered().orderBy('entity_ref', 'asc').limit(options.limit + 1);
+    const query = filtered()
+      .orderBy('entity_ref', 'asc')
+      .limit(options.limit + 1);
     if (options.cursor) {
       const { after } = decodeCursor(
         options.cursor,
@@ -270,7 +282,11 @@ export class DatabaseResidencyStore implements ResidencyStore {
     return {
       items,
       ...(more
-        ? { nextCursor: encodeCursor({ after: items[items.length - 1].entityRef }) }
+        ? {
+            nextCursor: encodeCursor({
+              after: items[items.length - 1].entityRef,
+            }),
+          }
         : {}),
       totalCount: Number((countRow as any)?.count ?? 0),
     };
@@ -306,102 +322,118 @@ export class DatabaseResidencyStore implements ResidencyStore {
     reusedDigests?: ReadonlySet<string>;
   }): Promise<{ status: EntityStatus; outcome: RecordOutcome }> {
     const { entityRef, result, record } = options;
-    return this.#db.transaction(async trx => {
-      await this.#storeImageResults(trx, options);
+    return this.#db
+      .transaction(async trx => {
+        await this.#storeImageResults(trx, options);
 
-      const existingQuery = trx<StatusRow>(T_STATUS).where({ entity_ref: entityRef });
-      if (!this.#sqlite) {
-        existingQuery.forUpdate();
-      }
-      const existing = await existingQuery.first();
-      const base = {
-        title: options.title ?? null,
-        inputs_hash: options.inputsHash,
-        updated_at: this.#now(),
-      };
-
-      // Could not decide: keep the last good evidence, mark it stale.
-      if (
-        result.decision === 'unknown' &&
-        existing &&
-        existing.decision !== 'unknown' &&
-        existing.evidence_id
-      ) {
-        await trx(T_STATUS)
-          .where({ entity_ref: entityRef })
-          .update({
-            ...base,
-            stale: true,
-            last_attempt: JSON.stringify({
-              decision: result.decision,
-              reasons: result.reasons,
-              checkedAt: result.checkedAt,
-            }),
-          });
-        return { outcome: 'stale' as const, entityRef };
-      }
-
-      const evidenceKey = evidenceKeyOf(result);
-      const summaryColumns = {
-        ...base,
-        tenant: result.tenant ?? null,
-        declared_region: result.declaredRegion ?? null,
-        decision: result.decision,
-        stale: false,
-        reason_codes: JSON.stringify(result.reasons.map(r => r.code)),
-        images: JSON.stringify(result.images.map(i => i.reference)),
-        detail: JSON.stringify(result),
-        last_attempt: null,
-        checked_at: result.checkedAt,
-        last_verified_at: this.#now(),
-      };
-
-      if (existing && existing.evidence_key === evidenceKey && existing.evidence_id) {
-        await trx(T_STATUS)
-          .where({ entity_ref: entityRef })
-          .update(summaryColumns);
-        return { outcome: 'confirmed' as const, entityRef };
-      }
-
-      const head = await trx<EvidenceRow>(T_EVIDENCE)
-        .where({ entity_ref: entityRef })
-        .orderBy('sequence', 'desc')
-        .first('sequence', 'record_hash');
-      const sequence = head ? Number(head.sequence) + 1 : 1;
-      const previousHash = head ? head.record_hash : null;
-      const recordHash = computeRecordHash({ sequence, previousHash, record });
-      const id = computeEvidenceId({ entityRef, sequence, recordHash });
-      await trx(T_EVIDENCE).insert({
-        id,
-        entity_ref: entityRef,
-        sequence,
-        previous_hash: previousHash,
-        record_hash: recordHash,
-        decision: record.result.decision,
-        reason_codes: JSON.stringify(record.result.reasons.map(r => r.code)),
-        checkpoint: false,
-        record: JSON.stringify(record),
-        created_at: this.#now(),
-      });
-      await trx(T_STATUS)
-        .insert({
+        const existingQuery = trx<StatusRow>(T_STATUS).where({
           entity_ref: entityRef,
-          ...summaryColumns,
-          evidence_key: evidenceKey,
-          evidence_id: id,
-        })
-        .onConflict('entity_ref')
-        .merge();
-      return { outcome: 'appended' as const, entityRef };
-    }).then(async ({ outcome }) => ({
-      outcome,
-      status: (await this.getStatus({ entityRef }))!,
-    }));
+        });
+        if (!this.#sqlite) {
+          existingQuery.forUpdate();
+        }
+        const existing = await existingQuery.first();
+        const base = {
+          title: options.title ?? null,
+          inputs_hash: options.inputsHash,
+          updated_at: this.#now(),
+        };
+
+        // Could not decide: keep the last good evidence, mark it stale.
+        if (
+          result.decision === 'unknown' &&
+          existing &&
+          existing.decision !== 'unknown' &&
+          existing.evidence_id
+        ) {
+          await trx(T_STATUS)
+            .where({ entity_ref: entityRef })
+            .update({
+              ...base,
+              stale: true,
+              last_attempt: JSON.stringify({
+                decision: result.decision,
+                reasons: result.reasons,
+                checkedAt: result.checkedAt,
+              }),
+            });
+          return { outcome: 'stale' as const, entityRef };
+        }
+
+        const evidenceKey = evidenceKeyOf(result);
+        const summaryColumns = {
+          ...base,
+          tenant: result.tenant ?? null,
+          declared_region: result.declaredRegion ?? null,
+          decision: result.decision,
+          stale: false,
+          reason_codes: JSON.stringify(result.reasons.map(r => r.code)),
+          images: JSON.stringify(result.images.map(i => i.reference)),
+          detail: JSON.stringify(result),
+          last_attempt: null,
+          checked_at: result.checkedAt,
+          last_verified_at: this.#now(),
+        };
+
+        if (
+          existing &&
+          existing.evidence_key === evidenceKey &&
+          existing.evidence_id
+        ) {
+          await trx(T_STATUS)
+            .where({ entity_ref: entityRef })
+            .update(summaryColumns);
+          return { outcome: 'confirmed' as const, entityRef };
+        }
+
+        const head = await trx<EvidenceRow>(T_EVIDENCE)
+          .where({ entity_ref: entityRef })
+          .orderBy('sequence', 'desc')
+          .first('sequence', 'record_hash');
+        const sequence = head ? Number(head.sequence) + 1 : 1;
+        const previousHash = head ? head.record_hash : null;
+        const recordHash = computeRecordHash({
+          sequence,
+          previousHash,
+          record,
+        });
+        const id = computeEvidenceId({ entityRef, sequence, recordHash });
+        await trx(T_EVIDENCE).insert({
+          id,
+          entity_ref: entityRef,
+          sequence,
+          previous_hash: previousHash,
+          record_hash: recordHash,
+          decision: record.result.decision,
+          reason_codes: JSON.stringify(record.result.reasons.map(r => r.code)),
+          checkpoint: false,
+          record: JSON.stringify(record),
+          created_at: this.#now(),
+        });
+        await trx(T_STATUS)
+          .insert({
+            entity_ref: entityRef,
+            ...summaryColumns,
+            evidence_key: evidenceKey,
+            evidence_id: id,
+          })
+          .onConflict('entity_ref')
+          .merge();
+        return { outcome: 'appended' as const, entityRef };
+      })
+      .then(async ({ outcome }) => ({
+        outcome,
+        status: (await this.getStatus({ entityRef }))!,
+      }));
   }
 
   async #storeImageResults(
     trx: Knex.Transaction,
-    options: { result: EntityResult; record: EvidenceRecord; reusedDigests?: ReadonlySet<string> },
+    options: {
+      result: EntityResult;
+      record: EvidenceRecord;
+      reusedDigests?: ReadonlySet<string>;
+    },
   ) {
     const { result, record } = options;
     for (const image of result.images) {
@@ -506,14 +538,22 @@ export class DatabaseResidencyStore implements ResidencyStore {
     return {
       items,
       ...(rows.length > options.limit
-        ? { nextCursor: encodeCursor({ before: items[items.length - 1].sequence }) }
+        ? {
+            nextCursor: encodeCursor({
+              before: items[items.length - 1].sequence,
+            }),
+          }
         : {}),
       totalCount: Number((countRow as any)?.count ?? 0),
     };
   }
 
-  async getEvidence(options: { id: string }): Promise<StoredEvidence | undefined> {
-    const row = await this.#db<EvidenceRow>(T_EVIDENCE).where({ id: options.id }).first();
+  async getEvidence(options: {
+    id: string;
+  }): Promise<StoredEvidence | undefined> {
+    const row = await this.#db<EvidenceRow>(T_EVIDENCE)
+      .where({ id: options.id })
+      .first();
     if (!row) {
       return undefined;
     }
@@ -542,7 +582,9 @@ export class DatabaseResidencyStore implements ResidencyStore {
     };
   }
 
-  async verifyChain(options: { entityRef: string }): Promise<ChainVerification> {
+  async verifyChain(options: {
+    entityRef: string;
+  }): Promise<ChainVerification> {
     const verifier = new ChainVerifier(options.entityRef);
     const batch = 200;
     let after = 0;
@@ -595,7 +637,11 @@ export class DatabaseResidencyStore implements ResidencyStore {
     return out;
   }
 
-  async scanStatuses(options: { tenant?: string; after?: string; limit: number }) {
+  async scanStatuses(options: {
+    tenant?: string;
+    after?: string;
+    limit: number;
+  }) {
     const query = this.#db<StatusRow>(T_STATUS)
       .orderBy('entity_ref', 'asc')
       .limit(options.limit);
@@ -641,11 +687,13 @@ export class DatabaseResidencyStore implements ResidencyStore {
       const updated = await this.#db(T_CLAIMS)
         .where({ entity_ref: entityRef, lane })
         .where(q =>
-          q.whereNot('cycle_id', cycleId).orWhere(inner =>
-            inner
-              .where('done', false)
-              .where('lease_expires_at', '<', this.#now()),
-          ),
+          q
+            .whereNot('cycle_id', cycleId)
+            .orWhere(inner =>
+              inner
+                .where('done', false)
+                .where('lease_expires_at', '<', this.#now()),
+            ),
         )
         .update(fresh);
       if (updated === 1) {

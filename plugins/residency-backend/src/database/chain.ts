@@ -83,7 +83,9 @@ export class ChainVerifier {
     } else {
       if (sequence !== this.#expectedSequence) {
         fail(
-          `sequence ${sequence} follows ${this.#expectedSequence - 1}; a record is missing or reordered`,
+          `sequence ${sequence} follows ${
+            this.#expectedSequence - 1
+          }; a record is missing or reordered`,
         );
         return;
       }
@@ -107,7 +109,13 @@ export class ChainVerifier {
       fail('record hash does not match the record content');
       return;
     }
-    if (computeEvidenceId({ entityRef: this.#entityRef, sequence, recordHash }) !== id) {
+    if (
+      computeEvidenceId({
+        entityRef: this.#entityRef,
+        sequence,
+        recordHash,
+      }) !== id
+    ) {
       fail('evidence id does not match the record');
       return;
     }

@@ -60,12 +60,18 @@ export class ResidencyPermissionPolicy implements PermissionPolicy {
   readonly #groups: ResidencyRoleGroups;
   readonly #userInfo: UserInfoService;
 
-  constructor(options: { groups: ResidencyRoleGroups; userInfo: UserInfoService }) {
+  constructor(options: {
+    groups: ResidencyRoleGroups;
+    userInfo: UserInfoService;
+  }) {
     this.#groups = options.groups;
     this.#userInfo = options.userInfo;
   }
 
-  async handle(request: PolicyQuery, user?: PolicyQueryUser): Promise<PolicyDecision> {
+  async handle(
+    request: PolicyQuery,
+    user?: PolicyQueryUser,
+  ): Promise<PolicyDecision> {
     const { permission } = request;
     if (!permission.name.startsWith('residency.')) {
       return { result: AuthorizeResult.ALLOW };
@@ -75,14 +81,19 @@ export class ResidencyPermissionPolicy implements PermissionPolicy {
     if (!user) {
       return { result: AuthorizeResult.DENY };
     }
-    const { ownershipEntityRefs } = await this.#userInfo.getUserInfo(user.credentials);
+    const { ownershipEntityRefs } = await this.#userInfo.getUserInfo(
+      user.credentials,
+    );
     const role = this.#roleOf(ownershipEntityRefs);
 
     if (role === 'platformOwner') {
       return { result: AuthorizeResult.ALLOW };
     }
     if (isPermission(permission, residencyTenantsReadPermission)) {
-      return { result: role === 'auditor' ? AuthorizeResult.ALLOW : AuthorizeResult.DENY };
+      return {
+        result:
+          role === 'auditor' ? AuthorizeResult.ALLOW : AuthorizeResult.DENY,
+      };
     }
     const ownedOnly = (): PolicyDecision =>
       isResourcePermission(permission, 'catalog-entity')
@@ -101,16 +112,22 @@ export class ResidencyPermissionPolicy implements PermissionPolicy {
       if (role === 'auditor') {
         return { result: AuthorizeResult.ALLOW };
       }
-      return role === 'developer' ? ownedOnly() : { result: AuthorizeResult.DENY };
+      return role === 'developer'
+        ? ownedOnly()
+        : { result: AuthorizeResult.DENY };
     }
     if (isPermission(permission, residencyRefreshPermission)) {
-      return role === 'developer' ? ownedOnly() : { result: AuthorizeResult.DENY };
+      return role === 'developer'
+        ? ownedOnly()
+        : { result: AuthorizeResult.DENY };
     }
     return { result: AuthorizeResult.DENY };
   }
 
   #roleOf(ownershipEntityRefs: string[]): Role {
-    const refs = new Set(ownershipEntityRefs.map(r => r.toLocaleLowerCase('en-US')));
+    const refs = new Set(
+      ownershipEntityRefs.map(r => r.toLocaleLowerCase('en-US')),
+    );
     const inAny = (groups: string[]) => groups.some(g => refs.has(g));
     if (inAny(this.#groups.platformOwners)) return 'platformOwner';
     if (inAny(this.#groups.auditors)) return 'auditor';

@@ -1,6 +1,12 @@
-import { coreServices, createBackendModule } from '@backstage/backend-plugin-api';
+import {
+  coreServices,
+  createBackendModule,
+} from '@backstage/backend-plugin-api';
 import { policyExtensionPoint } from '@backstage/plugin-permission-node/alpha';
-import { ResidencyPermissionPolicy, readRoleGroups } from './ResidencyPermissionPolicy';
+import {
+  ResidencyPermissionPolicy,
+  readRoleGroups,
+} from './ResidencyPermissionPolicy';
 
 /**
  * Installs {@link ResidencyPermissionPolicy} as the permission backend's policy.
@@ -19,7 +25,10 @@ export const residencyPermissionPolicyModule = createBackendModule({
       },
       async init({ config, userInfo, policy }) {
         policy.setPolicy(
-          new ResidencyPermissionPolicy({ groups: readRoleGroups(config), userInfo }),
+          new ResidencyPermissionPolicy({
+            groups: readRoleGroups(config),
+            userInfo,
+          }),
         );
       },
     });

@@ -37,116 +37,178 @@ function makeRefresher(options: {
   });
 }
 
-describe.each(databases.eachSupportedId())('ResidencyRefresher on %p', databaseId => {
-  let knex: Knex;
-  let store: DatabaseResidencyStore;
+describe.each(databases.eachSupportedId())(
+  'ResidencyRefresher on %p',
+  databaseId => {
+    let knex: Knex;
+    let store: DatabaseResidencyStore;
 
-  beforeEach(async () => {
-    knex = await databases.init(databaseId);
-    store = await DatabaseResidencyStore.create({ database: mockServices.database({ knex }) });
-  });
-
-  it('verifies every annotated entity once per cycle and reuses young digests', async () => {
-    const entities = [
-      makeEntity('a', { images: `registry.eu/a@${DIGEST_A}`, tenant: 'eu-public' }),
-      makeEntity('b', { images: `registry.eu/b@${DIGEST_B}`, tenant: 'eu-public' }),
-      makeEntity('c', { images: `registry.eu/a@${DIGEST_A}\nregistry.eu/b@${DIGEST_B}`, tenant: 'eu-public' }),
-      makeEntity('no-images'),
-    ];
-    const engine = new FakeEngine();
-    const refresher = makeRefresher({ store, engine, entities });
-
-    const first = await refresher.runOnce(undefined, { cycleId: 'c1' });
-    expect(first).toMatchObject({ seen: 3, evaluated: 3, failed: 0 });
-    expect(engine.calls.map(c => c.entityRef).sort()).toEqual([
-      'component:default/a',
-      'component:default/b',
-      'component:default/c',
-    ]);
-    expect(engine.calls.find(c => c.entityRef.endsWith('/c'))?.images).toEqual([
-      `registry.eu/a@${DIGEST_A}`,
-      `registry.eu/b@${DIGEST_B}`,
-    ]);
-
-    // The same cycle again (another replica joining late): nothing left to do.
-    await expect(refresher.runOnce(undefined, { cycleId: 'c1' })).resolves.toMatchObject({ evaluated: 0 });
-    expect(engine.calls).toHaveLength(3);
-
-    // The next cycle re-checks everyone, but young digests are reused, and an
-    // unchanged decision confirms instead of growing the chain.
-    await refresher.runOnce(undefined, { cycleId: 'c2' });
-    expect(engine.calls).toHaveLength(6);
-    expect(engine.reused.length).toBeGreaterThanOrEqual(4);
-    const history = await store.listEvidence({ entityRef: 'component:default/a', limit: 10 });
-    expect(history.items).toHaveLength(1);
-    const status = await store.getStatus({ entityRef: 'component:default/a' });
-    expect(status?.lastVerifiedAt).toBeDefined();
-  });
-
-  it('keeps the previous evidence and marks it stale when the registry fails', async () => {
-    const entities = [makeEntity('a', { images: `registry.eu/a@${DIGEST_A}`, tenant: 'eu-public' })];
-    const engine = new FakeEngine();
-    const refresher = makeRefresher({ store, engine, entities });
-    await refresher.runOnce(undefined, { cycleId: 'c1' });
-    const good = await store.getStatus({ entityRef: 'component:default/a' });
-
-    engine.decide = () => 'unknown';
-    await refresher.runOnce(undefined, { cycleId: 'c2' });
-    const stale = await store.getStatus({ entityRef: 'component:default/a' });
-    expect(stale).toMatchObject({
-      decision: 'compliant',
-      stale: true,
-      evidenceId: good?.evidenceId,
-      lastAttempt: { decision: 'unknown', reasons: [{ code: 'registry_unreachable' }] },
+    beforeEach(async () => {
+      knex = await databases.init(databaseId);
+      store = await DatabaseResidencyStore.create({
+        database: mockServices.database({ knex }),
+      });
     });
-    const history = await store.listEvidence({ entityRef: 'component:default/a', limit: 10 });
-    expect(history.items.map(i => i.decision)).toEqual(['compliant']);
-  });
 
-  it('picks up annotation changes in the delta pass and drops vanished entities', async () => {
-    const entities = [
-      makeEntity('a', { images: `registry.eu/a@${DIGEST_A}`, tenant: 'eu-public' }),
-      makeEntity('b', { images: `registry.eu/b@${DIGEST_B}`, tenant: 'eu-public' }),
-    ];
-    const engine = new FakeEngine();
-    const refresher = makeRefresher({ store, engine, entities });
-    await refresher.runOnce(undefined, { cycleId: 'c1' });
-    await expect(refresher.runDelta()).resolves.toMatchObject({ evaluated: 0 });
+    it('verifies every annotated entity once per cycle and reuses young digests', async () => {
+      const entities = [
+        makeEntity('a', {
+          images: `registry.eu/a@${DIGEST_A}`,
+          tenant: 'eu-public',
+        }),
+        makeEntity('b', {
+          images: `registry.eu/b@${DIGEST_B}`,
+          tenant: 'eu-public',
+        }),
+        makeEntity('c', {
+          images: `registry.eu/a@${DIGEST_A}\nregistry.eu/b@${DIGEST_B}`,
+          tenant: 'eu-public',
+        }),
+        makeEntity('no-images'),
+      ];
+      const engine = new FakeEngine();
+      const refresher = makeRefresher({ store, engine, entities });
 
-    entities[1] = makeEntity('b', { images: `registry.eu/b@${DIGEST_A}`, tenant: 'eu-public' });
-    entities.push(makeEntity('new', { images: `registry.eu/n@${DIGEST_B}` }));
-    const delta = await refresher.runDelta();
-    expect(delta.evaluated).toBe(2);
-    expect(engine.calls.slice(-2).map(c => c.entityRef).sort()).toEqual([
-      'component:default/b',
-      'component:default/new',
-    ]);
-    await expect(refresher.runDelta()).resolves.toMatchObject({ evaluated: 0 });
+      const first = await refresher.runOnce(undefined, { cycleId: 'c1' });
+      expect(first).toMatchObject({ seen: 3, evaluated: 3, failed: 0 });
+      expect(engine.calls.map(c => c.entityRef).sort()).toEqual([
+        'component:default/a',
+        'component:default/b',
+        'component:default/c',
+      ]);
+      expect(
+        engine.calls.find(c => c.entityRef.endsWith('/c'))?.images,
+      ).toEqual([`registry.eu/a@${DIGEST_A}`, `registry.eu/b@${DIGEST_B}`]);
 
-    entities.splice(0, 1);
-    const full = await refresher.runOnce(undefined, { cycleId: 'c2' });
-    expect(full.removed).toBe(1);
-    await expect(store.getStatus({ entityRef: 'component:default/a' })).resolves.toBeUndefined();
-    // Evidence outlives the status: the chain stays for auditors.
-    await expect(store.verifyChain({ entityRef: 'component:default/a' })).resolves.toMatchObject({ ok: true, length: 1 });
-  });
+      // The same cycle again (another replica joining late): nothing left to do.
+      await expect(
+        refresher.runOnce(undefined, { cycleId: 'c1' }),
+      ).resolves.toMatchObject({ evaluated: 0 });
+      expect(engine.calls).toHaveLength(3);
 
-  it('leaves a failed evaluation claimed until its lease expires', async () => {
-    const entities = [makeEntity('a', { images: `registry.eu/a@${DIGEST_A}` })];
-    const engine = new FakeEngine();
-    engine.decide = () => {
-      throw new Error('engine bug');
-    };
-    const refresher = makeRefresher({ store, engine, entities });
-    await expect(refresher.runOnce(undefined, { cycleId: 'c1' })).resolves.toMatchObject({ failed: 1, evaluated: 0 });
-    await expect(store.getStatus({ entityRef: 'component:default/a' })).resolves.toBeUndefined();
-    const claim = await knex('residency_refresh_claims').where({ entity_ref: 'component:default/a' }).first();
-    expect(Boolean(claim.done)).toBe(false);
-  });
-});
+      // The next cycle re-checks everyone, but young digests are reused, and an
+      // unchanged decision confirms instead of growing the chain.
+      await refresher.runOnce(undefined, { cycleId: 'c2' });
+      expect(engine.calls).toHaveLength(6);
+      expect(engine.reused.length).toBeGreaterThanOrEqual(4);
+      const history = await store.listEvidence({
+        entityRef: 'component:default/a',
+        limit: 10,
+      });
+      expect(history.items).toHaveLength(1);
+      const status = await store.getStatus({
+        entityRef: 'component:default/a',
+      });
+      expect(status?.lastVerifiedAt).toBeDefined();
+    });
 
-const postgres = databases.eachSupportedId().filter(([id]) => id.startsWith('POSTGRES'));
-(postgres.length ? describe.each(postgres) : describe.skip.each([['POSTGRES_15']]))(
+    it('keeps the previous evidence and marks it stale when the registry fails', async () => {
+      const entities = [
+        makeEntity('a', {
+          images: `registry.eu/a@${DIGEST_A}`,
+          tenant: 'eu-public',
+        }),
+      ];
+      const engine = new FakeEngine();
+      const refresher = makeRefresher({ store, engine, entities });
+      await refresher.runOnce(undefined, { cycleId: 'c1' });
+      const good = await store.getStatus({ entityRef: 'component:default/a' });
+
+      engine.decide = () => 'unknown';
+      await refresher.runOnce(undefined, { cycleId: 'c2' });
+      const stale = await store.getStatus({ entityRef: 'component:default/a' });
+      expect(stale).toMatchObject({
+        decision: 'compliant',
+        stale: true,
+        evidenceId: good?.evidenceId,
+        lastAttempt: {
+          decision: 'unknown',
+          reasons: [{ code: 'registry_unreachable' }],
+        },
+      });
+      const history = await store.listEvidence({
+        entityRef: 'component:default/a',
+        limit: 10,
+      });
+      expect(history.items.map(i => i.decision)).toEqual(['compliant']);
+    });
+
+    it('picks up annotation changes in the delta pass and drops vanished entities', async () => {
+      const entities = [
+        makeEntity('a', {
+          images: `registry.eu/a@${DIGEST_A}`,
+          tenant: 'eu-public',
+        }),
+        makeEntity('b', {
+          images: `registry.eu/b@${DIGEST_B}`,
+          tenant: 'eu-public',
+        }),
+      ];
+      const engine = new FakeEngine();
+      const refresher = makeRefresher({ store, engine, entities });
+      await refresher.runOnce(undefined, { cycleId: 'c1' });
+      await expect(refresher.runDelta()).resolves.toMatchObject({
+        evaluated: 0,
+      });
+
+      entities[1] = makeEntity('b', {
+        images: `registry.eu/b@${DIGEST_A}`,
+        tenant: 'eu-public',
+      });
+      entities.push(makeEntity('new', { images: `registry.eu/n@${DIGEST_B}` }));
+      const delta = await refresher.runDelta();
+      expect(delta.evaluated).toBe(2);
+      expect(
+        engine.calls
+          .slice(-2)
+          .map(c => c.entityRef)
+          .sort(),
+      ).toEqual(['component:default/b', 'component:default/new']);
+      await expect(refresher.runDelta()).resolves.toMatchObject({
+        evaluated: 0,
+      });
+
+      entities.splice(0, 1);
+      const full = await refresher.runOnce(undefined, { cycleId: 'c2' });
+      expect(full.removed).toBe(1);
+      await expect(
+        store.getStatus({ entityRef: 'component:default/a' }),
+      ).resolves.toBeUndefined();
+      // Evidence outlives the status: the chain stays for auditors.
+      await expect(
+        store.verifyChain({ entityRef: 'component:default/a' }),
+      ).resolves.toMatchObject({ ok: true, length: 1 });
+    });
+
+    it('leaves a failed evaluation claimed until its lease expires', async () => {
+      const entities = [
+        makeEntity('a', { images: `registry.eu/a@${DIGEST_A}` }),
+      ];
+      const engine = new FakeEngine();
+      engine.decide = () => {
+        throw new Error('engine bug');
+      };
+      const refresher = makeRefresher({ store, engine, entities });
+      await expect(
+        refresher.runOnce(undefined, { cycleId: 'c1' }),
+      ).resolves.toMatchObject({ failed: 1, evaluated: 0 });
+      await expect(
+        store.getStatus({ entityRef: 'component:default/a' }),
+      ).resolves.toBeUndefined();
+      const claim = await knex('residency_refresh_claims')
+        .where({ entity_ref: 'component:default/a' })
+        .first();
+      expect(Boolean(claim.done)).toBe(false);
+    });
+  },
+);
+
+const postgres = databases
+  .eachSupportedId()
+  .filter(([id]) => id.startsWith('POSTGRES'));
+(postgres.length
+  ? describe.each(postgres)
+  : describe.skip.each([['POSTGRES_15']]))(
   'two refreshers on one %p database',
   databaseId => {
     it('verify each entity once per cycle and keep every chain intact', async () => {
@@ -158,8 +220,12 @@ const postgres = databases.eachSupportedId().filter(([id]) => id.startsWith('POS
         pool: { min: 0, max: 4 },
       });
       try {
-        const storeA = await DatabaseResidencyStore.create({ database: mockServices.database({ knex: knexA }) });
-        const storeB = await DatabaseResidencyStore.create({ database: mockServices.database({ knex: knexB }) });
+        const storeA = await DatabaseResidencyStore.create({
+          database: mockServices.database({ knex: knexA }),
+        });
+        const storeB = await DatabaseResidencyStore.create({
+          database: mockServices.database({ knex: knexB }),
+        });
         const entities = Array.from({ length: 24 }, (_, i) =>
           makeEntity(`svc-${String(i).padStart(2, '0')}`, {
             images: `registry.eu/s${i}@${i % 2 ? DIGEST_A : DIGEST_B}`,
@@ -170,10 +236,25 @@ const postgres = databases.eachSupportedId().filter(([id]) => id.startsWith('POS
         const engineB = new FakeEngine();
         engineA.delayMs = 5;
         engineB.delayMs = 5;
-        const a = makeRefresher({ store: storeA, engine: engineA, entities, instanceId: 'replica-a', batchSize: 4 });
-        const b = makeRefresher({ store: storeB, engine: engineB, entities, instanceId: 'replica-b', batchSize: 4 });
+        const a = makeRefresher({
+          store: storeA,
+          engine: engineA,
+          entities,
+          instanceId: 'replica-a',
+          batchSize: 4,
+        });
+        const b = makeRefresher({
+          store: storeB,
+          engine: engineB,
+          entities,
+          instanceId: 'replica-b',
+          batchSize: 4,
+        });
 
-        for (const [cycle, decision] of [['c1', 'compliant'], ['c2', 'non_compliant']] as const) {
+        for (const [cycle, decision] of [
+          ['c1', 'compliant'],
+          ['c2', 'non_compliant'],
+        ] as const) {
           engineA.decide = () => decision;
           engineB.decide = () => decision;
           const beforeA = engineA.calls.length;
@@ -196,7 +277,9 @@ const postgres = databases.eachSupportedId().filter(([id]) => id.startsWith('POS
 
         for (const entity of entities) {
           const ref = `component:default/${entity.metadata.name}`;
-          await expect(storeA.verifyChain({ entityRef: ref })).resolves.toEqual({ entityRef: ref, ok: true, length: 2 });
+          await expect(storeA.verifyChain({ entityRef: ref })).resolves.toEqual(
+            { entityRef: ref, ok: true, length: 2 },
+          );
         }
       } finally {
         await knexB.destroy();

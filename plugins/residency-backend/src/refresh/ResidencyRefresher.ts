@@ -10,7 +10,11 @@ import type { CatalogService } from '@backstage/plugin-catalog-node';
 import { durationToMilliseconds } from '@backstage/types';
 import { ANNOTATION_IMAGES } from '@residency-dev/plugin-residency-common';
 import type { ResidencyStore } from '../database/ResidencyStore';
-import { EntityEvaluator, readEntityInputs, type EntityInputs } from './EntityEvaluator';
+import {
+  EntityEvaluator,
+  readEntityInputs,
+  type EntityInputs,
+} from './EntityEvaluator';
 
 /** Stable id of the scheduled full refresh. */
 export const REFRESH_TASK_ID = 'residency-refresh';
@@ -140,7 +144,14 @@ export class ResidencyRefresher {
   ): Promise<RefreshSummary> {
     const cycleId =
       options?.cycleId ?? `full-${Math.floor(Date.now() / this.#cycleMs)}`;
-    const summary: RefreshSummary = { cycleId, seen: 0, evaluated: 0, failed: 0, removed: 0, pruned: 0 };
+    const summary: RefreshSummary = {
+      cycleId,
+      seen: 0,
+      evaluated: 0,
+      failed: 0,
+      removed: 0,
+      pruned: 0,
+    };
     const present = new Set<string>();
     let complete = true;
     for await (const page of this.#pages()) {
@@ -187,7 +198,14 @@ export class ResidencyRefresher {
    * trust configuration changed since their stored status (or that have none).
    */
   async runDelta(signal?: AbortSignal): Promise<RefreshSummary> {
-    const summary: RefreshSummary = { cycleId: 'delta', seen: 0, evaluated: 0, failed: 0, removed: 0, pruned: 0 };
+    const summary: RefreshSummary = {
+      cycleId: 'delta',
+      seen: 0,
+      evaluated: 0,
+      failed: 0,
+      removed: 0,
+      pruned: 0,
+    };
     for await (const page of this.#pages()) {
       if (signal?.aborted) {
         break;
@@ -197,7 +215,9 @@ export class ResidencyRefresher {
       const stored = await this.#store.getInputsHashes({
         entityRefs: inputs.map(i => i.entityRef),
       });
-      const hashes = new Map(inputs.map(i => [i.entityRef, this.#evaluator.inputsHash(i)]));
+      const hashes = new Map(
+        inputs.map(i => [i.entityRef, this.#evaluator.inputsHash(i)]),
+      );
       const changed: EntityInputs[] = [];
       for (const input of inputs) {
         const hash = hashes.get(input.entityRef)!;
@@ -236,7 +256,9 @@ export class ResidencyRefresher {
     const credentials = await this.#auth.getOwnServiceCredentials();
     yield* this.#catalog.streamEntities(
       {
-        filter: { [`metadata.annotations.${ANNOTATION_IMAGES}`]: CATALOG_FILTER_EXISTS },
+        filter: {
+          [`metadata.annotations.${ANNOTATION_IMAGES}`]: CATALOG_FILTER_EXISTS,
+        },
         fields: ENTITY_FIELDS,
         pageSize: this.#batchSize,
       },
@@ -274,7 +296,10 @@ export class ResidencyRefresher {
       }
     };
     await Promise.all(
-      Array.from({ length: Math.min(this.#concurrency, inputs.length) }, worker),
+      Array.from(
+        { length: Math.min(this.#concurrency, inputs.length) },
+        worker,
+      ),
     );
   }
 

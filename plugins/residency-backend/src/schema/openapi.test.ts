@@ -12,7 +12,9 @@ describe('openapi.yaml', () => {
     const spec = parse(readFileSync(join(__dirname, 'openapi.yaml'), 'utf8'));
     const documented = Object.entries(spec.paths as Record<string, object>)
       .flatMap(([path, ops]) =>
-        Object.keys(ops).map(m => `${m.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`),
+        Object.keys(ops).map(
+          m => `${m.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`,
+        ),
       )
       .sort();
 
@@ -24,7 +26,9 @@ describe('openapi.yaml', () => {
     const served = (router as any).stack
       .filter((layer: any) => layer.route)
       .flatMap((layer: any) =>
-        Object.keys(layer.route.methods).map(m => `${m.toUpperCase()} ${layer.route.path}`),
+        Object.keys(layer.route.methods).map(
+          m => `${m.toUpperCase()} ${layer.route.path}`,
+        ),
       )
       .sort();
 

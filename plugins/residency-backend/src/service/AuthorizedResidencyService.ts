@@ -41,7 +41,9 @@ export class AuthorizedResidencyService implements ResidencyService {
   }
 
   async #ensureVisible(entityRef: string, credentials: BackstageCredentials) {
-    const entity = await this.#catalog.getEntityByRef(entityRef, { credentials });
+    const entity = await this.#catalog.getEntityByRef(entityRef, {
+      credentials,
+    });
     if (!entity) {
       throw new NotFoundError(`No residency status for ${entityRef}`);
     }
@@ -55,7 +57,10 @@ export class AuthorizedResidencyService implements ResidencyService {
     const [decision] = await this.#permissions.authorize(
       [
         resourceRef
-          ? { permission: permission as ResourcePermission<'catalog-entity'>, resourceRef }
+          ? {
+              permission: permission as ResourcePermission<'catalog-entity'>,
+              resourceRef,
+            }
           : { permission: permission as BasicPermission },
       ],
       { credentials },
@@ -65,7 +70,10 @@ export class AuthorizedResidencyService implements ResidencyService {
     }
   }
 
-  async getStatus(options: { entityRef: string; credentials: BackstageCredentials }) {
+  async getStatus(options: {
+    entityRef: string;
+    credentials: BackstageCredentials;
+  }) {
     await this.#ensureVisible(options.entityRef, options.credentials);
     return this.#inner.getStatus(options);
   }
@@ -85,7 +93,10 @@ export class AuthorizedResidencyService implements ResidencyService {
     // Rows the caller cannot read in the catalog are dropped; the page may then be
     // shorter than the limit, and the total is no longer exact, so it is omitted.
     const { items } = await this.#catalog.getEntitiesByRefs(
-      { entityRefs: page.items.map(i => i.entityRef), fields: ['kind', 'metadata.name'] },
+      {
+        entityRefs: page.items.map(i => i.entityRef),
+        fields: ['kind', 'metadata.name'],
+      },
       { credentials: options.credentials },
     );
     const visible = page.items.filter((_, i) => Boolean(items[i]));
@@ -104,7 +115,11 @@ export class AuthorizedResidencyService implements ResidencyService {
     signal?: AbortSignal;
   }) {
     await this.#ensureVisible(options.entityRef, options.credentials);
-    await this.#ensureAllowed(residencyRefreshPermission, options.credentials, options.entityRef);
+    await this.#ensureAllowed(
+      residencyRefreshPermission,
+      options.credentials,
+      options.entityRef,
+    );
     return this.#inner.refresh(options);
   }
 
@@ -123,17 +138,27 @@ export class AuthorizedResidencyService implements ResidencyService {
     return this.#inner.listEvidence(options);
   }
 
-  async getEvidenceBundle(options: { id: string; credentials: BackstageCredentials }) {
+  async getEvidenceBundle(options: {
+    id: string;
+    credentials: BackstageCredentials;
+  }) {
     const bundle = await this.#inner.getEvidenceBundle(options);
     const entityRef = bundle.evidence.record.entityRef;
     await this.#ensureVisible(entityRef, options.credentials).catch(() => {
       throw new NotFoundError(`No evidence record ${options.id}`);
     });
-    await this.#ensureAllowed(residencyEvidenceReadPermission, options.credentials, entityRef);
+    await this.#ensureAllowed(
+      residencyEvidenceReadPermission,
+      options.credentials,
+      entityRef,
+    );
     return bundle;
   }
 
-  async verifyChain(options: { entityRef: string; credentials: BackstageCredentials }) {
+  async verifyChain(options: {
+    entityRef: string;
+    credentials: BackstageCredentials;
+  }) {
     await this.#ensureVisible(options.entityRef, options.credentials);
     await this.#ensureAllowed(
       residencyEvidenceReadPermission,
@@ -144,12 +169,21 @@ export class AuthorizedResidencyService implements ResidencyService {
   }
 
   async listTenants(options: { credentials: BackstageCredentials }) {
-    await this.#ensureAllowed(residencyTenantsReadPermission, options.credentials);
+    await this.#ensureAllowed(
+      residencyTenantsReadPermission,
+      options.credentials,
+    );
     return this.#inner.listTenants(options);
   }
 
-  async listMismatches(options: { tenant?: string; credentials: BackstageCredentials }) {
-    await this.#ensureAllowed(residencyTenantsReadPermission, options.credentials);
+  async listMismatches(options: {
+    tenant?: string;
+    credentials: BackstageCredentials;
+  }) {
+    await this.#ensureAllowed(
+      residencyTenantsReadPermission,
+      options.credentials,
+    );
     return this.#inner.listMismatches(options);
   }
 }

@@ -22,7 +22,11 @@ import type { ResidencyService } from './ResidencyService';
 export const MAX_MISMATCHES = 1000;
 
 function principalRef(credentials: BackstageCredentials): string | undefined {
-  const p = credentials.principal as { type: string; userEntityRef?: string; subject?: string };
+  const p = credentials.principal as {
+    type: string;
+    userEntityRef?: string;
+    subject?: string;
+  };
   if (p.type === 'user') {
     return p.userEntityRef;
   }
@@ -65,7 +69,9 @@ export class DefaultResidencyService implements ResidencyService {
   }
 
   async getStatus(options: { entityRef: string }): Promise<EntityStatus> {
-    const status = await this.#store.getStatus({ entityRef: options.entityRef });
+    const status = await this.#store.getStatus({
+      entityRef: options.entityRef,
+    });
     if (!status) {
       throw new NotFoundError(`No residency status for ${options.entityRef}`);
     }
@@ -101,7 +107,11 @@ export class DefaultResidencyService implements ResidencyService {
     return status;
   }
 
-  async listEvidence(options: { entityRef: string; cursor?: string; limit: number }) {
+  async listEvidence(options: {
+    entityRef: string;
+    cursor?: string;
+    limit: number;
+  }) {
     return this.#store.listEvidence(options);
   }
 
@@ -157,13 +167,18 @@ export class DefaultResidencyService implements ResidencyService {
           })),
           counts:
             counts[id] ??
-            (Object.fromEntries(DECISIONS.map(d => [d, 0])) as Record<Decision, number>),
+            (Object.fromEntries(DECISIONS.map(d => [d, 0])) as Record<
+              Decision,
+              number
+            >),
         };
       });
     return { items };
   }
 
-  async listMismatches(options: { tenant?: string }): Promise<{ items: Mismatch[] }> {
+  async listMismatches(options: {
+    tenant?: string;
+  }): Promise<{ items: Mismatch[] }> {
     const items: Mismatch[] = [];
     let after: string | undefined;
     const batch = 200;
@@ -188,7 +203,10 @@ export class DefaultResidencyService implements ResidencyService {
 const BUILD_REGION_FACTS = ['buildRegion', 'region', 'builderRegion'];
 
 /** Everything about one entity that lies outside its tenant's boundary. */
-export function mismatchesOf(status: EntityStatus, engine: ResidencyEngine): Mismatch[] {
+export function mismatchesOf(
+  status: EntityStatus,
+  engine: ResidencyEngine,
+): Mismatch[] {
   const out: Mismatch[] = [];
   const { entityRef, tenant } = status;
   const configured = tenant ? engine.settings.tenants[tenant] : undefined;
@@ -218,7 +236,11 @@ export function mismatchesOf(status: EntityStatus, engine: ResidencyEngine): Mis
   }
   for (const image of status.images ?? []) {
     if (outside(image.registryRegion)) {
-      add({ kind: 'registry_region', value: image.registryRegion, where: image.reference });
+      add({
+        kind: 'registry_region',
+        value: image.registryRegion,
+        where: image.reference,
+      });
     }
     for (const s of image.signatures ?? []) {
       if (s.verified && s.key && outside(s.key.region)) {

@@ -40,15 +40,29 @@ describe('createRouter', () => {
   beforeAll(async () => {
     const { store } = await createStoreOn(databases, 'SQLITE_3');
     entities = [
-      makeEntity('payments', { images: `registry.eu/pay@${DIGEST_A}`, tenant: 'eu-public', title: 'Payments' }),
-      makeEntity('ledger', { images: 'registry.eu/ledger:1', tenant: 'eu-public', region: 'us-east-1' }),
+      makeEntity('payments', {
+        images: `registry.eu/pay@${DIGEST_A}`,
+        tenant: 'eu-public',
+        title: 'Payments',
+      }),
+      makeEntity('ledger', {
+        images: 'registry.eu/ledger:1',
+        tenant: 'eu-public',
+        region: 'us-east-1',
+      }),
       makeEntity('plain'),
     ];
     const catalog = visibilityCatalog(entities);
     const { evaluator, engine } = createEvaluator(store);
-    engine.decide = o => (o.entityRef.endsWith('/ledger') ? 'non_compliant' : 'compliant');
+    engine.decide = o =>
+      o.entityRef.endsWith('/ledger') ? 'non_compliant' : 'compliant';
     const auth = mockServices.auth();
-    const inner = DefaultResidencyService.create({ store, evaluator, catalog, auth });
+    const inner = DefaultResidencyService.create({
+      store,
+      evaluator,
+      catalog,
+      auth,
+    });
     const service = new AuthorizedResidencyService({
       inner,
       catalog,
@@ -65,11 +79,16 @@ describe('createRouter', () => {
     });
     app = express().use(router).use(mockErrorHandler());
     refresh = async (name: string) => {
-      await inner.refresh({ entityRef: `component:default/${name}`, credentials: mockCredentials.service() } as any);
+      await inner.refresh({
+        entityRef: `component:default/${name}`,
+        credentials: mockCredentials.service(),
+      } as any);
     };
     await refresh('payments');
     await refresh('ledger');
-    evidenceId = (await inner.getStatus({ entityRef: 'component:default/payments' } as any)).evidenceId!;
+    evidenceId = (
+      await inner.getStatus({ entityRef: 'component:default/payments' } as any)
+    ).evidenceId!;
   });
 
   beforeEach(() => {
@@ -85,10 +104,15 @@ describe('createRouter', () => {
     ['get', `/evidence/${'a'.repeat(32)}`],
     ['get', '/tenants'],
     ['get', '/mismatches'],
-  ] as const)('answers 401 without credentials on %s %s', async (method, path) => {
-    const res = await request(app)[method](path).set('Authorization', mockCredentials.none.header());
-    expect(res.status).toBe(401);
-  });
+  ] as const)(
+    'answers 401 without credentials on %s %s',
+    async (method, path) => {
+      const res = await request(app)
+        [method](path)
+        .set('Authorization', mockCredentials.none.header());
+      expect(res.status).toBe(401);
+    },
+  );
 
   describe('GET /entities/{kind}/{namespace}/{name}/status', () => {
     it('returns the status with per-image detail', async () => {
@@ -149,7 +173,9 @@ describe('createRouter', () => {
           declaredRegion: 'us-east-1',
         }),
       ]);
-      const paged = await request(app).get('/entities?limit=1').set('Authorization', as(DEVELOPER));
+      const paged = await request(app)
+        .get('/entities?limit=1')
+        .set('Authorization', as(DEVELOPER));
       expect(paged.body.items).toHaveLength(1);
       const next = await request(app)
         .get(`/entities?limit=1&cursor=${paged.body.nextCursor}`)
@@ -158,18 +184,26 @@ describe('createRouter', () => {
     });
 
     it('hides entities the caller cannot see', async () => {
-      const res = await request(app).get('/entities').set('Authorization', as(OUTSIDER));
+      const res = await request(app)
+        .get('/entities')
+        .set('Authorization', as(OUTSIDER));
       expect(res.status).toBe(200);
       expect(res.body.items).toEqual([]);
     });
 
-    it.each(['status=great', 'limit=-1', 'limit=abc', 'tenant=../x', 'status=a&status=b', 'cursor=$$'])(
-      'rejects bad query %s',
-      async query => {
-        const res = await request(app).get(`/entities?${query}`).set('Authorization', as(OWNER));
-        expect(res.status).toBe(400);
-      },
-    );
+    it.each([
+      'status=great',
+      'limit=-1',
+      'limit=abc',
+      'tenant=../x',
+      'status=a&status=b',
+      'cursor=$$',
+    ])('rejects bad query %s', async query => {
+      const res = await request(app)
+        .get(`/entities?${query}`)
+        .set('Authorization', as(OWNER));
+      expect(res.status).toBe(400);
+    });
   });
 
   describe('POST /entities/{kind}/{namespace}/{name}/refresh', () => {
@@ -179,7 +213,10 @@ describe('createRouter', () => {
         .set('Authorization', as(DEVELOPER));
       expect(res.status).toBe(403);
       expect(auditor.createEvent).toHaveBeenCalledWith(
-        expect.objectContaining({ eventId: 'entity-refresh', meta: { entityRef: 'component:default/payments' } }),
+        expect.objectContaining({
+          eventId: 'entity-refresh',
+          meta: { entityRef: 'component:default/payments' },
+        }),
       );
       expect(auditEvents.fail).toHaveBeenCalled();
     });
@@ -196,7 +233,10 @@ describe('createRouter', () => {
         .post('/entities/component/default/payments/refresh')
         .set('Authorization', as(OWNER));
       expect(res.status).toBe(200);
-      expect(res.body).toMatchObject({ entityRef: 'component:default/payments', decision: 'compliant' });
+      expect(res.body).toMatchObject({
+        entityRef: 'component:default/payments',
+        decision: 'compliant',
+      });
       expect(auditEvents.success).toHaveBeenCalled();
     });
 
@@ -232,18 +272,27 @@ describe('createRouter', () => {
     });
 
     it('downloads a bundle as an attachment and audits it', async () => {
-      const res = await request(app).get(`/evidence/${evidenceId}`).set('Authorization', as(AUDITOR));
+      const res = await request(app)
+        .get(`/evidence/${evidenceId}`)
+        .set('Authorization', as(AUDITOR));
       expect(res.status).toBe(200);
       expect(res.headers['content-disposition']).toBe(
         'attachment; filename="residency-evidence-component-default-payments-1.json"',
       );
       expect(res.body).toMatchObject({
         schema: 'https://residency.dev/evidence-bundle/v1',
-        evidence: { id: evidenceId, sequence: 1, record: { entityRef: 'component:default/payments' } },
+        evidence: {
+          id: evidenceId,
+          sequence: 1,
+          record: { entityRef: 'component:default/payments' },
+        },
         exportedBy: AUDITOR,
       });
       expect(auditor.createEvent).toHaveBeenCalledWith(
-        expect.objectContaining({ eventId: 'evidence-download', meta: { evidenceId } }),
+        expect.objectContaining({
+          eventId: 'evidence-download',
+          meta: { evidenceId },
+        }),
       );
       expect(auditEvents.success).toHaveBeenCalledWith({
         meta: { entityRef: 'component:default/payments', sequence: 1 },
@@ -251,11 +300,41 @@ describe('createRouter', () => {
     });
 
     it('answers 403, 404 and 400 for downloads as it should', async () => {
-      expect((await request(app).get(`/evidence/${evidenceId}`).set('Authorization', as(DEVELOPER))).status).toBe(403);
-      expect((await request(app).get(`/evidence/${evidenceId}`).set('Authorization', as(OUTSIDER))).status).toBe(404);
-      expect((await request(app).get(`/evidence/${'0'.repeat(32)}`).set('Authorization', as(OWNER))).status).toBe(404);
-      expect((await request(app).get('/evidence/..%2F..%2Fetc%2Fpasswd').set('Authorization', as(OWNER))).status).toBe(400);
-      expect((await request(app).get(`/evidence/${'a'.repeat(31)}%00`).set('Authorization', as(OWNER))).status).toBe(400);
+      expect(
+        (
+          await request(app)
+            .get(`/evidence/${evidenceId}`)
+            .set('Authorization', as(DEVELOPER))
+        ).status,
+      ).toBe(403);
+      expect(
+        (
+          await request(app)
+            .get(`/evidence/${evidenceId}`)
+            .set('Authorization', as(OUTSIDER))
+        ).status,
+      ).toBe(404);
+      expect(
+        (
+          await request(app)
+            .get(`/evidence/${'0'.repeat(32)}`)
+            .set('Authorization', as(OWNER))
+        ).status,
+      ).toBe(404);
+      expect(
+        (
+          await request(app)
+            .get('/evidence/..%2F..%2Fetc%2Fpasswd')
+            .set('Authorization', as(OWNER))
+        ).status,
+      ).toBe(400);
+      expect(
+        (
+          await request(app)
+            .get(`/evidence/${'a'.repeat(31)}%00`)
+            .set('Authorization', as(OWNER))
+        ).status,
+      ).toBe(400);
     });
 
     it('verifies the chain', async () => {
@@ -263,7 +342,11 @@ describe('createRouter', () => {
         .get('/entities/component/default/payments/evidence/verify')
         .set('Authorization', as(AUDITOR));
       expect(res.status).toBe(200);
-      expect(res.body).toEqual({ entityRef: 'component:default/payments', ok: true, length: 1 });
+      expect(res.body).toEqual({
+        entityRef: 'component:default/payments',
+        ok: true,
+        length: 1,
+      });
       const dev = await request(app)
         .get('/entities/component/default/payments/evidence/verify')
         .set('Authorization', as(DEVELOPER));
@@ -277,14 +360,20 @@ describe('createRouter', () => {
 
   describe('tenants and mismatches', () => {
     it('lists tenants with boundary, registries, keys and counts for platform owners', async () => {
-      const res = await request(app).get('/tenants').set('Authorization', as(OWNER));
+      const res = await request(app)
+        .get('/tenants')
+        .set('Authorization', as(OWNER));
       expect(res.status).toBe(200);
       expect(res.body.items).toEqual([
         expect.objectContaining({
           id: 'eu-public',
           boundary: { name: 'eusc', regions: ['eusc-de-east-1'] },
           registries: [
-            { host: 'registry.eu', region: 'eusc-de-east-1', insideBoundary: true },
+            {
+              host: 'registry.eu',
+              region: 'eusc-de-east-1',
+              insideBoundary: true,
+            },
             { host: 'registry.us', region: 'us-east-1', insideBoundary: false },
           ],
           keys: [
@@ -295,11 +384,16 @@ describe('createRouter', () => {
         }),
       ]);
       expect(JSON.stringify(res.body)).not.toContain('BEGIN PUBLIC KEY');
-      expect((await request(app).get('/tenants').set('Authorization', as(DEVELOPER))).status).toBe(403);
+      expect(
+        (await request(app).get('/tenants').set('Authorization', as(DEVELOPER)))
+          .status,
+      ).toBe(403);
     });
 
     it('lists mismatches, filterable by tenant', async () => {
-      const res = await request(app).get('/mismatches?tenant=eu-public').set('Authorization', as(OWNER));
+      const res = await request(app)
+        .get('/mismatches?tenant=eu-public')
+        .set('Authorization', as(OWNER));
       expect(res.status).toBe(200);
       expect(res.body.items).toEqual([
         expect.objectContaining({
@@ -308,9 +402,17 @@ describe('createRouter', () => {
           value: 'us-east-1',
         }),
       ]);
-      const none = await request(app).get('/mismatches?tenant=other').set('Authorization', as(OWNER));
+      const none = await request(app)
+        .get('/mismatches?tenant=other')
+        .set('Authorization', as(OWNER));
       expect(none.body.items).toEqual([]);
-      expect((await request(app).get('/mismatches').set('Authorization', as(AUDITOR))).status).toBe(403);
+      expect(
+        (
+          await request(app)
+            .get('/mismatches')
+            .set('Authorization', as(AUDITOR))
+        ).status,
+      ).toBe(403);
     });
   });
 });

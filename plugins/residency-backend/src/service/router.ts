@@ -44,7 +44,10 @@ export async function createRouter(options: {
       tenant: parseTenant(req.query.tenant),
       q: parseQuery(req.query.q),
       cursor: parseCursor(req.query.cursor),
-      limit: parseLimit(req.query.limit, { fallback: DEFAULT_PAGE_SIZE, max: MAX_PAGE_SIZE }),
+      limit: parseLimit(req.query.limit, {
+        fallback: DEFAULT_PAGE_SIZE,
+        max: MAX_PAGE_SIZE,
+      }),
       credentials,
     });
     res.json(page);
@@ -67,7 +70,12 @@ export async function createRouter(options: {
     });
     try {
       const status = await service.refresh({ entityRef, credentials });
-      await event.success({ meta: { decision: status.decision, evidenceId: status.evidenceId ?? null } });
+      await event.success({
+        meta: {
+          decision: status.decision,
+          evidenceId: status.evidenceId ?? null,
+        },
+      });
       res.json(status);
     } catch (error) {
       await event.fail({ error: error as Error });
@@ -82,17 +90,23 @@ export async function createRouter(options: {
       await service.listEvidence({
         entityRef,
         cursor: parseCursor(req.query.cursor),
-        limit: parseLimit(req.query.limit, { fallback: DEFAULT_PAGE_SIZE, max: MAX_PAGE_SIZE }),
+        limit: parseLimit(req.query.limit, {
+          fallback: DEFAULT_PAGE_SIZE,
+          max: MAX_PAGE_SIZE,
+        }),
         credentials,
       }),
     );
   });
 
-  router.get('/entities/:kind/:namespace/:name/evidence/verify', async (req, res) => {
-    const credentials = await credentialsOf(req);
-    const { entityRef } = parseEntityPath(req.params);
-    res.json(await service.verifyChain({ entityRef, credentials }));
-  });
+  router.get(
+    '/entities/:kind/:namespace/:name/evidence/verify',
+    async (req, res) => {
+      const credentials = await credentialsOf(req);
+      const { entityRef } = parseEntityPath(req.params);
+      res.json(await service.verifyChain({ entityRef, credentials }));
+    },
+  );
 
   router.get('/evidence/:id', async (req, res) => {
     const credentials = await credentialsOf(req);
@@ -137,7 +151,10 @@ export async function createRouter(options: {
   router.get('/mismatches', async (req, res) => {
     const credentials = await credentialsOf(req);
     res.json(
-      await service.listMismatches({ tenant: parseTenant(req.query.tenant), credentials }),
+      await service.listMismatches({
+        tenant: parseTenant(req.query.tenant),
+        credentials,
+      }),
     );
   });
 

@@ -1,5 +1,8 @@
 import { InputError } from '@backstage/errors';
-import { DECISIONS, type Decision } from '@residency-dev/plugin-residency-common';
+import {
+  DECISIONS,
+  type Decision,
+} from '@residency-dev/plugin-residency-common';
 
 // Entity name and namespace per the catalog's rules: alphanumerics separated by
 // single `-`, `_` or `.`; no `..`, slashes, percent signs or control characters.
@@ -55,7 +58,10 @@ export function parseEvidenceId(value: unknown): string {
   return id;
 }
 
-export function parseLimit(value: unknown, options: { fallback: number; max: number }): number {
+export function parseLimit(
+  value: unknown,
+  options: { fallback: number; max: number },
+): number {
   const text = single(value, 'limit');
   if (text === undefined) {
     return options.fallback;
@@ -76,7 +82,10 @@ export function parseCursor(value: unknown): string | undefined {
 
 export function parseDecision(value: unknown): Decision | undefined {
   const status = single(value, 'status');
-  if (status !== undefined && !(DECISIONS as readonly string[]).includes(status)) {
+  if (
+    status !== undefined &&
+    !(DECISIONS as readonly string[]).includes(status)
+  ) {
     throw new InputError(`status must be one of ${DECISIONS.join(', ')}`);
   }
   return status as Decision | undefined;
@@ -110,7 +119,7 @@ export function evidenceFileName(options: {
   sequence: number;
 }): string {
   const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, '_');
-  return `residency-evidence-${safe(options.kind)}-${safe(options.namespace)}-${safe(
-    options.name,
-  )}-${options.sequence}.json`;
+  return `residency-evidence-${safe(options.kind)}-${safe(
+    options.namespace,
+  )}-${safe(options.name)}-${options.sequence}.json`;
 }

@@ -358,6 +358,20 @@ describe('redirects', () => {
     expect(storage.requests[0].headers.authorization).toBeUndefined();
   });
 
+  it('attack: redirect loops and non-http locations -> registry_unreachable, bounded requests', async () => {
+    const loop = await serve((req, res) => {
+      res.writeHead(302, { location: `${req.url}x` });
+      res.end();
+    });
+    expect(await codeOf(client(loop).getBlob('app', MANIFEST_DIGEST))).toBe('registry_unreachable');
+    expect(loop.requests.length).toBeLessThanOrEqual(4);
+    const file = await serve((_req, res) => {
+      res.writeHead(302, { location: 'file:///etc/passwd' });
+      res.end();
+    });
+    expect(await codeOf(client(file).getBlob('app', MANIFEST_DIGEST))).toBe('registry_unreachable');
+  });
+
   it('attack: https registry redirecting to plain http -> refused, target never contacted', async () => {
     const plain = await serve((_req, res) => {
       res.writeHead(200);

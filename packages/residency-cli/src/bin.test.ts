@@ -63,6 +63,18 @@ describe('bin/residency (child process)', () => {
     expect(r.err).not.toMatch(/\n\s+at /);
   });
 
+  it('no command shows help on stderr and exits 3; help <command> exits 0', () => {
+    const none = residency([], dir);
+    expect(none.code).toBe(3);
+    expect(none.err).toContain('Usage: residency');
+    const group = residency(['config'], dir);
+    expect(group.code).toBe(3);
+    expect(group.err).toContain('check [options] <file...>');
+    const help = residency(['help', 'verify'], dir);
+    expect(help.code).toBe(0);
+    expect(help.out).toContain('--entity-file');
+  });
+
   it('an unknown command exits 3', () => {
     const r = residency(['verfiy'], dir);
     expect(r.code).toBe(3);

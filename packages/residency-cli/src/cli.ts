@@ -178,13 +178,11 @@ Exit codes:
     return exitCode;
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (
-        e.code === 'commander.helpDisplayed' ||
-        e.code === 'commander.version' ||
-        e.code === 'commander.help'
-      ) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') {
         return EXIT.OK;
       }
+      // Help shown because no command was given is a usage error; `help <cmd>` is not.
+      if (e.code === 'commander.help') return e.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
       if (e.code === 'commander.executeSubCommandAsync') return e.exitCode;
       // Commander already printed what was wrong.
       io.stderr("Run 'residency --help' or 'residency <command> --help' for usage.\n");

@@ -171,7 +171,19 @@ export function decideImage(
   };
   const checks: Check[] = [];
   material.simpleSignatures.forEach((s, index) => {
-    checks.push(verifySimpleSignature({ payload: Buffer.from(s.payload, 'base64'), signature: s.signature, certificate: s.certificate, source: asSource(s.source), index }, vctx));
+    checks.push(
+      verifySimpleSignature(
+        {
+          payload: Buffer.from(s.payload, 'base64'),
+          signature: s.signature,
+          certificate: s.certificate,
+          rekorBundle: s.rekorBundle,
+          source: asSource(s.source),
+          index,
+        },
+        vctx,
+      ),
+    );
   });
   material.envelopes.forEach((e, index) => {
     checks.push(verifyEnvelope({ envelope: e.envelope, source: asSource(e.source), index }, vctx));

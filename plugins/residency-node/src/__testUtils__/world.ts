@@ -180,6 +180,7 @@ export class FakeSource implements ArtifactSource {
         source: 'cosign-tag' as const,
         payload: Buffer.from(s.payload, 'base64'),
         signature: s.signature,
+        ...(s.rekorBundle ? { rekorBundle: s.rekorBundle } : {}),
       })),
       envelopes: f.material.envelopes.map(e => ({ source: 'cosign-tag' as const, envelope: Buffer.from(e.envelope) })),
       bundles: f.material.bundles.map(b => ({

@@ -45,7 +45,7 @@ function emptyMaterial(): Omit<TrustMaterial, 'publicKey'> {
 
 /** Trust material of the configured roots (cached per root hash). */
 const rootCache = new Map<string, Omit<TrustMaterial, 'publicKey'>>();
-function rootsMaterial(roots: VerifyContext['trustedRoots']): Omit<TrustMaterial, 'publicKey'> {
+export function rootsMaterial(roots: VerifyContext['trustedRoots']): Omit<TrustMaterial, 'publicKey'> {
   const out = emptyMaterial();
   for (const r of roots) {
     let m = rootCache.get(r.sha256);

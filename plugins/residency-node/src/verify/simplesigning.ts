@@ -6,7 +6,9 @@
  * the checks follow cosign's signature spec: the payload's
  * critical.image.docker-manifest-digest must be the image digest.
  */
-import { X509Certificate } from 'node:crypto';
+import { createHash, verify as cryptoVerify, X509Certificate } from 'node:crypto';
+import { json as sigstoreJson } from '@sigstore/core';
+import { rootsMaterial } from './bundle';
 import type { TrustedKey } from '../keys';
 import { decodeBase64, verifyRaw } from '../keys';
 import { isObject, parseStrictJson } from './json';
@@ -20,6 +22,8 @@ export interface SimpleSignatureInput {
   payload: Buffer;
   signature: string;
   certificate?: string;
+  /** cosign's `dev.sigstore.cosign/bundle` annotation (Rekor SET), if any. */
+  rekorBundle?: string;
   source: Check['source'];
   index: number;
 }
@@ -87,10 +91,49 @@ export function verifySimpleSignature(input: SimpleSignatureInput, ctx: VerifyCo
     }
     return failed(base, reason('signature_invalid', 'The signature does not verify with any configured key.'));
   }
-  // Simple signatures carry no timestamp we verify: verification time is used.
-  const picked = pickSigner(verifying, [], ctx.at);
+  // Trustworthy time only from a Rekor SET that verifies against a configured
+  // log and binds this signature and payload; otherwise verification time.
+  const times = rekorTime(input.rekorBundle, sig, input.payload, ctx);
+  const picked = pickSigner(verifying, times, ctx.at);
   if ('error' in picked) {
     return failed(base, picked.error, { key: picked.key.info, region: picked.key.info.region });
   }
   return { ...base, verified: true, signer: picked.signer };
+}
+
+/**
+ * The integrated time of cosign's Rekor bundle annotation, when its signed entry
+ * timestamp verifies with a configured transparency log (trusted roots) and its
+ * hashedrekord body names this signature and the SHA-256 of this payload.
+ * Hand-written because @sigstore/verify only reads Sigstore bundles; the SET
+ * payload is the RFC 8785 canonical JSON of {body, integratedTime, logIndex, logID}.
+ * Anything else yields no trustworthy time (never an error).
+ */
+export function rekorTime(rekorBundle: string | undefined, sig: Buffer, payload: Buffer, ctx: VerifyContext): Date[] {
+  if (!rekorBundle || rekorBundle.length > 256 * 1024 || ctx.trustedRoots.length === 0) return [];
+  try {
+    const doc = parseStrictJson(rekorBundle, { maxLength: 256 * 1024, maxDepth: 8 });
+    if (!isObject(doc) || !isObject(doc.Payload) || typeof doc.SignedEntryTimestamp !== 'string') return [];
+    const p = doc.Payload;
+    if (typeof p.body !== 'string' || typeof p.integratedTime !== 'number' || typeof p.logIndex !== 'number' || typeof p.logID !== 'string') {
+      return [];
+    }
+    const set = Buffer.from(doc.SignedEntryTimestamp, 'base64');
+    const data = Buffer.from(sigstoreJson.canonicalize({ body: p.body, integratedTime: p.integratedTime, logIndex: p.logIndex, logID: p.logID }));
+    const at = new Date(p.integratedTime * 1000);
+    const logs = rootsMaterial(ctx.trustedRoots).tlogs.filter(
+      t => t.logID.toString('hex') === p.logID && t.validFor.start <= at && at <= t.validFor.end,
+    );
+    if (!logs.some(t => cryptoVerify('sha256', data, t.publicKey, set))) return [];
+    const body = parseStrictJson(Buffer.from(p.body, 'base64'), { maxLength: 256 * 1024, maxDepth: 16 });
+    if (!isObject(body) || body.kind !== 'hashedrekord' || !isObject(body.spec)) return [];
+    const spec = body.spec;
+    const bodySig = isObject(spec.signature) && typeof spec.signature.content === 'string' ? Buffer.from(spec.signature.content, 'base64') : undefined;
+    const hash = isObject(spec.data) && isObject(spec.data.hash) ? spec.data.hash : undefined;
+    if (!bodySig || !bodySig.equals(sig)) return [];
+    if (!hash || hash.algorithm !== 'sha256' || hash.value !== createHash('sha256').update(payload).digest('hex')) return [];
+    return [at];
+  } catch {
+    return [];
+  }
 }

@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import canonicalize from 'canonicalize';
-import { EU_KEY_ID, FakeSource, engineFor, keys, newImage, settingsWith, type Fixture } from '../__testUtils__/world';
+import { addSimpleSignature, EU_KEY_ID, FakeSource, engineFor, keys, newImage, settingsWith, type Fixture } from '../__testUtils__/world';
 
 const rekor = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const rekorDer = rekor.publicKey.export({ type: 'spki', format: 'der' });
@@ -122,5 +122,43 @@ describe('key validity by trustworthy time (case 14)', () => {
     const result = await run(f, false);
     const r = result.images[0].reasons.find(x => x.code === 'key_expired');
     expect(r?.details).toMatchObject({ timeSource: 'verification-time' });
+  });
+});
+
+/** cosign's `dev.sigstore.cosign/bundle` annotation for the fixture's simple signature. */
+function addRekorAnnotation(f: Fixture, integratedTime: Date, opts: { otherPayload?: boolean } = {}) {
+  const s = f.material.simpleSignatures[0];
+  const payload = Buffer.from(s.payload, 'base64');
+  const hashed = opts.otherPayload ? Buffer.from('something else') : payload;
+  const body = Buffer.from(
+    JSON.stringify({
+      apiVersion: '0.0.1',
+      kind: 'hashedrekord',
+      spec: {
+        signature: { content: s.signature, publicKey: { content: Buffer.from(keys().eu.publicKeyPem).toString('base64') } },
+        data: { hash: { algorithm: 'sha256', value: createHash('sha256').update(hashed).digest('hex') } },
+      },
+    }),
+  ).toString('base64');
+  const Payload = { body, integratedTime: Math.floor(integratedTime.getTime() / 1000), logIndex: 7, logID: logId.toString('hex') };
+  const set = sign('sha256', Buffer.from((canonicalize as unknown as (v: unknown) => string)(Payload)), rekor.privateKey);
+  s.rekorBundle = JSON.stringify({ SignedEntryTimestamp: set.toString('base64'), Payload });
+}
+
+describe('simple signatures with a Rekor bundle annotation (case 14)', () => {
+  it('a verified SET inside the window is trustworthy time', async () => {
+    const f = newImage();
+    addSimpleSignature(f, keys().eu);
+    addRekorAnnotation(f, new Date('2026-02-01T00:00:00Z'));
+    const result = await run(f, true);
+    expect(result.decision).toBe('compliant');
+  });
+
+  it('a SET over another payload gives no trustworthy time: the expired key fails closed', async () => {
+    const f = newImage();
+    addSimpleSignature(f, keys().eu);
+    addRekorAnnotation(f, new Date('2026-02-01T00:00:00Z'), { otherPayload: true });
+    const result = await run(f, true);
+    expect(result.images[0].reasons.map(r => r.code)).toEqual(['key_expired']);
   });
 });

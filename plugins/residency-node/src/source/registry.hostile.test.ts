@@ -3,6 +3,7 @@
  * names the attack or fault and asserts the typed error code.
  */
 import type { ServerResponse } from 'node:http';
+import fc from 'fast-check';
 import { parseImageReference } from '../reference';
 import { createArtifactSource } from './artifact-source';
 import { RegistryClient } from './registry';
@@ -585,5 +586,66 @@ describe('input validation and cancellation', () => {
     expect(err).toBeInstanceOf(SourceError);
     expect(err.code).toBe('registry_unreachable');
     expect(err.details.problem).toBe('aborted');
+  });
+});
+
+describe('property: hostile registry bytes', () => {
+  it('resolve + discover on arbitrary manifest/blob bytes end in a result or a typed SourceError', async () => {
+    let body: Buffer = MANIFEST;
+    let contentType = 'application/vnd.oci.image.manifest.v1+json';
+    const s = await serve((_req, res) => {
+      // Every manifest/blob/referrers request gets the same hostile bytes.
+      res.writeHead(200, { 'content-type': contentType });
+      res.end(body);
+    });
+    const src = createArtifactSource({
+      registries: [{ host: s.host, insecure: true }],
+      fetchOptions: { maxAttempts: 1 },
+    });
+    clients.push(src);
+    const descriptor = fc.record({
+      mediaType: fc.constantFrom(
+        'application/vnd.dev.cosign.simplesigning.v1+json',
+        'application/vnd.dsse.envelope.v1+json',
+        'application/vnd.dev.sigstore.bundle.v0.3+json',
+        'application/vnd.oci.image.config.v1+json',
+      ),
+      digest: fc.oneof(fc.constant(MANIFEST_DIGEST), fc.string()),
+      size: fc.oneof(fc.nat(), fc.integer()),
+      annotations: fc.dictionary(fc.string(), fc.string()),
+      artifactType: fc.constant('application/vnd.dev.sigstore.bundle.v0.3+json'),
+    }, { requiredKeys: ['mediaType', 'digest', 'size'] });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.record({
+            schemaVersion: fc.constantFrom(2, 1, '2'),
+            mediaType: fc.constantFrom(
+              'application/vnd.oci.image.manifest.v1+json',
+              'application/vnd.oci.image.index.v1+json',
+              'text/plain',
+            ),
+            config: descriptor,
+            layers: fc.array(descriptor, { maxLength: 3 }),
+            manifests: fc.array(descriptor, { maxLength: 3 }),
+            subject: descriptor,
+          }, { requiredKeys: ['schemaVersion'] }).map(o => Buffer.from(JSON.stringify(o))),
+          fc.uint8Array({ maxLength: 64 }).map(b => Buffer.from(b)),
+        ),
+        fc.constantFrom('application/vnd.oci.image.manifest.v1+json', 'application/vnd.oci.image.index.v1+json', 'text/html'),
+        async (bytes, ct) => {
+          body = bytes;
+          contentType = ct;
+          let outcome = 'ok';
+          try {
+            await src.discover(await src.resolve(parseImageReference(`${s.host}/app:v1`)));
+          } catch (e) {
+            outcome = e instanceof SourceError ? 'typed' : `untyped: ${String(e)}`;
+          }
+          expect(['ok', 'typed']).toContain(outcome);
+        },
+      ),
+      { numRuns: 150 },
+    );
   });
 });

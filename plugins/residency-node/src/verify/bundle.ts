@@ -226,7 +226,17 @@ export function verifyBundle(
     }
     let result;
     try {
-      result = new Verifier({ ...rootsTm, publicKey: noKey }, { tlogThreshold: 1, ctlogThreshold: 1, timestampThreshold: 1 }).verify(entity);
+      // A timestamp is always required (the certificate is short-lived); tlog and
+      // SCT are required whenever the configured roots have logs (public good does),
+      // so a private PKI without CT can still be configured.
+      result = new Verifier(
+        { ...rootsTm, publicKey: noKey },
+        {
+          tlogThreshold: rootsTm.tlogs.length > 0 ? 1 : 0,
+          ctlogThreshold: rootsTm.ctlogs.length > 0 ? 1 : 0,
+          timestampThreshold: 1,
+        },
+      ).verify(entity);
     } catch (e) {
       return failed({ ...base0, role }, mapVerifierError(e, role));
     }

@@ -90,3 +90,84 @@ export function dsseBundle(
     },
   };
 }
+
+/** A private Sigstore trusted root holding one transparency log key (no CAs). */
+export function tlogTrustedRoot(tlogKey: TestKey, start = '2020-01-01T00:00:00Z') {
+  const der = tlogKey.publicKey.export({ type: 'spki', format: 'der' });
+  return {
+    mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
+    tlogs: [
+      {
+        baseUrl: 'https://rekor.eu.example.com',
+        hashAlgorithm: 'SHA2_256',
+        publicKey: {
+          rawBytes: der.toString('base64'),
+          keyDetails: 'PKIX_ECDSA_P256_SHA_256',
+          validFor: { start },
+        },
+        logId: { keyId: createHash('sha256').update(der).digest('base64') },
+      },
+    ],
+    certificateAuthorities: [],
+    ctlogs: [],
+    timestampAuthorities: [],
+  };
+}
+
+/**
+ * Adds a hashedrekord transparency-log entry with an inclusion promise (SET) signed by
+ * `tlogKey` to a message-signature bundle, making it a v0.1 bundle (v0.2+ would need a
+ * Merkle inclusion proof and checkpoint).
+ */
+export function withTlogEntry(
+  bundle: ReturnType<typeof messageSignatureBundle>,
+  signer: TestKey,
+  tlogKey: TestKey,
+  integratedTime = Math.floor(Date.now() / 1000),
+) {
+  const body = {
+    apiVersion: '0.0.1',
+    kind: 'hashedrekord',
+    spec: {
+      data: {
+        hash: {
+          algorithm: 'sha256',
+          value: Buffer.from(bundle.messageSignature.messageDigest.digest, 'base64').toString('hex'),
+        },
+      },
+      signature: {
+        content: bundle.messageSignature.signature,
+        publicKey: { content: Buffer.from(signer.publicPem).toString('base64') },
+      },
+    },
+  };
+  const canonicalizedBody = Buffer.from(JSON.stringify(body)).toString('base64');
+  const logId = createHash('sha256')
+    .update(tlogKey.publicKey.export({ type: 'spki', format: 'der' }))
+    .digest();
+  // Keys in sorted order: this is the RFC 8785 form of the SET payload.
+  const payload = JSON.stringify({
+    body: canonicalizedBody,
+    integratedTime,
+    logID: logId.toString('hex'),
+    logIndex: 7,
+  });
+  const set = sign('sha256', Buffer.from(payload), tlogKey.privateKey);
+  return {
+    ...bundle,
+    mediaType: 'application/vnd.dev.sigstore.bundle+json;version=0.1',
+    verificationMaterial: {
+      ...bundle.verificationMaterial,
+      tlogEntries: [
+        {
+          logIndex: '7',
+          logId: { keyId: logId.toString('base64') },
+          kindVersion: { kind: 'hashedrekord', version: '0.0.1' },
+          integratedTime: String(integratedTime),
+          inclusionPromise: { signedEntryTimestamp: set.toString('base64') },
+          canonicalizedBody,
+        },
+      ],
+    },
+  };
+}

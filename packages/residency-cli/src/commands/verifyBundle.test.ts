@@ -12,6 +12,8 @@ import {
   pae,
   statement,
   testKey,
+  tlogTrustedRoot,
+  withTlogEntry,
 } from '../__testUtils__/sigstore';
 
 describe('residency verify-bundle', () => {
@@ -242,6 +244,55 @@ describe('residency verify-bundle', () => {
       expect(r.code).toBe(3);
       expect(r.err).toContain(message);
       expect(r.err).toContain('error: ');
+    });
+  });
+
+  describe('transparency log (private Sigstore deployment)', () => {
+    const tlogKey = testKey();
+    beforeAll(() => {
+      write('private-root.json', tlogTrustedRoot(tlogKey));
+      write('logged.json', withTlogEntry(messageSignatureBundle(key, artifact), key, tlogKey));
+    });
+
+    it('--require-tlog verifies the inclusion promise against --trusted-root (exit 0)', async () => {
+      const r = await cli('logged.json', '--artifact', 'artifact.bin', '--key', 'key.pub', '--trusted-root', 'private-root.json', '--require-tlog', '--json');
+      expect(r.code).toBe(0);
+      const doc = JSON.parse(r.out);
+      expect(doc.tlogEntries).toBe(1);
+      expect(doc.checks).toContainEqual({ name: 'transparency log entry', ok: true });
+    });
+
+    it('a log entry is never ignored: from a log the trust does not know -> tlog_invalid', async () => {
+      // Default trust is the public-good root, which does not hold this log's key.
+      const r = await cli('logged.json', '--artifact', 'artifact.bin', '--key', 'key.pub', '--json');
+      expect(r.code).toBe(1);
+      expect(JSON.parse(r.out).error.code).toBe('tlog_invalid');
+    });
+
+    it('attack: integratedTime moved after the log signed it -> tlog_invalid', async () => {
+      const b: any = withTlogEntry(messageSignatureBundle(key, artifact), key, tlogKey);
+      b.verificationMaterial.tlogEntries[0].integratedTime = String(Number(b.verificationMaterial.tlogEntries[0].integratedTime) + 3600);
+      write('moved.json', b);
+      const r = await cli('moved.json', '--artifact', 'artifact.bin', '--key', 'key.pub', '--trusted-root', 'private-root.json', '--require-tlog', '--json');
+      expect(r.code).toBe(1);
+      expect(JSON.parse(r.out).error.code).toBe('tlog_invalid');
+    });
+
+    it('attack: a log entry for another signature -> tlog_invalid', async () => {
+      const other = withTlogEntry(messageSignatureBundle(key, Buffer.from('other')), key, tlogKey);
+      const b: any = withTlogEntry(messageSignatureBundle(key, artifact), key, tlogKey);
+      b.verificationMaterial.tlogEntries = other.verificationMaterial.tlogEntries;
+      write('swappedlog.json', b);
+      const r = await cli('swappedlog.json', '--artifact', 'artifact.bin', '--key', 'key.pub', '--trusted-root', 'private-root.json', '--json');
+      expect(r.code).toBe(1);
+      expect(JSON.parse(r.out).error.code).toBe('tlog_invalid');
+    });
+
+    it('--require-tlog without a log entry -> tlog_invalid', async () => {
+      write('msg.json', messageSignatureBundle(key, artifact));
+      const r = await cli('msg.json', '--artifact', 'artifact.bin', '--key', 'key.pub', '--require-tlog', '--json');
+      expect(r.code).toBe(1);
+      expect(JSON.parse(r.out).error.code).toBe('tlog_invalid');
     });
   });
 

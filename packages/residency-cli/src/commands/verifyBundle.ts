@@ -216,7 +216,7 @@ export async function verifyBundleCommand(
       });
     }
   }
-  let root: TrustedRoot | undefined;
+  let root: TrustedRoot;
   if (options.trustedRoot) {
     const file = resolve(io.cwd, options.trustedRoot);
     const doc = parseJsonFile(file, 'trusted root');
@@ -237,7 +237,9 @@ export async function verifyBundleCommand(
         code: 'trusted_root_invalid',
       });
     }
-  } else if (!key || options.requireTlog) {
+  } else {
+    // Offline copy embedded in @sigstore/tuf. Also needed with --key: a tlog entry in the
+    // bundle (cosign uploads to Rekor by default) is verified against the root's logs.
     root = publicGoodTrustedRoot();
   }
   const expected = options.digest ? parseDigest(options.digest) : undefined;
@@ -348,7 +350,7 @@ export async function verifyBundleCommand(
       entity = { ...entity, key: { $case: 'public-key', hint: 'residency-cli --key' } };
     }
     const trustMaterial = toTrustMaterial(
-      root ?? TrustedRoot.fromJSON({ mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1', tlogs: [], certificateAuthorities: [], ctlogs: [], timestampAuthorities: [] }),
+      root,
       () => {
         if (!key) {
           throw new BundleFailure('key_invalid', 'the bundle names a public key, but no --key was given');

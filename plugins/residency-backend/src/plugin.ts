@@ -11,6 +11,7 @@ import {
   type ResidencyEngine,
 } from '@residency-dev/plugin-residency-node';
 import { readResidencyBackendOptions } from './config';
+import { engineConfigReader } from './engineConfig';
 import { DatabaseResidencyStore } from './database/DatabaseResidencyStore';
 import { residencyEngineExtensionPoint } from './extensions';
 import { EntityEvaluator } from './refresh/EntityEvaluator';
@@ -44,6 +45,7 @@ export const residencyPlugin = createBackendPlugin({
       deps: {
         config: coreServices.rootConfig,
         logger: coreServices.logger,
+        lifecycle: coreServices.lifecycle,
         database: coreServices.database,
         scheduler: coreServices.scheduler,
         httpRouter: coreServices.httpRouter,
@@ -59,7 +61,7 @@ export const residencyPlugin = createBackendPlugin({
         const engine =
           engineOverride ??
           DefaultResidencyEngine.create({
-            settings: loadResidencySettings(deps.config),
+            settings: loadResidencySettings(engineConfigReader(deps.config)),
             logger: {
               info: (message, meta) =>
                 deps.logger.info(message, meta as JsonObject),
@@ -69,6 +71,11 @@ export const residencyPlugin = createBackendPlugin({
                 deps.logger.error(message, meta as JsonObject),
             },
           });
+        if (!engineOverride) {
+          deps.lifecycle.addShutdownHook(async () => {
+            await engine.close?.();
+          });
+        }
         const store = await DatabaseResidencyStore.create({
           database: deps.database,
           logger: deps.logger,

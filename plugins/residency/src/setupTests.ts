@@ -1,1 +1,5 @@
 import '@testing-library/jest-dom';
+import { configure } from '@testing-library/react';
+
+// The machines are shared and slow; give async queries room before failing.
+configure({ asyncUtilTimeout: 5000 });

@@ -1,5 +1,4 @@
 import { CodeSnippet, EmptyState } from '@backstage/core-components';
-import Typography from '@material-ui/core/Typography';
 import {
   ANNOTATION_IMAGES,
   ANNOTATION_REGION,
@@ -27,20 +26,13 @@ export function MissingAnnotation() {
     <EmptyState
       missing="field"
       title="Residency is not set up for this entity"
-      description={
-        <>
-          <Typography variant="body2" paragraph>
-            Add the {ANNOTATION_IMAGES} annotation (the container images this
-            service runs) and the {ANNOTATION_TENANT} annotation (the tenant
-            whose legal boundary applies) to catalog-info.yaml. The{' '}
-            {ANNOTATION_REGION} annotation is optional.
-          </Typography>
-          <CodeSnippet
-            text={CATALOG_INFO_EXAMPLE}
-            language="yaml"
-            showCopyCodeButton
-          />
-        </>
+      description={`Add the ${ANNOTATION_IMAGES} annotation (the container images this service runs) and the ${ANNOTATION_TENANT} annotation (the tenant whose legal boundary applies) to catalog-info.yaml. The ${ANNOTATION_REGION} annotation is optional.`}
+      action={
+        <CodeSnippet
+          text={CATALOG_INFO_EXAMPLE}
+          language="yaml"
+          showCopyCodeButton
+        />
       }
     />
   );

@@ -143,6 +143,17 @@ describe('evidence', () => {
     );
   });
 
+  it('hostile bundles asking for unbounded work are refused before any crypto', async () => {
+    const { record } = await makeRecord();
+    const b: any = clone(bundleOf(record));
+    const sig = b.evidence.record.material[0].simpleSignatures[0];
+    b.evidence.record.material[0].simpleSignatures = Array.from({ length: 10_000 }, () => sig);
+    const started = Date.now();
+    const v = verifyEvidenceBundle(b);
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(v.problems).toContainEqual(expect.objectContaining({ path: 'evidence.record.material[0]', code: 'too_large' }));
+  });
+
   it('hostile bundles never throw', () => {
     for (const v of [null, 1, 'x', [], {}, { schema: EVIDENCE_BUNDLE_SCHEMA, evidence: { record: { result: 1 } } }, { evidence: { record: { result: {}, trust: {}, policy: {}, material: [{}] } } }]) {
       const r = verifyEvidenceBundle(v);

@@ -93,6 +93,9 @@ export function chainRecord(
 
 /* ------------------------- offline re-verification ------------------------- */
 
+/** Caps on what an evidence bundle may ask the verifier to check. @public */
+export const EVIDENCE_CAPS = { images: 1000, keys: 64, itemsPerImage: 256 } as const;
+
 type Problem = BundleVerification['problems'][number];
 
 function isObj(v: unknown): v is Record<string, unknown> {
@@ -211,6 +214,29 @@ function verifyInner(
   if (!Array.isArray(record.trust.keys) || !Array.isArray(record.trust.registries)) {
     add(`${P}.trust`, 'malformed', 'trust must list keys and registries');
     return { ok: false, problems };
+  }
+
+  // Caps before any crypto: a hostile bundle must not buy unbounded work.
+  if (record.material.length > EVIDENCE_CAPS.images) {
+    add(`${P}.material`, 'too_large', `more than ${EVIDENCE_CAPS.images} images`);
+    return { ok: false, problems };
+  }
+  if (record.trust.keys.length > EVIDENCE_CAPS.keys) {
+    add(`${P}.trust.keys`, 'too_large', `more than ${EVIDENCE_CAPS.keys} keys`);
+    return { ok: false, problems };
+  }
+  for (const [i, m] of record.material.entries()) {
+    const n = isObj(m)
+      ? [m.simpleSignatures, m.envelopes, m.bundles].reduce((acc: number, l) => acc + (Array.isArray(l) ? l.length : 0), 0)
+      : 0;
+    if (n > EVIDENCE_CAPS.itemsPerImage) {
+      add(`${P}.material[${i}]`, 'too_large', `more than ${EVIDENCE_CAPS.itemsPerImage} signatures, envelopes and bundles`);
+      return { ok: false, problems };
+    }
+    if (isObj(m) && (!Array.isArray(m.simpleSignatures) || !Array.isArray(m.envelopes) || !Array.isArray(m.bundles) || typeof m.reference !== 'string')) {
+      add(`${P}.material[${i}]`, 'malformed', 'material needs reference, simpleSignatures, envelopes and bundles');
+      return { ok: false, problems };
+    }
   }
 
   // 3. Trust and policy snapshots are the ones the result was computed under.

@@ -142,6 +142,7 @@ Exit codes:
     .option('--certificate-identity <id>', 'required certificate identity (SAN) for keyless bundles')
     .option('--certificate-oidc-issuer <url>', 'required OIDC issuer for keyless bundles')
     .option('--require-tlog', 'require a verified transparency log entry (always on for keyless)')
+    .option('--insecure-ignore-sct', 'keyless: do not require a certificate transparency SCT (private CA without a CT log)')
     .option('--json', 'print the verification report as JSON (see README)')
     .addHelpText(
       'after',

@@ -121,7 +121,7 @@ export function tlogTrustedRoot(tlogKey: TestKey, start = '2020-01-01T00:00:00Z'
  */
 export function withTlogEntry(
   bundle: ReturnType<typeof messageSignatureBundle>,
-  signer: TestKey,
+  signer: { publicPem: string },
   tlogKey: TestKey,
   integratedTime = Math.floor(Date.now() / 1000),
 ) {

@@ -40,6 +40,8 @@ export interface VerifyBundleOptions {
   certificateIdentity?: string;
   certificateOidcIssuer?: string;
   requireTlog?: boolean;
+  /** Keyless without a certificate transparency log (private CAs), like cosign's flag. */
+  insecureIgnoreSct?: boolean;
   json?: boolean;
 }
 
@@ -361,7 +363,7 @@ export async function verifyBundleCommand(
     const keyless = !key;
     const verifier = new Verifier(trustMaterial, {
       tlogThreshold: keyless || options.requireTlog ? 1 : 0,
-      ctlogThreshold: keyless ? 1 : 0,
+      ctlogThreshold: keyless && !options.insecureIgnoreSct ? 1 : 0,
       timestampThreshold: keyless ? 1 : 0,
     });
     const policy: VerificationPolicy | undefined = keyless

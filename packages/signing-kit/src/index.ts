@@ -13,3 +13,4 @@ export * from './predicates';
 export * from './bundles';
 export * from './publish';
 export * from './demo';
+export * from './keyless';

@@ -80,3 +80,26 @@ export function verifyBundle(
   });
   return verifier.verify(toSignedEntity(bundle, artifact));
 }
+
+/**
+ * Verifies a keyless bundle offline against a trusted root document with one tlog
+ * entry required (inclusion promise and proof), optionally with an identity policy.
+ */
+export function verifyKeylessBundle(
+  bundleJson: unknown,
+  trustedRootJson: unknown,
+  policy?: {
+    subjectAlternativeName?: string;
+    extensions?: { issuer?: string };
+  },
+  artifact?: Buffer,
+) {
+  const bundle = bundleFromJSON(bundleJson);
+  const trust = toTrustMaterial(TrustedRoot.fromJSON(trustedRootJson));
+  const verifier = new Verifier(trust, {
+    tlogThreshold: 1,
+    ctlogThreshold: 0,
+    timestampThreshold: 1,
+  });
+  return verifier.verify(toSignedEntity(bundle, artifact), policy);
+}

@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
+import { ConfigReader as BackstageConfigReader } from '@backstage/config';
 import { generateKey } from '@residency-dev/signing-kit';
 import {
   configReaderFromObject,
@@ -76,6 +77,22 @@ describe('loadResidencySettings', () => {
     expect(k.fingerprint).toBe(createHash('sha256').update(der).digest('hex'));
     expect(s.limits).toEqual({ imagesPerEntity: 50, concurrencyPerRegistry: 4 });
     expect(s.tenants['acme-eu'].require).toEqual(['signature']);
+  });
+
+  it("loads through Backstage's own ConfigReader (optional validity fields, windows)", () => {
+    const cfg = residencyConfig({
+      keys: [
+        { id: EU_KEY_ID, publicKey: keys().eu.publicKeyPem, validFrom: '2026-01-01T00:00:00Z', validUntil: '2027-01-01T00:00:00Z' },
+        { id: 'azurekms://v.vault.azure.net/k', region: 'eusc-de-east-1', publicKey: keys().us.publicKeyPem },
+      ],
+    });
+    const s = loadResidencySettings(new BackstageConfigReader({ residency: cfg }));
+    expect(s.keys[0]).toMatchObject({ validFrom: '2026-01-01T00:00:00.000Z', validUntil: '2027-01-01T00:00:00.000Z' });
+    expect(s.keys[1].validFrom).toBeUndefined();
+    expect(s.tenants['acme-eu'].boundary).toBe('eu-sovereign');
+    const bad = residencyConfig({ keys: [{ id: 'awskms:///alias/x', publicKey: keys().eu.publicKeyPem }] });
+    expectConfigError(() => loadResidencySettings(new BackstageConfigReader({ residency: bad })), 'key_region_unpinned', 'residency.keys[0] (awskms:///alias/x)');
+    expectConfigError(() => loadResidencySettings(new BackstageConfigReader({ residency: { limits: { imagesPerEntity: 'many' } } })), 'config_invalid');
   });
 
   it('an unpinned key id without region fails, naming the entry', () => {

@@ -305,8 +305,8 @@ export function loadResidencySettings(
     }
     const dup = keys.find(k => k.fingerprint === desc.fingerprint);
     if (dup) fail('key_duplicate', path, `same public key as ${dup.id}`);
-    const validFrom = checkDate(read(`${path}.validFrom`, () => kc.get('validFrom') as unknown), `${path}.validFrom`);
-    const validUntil = checkDate(read(`${path}.validUntil`, () => kc.get('validUntil') as unknown), `${path}.validUntil`);
+    const validFrom = checkDate(read(`${path}.validFrom`, () => kc.getOptionalString('validFrom')), `${path}.validFrom`);
+    const validUntil = checkDate(read(`${path}.validUntil`, () => kc.getOptionalString('validUntil')), `${path}.validUntil`);
     if (validFrom && validUntil && validFrom >= validUntil) {
       fail('config_invalid', path, 'validFrom must be before validUntil');
     }

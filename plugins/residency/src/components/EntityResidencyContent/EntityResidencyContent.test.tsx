@@ -10,7 +10,10 @@ import { permissionApiRef } from '@backstage/plugin-permission-react';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import type { Entity } from '@backstage/catalog-model';
 import type { EvidenceSummary } from '@residency-dev/plugin-residency-common';
-import { residencyApiRef, type ResidencyApi } from '../../api';
+import { setupServer } from 'msw/node';
+import { http, HttpResponse } from 'msw';
+import { MockFetchApi, registerMswTestHooks } from '@backstage/test-utils';
+import { residencyApiRef, ResidencyClient, type ResidencyApi } from '../../api';
 import { EntityResidencyContent } from './EntityResidencyContent';
 import {
   annotatedEntity,
@@ -71,7 +74,61 @@ async function render(
   return entity;
 }
 
+const server = setupServer();
+registerMswTestHooks(server);
+
 describe('EntityResidencyContent', () => {
+  it('downloads a record through fetchApi with the user token, named by the server (msw)', async () => {
+    const base = 'http://backstage.test/api/residency';
+    const seen: { auth: string | null; path: string }[] = [];
+    server.use(
+      http.get(`${base}/entities/:kind/:namespace/:name/status`, () =>
+        HttpResponse.json(makeStatus()),
+      ),
+      http.get(`${base}/entities/:kind/:namespace/:name/evidence`, ({ params }) =>
+        HttpResponse.json({
+          items: [evidence(4, { entityRef: `component:default/${params.name}` })],
+        }),
+      ),
+      http.get(`${base}/entities/:kind/:namespace/:name/evidence/verify`, () =>
+        HttpResponse.json({ entityRef: 'x', ok: true, length: 4 }),
+      ),
+      http.get(`${base}/evidence/:id`, ({ request }) => {
+        seen.push({
+          auth: request.headers.get('authorization'),
+          path: new URL(request.url).pathname,
+        });
+        return new HttpResponse('{"schema":"https://residency.dev/evidence-bundle/v1"}', {
+          headers: {
+            'content-type': 'application/json',
+            'content-disposition':
+              'attachment; filename="residency-evidence-Component-default-svc-4.json"',
+          },
+        });
+      }),
+    );
+    const saveBlob = jest.fn();
+    const client = new ResidencyClient({
+      discoveryApi: { getBaseUrl: async () => base },
+      fetchApi: new MockFetchApi({ injectIdentityAuth: { token: 'alice-token' } }),
+      saveBlob,
+    });
+    await render(client);
+    await userEvent.click(
+      await screen.findByRole('button', { name: 'Download evidence record 4' }),
+    );
+    await waitFor(() => expect(saveBlob).toHaveBeenCalledTimes(1));
+    expect(seen).toEqual([
+      { auth: 'Bearer alice-token', path: '/api/residency/evidence/ev-4' },
+    ]);
+    expect(saveBlob.mock.calls[0][1]).toBe(
+      'residency-evidence-Component-default-svc-4.json',
+    );
+    expect(await (saveBlob.mock.calls[0][0] as Blob).text()).toContain(
+      'evidence-bundle/v1',
+    );
+  });
+
   it('shows the evidence timeline, chain result and the offline command, and downloads a record', async () => {
     const downloadEvidence = jest
       .fn()

@@ -45,6 +45,7 @@ describe('residency /alpha', () => {
       'page:test',
     ]);
     for (const id of [
+      'api:residency',
       'entity-card:residency/residency',
       'entity-content:residency/residency',
       'page:residency',

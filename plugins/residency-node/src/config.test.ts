@@ -86,12 +86,12 @@ describe('loadResidencySettings', () => {
         { id: 'azurekms://v.vault.azure.net/k', region: 'eusc-de-east-1', publicKey: keys().us.publicKeyPem },
       ],
     });
-    const s = loadResidencySettings(new BackstageConfigReader({ residency: cfg }));
+    const s = loadResidencySettings(new BackstageConfigReader({ residency: cfg as any }));
     expect(s.keys[0]).toMatchObject({ validFrom: '2026-01-01T00:00:00.000Z', validUntil: '2027-01-01T00:00:00.000Z' });
     expect(s.keys[1].validFrom).toBeUndefined();
     expect(s.tenants['acme-eu'].boundary).toBe('eu-sovereign');
     const bad = residencyConfig({ keys: [{ id: 'awskms:///alias/x', publicKey: keys().eu.publicKeyPem }] });
-    expectConfigError(() => loadResidencySettings(new BackstageConfigReader({ residency: bad })), 'key_region_unpinned', 'residency.keys[0] (awskms:///alias/x)');
+    expectConfigError(() => loadResidencySettings(new BackstageConfigReader({ residency: bad as any })), 'key_region_unpinned', 'residency.keys[0] (awskms:///alias/x)');
     expectConfigError(() => loadResidencySettings(new BackstageConfigReader({ residency: { limits: { imagesPerEntity: 'many' } } })), 'config_invalid');
   });
 

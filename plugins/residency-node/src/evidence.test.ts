@@ -70,6 +70,21 @@ describe('evidence', () => {
     expect(JSON.stringify(record)).not.toMatch(/password|token/i);
   });
 
+  it('case 26: registry credentials never reach the record, the trust hash or the result', async () => {
+    const f = newImage();
+    addSimpleSignature(f, keys().eu);
+    const settings = settingsWith({
+      registries: [{ host: 'registry.eu.example.com', region: EU_REGION, credentials: { username: 'robot', password: 's3cr3t-pass' } }],
+    });
+    const plain = settingsWith({ registries: [{ host: 'registry.eu.example.com', region: EU_REGION }] });
+    const engine = engineFor(settings, new FakeSource().add(f));
+    const { record, result } = await engine.evaluateEntity({ entityRef: 'c:d/x', images: [f.reference], tenant: 'acme-eu' });
+    expect(result.decision).toBe('compliant');
+    expect(JSON.stringify(record)).not.toContain('s3cr3t-pass');
+    expect(JSON.stringify(record)).not.toContain('robot');
+    expect(engine.trustHash()).toBe(engineFor(plain, new FakeSource()).trustHash());
+  });
+
   it('round trip: build -> chain -> verify is ok, with and without settings', async () => {
     const { record, settings } = await makeRecord();
     const b = bundleOf(clone(record));

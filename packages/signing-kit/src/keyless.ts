@@ -332,27 +332,87 @@ export async function makeKeylessMessageBundle(
   const bundle = bundleToJSON(
     await builder.create({ data: Buffer.from(artifact) }),
   );
-  const body = {
-    apiVersion: '0.0.1',
-    kind: 'hashedrekord',
-    spec: {
-      data: {
-        hash: { algorithm: 'sha256', value: sha256(artifact).toString('hex') },
-      },
-      signature: {
-        content: bundle.messageSignature!.signature,
-        publicKey: {
-          content: Buffer.from(cert.certificatePem).toString('base64'),
-        },
-      },
-    },
-  };
+  const body = hashedRekordBody(
+    cert,
+    artifact,
+    bundle.messageSignature!.signature,
+  );
   const t = options.integratedTime ?? Math.floor(Date.now() / 1000);
   return {
     ...bundle,
     verificationMaterial: {
       ...bundle.verificationMaterial,
       tlogEntries: [tlogEntry(trust, body, 'hashedrekord', t) as any],
+    },
+  };
+}
+
+/** A Rekor hashedrekord v0.0.1 body for a signature over `data` by `cert`. */
+function hashedRekordBody(
+  cert: SigningCertificate,
+  data: Uint8Array,
+  signatureB64: string,
+) {
+  return {
+    apiVersion: '0.0.1',
+    kind: 'hashedrekord',
+    spec: {
+      data: {
+        hash: { algorithm: 'sha256', value: sha256(data).toString('hex') },
+      },
+      signature: {
+        content: signatureB64,
+        publicKey: {
+          content: Buffer.from(cert.certificatePem).toString('base64'),
+        },
+      },
+    },
+  };
+}
+
+/**
+ * A keyless cosign simple-signing signature: the layer annotations cosign writes for
+ * certificate-based signing (`dev.sigstore.cosign/certificate`, `/chain` and the
+ * Rekor `/bundle` with the log's SignedEntryTimestamp over the hashedrekord entry).
+ */
+export function keylessSimpleSignature(
+  trust: KeylessTrust,
+  cert: SigningCertificate,
+  payload: Uint8Array,
+  options: { integratedTime?: number } = {},
+): {
+  payload: Uint8Array;
+  signature: string;
+  annotations: Record<string, string>;
+} {
+  const signature = signBytes(cert.key, payload).toString('base64');
+  const body = Buffer.from(
+    canonicalize(hashedRekordBody(cert, payload, signature))!,
+    'utf8',
+  );
+  const integratedTime =
+    options.integratedTime ?? Math.floor(Date.now() / 1000);
+  const logIndex = 0;
+  const inner = {
+    body: body.toString('base64'),
+    integratedTime,
+    logIndex,
+    logID: trust.log.logId.toString('hex'),
+  };
+  const set = signBytes(
+    trust.log.key,
+    Buffer.from(canonicalize(inner)!, 'utf8'),
+  );
+  return {
+    payload,
+    signature,
+    annotations: {
+      'dev.sigstore.cosign/certificate': cert.certificatePem,
+      'dev.sigstore.cosign/chain': trust.ca.certificatePem,
+      'dev.sigstore.cosign/bundle': JSON.stringify({
+        SignedEntryTimestamp: set.toString('base64'),
+        Payload: inner,
+      }),
     },
   };
 }

@@ -27,10 +27,19 @@ import { BuiltImage, ImageSpec, makeImage, writeImage } from './image';
 import { SigningKey, SigningKitError } from './keys';
 import { cosignTag, Descriptor, jsonBytes } from './oci';
 import { PREDICATE_COSIGN_SIGN } from './predicates';
+import {
+  KeylessTrust,
+  keylessSimpleSignature,
+  makeKeylessDsseBundle,
+  makeKeylessMessageBundle,
+  SigningCertificate,
+} from './keyless';
 import { openTarget, TargetSpec } from './targets';
 
 /** A cosign simple-signing signature to attach. */
 export interface SignatureSpec {
+  /** Keyless: sign with this certificate's key and attach certificate, chain and Rekor bundle. */
+  keyless?: { trust: KeylessTrust; certificate: SigningCertificate };
   /** Signing key; defaults to the publish call's `key`. */
   key?: SigningKey;
   /** `critical.identity.docker-reference`; default the image's repository. */
@@ -77,6 +86,8 @@ export interface BundleSpec {
   key?: SigningKey;
   /** `publicKey.hint`; default the key fingerprint. */
   hint?: string;
+  /** Keyless: a certificate bundle with a log entry instead of a key hint (v0.3 only). */
+  keyless?: { trust: KeylessTrust; certificate: SigningCertificate };
   /** Bundle version (media type); default 0.3. */
   version?: BundleVersion;
   forge?: BundleForgery & {
@@ -178,12 +189,24 @@ export async function publishSignedImage(
   const sigSpecs = opts.signatures ?? (opts.key ? [{}] : []);
   if (sigSpecs.length > 0) {
     const sigs = sigSpecs.map(s => {
-      const key = requireKey(s.key ?? opts.key, 'signature');
       const payload = simpleSigningPayload({
         dockerReference: s.dockerReference ?? name,
         digest: s.forge?.payloadDigest ?? image.digest,
         optional: s.optional,
       });
+      if (s.keyless) {
+        const k = keylessSimpleSignature(
+          s.keyless.trust,
+          s.keyless.certificate,
+          payload,
+        );
+        return {
+          ...k,
+          signature: s.forge?.signature ?? k.signature,
+          annotations: { ...k.annotations, ...s.annotations },
+        };
+      }
+      const key = requireKey(s.key ?? opts.key, 'signature');
       const sig = signSimpleSigning(key, payload);
       return {
         ...sig,
@@ -231,7 +254,9 @@ export async function publishSignedImage(
   }
 
   for (const b of opts.bundles ?? []) {
-    const key = requireKey(b.key ?? opts.key, 'bundle');
+    const key = b.keyless
+      ? b.keyless.certificate.key
+      : requireKey(b.key ?? opts.key, 'bundle');
     let bundle: SerializedBundle;
     const annotations: Record<string, string> = {};
     if (b.kind === 'dsse') {
@@ -245,24 +270,36 @@ export async function publishSignedImage(
           omitSubjects: b.forge?.omitSubjects,
         },
       });
-      bundle = await makeStatementBundle(key, statement, {
-        hint: b.hint,
-        version: b.version,
-        payloadType: b.forge?.payloadType,
-        forge: b.forge,
-      });
+      bundle = b.keyless
+        ? await makeKeylessDsseBundle(
+            b.keyless.trust,
+            b.keyless.certificate,
+            jsonBytes(statement),
+          )
+        : await makeStatementBundle(key, statement, {
+            hint: b.hint,
+            version: b.version,
+            payloadType: b.forge?.payloadType,
+            forge: b.forge,
+          });
       annotations['dev.sigstore.bundle.content'] = 'dsse-envelope';
       annotations['dev.sigstore.bundle.predicateType'] = predicateType;
     } else {
-      bundle = await makeMessageBundle(
-        key,
-        b.forge?.artifact ?? image.manifest.bytes,
-        {
-          hint: b.hint,
-          version: b.version,
-          forge: b.forge,
-        },
-      );
+      bundle = b.keyless
+        ? await makeKeylessMessageBundle(
+            b.keyless.trust,
+            b.keyless.certificate,
+            b.forge?.artifact ?? image.manifest.bytes,
+          )
+        : await makeMessageBundle(
+            key,
+            b.forge?.artifact ?? image.manifest.bytes,
+            {
+              hint: b.hint,
+              version: b.version,
+              forge: b.forge,
+            },
+          );
       annotations['dev.sigstore.bundle.content'] = 'message-signature';
     }
     const entry = await attachReferrer(target, image.descriptor, {

@@ -10,6 +10,17 @@ import { imageSubject, makeStatement } from '../cosign';
 import { slsaProvenanceV1 } from '../predicates';
 import { jsonBytes } from '../oci';
 import { verifyKeylessBundle } from '../__testUtils__/verify';
+import { publishSignedImage } from '../publish';
+import { LayoutTarget } from '../targets';
+import canonicalize from 'canonicalize';
+import {
+  createPublicKey,
+  verify as cryptoVerify,
+  X509Certificate,
+} from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 describe('keyless bundles (private CA and log, verified with @sigstore/verify)', () => {
   let trust: KeylessTrust;
@@ -130,5 +141,92 @@ describe('keyless bundles (private CA and log, verified with @sigstore/verify)',
     expect(() => verifyKeylessBundle(bundle, trust.trustedRoot)).toThrow(
       expect.objectContaining({ code: 'CERTIFICATE_ERROR' }),
     );
+  });
+
+  it('publishes keyless .sig (certificate, chain, Rekor bundle) and keyless referrer bundles', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'signing-kit-keyless-'));
+    try {
+      const cert = await issueSigningCertificate(trust, {
+        identity: 'release@acme.eu',
+        issuer: 'https://accounts.eu.example.com',
+      });
+      const keyless = { trust, certificate: cert };
+      const pub = await publishSignedImage({
+        target: { layout: dir },
+        repository: 'registry.eu.example.com/acme/app',
+        tag: 'v1',
+        signatures: [{ keyless }],
+        bundles: [
+          { kind: 'dsse', keyless },
+          { kind: 'message', keyless },
+        ],
+      });
+      const layout = new LayoutTarget(dir);
+      const sigManifest = JSON.parse(
+        Buffer.from(
+          (await layout.getManifest(pub.signatureTag!))!.bytes,
+        ).toString(),
+      );
+      const layer = sigManifest.layers[0];
+      const payload = Buffer.from((await layout.getBlob(layer.digest))!);
+      const a = layer.annotations;
+      // certificate chains to the CA and its key made the signature
+      const leaf = new X509Certificate(a['dev.sigstore.cosign/certificate']);
+      const ca = new X509Certificate(a['dev.sigstore.cosign/chain']);
+      expect(leaf.verify(ca.publicKey)).toBe(true);
+      expect(leaf.subjectAltName).toContain('release@acme.eu');
+      expect(
+        cryptoVerify(
+          'sha256',
+          payload,
+          leaf.publicKey,
+          Buffer.from(a['dev.cosignproject.cosign/signature'], 'base64'),
+        ),
+      ).toBe(true);
+      // Rekor bundle: SET by the log key over the canonical payload, body names the payload hash
+      const rb = JSON.parse(a['dev.sigstore.cosign/bundle']);
+      const logKey = createPublicKey({
+        key: Buffer.from(
+          (trust.trustedRoot as any).tlogs[0].publicKey.rawBytes,
+          'base64',
+        ),
+        format: 'der',
+        type: 'spki',
+      });
+      expect(
+        cryptoVerify(
+          'sha256',
+          Buffer.from(canonicalize(rb.Payload)!),
+          logKey,
+          Buffer.from(rb.SignedEntryTimestamp, 'base64'),
+        ),
+      ).toBe(true);
+      const body = JSON.parse(
+        Buffer.from(rb.Payload.body, 'base64').toString(),
+      );
+      expect(body.spec.data.hash.value).toBe(
+        require('node:crypto')
+          .createHash('sha256')
+          .update(payload)
+          .digest('hex'),
+      );
+      // referrer bundles verify with the identity policy
+      expect(pub.bundles).toHaveLength(2);
+      expect(() =>
+        verifyKeylessBundle(pub.bundles[0], trust.trustedRoot, {
+          subjectAlternativeName: 'release@acme.eu',
+        }),
+      ).not.toThrow();
+      expect(() =>
+        verifyKeylessBundle(
+          pub.bundles[1],
+          trust.trustedRoot,
+          { subjectAlternativeName: 'release@acme.eu' },
+          Buffer.from(pub.image.manifest.bytes),
+        ),
+      ).not.toThrow();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -94,6 +94,18 @@ describe('residency verify-bundle', () => {
       expect(r.out).toContain('does NOT verify: signature_invalid');
     });
 
+    it('SHA-384 message digests are checked with SHA-384', async () => {
+      const b = messageSignatureBundle(key, artifact);
+      b.messageSignature.messageDigest = {
+        algorithm: 'SHA2_384',
+        digest: createHash('sha384').update(artifact).digest('base64'),
+      };
+      b.messageSignature.signature = sign('sha384', artifact, key.privateKey).toString('base64');
+      write('msg384.json', b);
+      expect((await cli('msg384.json', '--artifact', 'artifact.bin', '--key', 'key.pub')).code).toBe(0);
+      expect((await cli('msg384.json', '--artifact', 'other.bin', '--key', 'key.pub')).code).toBe(1);
+    });
+
     it('verifies with --digest only (signature checked over the digest)', async () => {
       write('msg.json', messageSignatureBundle(key, artifact));
       const r = await cli('msg.json', '--digest', `sha256:${artifactHex}`, '--key', 'key.pub', '--json');

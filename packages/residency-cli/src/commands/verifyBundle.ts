@@ -290,10 +290,13 @@ export async function verifyBundleCommand(
 
     if (bundle.content.$case === 'messageSignature') {
       const md = bundle.content.messageSignature.messageDigest;
-      const bundleAlg =
-        ({ 1: 'sha256', 2: 'sha384', 3: 'sha512' } as Record<number, string>)[
-          md?.algorithm as unknown as number
-        ] ?? 'sha256';
+      // protobuf-specs HashAlgorithm: 0 unspecified (SHA2-256), 1..3 SHA2, 4..5 SHA3.
+      const bundleAlg = (
+        { 0: 'sha256', 1: 'sha256', 2: 'sha384', 3: 'sha512', 4: 'sha3-256', 5: 'sha3-384' } as Record<number, string>
+      )[(md?.algorithm ?? 0) as unknown as number];
+      if (!bundleAlg) {
+        throw new BundleFailure('bundle_invalid', `unknown messageDigest algorithm ${String(md?.algorithm)}`);
+      }
       let actual: Buffer;
       if (artifact) {
         actual = createHash(bundleAlg).update(artifact).digest();

@@ -84,6 +84,17 @@ describe('residency verify-evidence (command layer, engine faked)', () => {
     expect(r.out).toContain('RESULT: the bundle does NOT verify.');
   });
 
+  it('a malformed evidence object fails the structure check', async () => {
+    const engine = fakeEngine({
+      verification: { ok: false, problems: [{ path: 'evidence', code: 'malformed', message: 'evidence.record is missing' }] },
+    });
+    const r = await cli(engine, 'bundle.json', '--json');
+    expect(r.code).toBe(1);
+    const doc = JSON.parse(r.out);
+    expect(doc.problems[0]).toMatchObject({ path: '$.evidence', check: 'structure' });
+    expect(doc.checks.find((c: any) => c.id === 'structure').status).toBe('fail');
+  });
+
   it('exit 2 when only undecidable material remains', async () => {
     const engine = fakeEngine({
       verification: { ok: false, problems: [{ path: '$.evidence.record.material[0].bundles[0]', code: 'trusted_root_unavailable', message: 'no root' }] },

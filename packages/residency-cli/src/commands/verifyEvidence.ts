@@ -76,6 +76,8 @@ function checkOf(path: string): string {
       return c.id;
     }
   }
+  // The whole document or the whole evidence object is malformed.
+  if (p === '$' || p === '$.evidence') return 'structure';
   return 'other';
 }
 

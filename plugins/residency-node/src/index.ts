@@ -31,6 +31,7 @@ export {
   chainRecord,
   recordHashOf,
   verifyEvidenceBundle,
+  EVIDENCE_CAPS,
 } from './evidence';
 export { decideImage, ruleFacts } from './decide';
 export { verifySimpleSignature, parseSimpleSigningPayload } from './verify/simplesigning';
@@ -58,6 +59,8 @@ export {
   formatImageReference,
 } from './reference';
 export { SourceError } from './source/types';
+export { createArtifactSource } from './source';
+export type { ArtifactSourceOptions, ClosableArtifactSource } from './source';
 export type {
   ArtifactSource,
   ImageReference,

@@ -7,10 +7,15 @@ import type { ResidencyEngine } from '@residency-dev/plugin-residency-node';
  * @public
  */
 export interface ResidencyEngineExtensionPoint {
+  /** Uses this engine instead of the default one built from `residency:` config. */
   setEngine(engine: ResidencyEngine): void;
 }
 
-/** @public */
+/**
+ * The extension point behind {@link ResidencyEngineExtensionPoint}.
+ *
+ * @public
+ */
 export const residencyEngineExtensionPoint =
   createExtensionPoint<ResidencyEngineExtensionPoint>({
     id: 'residency.engine',

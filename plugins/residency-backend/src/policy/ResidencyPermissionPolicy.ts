@@ -19,12 +19,15 @@ import {
 
 /** Catalog group refs behind each of the three roles. @public */
 export interface ResidencyRoleGroups {
+  /** Evidence and refresh of the entities their groups own. */
   developers: string[];
+  /** Evidence of every entity, tenants and mismatches; no refresh. */
   auditors: string[];
+  /** Every Residency permission. */
   platformOwners: string[];
 }
 
-/** @public */
+/** The groups of the demo organisation: developers, auditors, platform-owners. @public */
 export const DEFAULT_ROLE_GROUPS: ResidencyRoleGroups = {
   developers: ['group:default/developers'],
   auditors: ['group:default/auditors'],
@@ -68,6 +71,7 @@ export class ResidencyPermissionPolicy implements PermissionPolicy {
     this.#userInfo = options.userInfo;
   }
 
+  /** Decides one permission request for one user. */
   async handle(
     request: PolicyQuery,
     user?: PolicyQueryUser,

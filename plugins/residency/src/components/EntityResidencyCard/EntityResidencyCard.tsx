@@ -16,6 +16,7 @@ import {
   MissingAnnotation,
   RefreshButton,
   useEntityStatus,
+  CARD_TITLE_PROPS,
 } from '../common';
 
 /**
@@ -34,7 +35,7 @@ export function EntityResidencyCard(props: { title?: string }) {
 
   if (!available) {
     return (
-      <InfoCard title={title}>
+      <InfoCard titleTypographyProps={CARD_TITLE_PROPS} title={title}>
         <MissingAnnotation />
       </InfoCard>
     );
@@ -81,7 +82,7 @@ export function EntityResidencyCard(props: { title?: string }) {
   }
 
   return (
-    <InfoCard title={title} action={action}>
+    <InfoCard titleTypographyProps={CARD_TITLE_PROPS} title={title} action={action}>
       {refreshError && (
         <Alert severity="error" role="alert">
           Refresh failed: {refreshError.message}

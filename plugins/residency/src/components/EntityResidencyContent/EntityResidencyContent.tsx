@@ -16,6 +16,7 @@ import {
   MissingAnnotation,
   RefreshButton,
   useEntityStatus,
+  CARD_TITLE_PROPS,
 } from '../common';
 import { EvidenceHistory } from './EvidenceHistory';
 
@@ -34,7 +35,7 @@ export function EntityResidencyContent() {
 
   if (!available) {
     return (
-      <InfoCard title="Residency">
+      <InfoCard titleTypographyProps={CARD_TITLE_PROPS} title="Residency">
         <MissingAnnotation />
       </InfoCard>
     );
@@ -65,7 +66,7 @@ export function EntityResidencyContent() {
   return (
     <Grid container spacing={3}>
       <Grid item xs={12} md={5}>
-        <InfoCard
+        <InfoCard titleTypographyProps={CARD_TITLE_PROPS}
           title="Residency status"
           action={
             <RefreshButton
@@ -84,7 +85,7 @@ export function EntityResidencyContent() {
         </InfoCard>
       </Grid>
       <Grid item xs={12} md={7}>
-        <InfoCard title="Images">
+        <InfoCard titleTypographyProps={CARD_TITLE_PROPS} title="Images">
           {status && status.images.length > 0 ? (
             status.images.map((image, i) => (
               <ImageDetails

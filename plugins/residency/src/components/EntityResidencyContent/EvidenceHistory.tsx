@@ -24,6 +24,7 @@ import {
   ShortDigest,
   displayValue,
   formatTime,
+  CARD_TITLE_PROPS,
 } from '../common';
 
 const useStyles = makeStyles(theme => ({
@@ -154,14 +155,14 @@ export function EvidenceHistory(props: { entityRef: string }) {
 
   if (permission.loading) {
     return (
-      <InfoCard title="Evidence history">
+      <InfoCard titleTypographyProps={CARD_TITLE_PROPS} title="Evidence history">
         <Progress />
       </InfoCard>
     );
   }
   if (!permission.allowed) {
     return (
-      <InfoCard title="Evidence history">
+      <InfoCard titleTypographyProps={CARD_TITLE_PROPS} title="Evidence history">
         <Typography variant="body2">
           Evidence history and downloads are available to auditors and
           platform owners. You can see the current status above; ask your
@@ -173,7 +174,7 @@ export function EvidenceHistory(props: { entityRef: string }) {
   }
 
   return (
-    <InfoCard title="Evidence history">
+    <InfoCard titleTypographyProps={CARD_TITLE_PROPS} title="Evidence history">
       <Typography variant="subtitle1" component="h3" gutterBottom>
         Chain integrity
       </Typography>

@@ -19,7 +19,12 @@ import type {
   TenantSummary,
 } from '@residency-dev/plugin-residency-common';
 import { residencyApiRef } from '../../api';
-import { ResidencyStatus, decisionLabel, displayValue } from '../common';
+import {
+  SECTION_CARD_TITLE_PROPS,
+  ResidencyStatus,
+  decisionLabel,
+  displayValue,
+} from '../common';
 import { ComplianceChart } from './ComplianceChart';
 import { complianceOverTime, type ComplianceDay } from './compliance';
 
@@ -255,12 +260,12 @@ export function OverviewTab(props: {
       </Typography>
       <Grid container spacing={3}>
         <Grid item xs={12}>
-          <InfoCard title="Services by status">
+          <InfoCard titleTypographyProps={SECTION_CARD_TITLE_PROPS} title="Services by status">
             <StatusCounts />
           </InfoCard>
         </Grid>
         <Grid item xs={12} md={6}>
-          <InfoCard title="Services by tenant">
+          <InfoCard titleTypographyProps={SECTION_CARD_TITLE_PROPS} title="Services by tenant">
             {tenantBody ?? (
               <Table size="small" aria-label="Services by tenant and status">
                 <TableHead>
@@ -286,12 +291,12 @@ export function OverviewTab(props: {
           </InfoCard>
         </Grid>
         <Grid item xs={12} md={6}>
-          <InfoCard title="Compliance over time">
+          <InfoCard titleTypographyProps={SECTION_CARD_TITLE_PROPS} title="Compliance over time">
             <ComplianceOverTime />
           </InfoCard>
         </Grid>
         <Grid item xs={12}>
-          <InfoCard title="Tenants by region">
+          <InfoCard titleTypographyProps={SECTION_CARD_TITLE_PROPS} title="Tenants by region">
             {tenantBody ?? (
               <TenantRegionMatrix tenants={tenants!} mismatches={mismatches ?? []} />
             )}

@@ -23,7 +23,12 @@ import type {
   TenantSummary,
 } from '@residency-dev/plugin-residency-common';
 import { residencyApiRef } from '../../api';
-import { ShortDigest, displayValue, formatTime } from '../common';
+import {
+  SECTION_CARD_TITLE_PROPS,
+  ShortDigest,
+  displayValue,
+  formatTime,
+} from '../common';
 import { EntityLink } from './EntityLink';
 
 const useStyles = makeStyles(theme => ({
@@ -59,7 +64,7 @@ function TenantCard(props: { tenant: TenantSummary }) {
   const classes = useStyles();
   const { tenant } = props;
   return (
-    <InfoCard
+    <InfoCard titleTypographyProps={SECTION_CARD_TITLE_PROPS}
       title={`Tenant ${displayValue(tenant.id)}`}
       subheader={`Boundary: ${displayValue(tenant.boundary.name)}`}
     >
@@ -175,7 +180,7 @@ function Mismatches(props: { tenants: TenantSummary[] }) {
   }, [api, tenant]);
 
   return (
-    <InfoCard title="Mapping mismatches">
+    <InfoCard titleTypographyProps={SECTION_CARD_TITLE_PROPS} title="Mapping mismatches">
       <FormControl className={classes.select}>
         <InputLabel shrink htmlFor="residency-mismatch-tenant">Tenant</InputLabel>
         <Select

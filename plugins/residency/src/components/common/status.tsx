@@ -123,3 +123,9 @@ export function formatTime(iso: string | undefined): string {
     timeZone: 'UTC',
   }).concat(' UTC');
 }
+
+/** Card titles are level-2 headings, so people can find cards by role. */
+export const CARD_TITLE_PROPS = { component: 'h2', variant: 'h5' } as const;
+
+/** Titles of cards inside a page tab (below the tab's level-2 heading). */
+export const SECTION_CARD_TITLE_PROPS = { component: 'h3', variant: 'h6' } as const;

@@ -14,6 +14,9 @@ import { parseBundle, verifyBundle } from './bundle';
 import { parseSimpleSigningPayload, verifySimpleSignature } from './simplesigning';
 import type { VerifyContext } from './types';
 import { configReaderFromObject, loadResidencySettings } from '../config';
+import { decideImage } from '../decide';
+import { policyOf, trustOf } from '../evidence';
+import { newImage, settingsWith } from '../__testUtils__/world';
 
 const key = generateKey('ecdsa-p256');
 const image = makeImage();
@@ -168,5 +171,36 @@ describe('parsers never throw untyped errors (fast-check)', () => {
     expect(hostAllowed('evil-eu.example.com', ['*.eu.example.com'])).toBe(false);
     expect(hostAllowed('a.eu.example.com', ['*.eu.example.com'])).toBe(true);
     expect(hostAllowed('eu.example.com', ['*.eu.example.com'])).toBe(false);
+  });
+});
+
+describe('decision over hostile material (fast-check)', () => {
+  it('arbitrary signatures, envelopes and bundles never throw and never make an image compliant', () => {
+    const settings = settingsWith();
+    const ctx = {
+      policy: policyOf(settings, 'acme-eu'),
+      trust: trustOf(settings),
+      trustedRoots: [],
+      tenantKnown: true,
+      limits: settings.limits,
+      at: new Date('2026-06-01T00:00:00Z'),
+      engineVersion: 'test',
+      policyHash: 'p',
+      trustHash: 't',
+    };
+    const f = newImage();
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ payload: fc.base64String(), signature: fc.string(), source: fc.string() }), { maxLength: 3 }),
+        fc.array(fc.record({ envelope: jsonish, source: fc.string() }), { maxLength: 3 }),
+        fc.array(fc.record({ bundle: fc.oneof(jsonish, bundleLike.map(b => JSON.stringify(b))), source: fc.string() }), { maxLength: 3 }),
+        (simpleSignatures, envelopes, bundles) => {
+          const r = decideImage({ ...f.material, simpleSignatures, envelopes, bundles }, ctx);
+          expect(r.decision).not.toBe('compliant');
+          expect(r.reasons.length).toBeGreaterThan(0);
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });

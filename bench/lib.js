@@ -1,0 +1,89 @@
+/*
+ * Shared helpers of the Residency benchmark: loads the real engine and signing kit
+ * from their TypeScript sources, builds the residency configuration, and small
+ * timing/statistics utilities.
+ */
+'use strict';
+
+require('@backstage/cli-node/config/nodeTransform.cjs');
+
+const engine = require('@residency-dev/plugin-residency-node');
+const source = require('@residency-dev/plugin-residency-node/src/source');
+const kit = require('@residency-dev/signing-kit');
+const common = require('@residency-dev/plugin-residency-common');
+
+const EU_REGION = 'eusc-de-east-1';
+const EU_KEY_ID =
+  'awskms:///arn:aws-eusc:kms:eusc-de-east-1:111122223333:key/0c7a0000-1111-2222-3333-444455556666';
+const TENANT = 'acme-eu';
+const MiB = 1024 * 1024;
+
+/** The `residency:` block used by every measurement (one EU key, one tenant). */
+function residencyConfig({ publicKeyPem, layouts = [], registries = [], imagesPerEntity }) {
+  return {
+    boundaries: { 'eu-sovereign': [EU_REGION] },
+    registries,
+    layouts,
+    keys: [{ id: EU_KEY_ID, publicKey: publicKeyPem }],
+    tenants: {
+      [TENANT]: {
+        boundary: 'eu-sovereign',
+        require: ['signature', 'provenance', 'sbom'],
+        allowedHosts: [
+          'git.eu.example.com',
+          'builder.eu.example.com',
+          'slsa.dev',
+          'residency.dev',
+          '*.eu.example.com',
+        ],
+      },
+    },
+    ...(imagesPerEntity ? { limits: { imagesPerEntity } } : {}),
+  };
+}
+
+function settingsOf(cfg) {
+  return engine.loadResidencySettings(engine.configReaderFromObject({ residency: cfg }));
+}
+
+const now = () => Number(process.hrtime.bigint()) / 1e6;
+
+function percentile(values, p) {
+  if (values.length === 0) return NaN;
+  const s = [...values].sort((a, b) => a - b);
+  const i = Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1));
+  return s[i];
+}
+
+/** Runs fn over items with at most `n` in flight. */
+async function mapLimited(items, n, fn) {
+  const out = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i], i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
+  return out;
+}
+
+const mb = bytes => bytes / MiB;
+
+module.exports = {
+  engine,
+  source,
+  kit,
+  common,
+  EU_REGION,
+  EU_KEY_ID,
+  TENANT,
+  MiB,
+  residencyConfig,
+  settingsOf,
+  now,
+  percentile,
+  mapLimited,
+  mb,
+};

@@ -1,0 +1,398 @@
+/*
+ * Residency benchmark: throughput, incremental passes, evidence and memory of the
+ * real verification engine (plugins/residency-node) over material written by the real
+ * signing kit (packages/signing-kit) into an OCI layout and into a real
+ * docker-registry on loopback. Prints a table with a target per line and exits 1
+ * when a target is missed (targets are ~3x what an idle machine measures; see
+ * bench/README.md). Environment: BENCH_N (images, default 200), BENCH_JSON (write the
+ * measurements to this file).
+ */
+'use strict';
+
+const { spawnSync } = require('node:child_process');
+const crypto = require('node:crypto');
+const { mkdtempSync, rmSync, writeFileSync } = require('node:fs');
+const os = require('node:os');
+const { join } = require('node:path');
+const {
+  engine,
+  source,
+  kit,
+  common,
+  EU_REGION,
+  TENANT,
+  MiB,
+  residencyConfig,
+  settingsOf,
+  now,
+  percentile,
+  mapLimited,
+  mb,
+} = require('./lib');
+
+const N = Math.max(10, Number(process.env.BENCH_N) || 200);
+const HOSTILE_DECLARED = 64 * MiB;
+const BLOB_CAP = source.DEFAULT_SOURCE_LIMITS.blobBytes;
+
+const rows = [];
+/** One table line; `ok` undefined means informational. */
+function row(section, metric, value, unit, target, ok) {
+  rows.push({ section, metric, value, unit, target: target ?? '', ok });
+}
+const log = m => process.stderr.write(`[bench] ${m}\n`);
+const fmt = v => (typeof v === 'number' ? (Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(2)) : String(v));
+
+/** A source that forwards to the real one and records when the fetching ended. */
+function instrumented(real) {
+  const stats = { resolves: 0, discovers: 0, lastFetchEnd: 0 };
+  return {
+    stats,
+    source: {
+      async resolve(ref, signal) {
+        stats.resolves++;
+        const r = await real.resolve(ref, signal);
+        stats.lastFetchEnd = Math.max(stats.lastFetchEnd, now());
+        return r;
+      },
+      async discover(image, signal) {
+        stats.discovers++;
+        const d = await real.discover(image, signal);
+        stats.lastFetchEnd = Math.max(stats.lastFetchEnd, now());
+        return d;
+      },
+    },
+    reset() {
+      stats.resolves = 0;
+      stats.discovers = 0;
+      stats.lastFetchEnd = 0;
+    },
+  };
+}
+
+function makeEngine(settings) {
+  const real = source.createArtifactSource({
+    registries: settings.registries,
+    limits: { concurrencyPerRegistry: settings.limits.concurrencyPerRegistry },
+    layoutRoots: (settings.layouts ?? []).map(l => l.path),
+  });
+  const inst = instrumented(real);
+  const e = engine.DefaultResidencyEngine.create({ settings, source: inst.source });
+  return { e, inst, close: () => real.close() };
+}
+
+/** P-256 verify of a cosign-sized payload: the CPU floor of one signature check. */
+function p256Floor() {
+  const { privateKey, publicKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const payload = Buffer.alloc(300, 'x');
+  const sig = crypto.sign('sha256', payload, privateKey);
+  for (let i = 0; i < 200; i++) crypto.verify('sha256', payload, publicKey, sig);
+  const n = 2000;
+  const t0 = now();
+  for (let i = 0; i < n; i++) crypto.verify('sha256', payload, publicKey, sig);
+  return (now() - t0) / n;
+}
+
+function cpuMs(start) {
+  const d = process.cpuUsage(start);
+  return (d.user + d.system) / 1000;
+}
+
+async function publishAll(target, refOf) {
+  const key = publishAll.key;
+  const t0 = now();
+  const published = await mapLimited(
+    Array.from({ length: N }, (_, i) => i),
+    target.layout ? 2 : 6,
+    async i => {
+      const repository = target.layout ? 'bench/svc' : `bench/svc-${i}`;
+      const tag = target.layout ? `svc-${i}` : 'v1';
+      const p = await kit.publishSignedImage({
+        target,
+        repository,
+        tag,
+        key,
+        attestations: [
+          kit.slsaProvenanceV1({ invocationId: `build-${i}` }),
+          kit.cycloneDxSbom({ name: `svc-${i}` }),
+        ],
+      });
+      return refOf(p.reference);
+    },
+  );
+  return { refs: published, ms: now() - t0 };
+}
+
+/** Section 1/2: cold evaluation of all images in one entity, then one by one. */
+async function throughput(label, settings, refs, floorPerImage) {
+  const { e, inst, close } = makeEngine(settings);
+  const cpu0 = process.cpuUsage();
+  const t0 = now();
+  const { result, record } = await e.evaluateEntity({
+    entityRef: `component:default/bench-${label}`,
+    images: refs,
+    tenant: TENANT,
+  });
+  const total = now() - t0;
+  const cpu = cpuMs(cpu0);
+  const decide = now() - inst.stats.lastFetchEnd;
+  const bad = result.images.filter(i => i.decision !== 'compliant');
+  if (bad.length > 0) {
+    throw new Error(
+      `${label}: ${bad.length} images not compliant, e.g. ${JSON.stringify(bad[0].reasons)}`,
+    );
+  }
+  // Per-image latency: single-image entities evaluated one after the other.
+  const per = [];
+  for (const ref of refs) {
+    const t = now();
+    const r = await e.evaluateEntity({ entityRef: `component:default/one`, images: [ref], tenant: TENANT });
+    per.push(now() - t);
+    if (r.result.decision !== 'compliant') throw new Error(`${label}: ${ref} not compliant`);
+  }
+  await close();
+  return { total, cpu, decide, per, result, record, floorPerImage };
+}
+
+/** Section 3: incremental pass, previous results reused by digest. */
+async function incremental(label, settings, refs, previous) {
+  const byDigest = new Map();
+  previous.result.images.forEach((img, i) => {
+    byDigest.set(img.digest, { image: img, material: previous.record.material[i] });
+  });
+  const { e, inst, close } = makeEngine(settings);
+  const reuse = async digest => byDigest.get(digest);
+  // One untimed pass to warm the pool; then the timed one.
+  await e.evaluateEntity({ entityRef: 'component:default/warm', images: refs.slice(0, 8), tenant: TENANT, reuse });
+  inst.reset();
+  const t0 = now();
+  const { result } = await e.evaluateEntity({
+    entityRef: `component:default/bench-${label}`,
+    images: refs,
+    tenant: TENANT,
+    reuse,
+  });
+  const total = now() - t0;
+  await close();
+  if (result.decision !== 'compliant') throw new Error(`${label} incremental: ${result.decision}`);
+  if (inst.stats.discovers !== 0) throw new Error(`${label} incremental: ${inst.stats.discovers} discoveries despite reuse`);
+  return { total, resolves: inst.stats.resolves };
+}
+
+/** Section 4: evidence records of `per` images: chainRecord + export/import + verifyEvidenceBundle. */
+async function evidence(settings, refs, previous, per) {
+  const byDigest = new Map();
+  previous.result.images.forEach((img, i) => {
+    byDigest.set(img.digest, { image: img, material: previous.record.material[i] });
+  });
+  const { e, close } = makeEngine(settings);
+  const reuse = async digest => byDigest.get(digest);
+  const records = [];
+  for (let i = 0; i < refs.length; i += per) {
+    const { record } = await e.evaluateEntity({
+      entityRef: 'component:default/evidence',
+      images: refs.slice(i, i + per),
+      tenant: TENANT,
+      reuse,
+    });
+    records.push(record);
+  }
+  await close();
+  const times = [];
+  let prev = null;
+  let bytes = 0;
+  for (const record of records) {
+    const t = now();
+    const chained = engine.chainRecord(record, prev);
+    const text = JSON.stringify({
+      schema: common.EVIDENCE_BUNDLE_SCHEMA,
+      evidence: chained,
+      ...(prev ? { previous: { sequence: prev.sequence, recordHash: prev.recordHash } } : {}),
+      exportedAt: new Date().toISOString(),
+    });
+    const v = engine.verifyEvidenceBundle(JSON.parse(text), { settings });
+    times.push(now() - t);
+    bytes += text.length;
+    if (!v.ok) throw new Error(`evidence does not verify: ${JSON.stringify(v.problems.slice(0, 3))}`);
+    prev = chained;
+  }
+  // The whole N-image record once.
+  const t = now();
+  const big = engine.chainRecord(previous.record, null);
+  const text = JSON.stringify({ schema: common.EVIDENCE_BUNDLE_SCHEMA, evidence: big, exportedAt: new Date().toISOString() });
+  const v = engine.verifyEvidenceBundle(JSON.parse(text), { settings });
+  const bigMs = now() - t;
+  if (!v.ok) throw new Error(`big evidence does not verify: ${JSON.stringify(v.problems.slice(0, 3))}`);
+  return { times, bigMs, bigBytes: text.length, avgBytes: bytes / records.length };
+}
+
+/** Section 5b: a `.sig` whose layer is 64 MiB (declared and real), in a real registry. */
+async function hostile(registry, key, dir, publicKeyPem, warmReference) {
+  const repository = 'bench/hostile';
+  const img = await kit.publishSignedImage({
+    target: { registry: registry.url },
+    repository,
+    tag: 'v1',
+    signatures: [],
+  });
+  const huge = Buffer.alloc(HOSTILE_DECLARED, 0x20);
+  huge.write('{"critical":', 0);
+  const layer = kit.blobOf(new Uint8Array(huge.buffer, huge.byteOffset, huge.byteLength), kit.MEDIA_COSIGN_SIMPLESIGNING, {
+    annotations: { [kit.ANNOTATION_COSIGN_SIGNATURE]: 'MEUCIQ==' },
+  });
+  const target = kit.openTarget({ registry: registry.url }, repository);
+  await kit.appendCosignLayers(target, kit.cosignTag(img.digest, '.sig'), [layer]);
+  const reference = img.reference.replace(/^https?:\/\//, '');
+  const cfg = residencyConfig({
+    publicKeyPem,
+    registries: [{ host: registry.host, region: EU_REGION, insecure: true }],
+  });
+  const input = join(dir, 'hostile.json');
+  writeFileSync(input, JSON.stringify({ config: cfg, reference, warmReference }));
+  const child = spawnSync(process.execPath, ['--expose-gc', join(__dirname, 'hostile-child.js'), input], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  if (child.status !== 0) throw new Error(`hostile child failed: ${child.stderr}`);
+  return JSON.parse(child.stdout.trim().split('\n').pop());
+}
+
+async function main() {
+  const started = now();
+  const load = os.loadavg().map(x => x.toFixed(2)).join(' ');
+  log(`N=${N} images, ${os.cpus().length} CPUs, load average ${load}, node ${process.version}`);
+  const dir = mkdtempSync(join(os.tmpdir(), 'residency-bench-'));
+  let registry;
+  const out = { date: new Date().toISOString(), n: N, loadavg: os.loadavg(), node: process.version };
+  try {
+    const floor = p256Floor();
+    out.p256VerifyMs = floor;
+    // Per compliant image: 1 simple signature + 2 DSSE envelopes (provenance, SBOM).
+    const floorPerImage = 3 * floor;
+
+    const key = kit.generateKey('ecdsa-p256');
+    publishAll.key = key;
+    const layout = join(dir, 'layout');
+    log('starting docker-registry');
+    registry = await kit.startTestRegistry();
+    log(`publishing ${N} images into an OCI layout`);
+    const lay = await publishAll({ layout }, r => r);
+    log(`  ${lay.ms.toFixed(0)} ms`);
+    log(`publishing ${N} images into ${registry.host}`);
+    const reg = await publishAll({ registry: registry.url }, r => r.replace(/^https?:\/\//, ''));
+    log(`  ${reg.ms.toFixed(0)} ms`);
+
+    const layoutSettings = settingsOf(
+      residencyConfig({ publicKeyPem: key.publicKeyPem, layouts: [{ path: layout, region: EU_REGION }], imagesPerEntity: N }),
+    );
+    const registrySettings = settingsOf(
+      residencyConfig({
+        publicKeyPem: key.publicKeyPem,
+        registries: [{ host: registry.host, region: EU_REGION, insecure: true }],
+        imagesPerEntity: N,
+      }),
+    );
+    const conc = registrySettings.limits.concurrencyPerRegistry;
+
+    log('1. OCI layout, cold');
+    const L = await throughput('layout', layoutSettings, lay.refs, floorPerImage);
+    log('2. registry, cold');
+    const R = await throughput('registry', registrySettings, reg.refs, floorPerImage);
+    global.gc?.();
+    const mem = process.memoryUsage();
+    const peakRss = process.resourceUsage().maxRSS * 1024;
+    log('3. incremental');
+    const LI = await incremental('layout', layoutSettings, lay.refs, L);
+    const RI = await incremental('registry', registrySettings, reg.refs, R);
+    log('4. evidence');
+    const EV = await evidence(registrySettings, reg.refs, R, 5);
+    log('5. hostile .sig layer');
+    const H = await hostile(registry, key, dir, key.publicKeyPem, reg.refs[0]);
+
+    // ---------------------------------------------------------------- table
+    const T = {
+      layoutPerImage: 40,
+      layoutP95: 150,
+      registryPerImage: 25,
+      registryP95: 60,
+      cpuRatio: 60,
+      incrementalPerImage: 6,
+      evidencePerRecord: 15,
+      rssMb: 400,
+      heapMb: 150,
+    };
+    const perL = L.total / N;
+    const perR = R.total / N;
+    row('1 layout', `cold, ${N} images in one entity: total`, L.total, 'ms');
+    row('1 layout', 'cold: ms per image (total / N)', perL, 'ms', `< ${T.layoutPerImage}`, perL < T.layoutPerImage);
+    row('1 layout', '  of which decide+verify after the last fetch', L.decide / N, 'ms/img');
+    row('1 layout', '  CPU time per image (this process)', L.cpu / N, 'ms/img');
+    row('1 layout', 'one image per entity: p50', percentile(L.per, 50), 'ms');
+    row('1 layout', 'one image per entity: p95', percentile(L.per, 95), 'ms', `< ${T.layoutP95}`, percentile(L.per, 95) < T.layoutP95);
+    row('2 registry', `cold, ${N} images, concurrency/registry ${conc}: total`, R.total, 'ms');
+    row('2 registry', 'cold: ms per image (total / N)', perR, 'ms', `< ${T.registryPerImage}`, perR < T.registryPerImage);
+    row('2 registry', '  of which decide+verify after the last fetch', R.decide / N, 'ms/img');
+    row('2 registry', '  CPU time per image (this process)', R.cpu / N, 'ms/img');
+    row('2 registry', 'one image per entity: p50', percentile(R.per, 50), 'ms');
+    row('2 registry', 'one image per entity: p95', percentile(R.per, 95), 'ms', `< ${T.registryP95}`, percentile(R.per, 95) < T.registryP95);
+    row('1+2 floor', 'P-256 verify (measured now)', floor, 'ms');
+    row('1+2 floor', 'CPU floor per image (3 verifies)', floorPerImage, 'ms');
+    const ratio = R.cpu / N / floorPerImage;
+    row('1+2 floor', 'registry CPU per image / floor', ratio, 'x', `< ${T.cpuRatio}`, ratio < T.cpuRatio);
+    row('1+2 floor', 'decide+verify per image / floor', R.decide / N / floorPerImage, 'x');
+    row('3 incremental', 'layout, reuse: ms per image', LI.total / N, 'ms', `< ${T.incrementalPerImage}`, LI.total / N < T.incrementalPerImage);
+    row('3 incremental', 'registry, reuse: ms per image', RI.total / N, 'ms', `< ${T.incrementalPerImage}`, RI.total / N < T.incrementalPerImage);
+    row('3 incremental', 'registry, reuse: speed-up vs cold', perR / (RI.total / N), 'x');
+    const evP50 = percentile(EV.times, 50);
+    row('4 evidence', `record of 5 images: chain+export+verify p50`, evP50, 'ms', `< ${T.evidencePerRecord}`, evP50 < T.evidencePerRecord);
+    row('4 evidence', `record of 5 images: p95`, percentile(EV.times, 95), 'ms');
+    row('4 evidence', `record of 5 images: bundle size`, EV.avgBytes / 1024, 'KiB');
+    row('4 evidence', `record of ${N} images: chain+export+verify`, EV.bigMs, 'ms');
+    row('4 evidence', `record of ${N} images: bundle size`, EV.bigBytes / 1024, 'KiB');
+    row('5 memory', 'peak RSS after the 200-image runs', mb(peakRss), 'MiB', `< ${T.rssMb}`, mb(peakRss) < T.rssMb);
+    row('5 memory', 'heap used after them (after GC)', mb(mem.heapUsed), 'MiB', `< ${T.heapMb}`, mb(mem.heapUsed) < T.heapMb);
+    const refused = H.error?.code === 'too_large' && H.decision !== 'compliant';
+    row('5 hostile', `.sig layer of ${mb(HOSTILE_DECLARED)} MiB: outcome`, `${H.error?.code ?? 'none'} / ${H.decision}`, '', 'too_large', refused);
+    row('5 hostile', '  time to refuse', H.ms, 'ms');
+    row('5 hostile', '  RSS growth during the check', mb(H.growth), 'MiB', `< ${mb(2 * BLOB_CAP)} (2x cap)`, H.growth < 2 * BLOB_CAP);
+
+    Object.assign(out, {
+      floorPerImage,
+      layout: { totalMs: L.total, perImageMs: perL, decideMs: L.decide, cpuMs: L.cpu, p50: percentile(L.per, 50), p95: percentile(L.per, 95) },
+      registry: { totalMs: R.total, perImageMs: perR, decideMs: R.decide, cpuMs: R.cpu, p50: percentile(R.per, 50), p95: percentile(R.per, 95), concurrencyPerRegistry: conc },
+      incremental: { layoutPerImageMs: LI.total / N, registryPerImageMs: RI.total / N },
+      evidence: { p50: evP50, p95: percentile(EV.times, 95), bigMs: EV.bigMs },
+      memory: { peakRssMiB: mb(peakRss), heapUsedMiB: mb(mem.heapUsed) },
+      hostile: { ...H, baseRss: undefined, peakRss: undefined, growthMiB: mb(H.growth) },
+      publishMs: { layout: lay.ms, registry: reg.ms },
+      targets: T,
+    });
+  } finally {
+    await registry?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  // ---------------------------------------------------------------- print
+  const w = [12, 52, 12, 8, 16];
+  const line = c => `${c[0].padEnd(w[0])} ${c[1].padEnd(w[1])} ${c[2].padStart(w[2])} ${c[3].padEnd(w[3])} ${c[4].padEnd(w[4])} ${c[5]}`;
+  const lines = [line(['section', 'metric', 'value', 'unit', 'target', ''])];
+  lines.push('-'.repeat(w.reduce((a, b) => a + b + 1, 0) + 4));
+  for (const r of rows) {
+    lines.push(line([r.section, r.metric, fmt(r.value), r.unit, String(r.target), r.ok === undefined ? '' : r.ok ? 'ok' : 'MISSED']));
+  }
+  process.stdout.write(`\nResidency bench, ${out.date}, N=${N}, load average at start ${out.loadavg.map(x => x.toFixed(2)).join(' ')}\n`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+  const missed = rows.filter(r => r.ok === false);
+  process.stdout.write(`\n${missed.length === 0 ? 'all targets met' : `${missed.length} target(s) MISSED`} (wall ${((now() - started) / 1000).toFixed(1)} s; timings are noisy on a shared 2-core machine)\n`);
+  if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, JSON.stringify({ ...out, rows }, null, 2));
+  return missed.length === 0 ? 0 : 1;
+}
+
+main().then(
+  code => {
+    process.exitCode = code;
+  },
+  err => {
+    process.stderr.write(`bench: ${err?.stack ?? err}\n`);
+    process.exitCode = 2;
+  },
+);

@@ -1,0 +1,37 @@
+/*
+ * Flow 5: an image without a signature is not resident; a new signature by the
+ * in-boundary key is pushed to the registry (cosign's .sig tag scheme), and Refresh
+ * on the card turns the service resident.
+ */
+import { readFileSync } from 'node:fs';
+import { keyFromPrivatePem, publishSignedImage } from '@residency-dev/signing-kit';
+import { expect, openAsGuest, test } from '../support/fixtures';
+import { api, componentPath, guestToken, statusPath } from '../support/run';
+
+test('a new signature and Refresh turn a service resident', async ({ page, run }) => {
+  const svc = run.services.unsigned;
+  await openAsGuest(page, run.mainUrl, componentPath(svc.name));
+  const image = page.getByRole('region', { name: `Image ${svc.image}` });
+  await expect(image).toBeVisible();
+  await expect(page.getByText('Not resident', { exact: true }).first()).toBeVisible();
+  await expect(image.getByRole('listitem').filter({ hasText: '(signature_missing)' })).toBeVisible();
+
+  const token = await guestToken(run.mainUrl);
+  const before = await api(run.mainUrl, statusPath(svc.name), { token });
+  const digest = before.body.images?.[0]?.digest;
+
+  const key = keyFromPrivatePem(readFileSync(run.keys.eu.privateKeyFile, 'utf8'));
+  const published = await publishSignedImage({
+    target: { registry: run.registry.host },
+    repository: svc.repository,
+    tag: svc.tag,
+    key,
+  });
+  expect(published.digest, 'the signature is for the image the service runs').toBe(digest);
+
+  await page.getByRole('button', { name: 'Refresh residency status' }).click();
+  await expect(page.getByText('Resident', { exact: true }).first()).toBeVisible();
+  await expect(page.getByText('Not resident')).toHaveCount(0);
+  const signature = image.getByText(/^Verified by key/);
+  await expect(signature).toContainText(`in region ${run.keys.eu.region}`);
+});

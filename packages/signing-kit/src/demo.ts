@@ -50,6 +50,7 @@ import {
   readFile,
   rename,
   rm,
+  stat,
   writeFile,
 } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
@@ -771,8 +772,59 @@ export async function generateDemo(
 ): Promise<DemoResult> {
   const repoRoot = options.repoRoot ?? findRepoRoot(process.cwd());
   const dir = resolve(options.dir ?? join(repoRoot, '.demo'));
-  const log = options.log ?? (() => {});
   await mkdir(dir, { recursive: true });
+  return withDirLock(dir, () =>
+    generateLocked(dir, repoRoot, options.log ?? (() => {})),
+  );
+}
+
+/**
+ * A lock directory inside the demo dir, so that two generators started at once (the
+ * portal and the e2e suite, say) do not interleave. A lock older than `staleMs` is
+ * taken over (its holder crashed).
+ */
+async function withDirLock<T>(
+  dir: string,
+  fn: () => Promise<T>,
+  staleMs = 120_000,
+): Promise<T> {
+  const lock = join(dir, '.generate.lock');
+  const deadline = Date.now() + staleMs + 30_000;
+  for (;;) {
+    try {
+      await mkdir(lock);
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const since = await stat(lock).then(
+        st => st.mtimeMs,
+        () => Date.now(),
+      );
+      if (Date.now() - since > staleMs) {
+        await rm(lock, { recursive: true, force: true });
+        continue;
+      }
+      if (Date.now() > deadline) {
+        throw new SigningKitError(
+          `demo directory ${dir} is locked by another generator`,
+          'bad_input',
+        );
+      }
+      await new Promise(r => setTimeout(r, 200));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await rm(lock, { recursive: true, force: true });
+  }
+}
+
+async function generateLocked(
+  dir: string,
+  repoRoot: string,
+  log: (message: string) => void,
+): Promise<DemoResult> {
   const manifestFile = join(dir, 'demo.json');
 
   let previous: DemoManifest | undefined;

@@ -62,6 +62,21 @@ describe('generateDemo', () => {
     expect(after).toEqual(before);
   });
 
+  it('two generators started at once do not interleave', async () => {
+    const other = await mkdtemp(join(tmpdir(), 'signing-kit-demo-race-'));
+    try {
+      const [a, b] = await Promise.all([
+        generateDemo({ dir: other, repoRoot: other }),
+        generateDemo({ dir: other, repoRoot: other }),
+      ]);
+      expect([a.created, b.created].sort()).toEqual([false, true]);
+      expect(a.manifest.images).toEqual(b.manifest.images);
+      expect(a.manifest.keys).toEqual(b.manifest.keys);
+    } finally {
+      await rm(other, { recursive: true, force: true });
+    }
+  }, 60000);
+
   it('keeps private keys in the demo dir only, mode 0600, and out of every generated text file', async () => {
     for (const k of Object.values(m.keys)) {
       expect((await stat(k.privateKeyFile)).mode & 0o777).toBe(0o600);

@@ -676,16 +676,26 @@ export class DatabaseResidencyStore implements ResidencyStore {
   }): Promise<string[]> {
     const { lane, cycleId, claimedBy } = options;
     const claimed: string[] = [];
-    for (const entityRef of options.entityRefs) {
-      const fresh = {
+    for (let i = 0; i < options.entityRefs.length; i += 500) {
+      const refs = options.entityRefs.slice(i, i + 500);
+      const fresh = () => ({
         cycle_id: cycleId,
         claimed_by: claimedBy,
         lease_expires_at: this.#nowPlus(options.leaseSeconds),
         done: false,
-      };
-      // Compare-and-set over an existing claim row.
-      const updated = await this.#db(T_CLAIMS)
-        .where({ entity_ref: entityRef, lane })
+      });
+      // Entities never claimed before: the insert is the claim; a concurrent
+      // insert of the same key is ignored and loses.
+      await this.#db(T_CLAIMS)
+        .insert(refs.map(entity_ref => ({ entity_ref, lane, ...fresh() })))
+        .onConflict(['entity_ref', 'lane'])
+        .ignore();
+      // Compare-and-set over existing claims: a claim of another cycle, or an
+      // unfinished one whose lease expired (its replica crashed or stalled).
+      // PostgreSQL re-checks the condition on each row after taking its lock.
+      await this.#db(T_CLAIMS)
+        .where({ lane })
+        .whereIn('entity_ref', refs)
         .where(q =>
           q
             .whereNot('cycle_id', cycleId)
@@ -695,27 +705,13 @@ export class DatabaseResidencyStore implements ResidencyStore {
                 .where('lease_expires_at', '<', this.#now()),
             ),
         )
-        .update(fresh);
-      if (updated === 1) {
-        claimed.push(entityRef);
-        continue;
-      }
-      // No row yet: the insert is the claim; a concurrent insert loses on the key.
-      await this.#db(T_CLAIMS)
-        .insert({ entity_ref: entityRef, lane, ...fresh })
-        .onConflict(['entity_ref', 'lane'])
-        .ignore();
-      const row = await this.#db(T_CLAIMS)
-        .where({ entity_ref: entityRef, lane })
-        .first('cycle_id', 'claimed_by', 'done');
-      if (
-        row &&
-        row.cycle_id === cycleId &&
-        row.claimed_by === claimedBy &&
-        !row.done
-      ) {
-        claimed.push(entityRef);
-      }
+        .update(fresh());
+      const rows = await this.#db(T_CLAIMS)
+        .where({ lane, cycle_id: cycleId, claimed_by: claimedBy, done: false })
+        .whereIn('entity_ref', refs)
+        .select('entity_ref');
+      const held = new Set(rows.map(r => r.entity_ref as string));
+      claimed.push(...refs.filter(r => held.has(r)));
     }
     return claimed;
   }

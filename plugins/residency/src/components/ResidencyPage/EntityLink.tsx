@@ -5,9 +5,16 @@ import { parseEntityRef } from '@backstage/catalog-model';
 import { displayValue } from '../common';
 
 /** A link to an entity's catalog page; plain text when the reference does not parse. */
-export function EntityLink(props: { entityRef: string; title?: string }) {
+export function EntityLink(props: {
+  entityRef: string;
+  title?: string;
+  /** Sub-path of the entity page, e.g. `residency` for the Residency tab. */
+  subPath?: string;
+  /** Visible text instead of the title (the accessible name stays descriptive). */
+  children?: string;
+}) {
   const entityRoute = useRouteRef(entityRouteRef);
-  const label = displayValue(props.title || props.entityRef);
+  const name = displayValue(props.title || props.entityRef);
   let href: string | undefined;
   try {
     const ref = parseEntityRef(props.entityRef);
@@ -20,7 +27,17 @@ export function EntityLink(props: { entityRef: string; title?: string }) {
     href = undefined;
   }
   if (!href) {
-    return <span>{label}</span>;
+    return <span>{props.children ?? name}</span>;
   }
-  return <Link to={href}>{label}</Link>;
+  if (props.subPath) {
+    return (
+      <Link
+        to={`${href.replace(/\/$/, '')}/${props.subPath}`}
+        aria-label={`${props.children ?? props.subPath} of ${name}`}
+      >
+        {props.children ?? props.subPath}
+      </Link>
+    );
+  }
+  return <Link to={href}>{name}</Link>;
 }

@@ -152,6 +152,9 @@ describe('ResidencyPage', () => {
     expect(await screen.findByRole('heading', { name: 'Services' })).toBeInTheDocument();
     const link = await screen.findByRole('link', { name: 'component:default/payments' });
     expect(link).toHaveAttribute('href', '/catalog/default/component/payments');
+    expect(
+      screen.getByRole('link', { name: 'Evidence of component:default/payments' }),
+    ).toHaveAttribute('href', '/catalog/default/component/payments/residency');
 
     (api.listEntities as jest.Mock).mockClear();
     await userEvent.selectOptions(
@@ -231,7 +234,8 @@ describe('ResidencyPage', () => {
     const names = () =>
       within(table)
         .getAllByRole('link')
-        .map(a => a.textContent);
+        .map(a => a.textContent)
+        .filter(text => text !== 'Evidence');
     expect(names()).toEqual(['component:default/alpha', 'component:default/bravo']);
     await userEvent.click(screen.getByRole('button', { name: 'Sort by Entity' }));
     expect(names()).toEqual(['component:default/bravo', 'component:default/alpha']);
@@ -293,6 +297,16 @@ describe('ResidencyPage', () => {
     ).toBeInTheDocument();
     await act(async () => {});
     expect(api.listTenants).not.toHaveBeenCalled();
+
+    // the tenant filter still offers the tenants seen in the list
+    await userEvent.click(screen.getByRole('tab', { name: 'Services' }));
+    await screen.findByRole('link', { name: 'component:default/payments' });
+    expect(
+      within(screen.getByRole('combobox', { name: 'Filter by tenant' })).getByRole(
+        'option',
+        { name: 'eu-sovereign' },
+      ),
+    ).toBeInTheDocument();
   });
 });
 

@@ -152,6 +152,19 @@ export function ServicesTab(props: { tenants: string[] }) {
     return items;
   }, [state.page, sort]);
 
+  // Tenants from the tenants API when the user may read it, else from what the list shows.
+  const tenantOptions = useMemo(
+    () =>
+      Array.from(
+        new Set([
+          ...props.tenants,
+          ...(state.page?.items ?? []).flatMap(r => (r.tenant ? [r.tenant] : [])),
+          ...(tenant ? [tenant] : []),
+        ]),
+      ).sort(),
+    [props.tenants, state.page, tenant],
+  );
+
   const nextCursor = state.page?.nextCursor;
   const goNext = () => {
     if (!nextCursor) return;
@@ -215,7 +228,7 @@ export function ServicesTab(props: { tenants: string[] }) {
             inputProps={{ id: 'residency-tenant-filter', 'aria-label': 'Filter by tenant' }}
           >
             <option value="">All tenants</option>
-            {props.tenants.map(t => (
+            {tenantOptions.map(t => (
               <option key={t} value={t}>
                 {displayValue(t)}
               </option>
@@ -260,6 +273,15 @@ export function ServicesTab(props: { tenants: string[] }) {
                 <TableRow key={row.entityRef}>
                   <TableCell>
                     <EntityLink entityRef={row.entityRef} title={row.title} />
+                    <div>
+                      <EntityLink
+                        entityRef={row.entityRef}
+                        title={row.title}
+                        subPath="residency"
+                      >
+                        Evidence
+                      </EntityLink>
+                    </div>
                   </TableCell>
                   <TableCell>
                     <ResidencyStatus decision={row.decision} stale={row.stale} />

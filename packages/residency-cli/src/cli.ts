@@ -1,4 +1,4 @@
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { CliError, EXIT, errorMessage, type ExitCode } from './errors';
 import { processIo, type CliIo } from './io';
 import { defaultEngineApi, type EngineApi } from './engine';
@@ -16,6 +16,14 @@ Exit codes:
 
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
+}
+
+function parseSeconds(value: string): number {
+  const n = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || !(n > 0) || n > 86400) {
+    throw new InvalidArgumentError('give a number of seconds between 0 and 86400, e.g. 120');
+  }
+  return n;
 }
 
 function packageVersion(): string {
@@ -81,6 +89,7 @@ export async function run(argv: string[], options: RunOptions = {}): Promise<num
     .option('-r, --region <region>', 'the region the service declares (like the residency.dev/region annotation)')
     .option('-f, --entity-file <catalog-info.yaml>', 'take images, tenant and region from the entity\'s residency.dev/* annotations (flags and arguments add to or override them)')
     .option('--entity <ref>', 'entity ref recorded in the result and evidence, or the entity to pick from --entity-file (default: component:default/residency-cli)')
+    .option('--timeout <seconds>', 'overall deadline; when it passes the result is "could not decide" (exit 2)', parseSeconds)
     .option('--json', 'print the EntityResult document as JSON (see README)')
     .option('--evidence <file>', 'write the evidence bundle (same format the portal serves) to <file>')
     .addHelpText('after', EXIT_CODES_HELP)
@@ -94,6 +103,7 @@ export async function run(argv: string[], options: RunOptions = {}): Promise<num
           region: o.region,
           entity: o.entity,
           entityFile: o.entityFile,
+          timeoutSeconds: o.timeout,
           json: o.json,
           evidence: o.evidence,
         },

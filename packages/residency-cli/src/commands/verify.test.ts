@@ -159,6 +159,26 @@ metadata:
     expect(r.err).not.toMatch(/\n\s+at /);
   });
 
+  it('--timeout aborts the engine and is "could not decide" (exit 2)', async () => {
+    const engine = fakeEngine();
+    engine.createEngine = settings => ({
+      settings,
+      trustHash: () => '',
+      policyHash: () => '',
+      // An engine that ignores the signal: the deadline must hold anyway.
+      evaluateEntity: () => new Promise(() => {}),
+    });
+    const r = await cli(engine, IMAGE, '-c', 'app-config.yaml', '-t', 'acme-eu', '--timeout', '0.05');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('the --timeout of 0.05 s passed');
+  });
+
+  it('a bad --timeout is a usage error', async () => {
+    const r = await cli(fakeEngine(), IMAGE, '-c', 'app-config.yaml', '-t', 'acme-eu', '--timeout', 'soon');
+    expect(r.code).toBe(3);
+    expect(r.err).toContain('give a number of seconds');
+  });
+
   it('an engine fault is "could not decide" (exit 2), never a pass', async () => {
     const r = await cli(fakeEngine({ evaluateError: new Error('socket hang up') }), IMAGE, '-c', 'app-config.yaml', '-t', 'acme-eu');
     expect(r.code).toBe(2);

@@ -30,6 +30,8 @@ export interface VerifyOptions {
   entity?: string;
   /** catalog-info.yaml: images, tenant and region from the entity's annotations. */
   entityFile?: string;
+  /** Overall deadline in seconds; when it passes the result is "could not decide". */
+  timeoutSeconds?: number;
   json?: boolean;
   evidence?: string;
 }
@@ -175,16 +177,34 @@ export async function verifyCommand(
     });
   }
   const engine = await engineApi.createEngine(settings);
+  const signal =
+    options.timeoutSeconds !== undefined
+      ? AbortSignal.timeout(options.timeoutSeconds * 1000)
+      : undefined;
   let evaluation;
   try {
-    evaluation = await engine.evaluateEntity({
+    const evaluating = engine.evaluateEntity({
       entityRef,
       images,
       tenant,
       declaredRegion,
+      ...(signal ? { signal } : {}),
     });
+    // The deadline holds even if some part of the engine does not watch the signal.
+    evaluation = signal
+      ? await Promise.race([
+          evaluating,
+          new Promise<never>((_resolve, reject) => {
+            if (signal.aborted) reject(signal.reason);
+            signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+          }),
+        ])
+      : await evaluating;
   } catch (e) {
-    throw new CliError(`the verification could not complete: ${errorMessage(e)}`, {
+    const why = signal?.aborted
+      ? `the --timeout of ${options.timeoutSeconds} s passed`
+      : errorMessage(e);
+    throw new CliError(`the verification could not complete: ${why}`, {
       exitCode: EXIT.UNKNOWN,
       code: 'engine_error',
       hint: 'This is not a residency decision; retry, and report it if it persists.',

@@ -385,6 +385,17 @@ describe('decision: one test per reason code', () => {
     expect(codes(img(result))).toContain('provenance_external_reference');
   });
 
+  it('provenance build type on a foreign host is a schema id, not an external reference', async () => {
+    const f = signed();
+    const p = slsaProvenanceV1({
+      builderId: 'https://builder.eu.example.com/r',
+      buildType: 'https://actions.github.io/buildtypes/workflow/v1',
+    });
+    addEnvelope(f, keys().eu, statementFor(f, p.predicateType, p.predicate));
+    const { result } = await evaluate([f]);
+    expect(codes(img(result))).not.toContain('provenance_external_reference');
+  });
+
   it('tenant_missing and tenant_unknown are invalid and fetch nothing', async () => {
     const a = await evaluate([signed()], { tenant: null });
     expect(a.result.decision).toBe('invalid');

@@ -116,7 +116,12 @@ export interface ProvenanceFacts {
   slsaVersion: 'v0.1' | 'v0.2' | 'v1';
   builderId?: string;
   buildType?: string;
-  /** Every URI the provenance references (builder, build type, materials, parameters). */
+  /**
+   * Every URI the provenance references: the builder, materials / resolved
+   * dependencies and parameters. The build type is left out on purpose: it names
+   * the schema of the parameters (e.g. a GitHub Actions workflow type), not a
+   * place the build fetched from or ran in, so it says nothing about residency.
+   */
   uris: string[];
 }
 
@@ -130,7 +135,6 @@ export function provenanceFacts(statement: Statement): ProvenanceFacts {
     const builderId = str(builder.id);
     const buildType = str(bd.buildType);
     if (builderId) uris.push(builderId);
-    if (buildType) uris.push(buildType);
     if (Array.isArray(bd.resolvedDependencies)) {
       for (const d of bd.resolvedDependencies.slice(0, MAX_URIS)) {
         if (isObject(d) && str(d.uri)) uris.push(str(d.uri)!);
@@ -144,7 +148,6 @@ export function provenanceFacts(statement: Statement): ProvenanceFacts {
   const builderId = str(builder.id);
   const buildType = str(p.buildType);
   if (builderId) uris.push(builderId);
-  if (buildType) uris.push(buildType);
   if (Array.isArray(p.materials)) {
     for (const m of p.materials.slice(0, MAX_URIS)) {
       if (isObject(m) && str(m.uri)) uris.push(str(m.uri)!);

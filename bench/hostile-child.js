@@ -2,8 +2,8 @@
  * Child process of the hostile-memory measurement (run with --expose-gc): a fresh
  * process so that its RSS high-water mark is not polluted by the publishing (which
  * holds the 64 MiB blob in memory) or by the 200-image run. It warms up on a normal
- * image, records its RSS, evaluates the hostile image while sampling RSS, and prints
- * one JSON line with the outcome and the RSS growth.
+ * image, records its RSS, evaluates each hostile image while sampling RSS, and prints
+ * one JSON line with the outcomes and RSS growths.
  */
 'use strict';
 
@@ -19,39 +19,39 @@ async function main() {
 
   // Warm up: module code, JIT, keep-alive pool, a normal discovery.
   for (let i = 0; i < 3; i++) await evalOne(input.warmReference);
-  global.gc?.();
-  await new Promise(r => setTimeout(r, 50));
-  global.gc?.();
-  const baseRss = process.memoryUsage().rss;
-  const maxRssBefore = process.resourceUsage().maxRSS * 1024;
-
-  let peak = baseRss;
-  const timer = setInterval(() => {
-    const r = process.memoryUsage().rss;
-    if (r > peak) peak = r;
-  }, 2);
-  const t0 = now();
-  const { result, record } = await evalOne(input.reference);
-  const ms = now() - t0;
-  clearInterval(timer);
-  const rssAfter = process.memoryUsage().rss;
-  if (rssAfter > peak) peak = rssAfter;
-  const maxRssAfter = process.resourceUsage().maxRSS * 1024;
-  // The kernel's high-water mark catches spikes the sampler may miss; it only says
-  // something about this evaluation if it moved during it.
-  if (maxRssAfter > maxRssBefore && maxRssAfter > peak) peak = maxRssAfter;
-  await e.close();
-  process.stdout.write(
-    `${JSON.stringify({
+  const out = [];
+  for (const reference of input.references) {
+    global.gc?.();
+    await new Promise(r => setTimeout(r, 50));
+    global.gc?.();
+    const baseRss = process.memoryUsage().rss;
+    const maxRssBefore = process.resourceUsage().maxRSS * 1024;
+    let peak = baseRss;
+    const timer = setInterval(() => {
+      const r = process.memoryUsage().rss;
+      if (r > peak) peak = r;
+    }, 2);
+    const t0 = now();
+    const { result, record } = await evalOne(reference);
+    const ms = now() - t0;
+    clearInterval(timer);
+    const rssAfter = process.memoryUsage().rss;
+    if (rssAfter > peak) peak = rssAfter;
+    const maxRssAfter = process.resourceUsage().maxRSS * 1024;
+    // The kernel's high-water mark catches spikes the sampler may miss; it only says
+    // something about this evaluation if it moved during it.
+    if (maxRssAfter > maxRssBefore && maxRssAfter > peak) peak = maxRssAfter;
+    out.push({
+      reference,
       ms,
       decision: result.decision,
       reasons: result.images[0]?.reasons?.map(r => r.code) ?? [],
       error: record.material[0]?.error ?? null,
-      baseRss,
-      peakRss: peak,
       growth: peak - baseRss,
-    })}\n`,
-  );
+    });
+  }
+  await e.close();
+  process.stdout.write(`${JSON.stringify(out)}\n`);
 }
 
 main().catch(err => {

@@ -23,7 +23,12 @@ import residencyPlugin, {
   residencyPage,
 } from './alpha';
 import { residencyApiRef, ResidencyClient } from './api';
-import { annotatedEntity, fakeApi, makeStatus, plainEntity } from './__fixtures__/fixtures';
+import {
+  annotatedEntity,
+  fakeApi,
+  makeStatus,
+  plainEntity,
+} from './__fixtures__/fixtures';
 
 const permissionApi = {
   authorize: async () => ({ result: AuthorizeResult.ALLOW }),
@@ -60,7 +65,10 @@ describe('residency /alpha', () => {
       ApiBlueprint.dataRefs.factory,
     );
     expect(factory.api.id).toBe(residencyApiRef.id);
-    expect(Object.keys(factory.deps).sort()).toEqual(['discoveryApi', 'fetchApi']);
+    expect(Object.keys(factory.deps).sort()).toEqual([
+      'discoveryApi',
+      'fetchApi',
+    ]);
     expect(factory.deps.discoveryApi).toBe(discoveryApiRef);
     expect(factory.deps.fetchApi).toBe(fetchApiRef);
     const client = factory.factory({
@@ -81,7 +89,9 @@ describe('residency /alpha', () => {
   it('renders the card from its loader', async () => {
     const tester = createExtensionTester(residencyEntityCard);
     await renderInTestApp(
-      <EntityProvider entity={annotatedEntity}>{tester.reactElement()}</EntityProvider>,
+      <EntityProvider entity={annotatedEntity}>
+        {tester.reactElement()}
+      </EntityProvider>,
       {
         apis: [
           [residencyApiRef, fakeApi({ getStatus: async () => makeStatus() })],
@@ -122,6 +132,8 @@ describe('residency /alpha', () => {
     expect(
       await screen.findByRole('tab', { name: 'Tenants & mismatches' }),
     ).toBeInTheDocument();
-    expect(screen.getByRole('heading', { name: 'Residency', level: 1 })).toBeInTheDocument();
+    expect(
+      screen.getByRole('heading', { name: 'Residency', level: 1 }),
+    ).toBeInTheDocument();
   });
 });

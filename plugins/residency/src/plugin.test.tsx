@@ -15,7 +15,12 @@ import {
   residencyApiRef,
   residencyPlugin,
 } from './index';
-import { annotatedEntity, fakeApi, makeStatus, plainEntity } from './__fixtures__/fixtures';
+import {
+  annotatedEntity,
+  fakeApi,
+  makeStatus,
+  plainEntity,
+} from './__fixtures__/fixtures';
 
 describe('legacy exports', () => {
   it('registers the API factory on the plugin', () => {
@@ -58,7 +63,10 @@ describe('legacy exports', () => {
       await screen.findByRole('heading', { name: 'Residency', level: 2 }),
     ).toBeInTheDocument();
     expect(
-      await screen.findByRole('heading', { name: 'Evidence history', level: 2 }),
+      await screen.findByRole('heading', {
+        name: 'Evidence history',
+        level: 2,
+      }),
     ).toBeInTheDocument();
   });
 
@@ -82,6 +90,8 @@ describe('legacy exports', () => {
         </Routes>
       </TestApiProvider>,
     );
-    expect(await screen.findByRole('tab', { name: 'Services' })).toBeInTheDocument();
+    expect(
+      await screen.findByRole('tab', { name: 'Services' }),
+    ).toBeInTheDocument();
   });
 });

@@ -43,7 +43,11 @@ export const residentImage: ImageResult = {
       format: 'simplesigning',
       source: 'cosign-tag',
       verified: true,
-      key: { id: KEY_ID, fingerprint: 'f'.repeat(64), region: 'eusc-de-east-1' },
+      key: {
+        id: KEY_ID,
+        fingerprint: 'f'.repeat(64),
+        region: 'eusc-de-east-1',
+      },
     },
   ],
   attestations: [
@@ -52,7 +56,11 @@ export const residentImage: ImageResult = {
       predicateType: 'https://slsa.dev/provenance/v1',
       source: 'cosign-tag',
       verified: true,
-      key: { id: KEY_ID, fingerprint: 'f'.repeat(64), region: 'eusc-de-east-1' },
+      key: {
+        id: KEY_ID,
+        fingerprint: 'f'.repeat(64),
+        region: 'eusc-de-east-1',
+      },
     },
     {
       kind: 'sbom',
@@ -64,11 +72,16 @@ export const residentImage: ImageResult = {
   verifiedAt: '2026-11-20T10:00:00Z',
 };
 
-export function makeStatus(overrides: Partial<EntityStatus> = {}): EntityStatus {
+export function makeStatus(
+  overrides: Partial<EntityStatus> = {},
+): EntityStatus {
   return {
     entityRef: 'component:default/payments',
     tenant: 'eu-sovereign',
-    boundary: { name: 'AWS European Sovereign Cloud', regions: ['eusc-de-east-1'] },
+    boundary: {
+      name: 'AWS European Sovereign Cloud',
+      regions: ['eusc-de-east-1'],
+    },
     declaredRegion: 'eusc-de-east-1',
     decision: 'compliant',
     reasons: [],

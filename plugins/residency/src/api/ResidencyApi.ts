@@ -56,7 +56,9 @@ export interface ResidencyApi {
   getStatus(options: {
     entityRef: ResidencyEntityRef;
   }): Promise<EntityStatus | undefined>;
-  listEntities(options?: ListEntitiesOptions): Promise<Page<EntityStatusSummary>>;
+  listEntities(
+    options?: ListEntitiesOptions,
+  ): Promise<Page<EntityStatusSummary>>;
   refresh(options: { entityRef: ResidencyEntityRef }): Promise<EntityStatus>;
   listEvidence(options: {
     entityRef: ResidencyEntityRef;
@@ -67,7 +69,9 @@ export interface ResidencyApi {
     entityRef: ResidencyEntityRef;
   }): Promise<ChainVerification>;
   /** Fetches an evidence bundle (with the caller's credentials) and saves it as a file. */
-  downloadEvidence(options: DownloadEvidenceOptions): Promise<DownloadedEvidence>;
+  downloadEvidence(
+    options: DownloadEvidenceOptions,
+  ): Promise<DownloadedEvidence>;
   listTenants(): Promise<{ items: TenantSummary[] }>;
   listMismatches(options?: { tenant?: string }): Promise<{ items: Mismatch[] }>;
 }

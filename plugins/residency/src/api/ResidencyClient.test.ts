@@ -31,10 +31,13 @@ describe('ResidencyClient', () => {
   it('encodes every path parameter of an entity reference', async () => {
     let seenPath = '';
     server.use(
-      http.get(`${baseUrl}/entities/:kind/:namespace/:name/status`, ({ request }) => {
-        seenPath = new URL(request.url).pathname;
-        return HttpResponse.json({ entityRef: 'x', decision: 'compliant' });
-      }),
+      http.get(
+        `${baseUrl}/entities/:kind/:namespace/:name/status`,
+        ({ request }) => {
+          seenPath = new URL(request.url).pathname;
+          return HttpResponse.json({ entityRef: 'x', decision: 'compliant' });
+        },
+      ),
     );
     const { client } = makeClient();
     await client.getStatus({
@@ -48,14 +51,19 @@ describe('ResidencyClient', () => {
   it('parses a string entity reference with the default namespace', async () => {
     let seenPath = '';
     server.use(
-      http.get(`${baseUrl}/entities/:kind/:namespace/:name/status`, ({ request }) => {
-        seenPath = new URL(request.url).pathname;
-        return HttpResponse.json({ decision: 'compliant' });
-      }),
+      http.get(
+        `${baseUrl}/entities/:kind/:namespace/:name/status`,
+        ({ request }) => {
+          seenPath = new URL(request.url).pathname;
+          return HttpResponse.json({ decision: 'compliant' });
+        },
+      ),
     );
     const { client } = makeClient();
     await client.getStatus({ entityRef: 'component:payments' });
-    expect(seenPath).toBe('/api/residency/entities/component/default/payments/status');
+    expect(seenPath).toBe(
+      '/api/residency/entities/component/default/payments/status',
+    );
   });
 
   it('returns undefined for an entity the backend has not checked (404)', async () => {
@@ -96,8 +104,9 @@ describe('ResidencyClient', () => {
 
   it('throws on 404 for routes other than status', async () => {
     server.use(
-      http.get(`${baseUrl}/entities/:kind/:namespace/:name/evidence`, () =>
-        new HttpResponse(null, { status: 404 }),
+      http.get(
+        `${baseUrl}/entities/:kind/:namespace/:name/evidence`,
+        () => new HttpResponse(null, { status: 404 }),
       ),
     );
     const { client } = makeClient();
@@ -132,13 +141,18 @@ describe('ResidencyClient', () => {
   it('refreshes with POST', async () => {
     const methods: string[] = [];
     server.use(
-      http.post(`${baseUrl}/entities/:kind/:namespace/:name/refresh`, ({ request }) => {
-        methods.push(request.method);
-        return HttpResponse.json({ decision: 'compliant', stale: false });
-      }),
+      http.post(
+        `${baseUrl}/entities/:kind/:namespace/:name/refresh`,
+        ({ request }) => {
+          methods.push(request.method);
+          return HttpResponse.json({ decision: 'compliant', stale: false });
+        },
+      ),
     );
     const { client } = makeClient();
-    const status = await client.refresh({ entityRef: 'component:default/payments' });
+    const status = await client.refresh({
+      entityRef: 'component:default/payments',
+    });
     expect(methods).toEqual(['POST']);
     expect(status.decision).toBe('compliant');
   });
@@ -146,8 +160,15 @@ describe('ResidencyClient', () => {
   it('fetches the chain verification, tenants and mismatches', async () => {
     let mismatchTenant: string | null = null;
     server.use(
-      http.get(`${baseUrl}/entities/:kind/:namespace/:name/evidence/verify`, () =>
-        HttpResponse.json({ entityRef: 'component:default/payments', ok: false, length: 3, brokenAt: { sequence: 2, problem: 'hash' } }),
+      http.get(
+        `${baseUrl}/entities/:kind/:namespace/:name/evidence/verify`,
+        () =>
+          HttpResponse.json({
+            entityRef: 'component:default/payments',
+            ok: false,
+            length: 3,
+            brokenAt: { sequence: 2, problem: 'hash' },
+          }),
       ),
       http.get(`${baseUrl}/tenants`, () =>
         HttpResponse.json({ items: [{ id: 'eusc' }] }),
@@ -158,7 +179,9 @@ describe('ResidencyClient', () => {
       }),
     );
     const { client } = makeClient();
-    const chain = await client.verifyChain({ entityRef: 'component:default/payments' });
+    const chain = await client.verifyChain({
+      entityRef: 'component:default/payments',
+    });
     expect(chain.brokenAt?.sequence).toBe(2);
     expect((await client.listTenants()).items[0].id).toBe('eusc');
     await client.listMismatches({ tenant: 'eusc' });
@@ -195,7 +218,9 @@ describe('ResidencyClient', () => {
 
     it('falls back to a meaningful name when the server gives none', async () => {
       server.use(
-        http.get(`${baseUrl}/evidence/:id`, () => HttpResponse.json({ ok: true })),
+        http.get(`${baseUrl}/evidence/:id`, () =>
+          HttpResponse.json({ ok: true }),
+        ),
       );
       const { client, saved } = makeClient();
       await client.downloadEvidence({
@@ -218,9 +243,9 @@ describe('ResidencyClient', () => {
         ),
       );
       const { client, saved } = makeClient();
-      await expect(client.downloadEvidence({ id: 'abc' })).rejects.toBeInstanceOf(
-        ResponseError,
-      );
+      await expect(
+        client.downloadEvidence({ id: 'abc' }),
+      ).rejects.toBeInstanceOf(ResponseError);
       expect(saved).toHaveLength(0);
     });
   });
@@ -233,9 +258,9 @@ describe('file names', () => {
         `attachment; filename="a.json"; filename*=UTF-8''b%20c.json`,
       ),
     ).toBe('b c.json');
-    expect(filenameFromContentDisposition('attachment; filename=plain.json')).toBe(
-      'plain.json',
-    );
+    expect(
+      filenameFromContentDisposition('attachment; filename=plain.json'),
+    ).toBe('plain.json');
     expect(filenameFromContentDisposition('attachment')).toBeUndefined();
     expect(filenameFromContentDisposition(null)).toBeUndefined();
   });
@@ -251,7 +276,11 @@ describe('file names', () => {
 
   it('builds the fallback from the entity and the sequence', () => {
     expect(
-      evidenceFilename({ entityRef: 'Component:Default/My Service', sequence: 3, id: 'x' }),
+      evidenceFilename({
+        entityRef: 'Component:Default/My Service',
+        sequence: 3,
+        id: 'x',
+      }),
     ).toBe('residency-evidence-component-default-my-service-3.json');
     expect(evidenceFilename({ id: 'Ab/12' })).toBe(
       'residency-evidence-entity-ab-12.json',

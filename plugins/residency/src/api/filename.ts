@@ -70,7 +70,9 @@ export function evidenceFilename(options: {
     }
   }
   const seq =
-    options.sequence !== undefined ? String(options.sequence) : slug(options.id);
+    options.sequence !== undefined
+      ? String(options.sequence)
+      : slug(options.id);
   return (
     sanitizeFilename(`residency-evidence-${entity}-${seq || 'record'}.json`) ??
     'residency-evidence.json'

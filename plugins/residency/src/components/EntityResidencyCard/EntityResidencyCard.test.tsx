@@ -74,9 +74,13 @@ describe('EntityResidencyCard', () => {
       'awskms:///arn:aws-eusc:kms:eusc-de-east-1:111122223333:key/eu-signing in region eusc-de-east-1',
     );
     expect(
-      within(image).getByText('Provenance: verified (key region eusc-de-east-1)'),
+      within(image).getByText(
+        'Provenance: verified (key region eusc-de-east-1)',
+      ),
     ).toBeInTheDocument();
-    expect(within(image).getByText('SBOM: found, not verified')).toBeInTheDocument();
+    expect(
+      within(image).getByText('SBOM: found, not verified'),
+    ).toBeInTheDocument();
     expect(within(image).getByText('Residency: not found')).toBeInTheDocument();
     expect(screen.getByText('20 Nov 2026, 10:00 UTC')).toBeInTheDocument();
   });
@@ -99,7 +103,9 @@ describe('EntityResidencyCard', () => {
     await render(fakeApi({ getStatus: async () => status }));
 
     expect(await screen.findByText('Not resident')).toBeInTheDocument();
-    const reasons = screen.getByRole('list', { name: 'Reasons for the entity' });
+    const reasons = screen.getByRole('list', {
+      name: 'Reasons for the entity',
+    });
     expect(
       within(reasons).getByText(/The image was signed by a key in us-east-1\./),
     ).toBeInTheDocument();
@@ -109,7 +115,9 @@ describe('EntityResidencyCard', () => {
       ),
     ).toBeInTheDocument();
     expect(
-      within(reasons).getByText(/What to do: Attach the required signed attestation/),
+      within(reasons).getByText(
+        /What to do: Attach the required signed attestation/,
+      ),
     ).toBeInTheDocument();
     expect(within(reasons).getByText('us-east-1')).toBeInTheDocument();
   });
@@ -121,7 +129,12 @@ describe('EntityResidencyCard', () => {
           makeStatus({
             decision: 'invalid',
             images: [],
-            reasons: [{ code: 'tenant_unknown', message: 'Tenant "x" is not configured.' }],
+            reasons: [
+              {
+                code: 'tenant_unknown',
+                message: 'Tenant "x" is not configured.',
+              },
+            ],
           }),
       }),
     );
@@ -155,7 +168,9 @@ describe('EntityResidencyCard', () => {
             lastAttempt: {
               decision: 'unknown',
               checkedAt: '2026-11-21T08:30:00Z',
-              reasons: [{ code: 'rate_limited', message: 'HTTP 429 from registry.' }],
+              reasons: [
+                { code: 'rate_limited', message: 'HTTP 429 from registry.' },
+              ],
             },
           }),
       }),
@@ -163,7 +178,9 @@ describe('EntityResidencyCard', () => {
     expect(await screen.findByText('Stale')).toBeInTheDocument();
     expect(screen.getByText(/last good evidence is shown/)).toBeInTheDocument();
     expect(
-      screen.getByText(/latest attempt 21 Nov 2026, 08:30 UTC could not decide/),
+      screen.getByText(
+        /latest attempt 21 Nov 2026, 08:30 UTC could not decide/,
+      ),
     ).toBeInTheDocument();
     expect(
       within(
@@ -215,9 +232,7 @@ describe('EntityResidencyCard', () => {
     const refresh = jest
       .fn()
       .mockResolvedValue(makeStatus({ decision: 'non_compliant' }));
-    await render(
-      fakeApi({ getStatus: async () => makeStatus(), refresh }),
-    );
+    await render(fakeApi({ getStatus: async () => makeStatus(), refresh }));
     await userEvent.click(
       await screen.findByRole('button', { name: 'Refresh residency status' }),
     );
@@ -254,7 +269,13 @@ describe('EntityResidencyCard', () => {
         getStatus: async () =>
           makeStatus({
             decision: 'non_compliant',
-            reasons: [{ code: 'custom_rule:x', message: hostile, details: { html: hostile } }],
+            reasons: [
+              {
+                code: 'custom_rule:x',
+                message: hostile,
+                details: { html: hostile },
+              },
+            ],
             images: [
               {
                 ...residentImage,
@@ -272,9 +293,8 @@ describe('EntityResidencyCard', () => {
     expect(document.querySelector('img[src="x"]')).toBeNull();
     const js = screen.getByText(scriptUrl);
     expect(js.closest('a')).toBeNull();
-    expect(screen.getByRole('link', { name: /https:\/\/example\.com\/repo/ })).toHaveAttribute(
-      'href',
-      'https://example.com/repo',
-    );
+    expect(
+      screen.getByRole('link', { name: /https:\/\/example\.com\/repo/ }),
+    ).toHaveAttribute('href', 'https://example.com/repo');
   });
 });

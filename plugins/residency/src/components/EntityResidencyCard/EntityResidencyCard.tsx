@@ -82,7 +82,11 @@ export function EntityResidencyCard(props: { title?: string }) {
   }
 
   return (
-    <InfoCard titleTypographyProps={CARD_TITLE_PROPS} title={title} action={action}>
+    <InfoCard
+      titleTypographyProps={CARD_TITLE_PROPS}
+      title={title}
+      action={action}
+    >
       {refreshError && (
         <Alert severity="error" role="alert">
           Refresh failed: {refreshError.message}

@@ -31,7 +31,10 @@ function freshEntity(): Entity {
   };
 }
 
-function evidence(sequence: number, overrides: Partial<EvidenceSummary> = {}): EvidenceSummary {
+function evidence(
+  sequence: number,
+  overrides: Partial<EvidenceSummary> = {},
+): EvidenceSummary {
   return {
     id: `ev-${sequence}`,
     entityRef: 'component:default/svc',
@@ -85,10 +88,14 @@ describe('EntityResidencyContent', () => {
       http.get(`${base}/entities/:kind/:namespace/:name/status`, () =>
         HttpResponse.json(makeStatus()),
       ),
-      http.get(`${base}/entities/:kind/:namespace/:name/evidence`, ({ params }) =>
-        HttpResponse.json({
-          items: [evidence(4, { entityRef: `component:default/${params.name}` })],
-        }),
+      http.get(
+        `${base}/entities/:kind/:namespace/:name/evidence`,
+        ({ params }) =>
+          HttpResponse.json({
+            items: [
+              evidence(4, { entityRef: `component:default/${params.name}` }),
+            ],
+          }),
       ),
       http.get(`${base}/entities/:kind/:namespace/:name/evidence/verify`, () =>
         HttpResponse.json({ entityRef: 'x', ok: true, length: 4 }),
@@ -98,19 +105,24 @@ describe('EntityResidencyContent', () => {
           auth: request.headers.get('authorization'),
           path: new URL(request.url).pathname,
         });
-        return new HttpResponse('{"schema":"https://residency.dev/evidence-bundle/v1"}', {
-          headers: {
-            'content-type': 'application/json',
-            'content-disposition':
-              'attachment; filename="residency-evidence-Component-default-svc-4.json"',
+        return new HttpResponse(
+          '{"schema":"https://residency.dev/evidence-bundle/v1"}',
+          {
+            headers: {
+              'content-type': 'application/json',
+              'content-disposition':
+                'attachment; filename="residency-evidence-Component-default-svc-4.json"',
+            },
           },
-        });
+        );
       }),
     );
     const saveBlob = jest.fn();
     const client = new ResidencyClient({
       discoveryApi: { getBaseUrl: async () => base },
-      fetchApi: new MockFetchApi({ injectIdentityAuth: { token: 'alice-token' } }),
+      fetchApi: new MockFetchApi({
+        injectIdentityAuth: { token: 'alice-token' },
+      }),
       saveBlob,
     });
     await render(client);
@@ -151,7 +163,9 @@ describe('EntityResidencyContent', () => {
       }),
     );
 
-    const timeline = await screen.findByRole('list', { name: 'Evidence timeline' });
+    const timeline = await screen.findByRole('list', {
+      name: 'Evidence timeline',
+    });
     const entries = within(timeline).getAllByRole('listitem');
     expect(entries).toHaveLength(2);
     expect(entries[0]).toHaveTextContent('#2');
@@ -182,13 +196,19 @@ describe('EntityResidencyContent', () => {
     const listEvidence = jest.fn();
     const verifyChain = jest.fn();
     await render(
-      fakeApi({ getStatus: async () => makeStatus(), listEvidence, verifyChain }),
+      fakeApi({
+        getStatus: async () => makeStatus(),
+        listEvidence,
+        verifyChain,
+      }),
       { allowEvidence: false },
     );
     expect(
       await screen.findByText(/available to auditors and platform owners/),
     ).toBeInTheDocument();
-    expect(screen.queryByRole('button', { name: /Download evidence/ })).toBeNull();
+    expect(
+      screen.queryByRole('button', { name: /Download evidence/ }),
+    ).toBeNull();
     expect(listEvidence).not.toHaveBeenCalled();
     expect(verifyChain).not.toHaveBeenCalled();
     // the status itself is still shown
@@ -204,7 +224,10 @@ describe('EntityResidencyContent', () => {
           entityRef: 'x',
           ok: false,
           length: 5,
-          brokenAt: { sequence: 3, problem: 'previous hash does not match record 2' },
+          brokenAt: {
+            sequence: 3,
+            problem: 'previous hash does not match record 2',
+          },
         }),
       }),
     );
@@ -218,7 +241,10 @@ describe('EntityResidencyContent', () => {
   it('pages through older evidence with the cursor', async () => {
     const listEvidence = jest
       .fn()
-      .mockResolvedValueOnce({ items: [evidence(3), evidence(2)], nextCursor: 'c2' })
+      .mockResolvedValueOnce({
+        items: [evidence(3), evidence(2)],
+        nextCursor: 'c2',
+      })
       .mockResolvedValueOnce({ items: [evidence(1)] });
     await render(
       fakeApi({
@@ -228,13 +254,15 @@ describe('EntityResidencyContent', () => {
       }),
     );
     await userEvent.click(
-      await screen.findByRole('button', { name: 'Load older evidence records' }),
+      await screen.findByRole('button', {
+        name: 'Load older evidence records',
+      }),
     );
     await waitFor(() =>
       expect(
-        within(screen.getByRole('list', { name: 'Evidence timeline' })).getAllByRole(
-          'listitem',
-        ),
+        within(
+          screen.getByRole('list', { name: 'Evidence timeline' }),
+        ).getAllByRole('listitem'),
       ).toHaveLength(3),
     );
     expect(listEvidence).toHaveBeenLastCalledWith(
@@ -277,7 +305,9 @@ describe('EntityResidencyContent', () => {
         verifyChain: async () => ({ entityRef: 'x', ok: true, length: 0 }),
       }),
     );
-    expect(await screen.findByText('https://slsa.dev/provenance/v1')).toBeInTheDocument();
+    expect(
+      await screen.findByText('https://slsa.dev/provenance/v1'),
+    ).toBeInTheDocument();
     expect(screen.getByText('No evidence yet')).toBeInTheDocument();
   });
 });

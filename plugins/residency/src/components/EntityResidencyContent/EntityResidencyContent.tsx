@@ -66,7 +66,8 @@ export function EntityResidencyContent() {
   return (
     <Grid container spacing={3}>
       <Grid item xs={12} md={5}>
-        <InfoCard titleTypographyProps={CARD_TITLE_PROPS}
+        <InfoCard
+          titleTypographyProps={CARD_TITLE_PROPS}
           title="Residency status"
           action={
             <RefreshButton
@@ -86,20 +87,25 @@ export function EntityResidencyContent() {
       </Grid>
       <Grid item xs={12} md={7}>
         <InfoCard titleTypographyProps={CARD_TITLE_PROPS} title="Images">
-          {status && status.images.length > 0 ? (
+          {loading && <Progress />}
+          {!loading &&
+            status &&
+            status.images.length > 0 &&
             status.images.map((image, i) => (
               <ImageDetails
                 key={`${image.reference}-${i}`}
                 image={image}
                 full
               />
-            ))
-          ) : (
+            ))}
+          {!loading && (!status || status.images.length === 0) && (
             <EmptyState
               missing="data"
               title="No image results"
               description={
-                loading ? 'Loading…' : 'No per-image results are available yet.'
+                error
+                  ? 'Per-image results are unavailable because the status could not be loaded.'
+                  : 'No per-image results are available yet.'
               }
             />
           )}

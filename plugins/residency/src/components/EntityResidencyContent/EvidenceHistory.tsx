@@ -80,8 +80,8 @@ function ChainResult(props: { entityRef: string }) {
   if (result.ok) {
     return (
       <Alert severity="success">
-        Chain intact: all {result.length} records link to each other and
-        their hashes match.
+        Chain intact: all {result.length} records link to each other and their
+        hashes match.
       </Alert>
     );
   }
@@ -89,7 +89,9 @@ function ChainResult(props: { entityRef: string }) {
     <Alert severity="error">
       Chain broken
       {result.brokenAt
-        ? ` at record ${result.brokenAt.sequence}: ${displayValue(result.brokenAt.problem)}`
+        ? ` at record ${result.brokenAt.sequence}: ${displayValue(
+            result.brokenAt.problem,
+          )}`
         : ''}
       . Records from that point on cannot be trusted as an unbroken history.
     </Alert>
@@ -155,19 +157,24 @@ export function EvidenceHistory(props: { entityRef: string }) {
 
   if (permission.loading) {
     return (
-      <InfoCard titleTypographyProps={CARD_TITLE_PROPS} title="Evidence history">
+      <InfoCard
+        titleTypographyProps={CARD_TITLE_PROPS}
+        title="Evidence history"
+      >
         <Progress />
       </InfoCard>
     );
   }
   if (!permission.allowed) {
     return (
-      <InfoCard titleTypographyProps={CARD_TITLE_PROPS} title="Evidence history">
+      <InfoCard
+        titleTypographyProps={CARD_TITLE_PROPS}
+        title="Evidence history"
+      >
         <Typography variant="body2">
-          Evidence history and downloads are available to auditors and
-          platform owners. You can see the current status above; ask your
-          platform team for the residency evidence permission if you need the
-          signed records.
+          Evidence history and downloads are available to auditors and platform
+          owners. You can see the current status above; ask your platform team
+          for the residency evidence permission if you need the signed records.
         </Typography>
       </InfoCard>
     );

@@ -106,12 +106,19 @@ export function ComplianceChart(props: { days: ComplianceDay[] }) {
       <div className={classes.legend} aria-hidden="true">
         {segments.map(s => (
           <span key={s}>
-            <span className={classes.swatch} style={{ background: colours[s] }} />
+            <span
+              className={classes.swatch}
+              style={{ background: colours[s] }}
+            />
             {names[s]}
           </span>
         ))}
       </div>
-      <Typography component="figcaption" variant="caption" color="textSecondary">
+      <Typography
+        component="figcaption"
+        variant="caption"
+        color="textSecondary"
+      >
         Decision of each sampled service at the end of each day (UTC), rebuilt
         from its evidence history.
       </Typography>

@@ -37,7 +37,12 @@ const useStyles = makeStyles(theme => ({
   cell: { fontSize: '0.8rem' },
 }));
 
-const DECISIONS: Decision[] = ['compliant', 'non_compliant', 'invalid', 'unknown'];
+const DECISIONS: Decision[] = [
+  'compliant',
+  'non_compliant',
+  'invalid',
+  'unknown',
+];
 /** How many services the chart samples (one evidence request each). */
 export const CHART_SAMPLE = 20;
 export const CHART_DAYS = 14;
@@ -48,7 +53,10 @@ function StatusCounts() {
   const [state, setState] = useState<{
     loading: boolean;
     error?: Error;
-    counts?: { total?: number; byDecision: Record<Decision, number | undefined> };
+    counts?: {
+      total?: number;
+      byDecision: Record<Decision, number | undefined>;
+    };
   }>({ loading: true });
   useEffect(() => {
     let cancelled = false;
@@ -62,7 +70,10 @@ function StatusCounts() {
         DECISIONS.forEach((d, i) => {
           byDecision[d] = pages[i].totalCount;
         });
-        setState({ loading: false, counts: { total: all.totalCount, byDecision } });
+        setState({
+          loading: false,
+          counts: { total: all.totalCount, byDecision },
+        });
       },
       error => !cancelled && setState({ loading: false, error }),
     );
@@ -83,7 +94,10 @@ function StatusCounts() {
   return (
     <div className={classes.counts}>
       <div className={classes.count}>
-        <div className={classes.number} aria-label={`${counts.total ?? 'unknown'} services in total`}>
+        <div
+          className={classes.number}
+          aria-label={`${counts.total ?? 'unknown'} services in total`}
+        >
           {counts.total ?? '?'}
         </div>
         <Typography variant="body2">Services</Typography>
@@ -92,7 +106,9 @@ function StatusCounts() {
         <div key={d} className={classes.count}>
           <div
             className={classes.number}
-            aria-label={`${counts.byDecision[d] ?? 'unknown'} ${decisionLabel(d)}`}
+            aria-label={`${counts.byDecision[d] ?? 'unknown'} ${decisionLabel(
+              d,
+            )}`}
           >
             {counts.byDecision[d] ?? '?'}
           </div>
@@ -124,7 +140,10 @@ function ComplianceOverTime() {
         ),
       );
       return {
-        days: complianceOverTime(histories, { days: CHART_DAYS, now: new Date() }),
+        days: complianceOverTime(histories, {
+          days: CHART_DAYS,
+          now: new Date(),
+        }),
         sampled: page.items.length,
         total: page.totalCount,
       };
@@ -148,7 +167,11 @@ function ComplianceOverTime() {
     );
   }
   if (!state.sampled) {
-    return <Typography variant="body2">No services have been checked yet.</Typography>;
+    return (
+      <Typography variant="body2">
+        No services have been checked yet.
+      </Typography>
+    );
   }
   return (
     <>
@@ -185,7 +208,9 @@ export function TenantRegionMatrix(props: {
     <Table size="small" aria-label="Tenant by region matrix">
       <TableHead>
         <TableRow>
-          <TableCell component="th" scope="col">Tenant</TableCell>
+          <TableCell component="th" scope="col">
+            Tenant
+          </TableCell>
           {regions.map(r => (
             <TableCell key={r} component="th" scope="col">
               {displayValue(r)}
@@ -201,22 +226,31 @@ export function TenantRegionMatrix(props: {
             </TableCell>
             {regions.map(r => {
               const inBoundary = t.boundary.regions.includes(r);
-              const registries = t.registries.filter(x => x.region === r).length;
+              const registries = t.registries.filter(
+                x => x.region === r,
+              ).length;
               const keys = t.keys.filter(x => x.region === r).length;
               const outside = mismatches.filter(
                 m => m.tenant === t.id && m.value === r,
               ).length;
               const parts = [
                 inBoundary ? 'in boundary' : undefined,
-                registries ? `${registries} registr${registries === 1 ? 'y' : 'ies'}` : undefined,
+                registries
+                  ? `${registries} registr${registries === 1 ? 'y' : 'ies'}`
+                  : undefined,
                 keys ? `${keys} key${keys === 1 ? '' : 's'}` : undefined,
-                outside ? `${outside} mismatch${outside === 1 ? '' : 'es'}` : undefined,
+                outside
+                  ? `${outside} mismatch${outside === 1 ? '' : 'es'}`
+                  : undefined,
               ].filter(Boolean);
-              const problem = !inBoundary && (registries > 0 || keys > 0 || outside > 0);
+              const problem =
+                !inBoundary && (registries > 0 || keys > 0 || outside > 0);
               return (
                 <TableCell
                   key={r}
-                  className={`${classes.cell} ${problem ? classes.outside : classes.inside}`}
+                  className={`${classes.cell} ${
+                    problem ? classes.outside : classes.inside
+                  }`}
                 >
                   {parts.length ? parts.join(' · ') : '—'}
                   {problem ? ' (outside boundary)' : ''}
@@ -260,12 +294,18 @@ export function OverviewTab(props: {
       </Typography>
       <Grid container spacing={3}>
         <Grid item xs={12}>
-          <InfoCard titleTypographyProps={SECTION_CARD_TITLE_PROPS} title="Services by status">
+          <InfoCard
+            titleTypographyProps={SECTION_CARD_TITLE_PROPS}
+            title="Services by status"
+          >
             <StatusCounts />
           </InfoCard>
         </Grid>
         <Grid item xs={12} md={6}>
-          <InfoCard titleTypographyProps={SECTION_CARD_TITLE_PROPS} title="Services by tenant">
+          <InfoCard
+            titleTypographyProps={SECTION_CARD_TITLE_PROPS}
+            title="Services by tenant"
+          >
             {tenantBody ?? (
               <Table size="small" aria-label="Services by tenant and status">
                 <TableHead>
@@ -291,14 +331,23 @@ export function OverviewTab(props: {
           </InfoCard>
         </Grid>
         <Grid item xs={12} md={6}>
-          <InfoCard titleTypographyProps={SECTION_CARD_TITLE_PROPS} title="Compliance over time">
+          <InfoCard
+            titleTypographyProps={SECTION_CARD_TITLE_PROPS}
+            title="Compliance over time"
+          >
             <ComplianceOverTime />
           </InfoCard>
         </Grid>
         <Grid item xs={12}>
-          <InfoCard titleTypographyProps={SECTION_CARD_TITLE_PROPS} title="Tenants by region">
+          <InfoCard
+            titleTypographyProps={SECTION_CARD_TITLE_PROPS}
+            title="Tenants by region"
+          >
             {tenantBody ?? (
-              <TenantRegionMatrix tenants={tenants!} mismatches={mismatches ?? []} />
+              <TenantRegionMatrix
+                tenants={tenants!}
+                mismatches={mismatches ?? []}
+              />
             )}
           </InfoCard>
         </Grid>

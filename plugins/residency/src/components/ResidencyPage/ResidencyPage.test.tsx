@@ -1,4 +1,10 @@
-import { act, fireEvent, screen, waitFor, within } from '@testing-library/react';
+import {
+  act,
+  fireEvent,
+  screen,
+  waitFor,
+  within,
+} from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import {
   TestApiProvider,
@@ -30,11 +36,22 @@ const usePermissionMock = usePermission as jest.Mock;
 
 const tenant: TenantSummary = {
   id: 'eu-sovereign',
-  boundary: { name: 'AWS European Sovereign Cloud', regions: ['eusc-de-east-1'] },
+  boundary: {
+    name: 'AWS European Sovereign Cloud',
+    regions: ['eusc-de-east-1'],
+  },
   require: ['signature', 'provenance'],
   registries: [
-    { host: 'registry.eu.example.com', region: 'eusc-de-east-1', insideBoundary: true },
-    { host: 'registry.us.example.com', region: 'us-east-1', insideBoundary: false },
+    {
+      host: 'registry.eu.example.com',
+      region: 'eusc-de-east-1',
+      insideBoundary: true,
+    },
+    {
+      host: 'registry.us.example.com',
+      region: 'us-east-1',
+      insideBoundary: false,
+    },
   ],
   keys: [
     {
@@ -59,7 +76,10 @@ const mismatch: Mismatch = {
   boundary: tenant.boundary,
 };
 
-function row(name: string, overrides: Partial<EntityStatusSummary> = {}): EntityStatusSummary {
+function row(
+  name: string,
+  overrides: Partial<EntityStatusSummary> = {},
+): EntityStatusSummary {
   return {
     entityRef: `component:default/${name}`,
     tenant: 'eu-sovereign',
@@ -73,7 +93,10 @@ function row(name: string, overrides: Partial<EntityStatusSummary> = {}): Entity
   };
 }
 
-async function render(api: ResidencyApi, options: { allowTenants?: boolean } = {}) {
+async function render(
+  api: ResidencyApi,
+  options: { allowTenants?: boolean } = {},
+) {
   const allowed = options.allowTenants !== false;
   usePermissionMock.mockReturnValue({ loading: false, allowed });
   await renderInTestApp(
@@ -113,8 +136,12 @@ function pageApi(overrides: Partial<ResidencyApi> = {}) {
 describe('ResidencyPage', () => {
   it('has a heading and named tabs', async () => {
     await render(pageApi());
-    expect(screen.getByRole('heading', { name: 'Residency', level: 1 })).toBeInTheDocument();
-    expect(screen.getByRole('tablist', { name: 'Residency views' })).toBeInTheDocument();
+    expect(
+      screen.getByRole('heading', { name: 'Residency', level: 1 }),
+    ).toBeInTheDocument();
+    expect(
+      screen.getByRole('tablist', { name: 'Residency views' }),
+    ).toBeInTheDocument();
     for (const name of ['Overview', 'Services', 'Tenants & mismatches']) {
       expect(screen.getByRole('tab', { name })).toBeInTheDocument();
     }
@@ -123,37 +150,56 @@ describe('ResidencyPage', () => {
   it('overview shows counts per status and tenant, and the tenant-by-region matrix', async () => {
     const api = pageApi();
     await render(api);
-    expect(await screen.findByLabelText('4 services in total')).toBeInTheDocument();
+    expect(
+      await screen.findByLabelText('4 services in total'),
+    ).toBeInTheDocument();
     expect(screen.getByLabelText('1 Not resident')).toBeInTheDocument();
-    expect(api.listEntities).toHaveBeenCalledWith({ status: 'non_compliant', limit: 1 });
+    expect(api.listEntities).toHaveBeenCalledWith({
+      status: 'non_compliant',
+      limit: 1,
+    });
 
-    const byTenant = await screen.findByRole('table', { name: 'Services by tenant and status' });
-    const tenantRow = within(byTenant).getByRole('row', { name: /eu-sovereign/ });
-    expect(within(tenantRow).getAllByRole('cell').map(c => c.textContent)).toEqual([
-      'eu-sovereign',
-      '3',
-      '1',
-      '2',
-      '0',
-    ]);
+    const byTenant = await screen.findByRole('table', {
+      name: 'Services by tenant and status',
+    });
+    const tenantRow = within(byTenant).getByRole('row', {
+      name: /eu-sovereign/,
+    });
+    expect(
+      within(tenantRow)
+        .getAllByRole('cell')
+        .map(c => c.textContent),
+    ).toEqual(['eu-sovereign', '3', '1', '2', '0']);
 
-    const matrix = screen.getByRole('table', { name: 'Tenant by region matrix' });
-    expect(within(matrix).getByRole('columnheader', { name: 'us-east-1' })).toBeInTheDocument();
+    const matrix = screen.getByRole('table', {
+      name: 'Tenant by region matrix',
+    });
+    expect(
+      within(matrix).getByRole('columnheader', { name: 'us-east-1' }),
+    ).toBeInTheDocument();
     expect(
       within(matrix).getByText('1 registry · 1 mismatch (outside boundary)'),
     ).toBeInTheDocument();
-    expect(within(matrix).getByText('in boundary · 1 registry · 1 key')).toBeInTheDocument();
+    expect(
+      within(matrix).getByText('in boundary · 1 registry · 1 key'),
+    ).toBeInTheDocument();
   });
 
   it('services tab sends status, tenant and search filters to the API', async () => {
     const api = pageApi();
     await render(api);
     await userEvent.click(screen.getByRole('tab', { name: 'Services' }));
-    expect(await screen.findByRole('heading', { name: 'Services' })).toBeInTheDocument();
-    const link = await screen.findByRole('link', { name: 'component:default/payments' });
+    expect(
+      await screen.findByRole('heading', { name: 'Services' }),
+    ).toBeInTheDocument();
+    const link = await screen.findByRole('link', {
+      name: 'component:default/payments',
+    });
     expect(link).toHaveAttribute('href', '/catalog/default/component/payments');
     expect(
-      screen.getByRole('link', { name: 'Evidence of component:default/payments' }),
+      screen.getByRole('link', {
+        name: 'Evidence of component:default/payments',
+      }),
     ).toHaveAttribute('href', '/catalog/default/component/payments/residency');
 
     (api.listEntities as jest.Mock).mockClear();
@@ -177,7 +223,10 @@ describe('ResidencyPage', () => {
     );
     await waitFor(() =>
       expect(api.listEntities).toHaveBeenLastCalledWith(
-        expect.objectContaining({ status: 'non_compliant', tenant: 'eu-sovereign' }),
+        expect.objectContaining({
+          status: 'non_compliant',
+          tenant: 'eu-sovereign',
+        }),
       ),
     );
 
@@ -202,19 +251,31 @@ describe('ResidencyPage', () => {
     });
     await render(pageApi({ listEntities }));
     await userEvent.click(screen.getByRole('tab', { name: 'Services' }));
-    expect(await screen.findByRole('link', { name: 'component:default/alpha' })).toBeInTheDocument();
-    expect(screen.getByRole('button', { name: 'Previous page' })).toBeDisabled();
+    expect(
+      await screen.findByRole('link', { name: 'component:default/alpha' }),
+    ).toBeInTheDocument();
+    expect(
+      screen.getByRole('button', { name: 'Previous page' }),
+    ).toBeDisabled();
 
     await userEvent.click(screen.getByRole('button', { name: 'Next page' }));
-    expect(await screen.findByRole('link', { name: 'component:default/zeta' })).toBeInTheDocument();
+    expect(
+      await screen.findByRole('link', { name: 'component:default/zeta' }),
+    ).toBeInTheDocument();
     expect(listEntities).toHaveBeenLastCalledWith(
       expect.objectContaining({ cursor: 'page-2', limit: 25 }),
     );
-    expect(screen.getByText(/Page 2 · 2 services in total/)).toBeInTheDocument();
+    expect(
+      screen.getByText(/Page 2 · 2 services in total/),
+    ).toBeInTheDocument();
     expect(screen.getByRole('button', { name: 'Next page' })).toBeDisabled();
 
-    await userEvent.click(screen.getByRole('button', { name: 'Previous page' }));
-    expect(await screen.findByRole('link', { name: 'component:default/alpha' })).toBeInTheDocument();
+    await userEvent.click(
+      screen.getByRole('button', { name: 'Previous page' }),
+    );
+    expect(
+      await screen.findByRole('link', { name: 'component:default/alpha' }),
+    ).toBeInTheDocument();
     expect(listEntities).toHaveBeenLastCalledWith(
       expect.objectContaining({ cursor: undefined }),
     );
@@ -226,19 +287,34 @@ describe('ResidencyPage', () => {
       .mockImplementation(async options =>
         options?.limit === 1
           ? { items: [], totalCount: 0 }
-          : { items: [row('bravo'), row('alpha', { decision: 'non_compliant' })] },
+          : {
+              items: [
+                row('bravo'),
+                row('alpha', { decision: 'non_compliant' }),
+              ],
+            },
       );
     await render(pageApi({ listEntities }));
     await userEvent.click(screen.getByRole('tab', { name: 'Services' }));
-    const table = await screen.findByRole('table', { name: 'Services and their residency status' });
+    const table = await screen.findByRole('table', {
+      name: 'Services and their residency status',
+    });
     const names = () =>
       within(table)
         .getAllByRole('link')
         .map(a => a.textContent)
         .filter(text => text !== 'Evidence');
-    expect(names()).toEqual(['component:default/alpha', 'component:default/bravo']);
-    await userEvent.click(screen.getByRole('button', { name: 'Sort by Entity' }));
-    expect(names()).toEqual(['component:default/bravo', 'component:default/alpha']);
+    expect(names()).toEqual([
+      'component:default/alpha',
+      'component:default/bravo',
+    ]);
+    await userEvent.click(
+      screen.getByRole('button', { name: 'Sort by Entity' }),
+    );
+    expect(names()).toEqual([
+      'component:default/bravo',
+      'component:default/alpha',
+    ]);
 
     listEntities.mockResolvedValue({ items: [], totalCount: 0 });
     await userEvent.selectOptions(
@@ -252,31 +328,42 @@ describe('ResidencyPage', () => {
     const listEntities = jest.fn().mockRejectedValue(new Error('backend down'));
     await render(pageApi({ listEntities }));
     await userEvent.click(screen.getByRole('tab', { name: 'Services' }));
-    expect(await screen.findByText(/Could not load services/)).toBeInTheDocument();
+    expect(
+      await screen.findByText(/Could not load services/),
+    ).toBeInTheDocument();
   });
 
   it('tenants tab shows boundaries, registries, keys and mismatches linking to entities', async () => {
     const api = pageApi();
     await render(api);
-    await userEvent.click(screen.getByRole('tab', { name: 'Tenants & mismatches' }));
+    await userEvent.click(
+      screen.getByRole('tab', { name: 'Tenants & mismatches' }),
+    );
     expect(
       await screen.findByRole('heading', { name: 'Tenants and mismatches' }),
     ).toBeInTheDocument();
     const registries = await screen.findByRole('table', {
       name: 'Registries of tenant eu-sovereign',
     });
-    const usRow = within(registries).getByRole('row', { name: /registry\.us\.example\.com/ });
+    const usRow = within(registries).getByRole('row', {
+      name: /registry\.us\.example\.com/,
+    });
     expect(usRow).toHaveTextContent('us-east-1');
     expect(usRow).toHaveTextContent('outside');
     expect(
-      screen.getByRole('table', { name: 'Signing keys of tenant eu-sovereign' }),
+      screen.getByRole('table', {
+        name: 'Signing keys of tenant eu-sovereign',
+      }),
     ).toHaveTextContent('awskms:///arn:aws-eusc:kms:eusc-de-east-1:1:key/eu');
 
-    const mismatches = await screen.findByRole('table', { name: 'Mapping mismatches' });
-    expect(within(mismatches).getByRole('link', { name: 'component:default/ledger' })).toHaveAttribute(
-      'href',
-      '/catalog/default/component/ledger',
-    );
+    const mismatches = await screen.findByRole('table', {
+      name: 'Mapping mismatches',
+    });
+    expect(
+      within(mismatches).getByRole('link', {
+        name: 'component:default/ledger',
+      }),
+    ).toHaveAttribute('href', '/catalog/default/component/ledger');
     expect(mismatches).toHaveTextContent('Registry region');
 
     await userEvent.selectOptions(
@@ -284,14 +371,18 @@ describe('ResidencyPage', () => {
       'eu-sovereign',
     );
     await waitFor(() =>
-      expect(api.listMismatches).toHaveBeenLastCalledWith({ tenant: 'eu-sovereign' }),
+      expect(api.listMismatches).toHaveBeenLastCalledWith({
+        tenant: 'eu-sovereign',
+      }),
     );
   });
 
   it('explains the tenants view to people without the tenants permission', async () => {
     const api = pageApi();
     await render(api, { allowTenants: false });
-    await userEvent.click(screen.getByRole('tab', { name: 'Tenants & mismatches' }));
+    await userEvent.click(
+      screen.getByRole('tab', { name: 'Tenants & mismatches' }),
+    );
     expect(
       await screen.findByText('Tenants are visible to platform owners'),
     ).toBeInTheDocument();
@@ -302,10 +393,9 @@ describe('ResidencyPage', () => {
     await userEvent.click(screen.getByRole('tab', { name: 'Services' }));
     await screen.findByRole('link', { name: 'component:default/payments' });
     expect(
-      within(screen.getByRole('combobox', { name: 'Filter by tenant' })).getByRole(
-        'option',
-        { name: 'eu-sovereign' },
-      ),
+      within(
+        screen.getByRole('combobox', { name: 'Filter by tenant' }),
+      ).getByRole('option', { name: 'eu-sovereign' }),
     ).toBeInTheDocument();
   });
 });
@@ -315,20 +405,71 @@ describe('complianceOverTime', () => {
     const days = complianceOverTime(
       [
         [
-          { id: 'a1', entityRef: 'a', sequence: 1, decision: 'non_compliant', reasonCodes: [], recordHash: '', previousHash: null, createdAt: '2026-11-20T09:00:00Z' },
-          { id: 'a2', entityRef: 'a', sequence: 2, decision: 'compliant', reasonCodes: [], recordHash: '', previousHash: null, createdAt: '2026-11-22T09:00:00Z' },
+          {
+            id: 'a1',
+            entityRef: 'a',
+            sequence: 1,
+            decision: 'non_compliant',
+            reasonCodes: [],
+            recordHash: '',
+            previousHash: null,
+            createdAt: '2026-11-20T09:00:00Z',
+          },
+          {
+            id: 'a2',
+            entityRef: 'a',
+            sequence: 2,
+            decision: 'compliant',
+            reasonCodes: [],
+            recordHash: '',
+            previousHash: null,
+            createdAt: '2026-11-22T09:00:00Z',
+          },
         ],
         [
-          { id: 'b1', entityRef: 'b', sequence: 1, decision: 'unknown', reasonCodes: [], recordHash: '', previousHash: null, createdAt: '2026-11-21T23:59:00Z' },
+          {
+            id: 'b1',
+            entityRef: 'b',
+            sequence: 1,
+            decision: 'unknown',
+            reasonCodes: [],
+            recordHash: '',
+            previousHash: null,
+            createdAt: '2026-11-21T23:59:00Z',
+          },
         ],
       ],
       { days: 4, now: new Date('2026-11-22T15:00:00Z') },
     );
     expect(days).toEqual([
-      { day: '2026-11-19', resident: 0, notResident: 0, unknown: 0, unchecked: 2 },
-      { day: '2026-11-20', resident: 0, notResident: 1, unknown: 0, unchecked: 1 },
-      { day: '2026-11-21', resident: 0, notResident: 1, unknown: 1, unchecked: 0 },
-      { day: '2026-11-22', resident: 1, notResident: 0, unknown: 1, unchecked: 0 },
+      {
+        day: '2026-11-19',
+        resident: 0,
+        notResident: 0,
+        unknown: 0,
+        unchecked: 2,
+      },
+      {
+        day: '2026-11-20',
+        resident: 0,
+        notResident: 1,
+        unknown: 0,
+        unchecked: 1,
+      },
+      {
+        day: '2026-11-21',
+        resident: 0,
+        notResident: 1,
+        unknown: 1,
+        unchecked: 0,
+      },
+      {
+        day: '2026-11-22',
+        resident: 1,
+        notResident: 0,
+        unknown: 1,
+        unchecked: 0,
+      },
     ]);
   });
 });

@@ -27,7 +27,9 @@ type TabId = (typeof TABS)[number]['id'];
 export function ResidencyPageContent(props: { initialTab?: TabId }) {
   const api = useApi(residencyApiRef);
   const [tab, setTab] = useState<TabId>(props.initialTab ?? 'overview');
-  const permission = usePermission({ permission: residencyTenantsReadPermission });
+  const permission = usePermission({
+    permission: residencyTenantsReadPermission,
+  });
   const [tenants, setTenants] = useState<{
     items?: TenantSummary[];
     mismatches?: Mismatch[];

@@ -158,7 +158,9 @@ export function ServicesTab(props: { tenants: string[] }) {
       Array.from(
         new Set([
           ...props.tenants,
-          ...(state.page?.items ?? []).flatMap(r => (r.tenant ? [r.tenant] : [])),
+          ...(state.page?.items ?? []).flatMap(r =>
+            r.tenant ? [r.tenant] : [],
+          ),
           ...(tenant ? [tenant] : []),
         ]),
       ).sort(),
@@ -197,9 +199,15 @@ export function ServicesTab(props: { tenants: string[] }) {
       <Typography variant="h5" component="h2" gutterBottom>
         Services
       </Typography>
-      <div className={classes.filters} role="search" aria-label="Filter services">
+      <div
+        className={classes.filters}
+        role="search"
+        aria-label="Filter services"
+      >
         <FormControl className={classes.select}>
-          <InputLabel shrink htmlFor="residency-status-filter">Status</InputLabel>
+          <InputLabel shrink htmlFor="residency-status-filter">
+            Status
+          </InputLabel>
           <Select
             native
             value={status}
@@ -207,7 +215,10 @@ export function ServicesTab(props: { tenants: string[] }) {
               resetPaging();
               setStatus(e.target.value as '' | Decision);
             }}
-            inputProps={{ id: 'residency-status-filter', 'aria-label': 'Filter by status' }}
+            inputProps={{
+              id: 'residency-status-filter',
+              'aria-label': 'Filter by status',
+            }}
           >
             {STATUS_OPTIONS.map(o => (
               <option key={o.value || 'all'} value={o.value}>
@@ -217,7 +228,9 @@ export function ServicesTab(props: { tenants: string[] }) {
           </Select>
         </FormControl>
         <FormControl className={classes.select}>
-          <InputLabel shrink htmlFor="residency-tenant-filter">Tenant</InputLabel>
+          <InputLabel shrink htmlFor="residency-tenant-filter">
+            Tenant
+          </InputLabel>
           <Select
             native
             value={tenant}
@@ -225,7 +238,10 @@ export function ServicesTab(props: { tenants: string[] }) {
               resetPaging();
               setTenant(e.target.value as string);
             }}
-            inputProps={{ id: 'residency-tenant-filter', 'aria-label': 'Filter by tenant' }}
+            inputProps={{
+              id: 'residency-tenant-filter',
+              'aria-label': 'Filter by tenant',
+            }}
           >
             <option value="">All tenants</option>
             {tenantOptions.map(t => (
@@ -243,7 +259,10 @@ export function ServicesTab(props: { tenants: string[] }) {
         />
       </div>
       {state.error && (
-        <ResponseErrorPanel error={state.error} title="Could not load services" />
+        <ResponseErrorPanel
+          error={state.error}
+          title="Could not load services"
+        />
       )}
       {!state.error && state.loading && !state.page && <Progress />}
       {!state.error && state.page && rows.length === 0 && !state.loading && (
@@ -284,17 +303,23 @@ export function ServicesTab(props: { tenants: string[] }) {
                     </div>
                   </TableCell>
                   <TableCell>
-                    <ResidencyStatus decision={row.decision} stale={row.stale} />
+                    <ResidencyStatus
+                      decision={row.decision}
+                      stale={row.stale}
+                    />
                   </TableCell>
                   <TableCell>{displayValue(row.tenant ?? '—')}</TableCell>
-                  <TableCell>{displayValue(row.declaredRegion ?? '—')}</TableCell>
+                  <TableCell>
+                    {displayValue(row.declaredRegion ?? '—')}
+                  </TableCell>
                   <TableCell>
                     {row.images.slice(0, 3).map((image, i) => (
                       <div key={i} className={classes.mono}>
                         {displayValue(image)}
                       </div>
                     ))}
-                    {row.images.length > 3 && `and ${row.images.length - 3} more`}
+                    {row.images.length > 3 &&
+                      `and ${row.images.length - 3} more`}
                   </TableCell>
                   <TableCell>
                     {row.reasonCodes.length

@@ -64,7 +64,8 @@ function TenantCard(props: { tenant: TenantSummary }) {
   const classes = useStyles();
   const { tenant } = props;
   return (
-    <InfoCard titleTypographyProps={SECTION_CARD_TITLE_PROPS}
+    <InfoCard
+      titleTypographyProps={SECTION_CARD_TITLE_PROPS}
       title={`Tenant ${displayValue(tenant.id)}`}
       subheader={`Boundary: ${displayValue(tenant.boundary.name)}`}
     >
@@ -99,7 +100,9 @@ function TenantCard(props: { tenant: TenantSummary }) {
           <TableBody>
             {tenant.registries.map(r => (
               <TableRow key={r.host}>
-                <TableCell className={classes.mono}>{displayValue(r.host)}</TableCell>
+                <TableCell className={classes.mono}>
+                  {displayValue(r.host)}
+                </TableCell>
                 <TableCell>{displayValue(r.region)}</TableCell>
                 <TableCell>
                   <Inside inside={r.insideBoundary} />
@@ -128,7 +131,9 @@ function TenantCard(props: { tenant: TenantSummary }) {
           <TableBody>
             {tenant.keys.map(k => (
               <TableRow key={k.id}>
-                <TableCell className={classes.mono}>{displayValue(k.id)}</TableCell>
+                <TableCell className={classes.mono}>
+                  {displayValue(k.id)}
+                </TableCell>
                 <TableCell>
                   {displayValue(k.region)}
                   {k.regionSource === 'explicit' ? ' (explicit)' : ''}
@@ -180,14 +185,22 @@ function Mismatches(props: { tenants: TenantSummary[] }) {
   }, [api, tenant]);
 
   return (
-    <InfoCard titleTypographyProps={SECTION_CARD_TITLE_PROPS} title="Mapping mismatches">
+    <InfoCard
+      titleTypographyProps={SECTION_CARD_TITLE_PROPS}
+      title="Mapping mismatches"
+    >
       <FormControl className={classes.select}>
-        <InputLabel shrink htmlFor="residency-mismatch-tenant">Tenant</InputLabel>
+        <InputLabel shrink htmlFor="residency-mismatch-tenant">
+          Tenant
+        </InputLabel>
         <Select
           native
           value={tenant}
           onChange={e => setTenant(e.target.value as string)}
-          inputProps={{ id: 'residency-mismatch-tenant', 'aria-label': 'Filter mismatches by tenant' }}
+          inputProps={{
+            id: 'residency-mismatch-tenant',
+            'aria-label': 'Filter mismatches by tenant',
+          }}
         >
           <option value="">All tenants</option>
           {props.tenants.map(t => (
@@ -198,7 +211,10 @@ function Mismatches(props: { tenants: TenantSummary[] }) {
         </Select>
       </FormControl>
       {state.error && (
-        <ResponseErrorPanel error={state.error} title="Could not load mismatches" />
+        <ResponseErrorPanel
+          error={state.error}
+          title="Could not load mismatches"
+        />
       )}
       {!state.error && state.loading && <Progress />}
       {!state.error && !state.loading && state.items?.length === 0 && (
@@ -227,9 +243,15 @@ function Mismatches(props: { tenants: TenantSummary[] }) {
                   <EntityLink entityRef={m.entityRef} />
                 </TableCell>
                 <TableCell>{displayValue(m.tenant ?? '—')}</TableCell>
-                <TableCell>{MISMATCH_KIND[m.kind] ?? displayValue(m.kind)}</TableCell>
-                <TableCell className={classes.outside}>{displayValue(m.value)}</TableCell>
-                <TableCell className={classes.mono}>{displayValue(m.where ?? '—')}</TableCell>
+                <TableCell>
+                  {MISMATCH_KIND[m.kind] ?? displayValue(m.kind)}
+                </TableCell>
+                <TableCell className={classes.outside}>
+                  {displayValue(m.value)}
+                </TableCell>
+                <TableCell className={classes.mono}>
+                  {displayValue(m.where ?? '—')}
+                </TableCell>
                 <TableCell>
                   {m.boundary
                     ? `${displayValue(m.boundary.name)} (${m.boundary.regions

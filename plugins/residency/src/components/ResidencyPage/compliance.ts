@@ -1,4 +1,7 @@
-import type { Decision, EvidenceSummary } from '@residency-dev/plugin-residency-common';
+import type {
+  Decision,
+  EvidenceSummary,
+} from '@residency-dev/plugin-residency-common';
 
 /** One bar of the compliance-over-time chart. */
 export interface ComplianceDay {

@@ -43,7 +43,9 @@ export function EntityOverview(props: { status: EntityStatus }) {
           <Typography variant="body2">
             Last good evidence: <ResidencyStatus decision={status.decision} />
             {status.lastAttempt &&
-              ` · latest attempt ${formatTime(status.lastAttempt.checkedAt)} could not decide`}
+              ` · latest attempt ${formatTime(
+                status.lastAttempt.checkedAt,
+              )} could not decide`}
           </Typography>
           {status.lastAttempt && (
             <ReasonList

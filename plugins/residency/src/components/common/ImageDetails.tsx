@@ -64,7 +64,8 @@ function SignatureLine(props: { signature?: SignatureResult; full: boolean }) {
   if (signature.key) {
     return (
       <span>
-        Verified by key <span className={classes.mono}>{displayValue(signature.key.id)}</span>{' '}
+        Verified by key{' '}
+        <span className={classes.mono}>{displayValue(signature.key.id)}</span>{' '}
         in region <strong>{displayValue(signature.key.region)}</strong>
         {full && (
           <>
@@ -83,7 +84,9 @@ function SignatureLine(props: { signature?: SignatureResult; full: boolean }) {
     <span>
       Verified keyless
       {signature.identity
-        ? ` for ${displayValue(signature.identity.subject)} (issuer ${displayValue(signature.identity.issuer)})`
+        ? ` for ${displayValue(
+            signature.identity.subject,
+          )} (issuer ${displayValue(signature.identity.issuer)})`
         : ''}
     </span>
   );
@@ -94,7 +97,9 @@ function attestationText(att: AttestationResult | undefined): string {
     return 'not found';
   }
   if (!att.verified) {
-    return `found, not verified${att.error ? `: ${displayValue(att.error.message)}` : ''}`;
+    return `found, not verified${
+      att.error ? `: ${displayValue(att.error.message)}` : ''
+    }`;
   }
   return att.key
     ? `verified (key region ${displayValue(att.key.region)})`
@@ -127,13 +132,18 @@ export function ImageDetails(props: { image: ImageResult; full?: boolean }) {
       <dl className={classes.grid}>
         <dt>Digest</dt>
         <dd>
-          <ShortDigest digest={image.digest} label={`digest of ${image.reference}`} />
+          <ShortDigest
+            digest={image.digest}
+            label={`digest of ${image.reference}`}
+          />
         </dd>
         <dt>Registry</dt>
         <dd>
           {displayValue(image.registry ?? 'unknown')}
           {' · region '}
-          <strong>{displayValue(image.registryRegion ?? 'not configured')}</strong>
+          <strong>
+            {displayValue(image.registryRegion ?? 'not configured')}
+          </strong>
         </dd>
         <dt>Signature</dt>
         <dd>
@@ -208,7 +218,8 @@ export function ImageDetails(props: { image: ImageResult; full?: boolean }) {
                 </div>
               ))}
               <Typography variant="caption" color="textSecondary">
-                Unsigned claims are shown for information and never decide residency.
+                Unsigned claims are shown for information and never decide
+                residency.
               </Typography>
             </dd>
           </>

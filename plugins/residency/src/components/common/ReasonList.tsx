@@ -51,7 +51,9 @@ export function ReasonList(props: { reasons: Reason[]; label?: string }) {
           <li key={`${reason.code}-${index}`} className={classes.item}>
             <Typography variant="body2" component="div">
               {displayValue(reason.message)}{' '}
-              <span className={classes.code}>({displayValue(reason.code)})</span>
+              <span className={classes.code}>
+                ({displayValue(reason.code)})
+              </span>
             </Typography>
             {advice && (
               <Typography

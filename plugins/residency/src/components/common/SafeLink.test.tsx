@@ -18,7 +18,9 @@ describe('safeHttpUrl', () => {
   it('refuses relative, non-string and oversized values', () => {
     expect(safeHttpUrl('/catalog')).toBeUndefined();
     expect(safeHttpUrl(42)).toBeUndefined();
-    expect(safeHttpUrl(`https://example.com/${'a'.repeat(3000)}`)).toBeUndefined();
+    expect(
+      safeHttpUrl(`https://example.com/${'a'.repeat(3000)}`),
+    ).toBeUndefined();
   });
 
   it('accepts http and https', () => {

@@ -86,8 +86,12 @@ export function ResidencyStatus(props: {
   detailed?: boolean;
   variant?: 'inline' | 'headline';
 }) {
-  const { decision, stale = false, detailed = true, variant = 'inline' } =
-    props;
+  const {
+    decision,
+    stale = false,
+    detailed = true,
+    variant = 'inline',
+  } = props;
   const view = statusView(decision, stale);
   const Icon = ICONS[view.severity];
   const text =
@@ -117,15 +121,20 @@ export function formatTime(iso: string | undefined): string {
   if (Number.isNaN(date.getTime())) {
     return String(iso);
   }
-  return date.toLocaleString('en-GB', {
-    dateStyle: 'medium',
-    timeStyle: 'short',
-    timeZone: 'UTC',
-  }).concat(' UTC');
+  return date
+    .toLocaleString('en-GB', {
+      dateStyle: 'medium',
+      timeStyle: 'short',
+      timeZone: 'UTC',
+    })
+    .concat(' UTC');
 }
 
 /** Card titles are level-2 headings, so people can find cards by role. */
 export const CARD_TITLE_PROPS = { component: 'h2', variant: 'h5' } as const;
 
 /** Titles of cards inside a page tab (below the tab's level-2 heading). */
-export const SECTION_CARD_TITLE_PROPS = { component: 'h3', variant: 'h6' } as const;
+export const SECTION_CARD_TITLE_PROPS = {
+  component: 'h3',
+  variant: 'h6',
+} as const;

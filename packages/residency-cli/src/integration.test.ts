@@ -2,7 +2,8 @@
  * End to end: the CLI on the real engine, against a real docker-registry on loopback and
  * an OCI image layout on disk, with images signed by the signing kit in cosign's formats.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer, type Socket } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -301,6 +302,28 @@ describe('residency CLI on the real engine', () => {
       expect(paths).not.toContain('$.evidence.recordHash');
       expect(paths).toContain('$.evidence.record.result.images[0].digest');
     });
+  });
+
+  it('as a child process: a stalled registry and --timeout exit 2 promptly', async () => {
+    const sockets: Socket[] = [];
+    const server = createServer(s => sockets.push(s)); // accepts, never answers
+    await new Promise<void>(r => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as { port: number }).port;
+    writeFileSync(
+      join(dir, 'stalled.yaml'),
+      `residency:\n  boundaries: { eu: [eusc-de-east-1] }\n  registries: [{ host: "127.0.0.1:${port}", region: eusc-de-east-1, insecure: true }]\n  tenants: { t: { boundary: eu } }\n`,
+    );
+    const bin = resolve(__dirname, '..', 'bin', 'residency');
+    const started = Date.now();
+    const child = spawn(process.execPath, [bin, 'verify', `127.0.0.1:${port}/acme/app:1`, '-c', 'stalled.yaml', '-t', 't', '--timeout', '2'], { cwd: dir });
+    let err = '';
+    child.stderr.on('data', d => (err += d));
+    const code = await new Promise<number | null>(r => child.on('exit', c => r(c)));
+    sockets.forEach(s => s.destroy());
+    server.close();
+    expect(code).toBe(2);
+    expect(err).toContain('the --timeout of 2 s passed');
+    expect(Date.now() - started).toBeLessThan(20_000);
   });
 
   it('as a child process: real exit codes for resident and not resident', () => {

@@ -15,6 +15,7 @@ import { http, HttpResponse } from 'msw';
 import { MockFetchApi, registerMswTestHooks } from '@backstage/test-utils';
 import { residencyApiRef, ResidencyClient, type ResidencyApi } from '../../api';
 import { EntityResidencyContent } from './EntityResidencyContent';
+import { verifyCommandFor } from './EvidenceHistory';
 import {
   annotatedEntity,
   fakeApi,
@@ -190,6 +191,12 @@ describe('EntityResidencyContent', () => {
       entityRef: `component:default/${entity.metadata.name}`,
       sequence: 2,
     });
+    // the offline command now names the file just saved
+    await waitFor(() =>
+      expect(document.body.textContent).toContain(
+        'npx @residency-dev/residency-cli verify-evidence x.json --config app-config.yaml',
+      ),
+    );
   });
 
   it('explains, instead of downloads, when the evidence permission is missing', async () => {
@@ -309,5 +316,17 @@ describe('EntityResidencyContent', () => {
       await screen.findByText('https://slsa.dev/provenance/v1'),
     ).toBeInTheDocument();
     expect(screen.getByText('No evidence yet')).toBeInTheDocument();
+  });
+});
+
+describe('verifyCommandFor', () => {
+  it('quotes file names a shell would interpret', () => {
+    expect(verifyCommandFor('a b;rm -rf ~.json')).toBe(
+      "npx @residency-dev/residency-cli verify-evidence 'a b;rm -rf ~.json' --config app-config.yaml",
+    );
+    expect(verifyCommandFor("it's.json")).toBe(
+      "npx @residency-dev/residency-cli verify-evidence 'it'\\''s.json' --config app-config.yaml",
+    );
+    expect(verifyCommandFor()).toContain('<file>.json');
   });
 });

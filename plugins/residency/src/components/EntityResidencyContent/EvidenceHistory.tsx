@@ -47,6 +47,17 @@ const useStyles = makeStyles(theme => ({
 export const VERIFY_COMMAND =
   'npx @residency-dev/residency-cli verify-evidence <file>.json --config app-config.yaml';
 
+/** The command for a file just downloaded; names with unusual characters are quoted. */
+export function verifyCommandFor(filename?: string): string {
+  if (!filename) {
+    return VERIFY_COMMAND;
+  }
+  const arg = /^[A-Za-z0-9._-]+$/.test(filename)
+    ? filename
+    : `'${filename.replace(/'/g, `'\\''`)}'`;
+  return `npx @residency-dev/residency-cli verify-evidence ${arg} --config app-config.yaml`;
+}
+
 function ChainResult(props: { entityRef: string }) {
   const api = useApi(residencyApiRef);
   const [state, setState] = useState<{
@@ -113,6 +124,7 @@ export function EvidenceHistory(props: { entityRef: string }) {
   const [error, setError] = useState<Error | undefined>();
   const [downloadError, setDownloadError] = useState<string | undefined>();
   const [downloading, setDownloading] = useState<string | undefined>();
+  const [lastFile, setLastFile] = useState<string | undefined>();
 
   const load = useCallback(
     async (cursor?: string) => {
@@ -141,11 +153,12 @@ export function EvidenceHistory(props: { entityRef: string }) {
     setDownloadError(undefined);
     setDownloading(entry.id);
     try {
-      await api.downloadEvidence({
+      const saved = await api.downloadEvidence({
         id: entry.id,
         entityRef,
         sequence: entry.sequence,
       });
+      setLastFile(saved?.filename);
     } catch (e) {
       setDownloadError(
         `Download of record ${entry.sequence} failed: ${(e as Error).message}`,
@@ -280,9 +293,15 @@ export function EvidenceHistory(props: { entityRef: string }) {
         Re-verify offline
       </Typography>
       <Typography variant="body2" paragraph>
-        Download a record, then re-verify it without the portal:
+        {lastFile
+          ? `Re-verify ${lastFile} without the portal:`
+          : 'Download a record, then re-verify it without the portal:'}
       </Typography>
-      <CodeSnippet text={VERIFY_COMMAND} language="bash" showCopyCodeButton />
+      <CodeSnippet
+        text={verifyCommandFor(lastFile)}
+        language="bash"
+        showCopyCodeButton
+      />
     </InfoCard>
   );
 }

@@ -282,18 +282,13 @@ describe('ResidencyPage', () => {
   });
 
   it('services tab sorts the page and shows an empty state', async () => {
-    const listEntities = jest
-      .fn()
-      .mockImplementation(async options =>
-        options?.limit === 1
-          ? { items: [], totalCount: 0 }
-          : {
-              items: [
-                row('bravo'),
-                row('alpha', { decision: 'non_compliant' }),
-              ],
-            },
-      );
+    const listEntities = jest.fn().mockImplementation(async options =>
+      options?.limit === 1
+        ? { items: [], totalCount: 0 }
+        : {
+            items: [row('bravo'), row('alpha', { decision: 'non_compliant' })],
+          },
+    );
     await render(pageApi({ listEntities }));
     await userEvent.click(screen.getByRole('tab', { name: 'Services' }));
     const table = await screen.findByRole('table', {

@@ -24,12 +24,20 @@ export const test = base.extend<{ run: RunState; browserErrors: string[] }>({
       const text = msg.text();
       if (IGNORED.some(r => r.test(text))) return;
       const loc = msg.location();
-      browserErrors.push(`console.error: ${text}${loc?.url ? ` (${loc.url}:${loc.lineNumber})` : ''}`);
+      browserErrors.push(
+        `console.error: ${text}${
+          loc?.url ? ` (${loc.url}:${loc.lineNumber})` : ''
+        }`,
+      );
     });
-    page.on('pageerror', err => browserErrors.push(`page error: ${err.stack ?? err.message}`));
+    page.on('pageerror', err =>
+      browserErrors.push(`page error: ${err.stack ?? err.message}`),
+    );
     await use(page);
     if (browserErrors.length > 0) {
-      await testInfo.attach('browser-errors.txt', { body: browserErrors.join('\n\n') });
+      await testInfo.attach('browser-errors.txt', {
+        body: browserErrors.join('\n\n'),
+      });
     }
     expect(browserErrors, 'the browser logged errors').toEqual([]);
   },

@@ -14,7 +14,16 @@
  *    user:default/dana-dev (a developer who does not own the seeded services).
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import {
@@ -58,7 +67,8 @@ async function freePort(): Promise<number> {
 
 /** Kills a detached process group: SIGTERM, then SIGKILL after a grace period. */
 async function killGroup(child: ChildProcess, graceMs = 8000) {
-  if (!child.pid || child.exitCode !== null || child.signalCode !== null) return;
+  if (!child.pid || child.exitCode !== null || child.signalCode !== null)
+    return;
   const gone = new Promise<void>(r => child.once('exit', () => r()));
   try {
     process.kill(-child.pid, 'SIGTERM');
@@ -112,7 +122,21 @@ const PG = { host: '127.0.0.1', port: '5432', user: 'postgres' };
 function psql(sql: string): string {
   return execFileSync(
     'psql',
-    ['-h', PG.host, '-p', PG.port, '-U', PG.user, '-d', 'postgres', '-XAtq', '-v', 'ON_ERROR_STOP=1', '-c', sql],
+    [
+      '-h',
+      PG.host,
+      '-p',
+      PG.port,
+      '-U',
+      PG.user,
+      '-d',
+      'postgres',
+      '-XAtq',
+      '-v',
+      'ON_ERROR_STOP=1',
+      '-c',
+      sql,
+    ],
     { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
   );
 }
@@ -120,7 +144,10 @@ function psql(sql: string): string {
 /** Drops every database whose name starts with the prefix (closing their connections). */
 function dropDatabases(prefix: string) {
   const names = psql(
-    `SELECT datname FROM pg_database WHERE datname LIKE '${prefix.replace(/_/g, '\\_')}%'`,
+    `SELECT datname FROM pg_database WHERE datname LIKE '${prefix.replace(
+      /_/g,
+      '\\_',
+    )}%'`,
   )
     .split('\n')
     .map(s => s.trim())
@@ -134,7 +161,9 @@ function dropDatabases(prefix: string) {
 /** Databases of e2e runs that died more than two hours ago without their teardown. */
 function dropStaleDatabases() {
   const cutoff = Date.now() - 2 * 3600_000;
-  const names = psql(`SELECT datname FROM pg_database WHERE datname LIKE 'residency\\_e2e\\_%'`)
+  const names = psql(
+    `SELECT datname FROM pg_database WHERE datname LIKE 'residency\\_e2e\\_%'`,
+  )
     .split('\n')
     .map(s => s.trim())
     .filter(Boolean);
@@ -157,19 +186,35 @@ function newestMtime(path: string): number {
   if (!st.isDirectory()) return st.mtimeMs;
   let newest = st.mtimeMs;
   for (const name of readdirSync(path)) {
-    if (name === 'node_modules' || name === 'dist' || name === 'dist-types') continue;
+    if (name === 'node_modules' || name === 'dist' || name === 'dist-types')
+      continue;
     newest = Math.max(newest, newestMtime(join(path, name)));
   }
   return newest;
 }
 
-function run(cmd: string, args: string[], cwd: string, logFile: string): Promise<void> {
+function run(
+  cmd: string,
+  args: string[],
+  cwd: string,
+  logFile: string,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const fd = openSync(logFile, 'a');
-    const child = spawn(cmd, args, { cwd, stdio: ['ignore', fd, fd], env: process.env });
+    const child = spawn(cmd, args, {
+      cwd,
+      stdio: ['ignore', fd, fd],
+      env: process.env,
+    });
     child.on('error', reject);
     child.on('exit', code =>
-      code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}; see ${logFile}`)),
+      code === 0
+        ? resolve()
+        : reject(
+            new Error(
+              `${cmd} ${args.join(' ')} exited ${code}; see ${logFile}`,
+            ),
+          ),
     );
   });
 }
@@ -193,15 +238,38 @@ async function ensureAppBuilt() {
   }
   log('building packages/app (production bundle)...');
   const started = Date.now();
-  const cli = join(REPO_ROOT, 'node_modules', '@backstage', 'cli', 'bin', 'backstage-cli');
+  const cli = join(
+    REPO_ROOT,
+    'node_modules',
+    '@backstage',
+    'cli',
+    'bin',
+    'backstage-cli',
+  );
   // flock: another engineer's run may build the same dist at the same moment.
-  await run('flock', ['/tmp/residency-app-build.lock', process.execPath, cli, 'package', 'build'], appDir, join(RUN_DIR, 'app-build.log'));
+  await run(
+    'flock',
+    [
+      '/tmp/residency-app-build.lock',
+      process.execPath,
+      cli,
+      'package',
+      'build',
+    ],
+    appDir,
+    join(RUN_DIR, 'app-build.log'),
+  );
   log(`built packages/app in ${Math.round((Date.now() - started) / 1000)} s`);
 }
 
 // ------------------------------------------------------------------ seeding
 
-function writeKey(name: string, key: SigningKey, id: string, region: string): RunKey {
+function writeKey(
+  name: string,
+  key: SigningKey,
+  id: string,
+  region: string,
+): RunKey {
   const dir = join(RUN_DIR, 'keys');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const publicKeyFile = join(dir, `${name}.pub.pem`);
@@ -218,11 +286,26 @@ async function seed(registry: TestRegistry) {
   const euKey = generateKey('ecdsa-p256');
   const usKey = generateKey('ecdsa-p256');
   const keys = {
-    eu: writeKey('eu', euKey, `awskms:///arn:aws-eusc:kms:${REGION}:111122223333:alias/e2e-release`, REGION),
-    us: writeKey('us', usKey, 'awskms:///arn:aws:kms:us-east-1:111122223333:alias/e2e-us-build', 'us-east-1'),
+    eu: writeKey(
+      'eu',
+      euKey,
+      `awskms:///arn:aws-eusc:kms:${REGION}:111122223333:alias/e2e-release`,
+      REGION,
+    ),
+    us: writeKey(
+      'us',
+      usKey,
+      'awskms:///arn:aws:kms:us-east-1:111122223333:alias/e2e-us-build',
+      'us-east-1',
+    ),
   };
   const target = { registry: registry.host };
-  const svc = (name: string, title: string, tenant: string, region: string): RunService => ({
+  const svc = (
+    name: string,
+    title: string,
+    tenant: string,
+    region: string,
+  ): RunService => ({
     name,
     title,
     repository: `acme/${name}`,
@@ -254,7 +337,11 @@ async function seed(registry: TestRegistry) {
     repository: services.nonResident.repository,
     tag: services.nonResident.tag,
     key: usKey,
-    attestations: [slsaProvenanceV1({ builderId: 'https://ci.us.example.com/builders/us-east-1' })],
+    attestations: [
+      slsaProvenanceV1({
+        builderId: 'https://ci.us.example.com/builders/us-east-1',
+      }),
+    ],
   });
   // Unsigned: attestations by the in-boundary key, no signature yet (flow 5 adds it).
   await publishSignedImage({
@@ -322,10 +409,19 @@ function appConfig(opts: {
       baseUrl: url,
       listen: { port: opts.port, host: '127.0.0.1' },
       csp: { 'connect-src': ["'self'", 'http:', 'https:'] },
-      cors: { origin: url, methods: ['GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'DELETE'], credentials: true },
+      cors: {
+        origin: url,
+        methods: ['GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'DELETE'],
+        credentials: true,
+      },
       database: {
         client: 'pg',
-        connection: { host: PG.host, port: Number(PG.port), user: PG.user, password: '' },
+        connection: {
+          host: PG.host,
+          port: Number(PG.port),
+          user: PG.user,
+          password: '',
+        },
         // One database per plugin, all under this run's prefix; dropped in teardown.
         prefix: opts.prefix,
       },
@@ -340,10 +436,26 @@ function appConfig(opts: {
       },
     },
     catalog: {
-      rules: [{ allow: ['Component', 'System', 'API', 'Resource', 'Location', 'Group', 'User'] }],
+      rules: [
+        {
+          allow: [
+            'Component',
+            'System',
+            'API',
+            'Resource',
+            'Location',
+            'Group',
+            'User',
+          ],
+        },
+      ],
       locations: [
         { type: 'file', target: join(RUN_DIR, 'entities.yaml') },
-        { type: 'file', target: join(REPO_ROOT, 'examples', 'org.yaml'), rules: [{ allow: ['User', 'Group'] }] },
+        {
+          type: 'file',
+          target: join(REPO_ROOT, 'examples', 'org.yaml'),
+          rules: [{ allow: ['User', 'Group'] }],
+        },
       ],
     },
     permission: { enabled: true },
@@ -357,16 +469,31 @@ function appConfig(opts: {
         validUntil: '2036-01-01T00:00:00Z',
       })),
       tenants: {
-        [TENANT]: { boundary: 'eu-sovereign', require: ['signature', 'provenance', 'sbom'] },
+        [TENANT]: {
+          boundary: 'eu-sovereign',
+          require: ['signature', 'provenance', 'sbom'],
+        },
       },
-      schedule: { frequency: { minutes: 10 }, timeout: { minutes: 5 }, initialDelay: { seconds: 2 } },
-      deltaSchedule: { frequency: { seconds: 10 }, timeout: { minutes: 2 }, initialDelay: { seconds: 3 } },
+      schedule: {
+        frequency: { minutes: 10 },
+        timeout: { minutes: 5 },
+        initialDelay: { seconds: 2 },
+      },
+      deltaSchedule: {
+        frequency: { seconds: 10 },
+        timeout: { minutes: 2 },
+        initialDelay: { seconds: 3 },
+      },
       // Realistic: a verified digest is trusted for a while; Refresh must verify now anyway.
       revalidateAfter: { minutes: 30 },
     },
   };
   // JSON is YAML.
-  return `# Written by e2e/support/globalSetup.ts for one run; do not edit.\n${JSON.stringify(config, null, 2)}\n`;
+  return `# Written by e2e/support/globalSetup.ts for one run; do not edit.\n${JSON.stringify(
+    config,
+    null,
+    2,
+  )}\n`;
 }
 
 // ------------------------------------------------------------------ backends
@@ -389,7 +516,9 @@ function startBackend(name: string, configFile: string, port: number): Backend {
     [
       '--enable-source-maps',
       '--require',
-      require.resolve('@backstage/cli-node/config/nodeTransform.cjs', { paths: [REPO_ROOT] }),
+      require.resolve('@backstage/cli-node/config/nodeTransform.cjs', {
+        paths: [REPO_ROOT],
+      }),
       'src/index.ts',
       '--config',
       configFile,
@@ -411,7 +540,9 @@ function startBackend(name: string, configFile: string, port: number): Backend {
 /** The first plugin startup error in a backend log, if any. */
 function startupFailure(logFile: string): string | undefined {
   const text = readFileSync(logFile, 'utf8');
-  const line = text.split('\n').find(l => l.includes('threw an error during startup'));
+  const line = text
+    .split('\n')
+    .find(l => l.includes('threw an error during startup'));
   if (!line) return undefined;
   try {
     return String(JSON.parse(line).message);
@@ -424,11 +555,17 @@ async function waitForBackend(b: Backend, timeoutMs = 120_000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (b.child.exitCode !== null || b.child.signalCode !== null) {
-      throw new Error(`backend "${b.name}" exited (${b.child.exitCode ?? b.child.signalCode}); see ${b.logFile}`);
+      throw new Error(
+        `backend "${b.name}" exited (${
+          b.child.exitCode ?? b.child.signalCode
+        }); see ${b.logFile}`,
+      );
     }
     const failure = startupFailure(b.logFile);
     if (failure) {
-      throw new Error(`backend "${b.name}" failed to start: ${failure} (see ${b.logFile})`);
+      throw new Error(
+        `backend "${b.name}" failed to start: ${failure} (see ${b.logFile})`,
+      );
     }
     try {
       const res = await fetch(`${b.url}/api/catalog/entities?limit=1`);
@@ -437,19 +574,38 @@ async function waitForBackend(b: Backend, timeoutMs = 120_000) {
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline) throw new Error(`backend "${b.name}" not ready in time; see ${b.logFile}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `backend "${b.name}" not ready in time; see ${b.logFile}`,
+      );
     await sleep(500);
   }
 }
 
-async function waitForCatalog(url: string, names: string[], timeoutMs = 90_000) {
+async function waitForCatalog(
+  url: string,
+  names: string[],
+  timeoutMs = 90_000,
+) {
   const deadline = Date.now() + timeoutMs;
   const token = await guestToken(url);
   for (;;) {
-    const { status, body } = await api(url, '/api/catalog/entities?filter=kind=component&fields=metadata.name', { token });
-    const found = status === 200 && Array.isArray(body) ? body.map((e: any) => e.metadata?.name) : [];
+    const { status, body } = await api(
+      url,
+      '/api/catalog/entities?filter=kind=component&fields=metadata.name',
+      { token },
+    );
+    const found =
+      status === 200 && Array.isArray(body)
+        ? body.map((e: any) => e.metadata?.name)
+        : [];
     if (names.every(n => found.includes(n))) return token;
-    if (Date.now() > deadline) throw new Error(`catalog did not list ${names.join(', ')} in time (has: ${found.join(', ')})`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `catalog did not list ${names.join(', ')} in time (has: ${found.join(
+          ', ',
+        )})`,
+      );
     await sleep(1000);
   }
 }
@@ -476,7 +632,11 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
         const dropped = dropDatabases(prefix);
         log(`dropped ${dropped.length} databases ${prefix}*`);
       } catch (e) {
-        console.error(`[e2e teardown] could not drop databases ${prefix}*: ${(e as Error).message}`);
+        console.error(
+          `[e2e teardown] could not drop databases ${prefix}*: ${
+            (e as Error).message
+          }`,
+        );
       }
     }
     rmSync(join(RUN_DIR, 'keys'), { recursive: true, force: true });
@@ -487,7 +647,8 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   const onExit = () => {
     for (const b of backends) {
       try {
-        if (b.child.pid && b.child.exitCode === null) process.kill(-b.child.pid, 'SIGKILL');
+        if (b.child.pid && b.child.exitCode === null)
+          process.kill(-b.child.pid, 'SIGKILL');
       } catch {
         // gone
       }
@@ -537,7 +698,10 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
       appConfig({
         ...common,
         port: danaPort,
-        guest: { user: 'user:default/dana-dev', ownership: ['user:default/dana-dev'] },
+        guest: {
+          user: 'user:default/dana-dev',
+          ownership: ['user:default/dana-dev'],
+        },
       }),
     );
 
@@ -546,7 +710,11 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     backends.push(main);
     writeFileSync(PIDS_FILE, JSON.stringify(backends.map(b => b.child.pid)));
     await waitForBackend(main);
-    log(`backend "main" ready on ${main.url} after ${Math.round((Date.now() - started) / 1000)} s`);
+    log(
+      `backend "main" ready on ${main.url} after ${Math.round(
+        (Date.now() - started) / 1000,
+      )} s`,
+    );
     const dana = startBackend('no-evidence', danaConfig, danaPort);
     backends.push(dana);
     writeFileSync(PIDS_FILE, JSON.stringify(backends.map(b => b.child.pid)));
@@ -560,11 +728,19 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     const residencyApi = probe.status !== 404;
     if (residencyApi) {
       for (const s of Object.values(services)) {
-        const r = await api(main.url, `/api/residency/entities/component/default/${s.name}/refresh`, {
-          token,
-          method: 'POST',
-        });
-        log(`refresh ${s.name}: ${r.status} ${r.body?.decision ?? JSON.stringify(r.body).slice(0, 200)}`);
+        const r = await api(
+          main.url,
+          `/api/residency/entities/component/default/${s.name}/refresh`,
+          {
+            token,
+            method: 'POST',
+          },
+        );
+        log(
+          `refresh ${s.name}: ${r.status} ${
+            r.body?.decision ?? JSON.stringify(r.body).slice(0, 200)
+          }`,
+        );
       }
     } else {
       log('no /api/residency on the backend yet: residency flows will fail');

@@ -58,7 +58,9 @@ export async function guestToken(baseUrl: string): Promise<string> {
     headers: { 'x-requested-with': 'XMLHttpRequest' },
   });
   if (!res.ok) {
-    throw new Error(`guest sign-in at ${baseUrl} answered ${res.status}: ${await res.text()}`);
+    throw new Error(
+      `guest sign-in at ${baseUrl} answered ${res.status}: ${await res.text()}`,
+    );
   }
   const body = (await res.json()) as { backstageIdentity?: { token?: string } };
   const token = body.backstageIdentity?.token;
@@ -86,6 +88,7 @@ export async function api(
   return { status: res.status, body, headers: res.headers };
 }
 
-export const componentPath = (name: string) => `/catalog/default/component/${name}`;
+export const componentPath = (name: string) =>
+  `/catalog/default/component/${name}`;
 export const statusPath = (name: string) =>
   `/api/residency/entities/component/default/${name}/status`;

@@ -4,9 +4,14 @@
  */
 import { expect, openAsGuest, test } from '../support/fixtures';
 
-test('the portal opens after guest sign-in and the catalog lists the services', async ({ page, run }) => {
+test('the portal opens after guest sign-in and the catalog lists the services', async ({
+  page,
+  run,
+}) => {
   await openAsGuest(page, run.mainUrl, '/catalog');
   for (const s of Object.values(run.services)) {
-    await expect(page.getByRole('link', { name: s.title, exact: true })).toBeVisible();
+    await expect(
+      page.getByRole('link', { name: s.title, exact: true }),
+    ).toBeVisible();
   }
 });

@@ -5,10 +5,15 @@
 import { expect, openAsGuest, test } from '../support/fixtures';
 import { api, componentPath, guestToken, statusPath } from '../support/run';
 
-test('a developer sees each reason a service is not resident, in words', async ({ page, run }) => {
+test('a developer sees each reason a service is not resident, in words', async ({
+  page,
+  run,
+}) => {
   const svc = run.services.nonResident;
   const token = await guestToken(run.mainUrl);
-  const { status, body } = await api(run.mainUrl, statusPath(svc.name), { token });
+  const { status, body } = await api(run.mainUrl, statusPath(svc.name), {
+    token,
+  });
   expect(status).toBe(200);
   expect(body.decision).toBe('non_compliant');
   const reasons: { code: string; message: string }[] = [
@@ -27,12 +32,17 @@ test('a developer sees each reason a service is not resident, in words', async (
   );
 
   await openAsGuest(page, run.mainUrl, componentPath(svc.name));
-  await expect(page.getByText('Not resident', { exact: true }).first()).toBeVisible();
+  await expect(
+    page.getByText('Not resident', { exact: true }).first(),
+  ).toBeVisible();
   const image = page.getByRole('region', { name: `Image ${svc.image}` });
   await expect(image).toBeVisible();
 
   for (const reason of reasons) {
-    const item = page.getByRole('listitem').filter({ hasText: reason.message }).first();
+    const item = page
+      .getByRole('listitem')
+      .filter({ hasText: reason.message })
+      .first();
     await expect(item, `reason ${reason.code} shown in words`).toBeVisible();
     await expect(item).toContainText(`(${reason.code})`);
     await expect(item).toContainText('What to do:');

@@ -9,7 +9,10 @@ import { componentPath, REPO_ROOT } from '../support/run';
 
 const CLI = join(REPO_ROOT, 'packages', 'residency-cli', 'bin', 'residency');
 
-test('an auditor downloads an evidence bundle that re-verifies with the CLI', async ({ page, run }, testInfo) => {
+test('an auditor downloads an evidence bundle that re-verifies with the CLI', async ({
+  page,
+  run,
+}, testInfo) => {
   const svc = run.services.resident;
   await openAsGuest(page, run.mainUrl, componentPath(svc.name));
   await page
@@ -19,22 +22,45 @@ test('an auditor downloads an evidence bundle that re-verifies with the CLI', as
 
   const timeline = page.getByRole('list', { name: 'Evidence timeline' });
   await expect(timeline).toBeVisible();
-  const button = timeline.getByRole('button', { name: /^Download evidence record \d+$/ }).first();
-  const [download] = await Promise.all([page.waitForEvent('download'), button.click()]);
+  const button = timeline
+    .getByRole('button', { name: /^Download evidence record \d+$/ })
+    .first();
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    button.click(),
+  ]);
   const name = download.suggestedFilename();
   expect(name).toMatch(/\.json$/);
   expect(name).toContain(svc.name);
   const file = testInfo.outputPath(name);
   await download.saveAs(file);
-  await testInfo.attach('evidence-bundle', { path: file, contentType: 'application/json' });
+  await testInfo.attach('evidence-bundle', {
+    path: file,
+    contentType: 'application/json',
+  });
 
-  const verify = spawnSync(process.execPath, [CLI, 'verify-evidence', file], { encoding: 'utf8', cwd: REPO_ROOT });
-  await testInfo.attach('verify-evidence output', { body: `${verify.stdout}\n${verify.stderr}` });
-  expect(verify.status, `residency verify-evidence: ${verify.stdout}${verify.stderr}`).toBe(0);
-
-  const strict = spawnSync(process.execPath, [CLI, 'verify-evidence', '--require-compliant', file], {
+  const verify = spawnSync(process.execPath, [CLI, 'verify-evidence', file], {
     encoding: 'utf8',
     cwd: REPO_ROOT,
   });
-  expect(strict.status, `--require-compliant: ${strict.stdout}${strict.stderr}`).toBe(0);
+  await testInfo.attach('verify-evidence output', {
+    body: `${verify.stdout}\n${verify.stderr}`,
+  });
+  expect(
+    verify.status,
+    `residency verify-evidence: ${verify.stdout}${verify.stderr}`,
+  ).toBe(0);
+
+  const strict = spawnSync(
+    process.execPath,
+    [CLI, 'verify-evidence', '--require-compliant', file],
+    {
+      encoding: 'utf8',
+      cwd: REPO_ROOT,
+    },
+  );
+  expect(
+    strict.status,
+    `--require-compliant: ${strict.stdout}${strict.stderr}`,
+  ).toBe(0);
 });

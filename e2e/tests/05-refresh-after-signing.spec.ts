@@ -4,33 +4,58 @@
  * on the card turns the service resident.
  */
 import { readFileSync } from 'node:fs';
-import { keyFromPrivatePem, publishSignedImage } from '@residency-dev/signing-kit';
+import {
+  keyFromPrivatePem,
+  publishSignedImage,
+} from '@residency-dev/signing-kit';
 import { expect, openAsGuest, test } from '../support/fixtures';
 import { api, componentPath, guestToken, statusPath } from '../support/run';
 
-test('a new signature and Refresh turn a service resident', async ({ page, run }) => {
+test('a new signature and Refresh turn a service resident', async ({
+  page,
+  run,
+}) => {
   const svc = run.services.unsigned;
   await openAsGuest(page, run.mainUrl, componentPath(svc.name));
   const image = page.getByRole('region', { name: `Image ${svc.image}` });
   await expect(image).toBeVisible();
-  await expect(page.getByText('Not resident', { exact: true }).first()).toBeVisible();
-  await expect(image.getByRole('listitem').filter({ hasText: '(signature_missing)' })).toBeVisible();
+  await expect(
+    page.getByText('Not resident', { exact: true }).first(),
+  ).toBeVisible();
+  await expect(
+    image.getByRole('listitem').filter({ hasText: '(signature_missing)' }),
+  ).toBeVisible();
 
   const token = await guestToken(run.mainUrl);
   const before = await api(run.mainUrl, statusPath(svc.name), { token });
   const digest = before.body.images?.[0]?.digest;
 
-  const key = keyFromPrivatePem(readFileSync(run.keys.eu.privateKeyFile, 'utf8'));
+  const key = keyFromPrivatePem(
+    readFileSync(run.keys.eu.privateKeyFile, 'utf8'),
+  );
   const published = await publishSignedImage({
     target: { registry: run.registry.host },
     repository: svc.repository,
     tag: svc.tag,
     key,
   });
-  expect(published.digest, 'the signature is for the image the service runs').toBe(digest);
+  expect(
+    published.digest,
+    'the signature is for the image the service runs',
+  ).toBe(digest);
 
-  await page.getByRole('button', { name: 'Refresh residency status' }).click();
-  await expect(page.getByText('Resident', { exact: true }).first()).toBeVisible();
+  const refresh = page.getByRole('button', {
+    name: 'Refresh residency status',
+  });
+  await refresh.click();
+  // The refresh is over when the button reads "Refresh" again (it says "Checking…").
+  await expect(refresh).toHaveText('Refresh');
+  await expect(refresh).toBeEnabled();
+  await expect(
+    page.getByText('Resident', { exact: true }).first(),
+    'after Refresh the card shows Resident: Refresh must verify the digest now, ' +
+      'not reuse the result of a few seconds ago (younger than residency.revalidateAfter)',
+  ).toBeVisible();
   await expect(page.getByText('Not resident')).toHaveCount(0);
   const signature = image.getByText(/^Verified by key/);
   await expect(signature).toContainText(`in region ${run.keys.eu.region}`);

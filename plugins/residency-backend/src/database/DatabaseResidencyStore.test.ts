@@ -273,38 +273,38 @@ describe.each(databases.eachSupportedId())(
     });
 
     it('never forks a chain when writers race on one entity', async () => {
-    const ref = 'component:default/raced';
-    const decisions = [
-      'compliant',
-      'non_compliant',
-      'invalid',
-      'compliant',
-      'non_compliant',
-      'invalid',
-    ] as const;
-    const results = await Promise.all(
-      decisions.map(decision =>
-        store.recordEvaluation({
-          entityRef: ref,
-          inputsHash: 'h',
-          ...makeEvaluation({ entityRef: ref, decision }),
-        }),
-      ),
-    );
-    expect(results.every(r => r.outcome !== 'stale')).toBe(true);
-    const chain = await store.verifyChain({ entityRef: ref });
-    expect(chain.ok).toBe(true);
-    const rows = await knex('residency_evidence')
-      .where({ entity_ref: ref })
-      .orderBy('sequence');
-    expect(rows.map(r => Number(r.sequence))).toEqual(
-      rows.map((_, i) => i + 1),
-    );
-    const status = await store.getStatus({ entityRef: ref });
-    expect(status?.evidenceId).toBe(rows[rows.length - 1].id);
-  });
+      const ref = 'component:default/raced';
+      const decisions = [
+        'compliant',
+        'non_compliant',
+        'invalid',
+        'compliant',
+        'non_compliant',
+        'invalid',
+      ] as const;
+      const results = await Promise.all(
+        decisions.map(decision =>
+          store.recordEvaluation({
+            entityRef: ref,
+            inputsHash: 'h',
+            ...makeEvaluation({ entityRef: ref, decision }),
+          }),
+        ),
+      );
+      expect(results.every(r => r.outcome !== 'stale')).toBe(true);
+      const chain = await store.verifyChain({ entityRef: ref });
+      expect(chain.ok).toBe(true);
+      const rows = await knex('residency_evidence')
+        .where({ entity_ref: ref })
+        .orderBy('sequence');
+      expect(rows.map(r => Number(r.sequence))).toEqual(
+        rows.map((_, i) => i + 1),
+      );
+      const status = await store.getStatus({ entityRef: ref });
+      expect(status?.evidenceId).toBe(rows[rows.length - 1].id);
+    });
 
-  it('lists statuses filtered by decision, tenant and text, with a cursor', async () => {
+    it('lists statuses filtered by decision, tenant and text, with a cursor', async () => {
       for (let i = 0; i < 5; i++) {
         const ref = `component:default/svc-${i}`;
         await store.recordEvaluation({

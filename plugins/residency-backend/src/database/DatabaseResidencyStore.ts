@@ -300,6 +300,10 @@ export class DatabaseResidencyStore implements ResidencyStore {
     record: EvidenceRecord;
     reusedDigests?: ReadonlySet<string>;
   }): Promise<{ status: EntityStatus; outcome: RecordOutcome }> {
+    // The per-digest cache is written on its own, outside the evidence
+    // transaction: it is shared across entities, and holding its rows while
+    // waiting for an entity would let writers deadlock.
+    await this.#storeImageResults(this.#db, options);
     // A concurrent append for the same entity loses on the unique (entity_ref,
     // sequence) constraint; the retry then sees the winner and only confirms.
     for (let attempt = 0; ; attempt++) {
@@ -324,8 +328,15 @@ export class DatabaseResidencyStore implements ResidencyStore {
     const { entityRef, result, record } = options;
     return this.#db
       .transaction(async trx => {
-        await this.#storeImageResults(trx, options);
-
+        // One writer per entity at a time: an advisory lock keyed by the entity
+        // serializes writers even before the status row exists, and is the only
+        // lock taken first, so writers cannot deadlock.
+        if (!this.#sqlite) {
+          await trx.raw(
+            'select pg_advisory_xact_lock(hashtextextended(?, 0))',
+            [`residency:${entityRef}`],
+          );
+        }
         const existingQuery = trx<StatusRow>(T_STATUS).where({
           entity_ref: entityRef,
         });
@@ -428,7 +439,7 @@ export class DatabaseResidencyStore implements ResidencyStore {
   }
 
   async #storeImageResults(
-    trx: Knex.Transaction,
+    db: Knex,
     options: {
       result: EntityResult;
       record: EvidenceRecord;
@@ -449,7 +460,7 @@ export class DatabaseResidencyStore implements ResidencyStore {
       if (!material) {
         continue;
       }
-      await trx(T_IMAGES)
+      await db(T_IMAGES)
         .insert({
           digest: image.digest,
           trust_hash: result.trustHash,

@@ -121,6 +121,7 @@ export async function run(argv: string[], options: RunOptions = {}): Promise<num
     .addOption(configOption())
     .option('--json', 'print the checks and problems as JSON (see README)')
     .option('--require-compliant', 'also fail (exit 1, or 2 if unknown) when the recorded decision is not compliant')
+    .option('--previous <bundle.json>', 'the bundle of the previous record of the same entity: check the chain link between the two')
     .addHelpText(
       'after',
       `
@@ -133,7 +134,13 @@ Exit codes:
     .action(async (file: string, o) => {
       json = Boolean(o.json);
       exitCode = await verifyEvidenceCommand(
-        { file, config: o.config ?? [], json: o.json, requireCompliant: o.requireCompliant },
+        {
+          file,
+          config: o.config ?? [],
+          json: o.json,
+          requireCompliant: o.requireCompliant,
+          previous: o.previous,
+        },
         io,
         getEngine(),
       );

@@ -15,7 +15,7 @@ import {
   type SigningKey,
   type TestRegistry,
 } from '@residency-dev/signing-kit';
-import { recordHashOf } from '@residency-dev/plugin-residency-node';
+import { chainRecord, recordHashOf } from '@residency-dev/plugin-residency-node';
 import { run } from './cli';
 import { memoryIo } from './io';
 
@@ -206,6 +206,32 @@ describe('residency CLI on the real engine', () => {
       const r = await cli('verify-evidence', 'evidence.json', '-c', 'app-config.yaml', '--require-compliant', '--json');
       expect(r.code).toBe(0);
       expect(JSON.parse(r.out)).toMatchObject({ ok: true, configChecked: true, recordedDecision: 'compliant' });
+    });
+
+    it('--previous checks the chain link between two downloaded bundles', async () => {
+      // A second record of the same entity, chained by the engine as the backend does.
+      const second = await cli('verify', refs.good, ...base, '--evidence', 'second.json');
+      expect(second.code).toBe(0);
+      const record2 = JSON.parse(readFileSync(join(dir, 'second.json'), 'utf8')).evidence.record;
+      const chained = chainRecord(record2, bundle.evidence);
+      writeFileSync(
+        join(dir, 'next.json'),
+        JSON.stringify({
+          schema: bundle.schema,
+          evidence: chained,
+          previous: { id: bundle.evidence.id, sequence: bundle.evidence.sequence, recordHash: bundle.evidence.recordHash },
+          exportedAt: new Date().toISOString(),
+        }),
+      );
+      const ok = await cli('verify-evidence', 'next.json', '--previous', 'evidence.json', '--json');
+      expect(ok.code).toBe(0);
+      expect(JSON.parse(ok.out).checks.find((c: { id: string }) => c.id === 'chain').status).toBe('pass');
+      // Against a record that is not its predecessor (a fork or a substituted history).
+      const broken = await cli('verify-evidence', 'next.json', '--previous', 'second.json', '--json');
+      expect(broken.code).toBe(1);
+      expect(JSON.parse(broken.out).problems).toContainEqual(
+        expect.objectContaining({ path: '$.evidence.previousHash', code: 'chain_broken', check: 'chain' }),
+      );
     });
 
     it('fails (exit 1) when the key is no longer configured the same way', async () => {

@@ -95,6 +95,18 @@ describe('residency verify-evidence (command layer, engine faked)', () => {
     expect(doc.checks.find((c: any) => c.id === 'structure').status).toBe('fail');
   });
 
+  it('--previous: a predecessor of another entity breaks the chain at entityRef', async () => {
+    const other = structuredClone(bundle);
+    other.evidence.sequence = 0;
+    other.evidence.recordHash = 'a'.repeat(64);
+    other.evidence.record.entityRef = 'component:default/b';
+    writeFileSync(join(dir, 'prev.json'), JSON.stringify(other));
+    const r = await cli(fakeEngine(), 'bundle.json', '--previous', 'prev.json', '--json');
+    expect(r.code).toBe(1);
+    const paths = JSON.parse(r.out).problems.map((p: { path: string }) => p.path);
+    expect(paths).toEqual(['$.evidence.previousHash', '$.evidence.record.entityRef']);
+  });
+
   it('exit 2 when only undecidable material remains', async () => {
     const engine = fakeEngine({
       verification: { ok: false, problems: [{ path: '$.evidence.record.material[0].bundles[0]', code: 'trusted_root_unavailable', message: 'no root' }] },

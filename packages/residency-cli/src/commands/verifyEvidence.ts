@@ -18,6 +18,8 @@ export interface VerifyEvidenceOptions {
   config: string[];
   json?: boolean;
   requireCompliant?: boolean;
+  /** The bundle of the previous record of the same entity: checks the chain link. */
+  previous?: string;
 }
 
 /**
@@ -126,6 +128,59 @@ export function readEvidenceBundle(file: string): EvidenceBundle {
   return doc as EvidenceBundle;
 }
 
+/**
+ * The link between this bundle and the bundle of the previous record (`--previous`):
+ * the previous one verifies, and this record's previousHash and sequence follow it.
+ */
+async function checkPrevious(
+  file: string,
+  bundle: EvidenceBundle,
+  settings: ResidencySettings | undefined,
+  engineApi: EngineApi,
+): Promise<{ path: string; code: string; message: string; check: string }[]> {
+  const prev = readEvidenceBundle(file);
+  const out: { path: string; code: string; message: string; check: string }[] = [];
+  const add = (path: string, code: string, message: string) =>
+    out.push({ path, code, message, check: 'chain' });
+  let pv: BundleVerification;
+  try {
+    pv = await engineApi.verifyEvidenceBundle(prev, { settings });
+  } catch (e) {
+    pv = { ok: false, problems: [{ path: '$', code: 'cannot_verify', message: errorMessage(e) }] };
+  }
+  if (!pv.ok) {
+    add(
+      '$.previous',
+      'previous_invalid',
+      `the previous bundle ${file} does not verify (${pv.problems.map(p => normalisePath(p.path)).join(', ')})`,
+    );
+  }
+  const ev = bundle.evidence;
+  const pe = prev.evidence;
+  if (pe?.recordHash !== ev?.previousHash) {
+    add(
+      '$.evidence.previousHash',
+      'chain_broken',
+      `is ${safe(ev?.previousHash ?? null)}, but the previous record's recordHash is ${safe(pe?.recordHash ?? null)}`,
+    );
+  }
+  if (typeof pe?.sequence !== 'number' || pe.sequence + 1 !== ev?.sequence) {
+    add(
+      '$.evidence.sequence',
+      'chain_broken',
+      `is ${safe(ev?.sequence ?? null)}, but the previous record's sequence is ${safe(pe?.sequence ?? null)}`,
+    );
+  }
+  if (pe?.record?.entityRef !== ev?.record?.entityRef) {
+    add(
+      '$.evidence.record.entityRef',
+      'chain_broken',
+      `the previous record belongs to ${safe(pe?.record?.entityRef ?? null)}`,
+    );
+  }
+  return out;
+}
+
 /** Exit code of a bundle verification (see README). */
 export function exitCodeForVerification(
   v: BundleVerification,
@@ -174,6 +229,16 @@ export async function verifyEvidenceCommand(
       ],
     };
   }
+  const chainProblems = options.previous
+    ? await checkPrevious(resolve(io.cwd, options.previous), bundle, settings, engineApi)
+    : [];
+  if (chainProblems.length > 0) {
+    verification = {
+      ...verification,
+      ok: false,
+      problems: [...verification.problems, ...chainProblems],
+    };
+  }
   const record = (bundle as Partial<EvidenceBundle>).evidence?.record;
   const recordedDecision =
     typeof record?.result?.decision === 'string' ? record.result.decision : undefined;
@@ -184,9 +249,10 @@ export async function verifyEvidenceCommand(
   );
 
   const problems = verification.problems.map(p => ({
-    ...p,
     path: normalisePath(p.path),
-    check: checkOf(p.path),
+    code: p.code,
+    message: p.message,
+    check: (p as { check?: string }).check ?? checkOf(p.path),
   }));
   type CheckStatus = 'pass' | 'fail' | 'not_run';
   const checks: { id: string; title: string; status: CheckStatus; ok: boolean; problems: number }[] =

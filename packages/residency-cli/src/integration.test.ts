@@ -202,7 +202,10 @@ describe('residency CLI on the real engine', () => {
     });
 
     it('re-verifies offline (exit 0), also against the configuration', async () => {
-      expect((await cli('verify-evidence', 'evidence.json')).code).toBe(0);
+      const human = await cli('verify-evidence', 'evidence.json');
+      expect(human.code).toBe(0);
+      expect(human.out).toContain(`eusc-de-east-1   ${eu.fingerprint}  ${EU_KEY_ID}`);
+      expect(human.out).toContain(`compliant     ${refs.goodDigest.split('@')[1]}  ${refs.good}`);
       const r = await cli('verify-evidence', 'evidence.json', '-c', 'app-config.yaml', '--require-compliant', '--json');
       expect(r.code).toBe(0);
       expect(JSON.parse(r.out)).toMatchObject({ ok: true, configChecked: true, recordedDecision: 'compliant' });

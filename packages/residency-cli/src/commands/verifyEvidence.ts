@@ -181,6 +181,29 @@ async function checkPrevious(
   return out;
 }
 
+/** What the record claims, for the auditor to compare (as recorded; verified below). */
+function recordedSummary(record: unknown): string[] {
+  const out: string[] = [];
+  const r = record as Partial<EvidenceBundle['evidence']['record']> | undefined;
+  const images = Array.isArray(r?.result?.images) ? r!.result!.images : [];
+  const keys = Array.isArray(r?.trust?.keys) ? r!.trust!.keys : [];
+  if (images.length > 0) {
+    out.push('', 'Recorded images');
+    for (const i of images.slice(0, 50)) {
+      out.push(`  ${safe(i?.decision, 20).padEnd(13)} ${safe(i?.digest ?? '(no digest)', 80)}  ${safe(i?.reference, 200)}`);
+    }
+    if (images.length > 50) out.push(`  … ${images.length - 50} more`);
+  }
+  if (keys.length > 0) {
+    out.push('', 'Recorded keys (compare the fingerprints with the platform team\'s)');
+    for (const k of keys.slice(0, 50)) {
+      out.push(`  ${safe(k?.region, 40).padEnd(16)} ${safe(k?.fingerprint, 64)}  ${safe(k?.id, 200)}${k?.revoked ? '  REVOKED' : ''}`);
+    }
+    if (keys.length > 50) out.push(`  … ${keys.length - 50} more`);
+  }
+  return out;
+}
+
 /** Exit code of a bundle verification (see README). */
 export function exitCodeForVerification(
   v: BundleVerification,
@@ -308,6 +331,7 @@ export async function verifyEvidenceCommand(
   out.push(
     `  trust            ${settings ? 'compared with the given configuration' : 'as recorded in the bundle (pass --config to compare with yours)'}`,
   );
+  out.push(...recordedSummary(record));
   out.push('');
   out.push('Checks');
   for (const c of checks) {

@@ -18,7 +18,12 @@ export const DECISION_LABEL: Record<Decision, string> = {
  * characters (ANSI escapes, carriage returns) are shown escaped, long values cut.
  */
 export function safe(value: unknown, max = 300): string {
-  const s = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+  let s: string;
+  try {
+    s = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+  } catch {
+    s = '(unprintable)';
+  }
   // eslint-disable-next-line no-control-regex
   const cleaned = s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, c =>
     c === '\n' ? ' ' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,

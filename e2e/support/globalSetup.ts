@@ -20,6 +20,7 @@ import {
   openSync,
   readdirSync,
   readFileSync,
+  symlinkSync,
   rmSync,
   statSync,
   writeFileSync,
@@ -40,14 +41,15 @@ import {
   api,
   guestToken,
   REPO_ROOT,
-  RUN_DIR,
-  STATE_FILE,
+  RUN_ROOT,
   type RunKey,
   type RunService,
   type RunState,
 } from './run';
 
-const PIDS_FILE = join(RUN_DIR, 'pids.json');
+/** This run's directory (e2e/.run/<ms>) and its record of started processes. */
+let RUN_DIR = '';
+let PIDS_FILE = '';
 const log = (msg: string) => console.log(`[e2e setup] ${msg}`);
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
 
@@ -86,23 +88,46 @@ async function killGroup(child: ChildProcess, graceMs = 8000) {
   }
 }
 
-/**
- * A previous run killed with SIGKILL cannot run its teardown: stop the backends it
- * recorded (only if the pid still runs our backend entry with our config).
- */
-function killLeftovers() {
-  if (!existsSync(PIDS_FILE)) return;
+function alive(pid: number): boolean {
   try {
-    const pids = JSON.parse(readFileSync(PIDS_FILE, 'utf8')) as number[];
-    for (const pid of pids) {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Runs whose runner died without its teardown (SIGKILL): stop the backends they
+ * recorded (only if the pid still runs a backend with that run's config) and remove
+ * their directories. Runs whose runner is alive (a colleague's run in the same tree)
+ * are left alone.
+ */
+function cleanDeadRuns() {
+  if (!existsSync(RUN_ROOT)) return;
+  for (const name of readdirSync(RUN_ROOT)) {
+    const dir = join(RUN_ROOT, name);
+    if (!/^\d{13}$/.test(name)) {
+      if (name !== 'latest') rmSync(dir, { recursive: true, force: true });
+      continue;
+    }
+    let record: { runner?: number; backends?: number[] } = {};
+    try {
+      record = JSON.parse(readFileSync(join(dir, 'pids.json'), 'utf8'));
+    } catch {
+      // finished run (teardown removed the record) or not started yet
+    }
+    if (record.runner && alive(record.runner)) continue;
+    if (!record.runner && Date.now() - Number(name) < 10 * 60_000) continue;
+    for (const pid of record.backends ?? []) {
       let cmd = '';
       try {
         cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
       } catch {
         continue;
       }
-      if (cmd.includes(join('e2e', '.run'))) {
-        log(`stopping leftover backend ${pid} of an earlier run`);
+      if (cmd.includes(dir)) {
+        log(`stopping leftover backend ${pid} of run ${name}`);
         try {
           process.kill(-pid, 'SIGKILL');
         } catch {
@@ -110,8 +135,12 @@ function killLeftovers() {
         }
       }
     }
-  } catch {
-    // unreadable: nothing to do
+    try {
+      dropDatabases(`residency_e2e_${name}_`);
+    } catch {
+      // PostgreSQL down: dropStaleDatabases retries on a later run
+    }
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -614,15 +643,32 @@ async function waitForCatalog(
 
 export default async function globalSetup(): Promise<() => Promise<void>> {
   const started = Date.now();
-  killLeftovers();
-  rmSync(RUN_DIR, { recursive: true, force: true });
+  cleanDeadRuns();
+  const stamp = Date.now();
+  RUN_DIR = join(RUN_ROOT, String(stamp));
+  PIDS_FILE = join(RUN_DIR, 'pids.json');
   mkdirSync(RUN_DIR, { recursive: true });
+  process.env.E2E_RUN_DIR = RUN_DIR; // inherited by the test workers
+  try {
+    rmSync(join(RUN_ROOT, 'latest'), { force: true });
+    symlinkSync(String(stamp), join(RUN_ROOT, 'latest'));
+  } catch {
+    // a concurrent run took the name: only a convenience
+  }
 
   const backends: Backend[] = [];
   let registry: TestRegistry | undefined;
-  const prefix = `residency_e2e_${Date.now()}_`;
+  const prefix = `residency_e2e_${stamp}_`;
   let databasesUsed = false;
 
+  const recordPids = () =>
+    writeFileSync(
+      PIDS_FILE,
+      JSON.stringify({
+        runner: process.pid,
+        backends: backends.map(b => b.child.pid),
+      }),
+    );
   const teardown = async () => {
     const t = Date.now();
     await Promise.all(backends.map(b => killGroup(b.child)));
@@ -708,7 +754,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     // The first replica runs the migrations alone; the second joins the same databases.
     const main = startBackend('main', mainConfig, mainPort);
     backends.push(main);
-    writeFileSync(PIDS_FILE, JSON.stringify(backends.map(b => b.child.pid)));
+    recordPids();
     await waitForBackend(main);
     log(
       `backend "main" ready on ${main.url} after ${Math.round(
@@ -717,7 +763,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     );
     const dana = startBackend('no-evidence', danaConfig, danaPort);
     backends.push(dana);
-    writeFileSync(PIDS_FILE, JSON.stringify(backends.map(b => b.child.pid)));
+    recordPids();
 
     const names = Object.values(services).map(s => s.name);
     const token = await waitForCatalog(main.url, names);
@@ -757,7 +803,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
       keys,
       services,
     };
-    writeFileSync(STATE_FILE, JSON.stringify(state, null, 2));
+    writeFileSync(join(RUN_DIR, 'state.json'), JSON.stringify(state, null, 2));
     log(`ready in ${Math.round((Date.now() - started) / 1000)} s`);
   } catch (e) {
     console.error(`[e2e setup] failed: ${(e as Error).message}`);

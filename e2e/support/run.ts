@@ -7,8 +7,17 @@ import { join, resolve } from 'node:path';
 
 export const E2E_DIR = resolve(__dirname, '..');
 export const REPO_ROOT = resolve(E2E_DIR, '..');
-export const RUN_DIR = join(E2E_DIR, '.run');
-export const STATE_FILE = join(RUN_DIR, 'state.json');
+/** Every run writes into its own directory below this one (concurrent runs in one tree). */
+export const RUN_ROOT = join(E2E_DIR, '.run');
+/** This run's directory; the global setup sets E2E_RUN_DIR, which workers inherit. */
+export function runDir(): string {
+  const dir = process.env.E2E_RUN_DIR;
+  if (!dir)
+    throw new Error(
+      'E2E_RUN_DIR is not set: run through e2e/playwright.config.ts',
+    );
+  return dir;
+}
 export const SCREENSHOTS_DIR = join(REPO_ROOT, 'docs', 'screenshots');
 
 /** A key generated for this run. */
@@ -49,7 +58,9 @@ export interface RunState {
 }
 
 export function readState(): RunState {
-  return JSON.parse(readFileSync(STATE_FILE, 'utf8')) as RunState;
+  return JSON.parse(
+    readFileSync(join(runDir(), 'state.json'), 'utf8'),
+  ) as RunState;
 }
 
 /** A guest token from a backend (the same call the sign-in page makes). */

@@ -318,6 +318,39 @@ describe('residency CLI on the real engine', () => {
       expect(failures).toEqual([]);
     });
 
+    it('hostile structure (types swapped, keys removed, deep nesting): a typed answer, never a crash or a pass', async () => {
+      let seed = 42;
+      const rand = (n: number) => {
+        seed = (seed * 1103515245 + 12345) % 2 ** 31;
+        return seed % n;
+      };
+      const nodes = (v: any, path: (string | number)[] = []): (string | number)[][] => {
+        if (v === null || typeof v !== 'object') return [path];
+        const keys = Array.isArray(v) ? v.map((_x, i) => i) : Object.keys(v);
+        return [path, ...keys.flatMap(k => nodes(v[k], [...path, k]))];
+      };
+      const DEEP = '__deeply_nested__';
+      const replacements = [null, 0, -1, 1e308, '', 'x'.repeat(100_000), [], {}, true, DEEP, { $ref: '#' }];
+      const all = nodes(bundle).filter(p => p.length > 0);
+      for (let i = 0; i < 150; i++) {
+        const doc = structuredClone(bundle);
+        const path = all[rand(all.length)];
+        let cur = doc;
+        for (const k of path.slice(0, -1)) cur = cur[k];
+        const last = path[path.length - 1];
+        if (rand(4) === 0 && !Array.isArray(cur)) delete cur[last];
+        else cur[last] = replacements[rand(replacements.length)];
+        writeFileSync(
+          join(dir, 'hostile.json'),
+          JSON.stringify(doc).replace(`"${DEEP}"`, `${'['.repeat(5000)}"x"${']'.repeat(5000)}`),
+        );
+        const r = await cli('verify-evidence', 'hostile.json', '--json');
+        const label = `${path.join('.')} #${i}`;
+        expect({ label, ok: [1, 2, 3].includes(r.code) }).toEqual({ label, ok: true });
+        expect(r.out).not.toContain('internal_error');
+      }
+    });
+
     it('a forged record with a recomputed hash is still caught by the field itself', async () => {
       // An attacker who rewrites a decision and recomputes recordHash: the decision is
       // recomputed from the signed material, so the field is named.

@@ -107,6 +107,22 @@ describe('residency verify-evidence (command layer, engine faked)', () => {
     expect(paths).toEqual(['$.evidence.previousHash', '$.evidence.record.entityRef']);
   });
 
+  it.each([
+    ['exportedAt', (b: any) => { b.exportedAt = 12; }, '$.exportedAt'],
+    ['exportedAt', (b: any) => { b.exportedAt = 'yesterday'; }, '$.exportedAt'],
+    ['exportedBy', (b: any) => { b.exportedBy = ['x']; }, '$.exportedBy'],
+    ['evidence.id', (b: any) => { b.evidence.id = null; }, '$.evidence.id'],
+  ])('metadata outside the hash must be well-formed: %s', async (_name, mutate, path) => {
+    const doc = structuredClone(bundle);
+    mutate(doc);
+    writeFileSync(join(dir, 'meta.json'), JSON.stringify(doc));
+    const r = await cli(fakeEngine(), 'meta.json', '--json');
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.out).problems).toEqual([
+      expect.objectContaining({ path, code: 'malformed', check: 'structure' }),
+    ]);
+  });
+
   it('exit 2 when only undecidable material remains', async () => {
     const engine = fakeEngine({
       verification: { ok: false, problems: [{ path: '$.evidence.record.material[0].bundles[0]', code: 'trusted_root_unavailable', message: 'no root' }] },

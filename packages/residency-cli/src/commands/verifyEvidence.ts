@@ -181,6 +181,30 @@ async function checkPrevious(
   return out;
 }
 
+/**
+ * The fields outside the hashed record (the download's metadata and the storage id)
+ * cannot be proven, but they must at least be well-formed.
+ */
+function metadataProblems(
+  bundle: EvidenceBundle,
+): { path: string; code: string; message: string; check: string }[] {
+  const out: { path: string; code: string; message: string; check: string }[] = [];
+  const add = (path: string, message: string) =>
+    out.push({ path, code: 'malformed', message, check: 'structure' });
+  const b = bundle as unknown as Record<string, unknown>;
+  if (typeof b.exportedAt !== 'string' || Number.isNaN(Date.parse(b.exportedAt))) {
+    add('$.exportedAt', 'must be an RFC 3339 date-time string');
+  }
+  if (b.exportedBy !== undefined && (typeof b.exportedBy !== 'string' || b.exportedBy.length > 1024)) {
+    add('$.exportedBy', 'must be a string (at most 1024 characters)');
+  }
+  const ev = b.evidence as Record<string, unknown> | undefined;
+  if (ev && typeof ev === 'object' && (typeof ev.id !== 'string' || ev.id === '' || ev.id.length > 1024)) {
+    add('$.evidence.id', 'must be a non-empty string (at most 1024 characters)');
+  }
+  return out;
+}
+
 /** What the record claims, for the auditor to compare (as recorded; verified below). */
 function recordedSummary(record: unknown): string[] {
   const out: string[] = [];
@@ -252,9 +276,12 @@ export async function verifyEvidenceCommand(
       ],
     };
   }
-  const chainProblems = options.previous
-    ? await checkPrevious(resolve(io.cwd, options.previous), bundle, settings, engineApi)
-    : [];
+  const chainProblems = [
+    ...metadataProblems(bundle),
+    ...(options.previous
+      ? await checkPrevious(resolve(io.cwd, options.previous), bundle, settings, engineApi)
+      : []),
+  ];
   if (chainProblems.length > 0) {
     verification = {
       ...verification,

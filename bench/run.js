@@ -9,7 +9,7 @@
  */
 'use strict';
 
-const { spawnSync } = require('node:child_process');
+const { spawn } = require('node:child_process');
 const crypto = require('node:crypto');
 const { mkdtempSync, rmSync, writeFileSync } = require('node:fs');
 const os = require('node:os');
@@ -278,25 +278,46 @@ async function hostile(registry, dir, publicKeyPem, warmReference) {
   });
   const input = join(dir, 'hostile.json');
   writeFileSync(input, JSON.stringify({ config: cfg, references, warmReference }));
-  const child = spawnSync(process.execPath, ['--expose-gc', join(__dirname, 'hostile-child.js'), input], {
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  if (child.status !== 0) throw new Error(`hostile child failed: ${child.stderr}`);
-  const results = JSON.parse(child.stdout.trim().split('\n').pop());
+  const results = await runChild('hostile-child.js', input, 60_000);
   return variants.map((v, i) => ({ ...v, ...results[i] }));
 }
 
+/**
+ * Runs a child bench script and returns its last stdout line as JSON. Asynchronous on
+ * purpose: the docker-registry child of this process writes a log line per 404 to a
+ * pipe this process drains; blocking in spawnSync would stall the registry.
+ */
+function runChild(script, input, timeoutMs) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--expose-gc', join(__dirname, script), input], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', d => (stdout += d));
+    child.stderr.on('data', d => (stderr = (stderr + d).slice(-4000)));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (code !== 0) {
+        reject(new Error(`${script} failed (${code ?? signal}): ${stderr}`));
+        return;
+      }
+      try {
+        resolve(JSON.parse(stdout.trim().split('\n').pop()));
+      } catch (e) {
+        reject(new Error(`${script}: unreadable output ${stdout.slice(0, 200)}`));
+      }
+    });
+  });
+}
+
 /** Section 5a: the registry run again, cold, in a fresh process (see memory-child.js). */
-function memoryChild(dir, settingsConfig, references) {
+async function memoryChild(dir, settingsConfig, references) {
   const input = join(dir, 'memory.json');
   writeFileSync(input, JSON.stringify({ config: settingsConfig, references }));
-  const child = spawnSync(process.execPath, ['--expose-gc', join(__dirname, 'memory-child.js'), input], {
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  if (child.status !== 0) throw new Error(`memory child failed: ${child.stderr}`);
-  const r = JSON.parse(child.stdout.trim().split('\n').pop());
+  const r = await runChild('memory-child.js', input, 120_000);
   if (r.decision !== 'compliant') throw new Error(`memory child: ${r.decision}`);
   return r;
 }
@@ -393,7 +414,7 @@ async function main() {
     rss.stop();
     const maxRss = process.resourceUsage().maxRSS * 1024;
     log(`5. memory: ${N} images in a fresh process`);
-    const M = memoryChild(dir, registryConfig, reg.refs);
+    const M = await memoryChild(dir, registryConfig, reg.refs);
     log('5. hostile .sig layers');
     const H = await hostile(registry, dir, key.publicKeyPem, reg.refs[0]);
 

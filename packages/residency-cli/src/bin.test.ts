@@ -8,7 +8,11 @@ import { dsseBundle, statement, testKey } from './__testUtils__/sigstore';
 const BIN = resolve(__dirname, '..', 'bin', 'residency');
 
 /** The real launcher as a child process: real argv, real exit codes, real streams. */
-function residency(args: string[], cwd: string, env: Record<string, string> = {}) {
+function residency(
+  args: string[],
+  cwd: string,
+  env: Record<string, string> = {},
+) {
   const r = spawnSync(process.execPath, [BIN, ...args], {
     cwd,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
@@ -27,20 +31,34 @@ describe('bin/residency (child process)', () => {
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'residency-bin-'));
     writeFileSync(join(dir, 'key.pub'), key.publicPem);
-    writeFileSync(join(dir, 'att.json'), JSON.stringify(dsseBundle(key, statement([{ name: 'a', digest: { sha256: hex } }]))));
-    writeFileSync(join(dir, 'bad.yaml'), 'residency:\n  keys:\n    - id: awskms:///alias/x\n      publicKey: x\n');
+    writeFileSync(
+      join(dir, 'att.json'),
+      JSON.stringify(
+        dsseBundle(key, statement([{ name: 'a', digest: { sha256: hex } }])),
+      ),
+    );
+    writeFileSync(
+      join(dir, 'bad.yaml'),
+      'residency:\n  keys:\n    - id: awskms:///alias/x\n      publicKey: x\n',
+    );
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('--help lists every command and the exit codes (exit 0)', () => {
     const r = residency(['--help'], dir);
     expect(r.code).toBe(0);
-    for (const c of ['verify ', 'verify-evidence', 'verify-bundle', 'config']) expect(r.out).toContain(c);
+    for (const c of ['verify ', 'verify-evidence', 'verify-bundle', 'config'])
+      expect(r.out).toContain(c);
     expect(r.out).toContain('3  usage or configuration error');
   });
 
   it('every command has help', () => {
-    for (const c of [['verify'], ['verify-evidence'], ['verify-bundle'], ['config', 'check']]) {
+    for (const c of [
+      ['verify'],
+      ['verify-evidence'],
+      ['verify-bundle'],
+      ['config', 'check'],
+    ]) {
       const r = residency([...c, '--help'], dir);
       expect(r.code).toBe(0);
       expect(r.out).toContain(`Usage: residency ${c.join(' ')}`);
@@ -48,10 +66,30 @@ describe('bin/residency (child process)', () => {
   });
 
   it('verify-bundle verifies a DSSE attestation (exit 0) and rejects the wrong digest (exit 1)', () => {
-    const ok = residency(['verify-bundle', 'att.json', '--digest', `sha256:${hex}`, '--key', 'key.pub'], dir);
+    const ok = residency(
+      [
+        'verify-bundle',
+        'att.json',
+        '--digest',
+        `sha256:${hex}`,
+        '--key',
+        'key.pub',
+      ],
+      dir,
+    );
     expect(ok.code).toBe(0);
     expect(ok.out).toContain('RESULT: Verified OK');
-    const bad = residency(['verify-bundle', 'att.json', '--digest', `sha256:${'0'.repeat(64)}`, '--key', 'key.pub'], dir);
+    const bad = residency(
+      [
+        'verify-bundle',
+        'att.json',
+        '--digest',
+        `sha256:${'0'.repeat(64)}`,
+        '--key',
+        'key.pub',
+      ],
+      dir,
+    );
     expect(bad.code).toBe(1);
     expect(bad.out).toContain('subject_mismatch');
   });
@@ -82,8 +120,14 @@ describe('bin/residency (child process)', () => {
   });
 
   it('verify with a missing environment variable exits 3', () => {
-    writeFileSync(join(dir, 'env.yaml'), 'residency:\n  registries:\n    - host: r.example.com\n      region: x\n      credentials: { token: "${TOKEN}" }\n');
-    const r = residency(['verify', 'r.example.com/a:1', '-c', 'env.yaml', '-t', 'x'], dir);
+    writeFileSync(
+      join(dir, 'env.yaml'),
+      'residency:\n  registries:\n    - host: r.example.com\n      region: x\n      credentials: { token: "${TOKEN}" }\n',
+    );
+    const r = residency(
+      ['verify', 'r.example.com/a:1', '-c', 'env.yaml', '-t', 'x'],
+      dir,
+    );
     expect(r.code).toBe(3);
     expect(r.err).toContain('environment variable TOKEN is not set');
   });

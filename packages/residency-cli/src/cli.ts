@@ -1,4 +1,9 @@
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import {
+  Command,
+  CommanderError,
+  InvalidArgumentError,
+  Option,
+} from 'commander';
 import { CliError, EXIT, errorMessage, type ExitCode } from './errors';
 import { processIo, type CliIo } from './io';
 import { defaultEngineApi, type EngineApi } from './engine';
@@ -21,7 +26,9 @@ function collect(value: string, previous: string[] | undefined): string[] {
 function parseSeconds(value: string): number {
   const n = Number(value);
   if (!/^\d+(\.\d+)?$/.test(value) || !(n > 0) || n > 86400) {
-    throw new InvalidArgumentError('give a number of seconds between 0 and 86400, e.g. 120');
+    throw new InvalidArgumentError(
+      'give a number of seconds between 0 and 86400, e.g. 120',
+    );
   }
   return n;
 }
@@ -45,7 +52,10 @@ export interface RunOptions {
  * Runs the CLI with user arguments (without `node` and the script) and returns the
  * exit code. Never throws and never prints a stack trace for user errors.
  */
-export async function run(argv: string[], options: RunOptions = {}): Promise<number> {
+export async function run(
+  argv: string[],
+  options: RunOptions = {},
+): Promise<number> {
   const io = options.io ?? processIo();
   let engine = options.engine;
   const getEngine = () => (engine ??= defaultEngineApi());
@@ -57,7 +67,11 @@ export async function run(argv: string[], options: RunOptions = {}): Promise<num
     .description(
       'Prove with signatures and attestations that container images stay inside a residency boundary.',
     )
-    .version(packageVersion(), '-V, --version', 'print the version of residency')
+    .version(
+      packageVersion(),
+      '-V, --version',
+      'print the version of residency',
+    )
     .helpOption('-h, --help', 'show help for a command')
     .addHelpCommand('help [command]', 'show help for a command')
     .showSuggestionAfterError()
@@ -72,8 +86,7 @@ export async function run(argv: string[], options: RunOptions = {}): Promise<num
     new Option(
       '-c, --config <file>',
       'app-config file with the residency: section (repeat to merge; later files win)',
-    )
-      .argParser(collect);
+    ).argParser(collect);
 
   program
     .command('verify')
@@ -85,13 +98,32 @@ export async function run(argv: string[], options: RunOptions = {}): Promise<num
       'image references: registry/repo[:tag][@sha256:<hex>] or oci:<layout-dir>[:tag|@digest] (commas allowed, as in the annotation)',
     )
     .addOption(configOption().makeOptionMandatory())
-    .option('-t, --tenant <id>', 'tenant whose boundary and requirements apply (residency.tenants.<id>); required unless --entity-file has residency.dev/tenant')
-    .option('-r, --region <region>', 'the region the service declares (like the residency.dev/region annotation)')
-    .option('-f, --entity-file <catalog-info.yaml>', 'take images, tenant and region from the entity\'s residency.dev/* annotations (flags and arguments add to or override them)')
-    .option('--entity <ref>', 'entity ref recorded in the result and evidence, or the entity to pick from --entity-file (default: component:default/residency-cli)')
-    .option('--timeout <seconds>', 'overall deadline; when it passes the result is "could not decide" (exit 2)', parseSeconds)
+    .option(
+      '-t, --tenant <id>',
+      'tenant whose boundary and requirements apply (residency.tenants.<id>); required unless --entity-file has residency.dev/tenant',
+    )
+    .option(
+      '-r, --region <region>',
+      'the region the service declares (like the residency.dev/region annotation)',
+    )
+    .option(
+      '-f, --entity-file <catalog-info.yaml>',
+      "take images, tenant and region from the entity's residency.dev/* annotations (flags and arguments add to or override them)",
+    )
+    .option(
+      '--entity <ref>',
+      'entity ref recorded in the result and evidence, or the entity to pick from --entity-file (default: component:default/residency-cli)',
+    )
+    .option(
+      '--timeout <seconds>',
+      'overall deadline; when it passes the result is "could not decide" (exit 2)',
+      parseSeconds,
+    )
     .option('--json', 'print the EntityResult document as JSON (see README)')
-    .option('--evidence <file>', 'write the evidence bundle (same format the portal serves) to <file>')
+    .option(
+      '--evidence <file>',
+      'write the evidence bundle (same format the portal serves) to <file>',
+    )
     .addHelpText('after', EXIT_CODES_HELP)
     .action(async (images: string[], o) => {
       json = Boolean(o.json);
@@ -117,11 +149,20 @@ export async function run(argv: string[], options: RunOptions = {}): Promise<num
     .description(
       'Re-verify a downloaded evidence bundle offline: signatures, attestations, hashes, chain link and decision.',
     )
-    .argument('<bundle.json>', 'evidence bundle from the portal or residency verify --evidence')
+    .argument(
+      '<bundle.json>',
+      'evidence bundle from the portal or residency verify --evidence',
+    )
     .addOption(configOption())
     .option('--json', 'print the checks and problems as JSON (see README)')
-    .option('--require-compliant', 'also fail (exit 1, or 2 if unknown) when the recorded decision is not compliant')
-    .option('--previous <bundle.json>', 'the bundle of the previous record of the same entity: check the chain link between the two')
+    .option(
+      '--require-compliant',
+      'also fail (exit 1, or 2 if unknown) when the recorded decision is not compliant',
+    )
+    .option(
+      '--previous <bundle.json>',
+      'the bundle of the previous record of the same entity: check the chain link between the two',
+    )
     .addHelpText(
       'after',
       `
@@ -152,14 +193,38 @@ Exit codes:
       'Verify one Sigstore bundle offline (message signature or DSSE attestation), like cosign verify-blob --bundle.',
     )
     .argument('<sigstore-bundle.json>', 'Sigstore bundle (v0.1 to v0.3)')
-    .option('--artifact <file>', 'the artifact the bundle signs or attests (its digest is computed here)')
-    .option('--digest <alg:hex>', 'the artifact\'s digest instead of the file, e.g. sha256:<hex> (DSSE; message signatures with ECDSA or RSA keys)')
-    .option('--key <pem>', 'trusted public key (PEM); the bundle\'s own key hint is ignored')
-    .option('--trusted-root <trusted_root.json>', 'trusted root for keyless bundles (default: public-good root embedded offline)')
-    .option('--certificate-identity <id>', 'required certificate identity (SAN) for keyless bundles')
-    .option('--certificate-oidc-issuer <url>', 'required OIDC issuer for keyless bundles')
-    .option('--require-tlog', 'require a verified transparency log entry (always on for keyless)')
-    .option('--insecure-ignore-sct', 'keyless: do not require a certificate transparency SCT (private CA without a CT log)')
+    .option(
+      '--artifact <file>',
+      'the artifact the bundle signs or attests (its digest is computed here)',
+    )
+    .option(
+      '--digest <alg:hex>',
+      "the artifact's digest instead of the file, e.g. sha256:<hex> (DSSE; message signatures with ECDSA or RSA keys)",
+    )
+    .option(
+      '--key <pem>',
+      "trusted public key (PEM); the bundle's own key hint is ignored",
+    )
+    .option(
+      '--trusted-root <trusted_root.json>',
+      'trusted root for keyless bundles (default: public-good root embedded offline)',
+    )
+    .option(
+      '--certificate-identity <id>',
+      'required certificate identity (SAN) for keyless bundles',
+    )
+    .option(
+      '--certificate-oidc-issuer <url>',
+      'required OIDC issuer for keyless bundles',
+    )
+    .option(
+      '--require-tlog',
+      'require a verified transparency log entry (always on for keyless)',
+    )
+    .option(
+      '--insecure-ignore-sct',
+      'keyless: do not require a certificate transparency SCT (private CA without a CT log)',
+    )
     .option('--json', 'print the verification report as JSON (see README)')
     .addHelpText(
       'after',
@@ -183,12 +248,22 @@ Exit codes:
     .description(
       'Load and validate a configuration; list keys with their derived regions and tenants with their boundaries.',
     )
-    .argument('<file...>', 'app-config files (merged in order, later files win)')
+    .argument(
+      '<file...>',
+      'app-config files (merged in order, later files win)',
+    )
     .option('--json', 'print what was loaded as JSON (see README)')
-    .addHelpText('after', '\nExit codes:\n  0  the configuration loads\n  3  it does not; the offending entry is named')
+    .addHelpText(
+      'after',
+      '\nExit codes:\n  0  the configuration loads\n  3  it does not; the offending entry is named',
+    )
     .action(async (files: string[], o) => {
       json = Boolean(o.json);
-      exitCode = await configCheckCommand({ files, json: o.json }, io, getEngine());
+      exitCode = await configCheckCommand(
+        { files, json: o.json },
+        io,
+        getEngine(),
+      );
     });
 
   try {
@@ -196,14 +271,20 @@ Exit codes:
     return exitCode;
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') {
+      if (
+        e.code === 'commander.helpDisplayed' ||
+        e.code === 'commander.version'
+      ) {
         return EXIT.OK;
       }
       // Help shown because no command was given is a usage error; `help <cmd>` is not.
-      if (e.code === 'commander.help') return e.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+      if (e.code === 'commander.help')
+        return e.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
       if (e.code === 'commander.executeSubCommandAsync') return e.exitCode;
       // Commander already printed what was wrong.
-      io.stderr("Run 'residency --help' or 'residency <command> --help' for usage.\n");
+      io.stderr(
+        "Run 'residency --help' or 'residency <command> --help' for usage.\n",
+      );
       return EXIT.USAGE;
     }
     if (e instanceof CliError) {
@@ -218,15 +299,24 @@ Exit codes:
       `unexpected error: ${errorMessage(e)}`,
       'Set RESIDENCY_DEBUG=1 for details and report it.',
     );
-    if (io.env.RESIDENCY_DEBUG && e instanceof Error && e.stack) io.stderr(`${e.stack}\n`);
+    if (io.env.RESIDENCY_DEBUG && e instanceof Error && e.stack)
+      io.stderr(`${e.stack}\n`);
     return EXIT.UNKNOWN;
   }
 }
 
-function report(io: CliIo, json: boolean, code: string, message: string, hint?: string) {
+function report(
+  io: CliIo,
+  json: boolean,
+  code: string,
+  message: string,
+  hint?: string,
+) {
   io.stderr(`error: ${message}\n`);
   if (hint) io.stderr(`hint: ${hint}\n`);
   if (json) {
-    io.stdout(`${JSON.stringify({ error: { code, message, hint } }, null, 2)}\n`);
+    io.stdout(
+      `${JSON.stringify({ error: { code, message, hint } }, null, 2)}\n`,
+    );
   }
 }

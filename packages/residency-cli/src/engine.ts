@@ -28,8 +28,13 @@ export interface EngineApi {
     reader: ConfigReader,
     options: { baseDir: string },
   ): ResidencySettings | Promise<ResidencySettings>;
-  createEngine(settings: ResidencySettings): ResidencyEngine | Promise<ResidencyEngine>;
-  chainRecord(record: EvidenceRecord, previous: ChainedEvidence | null): ChainedEvidence;
+  createEngine(
+    settings: ResidencySettings,
+  ): ResidencyEngine | Promise<ResidencyEngine>;
+  chainRecord(
+    record: EvidenceRecord,
+    previous: ChainedEvidence | null,
+  ): ChainedEvidence;
   verifyEvidenceBundle(
     bundle: EvidenceBundle,
     options: { settings?: ResidencySettings },

@@ -15,12 +15,17 @@ import {
   type SigningKey,
   type TestRegistry,
 } from '@residency-dev/signing-kit';
-import { chainRecord, recordHashOf } from '@residency-dev/plugin-residency-node';
+import {
+  chainRecord,
+  recordHashOf,
+} from '@residency-dev/plugin-residency-node';
 import { run } from './cli';
 import { memoryIo } from './io';
 
-const EU_KEY_ID = 'awskms:///arn:aws-eusc:kms:eusc-de-east-1:111122223333:key/0c7a1b2c-eu';
-const US_KEY_ID = 'awskms:///arn:aws:kms:us-east-1:111122223333:key/9f8e7d6c-us';
+const EU_KEY_ID =
+  'awskms:///arn:aws-eusc:kms:eusc-de-east-1:111122223333:key/0c7a1b2c-eu';
+const US_KEY_ID =
+  'awskms:///arn:aws:kms:us-east-1:111122223333:key/9f8e7d6c-us';
 
 jest.setTimeout(60_000);
 
@@ -77,27 +82,64 @@ describe('residency CLI on the real engine', () => {
     );
     const target = { registry: registry.host };
     const good = await publishSignedImage({
-      target, repository: 'acme/good', tag: 'v1', key: eu, attestations: [provenance()],
+      target,
+      repository: 'acme/good',
+      tag: 'v1',
+      key: eu,
+      attestations: [provenance()],
     });
     refs.good = good.reference;
     refs.goodDigest = good.digestReference;
-    refs.usSigned = (await publishSignedImage({
-      target, repository: 'acme/us', tag: 'v1', key: us, attestations: [{ ...provenance(), key: us }],
-    })).reference;
-    refs.unsigned = (await publishSignedImage({
-      target, repository: 'acme/unsigned', tag: 'v1', signatures: [],
-    })).reference;
-    refs.noProvenance = (await publishSignedImage({
-      target, repository: 'acme/noprov', tag: 'v1', key: eu,
-    })).reference;
+    refs.usSigned = (
+      await publishSignedImage({
+        target,
+        repository: 'acme/us',
+        tag: 'v1',
+        key: us,
+        attestations: [{ ...provenance(), key: us }],
+      })
+    ).reference;
+    refs.unsigned = (
+      await publishSignedImage({
+        target,
+        repository: 'acme/unsigned',
+        tag: 'v1',
+        signatures: [],
+      })
+    ).reference;
+    refs.noProvenance = (
+      await publishSignedImage({
+        target,
+        repository: 'acme/noprov',
+        tag: 'v1',
+        key: eu,
+      })
+    ).reference;
     const p = provenance();
-    refs.bundled = (await publishSignedImage({
-      target, repository: 'acme/bundled', tag: 'v1', key: eu,
-      bundles: [{ kind: 'dsse', predicateType: p.predicateType, predicate: p.predicate }],
-    })).reference;
-    refs.layout = (await publishSignedImage({
-      target: { layout: join(dir, 'layout') }, repository: 'acme/layout', tag: 'v1', key: eu, attestations: [provenance()],
-    })).reference;
+    refs.bundled = (
+      await publishSignedImage({
+        target,
+        repository: 'acme/bundled',
+        tag: 'v1',
+        key: eu,
+        bundles: [
+          {
+            kind: 'dsse',
+            predicateType: p.predicateType,
+            predicate: p.predicate,
+          },
+        ],
+      })
+    ).reference;
+    refs.layout = (
+      await publishSignedImage({
+        target: { layout: join(dir, 'layout') },
+        repository: 'acme/layout',
+        tag: 'v1',
+        key: eu,
+        attestations: [provenance()],
+      })
+    ).reference;
   });
 
   afterAll(async () => {
@@ -114,7 +156,10 @@ describe('residency CLI on the real engine', () => {
     const doc = JSON.parse(r.out);
     expect(doc.decision).toBe('compliant');
     expect(doc.images[0].digest).toBe(refs.goodDigest.split('@')[1]);
-    expect(doc.images[0].signatures[0]).toMatchObject({ verified: true, key: { id: EU_KEY_ID, region: 'eusc-de-east-1' } });
+    expect(doc.images[0].signatures[0]).toMatchObject({
+      verified: true,
+      key: { id: EU_KEY_ID, region: 'eusc-de-east-1' },
+    });
   });
 
   it('an OCI layout on disk is verified the same way (exit 0)', async () => {
@@ -131,7 +176,9 @@ describe('residency CLI on the real engine', () => {
     const r = await cli('verify', refs[name], ...base, '--json');
     expect(r.code).toBe(1);
     const doc = JSON.parse(r.out);
-    expect(doc.images[0].reasons.map((x: { code: string }) => x.code)).toContain(code);
+    expect(
+      doc.images[0].reasons.map((x: { code: string }) => x.code),
+    ).toContain(code);
   });
 
   it('the worst image decides for several references', async () => {
@@ -144,21 +191,50 @@ describe('residency CLI on the real engine', () => {
   });
 
   it("the auditor's walkthrough: a Sigstore bundle from the evidence verifies alone", async () => {
-    const v = await cli('verify', refs.bundled, ...base, '--evidence', 'bundled-evidence.json');
+    const v = await cli(
+      'verify',
+      refs.bundled,
+      ...base,
+      '--evidence',
+      'bundled-evidence.json',
+    );
     expect(v.code).toBe(0);
-    const ev = JSON.parse(readFileSync(join(dir, 'bundled-evidence.json'), 'utf8'));
+    const ev = JSON.parse(
+      readFileSync(join(dir, 'bundled-evidence.json'), 'utf8'),
+    );
     const material = ev.evidence.record.material[0];
     expect(material.bundles).toHaveLength(1);
     writeFileSync(join(dir, 'att.sigstore.json'), material.bundles[0].bundle);
-    const pem = ev.evidence.record.trust.keys.find((k: { id: string }) => k.id === EU_KEY_ID).publicKeyPem;
+    const pem = ev.evidence.record.trust.keys.find(
+      (k: { id: string }) => k.id === EU_KEY_ID,
+    ).publicKeyPem;
     writeFileSync(join(dir, 'recorded-eu.pem'), pem);
-    const r = await cli('verify-bundle', 'att.sigstore.json', '--key', 'recorded-eu.pem', '--digest', material.digest, '--json');
+    const r = await cli(
+      'verify-bundle',
+      'att.sigstore.json',
+      '--key',
+      'recorded-eu.pem',
+      '--digest',
+      material.digest,
+      '--json',
+    );
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.out);
     expect(doc.signer.fingerprint).toBe(eu.fingerprint);
     expect(doc.statement.predicateType).toBe('https://slsa.dev/provenance/v1');
     // The same bundle does not verify against the US key.
-    expect((await cli('verify-bundle', 'att.sigstore.json', '--key', 'us.pub', '--digest', material.digest)).code).toBe(1);
+    expect(
+      (
+        await cli(
+          'verify-bundle',
+          'att.sigstore.json',
+          '--key',
+          'us.pub',
+          '--digest',
+          material.digest,
+        )
+      ).code,
+    ).toBe(1);
   });
 
   it('--entity-file reads the annotations of a catalog-info.yaml', async () => {
@@ -166,21 +242,43 @@ describe('residency CLI on the real engine', () => {
       join(dir, 'catalog-info.yaml'),
       `apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: shop\n  annotations:\n    residency.dev/images: ${refs.good}, ${refs.layout}\n    residency.dev/tenant: acme-eu\n`,
     );
-    const r = await cli('verify', '-c', 'app-config.yaml', '-f', 'catalog-info.yaml', '--json');
+    const r = await cli(
+      'verify',
+      '-c',
+      'app-config.yaml',
+      '-f',
+      'catalog-info.yaml',
+      '--json',
+    );
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.out);
     expect(doc.entityRef).toBe('component:default/shop');
-    expect(doc.images.map((i: { reference: string }) => i.reference)).toEqual([refs.good, refs.layout]);
+    expect(doc.images.map((i: { reference: string }) => i.reference)).toEqual([
+      refs.good,
+      refs.layout,
+    ]);
   });
 
   it('an unlisted registry is refused without a request (exit 1, registry_not_allowed)', async () => {
-    const r = await cli('verify', 'registry.us.example.com/acme/good:v1', ...base, '--json');
+    const r = await cli(
+      'verify',
+      'registry.us.example.com/acme/good:v1',
+      ...base,
+      '--json',
+    );
     expect(r.code).toBe(1);
-    expect(JSON.stringify(JSON.parse(r.out).images[0].reasons)).toContain('registry_not_allowed');
+    expect(JSON.stringify(JSON.parse(r.out).images[0].reasons)).toContain(
+      'registry_not_allowed',
+    );
   });
 
   it('an unreachable registry is unknown (exit 2)', async () => {
-    const r = await cli('verify', '127.0.0.1:1/acme/good:v1', ...base, '--json');
+    const r = await cli(
+      'verify',
+      '127.0.0.1:1/acme/good:v1',
+      ...base,
+      '--json',
+    );
     expect(r.code).toBe(2);
     expect(JSON.parse(r.out).decision).toBe('unknown');
   });
@@ -188,7 +286,13 @@ describe('residency CLI on the real engine', () => {
   describe('evidence written by verify --evidence', () => {
     let bundle: any;
     beforeAll(async () => {
-      const r = await cli('verify', refs.good, ...base, '--evidence', 'evidence.json');
+      const r = await cli(
+        'verify',
+        refs.good,
+        ...base,
+        '--evidence',
+        'evidence.json',
+      );
       if (r.code !== 0) throw new Error(`verify --evidence failed: ${r.err}`);
       bundle = JSON.parse(readFileSync(join(dir, 'evidence.json'), 'utf8'));
     });
@@ -197,43 +301,92 @@ describe('residency CLI on the real engine', () => {
       expect(bundle.schema).toBe('https://residency.dev/evidence-bundle/v1');
       expect(bundle.evidence.previousHash).toBeNull();
       expect(bundle.evidence.recordHash).toMatch(/^[0-9a-f]{64}$/);
-      expect(bundle.evidence.record.material[0].simpleSignatures).toHaveLength(1);
-      expect(bundle.evidence.record.trust.keys.map((k: { id: string }) => k.id)).toContain(EU_KEY_ID);
+      expect(bundle.evidence.record.material[0].simpleSignatures).toHaveLength(
+        1,
+      );
+      expect(
+        bundle.evidence.record.trust.keys.map((k: { id: string }) => k.id),
+      ).toContain(EU_KEY_ID);
     });
 
     it('re-verifies offline (exit 0), also against the configuration', async () => {
       const human = await cli('verify-evidence', 'evidence.json');
       expect(human.code).toBe(0);
-      expect(human.out).toContain(`eusc-de-east-1   ${eu.fingerprint}  ${EU_KEY_ID}`);
-      expect(human.out).toContain(`compliant     ${refs.goodDigest.split('@')[1]}  ${refs.good}`);
-      const r = await cli('verify-evidence', 'evidence.json', '-c', 'app-config.yaml', '--require-compliant', '--json');
+      expect(human.out).toContain(
+        `eusc-de-east-1   ${eu.fingerprint}  ${EU_KEY_ID}`,
+      );
+      expect(human.out).toContain(
+        `compliant     ${refs.goodDigest.split('@')[1]}  ${refs.good}`,
+      );
+      const r = await cli(
+        'verify-evidence',
+        'evidence.json',
+        '-c',
+        'app-config.yaml',
+        '--require-compliant',
+        '--json',
+      );
       expect(r.code).toBe(0);
-      expect(JSON.parse(r.out)).toMatchObject({ ok: true, configChecked: true, recordedDecision: 'compliant' });
+      expect(JSON.parse(r.out)).toMatchObject({
+        ok: true,
+        configChecked: true,
+        recordedDecision: 'compliant',
+      });
     });
 
     it('--previous checks the chain link between two downloaded bundles', async () => {
       // A second record of the same entity, chained by the engine as the backend does.
-      const second = await cli('verify', refs.good, ...base, '--evidence', 'second.json');
+      const second = await cli(
+        'verify',
+        refs.good,
+        ...base,
+        '--evidence',
+        'second.json',
+      );
       expect(second.code).toBe(0);
-      const record2 = JSON.parse(readFileSync(join(dir, 'second.json'), 'utf8')).evidence.record;
+      const record2 = JSON.parse(readFileSync(join(dir, 'second.json'), 'utf8'))
+        .evidence.record;
       const chained = chainRecord(record2, bundle.evidence);
       writeFileSync(
         join(dir, 'next.json'),
         JSON.stringify({
           schema: bundle.schema,
           evidence: chained,
-          previous: { id: bundle.evidence.id, sequence: bundle.evidence.sequence, recordHash: bundle.evidence.recordHash },
+          previous: {
+            id: bundle.evidence.id,
+            sequence: bundle.evidence.sequence,
+            recordHash: bundle.evidence.recordHash,
+          },
           exportedAt: new Date().toISOString(),
         }),
       );
-      const ok = await cli('verify-evidence', 'next.json', '--previous', 'evidence.json', '--json');
+      const ok = await cli(
+        'verify-evidence',
+        'next.json',
+        '--previous',
+        'evidence.json',
+        '--json',
+      );
       expect(ok.code).toBe(0);
-      expect(JSON.parse(ok.out).checks.find((c: { id: string }) => c.id === 'chain').status).toBe('pass');
+      expect(
+        JSON.parse(ok.out).checks.find((c: { id: string }) => c.id === 'chain')
+          .status,
+      ).toBe('pass');
       // Against a record that is not its predecessor (a fork or a substituted history).
-      const broken = await cli('verify-evidence', 'next.json', '--previous', 'second.json', '--json');
+      const broken = await cli(
+        'verify-evidence',
+        'next.json',
+        '--previous',
+        'second.json',
+        '--json',
+      );
       expect(broken.code).toBe(1);
       expect(JSON.parse(broken.out).problems).toContainEqual(
-        expect.objectContaining({ path: '$.evidence.previousHash', code: 'chain_broken', check: 'chain' }),
+        expect.objectContaining({
+          path: '$.evidence.previousHash',
+          code: 'chain_broken',
+          check: 'chain',
+        }),
       );
     });
 
@@ -241,18 +394,34 @@ describe('residency CLI on the real engine', () => {
       writeFileSync(join(dir, 'rotated.pub'), generateKey().publicKeyPem);
       writeFileSync(
         join(dir, 'rotated.yaml'),
-        readFileSync(join(dir, 'app-config.yaml'), 'utf8').replace('publicKeyFile: eu.pub', 'publicKeyFile: rotated.pub'),
+        readFileSync(join(dir, 'app-config.yaml'), 'utf8').replace(
+          'publicKeyFile: eu.pub',
+          'publicKeyFile: rotated.pub',
+        ),
       );
-      const r = await cli('verify-evidence', 'evidence.json', '-c', 'rotated.yaml', '--json');
+      const r = await cli(
+        'verify-evidence',
+        'evidence.json',
+        '-c',
+        'rotated.yaml',
+        '--json',
+      );
       expect(r.code).toBe(1);
-      expect(JSON.parse(r.out).problems.some((p: { path: string }) => p.path.startsWith('$.evidence.record.trust.keys'))).toBe(true);
+      expect(
+        JSON.parse(r.out).problems.some((p: { path: string }) =>
+          p.path.startsWith('$.evidence.record.trust.keys'),
+        ),
+      ).toBe(true);
     });
 
     /** Every scalar leaf of the bundle, as a JSON path and a setter. */
     function leaves(value: any, path = '$'): string[] {
-      if (Array.isArray(value)) return value.flatMap((v, i) => leaves(v, `${path}[${i}]`));
+      if (Array.isArray(value))
+        return value.flatMap((v, i) => leaves(v, `${path}[${i}]`));
       if (value !== null && typeof value === 'object') {
-        return Object.keys(value).flatMap(k => leaves(value[k], `${path}.${k}`));
+        return Object.keys(value).flatMap(k =>
+          leaves(value[k], `${path}.${k}`),
+        );
       }
       return [path];
     }
@@ -271,7 +440,10 @@ describe('residency CLI on the real engine', () => {
 
     function alter(doc: any, path: string, mode: 'append' | 'middle'): any {
       const copy = structuredClone(doc);
-      const parts = path.slice(2).split(/\.|(?=\[)/).map(p => (p.startsWith('[') ? Number(p.slice(1, -1)) : p));
+      const parts = path
+        .slice(2)
+        .split(/\.|(?=\[)/)
+        .map(p => (p.startsWith('[') ? Number(p.slice(1, -1)) : p));
       let cur = copy;
       for (const p of parts.slice(0, -1)) cur = cur[p];
       const last = parts[parts.length - 1];
@@ -291,29 +463,52 @@ describe('residency CLI on the real engine', () => {
      */
     function named(path: string, problems: { path: string }[]): boolean {
       const at = (p: string) => problems.some(x => x.path === p);
-      if (problems.some(x => path === x.path || path.startsWith(`${x.path}.`) || path.startsWith(`${x.path}[`))) {
+      if (
+        problems.some(
+          x =>
+            path === x.path ||
+            path.startsWith(`${x.path}.`) ||
+            path.startsWith(`${x.path}[`),
+        )
+      ) {
         return true;
       }
-      if (path.startsWith('$.evidence.record.policy')) return at('$.evidence.record.result.policyHash');
-      if (path.startsWith('$.evidence.record.trust')) return at('$.evidence.record.result.trustHash');
+      if (path.startsWith('$.evidence.record.policy'))
+        return at('$.evidence.record.result.policyHash');
+      if (path.startsWith('$.evidence.record.trust'))
+        return at('$.evidence.record.result.trustHash');
       return at('$.evidence.recordHash');
     }
 
     it('altered in any field: does not verify (exit 1) and names the field or its anchoring hash', async () => {
       // Outside the hashed record by design: the download's exportedAt/exportedBy and the
       // storage id of the record.
-      const paths = leaves(bundle).filter(p => !/^\$\.(exportedAt|exportedBy|evidence\.id)$/.test(p));
+      const paths = leaves(bundle).filter(
+        p => !/^\$\.(exportedAt|exportedBy|evidence\.id)$/.test(p),
+      );
       expect(paths.length).toBeGreaterThan(30);
       const failures: string[] = [];
-      for (const [path, mode] of paths.flatMap(p => [[p, 'append'], [p, 'middle']] as const)) {
-        writeFileSync(join(dir, 'altered.json'), JSON.stringify(alter(bundle, path, mode)));
+      for (const [path, mode] of paths.flatMap(
+        p =>
+          [
+            [p, 'append'],
+            [p, 'middle'],
+          ] as const,
+      )) {
+        writeFileSync(
+          join(dir, 'altered.json'),
+          JSON.stringify(alter(bundle, path, mode)),
+        );
         const r = await cli('verify-evidence', 'altered.json', '--json');
         if (r.code !== 1) {
           failures.push(`${path} (${mode}): exit ${r.code}`);
           continue;
         }
         const problems: { path: string }[] = JSON.parse(r.out).problems;
-        if (!named(path, problems)) failures.push(`${path} (${mode}): ${problems.map(p => p.path).join(', ')}`);
+        if (!named(path, problems))
+          failures.push(
+            `${path} (${mode}): ${problems.map(p => p.path).join(', ')}`,
+          );
       }
       expect(failures).toEqual([]);
     });
@@ -324,13 +519,28 @@ describe('residency CLI on the real engine', () => {
         seed = (seed * 1103515245 + 12345) % 2 ** 31;
         return seed % n;
       };
-      const nodes = (v: any, path: (string | number)[] = []): (string | number)[][] => {
+      const nodes = (
+        v: any,
+        path: (string | number)[] = [],
+      ): (string | number)[][] => {
         if (v === null || typeof v !== 'object') return [path];
         const keys = Array.isArray(v) ? v.map((_x, i) => i) : Object.keys(v);
         return [path, ...keys.flatMap(k => nodes(v[k], [...path, k]))];
       };
       const DEEP = '__deeply_nested__';
-      const replacements = [null, 0, -1, 1e308, '', 'x'.repeat(100_000), [], {}, true, DEEP, { $ref: '#' }];
+      const replacements = [
+        null,
+        0,
+        -1,
+        1e308,
+        '',
+        'x'.repeat(100_000),
+        [],
+        {},
+        true,
+        DEEP,
+        { $ref: '#' },
+      ];
       const all = nodes(bundle).filter(p => p.length > 0);
       for (let i = 0; i < 150; i++) {
         const doc = structuredClone(bundle);
@@ -342,11 +552,17 @@ describe('residency CLI on the real engine', () => {
         else cur[last] = replacements[rand(replacements.length)];
         writeFileSync(
           join(dir, 'hostile.json'),
-          JSON.stringify(doc).replace(`"${DEEP}"`, `${'['.repeat(5000)}"x"${']'.repeat(5000)}`),
+          JSON.stringify(doc).replace(
+            `"${DEEP}"`,
+            `${'['.repeat(5000)}"x"${']'.repeat(5000)}`,
+          ),
         );
         const r = await cli('verify-evidence', 'hostile.json', '--json');
         const label = `${path.join('.')} #${i}`;
-        expect({ label, ok: [1, 2, 3].includes(r.code) }).toEqual({ label, ok: true });
+        expect({ label, ok: [1, 2, 3].includes(r.code) }).toEqual({
+          label,
+          ok: true,
+        });
         expect(r.out).not.toContain('internal_error');
       }
     });
@@ -355,12 +571,20 @@ describe('residency CLI on the real engine', () => {
       // An attacker who rewrites a decision and recomputes recordHash: the decision is
       // recomputed from the signed material, so the field is named.
       const forged = structuredClone(bundle);
-      forged.evidence.record.result.images[0].digest = `sha256:${'0'.repeat(64)}`;
-      forged.evidence.recordHash = recordHashOf(forged.evidence.sequence, null, forged.evidence.record);
+      forged.evidence.record.result.images[0].digest = `sha256:${'0'.repeat(
+        64,
+      )}`;
+      forged.evidence.recordHash = recordHashOf(
+        forged.evidence.sequence,
+        null,
+        forged.evidence.record,
+      );
       writeFileSync(join(dir, 'forged.json'), JSON.stringify(forged));
       const r = await cli('verify-evidence', 'forged.json', '--json');
       expect(r.code).toBe(1);
-      const paths = JSON.parse(r.out).problems.map((p: { path: string }) => p.path);
+      const paths = JSON.parse(r.out).problems.map(
+        (p: { path: string }) => p.path,
+      );
       expect(paths).not.toContain('$.evidence.recordHash');
       expect(paths).toContain('$.evidence.record.result.images[0].digest');
     });
@@ -377,10 +601,26 @@ describe('residency CLI on the real engine', () => {
     );
     const bin = resolve(__dirname, '..', 'bin', 'residency');
     const started = Date.now();
-    const child = spawn(process.execPath, [bin, 'verify', `127.0.0.1:${port}/acme/app:1`, '-c', 'stalled.yaml', '-t', 't', '--timeout', '2'], { cwd: dir });
+    const child = spawn(
+      process.execPath,
+      [
+        bin,
+        'verify',
+        `127.0.0.1:${port}/acme/app:1`,
+        '-c',
+        'stalled.yaml',
+        '-t',
+        't',
+        '--timeout',
+        '2',
+      ],
+      { cwd: dir },
+    );
     let err = '';
     child.stderr.on('data', d => (err += d));
-    const code = await new Promise<number | null>(r => child.on('exit', c => r(c)));
+    const code = await new Promise<number | null>(r =>
+      child.on('exit', c => r(c)),
+    );
     sockets.forEach(s => s.destroy());
     server.close();
     expect(code).toBe(2);
@@ -391,7 +631,11 @@ describe('residency CLI on the real engine', () => {
   it('as a child process: real exit codes for resident and not resident', () => {
     const bin = resolve(__dirname, '..', 'bin', 'residency');
     const go = (ref: string) =>
-      spawnSync(process.execPath, [bin, 'verify', ref, ...base], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+      spawnSync(process.execPath, [bin, 'verify', ref, ...base], {
+        cwd: dir,
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
     const ok = go(refs.good);
     expect(ok.status).toBe(0);
     expect(ok.stdout).toContain('RESULT: RESIDENT (compliant)');

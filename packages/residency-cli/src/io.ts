@@ -21,7 +21,11 @@ export function processIo(): CliIo {
 
 /** Collects output in memory (tests, embedding). */
 export function memoryIo(
-  options: { env?: Record<string, string | undefined>; cwd?: string; now?: Date } = {},
+  options: {
+    env?: Record<string, string | undefined>;
+    cwd?: string;
+    now?: Date;
+  } = {},
 ): CliIo & { out: string; err: string } {
   const io = {
     out: '',

@@ -3,11 +3,21 @@ import type {
   EntityResult,
   EvidenceRecord,
 } from '@residency-dev/plugin-residency-common';
-import type { BundleVerification, EngineApi, ResidencySettings } from '../engine';
+import type {
+  BundleVerification,
+  EngineApi,
+  ResidencySettings,
+} from '../engine';
 
 export const SETTINGS: ResidencySettings = {
   boundaries: { 'eu-sovereign': ['eusc-de-east-1'] },
-  registries: [{ host: 'registry.eu.example.com', region: 'eusc-de-east-1', insecure: false }],
+  registries: [
+    {
+      host: 'registry.eu.example.com',
+      region: 'eusc-de-east-1',
+      insecure: false,
+    },
+  ],
   keys: [
     {
       id: 'awskms:///arn:aws-eusc:kms:eusc-de-east-1:111122223333:key/0c7a',
@@ -32,12 +42,21 @@ export const SETTINGS: ResidencySettings = {
 
 export const DIGEST = `sha256:${'1'.repeat(64)}`;
 
-export function entityResult(decision: Decision, images: string[]): EntityResult {
+export function entityResult(
+  decision: Decision,
+  images: string[],
+): EntityResult {
   const reasons: EntityResult['reasons'] = [];
   if (decision === 'unknown') {
-    reasons.push({ code: 'registry_unreachable', message: 'The registry did not answer.' });
+    reasons.push({
+      code: 'registry_unreachable',
+      message: 'The registry did not answer.',
+    });
   } else if (decision !== 'compliant') {
-    reasons.push({ code: 'attestation_missing:provenance', message: 'No provenance attestation.' });
+    reasons.push({
+      code: 'attestation_missing:provenance',
+      message: 'No provenance attestation.',
+    });
   }
   return {
     entityRef: 'component:default/residency-cli',
@@ -58,7 +77,11 @@ export function entityResult(decision: Decision, images: string[]): EntityResult
           format: 'simplesigning',
           source: 'cosign-tag',
           verified: true,
-          key: { id: SETTINGS.keys[0].id, fingerprint: SETTINGS.keys[0].fingerprint, region: 'eusc-de-east-1' },
+          key: {
+            id: SETTINGS.keys[0].id,
+            fingerprint: SETTINGS.keys[0].fingerprint,
+            region: 'eusc-de-east-1',
+          },
         },
       ],
       attestations: [],
@@ -120,7 +143,13 @@ export function fakeEngine(
     }),
     verifyEvidenceBundle: (bundle, o) => {
       calls.verifyBundle.push({ bundle, o });
-      return options.verification ?? { ok: true, decision: 'compliant', problems: [] };
+      return (
+        options.verification ?? {
+          ok: true,
+          decision: 'compliant',
+          problems: [],
+        }
+      );
     },
     splitImagesAnnotation: value =>
       value

@@ -2,7 +2,12 @@
  * Builds Sigstore bundles (v0.3, key-based) with Node's crypto, in the JSON form the
  * bundle protobuf spec defines, so tests can verify real signatures offline.
  */
-import { createHash, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import {
+  createHash,
+  generateKeyPairSync,
+  sign,
+  type KeyObject,
+} from 'node:crypto';
 
 export interface TestKey {
   privateKey: KeyObject;
@@ -11,7 +16,9 @@ export interface TestKey {
 }
 
 export function testKey(): TestKey {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const { privateKey, publicKey } = generateKeyPairSync('ec', {
+    namedCurve: 'P-256',
+  });
   return {
     privateKey,
     publicKey,
@@ -27,7 +34,11 @@ export function fingerprint(key: KeyObject): string {
 
 const MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
 
-export function messageSignatureBundle(key: TestKey, artifact: Buffer, hint = 'test-key') {
+export function messageSignatureBundle(
+  key: TestKey,
+  artifact: Buffer,
+  hint = 'test-key',
+) {
   const signature = sign('sha256', artifact, key.privateKey);
   return {
     mediaType: MEDIA_TYPE,
@@ -92,7 +103,10 @@ export function dsseBundle(
 }
 
 /** A private Sigstore trusted root holding one transparency log key (no CAs). */
-export function tlogTrustedRoot(tlogKey: TestKey, start = '2020-01-01T00:00:00Z') {
+export function tlogTrustedRoot(
+  tlogKey: TestKey,
+  start = '2020-01-01T00:00:00Z',
+) {
   const der = tlogKey.publicKey.export({ type: 'spki', format: 'der' });
   return {
     mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
@@ -132,16 +146,23 @@ export function withTlogEntry(
       data: {
         hash: {
           algorithm: 'sha256',
-          value: Buffer.from(bundle.messageSignature.messageDigest.digest, 'base64').toString('hex'),
+          value: Buffer.from(
+            bundle.messageSignature.messageDigest.digest,
+            'base64',
+          ).toString('hex'),
         },
       },
       signature: {
         content: bundle.messageSignature.signature,
-        publicKey: { content: Buffer.from(signer.publicPem).toString('base64') },
+        publicKey: {
+          content: Buffer.from(signer.publicPem).toString('base64'),
+        },
       },
     },
   };
-  const canonicalizedBody = Buffer.from(JSON.stringify(body)).toString('base64');
+  const canonicalizedBody = Buffer.from(JSON.stringify(body)).toString(
+    'base64',
+  );
   const logId = createHash('sha256')
     .update(tlogKey.publicKey.export({ type: 'spki', format: 'der' }))
     .digest();

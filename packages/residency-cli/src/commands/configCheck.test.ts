@@ -11,7 +11,8 @@ function pem(): string {
     .toString();
 }
 
-const EU_KEY_ID = 'awskms:///arn:aws-eusc:kms:eusc-de-east-1:111122223333:key/0c7a1b2c';
+const EU_KEY_ID =
+  'awskms:///arn:aws-eusc:kms:eusc-de-east-1:111122223333:key/0c7a1b2c';
 
 /** `residency config check` against the real engine's configuration loader. */
 describe('residency config check', () => {
@@ -61,7 +62,11 @@ ${extra}`,
     config('good.yaml', goodKeys);
     const r = await cli('good.yaml');
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(new RegExp(`${EU_KEY_ID.replace(/[/.]/g, '\\$&')}\\s+eusc-de-east-1\\s+key id`));
+    expect(r.out).toMatch(
+      new RegExp(
+        `${EU_KEY_ID.replace(/[/.]/g, '\\$&')}\\s+eusc-de-east-1\\s+key id`,
+      ),
+    );
     expect(r.out).toMatch(/plain-ci-key\s+eu-central-1\s+explicit/);
     expect(r.out).toContain('boundary           eu-sovereign [eusc-de-east-1]');
     expect(r.out).toContain('requires           signature, provenance');
@@ -103,7 +108,11 @@ ${extra}`,
       `    - id: ${EU_KEY_ID}\n      publicKeyFile: eu.pub\n    - id: other\n      publicKeyFile: eu.pub\n      region: eusc-de-east-1\n`,
       'residency.keys[1]',
     ],
-    ['an unreadable PEM', '    - id: k\n      publicKeyFile: garbage.pub\n      region: eusc-de-east-1\n', 'residency.keys[0]'],
+    [
+      'an unreadable PEM',
+      '    - id: k\n      publicKeyFile: garbage.pub\n      region: eusc-de-east-1\n',
+      'residency.keys[0]',
+    ],
   ])('%s: exit 3 naming the entry', async (_name, keys, entry) => {
     config('bad.yaml', keys);
     const r = await cli('bad.yaml');
@@ -132,9 +141,15 @@ ${extra}`,
 
   it('merges several files in order', async () => {
     config('good.yaml', goodKeys);
-    writeFileSync(join(dir, 'more.yaml'), 'residency:\n  tenants:\n    acme-de:\n      boundary: eu-sovereign\n');
+    writeFileSync(
+      join(dir, 'more.yaml'),
+      'residency:\n  tenants:\n    acme-de:\n      boundary: eu-sovereign\n',
+    );
     const r = await cli('good.yaml', 'more.yaml', '--json');
     expect(r.code).toBe(0);
-    expect(Object.keys(JSON.parse(r.out).tenants).sort()).toEqual(['acme-de', 'acme-eu']);
+    expect(Object.keys(JSON.parse(r.out).tenants).sort()).toEqual([
+      'acme-de',
+      'acme-eu',
+    ]);
   });
 });

@@ -21,8 +21,14 @@ export function configSummary(settings: ResidencySettings, files: string[]) {
       insecure: r.insecure,
       authenticated: r.credentials !== undefined,
     })),
-    layouts: (settings.layouts ?? []).map(l => ({ path: l.path, region: l.region })),
-    trustedRoots: (settings.trustedRoots ?? []).map(t => ({ name: t.name, sha256: t.sha256 })),
+    layouts: (settings.layouts ?? []).map(l => ({
+      path: l.path,
+      region: l.region,
+    })),
+    trustedRoots: (settings.trustedRoots ?? []).map(t => ({
+      name: t.name,
+      sha256: t.sha256,
+    })),
     keys: settings.keys.map(k => ({
       id: k.id,
       region: k.region,
@@ -66,7 +72,11 @@ export async function configCheckCommand(
   io: CliIo,
   engine: EngineApi,
 ): Promise<ExitCode> {
-  const { settings, loaded } = await loadSettingsFromFiles(options.files, io, engine);
+  const { settings, loaded } = await loadSettingsFromFiles(
+    options.files,
+    io,
+    engine,
+  );
   const summary = configSummary(settings, loaded.files);
   if (options.json) {
     io.stdout(`${JSON.stringify(summary, null, 2)}\n`);
@@ -104,12 +114,26 @@ export async function configCheckCommand(
   if (summary.layouts.length > 0) {
     out.push('');
     out.push('OCI layouts on disk');
-    out.push(indent(table(['PATH', 'REGION'], summary.layouts.map(l => [safe(l.path, 200), l.region]))));
+    out.push(
+      indent(
+        table(
+          ['PATH', 'REGION'],
+          summary.layouts.map(l => [safe(l.path, 200), l.region]),
+        ),
+      ),
+    );
   }
   if (summary.trustedRoots.length > 0) {
     out.push('');
     out.push('Trusted roots (keyless)');
-    out.push(indent(table(['NAME', 'SHA-256'], summary.trustedRoots.map(t => [safe(t.name), t.sha256]))));
+    out.push(
+      indent(
+        table(
+          ['NAME', 'SHA-256'],
+          summary.trustedRoots.map(t => [safe(t.name), t.sha256]),
+        ),
+      ),
+    );
   }
   out.push('');
   out.push('Keys');
@@ -118,7 +142,15 @@ export async function configCheckCommand(
       ? '  (none)'
       : indent(
           table(
-            ['ID', 'REGION', 'REGION FROM', 'ALGORITHM', 'FINGERPRINT (SPKI SHA-256)', 'VALID', 'STATUS'],
+            [
+              'ID',
+              'REGION',
+              'REGION FROM',
+              'ALGORITHM',
+              'FINGERPRINT (SPKI SHA-256)',
+              'VALID',
+              'STATUS',
+            ],
             settings.keys.map(k => [
               safe(k.id, 120),
               k.region,
@@ -153,7 +185,12 @@ export async function configCheckCommand(
             'keyless identities',
             t.identities.length
               ? t.identities
-                  .map(i => `${safe(i.subject ?? `/${i.subjectRegExp}/`)} via ${safe(i.issuer)} [${i.region}]`)
+                  .map(
+                    i =>
+                      `${safe(i.subject ?? `/${i.subjectRegExp}/`)} via ${safe(
+                        i.issuer,
+                      )} [${i.region}]`,
+                  )
                   .join('; ')
               : undefined,
           ],

@@ -24,7 +24,11 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 function refOf(doc: Record<string, unknown>): string | undefined {
   const meta = doc.metadata;
-  if (typeof doc.kind !== 'string' || !isObject(meta) || typeof meta.name !== 'string') {
+  if (
+    typeof doc.kind !== 'string' ||
+    !isObject(meta) ||
+    typeof meta.name !== 'string'
+  ) {
     return undefined;
   }
   const ns = typeof meta.namespace === 'string' ? meta.namespace : 'default';
@@ -36,12 +40,16 @@ function refOf(doc: Record<string, unknown>): string | undefined {
  * YAML documents allowed). `wanted` selects the entity by ref (`kind:namespace/name`);
  * without it the file must hold exactly one entity with `residency.dev/images`.
  */
-export function readEntityFile(file: string, wanted?: string): EntityAnnotations {
+export function readEntityFile(
+  file: string,
+  wanted?: string,
+): EntityAnnotations {
   let text: string;
   try {
     const st = statSync(file);
     if (!st.isFile()) throw new Error('not a regular file');
-    if (st.size > MAX_CATALOG_BYTES) throw new Error(`larger than ${MAX_CATALOG_BYTES} bytes`);
+    if (st.size > MAX_CATALOG_BYTES)
+      throw new Error(`larger than ${MAX_CATALOG_BYTES} bytes`);
     text = readFileSync(file, 'utf8');
   } catch (e) {
     throw new CliError(`cannot read entity file ${file}: ${errorMessage(e)}`, {
@@ -54,16 +62,22 @@ export function readEntityFile(file: string, wanted?: string): EntityAnnotations
   const entities: { ref: string; annotations: Record<string, unknown> }[] = [];
   for (const doc of list) {
     if (doc.errors.length > 0) {
-      throw new CliError(`${file} is not valid YAML: ${doc.errors[0].message.split('\n')[0]}`, {
-        code: 'file_unreadable',
-      });
+      throw new CliError(
+        `${file} is not valid YAML: ${doc.errors[0].message.split('\n')[0]}`,
+        {
+          code: 'file_unreadable',
+        },
+      );
     }
     const value: unknown = doc.toJS({ maxAliasCount: 100 });
     if (!isObject(value)) continue;
     const ref = refOf(value);
     if (!ref) continue;
     const meta = value.metadata as Record<string, unknown>;
-    entities.push({ ref, annotations: isObject(meta.annotations) ? meta.annotations : {} });
+    entities.push({
+      ref,
+      annotations: isObject(meta.annotations) ? meta.annotations : {},
+    });
   }
   const wantedRef = wanted?.toLocaleLowerCase('en-US');
   const candidates = wantedRef
@@ -83,7 +97,9 @@ export function readEntityFile(file: string, wanted?: string): EntityAnnotations
     const v = annotations[key];
     if (v === undefined) return undefined;
     if (typeof v !== 'string') {
-      throw new CliError(`annotation ${key} of ${ref} in ${file} is not a string`);
+      throw new CliError(
+        `annotation ${key} of ${ref} in ${file} is not a string`,
+      );
     }
     return v;
   };

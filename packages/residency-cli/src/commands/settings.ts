@@ -2,7 +2,10 @@ import { CliError, EXIT, errorMessage } from '../errors';
 import type { CliIo } from '../io';
 import type { EngineApi, ResidencySettings } from '../engine';
 import { loadConfigFiles, type LoadedConfig } from '../config/loadConfig';
-import { ConfigTypeError, ObjectConfigReader } from '../config/ObjectConfigReader';
+import {
+  ConfigTypeError,
+  ObjectConfigReader,
+} from '../config/ObjectConfigReader';
 
 /**
  * Loads app-config files and builds the engine's settings from their `residency:`

@@ -43,7 +43,10 @@ metadata:
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   async function cli(engine: ReturnType<typeof fakeEngine>, ...args: string[]) {
-    const io = memoryIo({ cwd: dir, now: new Date('2026-11-23T20:01:00.000Z') });
+    const io = memoryIo({
+      cwd: dir,
+      now: new Date('2026-11-23T20:01:00.000Z'),
+    });
     const code = await run(['verify', ...args], { io, engine });
     return { code, out: io.out, err: io.err };
   }
@@ -55,18 +58,41 @@ metadata:
     ['unknown', 2],
   ] as const)('decision %s exits %d', async (decision, exitCode) => {
     const engine = fakeEngine({ decision });
-    const r = await cli(engine, IMAGE, '--config', 'app-config.yaml', '--tenant', 'acme-eu');
+    const r = await cli(
+      engine,
+      IMAGE,
+      '--config',
+      'app-config.yaml',
+      '--tenant',
+      'acme-eu',
+    );
     expect(r.code).toBe(exitCode);
-    const words = { compliant: 'RESIDENT', unknown: 'UNKNOWN', non_compliant: 'NOT RESIDENT', invalid: 'NOT RESIDENT' };
+    const words = {
+      compliant: 'RESIDENT',
+      unknown: 'UNKNOWN',
+      non_compliant: 'NOT RESIDENT',
+      invalid: 'NOT RESIDENT',
+    };
     expect(r.out).toContain(`RESULT: ${words[decision]} (`);
   });
 
   it('prints a block per image with digest, key, region, reasons and advice', async () => {
-    const r = await cli(fakeEngine({ decision: 'non_compliant' }), IMAGE, '-c', 'app-config.yaml', '-t', 'acme-eu');
+    const r = await cli(
+      fakeEngine({ decision: 'non_compliant' }),
+      IMAGE,
+      '-c',
+      'app-config.yaml',
+      '-t',
+      'acme-eu',
+    );
     expect(r.out).toContain(`IMAGE ${IMAGE}`);
     expect(r.out).toContain(DIGEST);
-    expect(r.out).toContain('awskms:///arn:aws-eusc:kms:eusc-de-east-1:111122223333:key/0c7a (region eusc-de-east-1');
-    expect(r.out).toContain('attestation_missing:provenance: No provenance attestation.');
+    expect(r.out).toContain(
+      'awskms:///arn:aws-eusc:kms:eusc-de-east-1:111122223333:key/0c7a (region eusc-de-east-1',
+    );
+    expect(r.out).toContain(
+      'attestation_missing:provenance: No provenance attestation.',
+    );
     expect(r.out).toContain('fix: Attach the required signed attestation');
     // Unsigned claims are shown as such, and terminal escapes from a registry are neutralised.
     expect(r.out).toContain('(unsigned; never decides)');
@@ -75,7 +101,17 @@ metadata:
 
   it('passes every reference, split like the catalog annotation, with tenant and region', async () => {
     const engine = fakeEngine();
-    await cli(engine, `${IMAGE},oci:/tmp/layout:v1`, 'registry.eu.example.com/b:1', '-c', 'app-config.yaml', '-t', 'acme-eu', '--region', 'eusc-de-east-1');
+    await cli(
+      engine,
+      `${IMAGE},oci:/tmp/layout:v1`,
+      'registry.eu.example.com/b:1',
+      '-c',
+      'app-config.yaml',
+      '-t',
+      'acme-eu',
+      '--region',
+      'eusc-de-east-1',
+    );
     expect(engine.calls.evaluate).toEqual([
       {
         entityRef: 'component:default/residency-cli',
@@ -88,7 +124,15 @@ metadata:
 
   it('--entity-file takes images, tenant, region and the entity ref from the annotations', async () => {
     const engine = fakeEngine();
-    const r = await cli(engine, '-c', 'app-config.yaml', '-f', 'catalog-info.yaml', '--entity', 'Component:payments/shop-api');
+    const r = await cli(
+      engine,
+      '-c',
+      'app-config.yaml',
+      '-f',
+      'catalog-info.yaml',
+      '--entity',
+      'Component:payments/shop-api',
+    );
     expect(r.code).toBe(0);
     expect(engine.calls.evaluate).toEqual([
       {
@@ -102,41 +146,97 @@ metadata:
 
   it('flags override annotations and arguments add images', async () => {
     const engine = fakeEngine();
-    await cli(engine, 'registry.eu.example.com/extra:3', '-c', 'app-config.yaml', '-f', 'catalog-info.yaml', '--entity', 'component:default/no-tenant', '-t', 'acme-eu', '-r', 'eu-west-1');
+    await cli(
+      engine,
+      'registry.eu.example.com/extra:3',
+      '-c',
+      'app-config.yaml',
+      '-f',
+      'catalog-info.yaml',
+      '--entity',
+      'component:default/no-tenant',
+      '-t',
+      'acme-eu',
+      '-r',
+      'eu-west-1',
+    );
     expect(engine.calls.evaluate[0]).toEqual({
       entityRef: 'component:default/no-tenant',
-      images: ['registry.eu.example.com/x:1', 'registry.eu.example.com/extra:3'],
+      images: [
+        'registry.eu.example.com/x:1',
+        'registry.eu.example.com/extra:3',
+      ],
       tenant: 'acme-eu',
       declaredRegion: 'eu-west-1',
     });
   });
 
   it('--json prints exactly the EntityResult document', async () => {
-    const r = await cli(fakeEngine({ decision: 'non_compliant' }), IMAGE, '-c', 'app-config.yaml', '-t', 'acme-eu', '--json');
+    const r = await cli(
+      fakeEngine({ decision: 'non_compliant' }),
+      IMAGE,
+      '-c',
+      'app-config.yaml',
+      '-t',
+      'acme-eu',
+      '--json',
+    );
     expect(r.code).toBe(1);
     const doc = JSON.parse(r.out);
     expect(doc.decision).toBe('non_compliant');
     expect(doc.images[0].digest).toBe(DIGEST);
     expect(Object.keys(doc).sort()).toEqual(
-      ['boundary', 'checkedAt', 'decision', 'engineVersion', 'entityRef', 'images', 'policyHash', 'reasons', 'tenant', 'trustHash'].sort(),
+      [
+        'boundary',
+        'checkedAt',
+        'decision',
+        'engineVersion',
+        'entityRef',
+        'images',
+        'policyHash',
+        'reasons',
+        'tenant',
+        'trustHash',
+      ].sort(),
     );
   });
 
   it('--evidence writes a chained evidence bundle', async () => {
-    const r = await cli(fakeEngine(), IMAGE, '-c', 'app-config.yaml', '-t', 'acme-eu', '--evidence', 'out/../evidence.json');
+    const r = await cli(
+      fakeEngine(),
+      IMAGE,
+      '-c',
+      'app-config.yaml',
+      '-t',
+      'acme-eu',
+      '--evidence',
+      'out/../evidence.json',
+    );
     expect(r.code).toBe(0);
     const bundle = JSON.parse(readFileSync(join(dir, 'evidence.json'), 'utf8'));
     expect(bundle).toMatchObject({
       schema: 'https://residency.dev/evidence-bundle/v1',
       exportedAt: '2026-11-23T20:01:00.000Z',
       exportedBy: 'residency-cli',
-      evidence: { previousHash: null, record: { entityRef: 'component:default/residency-cli' } },
+      evidence: {
+        previousHash: null,
+        record: { entityRef: 'component:default/residency-cli' },
+      },
     });
     expect(r.err).toContain('evidence bundle written to');
   });
 
   it('an unwritable --evidence path is a usage error', async () => {
-    const r = await cli(fakeEngine(), IMAGE, '-c', 'app-config.yaml', '-t', 'acme-eu', '--evidence', 'no/such/dir/e.json');
+    const r = await cli(
+      fakeEngine(),
+      IMAGE,
+      '-c',
+      'app-config.yaml',
+      '-t',
+      'acme-eu',
+      '--evidence',
+      'no/such/dir/e.json',
+    );
     expect(r.code).toBe(3);
     expect(r.err).toContain('cannot write the evidence bundle');
   });
@@ -151,10 +251,23 @@ metadata:
   });
 
   it('a configuration the engine rejects exits 3 with its code and entry, no stack', async () => {
-    const err = Object.assign(new Error('residency.keys[0] (x): region is required'), { code: 'key_region_unpinned' });
-    const r = await cli(fakeEngine({ loadError: err }), IMAGE, '-c', 'app-config.yaml', '-t', 'acme-eu', '--json');
+    const err = Object.assign(
+      new Error('residency.keys[0] (x): region is required'),
+      { code: 'key_region_unpinned' },
+    );
+    const r = await cli(
+      fakeEngine({ loadError: err }),
+      IMAGE,
+      '-c',
+      'app-config.yaml',
+      '-t',
+      'acme-eu',
+      '--json',
+    );
     expect(r.code).toBe(3);
-    expect(JSON.parse(r.out).error).toMatchObject({ code: 'key_region_unpinned' });
+    expect(JSON.parse(r.out).error).toMatchObject({
+      code: 'key_region_unpinned',
+    });
     expect(r.err).toContain('residency.keys[0] (x): region is required');
     expect(r.err).not.toMatch(/\n\s+at /);
   });
@@ -168,33 +281,90 @@ metadata:
       // An engine that ignores the signal: the deadline must hold anyway.
       evaluateEntity: () => new Promise(() => {}),
     });
-    const r = await cli(engine, IMAGE, '-c', 'app-config.yaml', '-t', 'acme-eu', '--timeout', '0.05');
+    const r = await cli(
+      engine,
+      IMAGE,
+      '-c',
+      'app-config.yaml',
+      '-t',
+      'acme-eu',
+      '--timeout',
+      '0.05',
+    );
     expect(r.code).toBe(2);
     expect(r.err).toContain('the --timeout of 0.05 s passed');
   });
 
   it('a bad --timeout is a usage error', async () => {
-    const r = await cli(fakeEngine(), IMAGE, '-c', 'app-config.yaml', '-t', 'acme-eu', '--timeout', 'soon');
+    const r = await cli(
+      fakeEngine(),
+      IMAGE,
+      '-c',
+      'app-config.yaml',
+      '-t',
+      'acme-eu',
+      '--timeout',
+      'soon',
+    );
     expect(r.code).toBe(3);
     expect(r.err).toContain('give a number of seconds');
   });
 
   it('an engine fault is "could not decide" (exit 2), never a pass', async () => {
-    const r = await cli(fakeEngine({ evaluateError: new Error('socket hang up') }), IMAGE, '-c', 'app-config.yaml', '-t', 'acme-eu');
+    const r = await cli(
+      fakeEngine({ evaluateError: new Error('socket hang up') }),
+      IMAGE,
+      '-c',
+      'app-config.yaml',
+      '-t',
+      'acme-eu',
+    );
     expect(r.code).toBe(2);
     expect(r.err).toContain('socket hang up');
   });
 
   it.each([
     [['-c', 'app-config.yaml', '-t', 'acme-eu'], 'no image reference given'],
-    [[IMAGE, '-t', 'acme-eu'], "required option '-c, --config <file>' not specified"],
+    [
+      [IMAGE, '-t', 'acme-eu'],
+      "required option '-c, --config <file>' not specified",
+    ],
     [[IMAGE, '-c', 'app-config.yaml'], 'no tenant given'],
-    [['-c', 'app-config.yaml', '-f', 'missing-catalog.yaml'], 'cannot read entity file'],
-    [['-c', 'app-config.yaml', '-f', 'catalog-info.yaml'], 'has 2 entities with residency.dev/images'],
-    [['-c', 'app-config.yaml', '-f', 'catalog-info.yaml', '--entity', 'component:default/nope'], 'has no entity component:default/nope'],
-    [['-c', 'app-config.yaml', '-f', 'catalog-info.yaml', '--entity', 'component:default/no-tenant'], 'no tenant given'],
+    [
+      ['-c', 'app-config.yaml', '-f', 'missing-catalog.yaml'],
+      'cannot read entity file',
+    ],
+    [
+      ['-c', 'app-config.yaml', '-f', 'catalog-info.yaml'],
+      'has 2 entities with residency.dev/images',
+    ],
+    [
+      [
+        '-c',
+        'app-config.yaml',
+        '-f',
+        'catalog-info.yaml',
+        '--entity',
+        'component:default/nope',
+      ],
+      'has no entity component:default/nope',
+    ],
+    [
+      [
+        '-c',
+        'app-config.yaml',
+        '-f',
+        'catalog-info.yaml',
+        '--entity',
+        'component:default/no-tenant',
+      ],
+      'no tenant given',
+    ],
     [[IMAGE, '-c', 'missing.yaml', '-t', 'acme-eu'], 'cannot read config file'],
-    [[IMAGE, '-c', 'app-config.yaml', '-t', 'acme-eu', '--colour'], "unknown option '--colour'"],
+    [
+      [IMAGE, '-c', 'app-config.yaml', '-t', 'acme-eu', '--colour'],
+      "unknown option '--colour'",
+    ],
   ])('usage error %j exits 3', async (args, message) => {
     const r = await cli(fakeEngine(), ...(args as string[]));
     expect(r.code).toBe(3);

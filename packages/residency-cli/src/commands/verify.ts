@@ -52,9 +52,13 @@ export function exitCodeForDecision(decision: Decision): ExitCode {
 /** The entity ref recorded when neither --entity nor --entity-file names one. */
 export const DEFAULT_ENTITY_REF = 'component:default/residency-cli';
 
-function keyLabel(key: { id: string; fingerprint: string; region: string } | undefined) {
+function keyLabel(
+  key: { id: string; fingerprint: string; region: string } | undefined,
+) {
   if (!key) return undefined;
-  return `${safe(key.id, 120)} (region ${safe(key.region)}, fp ${shortFingerprint(key.fingerprint)})`;
+  return `${safe(key.id, 120)} (region ${safe(
+    key.region,
+  )}, fp ${shortFingerprint(key.fingerprint)})`;
 }
 
 function formatImage(image: ImageResult): string {
@@ -62,14 +66,22 @@ function formatImage(image: ImageResult): string {
     if (s.verified) {
       let who = 'unknown signer';
       if (s.key) who = keyLabel(s.key) ?? who;
-      else if (s.identity) who = `${safe(s.identity.subject)} via ${safe(s.identity.issuer)}`;
+      else if (s.identity)
+        who = `${safe(s.identity.subject)} via ${safe(s.identity.issuer)}`;
       return `verified (${s.format}, ${s.source}) by ${who}`;
     }
-    return `NOT verified (${s.format}, ${s.source})${s.error ? `: ${safe(s.error.code)}` : ''}`;
+    return `NOT verified (${s.format}, ${s.source})${
+      s.error ? `: ${safe(s.error.code)}` : ''
+    }`;
   });
   const atts = image.attestations.map(a => {
-    const status = a.verified ? 'verified' : `NOT verified${a.error ? ` (${safe(a.error.code)})` : ''}`;
-    const by = a.verified && a.key ? ` by ${safe(a.key.id, 80)} [${safe(a.key.region)}]` : '';
+    const status = a.verified
+      ? 'verified'
+      : `NOT verified${a.error ? ` (${safe(a.error.code)})` : ''}`;
+    const by =
+      a.verified && a.key
+        ? ` by ${safe(a.key.id, 80)} [${safe(a.key.region)}]`
+        : '';
     return `${a.kind} ${status}${by} — ${safe(a.predicateType, 120)}`;
   });
   const rows: [string, string | undefined][] = [
@@ -78,7 +90,11 @@ function formatImage(image: ImageResult): string {
     [
       'registry',
       image.registry
-        ? `${safe(image.registry)}${image.registryRegion ? ` (region ${safe(image.registryRegion)})` : ' (not configured)'}`
+        ? `${safe(image.registry)}${
+            image.registryRegion
+              ? ` (region ${safe(image.registryRegion)})`
+              : ' (not configured)'
+          }`
         : undefined,
     ],
     ['signatures', sigs.length ? sigs[0] : '(none found)'],
@@ -116,7 +132,10 @@ export function formatEntityResult(result: EntityResult): string {
       [
         ['tenant', result.tenant ? safe(result.tenant) : '(none)'],
         ['boundary', boundary],
-        ['declared region', result.declaredRegion ? safe(result.declaredRegion) : undefined],
+        [
+          'declared region',
+          result.declaredRegion ? safe(result.declaredRegion) : undefined,
+        ],
       ],
       '',
     ),
@@ -166,15 +185,22 @@ export async function verifyCommand(
   }
   const declaredRegion = options.region ?? entity?.region;
   const entityRef = entity?.entityRef ?? options.entity ?? DEFAULT_ENTITY_REF;
-  const { settings } = await loadSettingsFromFiles(options.config, io, engineApi);
+  const { settings } = await loadSettingsFromFiles(
+    options.config,
+    io,
+    engineApi,
+  );
   if (!Object.prototype.hasOwnProperty.call(settings.tenants, tenant)) {
     const known = Object.keys(settings.tenants);
-    throw new CliError(`tenant '${safe(tenant)}' is not defined in residency.tenants`, {
-      code: 'tenant_unknown',
-      hint: known.length
-        ? `Use one of: ${known.join(', ')}.`
-        : 'Define the tenant under residency.tenants in the configuration.',
-    });
+    throw new CliError(
+      `tenant '${safe(tenant)}' is not defined in residency.tenants`,
+      {
+        code: 'tenant_unknown',
+        hint: known.length
+          ? `Use one of: ${known.join(', ')}.`
+          : 'Define the tenant under residency.tenants in the configuration.',
+      },
+    );
   }
   const engine = await engineApi.createEngine(settings);
   const signal =
@@ -196,7 +222,9 @@ export async function verifyCommand(
           evaluating,
           new Promise<never>((_resolve, reject) => {
             if (signal.aborted) reject(signal.reason);
-            signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+            signal.addEventListener('abort', () => reject(signal.reason), {
+              once: true,
+            });
           }),
         ])
       : await evaluating;
@@ -222,12 +250,17 @@ export async function verifyCommand(
     };
     const target = resolve(io.cwd, options.evidence);
     try {
-      writeFileSync(target, `${JSON.stringify(bundle, null, 2)}\n`, { mode: 0o644 });
-    } catch (e) {
-      throw new CliError(`cannot write the evidence bundle to ${target}: ${errorMessage(e)}`, {
-        code: 'file_unwritable',
-        hint: 'Choose a writable path for --evidence.',
+      writeFileSync(target, `${JSON.stringify(bundle, null, 2)}\n`, {
+        mode: 0o644,
       });
+    } catch (e) {
+      throw new CliError(
+        `cannot write the evidence bundle to ${target}: ${errorMessage(e)}`,
+        {
+          code: 'file_unwritable',
+          hint: 'Choose a writable path for --evidence.',
+        },
+      );
     }
     if (!options.json) io.stderr(`evidence bundle written to ${target}\n`);
   }

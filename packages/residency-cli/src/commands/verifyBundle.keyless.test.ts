@@ -4,7 +4,11 @@
  * extension, and a private transparency log. Only trust given by flags decides.
  */
 import { execFileSync } from 'node:child_process';
-import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  X509Certificate,
+} from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,11 +38,55 @@ describe('residency verify-bundle, keyless', () => {
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'residency-keyless-'));
-    openssl(dir, 'genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', 'ca.key');
-    openssl(dir, 'req', '-x509', '-new', '-key', 'ca.key', '-subj', '/O=Residency Test/CN=test-fulcio', '-days', '3650',
-      '-addext', 'basicConstraints=critical,CA:true', '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-out', 'ca.pem');
-    openssl(dir, 'genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', 'leaf.key');
-    openssl(dir, 'req', '-new', '-key', 'leaf.key', '-subj', '/O=sigstore.dev', '-out', 'leaf.csr');
+    openssl(
+      dir,
+      'genpkey',
+      '-algorithm',
+      'EC',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-out',
+      'ca.key',
+    );
+    openssl(
+      dir,
+      'req',
+      '-x509',
+      '-new',
+      '-key',
+      'ca.key',
+      '-subj',
+      '/O=Residency Test/CN=test-fulcio',
+      '-days',
+      '3650',
+      '-addext',
+      'basicConstraints=critical,CA:true',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+      '-out',
+      'ca.pem',
+    );
+    openssl(
+      dir,
+      'genpkey',
+      '-algorithm',
+      'EC',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-out',
+      'leaf.key',
+    );
+    openssl(
+      dir,
+      'req',
+      '-new',
+      '-key',
+      'leaf.key',
+      '-subj',
+      '/O=sigstore.dev',
+      '-out',
+      'leaf.csr',
+    );
     writeFileSync(
       join(dir, 'leaf.ext'),
       [
@@ -50,11 +98,32 @@ describe('residency verify-bundle, keyless', () => {
         `1.3.6.1.4.1.57264.1.1=DER:${Buffer.from(ISSUER).toString('hex')}`,
       ].join('\n'),
     );
-    openssl(dir, 'x509', '-req', '-in', 'leaf.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-set_serial', '42',
-      '-days', '1', '-extfile', 'leaf.ext', '-out', 'leaf.pem');
+    openssl(
+      dir,
+      'x509',
+      '-req',
+      '-in',
+      'leaf.csr',
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca.key',
+      '-set_serial',
+      '42',
+      '-days',
+      '1',
+      '-extfile',
+      'leaf.ext',
+      '-out',
+      'leaf.pem',
+    );
     const privateKey = createPrivateKey(readFileSync(join(dir, 'leaf.key')));
     leafPem = readFileSync(join(dir, 'leaf.pem'), 'utf8');
-    leaf = { privateKey, publicKey: createPublicKey(privateKey), publicPem: leafPem };
+    leaf = {
+      privateKey,
+      publicKey: createPublicKey(privateKey),
+      publicPem: leafPem,
+    };
 
     const caDer = new X509Certificate(readFileSync(join(dir, 'ca.pem'))).raw;
     const root = tlogTrustedRoot(tlogKey) as any;
@@ -70,9 +139,15 @@ describe('residency verify-bundle, keyless', () => {
     writeFileSync(join(dir, 'artifact.bin'), artifact);
 
     const leafDer = new X509Certificate(leafPem).raw;
-    const b: any = withTlogEntry(messageSignatureBundle(leaf, artifact), leaf, tlogKey);
+    const b: any = withTlogEntry(
+      messageSignatureBundle(leaf, artifact),
+      leaf,
+      tlogKey,
+    );
     b.verificationMaterial = {
-      x509CertificateChain: { certificates: [{ rawBytes: leafDer.toString('base64') }] },
+      x509CertificateChain: {
+        certificates: [{ rawBytes: leafDer.toString('base64') }],
+      },
       tlogEntries: b.verificationMaterial.tlogEntries,
     };
     writeFileSync(join(dir, 'keyless.json'), JSON.stringify(b));
@@ -81,20 +156,58 @@ describe('residency verify-bundle, keyless', () => {
 
   async function cli(...args: string[]) {
     const io = memoryIo({ cwd: dir });
-    const code = await run(['verify-bundle', 'keyless.json', '--artifact', 'artifact.bin', '--trusted-root', 'root.json', '--json', ...args], { io });
+    const code = await run(
+      [
+        'verify-bundle',
+        'keyless.json',
+        '--artifact',
+        'artifact.bin',
+        '--trusted-root',
+        'root.json',
+        '--json',
+        ...args,
+      ],
+      { io },
+    );
     return { code, doc: JSON.parse(io.out || '{}'), err: io.err };
   }
 
   it('verifies for the exact identity and issuer and prints them (exit 0)', async () => {
-    const r = await cli('--certificate-identity', IDENTITY, '--certificate-oidc-issuer', ISSUER, '--insecure-ignore-sct');
+    const r = await cli(
+      '--certificate-identity',
+      IDENTITY,
+      '--certificate-oidc-issuer',
+      ISSUER,
+      '--insecure-ignore-sct',
+    );
     expect(r.doc.error).toBeUndefined();
     expect(r.code).toBe(0);
-    expect(r.doc.signer).toEqual({ type: 'certificate', identity: IDENTITY, issuer: ISSUER });
+    expect(r.doc.signer).toEqual({
+      type: 'certificate',
+      identity: IDENTITY,
+      issuer: ISSUER,
+    });
   });
 
   it.each([
-    ['another identity', ['--certificate-identity', 'attacker@example.com', '--certificate-oidc-issuer', ISSUER]],
-    ['another issuer', ['--certificate-identity', IDENTITY, '--certificate-oidc-issuer', 'https://accounts.google.com']],
+    [
+      'another identity',
+      [
+        '--certificate-identity',
+        'attacker@example.com',
+        '--certificate-oidc-issuer',
+        ISSUER,
+      ],
+    ],
+    [
+      'another issuer',
+      [
+        '--certificate-identity',
+        IDENTITY,
+        '--certificate-oidc-issuer',
+        'https://accounts.google.com',
+      ],
+    ],
   ])('%s -> identity_mismatch (exit 1)', async (_name, flags) => {
     const r = await cli(...flags, '--insecure-ignore-sct');
     expect(r.code).toBe(1);
@@ -102,7 +215,12 @@ describe('residency verify-bundle, keyless', () => {
   });
 
   it('without an SCT and without --insecure-ignore-sct -> certificate_invalid (exit 1)', async () => {
-    const r = await cli('--certificate-identity', IDENTITY, '--certificate-oidc-issuer', ISSUER);
+    const r = await cli(
+      '--certificate-identity',
+      IDENTITY,
+      '--certificate-oidc-issuer',
+      ISSUER,
+    );
     expect(r.code).toBe(1);
     expect(r.doc.error.code).toBe('certificate_invalid');
   });
@@ -111,7 +229,18 @@ describe('residency verify-bundle, keyless', () => {
     // Without --trusted-root: the public-good root trusts neither this CA nor this log.
     const io = memoryIo({ cwd: dir });
     const code = await run(
-      ['verify-bundle', 'keyless.json', '--artifact', 'artifact.bin', '--certificate-identity', IDENTITY, '--certificate-oidc-issuer', ISSUER, '--insecure-ignore-sct', '--json'],
+      [
+        'verify-bundle',
+        'keyless.json',
+        '--artifact',
+        'artifact.bin',
+        '--certificate-identity',
+        IDENTITY,
+        '--certificate-oidc-issuer',
+        ISSUER,
+        '--insecure-ignore-sct',
+        '--json',
+      ],
       { io },
     );
     expect(code).toBe(1);

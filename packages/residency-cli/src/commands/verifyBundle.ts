@@ -1,10 +1,7 @@
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import {
-  bundleFromJSON,
-  type Bundle,
-} from '@sigstore/bundle';
+import { bundleFromJSON, type Bundle } from '@sigstore/bundle';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import {
   Verifier,
@@ -66,7 +63,11 @@ class BundleFailure extends Error {
 }
 
 interface Report {
-  bundle: { file: string; mediaType?: string; content?: 'messageSignature' | 'dsseEnvelope' };
+  bundle: {
+    file: string;
+    mediaType?: string;
+    content?: 'messageSignature' | 'dsseEnvelope';
+  };
   verified: boolean;
   exitCode: ExitCode;
   signer?:
@@ -87,7 +88,8 @@ function readBounded(file: string, what: string, cap: number): Buffer {
   try {
     const st = statSync(file);
     if (!st.isFile()) throw new Error('not a regular file');
-    if (st.size > cap) throw new Error(`${st.size} bytes is more than the ${cap}-byte cap`);
+    if (st.size > cap)
+      throw new Error(`${st.size} bytes is more than the ${cap}-byte cap`);
     return readFileSync(file);
   } catch (e) {
     throw new CliError(`cannot read ${what} ${file}: ${errorMessage(e)}`, {
@@ -127,7 +129,8 @@ export function keyFingerprint(key: KeyObject): string {
 
 function keyAlgorithm(key: KeyObject): string {
   const d = key.asymmetricKeyDetails;
-  if (key.asymmetricKeyType === 'ec') return `ecdsa-${d?.namedCurve ?? 'unknown'}`;
+  if (key.asymmetricKeyType === 'ec')
+    return `ecdsa-${d?.namedCurve ?? 'unknown'}`;
   if (key.asymmetricKeyType === 'rsa' || key.asymmetricKeyType === 'rsa-pss') {
     return `${key.asymmetricKeyType}-${d?.modulusLength ?? ''}`;
   }
@@ -150,7 +153,9 @@ export function publicGoodTrustedRoot(): TrustedRoot {
       hint: 'Pass --trusted-root <trusted_root.json>.',
     });
   }
-  return TrustedRoot.fromJSON(JSON.parse(Buffer.from(b64, 'base64').toString('utf8')));
+  return TrustedRoot.fromJSON(
+    JSON.parse(Buffer.from(b64, 'base64').toString('utf8')),
+  );
 }
 
 function mapVerifierError(e: unknown): BundleFailure {
@@ -158,7 +163,10 @@ function mapVerifierError(e: unknown): BundleFailure {
   const msg = errorMessage(e);
   switch (code) {
     case 'SIGNATURE_ERROR':
-      return new BundleFailure('signature_invalid', `signature does not verify: ${msg}`);
+      return new BundleFailure(
+        'signature_invalid',
+        `signature does not verify: ${msg}`,
+      );
     case 'UNTRUSTED_SIGNER_ERROR':
       return new BundleFailure('identity_mismatch', msg);
     case 'CERTIFICATE_ERROR':
@@ -168,25 +176,33 @@ function mapVerifierError(e: unknown): BundleFailure {
     case 'PUBLIC_KEY_ERROR':
       return new BundleFailure('key_invalid', msg);
     default:
-      if (code && code.startsWith('TLOG')) return new BundleFailure('tlog_invalid', msg);
+      if (code && code.startsWith('TLOG'))
+        return new BundleFailure('tlog_invalid', msg);
       return new BundleFailure('signature_invalid', msg);
   }
 }
 
 function validateOptions(o: VerifyBundleOptions) {
   if (Boolean(o.artifact) === Boolean(o.digest)) {
-    throw new CliError('give exactly one of --artifact <file> or --digest <alg:hex>', {
-      hint: 'The artifact (or its digest) is what the signature or attestation must cover.',
-    });
+    throw new CliError(
+      'give exactly one of --artifact <file> or --digest <alg:hex>',
+      {
+        hint: 'The artifact (or its digest) is what the signature or attestation must cover.',
+      },
+    );
   }
   if (Boolean(o.certificateIdentity) !== Boolean(o.certificateOidcIssuer)) {
     throw new CliError(
       '--certificate-identity and --certificate-oidc-issuer must be given together',
-      { hint: 'Keyless bundles are trusted only for an exact identity and issuer.' },
+      {
+        hint: 'Keyless bundles are trusted only for an exact identity and issuer.',
+      },
     );
   }
   if (o.key && o.certificateIdentity) {
-    throw new CliError('give either --key or --certificate-identity/--certificate-oidc-issuer, not both');
+    throw new CliError(
+      'give either --key or --certificate-identity/--certificate-oidc-issuer, not both',
+    );
   }
   if (!o.key && !o.certificateIdentity) {
     throw new CliError('no trust given: nothing to verify the bundle against', {
@@ -212,10 +228,13 @@ export async function verifyBundleCommand(
     try {
       key = createPublicKey(pem);
     } catch (e) {
-      throw new CliError(`${keyFile} is not a PEM public key: ${errorMessage(e)}`, {
-        code: 'key_unreadable',
-        hint: 'Pass the PEM SubjectPublicKeyInfo (-----BEGIN PUBLIC KEY-----), e.g. cosign.pub.',
-      });
+      throw new CliError(
+        `${keyFile} is not a PEM public key: ${errorMessage(e)}`,
+        {
+          code: 'key_unreadable',
+          hint: 'Pass the PEM SubjectPublicKeyInfo (-----BEGIN PUBLIC KEY-----), e.g. cosign.pub.',
+        },
+      );
     }
   }
   let root: TrustedRoot;
@@ -231,13 +250,18 @@ export async function verifyBundleCommand(
         typeof mediaType !== 'string' ||
         !mediaType.startsWith('application/vnd.dev.sigstore.trustedroot')
       ) {
-        throw new Error('$.mediaType is not application/vnd.dev.sigstore.trustedroot+json');
+        throw new Error(
+          '$.mediaType is not application/vnd.dev.sigstore.trustedroot+json',
+        );
       }
       root = TrustedRoot.fromJSON(doc);
     } catch (e) {
-      throw new CliError(`${file} is not a Sigstore trusted root: ${errorMessage(e)}`, {
-        code: 'trusted_root_invalid',
-      });
+      throw new CliError(
+        `${file} is not a Sigstore trusted root: ${errorMessage(e)}`,
+        {
+          code: 'trusted_root_invalid',
+        },
+      );
     }
   } else {
     // Offline copy embedded in @sigstore/tuf. Also needed with --key: a tlog entry in the
@@ -246,7 +270,11 @@ export async function verifyBundleCommand(
   }
   const expected = options.digest ? parseDigest(options.digest) : undefined;
   const artifact = options.artifact
-    ? readBounded(resolve(io.cwd, options.artifact), 'artifact', MAX_ARTIFACT_BYTES)
+    ? readBounded(
+        resolve(io.cwd, options.artifact),
+        'artifact',
+        MAX_ARTIFACT_BYTES,
+      )
     : undefined;
 
   const report: Report = {
@@ -262,7 +290,10 @@ export async function verifyBundleCommand(
     try {
       bundle = bundleFromJSON(json);
     } catch (e) {
-      throw new BundleFailure('bundle_invalid', `not a valid Sigstore bundle: ${errorMessage(e)}`);
+      throw new BundleFailure(
+        'bundle_invalid',
+        `not a valid Sigstore bundle: ${errorMessage(e)}`,
+      );
     }
     report.bundle.mediaType = bundle.mediaType;
     report.bundle.content = bundle.content.$case;
@@ -278,24 +309,40 @@ export async function verifyBundleCommand(
         source: 'artifact',
       };
     } else if (expected) {
-      report.artifact = { digest: `${expected.algorithm}:${expected.hex}`, source: 'digest' };
+      report.artifact = {
+        digest: `${expected.algorithm}:${expected.hex}`,
+        source: 'digest',
+      };
     }
 
     let entity: SignedEntity;
     try {
       entity = toSignedEntity(bundle, artifact);
     } catch (e) {
-      throw new BundleFailure('bundle_invalid', `cannot read the bundle's signing material: ${errorMessage(e)}`);
+      throw new BundleFailure(
+        'bundle_invalid',
+        `cannot read the bundle's signing material: ${errorMessage(e)}`,
+      );
     }
 
     if (bundle.content.$case === 'messageSignature') {
       const md = bundle.content.messageSignature.messageDigest;
       // protobuf-specs HashAlgorithm: 0 unspecified (SHA2-256), 1..3 SHA2, 4..5 SHA3.
       const bundleAlg = (
-        { 0: 'sha256', 1: 'sha256', 2: 'sha384', 3: 'sha512', 4: 'sha3-256', 5: 'sha3-384' } as Record<number, string>
+        {
+          0: 'sha256',
+          1: 'sha256',
+          2: 'sha384',
+          3: 'sha512',
+          4: 'sha3-256',
+          5: 'sha3-384',
+        } as Record<number, string>
       )[(md?.algorithm ?? 0) as unknown as number];
       if (!bundleAlg) {
-        throw new BundleFailure('bundle_invalid', `unknown messageDigest algorithm ${String(md?.algorithm)}`);
+        throw new BundleFailure(
+          'bundle_invalid',
+          `unknown messageDigest algorithm ${String(md?.algorithm)}`,
+        );
       }
       let actual: Buffer;
       if (artifact) {
@@ -305,15 +352,20 @@ export async function verifyBundleCommand(
         // over, and the signature is checked over it (prehashed) below.
         if (expected!.algorithm !== bundleAlg) {
           throw new CliError(
-            `the bundle signs a ${bundleAlg} digest; --digest gives ${expected!.algorithm}`,
+            `the bundle signs a ${bundleAlg} digest; --digest gives ${
+              expected!.algorithm
+            }`,
             { hint: `Pass --digest ${bundleAlg}:<hex>, or --artifact <file>.` },
           );
         }
         actual = Buffer.from(expected!.hex, 'hex');
         if (!key) {
-          throw new CliError('--digest with a keyless message signature is not supported', {
-            hint: 'Pass --artifact <file>.',
-          });
+          throw new CliError(
+            '--digest with a keyless message signature is not supported',
+            {
+              hint: 'Pass --artifact <file>.',
+            },
+          );
         }
         const digestBytes = actual;
         const orig = entity.signature;
@@ -327,10 +379,17 @@ export async function verifyBundleCommand(
             compareSignedDigest: b => orig.compareSignedDigest(b),
             verifySignature: k => {
               try {
-                return verifyPrehashed(k, bundleAlg, digestBytes, signatureBytes);
+                return verifyPrehashed(
+                  k,
+                  bundleAlg,
+                  digestBytes,
+                  signatureBytes,
+                );
               } catch (e) {
                 if (e instanceof PrehashUnsupportedError) {
-                  throw new CliError(`${e.message}`, { hint: 'Pass --artifact <file>.' });
+                  throw new CliError(`${e.message}`, {
+                    hint: 'Pass --artifact <file>.',
+                  });
                 }
                 throw e;
               }
@@ -343,7 +402,9 @@ export async function verifyBundleCommand(
           check('artifact digest matches the bundle message digest', false);
           throw new BundleFailure(
             'digest_mismatch',
-            `the artifact's ${bundleAlg} is ${actual.toString('hex')}, the bundle's messageDigest says ${md.digest.toString('hex')}`,
+            `the artifact's ${bundleAlg} is ${actual.toString(
+              'hex',
+            )}, the bundle's messageDigest says ${md.digest.toString('hex')}`,
           );
         }
         check('artifact digest matches the bundle message digest', true);
@@ -352,17 +413,20 @@ export async function verifyBundleCommand(
 
     if (key) {
       // The key from --key is the only key; the bundle's hint or certificate is ignored.
-      entity = { ...entity, key: { $case: 'public-key', hint: 'residency-cli --key' } };
+      entity = {
+        ...entity,
+        key: { $case: 'public-key', hint: 'residency-cli --key' },
+      };
     }
-    const trustMaterial = toTrustMaterial(
-      root,
-      () => {
-        if (!key) {
-          throw new BundleFailure('key_invalid', 'the bundle names a public key, but no --key was given');
-        }
-        return { publicKey: key, validFor: () => true };
-      },
-    );
+    const trustMaterial = toTrustMaterial(root, () => {
+      if (!key) {
+        throw new BundleFailure(
+          'key_invalid',
+          'the bundle names a public key, but no --key was given',
+        );
+      }
+      return { publicKey: key, validFor: () => true };
+    });
     const keyless = !key;
     const verifier = new Verifier(trustMaterial, {
       tlogThreshold: keyless || options.requireTlog ? 1 : 0,
@@ -396,7 +460,12 @@ export async function verifyBundleCommand(
       check('signature', false);
       throw mapVerifierError(e);
     }
-    check(isDsse ? 'signature over the DSSE envelope (PAE)' : 'signature over the artifact', true);
+    check(
+      isDsse
+        ? 'signature over the DSSE envelope (PAE)'
+        : 'signature over the artifact',
+      true,
+    );
     if (keyless || options.requireTlog) check('transparency log entry', true);
 
     if (bundle.content.$case === 'dsseEnvelope') {
@@ -404,7 +473,10 @@ export async function verifyBundleCommand(
       if (env.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
         throw new BundleFailure(
           'payload_type',
-          `DSSE payloadType is "${safe(env.payloadType, 100)}", not ${IN_TOTO_PAYLOAD_TYPE}`,
+          `DSSE payloadType is "${safe(
+            env.payloadType,
+            100,
+          )}", not ${IN_TOTO_PAYLOAD_TYPE}`,
         );
       }
       const statement = parseStatement(env.payload);
@@ -415,7 +487,8 @@ export async function verifyBundleCommand(
           ? Object.entries(s.digest).some(
               ([alg, hex]) =>
                 DIGEST_HEX_LENGTH[alg] !== undefined &&
-                createHash(alg).update(artifact).digest('hex') === hex.toLowerCase(),
+                createHash(alg).update(artifact).digest('hex') ===
+                  hex.toLowerCase(),
             )
           : s.digest[expected!.algorithm]?.toLowerCase() === expected!.hex,
       );
@@ -450,7 +523,10 @@ function parseStatement(payload: Buffer): NonNullable<Report['statement']> {
     return {
       type: st.type,
       predicateType: st.predicateType,
-      subjects: st.subjects.map(x => ({ name: x.name ?? '', digest: x.digest })),
+      subjects: st.subjects.map(x => ({
+        name: x.name ?? '',
+        digest: x.digest,
+      })),
     };
   } catch (e) {
     throw new BundleFailure('malformed_statement', errorMessage(e));
@@ -462,14 +538,29 @@ function formatReport(r: Report): string {
   out.push(`Sigstore bundle ${r.bundle.file}`);
   if (r.bundle.mediaType) {
     out.push(`  media type    ${safe(r.bundle.mediaType)}`);
-    out.push(`  content       ${r.bundle.content === 'dsseEnvelope' ? 'DSSE envelope (attestation)' : 'message signature'}`);
+    out.push(
+      `  content       ${
+        r.bundle.content === 'dsseEnvelope'
+          ? 'DSSE envelope (attestation)'
+          : 'message signature'
+      }`,
+    );
   }
-  if (r.artifact) out.push(`  artifact      ${r.artifact.digest} (from --${r.artifact.source})`);
+  if (r.artifact)
+    out.push(
+      `  artifact      ${r.artifact.digest} (from --${r.artifact.source})`,
+    );
   if (r.tlogEntries !== undefined) out.push(`  tlog entries  ${r.tlogEntries}`);
   if (r.signer?.type === 'key') {
-    out.push(`  signer        key ${r.signer.algorithm}, SPKI SHA-256 ${r.signer.fingerprint} (from --key)`);
+    out.push(
+      `  signer        key ${r.signer.algorithm}, SPKI SHA-256 ${r.signer.fingerprint} (from --key)`,
+    );
   } else if (r.signer?.type === 'certificate') {
-    out.push(`  signer        ${safe(r.signer.identity ?? '?')} (issuer ${safe(r.signer.issuer ?? '?')})`);
+    out.push(
+      `  signer        ${safe(r.signer.identity ?? '?')} (issuer ${safe(
+        r.signer.issuer ?? '?',
+      )})`,
+    );
   }
   if (r.statement) {
     out.push(`  _type         ${safe(r.statement.type)}`);
@@ -478,7 +569,12 @@ function formatReport(r: Report): string {
       const d = Object.entries(s.digest)
         .map(([a, h]) => `${safe(a, 20)}:${safe(h, 140)}`)
         .join(' ');
-      out.push(`  ${i === 0 ? 'subjects     ' : '             '} ${safe(s.name || '(unnamed)', 200)} ${d}`);
+      out.push(
+        `  ${i === 0 ? 'subjects     ' : '             '} ${safe(
+          s.name || '(unnamed)',
+          200,
+        )} ${d}`,
+      );
     }
   }
   out.push('');
@@ -487,7 +583,10 @@ function formatReport(r: Report): string {
   out.push(
     r.verified
       ? 'RESULT: Verified OK'
-      : `RESULT: does NOT verify: ${r.error?.code}: ${safe(r.error?.message ?? '', 600)}`,
+      : `RESULT: does NOT verify: ${r.error?.code}: ${safe(
+          r.error?.message ?? '',
+          600,
+        )}`,
   );
   return `${out.join('\n')}\n`;
 }

@@ -14,15 +14,26 @@ describe('residency verify-evidence (command layer, engine faked)', () => {
       sequence: 1,
       previousHash: null,
       recordHash: 'h'.repeat(64),
-      record: { entityRef: 'component:default/a', result: { decision: 'non_compliant' } },
+      record: {
+        entityRef: 'component:default/a',
+        result: { decision: 'non_compliant' },
+      },
     },
     exportedAt: '2026-11-23T20:00:00Z',
   };
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'residency-ve-'));
     writeFileSync(join(dir, 'bundle.json'), JSON.stringify(bundle));
-    writeFileSync(join(dir, 'other.json'), JSON.stringify({ mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json' }));
-    writeFileSync(join(dir, 'broken.json'), '{"schema": "https://residency.dev/evi');
+    writeFileSync(
+      join(dir, 'other.json'),
+      JSON.stringify({
+        mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
+      }),
+    );
+    writeFileSync(
+      join(dir, 'broken.json'),
+      '{"schema": "https://residency.dev/evi',
+    );
     writeFileSync(join(dir, 'app-config.yaml'), 'residency:\n  tenants: {}\n');
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -34,7 +45,12 @@ describe('residency verify-evidence (command layer, engine faked)', () => {
   }
 
   it('exit 0 when the bundle verifies; every check passes', async () => {
-    const r = await cli(fakeEngine({ verification: { ok: true, decision: 'non_compliant', problems: [] } }), 'bundle.json');
+    const r = await cli(
+      fakeEngine({
+        verification: { ok: true, decision: 'non_compliant', problems: [] },
+      }),
+      'bundle.json',
+    );
     expect(r.code).toBe(0);
     expect(r.out).toContain('PASS  record hash');
     expect(r.out).not.toContain('FAIL');
@@ -42,7 +58,13 @@ describe('residency verify-evidence (command layer, engine faked)', () => {
   });
 
   it('--require-compliant fails a verified bundle whose recorded decision is not compliant', async () => {
-    const r = await cli(fakeEngine({ verification: { ok: true, decision: 'non_compliant', problems: [] } }), 'bundle.json', '--require-compliant');
+    const r = await cli(
+      fakeEngine({
+        verification: { ok: true, decision: 'non_compliant', problems: [] },
+      }),
+      'bundle.json',
+      '--require-compliant',
+    );
     expect(r.code).toBe(1);
   });
 
@@ -51,8 +73,16 @@ describe('residency verify-evidence (command layer, engine faked)', () => {
       verification: {
         ok: false,
         problems: [
-          { path: '$.evidence.recordHash', code: 'hash_mismatch', message: 'recomputed hash differs' },
-          { path: 'evidence.record.material[0].simpleSignatures[0].signature', code: 'signature_invalid', message: 'does not verify' },
+          {
+            path: '$.evidence.recordHash',
+            code: 'hash_mismatch',
+            message: 'recomputed hash differs',
+          },
+          {
+            path: 'evidence.record.material[0].simpleSignatures[0].signature',
+            code: 'signature_invalid',
+            message: 'does not verify',
+          },
         ],
       },
     });
@@ -61,7 +91,12 @@ describe('residency verify-evidence (command layer, engine faked)', () => {
     const doc = JSON.parse(r.out);
     expect(doc.ok).toBe(false);
     expect(doc.problems).toEqual([
-      { path: '$.evidence.recordHash', code: 'hash_mismatch', message: 'recomputed hash differs', check: 'record_hash' },
+      {
+        path: '$.evidence.recordHash',
+        code: 'hash_mismatch',
+        message: 'recomputed hash differs',
+        check: 'record_hash',
+      },
       {
         path: '$.evidence.record.material[0].simpleSignatures[0].signature',
         code: 'signature_invalid',
@@ -75,24 +110,51 @@ describe('residency verify-evidence (command layer, engine faked)', () => {
 
   it('human output names each failing path', async () => {
     const engine = fakeEngine({
-      verification: { ok: false, problems: [{ path: '$.previous.recordHash', code: 'chain_broken', message: 'link differs' }] },
+      verification: {
+        ok: false,
+        problems: [
+          {
+            path: '$.previous.recordHash',
+            code: 'chain_broken',
+            message: 'link differs',
+          },
+        ],
+      },
     });
     const r = await cli(engine, 'bundle.json');
     expect(r.code).toBe(1);
-    expect(r.out).toContain('FAIL  chain link to the previous record (1 problem)');
-    expect(r.out).toContain('$.previous.recordHash\n    chain_broken: link differs');
+    expect(r.out).toContain(
+      'FAIL  chain link to the previous record (1 problem)',
+    );
+    expect(r.out).toContain(
+      '$.previous.recordHash\n    chain_broken: link differs',
+    );
     expect(r.out).toContain('RESULT: the bundle does NOT verify.');
   });
 
   it('a malformed evidence object fails the structure check', async () => {
     const engine = fakeEngine({
-      verification: { ok: false, problems: [{ path: 'evidence', code: 'malformed', message: 'evidence.record is missing' }] },
+      verification: {
+        ok: false,
+        problems: [
+          {
+            path: 'evidence',
+            code: 'malformed',
+            message: 'evidence.record is missing',
+          },
+        ],
+      },
     });
     const r = await cli(engine, 'bundle.json', '--json');
     expect(r.code).toBe(1);
     const doc = JSON.parse(r.out);
-    expect(doc.problems[0]).toMatchObject({ path: '$.evidence', check: 'structure' });
-    expect(doc.checks.find((c: any) => c.id === 'structure').status).toBe('fail');
+    expect(doc.problems[0]).toMatchObject({
+      path: '$.evidence',
+      check: 'structure',
+    });
+    expect(doc.checks.find((c: any) => c.id === 'structure').status).toBe(
+      'fail',
+    );
   });
 
   it('--previous: a predecessor of another entity breaks the chain at entityRef', async () => {
@@ -101,31 +163,82 @@ describe('residency verify-evidence (command layer, engine faked)', () => {
     other.evidence.recordHash = 'a'.repeat(64);
     other.evidence.record.entityRef = 'component:default/b';
     writeFileSync(join(dir, 'prev.json'), JSON.stringify(other));
-    const r = await cli(fakeEngine(), 'bundle.json', '--previous', 'prev.json', '--json');
+    const r = await cli(
+      fakeEngine(),
+      'bundle.json',
+      '--previous',
+      'prev.json',
+      '--json',
+    );
     expect(r.code).toBe(1);
-    const paths = JSON.parse(r.out).problems.map((p: { path: string }) => p.path);
-    expect(paths).toEqual(['$.evidence.previousHash', '$.evidence.record.entityRef']);
-  });
-
-  it.each([
-    ['exportedAt', (b: any) => { b.exportedAt = 12; }, '$.exportedAt'],
-    ['exportedAt', (b: any) => { b.exportedAt = 'yesterday'; }, '$.exportedAt'],
-    ['exportedBy', (b: any) => { b.exportedBy = ['x']; }, '$.exportedBy'],
-    ['evidence.id', (b: any) => { b.evidence.id = null; }, '$.evidence.id'],
-  ])('metadata outside the hash must be well-formed: %s', async (_name, mutate, path) => {
-    const doc = structuredClone(bundle);
-    mutate(doc);
-    writeFileSync(join(dir, 'meta.json'), JSON.stringify(doc));
-    const r = await cli(fakeEngine(), 'meta.json', '--json');
-    expect(r.code).toBe(1);
-    expect(JSON.parse(r.out).problems).toEqual([
-      expect.objectContaining({ path, code: 'malformed', check: 'structure' }),
+    const paths = JSON.parse(r.out).problems.map(
+      (p: { path: string }) => p.path,
+    );
+    expect(paths).toEqual([
+      '$.evidence.previousHash',
+      '$.evidence.record.entityRef',
     ]);
   });
 
+  it.each([
+    [
+      'exportedAt',
+      (b: any) => {
+        b.exportedAt = 12;
+      },
+      '$.exportedAt',
+    ],
+    [
+      'exportedAt',
+      (b: any) => {
+        b.exportedAt = 'yesterday';
+      },
+      '$.exportedAt',
+    ],
+    [
+      'exportedBy',
+      (b: any) => {
+        b.exportedBy = ['x'];
+      },
+      '$.exportedBy',
+    ],
+    [
+      'evidence.id',
+      (b: any) => {
+        b.evidence.id = null;
+      },
+      '$.evidence.id',
+    ],
+  ])(
+    'metadata outside the hash must be well-formed: %s',
+    async (_name, mutate, path) => {
+      const doc = structuredClone(bundle);
+      mutate(doc);
+      writeFileSync(join(dir, 'meta.json'), JSON.stringify(doc));
+      const r = await cli(fakeEngine(), 'meta.json', '--json');
+      expect(r.code).toBe(1);
+      expect(JSON.parse(r.out).problems).toEqual([
+        expect.objectContaining({
+          path,
+          code: 'malformed',
+          check: 'structure',
+        }),
+      ]);
+    },
+  );
+
   it('exit 2 when only undecidable material remains', async () => {
     const engine = fakeEngine({
-      verification: { ok: false, problems: [{ path: '$.evidence.record.material[0].bundles[0]', code: 'trusted_root_unavailable', message: 'no root' }] },
+      verification: {
+        ok: false,
+        problems: [
+          {
+            path: '$.evidence.record.material[0].bundles[0]',
+            code: 'trusted_root_unavailable',
+            message: 'no root',
+          },
+        ],
+      },
     });
     expect((await cli(engine, 'bundle.json')).code).toBe(2);
   });
@@ -139,13 +252,18 @@ describe('residency verify-evidence (command layer, engine faked)', () => {
     expect(r.code).toBe(2);
     const doc = JSON.parse(r.out);
     expect(doc.problems[0]).toMatchObject({ path: '$', code: 'cannot_verify' });
-    expect(doc.checks.find((c: any) => c.id === 'record_hash')).toMatchObject({ status: 'not_run', ok: false });
+    expect(doc.checks.find((c: any) => c.id === 'record_hash')).toMatchObject({
+      status: 'not_run',
+      ok: false,
+    });
   });
 
   it('passes settings from --config to the engine', async () => {
     const engine = fakeEngine();
     await cli(engine, 'bundle.json', '--config', 'app-config.yaml');
-    expect((engine.calls.verifyBundle[0] as any).o.settings.tenants['acme-eu']).toBeDefined();
+    expect(
+      (engine.calls.verifyBundle[0] as any).o.settings.tenants['acme-eu'],
+    ).toBeDefined();
   });
 
   it.each([

@@ -6,7 +6,11 @@ import {
 } from '@residency-dev/plugin-residency-common';
 import { CliError, EXIT, errorMessage, type ExitCode } from '../errors';
 import type { CliIo } from '../io';
-import type { BundleVerification, EngineApi, ResidencySettings } from '../engine';
+import type {
+  BundleVerification,
+  EngineApi,
+  ResidencySettings,
+} from '../engine';
 import { DECISION_LABEL, safe } from '../format/text';
 import { loadSettingsFromFiles } from './settings';
 
@@ -37,7 +41,13 @@ const CHECKS: { id: string; title: string; prefixes: string[] }[] = [
   {
     id: 'structure',
     title: 'bundle structure and schema',
-    prefixes: ['$.schema', '$.exportedAt', '$.exportedBy', '$.evidence.id', '$.evidence.record.schema'],
+    prefixes: [
+      '$.schema',
+      '$.exportedAt',
+      '$.exportedBy',
+      '$.evidence.id',
+      '$.evidence.record.schema',
+    ],
   },
   {
     id: 'record_hash',
@@ -62,19 +72,29 @@ const CHECKS: { id: string; title: string; prefixes: string[] }[] = [
   {
     id: 'decision',
     title: 'recorded decision recomputed under the recorded policy',
-    prefixes: ['$.evidence.record.result', '$.evidence.record.policy', '$.evidence.record'],
+    prefixes: [
+      '$.evidence.record.result',
+      '$.evidence.record.policy',
+      '$.evidence.record',
+    ],
   },
 ];
 
 function normalisePath(path: string): string {
   if (path.startsWith('$')) return path;
-  return path.startsWith('.') || path.startsWith('[') ? `$${path}` : `$.${path}`;
+  return path.startsWith('.') || path.startsWith('[')
+    ? `$${path}`
+    : `$.${path}`;
 }
 
 function checkOf(path: string): string {
   const p = normalisePath(path);
   for (const c of CHECKS) {
-    if (c.prefixes.some(pre => p === pre || p.startsWith(`${pre}.`) || p.startsWith(`${pre}[`))) {
+    if (
+      c.prefixes.some(
+        pre => p === pre || p.startsWith(`${pre}.`) || p.startsWith(`${pre}[`),
+      )
+    ) {
       return c.id;
     }
   }
@@ -90,14 +110,19 @@ export function readEvidenceBundle(file: string): EvidenceBundle {
     const st = statSync(file);
     if (!st.isFile()) throw new Error('not a regular file');
     if (st.size > MAX_EVIDENCE_BYTES) {
-      throw new Error(`${st.size} bytes is more than the ${MAX_EVIDENCE_BYTES}-byte cap`);
+      throw new Error(
+        `${st.size} bytes is more than the ${MAX_EVIDENCE_BYTES}-byte cap`,
+      );
     }
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new CliError(`cannot read evidence bundle ${file}: ${errorMessage(e)}`, {
-      code: 'file_unreadable',
-      hint: 'Pass the JSON file downloaded from the portal or written by residency verify --evidence.',
-    });
+    throw new CliError(
+      `cannot read evidence bundle ${file}: ${errorMessage(e)}`,
+      {
+        code: 'file_unreadable',
+        hint: 'Pass the JSON file downloaded from the portal or written by residency verify --evidence.',
+      },
+    );
   }
   let doc: unknown;
   try {
@@ -139,20 +164,28 @@ async function checkPrevious(
   engineApi: EngineApi,
 ): Promise<{ path: string; code: string; message: string; check: string }[]> {
   const prev = readEvidenceBundle(file);
-  const out: { path: string; code: string; message: string; check: string }[] = [];
+  const out: { path: string; code: string; message: string; check: string }[] =
+    [];
   const add = (path: string, code: string, message: string) =>
     out.push({ path, code, message, check: 'chain' });
   let pv: BundleVerification;
   try {
     pv = await engineApi.verifyEvidenceBundle(prev, { settings });
   } catch (e) {
-    pv = { ok: false, problems: [{ path: '$', code: 'cannot_verify', message: errorMessage(e) }] };
+    pv = {
+      ok: false,
+      problems: [
+        { path: '$', code: 'cannot_verify', message: errorMessage(e) },
+      ],
+    };
   }
   if (!pv.ok) {
     add(
       '$.previous',
       'previous_invalid',
-      `the previous bundle ${file} does not verify (${pv.problems.map(p => normalisePath(p.path)).join(', ')})`,
+      `the previous bundle ${file} does not verify (${pv.problems
+        .map(p => normalisePath(p.path))
+        .join(', ')})`,
     );
   }
   const ev = bundle.evidence;
@@ -161,14 +194,20 @@ async function checkPrevious(
     add(
       '$.evidence.previousHash',
       'chain_broken',
-      `is ${safe(ev?.previousHash ?? null)}, but the previous record's recordHash is ${safe(pe?.recordHash ?? null)}`,
+      `is ${safe(
+        ev?.previousHash ?? null,
+      )}, but the previous record's recordHash is ${safe(
+        pe?.recordHash ?? null,
+      )}`,
     );
   }
   if (typeof pe?.sequence !== 'number' || pe.sequence + 1 !== ev?.sequence) {
     add(
       '$.evidence.sequence',
       'chain_broken',
-      `is ${safe(ev?.sequence ?? null)}, but the previous record's sequence is ${safe(pe?.sequence ?? null)}`,
+      `is ${safe(
+        ev?.sequence ?? null,
+      )}, but the previous record's sequence is ${safe(pe?.sequence ?? null)}`,
     );
   }
   if (pe?.record?.entityRef !== ev?.record?.entityRef) {
@@ -188,19 +227,33 @@ async function checkPrevious(
 function metadataProblems(
   bundle: EvidenceBundle,
 ): { path: string; code: string; message: string; check: string }[] {
-  const out: { path: string; code: string; message: string; check: string }[] = [];
+  const out: { path: string; code: string; message: string; check: string }[] =
+    [];
   const add = (path: string, message: string) =>
     out.push({ path, code: 'malformed', message, check: 'structure' });
   const b = bundle as unknown as Record<string, unknown>;
-  if (typeof b.exportedAt !== 'string' || Number.isNaN(Date.parse(b.exportedAt))) {
+  if (
+    typeof b.exportedAt !== 'string' ||
+    Number.isNaN(Date.parse(b.exportedAt))
+  ) {
     add('$.exportedAt', 'must be an RFC 3339 date-time string');
   }
-  if (b.exportedBy !== undefined && (typeof b.exportedBy !== 'string' || b.exportedBy.length > 1024)) {
+  if (
+    b.exportedBy !== undefined &&
+    (typeof b.exportedBy !== 'string' || b.exportedBy.length > 1024)
+  ) {
     add('$.exportedBy', 'must be a string (at most 1024 characters)');
   }
   const ev = b.evidence as Record<string, unknown> | undefined;
-  if (ev && typeof ev === 'object' && (typeof ev.id !== 'string' || ev.id === '' || ev.id.length > 1024)) {
-    add('$.evidence.id', 'must be a non-empty string (at most 1024 characters)');
+  if (
+    ev &&
+    typeof ev === 'object' &&
+    (typeof ev.id !== 'string' || ev.id === '' || ev.id.length > 1024)
+  ) {
+    add(
+      '$.evidence.id',
+      'must be a non-empty string (at most 1024 characters)',
+    );
   }
   return out;
 }
@@ -214,14 +267,27 @@ function recordedSummary(record: unknown): string[] {
   if (images.length > 0) {
     out.push('', 'Recorded images');
     for (const i of images.slice(0, 50)) {
-      out.push(`  ${safe(i?.decision, 20).padEnd(13)} ${safe(i?.digest ?? '(no digest)', 80)}  ${safe(i?.reference, 200)}`);
+      out.push(
+        `  ${safe(i?.decision, 20).padEnd(13)} ${safe(
+          i?.digest ?? '(no digest)',
+          80,
+        )}  ${safe(i?.reference, 200)}`,
+      );
     }
     if (images.length > 50) out.push(`  … ${images.length - 50} more`);
   }
   if (keys.length > 0) {
-    out.push('', 'Recorded keys (compare the fingerprints with the platform team\'s)');
+    out.push(
+      '',
+      "Recorded keys (compare the fingerprints with the platform team's)",
+    );
     for (const k of keys.slice(0, 50)) {
-      out.push(`  ${safe(k?.region, 40).padEnd(16)} ${safe(k?.fingerprint, 64)}  ${safe(k?.id, 200)}${k?.revoked ? '  REVOKED' : ''}`);
+      out.push(
+        `  ${safe(k?.region, 40).padEnd(16)} ${safe(
+          k?.fingerprint,
+          64,
+        )}  ${safe(k?.id, 200)}${k?.revoked ? '  REVOKED' : ''}`,
+      );
     }
     if (keys.length > 50) out.push(`  … ${keys.length - 50} more`);
   }
@@ -236,7 +302,8 @@ export function exitCodeForVerification(
 ): ExitCode {
   if (!v.ok) {
     const undecidable =
-      v.problems.length > 0 && v.problems.every(p => UNDECIDABLE_CODES.has(p.code));
+      v.problems.length > 0 &&
+      v.problems.every(p => UNDECIDABLE_CODES.has(p.code));
     return undecidable ? EXIT.UNKNOWN : EXIT.FAILED;
   }
   if (requireCompliant && recordedDecision !== 'compliant') {
@@ -255,7 +322,8 @@ export async function verifyEvidenceCommand(
   const bundle = readEvidenceBundle(file);
   let settings: ResidencySettings | undefined;
   if (options.config.length > 0) {
-    settings = (await loadSettingsFromFiles(options.config, io, engineApi)).settings;
+    settings = (await loadSettingsFromFiles(options.config, io, engineApi))
+      .settings;
   }
   let verification: BundleVerification;
   let completed = true;
@@ -279,7 +347,12 @@ export async function verifyEvidenceCommand(
   const chainProblems = [
     ...metadataProblems(bundle),
     ...(options.previous
-      ? await checkPrevious(resolve(io.cwd, options.previous), bundle, settings, engineApi)
+      ? await checkPrevious(
+          resolve(io.cwd, options.previous),
+          bundle,
+          settings,
+          engineApi,
+        )
       : []),
   ];
   if (chainProblems.length > 0) {
@@ -291,7 +364,9 @@ export async function verifyEvidenceCommand(
   }
   const record = (bundle as Partial<EvidenceBundle>).evidence?.record;
   const recordedDecision =
-    typeof record?.result?.decision === 'string' ? record.result.decision : undefined;
+    typeof record?.result?.decision === 'string'
+      ? record.result.decision
+      : undefined;
   const exitCode = exitCodeForVerification(
     verification,
     recordedDecision,
@@ -305,16 +380,33 @@ export async function verifyEvidenceCommand(
     check: (p as { check?: string }).check ?? checkOf(p.path),
   }));
   type CheckStatus = 'pass' | 'fail' | 'not_run';
-  const checks: { id: string; title: string; status: CheckStatus; ok: boolean; problems: number }[] =
-    CHECKS.map(c => {
-      const mine = problems.filter(p => p.check === c.id);
-      let status: CheckStatus = mine.length === 0 ? 'pass' : 'fail';
-      if (!completed) status = 'not_run';
-      return { id: c.id, title: c.title, status, ok: status === 'pass', problems: mine.length };
-    });
+  const checks: {
+    id: string;
+    title: string;
+    status: CheckStatus;
+    ok: boolean;
+    problems: number;
+  }[] = CHECKS.map(c => {
+    const mine = problems.filter(p => p.check === c.id);
+    let status: CheckStatus = mine.length === 0 ? 'pass' : 'fail';
+    if (!completed) status = 'not_run';
+    return {
+      id: c.id,
+      title: c.title,
+      status,
+      ok: status === 'pass',
+      problems: mine.length,
+    };
+  });
   const others = problems.filter(p => p.check === 'other');
   if (others.length > 0) {
-    checks.push({ id: 'other', title: 'other fields', status: 'fail', ok: false, problems: others.length });
+    checks.push({
+      id: 'other',
+      title: 'other fields',
+      status: 'fail',
+      ok: false,
+      problems: others.length,
+    });
   }
 
   if (options.json) {
@@ -326,7 +418,8 @@ export async function verifyEvidenceCommand(
           exitCode,
           recordedDecision: recordedDecision ?? null,
           recomputedDecision: verification.decision ?? null,
-          entityRef: typeof record?.entityRef === 'string' ? record.entityRef : null,
+          entityRef:
+            typeof record?.entityRef === 'string' ? record.entityRef : null,
           sequence: bundle.evidence?.sequence ?? null,
           recordHash: bundle.evidence?.recordHash ?? null,
           configChecked: settings !== undefined,
@@ -347,24 +440,49 @@ export async function verifyEvidenceCommand(
 
   const out: string[] = [];
   out.push(`Evidence bundle ${file}`);
-  if (record?.entityRef) out.push(`  entity           ${safe(record.entityRef)}`);
+  if (record?.entityRef)
+    out.push(`  entity           ${safe(record.entityRef)}`);
   if (bundle.evidence?.recordHash) {
-    out.push(`  record           #${safe(bundle.evidence.sequence)} ${safe(bundle.evidence.recordHash)}`);
-  }
-  out.push(`  recorded result  ${recordedDecision ? DECISION_LABEL[recordedDecision as keyof typeof DECISION_LABEL] ?? safe(recordedDecision) : '(missing)'}`);
-  if (verification.decision) {
-    out.push(`  recomputed       ${DECISION_LABEL[verification.decision] ?? verification.decision}`);
+    out.push(
+      `  record           #${safe(bundle.evidence.sequence)} ${safe(
+        bundle.evidence.recordHash,
+      )}`,
+    );
   }
   out.push(
-    `  trust            ${settings ? 'compared with the given configuration' : 'as recorded in the bundle (pass --config to compare with yours)'}`,
+    `  recorded result  ${
+      recordedDecision
+        ? DECISION_LABEL[recordedDecision as keyof typeof DECISION_LABEL] ??
+          safe(recordedDecision)
+        : '(missing)'
+    }`,
+  );
+  if (verification.decision) {
+    out.push(
+      `  recomputed       ${
+        DECISION_LABEL[verification.decision] ?? verification.decision
+      }`,
+    );
+  }
+  out.push(
+    `  trust            ${
+      settings
+        ? 'compared with the given configuration'
+        : 'as recorded in the bundle (pass --config to compare with yours)'
+    }`,
   );
   out.push(...recordedSummary(record));
   out.push('');
   out.push('Checks');
   for (const c of checks) {
     const label = { pass: 'PASS', fail: 'FAIL', not_run: 'SKIP' }[c.status];
-    const count = c.status === 'fail' ? ` (${c.problems} problem${c.problems === 1 ? '' : 's'})` : '';
-    out.push(`  ${label}  ${c.title}${c.status === 'not_run' ? ' (not run)' : count}`);
+    const count =
+      c.status === 'fail'
+        ? ` (${c.problems} problem${c.problems === 1 ? '' : 's'})`
+        : '';
+    out.push(
+      `  ${label}  ${c.title}${c.status === 'not_run' ? ' (not run)' : count}`,
+    );
   }
   if (problems.length > 0) {
     out.push('');

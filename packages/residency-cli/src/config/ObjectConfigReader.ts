@@ -5,7 +5,9 @@ export class ConfigTypeError extends Error {
   readonly name = 'ConfigTypeError';
   constructor(readonly key: string, expected: string, got: unknown) {
     super(
-      `Invalid type in config for key '${key}': got ${describe(got)}, wanted ${expected}`,
+      `Invalid type in config for key '${key}': got ${describe(
+        got,
+      )}, wanted ${expected}`,
     );
   }
 }
@@ -87,7 +89,9 @@ export class ObjectConfigReader implements ConfigReader {
   getString(key: string): string {
     const v = this.getOptionalString(key);
     if (v === undefined) {
-      throw new Error(`Missing required config value at '${this.fullKey(key)}'`);
+      throw new Error(
+        `Missing required config value at '${this.fullKey(key)}'`,
+      );
     }
     return v;
   }

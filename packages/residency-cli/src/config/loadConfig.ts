@@ -19,7 +19,12 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function configError(file: string, path: string, message: string, hint?: string) {
+function configError(
+  file: string,
+  path: string,
+  message: string,
+  hint?: string,
+) {
   return new CliError(`${file}: ${path ? `at '${path}': ` : ''}${message}`, {
     exitCode: EXIT.USAGE,
     code: 'config_invalid',
@@ -141,7 +146,10 @@ function transform(
       if (typeof rel !== 'string') {
         throw configError(ctx.file, path, '$file must name a file path');
       }
-      return readText(resolve(ctx.dir, rel), `file named by $file at '${path}' in`);
+      return readText(
+        resolve(ctx.dir, rel),
+        `file named by $file at '${path}' in`,
+      );
     }
     const out: Record<string, unknown> = {};
     for (const k of keys) {

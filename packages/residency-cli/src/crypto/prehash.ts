@@ -5,7 +5,12 @@
  * with the textbook algorithm (SEC 1, section 4.1.4) on BigInt, and RSA PKCS#1 v1.5 by
  * recovering and comparing the DigestInfo. Public inputs only: no secret-dependent timing.
  */
-import { constants, createECDH, publicDecrypt, type KeyObject } from 'node:crypto';
+import {
+  constants,
+  createECDH,
+  publicDecrypt,
+  type KeyObject,
+} from 'node:crypto';
 
 interface Curve {
   p: bigint;
@@ -107,7 +112,8 @@ function parseDerSignature(sig: Buffer): { r: bigint; s: bigint } | undefined {
   const readInt = (): bigint | undefined => {
     if (sig[i++] !== 0x02) return undefined;
     const len = readLen();
-    if (len === undefined || len === 0 || i + len > sig.length) return undefined;
+    if (len === undefined || len === 0 || i + len > sig.length)
+      return undefined;
     const bytes = sig.subarray(i, i + len);
     i += len;
     if (bytes[0] & 0x80) return undefined; // negative
@@ -123,7 +129,9 @@ function parseDerSignature(sig: Buffer): { r: bigint; s: bigint } | undefined {
 }
 
 function b64urlToBigInt(v: string | undefined): bigint {
-  return BigInt(`0x${Buffer.from(v ?? '', 'base64url').toString('hex') || '0'}`);
+  return BigInt(
+    `0x${Buffer.from(v ?? '', 'base64url').toString('hex') || '0'}`,
+  );
 }
 
 const DIGEST_INFO_PREFIX: Record<string, string> = {
@@ -174,11 +182,16 @@ export function verifyPrehashed(
     if (!prefix) return false;
     let recovered: Buffer;
     try {
-      recovered = publicDecrypt({ key, padding: constants.RSA_PKCS1_PADDING }, signature);
+      recovered = publicDecrypt(
+        { key, padding: constants.RSA_PKCS1_PADDING },
+        signature,
+      );
     } catch {
       return false;
     }
-    return recovered.equals(Buffer.concat([Buffer.from(prefix, 'hex'), digest]));
+    return recovered.equals(
+      Buffer.concat([Buffer.from(prefix, 'hex'), digest]),
+    );
   }
   throw new PrehashUnsupportedError(
     `${key.asymmetricKeyType} signatures cover the whole artifact and cannot be checked from a digest`,

@@ -2,7 +2,9 @@ import { safe, table } from './text';
 
 describe('safe', () => {
   it('neutralises terminal escapes and line breaks from untrusted text', () => {
-    expect(safe('ok\u001b[2J\rdone\nnext')).toBe('ok\\u001b[2J\\u000ddone next');
+    expect(safe('ok\u001b[2J\rdone\nnext')).toBe(
+      'ok\\u001b[2J\\u000ddone next',
+    );
     expect(safe('a\u2028b')).toBe('a\\u2028b');
   });
   it('cuts long values and prints objects as JSON', () => {

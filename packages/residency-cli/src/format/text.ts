@@ -20,7 +20,10 @@ export const DECISION_LABEL: Record<Decision, string> = {
 export function safe(value: unknown, max = 300): string {
   let s: string;
   try {
-    s = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+    s =
+      typeof value === 'string'
+        ? value
+        : JSON.stringify(value) ?? String(value);
   } catch {
     s = '(unprintable)';
   }
@@ -38,9 +41,7 @@ export function keyValueRows(
 ): string {
   const shown = rows.filter(([, v]) => v !== undefined && v !== '');
   const width = Math.max(0, ...shown.map(([k]) => k.length));
-  return shown
-    .map(([k, v]) => `${indent}${k.padEnd(width)}  ${v}`)
-    .join('\n');
+  return shown.map(([k, v]) => `${indent}${k.padEnd(width)}  ${v}`).join('\n');
 }
 
 /** A plain text table with a header row. */

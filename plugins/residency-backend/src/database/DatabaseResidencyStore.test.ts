@@ -81,6 +81,8 @@ describe.each(databases.eachSupportedId())(
       expect(page.items.map(i => i.sequence)).toEqual([2, 1]);
       expect(page.items[0].previousHash).toBe(page.items[1].recordHash);
       expect(page.items[0].reasonCodes).toEqual(['key_outside_boundary']);
+      const listed = await store.listStatuses({ limit: 10 });
+      expect(listed.items[0].reasonCodes).toEqual(['key_outside_boundary']);
 
       await expect(store.verifyChain({ entityRef: ref })).resolves.toEqual({
         entityRef: ref,
@@ -270,6 +272,39 @@ describe.each(databases.eachSupportedId())(
         brokenAt: { sequence: 4, problem: expect.stringMatching(/expected 1/) },
       });
       await expect(store.applyRetention({ keepPerEntity: 2 })).resolves.toBe(0);
+    });
+
+    it('summarizes reason codes of the entity and of its images', async () => {
+      const ref = 'component:default/image-reasons';
+      await store.recordEvaluation({
+        entityRef: ref,
+        inputsHash: 'h',
+        ...makeEvaluation({
+          entityRef: ref,
+          decision: 'non_compliant',
+          images: [
+            makeImage({ decision: 'non_compliant', code: 'signature_missing' }),
+            makeImage({
+              digest: DIGEST_B,
+              decision: 'invalid',
+              code: 'registry_not_allowed',
+            }),
+          ],
+        }),
+      });
+      const listed = await store.listStatuses({
+        limit: 10,
+        q: 'image-reasons',
+      });
+      expect(listed.items[0].reasonCodes).toEqual([
+        'signature_missing',
+        'registry_not_allowed',
+      ]);
+      const history = await store.listEvidence({ entityRef: ref, limit: 1 });
+      expect(history.items[0].reasonCodes).toEqual([
+        'signature_missing',
+        'registry_not_allowed',
+      ]);
     });
 
     it('never forks a chain when writers race on one entity', async () => {

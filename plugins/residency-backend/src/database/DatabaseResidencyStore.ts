@@ -117,6 +117,17 @@ function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, c => `\\${c}`);
 }
 
+/** Reason codes of an entity and of its images, deduplicated, entity's first. */
+export function reasonCodesOf(result: EntityResult): string[] {
+  const codes = new Set<string>(result.reasons.map(r => r.code));
+  for (const image of result.images) {
+    for (const reason of image.reasons) {
+      codes.add(reason.code);
+    }
+  }
+  return [...codes];
+}
+
 /**
  * The key of a decision and its inputs: when it is unchanged, a new check only
  * confirms the existing evidence record.
@@ -378,7 +389,7 @@ export class DatabaseResidencyStore implements ResidencyStore {
           declared_region: result.declaredRegion ?? null,
           decision: result.decision,
           stale: false,
-          reason_codes: JSON.stringify(result.reasons.map(r => r.code)),
+          reason_codes: JSON.stringify(reasonCodesOf(result)),
           images: JSON.stringify(result.images.map(i => i.reference)),
           detail: JSON.stringify(result),
           last_attempt: null,
@@ -416,7 +427,7 @@ export class DatabaseResidencyStore implements ResidencyStore {
           previous_hash: previousHash,
           record_hash: recordHash,
           decision: record.result.decision,
-          reason_codes: JSON.stringify(record.result.reasons.map(r => r.code)),
+          reason_codes: JSON.stringify(reasonCodesOf(record.result)),
           checkpoint: false,
           record: JSON.stringify(record),
           created_at: this.#now(),

@@ -1,0 +1,13 @@
+/*
+ * A standalone backend for developing this plugin: catalog, permissions with the
+ * Residency policy, and the plugin. `npx backstage-cli package start --config dev/app-config.yaml`
+ */
+import { createBackend } from '@backstage/backend-defaults';
+import { residencyPermissionPolicyModule } from '../src';
+
+const backend = createBackend();
+backend.add(import('@backstage/plugin-catalog-backend'));
+backend.add(import('@backstage/plugin-permission-backend'));
+backend.add(residencyPermissionPolicyModule);
+backend.add(import('../src'));
+backend.start();

@@ -189,7 +189,7 @@ export class DefaultResidencyService implements ResidencyService {
         limit: batch,
       });
       for (const status of statuses) {
-        items.push(...mismatchesOf(status, this.#engine));
+        items.push(...mismatchesOf({ status, engine: this.#engine }));
       }
       if (statuses.length < batch) {
         break;
@@ -203,10 +203,11 @@ export class DefaultResidencyService implements ResidencyService {
 const BUILD_REGION_FACTS = ['buildRegion', 'region', 'builderRegion'];
 
 /** Everything about one entity that lies outside its tenant's boundary. */
-export function mismatchesOf(
-  status: EntityStatus,
-  engine: ResidencyEngine,
-): Mismatch[] {
+export function mismatchesOf(options: {
+  status: EntityStatus;
+  engine: ResidencyEngine;
+}): Mismatch[] {
+  const { status, engine } = options;
   const out: Mismatch[] = [];
   const { entityRef, tenant } = status;
   const configured = tenant ? engine.settings.tenants[tenant] : undefined;

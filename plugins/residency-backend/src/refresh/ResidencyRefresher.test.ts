@@ -180,6 +180,51 @@ describe.each(databases.eachSupportedId())(
       ).resolves.toMatchObject({ ok: true, length: 1 });
     });
 
+    it('re-evaluates exactly the tenant whose policy changed, and everyone when trust changes', async () => {
+      const entities = [
+        makeEntity('eu-a', {
+          images: `registry.eu/a@${DIGEST_A}`,
+          tenant: 'eu-public',
+        }),
+        makeEntity('eu-b', {
+          images: `registry.eu/b@${DIGEST_B}`,
+          tenant: 'eu-public',
+        }),
+        makeEntity('other', {
+          images: `registry.eu/c@${DIGEST_A}`,
+          tenant: 'other',
+        }),
+      ];
+      const engine = new FakeEngine();
+      const refresher = makeRefresher({ store, engine, entities });
+      await refresher.runOnce(undefined, { cycleId: 'c1' });
+      await expect(refresher.runDelta()).resolves.toMatchObject({
+        evaluated: 0,
+      });
+
+      engine.policyHash = tenant =>
+        tenant === 'eu-public' ? 'q'.repeat(64) : 'p'.repeat(64);
+      const before = engine.calls.length;
+      await expect(refresher.runDelta()).resolves.toMatchObject({
+        evaluated: 2,
+      });
+      expect(
+        engine.calls
+          .slice(before)
+          .map(c => c.entityRef)
+          .sort(),
+      ).toEqual(['component:default/eu-a', 'component:default/eu-b']);
+
+      // A key revoked or added changes the trust hash: every entity is affected.
+      engine.trustHash = () => 'u'.repeat(64);
+      await expect(refresher.runDelta()).resolves.toMatchObject({
+        evaluated: 3,
+      });
+      await expect(refresher.runDelta()).resolves.toMatchObject({
+        evaluated: 0,
+      });
+    });
+
     it('leaves a failed evaluation claimed until its lease expires', async () => {
       const entities = [
         makeEntity('a', { images: `registry.eu/a@${DIGEST_A}` }),

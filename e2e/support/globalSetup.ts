@@ -26,7 +26,8 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
 import {
   cycloneDxSbom,
   generateKey,
@@ -111,7 +112,11 @@ function cleanDeadRuns() {
       if (name !== 'latest') rmSync(dir, { recursive: true, force: true });
       continue;
     }
-    let record: { runner?: number; backends?: number[] } = {};
+    let record: {
+      runner?: number;
+      backends?: number[];
+      registries?: { pid: number; dir: string }[];
+    } = {};
     try {
       record = JSON.parse(readFileSync(join(dir, 'pids.json'), 'utf8'));
     } catch {
@@ -135,6 +140,31 @@ function cleanDeadRuns() {
         }
       }
     }
+    for (const reg of record.registries ?? []) {
+      let cmd: string[] = [];
+      try {
+        cmd = readFileSync(`/proc/${reg.pid}/cmdline`, 'utf8').split('\0');
+      } catch {
+        // exited (e.g. SIGPIPE once its parent died)
+      }
+      if (
+        /docker-registry$/.test(cmd[0] ?? '') &&
+        cmd[2] === join(reg.dir, 'config.yml')
+      ) {
+        log(`stopping leftover docker-registry ${reg.pid} of run ${name}`);
+        try {
+          process.kill(reg.pid, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+      if (
+        dirname(reg.dir) === tmpdir() &&
+        /^residency-registry-\w+$/.test(basename(reg.dir))
+      ) {
+        rmSync(reg.dir, { recursive: true, force: true });
+      }
+    }
     try {
       dropDatabases(`residency_e2e_${name}_`);
     } catch {
@@ -142,6 +172,26 @@ function cleanDeadRuns() {
     }
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** This process's docker-registry children (from /proc) with their storage directory. */
+function registryChildren(): { pid: number; dir: string }[] {
+  const out: { pid: number; dir: string }[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // pid (comm) state ppid ...
+      const m = /^\d+ \((.*)\) \S+ (\d+)/.exec(stat);
+      if (!m || m[1] !== 'docker-registry' || Number(m[2]) !== process.pid)
+        continue;
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      out.push({ pid: Number(entry), dir: dirname(cmd[2] ?? '') });
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return out;
 }
 
 // ------------------------------------------------------------------ PostgreSQL
@@ -661,12 +711,14 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   const prefix = `residency_e2e_${stamp}_`;
   let databasesUsed = false;
 
+  const registryPids: { pid: number; dir: string }[] = [];
   const recordPids = () =>
     writeFileSync(
       PIDS_FILE,
       JSON.stringify({
         runner: process.pid,
         backends: backends.map(b => b.child.pid),
+        registries: registryPids,
       }),
     );
   const teardown = async () => {
@@ -707,6 +759,8 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
       ensureAppBuilt(),
       (async () => {
         registry = await startTestRegistry();
+        registryPids.push(...registryChildren());
+        recordPids();
         log(`docker-registry on ${registry.host}`);
         const s = await seed(registry);
         log('seeded 4 images with cosign signatures and attestations');

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { createRouter } from '../service/router';
+import { specErrors } from '../__testUtils__/openapi';
 import type { ResidencyService } from '../service/ResidencyService';
 
 // The router is hand-written (the repo-tools generator needs a Java jar that is not
@@ -42,5 +43,24 @@ describe('openapi.yaml', () => {
         expect(Object.keys(op.responses)).toContain('401');
       }
     }
+  });
+
+  it('rejects bodies that do not match (the conformance checks have teeth)', () => {
+    expect(
+      specErrors({
+        method: 'get',
+        path: '/tenants',
+        status: 200,
+        body: { items: [{ id: 1 }] },
+      }),
+    ).not.toEqual([]);
+    expect(
+      specErrors({
+        method: 'get',
+        path: '/entities/{kind}/{namespace}/{name}/evidence/verify',
+        status: 200,
+        body: { entityRef: 'component:default/x', ok: 'yes', length: 1 },
+      }),
+    ).toEqual(['/ok must be boolean']);
   });
 });

@@ -22,6 +22,7 @@ import {
 import { AuthorizedResidencyService } from './AuthorizedResidencyService';
 import { DefaultResidencyService } from './DefaultResidencyService';
 import { createRouter } from './router';
+import { specErrors } from '../__testUtils__/openapi';
 
 jest.setTimeout(60_000);
 
@@ -413,6 +414,60 @@ describe('createRouter', () => {
             .set('Authorization', as(AUDITOR))
         ).status,
       ).toBe(403);
+    });
+  });
+
+  describe('responses conform to openapi.yaml', () => {
+    it.each([
+      ['get', '/entities', '/entities', OWNER, 200],
+      [
+        'get',
+        '/entities/{kind}/{namespace}/{name}/status',
+        '/entities/component/default/payments/status',
+        OWNER,
+        200,
+      ],
+      [
+        'post',
+        '/entities/{kind}/{namespace}/{name}/refresh',
+        '/entities/component/default/ledger/refresh',
+        OWNER,
+        200,
+      ],
+      [
+        'get',
+        '/entities/{kind}/{namespace}/{name}/evidence',
+        '/entities/component/default/payments/evidence',
+        OWNER,
+        200,
+      ],
+      [
+        'get',
+        '/entities/{kind}/{namespace}/{name}/evidence/verify',
+        '/entities/component/default/payments/evidence/verify',
+        OWNER,
+        200,
+      ],
+      ['get', '/evidence/{id}', 'EVIDENCE', OWNER, 200],
+      ['get', '/tenants', '/tenants', OWNER, 200],
+      ['get', '/mismatches', '/mismatches', OWNER, 200],
+      [
+        'get',
+        '/entities/{kind}/{namespace}/{name}/status',
+        '/entities/component/default/payments/status',
+        OUTSIDER,
+        404,
+      ],
+      ['get', '/tenants', '/tenants', DEVELOPER, 403],
+      ['get', '/entities', '/entities?limit=x', OWNER, 400],
+    ] as const)('%s %s as %s', async (method, specPath, url, user, status) => {
+      const res = await request(app)
+        [method](url === 'EVIDENCE' ? `/evidence/${evidenceId}` : url)
+        .set('Authorization', as(user));
+      expect(res.status).toBe(status);
+      expect(
+        specErrors({ method, path: specPath, status, body: res.body }),
+      ).toEqual([]);
     });
   });
 });

@@ -37,13 +37,11 @@ test('a platform owner finds the mismatched services', async ({
     table.getByRole('link', { name: new RegExp(run.services.resident.name) }),
   ).toHaveCount(0);
   // The non-resident one shows what lies outside, e.g. the key's or the declared region.
-  const ledger = table
-    .getByRole('row')
-    .filter({
-      has: page.getByRole('link', {
-        name: new RegExp(run.services.nonResident.name),
-      }),
-    });
+  const ledger = table.getByRole('row').filter({
+    has: page.getByRole('link', {
+      name: new RegExp(run.services.nonResident.name),
+    }),
+  });
   await expect(ledger.filter({ hasText: 'us-east-1' }).first()).toBeVisible();
 
   // The README's mismatches screenshot: the card around the table (the table's nearest

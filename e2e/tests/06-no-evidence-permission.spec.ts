@@ -28,6 +28,10 @@ test('without the evidence permission there is no download and the API refuses i
     page.getByRole('button', { name: /^Download evidence record/ }),
   ).toHaveCount(0);
   await expect(page.getByRole('button', { name: /^Download/ })).toHaveCount(0);
+  // Dana does not own the service: no refresh either.
+  await expect(
+    page.getByRole('button', { name: 'Refresh residency status' }),
+  ).toHaveCount(0);
 
   // An evidence id, as an auditor on replica one sees it.
   const auditorToken = await guestToken(run.mainUrl);

@@ -15,7 +15,11 @@ async function main() {
   const settings = settingsOf(input.config);
   const e = engine.DefaultResidencyEngine.create({ settings });
   const evalOne = ref =>
-    e.evaluateEntity({ entityRef: 'component:default/hostile', images: [ref], tenant: TENANT });
+    e.evaluateEntity({
+      entityRef: 'component:default/hostile',
+      images: [ref],
+      tenant: TENANT,
+    });
 
   // Warm up: module code, JIT, keep-alive pool, a normal discovery.
   for (let i = 0; i < 3; i++) await evalOne(input.warmReference);

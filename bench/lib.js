@@ -19,7 +19,12 @@ const TENANT = 'acme-eu';
 const MiB = 1024 * 1024;
 
 /** The `residency:` block used by every measurement (one EU key, one tenant). */
-function residencyConfig({ publicKeyPem, layouts = [], registries = [], imagesPerEntity }) {
+function residencyConfig({
+  publicKeyPem,
+  layouts = [],
+  registries = [],
+  imagesPerEntity,
+}) {
   return {
     boundaries: { 'eu-sovereign': [EU_REGION] },
     registries,
@@ -43,7 +48,9 @@ function residencyConfig({ publicKeyPem, layouts = [], registries = [], imagesPe
 }
 
 function settingsOf(cfg) {
-  return engine.loadResidencySettings(engine.configReaderFromObject({ residency: cfg }));
+  return engine.loadResidencySettings(
+    engine.configReaderFromObject({ residency: cfg }),
+  );
 }
 
 const now = () => Number(process.hrtime.bigint()) / 1e6;
@@ -51,7 +58,10 @@ const now = () => Number(process.hrtime.bigint()) / 1e6;
 function percentile(values, p) {
   if (values.length === 0) return NaN;
   const s = [...values].sort((a, b) => a - b);
-  const i = Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1));
+  const i = Math.min(
+    s.length - 1,
+    Math.max(0, Math.ceil((p / 100) * s.length) - 1),
+  );
   return s[i];
 }
 

@@ -33,7 +33,10 @@ const {
 const N = Math.max(10, Number(process.env.BENCH_N) || 200);
 const HOSTILE_SIZE = 64 * MiB;
 /** Images whose one-image-per-entity latency is measured (p50/p95). */
-const SAMPLE = Math.min(N, Math.max(10, Number(process.env.BENCH_SAMPLE) || 50));
+const SAMPLE = Math.min(
+  N,
+  Math.max(10, Number(process.env.BENCH_SAMPLE) || 50),
+);
 const BLOB_CAP = source.DEFAULT_SOURCE_LIMITS.blobBytes;
 /** One verify (parse + P-256) as measured in /work/shared/ENVIRONMENT.md. */
 const DOC_FLOOR = 0.14;
@@ -44,7 +47,12 @@ function row(section, metric, value, unit, target, ok) {
   rows.push({ section, metric, value, unit, target: target ?? '', ok });
 }
 const log = m => process.stderr.write(`[bench] ${m}\n`);
-const fmt = v => (typeof v === 'number' ? (Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(2)) : String(v));
+const fmt = v =>
+  typeof v === 'number'
+    ? Math.abs(v) >= 100
+      ? v.toFixed(0)
+      : v.toFixed(2)
+    : String(v);
 
 /** A source that forwards to the real one and records when the fetching ended. */
 function instrumented(real) {
@@ -80,16 +88,22 @@ function makeEngine(settings) {
     layoutRoots: (settings.layouts ?? []).map(l => l.path),
   });
   const inst = instrumented(real);
-  const e = engine.DefaultResidencyEngine.create({ settings, source: inst.source });
+  const e = engine.DefaultResidencyEngine.create({
+    settings,
+    source: inst.source,
+  });
   return { e, inst, close: () => real.close() };
 }
 
 /** P-256 verify of a cosign-sized payload: the CPU floor of one signature check. */
 function p256Floor() {
-  const { privateKey, publicKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const { privateKey, publicKey } = crypto.generateKeyPairSync('ec', {
+    namedCurve: 'P-256',
+  });
   const payload = Buffer.alloc(300, 'x');
   const sig = crypto.sign('sha256', payload, privateKey);
-  for (let i = 0; i < 200; i++) crypto.verify('sha256', payload, publicKey, sig);
+  for (let i = 0; i < 200; i++)
+    crypto.verify('sha256', payload, publicKey, sig);
   const n = 2000;
   const t0 = now();
   for (let i = 0; i < n; i++) crypto.verify('sha256', payload, publicKey, sig);
@@ -142,7 +156,9 @@ async function throughput(label, settings, refs, floorPerImage) {
   const bad = result.images.filter(i => i.decision !== 'compliant');
   if (bad.length > 0) {
     throw new Error(
-      `${label}: ${bad.length} images not compliant, e.g. ${JSON.stringify(bad[0].reasons)}`,
+      `${label}: ${bad.length} images not compliant, e.g. ${JSON.stringify(
+        bad[0].reasons,
+      )}`,
     );
   }
   // Per-image latency: single-image entities evaluated one after the other.
@@ -151,9 +167,14 @@ async function throughput(label, settings, refs, floorPerImage) {
   for (let k = 0; k < SAMPLE; k++) {
     const ref = refs[Math.floor(k * step)];
     const t = now();
-    const r = await e.evaluateEntity({ entityRef: `component:default/one`, images: [ref], tenant: TENANT });
+    const r = await e.evaluateEntity({
+      entityRef: `component:default/one`,
+      images: [ref],
+      tenant: TENANT,
+    });
     per.push(now() - t);
-    if (r.result.decision !== 'compliant') throw new Error(`${label}: ${ref} not compliant`);
+    if (r.result.decision !== 'compliant')
+      throw new Error(`${label}: ${ref} not compliant`);
   }
   await close();
   return { total, cpu, decide, per, result, record, floorPerImage };
@@ -164,11 +185,16 @@ async function coldOnly(settings, refs) {
   const { e, close } = makeEngine(settings);
   const cpu0 = process.cpuUsage();
   const t0 = now();
-  const { result } = await e.evaluateEntity({ entityRef: 'component:default/scale', images: refs, tenant: TENANT });
+  const { result } = await e.evaluateEntity({
+    entityRef: 'component:default/scale',
+    images: refs,
+    tenant: TENANT,
+  });
   const total = now() - t0;
   const cpu = cpuMs(cpu0);
   await close();
-  if (result.decision !== 'compliant') throw new Error(`scaling run: ${result.decision}`);
+  if (result.decision !== 'compliant')
+    throw new Error(`scaling run: ${result.decision}`);
   return { total, cpu };
 }
 
@@ -176,12 +202,20 @@ async function coldOnly(settings, refs) {
 async function incremental(label, settings, refs, previous) {
   const byDigest = new Map();
   previous.result.images.forEach((img, i) => {
-    byDigest.set(img.digest, { image: img, material: previous.record.material[i] });
+    byDigest.set(img.digest, {
+      image: img,
+      material: previous.record.material[i],
+    });
   });
   const { e, inst, close } = makeEngine(settings);
   const reuse = async digest => byDigest.get(digest);
   // One untimed pass to warm the pool; then the timed one.
-  await e.evaluateEntity({ entityRef: 'component:default/warm', images: refs.slice(0, 8), tenant: TENANT, reuse });
+  await e.evaluateEntity({
+    entityRef: 'component:default/warm',
+    images: refs.slice(0, 8),
+    tenant: TENANT,
+    reuse,
+  });
   inst.reset();
   const t0 = now();
   const { result } = await e.evaluateEntity({
@@ -192,8 +226,12 @@ async function incremental(label, settings, refs, previous) {
   });
   const total = now() - t0;
   await close();
-  if (result.decision !== 'compliant') throw new Error(`${label} incremental: ${result.decision}`);
-  if (inst.stats.discovers !== 0) throw new Error(`${label} incremental: ${inst.stats.discovers} discoveries despite reuse`);
+  if (result.decision !== 'compliant')
+    throw new Error(`${label} incremental: ${result.decision}`);
+  if (inst.stats.discovers !== 0)
+    throw new Error(
+      `${label} incremental: ${inst.stats.discovers} discoveries despite reuse`,
+    );
   return { total, resolves: inst.stats.resolves };
 }
 
@@ -201,7 +239,10 @@ async function incremental(label, settings, refs, previous) {
 async function evidence(settings, refs, previous, per) {
   const byDigest = new Map();
   previous.result.images.forEach((img, i) => {
-    byDigest.set(img.digest, { image: img, material: previous.record.material[i] });
+    byDigest.set(img.digest, {
+      image: img,
+      material: previous.record.material[i],
+    });
   });
   const { e, close } = makeEngine(settings);
   const reuse = async digest => byDigest.get(digest);
@@ -225,23 +266,40 @@ async function evidence(settings, refs, previous, per) {
     const text = JSON.stringify({
       schema: common.EVIDENCE_BUNDLE_SCHEMA,
       evidence: chained,
-      ...(prev ? { previous: { sequence: prev.sequence, recordHash: prev.recordHash } } : {}),
+      ...(prev
+        ? { previous: { sequence: prev.sequence, recordHash: prev.recordHash } }
+        : {}),
       exportedAt: new Date().toISOString(),
     });
     const v = engine.verifyEvidenceBundle(JSON.parse(text), { settings });
     times.push(now() - t);
     bytes += text.length;
-    if (!v.ok) throw new Error(`evidence does not verify: ${JSON.stringify(v.problems.slice(0, 3))}`);
+    if (!v.ok)
+      throw new Error(
+        `evidence does not verify: ${JSON.stringify(v.problems.slice(0, 3))}`,
+      );
     prev = chained;
   }
   // The whole N-image record once.
   const t = now();
   const big = engine.chainRecord(previous.record, null);
-  const text = JSON.stringify({ schema: common.EVIDENCE_BUNDLE_SCHEMA, evidence: big, exportedAt: new Date().toISOString() });
+  const text = JSON.stringify({
+    schema: common.EVIDENCE_BUNDLE_SCHEMA,
+    evidence: big,
+    exportedAt: new Date().toISOString(),
+  });
   const v = engine.verifyEvidenceBundle(JSON.parse(text), { settings });
   const bigMs = now() - t;
-  if (!v.ok) throw new Error(`big evidence does not verify: ${JSON.stringify(v.problems.slice(0, 3))}`);
-  return { times, bigMs, bigBytes: text.length, avgBytes: bytes / records.length };
+  if (!v.ok)
+    throw new Error(
+      `big evidence does not verify: ${JSON.stringify(v.problems.slice(0, 3))}`,
+    );
+  return {
+    times,
+    bigMs,
+    bigBytes: text.length,
+    avgBytes: bytes / records.length,
+  };
 }
 
 /**
@@ -254,8 +312,14 @@ async function hostile(registry, dir, publicKeyPem, warmReference) {
   const huge = Buffer.alloc(HOSTILE_SIZE, 0x20);
   huge.write('{"critical":', 0);
   const variants = [
-    { name: `declared ${mb(HOSTILE_SIZE)} MiB (honest)`, declared: HOSTILE_SIZE },
-    { name: `declared cap-1 KiB, ${mb(HOSTILE_SIZE)} MiB served`, declared: BLOB_CAP - 1024 },
+    {
+      name: `declared ${mb(HOSTILE_SIZE)} MiB (honest)`,
+      declared: HOSTILE_SIZE,
+    },
+    {
+      name: `declared cap-1 KiB, ${mb(HOSTILE_SIZE)} MiB served`,
+      declared: BLOB_CAP - 1024,
+    },
   ];
   const references = [];
   for (const [i, v] of variants.entries()) {
@@ -266,12 +330,18 @@ async function hostile(registry, dir, publicKeyPem, warmReference) {
       tag: 'v1',
       signatures: [],
     });
-    const layer = kit.blobOf(new Uint8Array(huge.buffer, huge.byteOffset, huge.byteLength), kit.MEDIA_COSIGN_SIMPLESIGNING, {
-      annotations: { [kit.ANNOTATION_COSIGN_SIGNATURE]: 'MEUCIQ==' },
-    });
+    const layer = kit.blobOf(
+      new Uint8Array(huge.buffer, huge.byteOffset, huge.byteLength),
+      kit.MEDIA_COSIGN_SIMPLESIGNING,
+      {
+        annotations: { [kit.ANNOTATION_COSIGN_SIGNATURE]: 'MEUCIQ==' },
+      },
+    );
     layer.descriptor.size = v.declared;
     const target = kit.openTarget({ registry: registry.url }, repository);
-    await kit.appendCosignLayers(target, kit.cosignTag(img.digest, '.sig'), [layer]);
+    await kit.appendCosignLayers(target, kit.cosignTag(img.digest, '.sig'), [
+      layer,
+    ]);
     references.push(img.reference.replace(/^https?:\/\//, ''));
   }
   const cfg = residencyConfig({
@@ -279,7 +349,10 @@ async function hostile(registry, dir, publicKeyPem, warmReference) {
     registries: [{ host: registry.host, region: EU_REGION, insecure: true }],
   });
   const input = join(dir, 'hostile.json');
-  writeFileSync(input, JSON.stringify({ config: cfg, references, warmReference }));
+  writeFileSync(
+    input,
+    JSON.stringify({ config: cfg, references, warmReference }),
+  );
   const results = await runChild('hostile-child.js', input, 60_000);
   return variants.map((v, i) => ({ ...v, ...results[i] }));
 }
@@ -291,9 +364,13 @@ async function hostile(registry, dir, publicKeyPem, warmReference) {
  */
 function runChild(script, input, timeoutMs) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--expose-gc', join(__dirname, script), input], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--expose-gc', join(__dirname, script), input],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', d => (stdout += d));
@@ -309,7 +386,9 @@ function runChild(script, input, timeoutMs) {
       try {
         resolve(JSON.parse(stdout.trim().split('\n').pop()));
       } catch (e) {
-        reject(new Error(`${script}: unreadable output ${stdout.slice(0, 200)}`));
+        reject(
+          new Error(`${script}: unreadable output ${stdout.slice(0, 200)}`),
+        );
       }
     });
   });
@@ -320,7 +399,8 @@ async function memoryChild(dir, settingsConfig, references) {
   const input = join(dir, 'memory.json');
   writeFileSync(input, JSON.stringify({ config: settingsConfig, references }));
   const r = await runChild('memory-child.js', input, 120_000);
-  if (r.decision !== 'compliant') throw new Error(`memory child: ${r.decision}`);
+  if (r.decision !== 'compliant')
+    throw new Error(`memory child: ${r.decision}`);
   return r;
 }
 
@@ -348,11 +428,23 @@ function rssSampler() {
 
 async function main() {
   const started = now();
-  const load = os.loadavg().map(x => x.toFixed(2)).join(' ');
-  log(`N=${N} images, ${os.cpus().length} CPUs, load average ${load}, node ${process.version}`);
+  const load = os
+    .loadavg()
+    .map(x => x.toFixed(2))
+    .join(' ');
+  log(
+    `N=${N} images, ${os.cpus().length} CPUs, load average ${load}, node ${
+      process.version
+    }`,
+  );
   const dir = mkdtempSync(join(os.tmpdir(), 'residency-bench-'));
   let registry;
-  const out = { date: new Date().toISOString(), n: N, loadavg: os.loadavg(), node: process.version };
+  const out = {
+    date: new Date().toISOString(),
+    n: N,
+    loadavg: os.loadavg(),
+    node: process.version,
+  };
   try {
     const floor = p256Floor();
     out.p256VerifyMs = floor;
@@ -366,12 +458,16 @@ async function main() {
     const nSmall = Math.max(10, Math.round(N / 4));
     log('starting docker-registry');
     registry = await kit.startTestRegistry();
-    log(`publishing ${N} images into an OCI layout (and ${nSmall} into a second one)`);
+    log(
+      `publishing ${N} images into an OCI layout (and ${nSmall} into a second one)`,
+    );
     const lay = await publishAll({ layout }, r => r);
     const laySmall = await publishAll({ layout: small }, r => r, nSmall);
     log(`  ${lay.ms.toFixed(0)} ms`);
     log(`publishing ${N} images into ${registry.host}`);
-    const reg = await publishAll({ registry: registry.url }, r => r.replace(/^https?:\/\//, ''));
+    const reg = await publishAll({ registry: registry.url }, r =>
+      r.replace(/^https?:\/\//, ''),
+    );
     log(`  ${reg.ms.toFixed(0)} ms`);
 
     const layoutSettings = settingsOf(
@@ -397,13 +493,23 @@ async function main() {
     const rss = rssSampler();
     log('1. OCI layout, cold');
     rss.phase('layout');
-    const L = await throughput('layout', layoutSettings, lay.refs, floorPerImage);
+    const L = await throughput(
+      'layout',
+      layoutSettings,
+      lay.refs,
+      floorPerImage,
+    );
     rss.phase('other');
     const LS = await coldOnly(layoutSettings, laySmall.refs);
     log('2. registry, cold');
     global.gc?.();
     rss.phase('registry');
-    const R = await throughput('registry', registrySettings, reg.refs, floorPerImage);
+    const R = await throughput(
+      'registry',
+      registrySettings,
+      reg.refs,
+      floorPerImage,
+    );
     rss.phase('other');
     global.gc?.();
     const mem = process.memoryUsage();
@@ -436,54 +542,252 @@ async function main() {
     const perL = L.total / N;
     const perR = R.total / N;
     row('1 layout', `cold, ${N} images in one entity: total`, L.total, 'ms');
-    row('1 layout', 'cold: ms per image (total / N)', perL, 'ms', `< ${T.layoutPerImage}`, perL < T.layoutPerImage);
-    row('1 layout', '  of which decide+verify after the last fetch', L.decide / N, 'ms/img');
+    row(
+      '1 layout',
+      'cold: ms per image (total / N)',
+      perL,
+      'ms',
+      `< ${T.layoutPerImage}`,
+      perL < T.layoutPerImage,
+    );
+    row(
+      '1 layout',
+      '  of which decide+verify after the last fetch',
+      L.decide / N,
+      'ms/img',
+    );
     row('1 layout', '  CPU time per image (this process)', L.cpu / N, 'ms/img');
-    row('1 layout', `  CPU per image, ${nSmall}-image layout instead`, LS.cpu / nSmall, 'ms/img');
-    row('1 layout', `one image per entity (${SAMPLE} sampled): p50`, percentile(L.per, 50), 'ms', `< ${T.layoutP50}`, percentile(L.per, 50) < T.layoutP50);
-    row('1 layout', `one image per entity (${SAMPLE} sampled): p95`, percentile(L.per, 95), 'ms');
-    row('2 registry', `cold, ${N} images, concurrency/registry ${conc}: total`, R.total, 'ms');
-    row('2 registry', 'cold: ms per image (total / N)', perR, 'ms', `< ${T.registryPerImage}`, perR < T.registryPerImage);
-    row('2 registry', '  of which decide+verify after the last fetch', R.decide / N, 'ms/img');
-    row('2 registry', '  CPU time per image (this process)', R.cpu / N, 'ms/img', `< ${T.registryCpuPerImage}`, R.cpu / N < T.registryCpuPerImage);
-    row('2 registry', `one image per entity (${SAMPLE} sampled): p50`, percentile(R.per, 50), 'ms', `< ${T.registryP50}`, percentile(R.per, 50) < T.registryP50);
-    row('2 registry', `one image per entity (${SAMPLE} sampled): p95`, percentile(R.per, 95), 'ms');
+    row(
+      '1 layout',
+      `  CPU per image, ${nSmall}-image layout instead`,
+      LS.cpu / nSmall,
+      'ms/img',
+    );
+    row(
+      '1 layout',
+      `one image per entity (${SAMPLE} sampled): p50`,
+      percentile(L.per, 50),
+      'ms',
+      `< ${T.layoutP50}`,
+      percentile(L.per, 50) < T.layoutP50,
+    );
+    row(
+      '1 layout',
+      `one image per entity (${SAMPLE} sampled): p95`,
+      percentile(L.per, 95),
+      'ms',
+    );
+    row(
+      '2 registry',
+      `cold, ${N} images, concurrency/registry ${conc}: total`,
+      R.total,
+      'ms',
+    );
+    row(
+      '2 registry',
+      'cold: ms per image (total / N)',
+      perR,
+      'ms',
+      `< ${T.registryPerImage}`,
+      perR < T.registryPerImage,
+    );
+    row(
+      '2 registry',
+      '  of which decide+verify after the last fetch',
+      R.decide / N,
+      'ms/img',
+    );
+    row(
+      '2 registry',
+      '  CPU time per image (this process)',
+      R.cpu / N,
+      'ms/img',
+      `< ${T.registryCpuPerImage}`,
+      R.cpu / N < T.registryCpuPerImage,
+    );
+    row(
+      '2 registry',
+      `one image per entity (${SAMPLE} sampled): p50`,
+      percentile(R.per, 50),
+      'ms',
+      `< ${T.registryP50}`,
+      percentile(R.per, 50) < T.registryP50,
+    );
+    row(
+      '2 registry',
+      `one image per entity (${SAMPLE} sampled): p95`,
+      percentile(R.per, 95),
+      'ms',
+    );
     row('floor', 'P-256 crypto.verify alone, measured now', floor, 'ms');
     row('floor', 'documented floor: parse + P-256 verify', DOC_FLOOR, 'ms');
     row('floor', 'floor per image: 3 x documented floor', 3 * DOC_FLOOR, 'ms');
-    row('floor', 'registry: CPU per image / floor', R.cpu / N / (3 * DOC_FLOOR), 'x');
-    row('floor', 'layout: CPU per image / floor', L.cpu / N / (3 * DOC_FLOOR), 'x');
-    row('floor', 'decide+verify after last fetch / floor', R.decide / N / (3 * DOC_FLOOR), 'x');
-    row('3 incremental', 'layout, reuse: ms per image', LI.total / N, 'ms', `< ${T.incrementalPerImage}`, LI.total / N < T.incrementalPerImage);
-    row('3 incremental', 'registry, reuse: ms per image', RI.total / N, 'ms', `< ${T.incrementalPerImage}`, RI.total / N < T.incrementalPerImage);
-    row('3 incremental', 'registry, reuse: speed-up vs cold', perR / (RI.total / N), 'x');
+    row(
+      'floor',
+      'registry: CPU per image / floor',
+      R.cpu / N / (3 * DOC_FLOOR),
+      'x',
+    );
+    row(
+      'floor',
+      'layout: CPU per image / floor',
+      L.cpu / N / (3 * DOC_FLOOR),
+      'x',
+    );
+    row(
+      'floor',
+      'decide+verify after last fetch / floor',
+      R.decide / N / (3 * DOC_FLOOR),
+      'x',
+    );
+    row(
+      '3 incremental',
+      'layout, reuse: ms per image',
+      LI.total / N,
+      'ms',
+      `< ${T.incrementalPerImage}`,
+      LI.total / N < T.incrementalPerImage,
+    );
+    row(
+      '3 incremental',
+      'registry, reuse: ms per image',
+      RI.total / N,
+      'ms',
+      `< ${T.incrementalPerImage}`,
+      RI.total / N < T.incrementalPerImage,
+    );
+    row(
+      '3 incremental',
+      'registry, reuse: speed-up vs cold',
+      perR / (RI.total / N),
+      'x',
+    );
     const evP50 = percentile(EV.times, 50);
-    row('4 evidence', `record of 5 images: chain+export+verify p50`, evP50, 'ms', `< ${T.evidencePerRecord}`, evP50 < T.evidencePerRecord);
-    row('4 evidence', `record of 5 images: p95`, percentile(EV.times, 95), 'ms');
-    row('4 evidence', `record of 5 images: bundle size`, EV.avgBytes / 1024, 'KiB');
-    row('4 evidence', `record of ${N} images: chain+export+verify`, EV.bigMs, 'ms');
-    row('4 evidence', `record of ${N} images: bundle size`, EV.bigBytes / 1024, 'KiB');
-    row('5 memory', `fresh process, ${N} images cold: peak RSS`, mb(M.peakRss), 'MiB', `< ${T.rssMb}`, mb(M.peakRss) < T.rssMb);
+    row(
+      '4 evidence',
+      `record of 5 images: chain+export+verify p50`,
+      evP50,
+      'ms',
+      `< ${T.evidencePerRecord}`,
+      evP50 < T.evidencePerRecord,
+    );
+    row(
+      '4 evidence',
+      `record of 5 images: p95`,
+      percentile(EV.times, 95),
+      'ms',
+    );
+    row(
+      '4 evidence',
+      `record of 5 images: bundle size`,
+      EV.avgBytes / 1024,
+      'KiB',
+    );
+    row(
+      '4 evidence',
+      `record of ${N} images: chain+export+verify`,
+      EV.bigMs,
+      'ms',
+    );
+    row(
+      '4 evidence',
+      `record of ${N} images: bundle size`,
+      EV.bigBytes / 1024,
+      'KiB',
+    );
+    row(
+      '5 memory',
+      `fresh process, ${N} images cold: peak RSS`,
+      mb(M.peakRss),
+      'MiB',
+      `< ${T.rssMb}`,
+      mb(M.peakRss) < T.rssMb,
+    );
     row('5 memory', '  RSS after loading the modules', mb(M.baseRss), 'MiB');
-    row('5 memory', '  heap used after the run (after GC)', mb(M.heapUsedAfter), 'MiB', `< ${T.heapMb}`, mb(M.heapUsedAfter) < T.heapMb);
+    row(
+      '5 memory',
+      '  heap used after the run (after GC)',
+      mb(M.heapUsedAfter),
+      'MiB',
+      `< ${T.heapMb}`,
+      mb(M.heapUsedAfter) < T.heapMb,
+    );
     row('5 memory', '  wall time of that run', M.ms, 'ms');
-    row('5 memory', `bench process: RSS growth in the ${N}-image runs`, mb(peakRss - baseRss), 'MiB');
-    row('5 memory', '  bench process heap used after them (after GC)', mb(mem.heapUsed), 'MiB');
+    row(
+      '5 memory',
+      `bench process: RSS growth in the ${N}-image runs`,
+      mb(peakRss - baseRss),
+      'MiB',
+    );
+    row(
+      '5 memory',
+      '  bench process heap used after them (after GC)',
+      mb(mem.heapUsed),
+      'MiB',
+    );
     for (const h of H) {
-      const refused = h.error?.code === 'too_large' && h.decision !== 'compliant';
-      row('5 hostile', `.sig ${h.name}`, `${h.error?.code ?? 'none'}/${h.decision}`, '', 'too_large', refused);
+      const refused =
+        h.error?.code === 'too_large' && h.decision !== 'compliant';
+      row(
+        '5 hostile',
+        `.sig ${h.name}`,
+        `${h.error?.code ?? 'none'}/${h.decision}`,
+        '',
+        'too_large',
+        refused,
+      );
       row('5 hostile', '  time to refuse', h.ms, 'ms');
-      row('5 hostile', '  RSS growth during the check', mb(h.growth), 'MiB', `< ${mb(2 * BLOB_CAP)} (2x cap)`, h.growth < 2 * BLOB_CAP);
+      row(
+        '5 hostile',
+        '  RSS growth during the check',
+        mb(h.growth),
+        'MiB',
+        `< ${mb(2 * BLOB_CAP)} (2x cap)`,
+        h.growth < 2 * BLOB_CAP,
+      );
     }
 
     Object.assign(out, {
       floorPerImage,
       sample: SAMPLE,
-      layout: { totalMs: L.total, perImageMs: perL, decideMs: L.decide, cpuMs: L.cpu, p50: percentile(L.per, 50), p95: percentile(L.per, 95), small: { n: nSmall, ...LS } },
-      registry: { totalMs: R.total, perImageMs: perR, decideMs: R.decide, cpuMs: R.cpu, p50: percentile(R.per, 50), p95: percentile(R.per, 95), concurrencyPerRegistry: conc },
-      incremental: { layoutPerImageMs: LI.total / N, registryPerImageMs: RI.total / N },
+      layout: {
+        totalMs: L.total,
+        perImageMs: perL,
+        decideMs: L.decide,
+        cpuMs: L.cpu,
+        p50: percentile(L.per, 50),
+        p95: percentile(L.per, 95),
+        small: { n: nSmall, ...LS },
+      },
+      registry: {
+        totalMs: R.total,
+        perImageMs: perR,
+        decideMs: R.decide,
+        cpuMs: R.cpu,
+        p50: percentile(R.per, 50),
+        p95: percentile(R.per, 95),
+        concurrencyPerRegistry: conc,
+      },
+      incremental: {
+        layoutPerImageMs: LI.total / N,
+        registryPerImageMs: RI.total / N,
+      },
       evidence: { p50: evP50, p95: percentile(EV.times, 95), bigMs: EV.bigMs },
-      memory: { fresh: { baseRssMiB: mb(M.baseRss), peakRssMiB: mb(M.peakRss), heapUsedAfterMiB: mb(M.heapUsedAfter), ms: M.ms }, baseRssMiB: mb(baseRss), peakRssMiB: mb(peakRss), maxRssMiB: mb(maxRss), heapUsedMiB: mb(mem.heapUsed), phases: Object.fromEntries(Object.entries(rss.peaks).map(([k, v]) => [k, mb(v)])) },
+      memory: {
+        fresh: {
+          baseRssMiB: mb(M.baseRss),
+          peakRssMiB: mb(M.peakRss),
+          heapUsedAfterMiB: mb(M.heapUsedAfter),
+          ms: M.ms,
+        },
+        baseRssMiB: mb(baseRss),
+        peakRssMiB: mb(peakRss),
+        maxRssMiB: mb(maxRss),
+        heapUsedMiB: mb(mem.heapUsed),
+        phases: Object.fromEntries(
+          Object.entries(rss.peaks).map(([k, v]) => [k, mb(v)]),
+        ),
+      },
       hostile: H.map(h => ({ ...h, growthMiB: mb(h.growth) })),
       publishMs: { layout: lay.ms, registry: reg.ms },
       targets: T,
@@ -495,17 +799,45 @@ async function main() {
 
   // ---------------------------------------------------------------- print
   const w = [13, 52, 18, 6, 18];
-  const line = c => `${c[0].padEnd(w[0])} ${c[1].padEnd(w[1])} ${c[2].padStart(w[2])} ${c[3].padEnd(w[3])} ${c[4].padEnd(w[4])} ${c[5]}`;
+  const line = c =>
+    `${c[0].padEnd(w[0])} ${c[1].padEnd(w[1])} ${c[2].padStart(
+      w[2],
+    )} ${c[3].padEnd(w[3])} ${c[4].padEnd(w[4])} ${c[5]}`;
   const lines = [line(['section', 'metric', 'value', 'unit', 'target', ''])];
   lines.push('-'.repeat(w.reduce((a, b) => a + b + 1, 0) + 4));
   for (const r of rows) {
-    lines.push(line([r.section, r.metric, fmt(r.value), r.unit, String(r.target), r.ok === undefined ? '' : r.ok ? 'ok' : 'MISSED']));
+    lines.push(
+      line([
+        r.section,
+        r.metric,
+        fmt(r.value),
+        r.unit,
+        String(r.target),
+        r.ok === undefined ? '' : r.ok ? 'ok' : 'MISSED',
+      ]),
+    );
   }
-  process.stdout.write(`\nResidency bench, ${out.date}, N=${N}, load average at start ${out.loadavg.map(x => x.toFixed(2)).join(' ')}\n`);
+  process.stdout.write(
+    `\nResidency bench, ${out.date}, N=${N}, load average at start ${out.loadavg
+      .map(x => x.toFixed(2))
+      .join(' ')}\n`,
+  );
   process.stdout.write(`${lines.join('\n')}\n`);
   const missed = rows.filter(r => r.ok === false);
-  process.stdout.write(`\n${missed.length === 0 ? 'all targets met' : `${missed.length} target(s) MISSED`} (wall ${((now() - started) / 1000).toFixed(1)} s; timings are noisy on a shared 2-core machine)\n`);
-  if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, JSON.stringify({ ...out, rows }, null, 2));
+  process.stdout.write(
+    `\n${
+      missed.length === 0
+        ? 'all targets met'
+        : `${missed.length} target(s) MISSED`
+    } (wall ${((now() - started) / 1000).toFixed(
+      1,
+    )} s; timings are noisy on a shared 2-core machine)\n`,
+  );
+  if (process.env.BENCH_JSON)
+    writeFileSync(
+      process.env.BENCH_JSON,
+      JSON.stringify({ ...out, rows }, null, 2),
+    );
   return missed.length === 0 ? 0 : 1;
 }
 

@@ -144,8 +144,11 @@ export class AuthorizedResidencyService implements ResidencyService {
   }) {
     const bundle = await this.#inner.getEvidenceBundle(options);
     const entityRef = bundle.evidence.record.entityRef;
-    await this.#ensureVisible(entityRef, options.credentials).catch(() => {
-      throw new NotFoundError(`No evidence record ${options.id}`);
+    // Same answer as an unknown id, so ids do not reveal hidden entities.
+    await this.#ensureVisible(entityRef, options.credentials).catch(error => {
+      throw error?.name === 'NotFoundError'
+        ? new NotFoundError(`No evidence record ${options.id}`)
+        : error;
     });
     await this.#ensureAllowed(
       residencyEvidenceReadPermission,

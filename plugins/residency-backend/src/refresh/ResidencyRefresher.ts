@@ -153,6 +153,7 @@ export class ResidencyRefresher {
       pruned: 0,
     };
     const present = new Set<string>();
+    const startedAt = new Date().toISOString();
     let complete = true;
     for await (const page of this.#pages()) {
       if (signal?.aborted) {
@@ -180,7 +181,7 @@ export class ResidencyRefresher {
       );
     }
     if (complete && !signal?.aborted) {
-      summary.removed = await this.#removeVanished(present);
+      summary.removed = await this.#removeVanished(present, startedAt);
       if (this.#keepRecordsPerEntity) {
         summary.pruned = await this.#store.applyRetention({
           keepPerEntity: this.#keepRecordsPerEntity,
@@ -303,13 +304,20 @@ export class ResidencyRefresher {
     );
   }
 
-  async #removeVanished(present: Set<string>): Promise<number> {
+  /**
+   * Drops statuses of entities the pass did not see. Statuses written after the
+   * pass started (an entity added meanwhile, evaluated by the delta pass) stay.
+   */
+  async #removeVanished(
+    present: Set<string>,
+    startedAt: string,
+  ): Promise<number> {
     const gone: string[] = [];
     let after: string | undefined;
     for (;;) {
       const rows = await this.#store.scanStatuses({ after, limit: 500 });
       for (const row of rows) {
-        if (!present.has(row.entityRef)) {
+        if (!present.has(row.entityRef) && row.checkedAt < startedAt) {
           gone.push(row.entityRef);
         }
       }

@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { expect, openAsGuest, test } from '../support/fixtures';
-import { componentPath, REPO_ROOT } from '../support/run';
+import { componentPath, REPO_ROOT, runDir } from '../support/run';
 
 const CLI = join(REPO_ROOT, 'packages', 'residency-cli', 'bin', 'residency');
 
@@ -63,4 +63,21 @@ test('an auditor downloads an evidence bundle that re-verifies with the CLI', as
     strict.status,
     `--require-compliant: ${strict.stdout}${strict.stderr}`,
   ).toBe(0);
+
+  // An auditor compares the recorded keys with their own copy of the trust
+  // configuration (here: the portal's own app-config of this run).
+  const trust = spawnSync(
+    process.execPath,
+    [
+      CLI,
+      'verify-evidence',
+      '--require-compliant',
+      '--config',
+      join(runDir(), 'app-config.e2e.yaml'),
+      file,
+    ],
+    { encoding: 'utf8', cwd: REPO_ROOT },
+  );
+  expect(trust.stdout).toContain('compared with the given configuration');
+  expect(trust.status, `--config: ${trust.stdout}${trust.stderr}`).toBe(0);
 });

@@ -2,10 +2,11 @@
  * The Residency portal's backend: only what the product needs. The app backend
  * serves the built frontend, auth signs users in (guest provider for local use),
  * the catalog holds the services, the permission framework decides who may see
- * evidence, refresh checks and review tenants, and the residency plugin does the work.
+ * evidence, refresh checks and review tenants (Residency's three-role policy,
+ * groups from `residency.roles`), and the residency plugin does the work.
  */
 import { createBackend } from '@backstage/backend-defaults';
-import { residencyPermissionPolicyModule } from './permissionPolicy';
+import { residencyPermissionPolicyModule } from '@residency-dev/plugin-residency-backend';
 
 const backend = createBackend();
 

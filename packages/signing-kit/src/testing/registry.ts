@@ -4,6 +4,7 @@
  * tiny push client (monolithic POST + PUT blob upload, manifest PUT) over plain fetch.
  */
 import { spawn, ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -86,15 +87,27 @@ export async function startTestRegistry(
   const configPath = join(dir, 'config.yml');
   await writeFile(configPath, config);
 
-  const child: ChildProcess = spawn(
-    options.binary ?? 'docker-registry',
-    ['serve', configPath],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let stderr = '';
-  child.stderr?.on('data', d => {
-    stderr = (stderr + String(d)).slice(-4000);
-  });
+  // The registry logs every 404 at error level, and cosign/referrers discovery makes
+  // many 404s. Its stderr goes to a file, not a pipe: a pipe read through our event
+  // loop fills up (64 KiB) whenever the test blocks (spawnSync of the CLI), and the
+  // registry then stalls mid-request.
+  const logPath = join(dir, 'registry.log');
+  const logFd = openSync(logPath, 'a');
+  let child: ChildProcess;
+  try {
+    child = spawn(options.binary ?? 'docker-registry', ['serve', configPath], {
+      stdio: ['ignore', 'ignore', logFd],
+    });
+  } finally {
+    closeSync(logFd);
+  }
+  const logTail = () => {
+    try {
+      return readFileSync(logPath, 'utf8').slice(-4000).trim();
+    } catch {
+      return '';
+    }
+  };
   let exited: string | undefined;
   child.on('exit', (code, signal) => {
     exited = `exited with ${code ?? signal}`;
@@ -121,7 +134,7 @@ export async function startTestRegistry(
     if (exited !== undefined) {
       await stop();
       throw new TestRegistryError(
-        `docker-registry ${exited}: ${stderr.trim()}`,
+        `docker-registry ${exited}: ${logTail()}`,
         'start_failed',
       );
     }
@@ -135,7 +148,7 @@ export async function startTestRegistry(
     if (Date.now() > deadline) {
       await stop();
       throw new TestRegistryError(
-        `docker-registry did not answer on ${url}/v2/ in time: ${stderr.trim()}`,
+        `docker-registry did not answer on ${url}/v2/ in time: ${logTail()}`,
         'start_failed',
       );
     }

@@ -177,7 +177,7 @@ describe('parsers never throw untyped errors (fast-check)', () => {
 describe('decision over hostile material (fast-check)', () => {
   it('arbitrary signatures, envelopes and bundles never throw and never make an image compliant', () => {
     const settings = settingsWith();
-    const ctx = {
+    const decisionCtx = {
       policy: policyOf(settings, 'acme-eu'),
       trust: trustOf(settings),
       trustedRoots: [],
@@ -195,7 +195,7 @@ describe('decision over hostile material (fast-check)', () => {
         fc.array(fc.record({ envelope: jsonish, source: fc.string() }), { maxLength: 3 }),
         fc.array(fc.record({ bundle: fc.oneof(jsonish, bundleLike.map(b => JSON.stringify(b))), source: fc.string() }), { maxLength: 3 }),
         (simpleSignatures, envelopes, bundles) => {
-          const r = decideImage({ ...f.material, simpleSignatures, envelopes, bundles }, ctx);
+          const r = decideImage({ ...f.material, simpleSignatures, envelopes, bundles }, decisionCtx);
           expect(r.decision).not.toBe('compliant');
           expect(r.reasons.length).toBeGreaterThan(0);
         },

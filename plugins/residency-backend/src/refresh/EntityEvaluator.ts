@@ -79,9 +79,15 @@ export class EntityEvaluator {
     );
   }
 
+  /**
+   * With `fresh`, every digest is fetched and verified again: an on-demand refresh
+   * is asked for precisely because something changed in the registry (a new
+   * signature, a revoked attestation), so a young cached result must not answer it.
+   */
   async evaluate(options: {
     inputs: EntityInputs;
     signal?: AbortSignal;
+    fresh?: boolean;
   }): Promise<{ status: EntityStatus; outcome: RecordOutcome }> {
     const { inputs } = options;
     const trustHash = this.#engine.trustHash();
@@ -94,6 +100,9 @@ export class EntityEvaluator {
       declaredRegion: inputs.declaredRegion,
       signal: options.signal,
       reuse: async digest => {
+        if (options.fresh) {
+          return undefined;
+        }
         const hit = await this.#store.findImageResult({
           digest,
           trustHash,

@@ -50,6 +50,28 @@ describe.each(databases.eachSupportedId())(
       });
     });
 
+    it('a fresh (on-demand) evaluation fetches every digest again, even a young one', async () => {
+      const engine = new FakeEngine();
+      const evaluator = new EntityEvaluator({
+        engine,
+        store,
+        revalidateAfterSeconds: 3600,
+      });
+      const inputs = {
+        entityRef: 'component:default/a',
+        images: [`registry.eu/a@${DIGEST_A}`],
+        tenant: 'eu-public',
+      };
+      await evaluator.evaluate({ inputs });
+      // A scheduled pass right after reuses the young digest...
+      await evaluator.evaluate({ inputs });
+      expect(engine.reused).toEqual([DIGEST_A]);
+      // ...but Refresh, asked for because the registry changed, must not.
+      await evaluator.evaluate({ inputs, fresh: true });
+      expect(engine.reused).toEqual([DIGEST_A]);
+      expect(engine.calls).toHaveLength(3);
+    });
+
     it('verifies every annotated entity once per cycle and reuses young digests', async () => {
       const entities = [
         makeEntity('a', {

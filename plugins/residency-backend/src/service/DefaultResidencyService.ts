@@ -103,6 +103,7 @@ export class DefaultResidencyService implements ResidencyService {
     const { status } = await this.#evaluator.evaluate({
       inputs,
       signal: options.signal,
+      fresh: true,
     });
     return status;
   }

@@ -27,7 +27,9 @@ if (jest) {
   skipped += jest.numPendingTests + (jest.numTodoTests || 0);
   console.log(
     `jest: ${jest.numPassedTests} passed, ${jest.numFailedTests} failed in ${jest.numTotalTestSuites} suites` +
-      (jest.numRuntimeErrorTestSuites ? ` (${jest.numRuntimeErrorTestSuites} suites failed to run)` : ''),
+      (jest.numRuntimeErrorTestSuites
+        ? ` (${jest.numRuntimeErrorTestSuites} suites failed to run)`
+        : ''),
   );
 }
 
@@ -38,7 +40,11 @@ if (e2e) {
   failed += (s.unexpected || 0) + (s.flaky || 0);
   skipped += s.skipped || 0;
   if (e2e.errors && e2e.errors.length) failed += e2e.errors.length;
-  console.log(`e2e: ${s.expected || 0} passed, ${s.unexpected || 0} failed, ${s.skipped || 0} skipped`);
+  console.log(
+    `e2e: ${s.expected || 0} passed, ${s.unexpected || 0} failed, ${
+      s.skipped || 0
+    } skipped`,
+  );
 }
 
 if (missing.length) {

@@ -22,6 +22,9 @@ npx tsc --noEmit || status=1
 step "lint (backstage-cli repo lint)"
 npx backstage-cli repo lint || status=1
 
+step "formatting (prettier --check)"
+npx prettier --check . || status=1
+
 step "unit and integration tests (jest, SQLite + PostgreSQL + docker-registry)"
 npx backstage-cli repo test --watchAll=false --json --outputFile="$reports/jest.json" || status=1
 

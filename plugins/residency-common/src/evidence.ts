@@ -3,7 +3,8 @@ import type { EntityResult, KeyInfo, Requirement } from './types';
 /** Schema id of an evidence record. @public */
 export const EVIDENCE_RECORD_SCHEMA = 'https://residency.dev/evidence/v1';
 /** Schema id of a downloadable evidence bundle. @public */
-export const EVIDENCE_BUNDLE_SCHEMA = 'https://residency.dev/evidence-bundle/v1';
+export const EVIDENCE_BUNDLE_SCHEMA =
+  'https://residency.dev/evidence-bundle/v1';
 
 /**
  * Raw signed material captured for one image, enough to re-verify offline:

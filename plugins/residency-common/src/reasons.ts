@@ -78,7 +78,10 @@ export const DECISION_SEVERITY: Record<Decision, number> = {
 export function worstDecision(decisions: Iterable<Decision>): Decision {
   let worst: Decision | undefined;
   for (const d of decisions) {
-    if (worst === undefined || DECISION_SEVERITY[d] > DECISION_SEVERITY[worst]) {
+    if (
+      worst === undefined ||
+      DECISION_SEVERITY[d] > DECISION_SEVERITY[worst]
+    ) {
       worst = d;
     }
   }

@@ -5,13 +5,14 @@
 import { createHash } from 'node:crypto';
 import canonicalizeImport from 'canonicalize';
 
-const canonicalize = ((canonicalizeImport as unknown as { default?: unknown }).default ??
-  canonicalizeImport) as (v: unknown) => string | undefined;
+const canonicalize = ((canonicalizeImport as unknown as { default?: unknown })
+  .default ?? canonicalizeImport) as (v: unknown) => string | undefined;
 
 /** RFC 8785 (JCS) canonical JSON text of a JSON value. @public */
 export function canonicalJson(value: unknown): string {
   const out = canonicalize(value);
-  if (out === undefined) throw new TypeError('value is not representable as JSON');
+  if (out === undefined)
+    throw new TypeError('value is not representable as JSON');
   return out;
 }
 

@@ -16,7 +16,9 @@ export function compileRule(expression: string): Compiled {
   const hit = cache.get(expression);
   if (hit) return hit;
   if (expression.length > MAX_EXPRESSION_LENGTH) {
-    throw new Error(`expression longer than ${MAX_EXPRESSION_LENGTH} characters`);
+    throw new Error(
+      `expression longer than ${MAX_EXPRESSION_LENGTH} characters`,
+    );
   }
   const parsed = parse(expression);
   const env = celEnv();
@@ -54,7 +56,11 @@ export function evaluateRule(
     const out = run(bindings);
     if (isCelError(out)) return { ok: false, error: out.message };
     if (out === true) return { ok: true };
-    return { ok: false, error: typeof out === 'boolean' ? undefined : 'rule did not yield a boolean' };
+    return {
+      ok: false,
+      error:
+        typeof out === 'boolean' ? undefined : 'rule did not yield a boolean',
+    };
   } catch (e) {
     return { ok: false, error: (e as Error)?.message ?? 'rule failed' };
   }

@@ -66,19 +66,27 @@ export function regionFromKeyId(id: string): KeyIdRegion {
       /^arn:([a-z0-9-]+):kms:([a-z0-9-]+):([0-9]{12}):(key|alias)\/[A-Za-z0-9/_+=,.@:-]+$/.exec(
         rest,
       );
-    if (!m) return { pinned: false, why: 'not a well-formed AWS KMS key or alias ARN' };
+    if (!m)
+      return {
+        pinned: false,
+        why: 'not a well-formed AWS KMS key or alias ARN',
+      };
     if (!AWS_PARTITIONS.has(m[1])) {
       return { pinned: false, why: `unknown AWS partition "${m[1]}"` };
     }
     return { pinned: true, region: m[2] };
   }
   if (id.startsWith('gcpkms://')) {
-    const m = /^gcpkms:\/\/projects\/[^/]+\/locations\/([^/]+)\/keyRings\/[^/]+\/cryptoKeys\/[^/]+(?:\/cryptoKeyVersions\/[^/]+)?$/.exec(
-      id,
-    );
+    const m =
+      /^gcpkms:\/\/projects\/[^/]+\/locations\/([^/]+)\/keyRings\/[^/]+\/cryptoKeys\/[^/]+(?:\/cryptoKeyVersions\/[^/]+)?$/.exec(
+        id,
+      );
     if (!m) return { pinned: false, why: 'not a well-formed gcpkms URI' };
     if (m[1] === 'global') {
-      return { pinned: false, why: 'GCP KMS location "global" does not pin a region' };
+      return {
+        pinned: false,
+        why: 'GCP KMS location "global" does not pin a region',
+      };
     }
     return { pinned: true, region: m[1] };
   }
@@ -153,7 +161,11 @@ function checkDate(value: unknown, path: string): string | undefined {
   if (value instanceof Date) d = value;
   else if (typeof value === 'string') d = new Date(value);
   if (!d || Number.isNaN(d.getTime())) {
-    fail('config_invalid', path, `"${String(value)}" is not an ISO 8601 date-time`);
+    fail(
+      'config_invalid',
+      path,
+      `"${String(value)}" is not an ISO 8601 date-time`,
+    );
   }
   return d.toISOString();
 }
@@ -194,17 +206,23 @@ export function loadResidencySettings(
 
   // boundaries
   const boundaries: Record<string, string[]> = {};
-  const bConf = read('residency.boundaries', () => root.getOptionalConfig('boundaries'));
+  const bConf = read('residency.boundaries', () =>
+    root.getOptionalConfig('boundaries'),
+  );
   for (const name of bConf?.keys() ?? []) {
     const path = `residency.boundaries.${name}`;
     const regions = read(path, () => bConf!.getOptionalStringArray(name)) ?? [];
-    if (regions.length === 0) fail('config_invalid', path, 'a boundary needs at least one region');
+    if (regions.length === 0)
+      fail('config_invalid', path, 'a boundary needs at least one region');
     boundaries[name] = regions.map((r, i) => checkRegion(r, `${path}[${i}]`));
   }
 
   // registries
   const registries: Settings['registries'] = [];
-  const rConfs = read('residency.registries', () => root.getOptionalConfigArray('registries')) ?? [];
+  const rConfs =
+    read('residency.registries', () =>
+      root.getOptionalConfigArray('registries'),
+    ) ?? [];
   rConfs.forEach((rc, i) => {
     const path0 = `residency.registries[${i}]`;
     const rawHost = optString(rc, 'host', path0);
@@ -212,21 +230,35 @@ export function loadResidencySettings(
     if (!rawHost) fail('registry_invalid', path, 'host is required');
     const host = rawHost.toLowerCase();
     if (!HOST_RE.test(host)) {
-      fail('registry_invalid', path, 'host must be host[:port], without scheme, path or user');
+      fail(
+        'registry_invalid',
+        path,
+        'host must be host[:port], without scheme, path or user',
+      );
     }
-    if (registries.some(r => r.host === host)) fail('registry_invalid', path, 'duplicate registry host');
+    if (registries.some(r => r.host === host))
+      fail('registry_invalid', path, 'duplicate registry host');
     const region = checkRegion(optString(rc, 'region', path), `${path}.region`);
-    const insecure = read(`${path}.insecure`, () => rc.getOptionalBoolean('insecure')) ?? false;
+    const insecure =
+      read(`${path}.insecure`, () => rc.getOptionalBoolean('insecure')) ??
+      false;
     const entry: Settings['registries'][number] = { host, region, insecure };
-    const cred = read(`${path}.credentials`, () => rc.getOptionalConfig('credentials'));
+    const cred = read(`${path}.credentials`, () =>
+      rc.getOptionalConfig('credentials'),
+    );
     if (cred) {
       const token = optString(cred, 'token', `${path}.credentials`);
       const username = optString(cred, 'username', `${path}.credentials`);
       const password = optString(cred, 'password', `${path}.credentials`);
       if (token && !username && !password) entry.credentials = { token };
-      else if (username && password && !token) entry.credentials = { username, password };
+      else if (username && password && !token)
+        entry.credentials = { username, password };
       else {
-        fail('registry_invalid', `${path}.credentials`, 'give either { username, password } or { token }');
+        fail(
+          'registry_invalid',
+          `${path}.credentials`,
+          'give either { username, password } or { token }',
+        );
       }
     }
     registries.push(entry);
@@ -234,7 +266,9 @@ export function loadResidencySettings(
 
   // layouts
   const layouts: NonNullable<Settings['layouts']> = [];
-  const lConfs = read('residency.layouts', () => root.getOptionalConfigArray('layouts')) ?? [];
+  const lConfs =
+    read('residency.layouts', () => root.getOptionalConfigArray('layouts')) ??
+    [];
   lConfs.forEach((lc, i) => {
     const path = `residency.layouts[${i}]`;
     const p = optString(lc, 'path', path);
@@ -245,13 +279,15 @@ export function loadResidencySettings(
 
   // keys
   const keys: KeySetting[] = [];
-  const kConfs = read('residency.keys', () => root.getOptionalConfigArray('keys')) ?? [];
+  const kConfs =
+    read('residency.keys', () => root.getOptionalConfigArray('keys')) ?? [];
   kConfs.forEach((kc, i) => {
     const path0 = `residency.keys[${i}]`;
     const id = optString(kc, 'id', path0);
     const path = id ? `${path0} (${id})` : path0;
     if (!id) fail('config_invalid', path, 'id is required');
-    if (keys.some(k => k.id === id)) fail('key_duplicate', path, 'duplicate key id');
+    if (keys.some(k => k.id === id))
+      fail('key_duplicate', path, 'duplicate key id');
     // region
     const explicit = optString(kc, 'region', path);
     const fromId = regionFromKeyId(id);
@@ -269,7 +305,11 @@ export function loadResidencySettings(
       regionSource = 'id';
     } else {
       if (explicit === undefined) {
-        fail('key_region_unpinned', path, `${fromId.why}; give an explicit region`);
+        fail(
+          'key_region_unpinned',
+          path,
+          `${fromId.why}; give an explicit region`,
+        );
       }
       region = checkRegion(explicit, `${path}.region`);
       regionSource = 'explicit';
@@ -278,20 +318,38 @@ export function loadResidencySettings(
     const pemInline = optString(kc, 'publicKey', path);
     const pemFile = optString(kc, 'publicKeyFile', path);
     if ((pemInline === undefined) === (pemFile === undefined)) {
-      fail('key_unreadable', path, 'give exactly one of publicKey or publicKeyFile');
+      fail(
+        'key_unreadable',
+        path,
+        'give exactly one of publicKey or publicKeyFile',
+      );
     }
     let pemText: string;
     if (pemFile !== undefined) {
       try {
-        pemText = readCapped(resolveFile(baseDir, pemFile), MAX_PEM_BYTES).toString('utf8');
+        pemText = readCapped(
+          resolveFile(baseDir, pemFile),
+          MAX_PEM_BYTES,
+        ).toString('utf8');
       } catch (e) {
-        fail('key_unreadable', path, `cannot read publicKeyFile: ${(e as Error).message}`);
+        fail(
+          'key_unreadable',
+          path,
+          `cannot read publicKeyFile: ${(e as Error).message}`,
+        );
       }
     } else {
       pemText = pemInline!;
     }
-    if (pemText.length > MAX_PEM_BYTES || !pemText.includes('-----BEGIN PUBLIC KEY-----')) {
-      fail('key_unreadable', path, 'publicKey must be a PEM "PUBLIC KEY" (SubjectPublicKeyInfo)');
+    if (
+      pemText.length > MAX_PEM_BYTES ||
+      !pemText.includes('-----BEGIN PUBLIC KEY-----')
+    ) {
+      fail(
+        'key_unreadable',
+        path,
+        'publicKey must be a PEM "PUBLIC KEY" (SubjectPublicKeyInfo)',
+      );
     }
     let desc: { algorithm: string; fingerprint: string };
     let pem: string;
@@ -301,16 +359,27 @@ export function loadResidencySettings(
       desc = describePublicKey(ko);
       pem = ko.export({ type: 'spki', format: 'pem' }).toString();
     } catch (e) {
-      fail('key_unreadable', path, `unreadable public key: ${(e as Error).message}`);
+      fail(
+        'key_unreadable',
+        path,
+        `unreadable public key: ${(e as Error).message}`,
+      );
     }
     const dup = keys.find(k => k.fingerprint === desc.fingerprint);
     if (dup) fail('key_duplicate', path, `same public key as ${dup.id}`);
-    const validFrom = checkDate(read(`${path}.validFrom`, () => kc.getOptionalString('validFrom')), `${path}.validFrom`);
-    const validUntil = checkDate(read(`${path}.validUntil`, () => kc.getOptionalString('validUntil')), `${path}.validUntil`);
+    const validFrom = checkDate(
+      read(`${path}.validFrom`, () => kc.getOptionalString('validFrom')),
+      `${path}.validFrom`,
+    );
+    const validUntil = checkDate(
+      read(`${path}.validUntil`, () => kc.getOptionalString('validUntil')),
+      `${path}.validUntil`,
+    );
     if (validFrom && validUntil && validFrom >= validUntil) {
       fail('config_invalid', path, 'validFrom must be before validUntil');
     }
-    const revoked = read(`${path}.revoked`, () => kc.getOptionalBoolean('revoked')) ?? false;
+    const revoked =
+      read(`${path}.revoked`, () => kc.getOptionalBoolean('revoked')) ?? false;
     const key: KeySetting = {
       id,
       region,
@@ -327,21 +396,39 @@ export function loadResidencySettings(
 
   // trusted roots
   const trustedRoots: NonNullable<Settings['trustedRoots']> = [];
-  const tConfs = read('residency.trustedRoots', () => root.getOptionalConfigArray('trustedRoots')) ?? [];
+  const tConfs =
+    read('residency.trustedRoots', () =>
+      root.getOptionalConfigArray('trustedRoots'),
+    ) ?? [];
   tConfs.forEach((tc, i) => {
     const path = `residency.trustedRoots[${i}]`;
-    const publicGood = read(`${path}.publicGood`, () => tc.getOptionalBoolean('publicGood')) ?? false;
+    const publicGood =
+      read(`${path}.publicGood`, () => tc.getOptionalBoolean('publicGood')) ??
+      false;
     const file = optString(tc, 'path', path);
-    const name = optString(tc, 'name', path) ?? (publicGood ? 'sigstore-public-good' : undefined);
+    const name =
+      optString(tc, 'name', path) ??
+      (publicGood ? 'sigstore-public-good' : undefined);
     if (!name) fail('config_invalid', path, 'name is required');
     if (publicGood === (file !== undefined)) {
-      fail('config_invalid', path, 'give exactly one of path or publicGood: true');
+      fail(
+        'config_invalid',
+        path,
+        'give exactly one of path or publicGood: true',
+      );
     }
     let bytes: Buffer;
     try {
-      bytes = file !== undefined ? readCapped(resolveFile(baseDir, file), MAX_TRUSTED_ROOT_BYTES) : publicGoodTrustedRoot();
+      bytes =
+        file !== undefined
+          ? readCapped(resolveFile(baseDir, file), MAX_TRUSTED_ROOT_BYTES)
+          : publicGoodTrustedRoot();
     } catch (e) {
-      fail('config_invalid', path, `cannot read trusted root: ${(e as Error).message}`);
+      fail(
+        'config_invalid',
+        path,
+        `cannot read trusted root: ${(e as Error).message}`,
+      );
     }
     let json: unknown;
     try {
@@ -352,13 +439,20 @@ export function loadResidencySettings(
     if (!json || typeof json !== 'object' || Array.isArray(json)) {
       fail('config_invalid', path, 'trusted root is not a JSON object');
     }
-    if (trustedRoots.some(t => t.name === name)) fail('config_invalid', path, 'duplicate trusted root name');
-    trustedRoots.push({ name, sha256: createHash('sha256').update(bytes).digest('hex'), json });
+    if (trustedRoots.some(t => t.name === name))
+      fail('config_invalid', path, 'duplicate trusted root name');
+    trustedRoots.push({
+      name,
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+      json,
+    });
   });
 
   // tenants
   const tenants: Record<string, TenantSetting> = {};
-  const tenConf = read('residency.tenants', () => root.getOptionalConfig('tenants'));
+  const tenConf = read('residency.tenants', () =>
+    root.getOptionalConfig('tenants'),
+  );
   for (const name of tenConf?.keys() ?? []) {
     const path = `residency.tenants.${name}`;
     const tc = read(path, () => tenConf!.getOptionalConfig(name));
@@ -366,19 +460,32 @@ export function loadResidencySettings(
     const boundary = optString(tc, 'boundary', path);
     if (!boundary) fail('boundary_unknown', path, 'boundary is required');
     if (!Object.prototype.hasOwnProperty.call(boundaries, boundary)) {
-      fail('boundary_unknown', path, `boundary "${boundary}" is not defined in residency.boundaries`);
+      fail(
+        'boundary_unknown',
+        path,
+        `boundary "${boundary}" is not defined in residency.boundaries`,
+      );
     }
-    const require = read(`${path}.require`, () => tc.getOptionalStringArray('require')) ?? ['signature'];
+    const require = read(`${path}.require`, () =>
+      tc.getOptionalStringArray('require'),
+    ) ?? ['signature'];
     for (const r of require) {
       if (!(REQUIREMENTS as readonly string[]).includes(r)) {
-        fail('config_invalid', `${path}.require`, `unknown requirement "${r}" (one of ${REQUIREMENTS.join(', ')})`);
+        fail(
+          'config_invalid',
+          `${path}.require`,
+          `unknown requirement "${r}" (one of ${REQUIREMENTS.join(', ')})`,
+        );
       }
     }
-    const allowedHosts = (read(`${path}.allowedHosts`, () => tc.getOptionalStringArray('allowedHosts')) ?? []).map(h =>
-      h.toLowerCase(),
-    );
+    const allowedHosts = (
+      read(`${path}.allowedHosts`, () =>
+        tc.getOptionalStringArray('allowedHosts'),
+      ) ?? []
+    ).map(h => h.toLowerCase());
     const rules: TenantSetting['rules'] = [];
-    const ruleConfs = read(`${path}.rules`, () => tc.getOptionalConfigArray('rules')) ?? [];
+    const ruleConfs =
+      read(`${path}.rules`, () => tc.getOptionalConfigArray('rules')) ?? [];
     ruleConfs.forEach((rc, j) => {
       const rpath = `${path}.rules[${j}]`;
       const id = optString(rc, 'id', rpath);
@@ -387,41 +494,67 @@ export function loadResidencySettings(
       if (!id || !/^[a-z0-9][a-z0-9_.-]{0,62}$/.test(id)) {
         fail('rule_invalid', rpath, 'id must be a short lowercase identifier');
       }
-      if (rules.some(r => r.id === id)) fail('rule_invalid', rpath, `duplicate rule id "${id}"`);
+      if (rules.some(r => r.id === id))
+        fail('rule_invalid', rpath, `duplicate rule id "${id}"`);
       if (!expression) fail('rule_invalid', rpath, 'expression is required');
       try {
         compileRule(expression);
       } catch (e) {
-        fail('rule_invalid', `${rpath} (${id})`, `CEL expression does not parse: ${(e as Error).message}`);
+        fail(
+          'rule_invalid',
+          `${rpath} (${id})`,
+          `CEL expression does not parse: ${(e as Error).message}`,
+        );
       }
       rules.push({ id, expression, message });
     });
     const identities: NonNullable<TenantSetting['identities']> = [];
-    const idConfs = read(`${path}.identities`, () => tc.getOptionalConfigArray('identities')) ?? [];
+    const idConfs =
+      read(`${path}.identities`, () =>
+        tc.getOptionalConfigArray('identities'),
+      ) ?? [];
     idConfs.forEach((ic, j) => {
       const ipath = `${path}.identities[${j}]`;
       const subject = optString(ic, 'subject', ipath);
       const subjectRegExp = optString(ic, 'subjectRegExp', ipath);
       const issuer = optString(ic, 'issuer', ipath);
       if ((subject === undefined) === (subjectRegExp === undefined)) {
-        fail('config_invalid', ipath, 'give exactly one of subject or subjectRegExp');
+        fail(
+          'config_invalid',
+          ipath,
+          'give exactly one of subject or subjectRegExp',
+        );
       }
       if (!issuer) fail('config_invalid', ipath, 'issuer is required');
       if (subjectRegExp !== undefined) {
         try {
           RegExp(subjectRegExp);
         } catch {
-          fail('config_invalid', ipath, 'subjectRegExp is not a valid regular expression');
+          fail(
+            'config_invalid',
+            ipath,
+            'subjectRegExp is not a valid regular expression',
+          );
         }
       }
-      const region = checkRegion(optString(ic, 'region', ipath), `${ipath}.region`);
-      const e: NonNullable<TenantSetting['identities']>[number] = { issuer, region };
+      const region = checkRegion(
+        optString(ic, 'region', ipath),
+        `${ipath}.region`,
+      );
+      const e: NonNullable<TenantSetting['identities']>[number] = {
+        issuer,
+        region,
+      };
       if (subject !== undefined) e.subject = subject;
       if (subjectRegExp !== undefined) e.subjectRegExp = subjectRegExp;
       identities.push(e);
     });
     if (identities.length > 0 && trustedRoots.length === 0) {
-      fail('config_invalid', `${path}.identities`, 'keyless identities need residency.trustedRoots');
+      fail(
+        'config_invalid',
+        `${path}.identities`,
+        'keyless identities need residency.trustedRoots',
+      );
     }
     tenants[name] = {
       boundary,
@@ -435,10 +568,16 @@ export function loadResidencySettings(
   // limits
   const lim = read('residency.limits', () => root.getOptionalConfig('limits'));
   const limit = (key: keyof typeof DEFAULT_LIMITS) => {
-    const v = lim ? read(`residency.limits.${key}`, () => lim.getOptionalNumber(key)) : undefined;
+    const v = lim
+      ? read(`residency.limits.${key}`, () => lim.getOptionalNumber(key))
+      : undefined;
     if (v === undefined) return DEFAULT_LIMITS[key];
     if (!Number.isInteger(v) || v < 1 || v > 10_000) {
-      fail('config_invalid', `residency.limits.${key}`, 'must be an integer between 1 and 10000');
+      fail(
+        'config_invalid',
+        `residency.limits.${key}`,
+        'must be an integer between 1 and 10000',
+      );
     }
     return v;
   };
@@ -466,26 +605,33 @@ export function publicGoodTrustedRoot(): Buffer {
   >;
   const seed = seeds['https://tuf-repo-cdn.sigstore.dev'];
   const b64 = seed?.targets?.['trusted_root.json'];
-  if (!b64) throw new Error('public-good trusted root not found in @sigstore/tuf seed');
+  if (!b64)
+    throw new Error('public-good trusted root not found in @sigstore/tuf seed');
   return Buffer.from(b64, 'base64');
 }
 
 /* ---------- a tiny ConfigReader over plain objects (for the CLI) ---------- */
 
-function substitute(value: unknown, env: Record<string, string | undefined>): unknown {
+function substitute(
+  value: unknown,
+  env: Record<string, string | undefined>,
+): unknown {
   if (typeof value === 'string') {
     // Backstage semantics: `${VAR}` is replaced, `$${` escapes; a missing
     // variable makes the whole value undefined.
     let missing = false;
-    const out = value.replace(/\$(\$)?\{([^{}]*)\}/g, (all, escape, name: string) => {
-      if (escape) return all.slice(1);
-      const v = env[name.trim()];
-      if (v === undefined) {
-        missing = true;
-        return '';
-      }
-      return v;
-    });
+    const out = value.replace(
+      /\$(\$)?\{([^{}]*)\}/g,
+      (all, escape, name: string) => {
+        if (escape) return all.slice(1);
+        const v = env[name.trim()];
+        if (v === undefined) {
+          missing = true;
+          return '';
+        }
+        return v;
+      },
+    );
     return missing ? undefined : out;
   }
   if (Array.isArray(value)) return value.map(v => substitute(v, env));
@@ -509,7 +655,8 @@ class ObjectConfigReader implements ConfigReader {
   private lookup(key: string): unknown {
     let cur: unknown = this.data;
     for (const part of key.split('.')) {
-      if (!cur || typeof cur !== 'object' || Array.isArray(cur)) return undefined;
+      if (!cur || typeof cur !== 'object' || Array.isArray(cur))
+        return undefined;
       if (!Object.prototype.hasOwnProperty.call(cur, part)) return undefined;
       cur = (cur as Record<string, unknown>)[part];
     }
@@ -529,7 +676,9 @@ class ObjectConfigReader implements ConfigReader {
   }
 
   private isObj(v: unknown): v is Record<string, unknown> {
-    return !!v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date);
+    return (
+      !!v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date)
+    );
   }
 
   getOptionalConfig(key: string): ConfigReader | undefined {
@@ -569,7 +718,8 @@ class ObjectConfigReader implements ConfigReader {
     const v = this.lookup(key);
     if (v === undefined || v === null) return undefined;
     if (typeof v === 'number') return v;
-    if (typeof v === 'string' && /^-?[0-9]+(\.[0-9]+)?$/.test(v)) return Number(v);
+    if (typeof v === 'string' && /^-?[0-9]+(\.[0-9]+)?$/.test(v))
+      return Number(v);
     return this.typeError(key, 'a number');
   }
 
@@ -609,7 +759,10 @@ export function configReaderFromObject(
 ): ConfigReader {
   const data = substitute(obj ?? {}, opts?.env ?? process.env);
   if (!data || typeof data !== 'object' || Array.isArray(data)) {
-    throw new ResidencyConfigError('config_invalid', 'configuration must be a YAML/JSON object');
+    throw new ResidencyConfigError(
+      'config_invalid',
+      'configuration must be a YAML/JSON object',
+    );
   }
   return new ObjectConfigReader(data as Record<string, unknown>, '');
 }
@@ -627,9 +780,15 @@ export function settingsFromYaml(
   try {
     obj = parseYaml(text, { maxAliasCount: 100, uniqueKeys: true });
   } catch (e) {
-    throw new ResidencyConfigError('config_invalid', `configuration is not valid YAML: ${(e as Error).message}`);
+    throw new ResidencyConfigError(
+      'config_invalid',
+      `configuration is not valid YAML: ${(e as Error).message}`,
+    );
   }
-  return loadResidencySettings(configReaderFromObject(obj, { env: opts?.env }), {
-    baseDir: opts?.baseDir,
-  });
+  return loadResidencySettings(
+    configReaderFromObject(obj, { env: opts?.env }),
+    {
+      baseDir: opts?.baseDir,
+    },
+  );
 }

@@ -26,15 +26,28 @@ describe('engine over an OCI layout (default ArtifactSource)', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   function engineFor(layout: string, require: string[]) {
-    const settings = settingsWith({ layouts: [{ path: layout, region: EU_REGION }] }, { require });
-    return { settings, engine: DefaultResidencyEngine.create({ settings, now: () => new Date('2026-06-01T00:00:00Z') }) };
+    const settings = settingsWith(
+      { layouts: [{ path: layout, region: EU_REGION }] },
+      { require },
+    );
+    return {
+      settings,
+      engine: DefaultResidencyEngine.create({
+        settings,
+        now: () => new Date('2026-06-01T00:00:00Z'),
+      }),
+    };
   }
 
   it('a fully attested image is compliant and its evidence re-verifies offline', async () => {
     const layout = join(dir, 'good');
     const p = slsaProvenanceV1({});
     const s = cycloneDxSbom({ name: 'api' });
-    const r = residencyPredicateOf({ buildRegion: EU_REGION, storageLocations: [], dataLocations: [{ kind: 'database', region: EU_REGION }] });
+    const r = residencyPredicateOf({
+      buildRegion: EU_REGION,
+      storageLocations: [],
+      dataLocations: [{ kind: 'database', region: EU_REGION }],
+    });
     const published = await publishSignedImage({
       target: { layout },
       repository: 'shop/api',
@@ -42,9 +55,21 @@ describe('engine over an OCI layout (default ArtifactSource)', () => {
       image: { deterministic: false },
       key: keys().eu,
       attestations: [p, s],
-      bundles: [{ kind: 'dsse', predicateType: r.predicateType, predicate: r.predicate }, { kind: 'message' }],
+      bundles: [
+        {
+          kind: 'dsse',
+          predicateType: r.predicateType,
+          predicate: r.predicate,
+        },
+        { kind: 'message' },
+      ],
     });
-    const { engine, settings } = engineFor(layout, ['signature', 'provenance', 'sbom', 'residency']);
+    const { engine, settings } = engineFor(layout, [
+      'signature',
+      'provenance',
+      'sbom',
+      'residency',
+    ]);
     const { result, record } = await engine.evaluateEntity({
       entityRef: 'component:default/shop',
       images: [published.reference],
@@ -53,15 +78,27 @@ describe('engine over an OCI layout (default ArtifactSource)', () => {
     expect(result.images[0].reasons).toEqual([]);
     expect(result.decision).toBe('compliant');
     expect(result.images[0].digest).toBe(published.digest);
-    const bundle = { schema: EVIDENCE_BUNDLE_SCHEMA, evidence: chainRecord(record), exportedAt: new Date().toISOString() };
-    const v = verifyEvidenceBundle(JSON.parse(JSON.stringify(bundle)), { settings });
+    const bundle = {
+      schema: EVIDENCE_BUNDLE_SCHEMA,
+      evidence: chainRecord(record),
+      exportedAt: new Date().toISOString(),
+    };
+    const v = verifyEvidenceBundle(JSON.parse(JSON.stringify(bundle)), {
+      settings,
+    });
     expect(v).toEqual({ ok: true, decision: 'compliant', problems: [] });
     await engine.close();
   });
 
   it('forged material in the layout: signature for another digest and attestation for another subject', async () => {
     const layout = join(dir, 'forged');
-    const other = await publishSignedImage({ target: { layout }, repository: 'shop/other', tag: 'v1', image: { deterministic: false }, key: keys().eu });
+    const other = await publishSignedImage({
+      target: { layout },
+      repository: 'shop/other',
+      tag: 'v1',
+      image: { deterministic: false },
+      key: keys().eu,
+    });
     const p = slsaProvenanceV1({});
     const published = await publishSignedImage({
       target: { layout },
@@ -73,16 +110,30 @@ describe('engine over an OCI layout (default ArtifactSource)', () => {
       attestations: [{ ...p, forge: { subjectDigest: other.digest } }],
     });
     const { engine } = engineFor(layout, ['signature', 'provenance']);
-    const { result } = await engine.evaluateEntity({ entityRef: 'component:default/shop', images: [published.reference], tenant: 'acme-eu' });
+    const { result } = await engine.evaluateEntity({
+      entityRef: 'component:default/shop',
+      images: [published.reference],
+      tenant: 'acme-eu',
+    });
     expect(result.decision).toBe('non_compliant');
     expect(result.images[0].reasons.map(x => x.code)).toEqual(
-      expect.arrayContaining(['digest_mismatch', 'subject_mismatch', 'attestation_missing:provenance']),
+      expect.arrayContaining([
+        'digest_mismatch',
+        'subject_mismatch',
+        'attestation_missing:provenance',
+      ]),
     );
   });
 
   it('a layout that is not configured is registry_not_allowed', async () => {
     const { engine } = engineFor(join(dir, 'good'), ['signature']);
-    const { result } = await engine.evaluateEntity({ entityRef: 'c:d/x', images: [`oci:${join(dir, 'elsewhere')}:v1`], tenant: 'acme-eu' });
-    expect(result.images[0].reasons.map(x => x.code)).toEqual(['registry_not_allowed']);
+    const { result } = await engine.evaluateEntity({
+      entityRef: 'c:d/x',
+      images: [`oci:${join(dir, 'elsewhere')}:v1`],
+      tenant: 'acme-eu',
+    });
+    expect(result.images[0].reasons.map(x => x.code)).toEqual([
+      'registry_not_allowed',
+    ]);
   });
 });

@@ -46,11 +46,15 @@ export interface ResidencyEngineOptions {
 
 /** Layout path key: absolute, normalised. */
 export function layoutKey(path: string): string {
-  return isAbsolute(path) ? resolvePath(path) : resolvePath(process.cwd(), path);
+  return isAbsolute(path)
+    ? resolvePath(path)
+    : resolvePath(process.cwd(), path);
 }
 
 function toB64(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString(
+    'base64',
+  );
 }
 
 function defaultSource(settings: ResidencySettings): ArtifactSource {
@@ -104,7 +108,9 @@ export class DefaultResidencyEngine implements ResidencyEngine {
 
   /** Releases the default source's keep-alive connection pools (the CLI calls this before exit). */
   async close(): Promise<void> {
-    const src = this.sourceInstance as (ArtifactSource & { close?: () => Promise<void> }) | undefined;
+    const src = this.sourceInstance as
+      | (ArtifactSource & { close?: () => Promise<void> })
+      | undefined;
     if (!this.ownsSource || !src) return;
     this.sourceInstance = undefined;
     if (typeof src.close === 'function') await src.close();
@@ -120,7 +126,8 @@ export class DefaultResidencyEngine implements ResidencyEngine {
       policy: policyOf(this.settings, tenant),
       trust: trustOf(this.settings),
       trustedRoots: this.settings.trustedRoots ?? [],
-      tenantKnown: tenant !== undefined && Object.hasOwn(this.settings.tenants, tenant),
+      tenantKnown:
+        tenant !== undefined && Object.hasOwn(this.settings.tenants, tenant),
       limits: this.settings.limits,
       at,
       engineVersion: ENGINE_VERSION,
@@ -129,14 +136,18 @@ export class DefaultResidencyEngine implements ResidencyEngine {
     };
   }
 
-  async evaluateEntity(options: EvaluateEntityOptions): Promise<EntityEvaluation> {
+  async evaluateEntity(
+    options: EvaluateEntityOptions,
+  ): Promise<EntityEvaluation> {
     const at = this.now();
     const ctx = this.context(options.tenant, at);
     const images = options.images ?? [];
     const tenantOk = ctx.tenantKnown;
     // No network at all for entities that are invalid before looking at images.
     const fetch =
-      tenantOk && images.length > 0 && images.length <= this.settings.limits.imagesPerEntity;
+      tenantOk &&
+      images.length > 0 &&
+      images.length <= this.settings.limits.imagesPerEntity;
     const inputs: ImageInput[] = fetch
       ? await this.mapLimited(images, ref => this.collect(ref, options))
       : [];
@@ -162,7 +173,10 @@ export class DefaultResidencyEngine implements ResidencyEngine {
     return { result, record };
   }
 
-  private async mapLimited<T, R>(items: T[], fn: (t: T) => Promise<R>): Promise<R[]> {
+  private async mapLimited<T, R>(
+    items: T[],
+    fn: (t: T) => Promise<R>,
+  ): Promise<R[]> {
     const out: R[] = new Array(items.length);
     let next = 0;
     const worker = async () => {
@@ -206,7 +220,9 @@ export class DefaultResidencyEngine implements ResidencyEngine {
     if (!this.allowed(ref)) {
       material.error = {
         code: 'registry_not_allowed',
-        message: `${ref.kind === 'layout' ? 'OCI layout' : 'registry'} ${ref.registry} is not in the residency configuration`,
+        message: `${ref.kind === 'layout' ? 'OCI layout' : 'registry'} ${
+          ref.registry
+        } is not in the residency configuration`,
         details: { registry: ref.registry },
       };
       return { material };
@@ -248,14 +264,22 @@ export class DefaultResidencyEngine implements ResidencyEngine {
       }
     } catch (e) {
       material.error = errorOf(e, 'registry_unreachable');
-      this.logger?.warn(`residency: could not fetch ${reference}: ${material.error.message}`);
+      this.logger?.warn(
+        `residency: could not fetch ${reference}: ${material.error.message}`,
+      );
     }
     return { material };
   }
 }
 
-function errorOf(e: unknown, fallback: string): NonNullable<ImageMaterial['error']> {
-  if (e instanceof SourceError || (e && typeof e === 'object' && (e as SourceError).name === 'SourceError')) {
+function errorOf(
+  e: unknown,
+  fallback: string,
+): NonNullable<ImageMaterial['error']> {
+  if (
+    e instanceof SourceError ||
+    (e && typeof e === 'object' && (e as SourceError).name === 'SourceError')
+  ) {
     const se = e as SourceError;
     return {
       code: se.code,

@@ -2,9 +2,21 @@
  * Evidence round trip (case 35) and tampering (case 33): build -> chain ->
  * verifyEvidenceBundle is ok offline; every altered field fails naming its path.
  */
-import { EVIDENCE_BUNDLE_SCHEMA, type EvidenceBundle, type EvidenceRecord } from '@residency-dev/plugin-residency-common';
-import { residencyPredicate as residencyPredicateOf, slsaProvenanceV1 } from '@residency-dev/signing-kit';
-import { canonicalJson, chainRecord, recordHashOf, verifyEvidenceBundle } from './evidence';
+import {
+  EVIDENCE_BUNDLE_SCHEMA,
+  type EvidenceBundle,
+  type EvidenceRecord,
+} from '@residency-dev/plugin-residency-common';
+import {
+  residencyPredicate as residencyPredicateOf,
+  slsaProvenanceV1,
+} from '@residency-dev/signing-kit';
+import {
+  canonicalJson,
+  chainRecord,
+  recordHashOf,
+  verifyEvidenceBundle,
+} from './evidence';
 import {
   addEnvelope,
   addMessageBundle,
@@ -18,21 +30,38 @@ import {
   statementFor,
 } from './__testUtils__/world';
 
-async function makeRecord(): Promise<{ record: EvidenceRecord; settings: ReturnType<typeof settingsWith> }> {
+async function makeRecord(): Promise<{
+  record: EvidenceRecord;
+  settings: ReturnType<typeof settingsWith>;
+}> {
   const f = newImage();
   addSimpleSignature(f, keys().eu);
   await addMessageBundle(f, keys().eu);
   const p = slsaProvenanceV1({ builderId: 'https://builder.eu.example.com/r' });
   addEnvelope(f, keys().eu, statementFor(f, p.predicateType, p.predicate));
-  const r = residencyPredicateOf({ buildRegion: EU_REGION, storageLocations: [], dataLocations: [] });
+  const r = residencyPredicateOf({
+    buildRegion: EU_REGION,
+    storageLocations: [],
+    dataLocations: [],
+  });
   addEnvelope(f, keys().eu, statementFor(f, r.predicateType, r.predicate));
-  const settings = settingsWith({}, { require: ['signature', 'provenance', 'residency'] });
+  const settings = settingsWith(
+    {},
+    { require: ['signature', 'provenance', 'residency'] },
+  );
   const engine = engineFor(settings, new FakeSource().add(f));
-  const { record } = await engine.evaluateEntity({ entityRef: 'component:default/shop', images: [f.reference], tenant: 'acme-eu' });
+  const { record } = await engine.evaluateEntity({
+    entityRef: 'component:default/shop',
+    images: [f.reference],
+    tenant: 'acme-eu',
+  });
   return { record, settings };
 }
 
-function bundleOf(record: EvidenceRecord, previous?: { sequence: number; recordHash: string }): EvidenceBundle {
+function bundleOf(
+  record: EvidenceRecord,
+  previous?: { sequence: number; recordHash: string },
+): EvidenceBundle {
   const evidence = chainRecord(record, previous ?? null);
   return {
     schema: EVIDENCE_BUNDLE_SCHEMA,
@@ -46,7 +75,9 @@ const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v));
 
 describe('evidence', () => {
   it('canonical JSON is RFC 8785 (sorted keys, no whitespace) and the chain hash covers sequence and previousHash', async () => {
-    expect(canonicalJson({ b: 1, a: [true, 'x'] })).toBe('{"a":[true,"x"],"b":1}');
+    expect(canonicalJson({ b: 1, a: [true, 'x'] })).toBe(
+      '{"a":[true,"x"],"b":1}',
+    );
     const { record } = await makeRecord();
     const first = chainRecord(record);
     expect(first).toMatchObject({ sequence: 1, previousHash: null });
@@ -65,7 +96,11 @@ describe('evidence', () => {
     expect(m.simpleSignatures).toHaveLength(1);
     expect(m.bundles).toHaveLength(1);
     expect(m.envelopes).toHaveLength(2);
-    expect(record.trust.keys[0]).toMatchObject({ fingerprint: expect.stringMatching(/^[0-9a-f]{64}$/), region: EU_REGION, publicKeyPem: expect.stringContaining('BEGIN PUBLIC KEY') });
+    expect(record.trust.keys[0]).toMatchObject({
+      fingerprint: expect.stringMatching(/^[0-9a-f]{64}$/),
+      region: EU_REGION,
+      publicKeyPem: expect.stringContaining('BEGIN PUBLIC KEY'),
+    });
     expect(record.engineVersion).toMatch(/plugin-residency-node/);
     expect(JSON.stringify(record)).not.toMatch(/password|token/i);
   });
@@ -74,87 +109,214 @@ describe('evidence', () => {
     const f = newImage();
     addSimpleSignature(f, keys().eu);
     const settings = settingsWith({
-      registries: [{ host: 'registry.eu.example.com', region: EU_REGION, credentials: { username: 'robot', password: 's3cr3t-pass' } }],
+      registries: [
+        {
+          host: 'registry.eu.example.com',
+          region: EU_REGION,
+          credentials: { username: 'robot', password: 's3cr3t-pass' },
+        },
+      ],
     });
-    const plain = settingsWith({ registries: [{ host: 'registry.eu.example.com', region: EU_REGION }] });
+    const plain = settingsWith({
+      registries: [{ host: 'registry.eu.example.com', region: EU_REGION }],
+    });
     const engine = engineFor(settings, new FakeSource().add(f));
-    const { record, result } = await engine.evaluateEntity({ entityRef: 'c:d/x', images: [f.reference], tenant: 'acme-eu' });
+    const { record, result } = await engine.evaluateEntity({
+      entityRef: 'c:d/x',
+      images: [f.reference],
+      tenant: 'acme-eu',
+    });
     expect(result.decision).toBe('compliant');
     expect(JSON.stringify(record)).not.toContain('s3cr3t-pass');
     expect(JSON.stringify(record)).not.toContain('robot');
-    expect(engine.trustHash()).toBe(engineFor(plain, new FakeSource()).trustHash());
+    expect(engine.trustHash()).toBe(
+      engineFor(plain, new FakeSource()).trustHash(),
+    );
   });
 
   it('round trip: build -> chain -> verify is ok, with and without settings', async () => {
     const { record, settings } = await makeRecord();
     const b = bundleOf(clone(record));
-    expect(verifyEvidenceBundle(clone(b))).toEqual({ ok: true, decision: 'compliant', problems: [] });
+    expect(verifyEvidenceBundle(clone(b))).toEqual({
+      ok: true,
+      decision: 'compliant',
+      problems: [],
+    });
     expect(verifyEvidenceBundle(clone(b), { settings }).ok).toBe(true);
-    const second = bundleOf(clone(record), { sequence: b.evidence.sequence, recordHash: b.evidence.recordHash });
+    const second = bundleOf(clone(record), {
+      sequence: b.evidence.sequence,
+      recordHash: b.evidence.recordHash,
+    });
     expect(verifyEvidenceBundle(second).ok).toBe(true);
   });
 
   type Mutation = [string, (b: any) => void, string[]];
   const mutations: Mutation[] = [
-    ['the decision', b => (b.evidence.record.result.decision = 'non_compliant'), ['evidence.recordHash', 'evidence.record.result.decision']],
-    ['an image decision', b => (b.evidence.record.result.images[0].decision = 'unknown'), ['evidence.record.result.images[0].decision']],
-    ['a reason added', b => b.evidence.record.result.reasons.push({ code: 'x', message: 'y' }), ['evidence.record.result.reasons']],
-    ['the simple signature', b => {
-      const s = b.evidence.record.material[0].simpleSignatures[0];
-      const sig = Buffer.from(s.signature, 'base64');
-      sig[sig.length - 1] ^= 1;
-      s.signature = sig.toString('base64');
-    }, ['evidence.record.material[0].simpleSignatures[0]', 'evidence.record.result.images[0].signatures[0].verified']],
-    ['an envelope payload', b => {
-      const env = JSON.parse(b.evidence.record.material[0].envelopes[0].envelope);
-      env.payload = Buffer.from('{"_type":"https://in-toto.io/Statement/v1"}').toString('base64');
-      b.evidence.record.material[0].envelopes[0].envelope = JSON.stringify(env);
-    }, ['evidence.record.material[0].envelopes[0]']],
-    ['the bundle', b => {
-      const bundle = JSON.parse(b.evidence.record.material[0].bundles[0].bundle);
-      bundle.messageSignature.signature = Buffer.alloc(70, 1).toString('base64');
-      b.evidence.record.material[0].bundles[0].bundle = JSON.stringify(bundle);
-    }, ['evidence.record.material[0].bundles[0]']],
-    ['the manifest', b => (b.evidence.record.material[0].manifest = Buffer.from('{}').toString('base64')), ['evidence.record.material[0].manifest']],
-    ['a key region', b => (b.evidence.record.trust.keys[0].region = 'us-east-1'), ['evidence.record.trust.keys[0].region', 'evidence.record.result.trustHash']],
-    ['a key fingerprint', b => (b.evidence.record.trust.keys[0].fingerprint = '0'.repeat(64)), ['evidence.record.trust.keys[0].fingerprint']],
-    ['a key PEM swapped for another key', b => (b.evidence.record.trust.keys[0].publicKeyPem = keys().rogue.publicKeyPem), ['evidence.record.trust.keys[0].fingerprint']],
-    ['the policy boundary', b => (b.evidence.record.policy.boundary.regions = ['us-east-1']), ['evidence.record.result.policyHash']],
-    ['createdAt', b => (b.evidence.record.createdAt = '2020-01-01T00:00:00.000Z'), ['evidence.record.createdAt']],
-    ['the sequence', b => (b.evidence.sequence = 7), ['evidence.recordHash', 'evidence.previousHash']],
-    ['the previous hash', b => (b.evidence.previousHash = 'f'.repeat(64)), ['evidence.recordHash']],
-    ['the record hash', b => (b.evidence.recordHash = 'e'.repeat(64)), ['evidence.recordHash']],
+    [
+      'the decision',
+      b => (b.evidence.record.result.decision = 'non_compliant'),
+      ['evidence.recordHash', 'evidence.record.result.decision'],
+    ],
+    [
+      'an image decision',
+      b => (b.evidence.record.result.images[0].decision = 'unknown'),
+      ['evidence.record.result.images[0].decision'],
+    ],
+    [
+      'a reason added',
+      b => b.evidence.record.result.reasons.push({ code: 'x', message: 'y' }),
+      ['evidence.record.result.reasons'],
+    ],
+    [
+      'the simple signature',
+      b => {
+        const s = b.evidence.record.material[0].simpleSignatures[0];
+        const sig = Buffer.from(s.signature, 'base64');
+        sig[sig.length - 1] ^= 1;
+        s.signature = sig.toString('base64');
+      },
+      [
+        'evidence.record.material[0].simpleSignatures[0]',
+        'evidence.record.result.images[0].signatures[0].verified',
+      ],
+    ],
+    [
+      'an envelope payload',
+      b => {
+        const env = JSON.parse(
+          b.evidence.record.material[0].envelopes[0].envelope,
+        );
+        env.payload = Buffer.from(
+          '{"_type":"https://in-toto.io/Statement/v1"}',
+        ).toString('base64');
+        b.evidence.record.material[0].envelopes[0].envelope =
+          JSON.stringify(env);
+      },
+      ['evidence.record.material[0].envelopes[0]'],
+    ],
+    [
+      'the bundle',
+      b => {
+        const bundle = JSON.parse(
+          b.evidence.record.material[0].bundles[0].bundle,
+        );
+        bundle.messageSignature.signature = Buffer.alloc(70, 1).toString(
+          'base64',
+        );
+        b.evidence.record.material[0].bundles[0].bundle =
+          JSON.stringify(bundle);
+      },
+      ['evidence.record.material[0].bundles[0]'],
+    ],
+    [
+      'the manifest',
+      b =>
+        (b.evidence.record.material[0].manifest =
+          Buffer.from('{}').toString('base64')),
+      ['evidence.record.material[0].manifest'],
+    ],
+    [
+      'a key region',
+      b => (b.evidence.record.trust.keys[0].region = 'us-east-1'),
+      [
+        'evidence.record.trust.keys[0].region',
+        'evidence.record.result.trustHash',
+      ],
+    ],
+    [
+      'a key fingerprint',
+      b => (b.evidence.record.trust.keys[0].fingerprint = '0'.repeat(64)),
+      ['evidence.record.trust.keys[0].fingerprint'],
+    ],
+    [
+      'a key PEM swapped for another key',
+      b =>
+        (b.evidence.record.trust.keys[0].publicKeyPem =
+          keys().rogue.publicKeyPem),
+      ['evidence.record.trust.keys[0].fingerprint'],
+    ],
+    [
+      'the policy boundary',
+      b => (b.evidence.record.policy.boundary.regions = ['us-east-1']),
+      ['evidence.record.result.policyHash'],
+    ],
+    [
+      'createdAt',
+      b => (b.evidence.record.createdAt = '2020-01-01T00:00:00.000Z'),
+      ['evidence.record.createdAt'],
+    ],
+    [
+      'the sequence',
+      b => (b.evidence.sequence = 7),
+      ['evidence.recordHash', 'evidence.previousHash'],
+    ],
+    [
+      'the previous hash',
+      b => (b.evidence.previousHash = 'f'.repeat(64)),
+      ['evidence.recordHash'],
+    ],
+    [
+      'the record hash',
+      b => (b.evidence.recordHash = 'e'.repeat(64)),
+      ['evidence.recordHash'],
+    ],
     ['the schema', b => (b.schema = 'x'), ['schema']],
   ];
 
-  it.each(mutations)('case 33: altering %s fails and names the path', async (_name, mutate, paths) => {
-    const { record } = await makeRecord();
-    const b = clone(bundleOf(record));
-    mutate(b);
-    const v = verifyEvidenceBundle(b);
-    expect(v.ok).toBe(false);
-    const got = v.problems.map(p => p.path);
-    for (const p of paths) expect(got).toContain(p);
-  });
+  it.each(mutations)(
+    'case 33: altering %s fails and names the path',
+    async (_name, mutate, paths) => {
+      const { record } = await makeRecord();
+      const b = clone(bundleOf(record));
+      mutate(b);
+      const v = verifyEvidenceBundle(b);
+      expect(v.ok).toBe(false);
+      const got = v.problems.map(p => p.path);
+      for (const p of paths) expect(got).toContain(p);
+    },
+  );
 
   it('case 33: a broken link to the previous record is reported', async () => {
     const { record } = await makeRecord();
     const first = chainRecord(record);
-    const b = bundleOf(record, { sequence: first.sequence, recordHash: first.recordHash });
+    const b = bundleOf(record, {
+      sequence: first.sequence,
+      recordHash: first.recordHash,
+    });
     b.previous!.recordHash = 'a'.repeat(64);
-    expect(verifyEvidenceBundle(b).problems.map(p => p.path)).toContain('previous.recordHash');
+    expect(verifyEvidenceBundle(b).problems.map(p => p.path)).toContain(
+      'previous.recordHash',
+    );
   });
 
   it('with settings: a key revoked or re-pinned since is reported', async () => {
     const { record } = await makeRecord();
     const b = bundleOf(record);
-    const revoked = settingsWith({ keys: [{ id: record.trust.keys[0].id, publicKey: keys().eu.publicKeyPem, revoked: true }] });
-    expect(verifyEvidenceBundle(clone(b), { settings: revoked }).problems).toContainEqual(
-      expect.objectContaining({ path: 'evidence.record.trust.keys[0].revoked', code: 'key_revoked' }),
+    const revoked = settingsWith({
+      keys: [
+        {
+          id: record.trust.keys[0].id,
+          publicKey: keys().eu.publicKeyPem,
+          revoked: true,
+        },
+      ],
+    });
+    expect(
+      verifyEvidenceBundle(clone(b), { settings: revoked }).problems,
+    ).toContainEqual(
+      expect.objectContaining({
+        path: 'evidence.record.trust.keys[0].revoked',
+        code: 'key_revoked',
+      }),
     );
     const gone = settingsWith({ keys: [] });
-    expect(verifyEvidenceBundle(clone(b), { settings: gone }).problems).toContainEqual(
-      expect.objectContaining({ path: 'evidence.record.trust.keys[0]', code: 'key_not_configured' }),
+    expect(
+      verifyEvidenceBundle(clone(b), { settings: gone }).problems,
+    ).toContainEqual(
+      expect.objectContaining({
+        path: 'evidence.record.trust.keys[0]',
+        code: 'key_not_configured',
+      }),
     );
   });
 
@@ -162,15 +324,35 @@ describe('evidence', () => {
     const { record } = await makeRecord();
     const b: any = clone(bundleOf(record));
     const sig = b.evidence.record.material[0].simpleSignatures[0];
-    b.evidence.record.material[0].simpleSignatures = Array.from({ length: 10_000 }, () => sig);
+    b.evidence.record.material[0].simpleSignatures = Array.from(
+      { length: 10_000 },
+      () => sig,
+    );
     const started = Date.now();
     const v = verifyEvidenceBundle(b);
     expect(Date.now() - started).toBeLessThan(2000);
-    expect(v.problems).toContainEqual(expect.objectContaining({ path: 'evidence.record.material[0]', code: 'too_large' }));
+    expect(v.problems).toContainEqual(
+      expect.objectContaining({
+        path: 'evidence.record.material[0]',
+        code: 'too_large',
+      }),
+    );
   });
 
   it('hostile bundles never throw', () => {
-    for (const v of [null, 1, 'x', [], {}, { schema: EVIDENCE_BUNDLE_SCHEMA, evidence: { record: { result: 1 } } }, { evidence: { record: { result: {}, trust: {}, policy: {}, material: [{}] } } }]) {
+    for (const v of [
+      null,
+      1,
+      'x',
+      [],
+      {},
+      { schema: EVIDENCE_BUNDLE_SCHEMA, evidence: { record: { result: 1 } } },
+      {
+        evidence: {
+          record: { result: {}, trust: {}, policy: {}, material: [{}] },
+        },
+      },
+    ]) {
       const r = verifyEvidenceBundle(v);
       expect(r.ok).toBe(false);
       expect(r.problems.length).toBeGreaterThan(0);

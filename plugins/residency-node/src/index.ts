@@ -34,7 +34,10 @@ export {
   EVIDENCE_CAPS,
 } from './evidence';
 export { decideImage, ruleFacts } from './decide';
-export { verifySimpleSignature, parseSimpleSigningPayload } from './verify/simplesigning';
+export {
+  verifySimpleSignature,
+  parseSimpleSigningPayload,
+} from './verify/simplesigning';
 export { verifyEnvelope, parseEnvelope } from './verify/dsse';
 export { verifyBundle, parseBundle } from './verify/bundle';
 export {
@@ -46,7 +49,11 @@ export {
   IN_TOTO_PAYLOAD_TYPE,
   COSIGN_SIGN_PREDICATE,
 } from './verify/statement';
-export type { Statement, ResidencyPredicate, ProvenanceFacts } from './verify/statement';
+export type {
+  Statement,
+  ResidencyPredicate,
+  ProvenanceFacts,
+} from './verify/statement';
 export type { Check, Signer, VerifyContext } from './verify/types';
 export { parseStrictJson, StrictJsonError } from './verify/json';
 export { loadTrustedKeys, keyStatus, verifyRaw } from './keys';

@@ -10,7 +10,12 @@
  * expired (or is not yet valid) fails closed with `key_expired`. Revoked keys are
  * never trusted, whatever the time.
  */
-import { createPublicKey, verify as cryptoVerify, constants, type KeyObject } from 'node:crypto';
+import {
+  createPublicKey,
+  verify as cryptoVerify,
+  constants,
+  type KeyObject,
+} from 'node:crypto';
 import type { KeyInfo } from '@residency-dev/plugin-residency-common';
 
 /** A pinned key, ready for verification. */
@@ -59,7 +64,11 @@ function hashesFor(key: KeyObject): (string | null)[] {
  * Does `signature` over `data` verify with `key`? Tries the hash algorithms cosign
  * and sigstore use for the key type (and PKCS#1 v1.5 then PSS for RSA). Never throws.
  */
-export function verifyRaw(key: KeyObject, data: Uint8Array, signature: Uint8Array): boolean {
+export function verifyRaw(
+  key: KeyObject,
+  data: Uint8Array,
+  signature: Uint8Array,
+): boolean {
   if (signature.byteLength === 0 || signature.byteLength > 1024) return false;
   for (const hash of hashesFor(key)) {
     try {
@@ -68,7 +77,11 @@ export function verifyRaw(key: KeyObject, data: Uint8Array, signature: Uint8Arra
         const ok = cryptoVerify(
           hash,
           data,
-          { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_AUTO },
+          {
+            key,
+            padding: constants.RSA_PKCS1_PSS_PADDING,
+            saltLength: constants.RSA_PSS_SALTLEN_AUTO,
+          },
           signature,
         );
         if (ok) return true;
@@ -82,7 +95,11 @@ export function verifyRaw(key: KeyObject, data: Uint8Array, signature: Uint8Arra
 
 /** Outcome of the key status check. */
 export type KeyStatus =
-  | { ok: true; timeSource: 'trusted-timestamp' | 'verification-time'; times: string[] }
+  | {
+      ok: true;
+      timeSource: 'trusted-timestamp' | 'verification-time';
+      times: string[];
+    }
   | {
       ok: false;
       code: 'key_expired' | 'key_revoked';
@@ -113,12 +130,17 @@ export function keyStatus(
   const times = useTrusted ? trustedTimes : [at];
   for (const t of times) {
     const ms = t.getTime();
-    if ((from !== undefined && ms < from) || (until !== undefined && ms > until)) {
+    if (
+      (from !== undefined && ms < from) ||
+      (until !== undefined && ms > until)
+    ) {
       return {
         ok: false,
         code: 'key_expired',
         message: `Key ${info.id} was not valid at ${t.toISOString()} (${
-          useTrusted ? 'trusted timestamp' : 'no trusted timestamp; verification time'
+          useTrusted
+            ? 'trusted timestamp'
+            : 'no trusted timestamp; verification time'
         }).`,
         details: {
           keyId: info.id,
@@ -138,10 +160,14 @@ export function keyStatus(
 }
 
 /** Strict base64 (standard or URL alphabet, optional padding); undefined if malformed. */
-export function decodeBase64(text: unknown, maxBytes: number): Buffer | undefined {
+export function decodeBase64(
+  text: unknown,
+  maxBytes: number,
+): Buffer | undefined {
   if (typeof text !== 'string') return undefined;
   const t = text.trim();
-  if (t.length === 0 || t.length > Math.ceil((maxBytes * 4) / 3) + 4) return undefined;
+  if (t.length === 0 || t.length > Math.ceil((maxBytes * 4) / 3) + 4)
+    return undefined;
   if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(t)) return undefined;
   if (t.replace(/=+$/, '').length % 4 === 1) return undefined;
   return Buffer.from(t.replace(/-/g, '+').replace(/_/g, '/'), 'base64');

@@ -30,15 +30,32 @@ describe('parseImageReference: valid references', () => {
     ['acme/app', 'docker.io', 'acme/app', 'latest', undefined],
     ['localhost/app', 'localhost', 'app', 'latest', undefined],
     ['localhost:5000/a/b/c:t', 'localhost:5000', 'a/b/c', 't', undefined],
-    ['Registry.EU.Example.com/team/app:v2', 'registry.eu.example.com', 'team/app', 'v2', undefined],
+    [
+      'Registry.EU.Example.com/team/app:v2',
+      'registry.eu.example.com',
+      'team/app',
+      'v2',
+      undefined,
+    ],
     ['127.0.0.1:5000/app', '127.0.0.1:5000', 'app', 'latest', undefined],
     ['[::1]:5000/app', '[::1]:5000', 'app', 'latest', undefined],
-    ['r.example/a_b/c__d/e-f/g--h/i.j:_T.ag-1', 'r.example', 'a_b/c__d/e-f/g--h/i.j', '_T.ag-1', undefined],
+    [
+      'r.example/a_b/c__d/e-f/g--h/i.j:_T.ag-1',
+      'r.example',
+      'a_b/c__d/e-f/g--h/i.j',
+      '_T.ag-1',
+      undefined,
+    ],
     [`r.example/app@${D256}`, 'r.example', 'app', undefined, D256],
     [`r.example/app@${D512}`, 'r.example', 'app', undefined, D512],
   ])('%s', (text, registry, repository, tag, digest) => {
     const ref = parseImageReference(text);
-    expect(ref).toMatchObject({ kind: 'registry', registry, repository, original: text });
+    expect(ref).toMatchObject({
+      kind: 'registry',
+      registry,
+      repository,
+      original: text,
+    });
     expect(ref.tag).toBe(tag);
     expect(ref.digest).toBe(digest);
   });
@@ -63,9 +80,17 @@ describe('parseImageReference: valid references', () => {
       tag: 'latest',
     });
     const withDigest = parseImageReference(`oci:/tmp/layout@${D256}`);
-    expect(withDigest).toMatchObject({ kind: 'layout', registry: '/tmp/layout', digest: D256, repository: '' });
+    expect(withDigest).toMatchObject({
+      kind: 'layout',
+      registry: '/tmp/layout',
+      digest: D256,
+      repository: '',
+    });
     expect(withDigest.tag).toBeUndefined();
-    expect(parseImageReference(`oci:/l:t@${D256}`)).toMatchObject({ tag: 't', digest: D256 });
+    expect(parseImageReference(`oci:/l:t@${D256}`)).toMatchObject({
+      tag: 't',
+      digest: D256,
+    });
   });
 });
 
@@ -118,8 +143,12 @@ describe('parseImageReference: hostile or malformed input is bad_reference', () 
   });
 
   it('rejects non-string input with a typed error', () => {
-    expect(codeOf(() => parseImageReference(undefined as unknown as string))).toBe('bad_reference');
-    expect(codeOf(() => parseImageReference({} as unknown as string))).toBe('bad_reference');
+    expect(
+      codeOf(() => parseImageReference(undefined as unknown as string)),
+    ).toBe('bad_reference');
+    expect(codeOf(() => parseImageReference({} as unknown as string))).toBe(
+      'bad_reference',
+    );
   });
 
   it('keeps hostile references out of error details (printable, truncated)', () => {
@@ -145,7 +174,9 @@ describe('parseImageReference: hostile or malformed input is bad_reference', () 
         (r.tag !== undefined || r.digest !== undefined);
       return consistent ? 'ok' : 'inconsistent';
     } catch (e) {
-      return e instanceof SourceError && e.code === 'bad_reference' ? 'typed' : `untyped: ${String(e)}`;
+      return e instanceof SourceError && e.code === 'bad_reference'
+        ? 'typed'
+        : `untyped: ${String(e)}`;
     }
   }
 
@@ -156,9 +187,9 @@ describe('parseImageReference: hostile or malformed input is bad_reference', () 
           fc.string({ maxLength: 300 }),
           fc.string({ unit: 'binary', maxLength: 100 }),
           fc.stringMatching(/^[a-zA-Z0-9.:/@_\-\[\]]{0,80}$/),
-          fc.constantFrom('oci:', 'localhost:', 'r.example/', '@sha256:', '[::').chain(p =>
-            fc.string({ maxLength: 80 }).map(s => p + s),
-          ),
+          fc
+            .constantFrom('oci:', 'localhost:', 'r.example/', '@sha256:', '[::')
+            .chain(p => fc.string({ maxLength: 80 }).map(s => p + s)),
         ),
         text => {
           expect(['ok', 'typed']).toContain(outcome(text));
@@ -169,12 +200,16 @@ describe('parseImageReference: hostile or malformed input is bad_reference', () 
   });
 
   it('property: formatted references round-trip', () => {
-    const component = fc.stringMatching(/^[a-z0-9]{1,8}(?:[._-][a-z0-9]{1,8}){0,2}$/);
+    const component = fc.stringMatching(
+      /^[a-z0-9]{1,8}(?:[._-][a-z0-9]{1,8}){0,2}$/,
+    );
     fc.assert(
       fc.property(
         fc.constantFrom('r.example', 'localhost:5000', '10.0.0.1:443'),
         fc.array(component, { minLength: 1, maxLength: 4 }),
-        fc.option(fc.stringMatching(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,20}$/), { nil: undefined }),
+        fc.option(fc.stringMatching(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,20}$/), {
+          nil: undefined,
+        }),
         (host, parts, tag) => {
           const text = `${host}/${parts.join('/')}${tag ? `:${tag}` : ''}`;
           const ref = parseImageReference(text);
@@ -191,7 +226,11 @@ describe('parseImageReference: hostile or malformed input is bad_reference', () 
 
 describe('splitImagesAnnotation', () => {
   it('splits on commas and newlines, trims and drops empties', () => {
-    expect(splitImagesAnnotation(' a/b:1 ,\n c/d@x,,\r\n\n e ')).toEqual(['a/b:1', 'c/d@x', 'e']);
+    expect(splitImagesAnnotation(' a/b:1 ,\n c/d@x,,\r\n\n e ')).toEqual([
+      'a/b:1',
+      'c/d@x',
+      'e',
+    ]);
     expect(splitImagesAnnotation('')).toEqual([]);
     expect(splitImagesAnnotation(undefined)).toEqual([]);
   });

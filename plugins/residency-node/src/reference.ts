@@ -59,7 +59,10 @@ export function parseDigest(
   if (i <= 0) throw bad(text, 'digest must be <algorithm>:<hex>');
   const algorithm = value.slice(0, i);
   const hex = value.slice(i + 1);
-  const pattern = Object.prototype.hasOwnProperty.call(DIGEST_PATTERNS, algorithm)
+  const pattern = Object.prototype.hasOwnProperty.call(
+    DIGEST_PATTERNS,
+    algorithm,
+  )
     ? DIGEST_PATTERNS[algorithm]
     : undefined;
   if (!pattern) {
@@ -68,7 +71,9 @@ export function parseDigest(
   if (!pattern.test(hex)) {
     throw bad(
       text,
-      `${algorithm} digest must be ${algorithm === 'sha256' ? 64 : 128} lowercase hex characters`,
+      `${algorithm} digest must be ${
+        algorithm === 'sha256' ? 64 : 128
+      } lowercase hex characters`,
     );
   }
   return { algorithm: algorithm as 'sha256' | 'sha512', hex };
@@ -89,7 +94,8 @@ function isCanonicalIPv4(host: string): boolean {
  * bracketed IPv6 must be valid and not an IPv4-mapped address.
  */
 function parseHost(raw: string, text: string): string {
-  if (raw.length > MAX_COMPONENT_LENGTH) throw bad(text, 'registry host too long');
+  if (raw.length > MAX_COMPONENT_LENGTH)
+    throw bad(text, 'registry host too long');
   let host = raw;
   let port: string | undefined;
   if (raw.startsWith('[')) {
@@ -99,7 +105,8 @@ function parseHost(raw: string, text: string): string {
     const rest = raw.slice(end + 1);
     if (rest !== '' && !rest.startsWith(':')) throw bad(text, 'malformed host');
     if (rest) port = rest.slice(1);
-    if (!isIPv6(inner) || inner.includes('%')) throw bad(text, 'invalid IPv6 literal');
+    if (!isIPv6(inner) || inner.includes('%'))
+      throw bad(text, 'invalid IPv6 literal');
     if (/(^|:)ffff:(\d|[0-9a-f]{1,4}:)/.test(inner) || inner.includes('.')) {
       throw bad(text, 'IPv4-mapped IPv6 literals are not accepted');
     }
@@ -116,7 +123,9 @@ function parseHost(raw: string, text: string): string {
     if (labels.some(l => !DOMAIN_COMPONENT.test(l))) {
       throw bad(text, 'invalid registry host');
     }
-    const numericLooking = labels.every(l => /^(?:0x[0-9a-f]*|[0-9]+)$/.test(l));
+    const numericLooking = labels.every(l =>
+      /^(?:0x[0-9a-f]*|[0-9]+)$/.test(l),
+    );
     if (numericLooking && !isCanonicalIPv4(host)) {
       throw bad(text, 'non-canonical numeric host (IP literal trick)');
     }
@@ -125,7 +134,8 @@ function parseHost(raw: string, text: string): string {
     if (!PORT.test(port) || Number(port) < 1 || Number(port) > 65535) {
       throw bad(text, 'invalid port');
     }
-    if (port.length > 1 && port.startsWith('0')) throw bad(text, 'invalid port');
+    if (port.length > 1 && port.startsWith('0'))
+      throw bad(text, 'invalid port');
     return `${host}:${port}`;
   }
   return host;
@@ -133,7 +143,10 @@ function parseHost(raw: string, text: string): string {
 
 function checkText(text: unknown): string {
   if (typeof text !== 'string') {
-    throw new SourceError('bad_reference', 'Invalid image reference: not a string');
+    throw new SourceError(
+      'bad_reference',
+      'Invalid image reference: not a string',
+    );
   }
   if (text.length === 0) throw bad(text, 'empty reference');
   if (text.length > MAX_REFERENCE_LENGTH) {
@@ -233,7 +246,8 @@ export function parseImageReference(input: string): ImageReference {
   const components = path.split('/');
   for (const c of components) {
     if (c === '') throw bad(text, 'empty path component');
-    if (c.length > MAX_COMPONENT_LENGTH) throw bad(text, 'path component too long');
+    if (c.length > MAX_COMPONENT_LENGTH)
+      throw bad(text, 'path component too long');
     if (!PATH_COMPONENT.test(c)) {
       throw bad(
         text,
@@ -261,12 +275,21 @@ export function parseImageReference(input: string): ImageReference {
 
 /** True for a valid repository path (lowercase components joined by `/`, each <= 255 chars). */
 export function isValidRepository(value: unknown): value is string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_REFERENCE_LENGTH) {
+  if (
+    typeof value !== 'string' ||
+    value.length === 0 ||
+    value.length > MAX_REFERENCE_LENGTH
+  ) {
     return false;
   }
   return value
     .split('/')
-    .every(c => c.length > 0 && c.length <= MAX_COMPONENT_LENGTH && PATH_COMPONENT.test(c));
+    .every(
+      c =>
+        c.length > 0 &&
+        c.length <= MAX_COMPONENT_LENGTH &&
+        PATH_COMPONENT.test(c),
+    );
 }
 
 /** True for a valid tag (`[\w][\w.-]{0,127}`). */
@@ -289,7 +312,9 @@ export function formatImageReference(ref: ImageReference): string {
  * Splits the `residency.dev/images` annotation: commas and/or newlines separate
  * references; surrounding whitespace is trimmed and empty entries dropped.
  */
-export function splitImagesAnnotation(value: string | undefined | null): string[] {
+export function splitImagesAnnotation(
+  value: string | undefined | null,
+): string[] {
   if (typeof value !== 'string') return [];
   return value
     .split(/[,\r\n]+/)

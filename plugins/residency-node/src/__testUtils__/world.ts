@@ -25,12 +25,15 @@ import { SourceError } from '../source/types';
 import { parseImageReference } from '../reference';
 
 export const EU_REGION = 'eusc-de-east-1';
-export const EU_KEY_ID = 'awskms:///arn:aws-eusc:kms:eusc-de-east-1:111122223333:key/0c7a0000-1111-2222-3333-444455556666';
+export const EU_KEY_ID =
+  'awskms:///arn:aws-eusc:kms:eusc-de-east-1:111122223333:key/0c7a0000-1111-2222-3333-444455556666';
 export const US_KEY_ID = 'awskms:///arn:aws:kms:us-east-1:111122223333:key/us';
 export const EU_REG = 'registry.eu.example.com';
 export const US_REG = 'registry.us.example.com';
 
-let cachedKeys: { eu: SigningKey; us: SigningKey; rogue: SigningKey; old: SigningKey } | undefined;
+let cachedKeys:
+  | { eu: SigningKey; us: SigningKey; rogue: SigningKey; old: SigningKey }
+  | undefined;
 export function keys() {
   cachedKeys ??= {
     eu: generateKey('ecdsa-p256'),
@@ -41,7 +44,9 @@ export function keys() {
   return cachedKeys;
 }
 
-export function residencyConfig(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+export function residencyConfig(
+  overrides: Record<string, unknown> = {},
+): Record<string, unknown> {
   const k = keys();
   return {
     boundaries: { 'eu-sovereign': [EU_REGION] },
@@ -57,17 +62,28 @@ export function residencyConfig(overrides: Record<string, unknown> = {}): Record
       'acme-eu': {
         boundary: 'eu-sovereign',
         require: ['signature'],
-        allowedHosts: ['git.eu.example.com', 'builder.eu.example.com', 'slsa.dev', 'residency.dev', '*.eu.example.com'],
+        allowedHosts: [
+          'git.eu.example.com',
+          'builder.eu.example.com',
+          'slsa.dev',
+          'residency.dev',
+          '*.eu.example.com',
+        ],
       },
     },
     ...overrides,
   };
 }
 
-export function settingsWith(overrides: Record<string, unknown> = {}, tenantPatch?: Record<string, unknown>): ResidencySettings {
+export function settingsWith(
+  overrides: Record<string, unknown> = {},
+  tenantPatch?: Record<string, unknown>,
+): ResidencySettings {
   const cfg = residencyConfig(overrides);
   if (tenantPatch) {
-    const t = (cfg.tenants as Record<string, Record<string, unknown>>)['acme-eu'];
+    const t = (cfg.tenants as Record<string, Record<string, unknown>>)[
+      'acme-eu'
+    ];
     Object.assign(t, tenantPatch);
   }
   return loadResidencySettings(configReaderFromObject({ residency: cfg }));
@@ -80,7 +96,10 @@ export interface Fixture {
 }
 
 export function newImage(host = EU_REG, repo = 'shop/api'): Fixture {
-  const image = makeImage({ deterministic: false, labels: { 'residency.dev/region': 'eu-claimed' } });
+  const image = makeImage({
+    deterministic: false,
+    labels: { 'residency.dev/region': 'eu-claimed' },
+  });
   const reference = `${host}/${repo}@${image.digest}`;
   return {
     image,
@@ -97,8 +116,17 @@ export function newImage(host = EU_REG, repo = 'shop/api'): Fixture {
   };
 }
 
-export function addSimpleSignature(f: Fixture, key: SigningKey, opts: { digest?: string; payload?: Uint8Array } = {}) {
-  const payload = opts.payload ?? simpleSigningPayload({ dockerReference: f.reference.split('@')[0], digest: opts.digest ?? f.image.digest });
+export function addSimpleSignature(
+  f: Fixture,
+  key: SigningKey,
+  opts: { digest?: string; payload?: Uint8Array } = {},
+) {
+  const payload =
+    opts.payload ??
+    simpleSigningPayload({
+      dockerReference: f.reference.split('@')[0],
+      digest: opts.digest ?? f.image.digest,
+    });
   const sig = signSimpleSigning(key, payload);
   f.material.simpleSignatures.push({
     payload: Buffer.from(sig.payload).toString('base64'),
@@ -111,23 +139,40 @@ export function statementFor(
   f: Fixture,
   predicateType: string,
   predicate: unknown,
-  opts: { digest?: string; forge?: { omitType?: boolean; omitSubjects?: boolean } } = {},
+  opts: {
+    digest?: string;
+    forge?: { omitType?: boolean; omitSubjects?: boolean };
+  } = {},
 ) {
   return makeStatement({
-    subjects: [imageSubject(f.reference.split('@')[0], opts.digest ?? f.image.digest)],
+    subjects: [
+      imageSubject(f.reference.split('@')[0], opts.digest ?? f.image.digest),
+    ],
     predicateType,
     predicate,
     forge: opts.forge,
   });
 }
 
-export function addEnvelope(f: Fixture, key: SigningKey, statement: Record<string, unknown>, forge?: Parameters<typeof signStatement>[2]) {
+export function addEnvelope(
+  f: Fixture,
+  key: SigningKey,
+  statement: Record<string, unknown>,
+  forge?: Parameters<typeof signStatement>[2],
+) {
   const env = signStatement(key, statement, forge);
-  f.material.envelopes.push({ envelope: JSON.stringify(env), source: 'cosign-tag' });
+  f.material.envelopes.push({
+    envelope: JSON.stringify(env),
+    source: 'cosign-tag',
+  });
 }
 
 export function addRawEnvelope(f: Fixture, envelope: unknown) {
-  f.material.envelopes.push({ envelope: typeof envelope === 'string' ? envelope : JSON.stringify(envelope), source: 'cosign-tag' });
+  f.material.envelopes.push({
+    envelope:
+      typeof envelope === 'string' ? envelope : JSON.stringify(envelope),
+    source: 'cosign-tag',
+  });
 }
 
 export async function addStatementBundle(
@@ -141,7 +186,11 @@ export async function addStatementBundle(
   return b;
 }
 
-export async function addMessageBundle(f: Fixture, key: SigningKey, opts?: Parameters<typeof makeMessageBundle>[2]) {
+export async function addMessageBundle(
+  f: Fixture,
+  key: SigningKey,
+  opts?: Parameters<typeof makeMessageBundle>[2],
+) {
   const b = await makeMessageBundle(key, f.image.manifest.bytes, opts);
   f.material.bundles.push({ bundle: JSON.stringify(b), source: 'referrers' });
   return b;
@@ -150,7 +199,10 @@ export async function addMessageBundle(f: Fixture, key: SigningKey, opts?: Param
 /** A source serving fixtures by reference; counts calls so tests can assert "no network". */
 export class FakeSource implements ArtifactSource {
   calls = 0;
-  readonly images = new Map<string, { fixture: Fixture; claims?: Record<string, string> }>();
+  readonly images = new Map<
+    string,
+    { fixture: Fixture; claims?: Record<string, string> }
+  >();
   failWith?: SourceError;
 
   add(f: Fixture) {
@@ -172,7 +224,9 @@ export class FakeSource implements ArtifactSource {
     };
   }
 
-  async discover(image: { reference: ReturnType<typeof parseImageReference> }): Promise<Discovery> {
+  async discover(image: {
+    reference: ReturnType<typeof parseImageReference>;
+  }): Promise<Discovery> {
     this.calls++;
     const f = this.images.get(image.reference.original)!.fixture;
     return {
@@ -182,7 +236,10 @@ export class FakeSource implements ArtifactSource {
         signature: s.signature,
         ...(s.rekorBundle ? { rekorBundle: s.rekorBundle } : {}),
       })),
-      envelopes: f.material.envelopes.map(e => ({ source: 'cosign-tag' as const, envelope: Buffer.from(e.envelope) })),
+      envelopes: f.material.envelopes.map(e => ({
+        source: 'cosign-tag' as const,
+        envelope: Buffer.from(e.envelope),
+      })),
       bundles: f.material.bundles.map(b => ({
         source: 'referrers' as const,
         bundle: Buffer.from(b.bundle),
@@ -195,6 +252,10 @@ export class FakeSource implements ArtifactSource {
 
 export const FIXED_NOW = new Date('2026-06-01T12:00:00Z');
 
-export function engineFor(settings: ResidencySettings, source: ArtifactSource, now = FIXED_NOW) {
+export function engineFor(
+  settings: ResidencySettings,
+  source: ArtifactSource,
+  now = FIXED_NOW,
+) {
   return DefaultResidencyEngine.create({ settings, source, now: () => now });
 }

@@ -9,7 +9,12 @@ import { discoverIn } from './discovery';
 import { PoolSet } from './http';
 import { OciLayout } from './layout';
 import { parseManifest } from './oci';
-import { resolveFetchOptions, resolveLimits, type FetchOptions, type SourceLimits } from './limits';
+import {
+  resolveFetchOptions,
+  resolveLimits,
+  type FetchOptions,
+  type SourceLimits,
+} from './limits';
 import { RegistryClient } from './registry';
 import {
   SourceError,
@@ -61,7 +66,11 @@ function revalidate(ref: ImageReference): ImageReference {
     (ref.kind === 'layout' || again.repository === ref.repository) &&
     again.digest === ref.digest &&
     (ref.digest !== undefined || again.tag === (ref.tag ?? 'latest'));
-  if (!same) throw new SourceError('bad_reference', 'Image reference is not in canonical form');
+  if (!same)
+    throw new SourceError(
+      'bad_reference',
+      'Image reference is not in canonical form',
+    );
   return ref;
 }
 
@@ -75,7 +84,9 @@ function mediaTypeOk(mediaType: string): boolean {
 }
 
 /** Creates the source used by the engine. */
-export function createArtifactSource(options: ArtifactSourceOptions): ClosableArtifactSource {
+export function createArtifactSource(
+  options: ArtifactSourceOptions,
+): ClosableArtifactSource {
   const limits = resolveLimits(options.limits);
   const fetch = resolveFetchOptions(options.fetchOptions);
   const pools = new PoolSet(fetch, limits.concurrencyPerRegistry);
@@ -83,7 +94,15 @@ export function createArtifactSource(options: ArtifactSourceOptions): ClosableAr
   for (const r of options.registries) {
     const host = r.host.toLowerCase();
     if (clients.has(host)) continue;
-    clients.set(host, new RegistryClient({ registry: { ...r, host }, limits, fetchOptions: fetch, pools }));
+    clients.set(
+      host,
+      new RegistryClient({
+        registry: { ...r, host },
+        limits,
+        fetchOptions: fetch,
+        pools,
+      }),
+    );
   }
 
   function clientFor(ref: ImageReference): RegistryClient {
@@ -91,42 +110,86 @@ export function createArtifactSource(options: ArtifactSourceOptions): ClosableAr
     if (!client) {
       throw new SourceError(
         'registry_not_allowed',
-        `Registry ${ref.registry.slice(0, 100)} is not in the configured allow-list`,
+        `Registry ${ref.registry.slice(
+          0,
+          100,
+        )} is not in the configured allow-list`,
         { registry: ref.registry.slice(0, 100) },
       );
     }
     return client;
   }
 
-  async function resolve(input: ImageReference, signal?: AbortSignal): Promise<ResolvedImage> {
+  async function resolve(
+    input: ImageReference,
+    signal?: AbortSignal,
+  ): Promise<ResolvedImage> {
     const ref = revalidate(input);
     if (ref.kind === 'layout') {
-      const layout = await OciLayout.open(ref.registry, limits, options.layoutRoots);
+      const layout = await OciLayout.open(
+        ref.registry,
+        limits,
+        options.layoutRoots,
+      );
       const m = ref.digest
         ? await layout.manifestByDigest(ref.digest, limits.manifestBytes)
         : await layout.manifestByTag(ref.tag ?? 'latest', limits.manifestBytes);
       if (!m) {
-        throw new SourceError('not_found', `Tag ${ref.tag} not found in the OCI layout`, { tag: ref.tag });
+        throw new SourceError(
+          'not_found',
+          `Tag ${ref.tag} not found in the OCI layout`,
+          { tag: ref.tag },
+        );
       }
-      return { reference: ref, digest: m.digest, manifest: m.bytes, mediaType: m.mediaType };
+      return {
+        reference: ref,
+        digest: m.digest,
+        manifest: m.bytes,
+        mediaType: m.mediaType,
+      };
     }
     const client = clientFor(ref);
-    const m = await client.getManifest(ref.repository, ref.digest ?? ref.tag ?? 'latest', { signal });
+    const m = await client.getManifest(
+      ref.repository,
+      ref.digest ?? ref.tag ?? 'latest',
+      { signal },
+    );
     if (!m) throw new SourceError('not_found', 'Image manifest not found');
     if (!mediaTypeOk(m.mediaType)) {
-      throw new SourceError('registry_unreachable', `Unsupported manifest media type ${m.mediaType.slice(0, 80)}`, {
-        problem: 'malformed_manifest',
-      });
+      throw new SourceError(
+        'registry_unreachable',
+        `Unsupported manifest media type ${m.mediaType.slice(0, 80)}`,
+        {
+          problem: 'malformed_manifest',
+        },
+      );
     }
     // Structure check now, so a broken image manifest fails here and not mid-discovery.
-    parseManifest(m.bytes, m.mediaType, Number.MAX_SAFE_INTEGER, 'image manifest');
-    return { reference: ref, digest: m.digest, manifest: m.bytes, mediaType: m.mediaType };
+    parseManifest(
+      m.bytes,
+      m.mediaType,
+      Number.MAX_SAFE_INTEGER,
+      'image manifest',
+    );
+    return {
+      reference: ref,
+      digest: m.digest,
+      manifest: m.bytes,
+      mediaType: m.mediaType,
+    };
   }
 
-  async function discover(image: ResolvedImage, signal?: AbortSignal): Promise<Discovery> {
+  async function discover(
+    image: ResolvedImage,
+    signal?: AbortSignal,
+  ): Promise<Discovery> {
     const ref = revalidate(image.reference);
     if (ref.kind === 'layout') {
-      const layout = await OciLayout.open(ref.registry, limits, options.layoutRoots);
+      const layout = await OciLayout.open(
+        ref.registry,
+        limits,
+        options.layoutRoots,
+      );
       return discoverIn(layout, image, limits, signal);
     }
     const client = clientFor(ref);

@@ -35,7 +35,11 @@ import {
  * than the 128-character tag limit, i.e. for sha512), and the OCI referrers tag schema
  * `<alg>-<ref>` with the algorithm truncated to 32 and the encoded part to 64 characters.
  */
-export function cosignTags(digest: string): { sig?: string; att?: string; referrers: string } {
+export function cosignTags(digest: string): {
+  sig?: string;
+  att?: string;
+  referrers: string;
+} {
   const base = digestTagBase(digest);
   const ok = (t: string) => (t.length <= 128 ? t : undefined);
   const [alg, hex] = digest.split(':');
@@ -55,22 +59,41 @@ async function signaturesFromTag(
   if (!tag) return [];
   const m = await store.manifestByTag(tag, limits.manifestBytes, signal);
   if (!m) return [];
-  const manifest = parseManifest(m.bytes, m.mediaType, limits.layersPerManifest, `signature manifest ${tag}`);
+  const manifest = parseManifest(
+    m.bytes,
+    m.mediaType,
+    limits.layersPerManifest,
+    `signature manifest ${tag}`,
+  );
   const out: FoundSimpleSignature[] = [];
   for (const layer of manifest.layers) {
     if (layer.mediaType !== MEDIA_COSIGN_SIMPLESIGNING) continue;
     const signature = layer.annotations?.[ANNOTATION_COSIGN_SIGNATURE];
     if (signature === undefined) continue; // not a signature layer
-    const payload = await store.blob(layer.digest, layer.size, limits.blobBytes, `signature payload ${layer.digest}`, signal);
+    const payload = await store.blob(
+      layer.digest,
+      layer.size,
+      limits.blobBytes,
+      `signature payload ${layer.digest}`,
+      signal,
+    );
     const a = layer.annotations ?? {};
     out.push({
       source: store.tagSource,
       payload,
       signature,
-      ...(a[ANNOTATION_COSIGN_CERTIFICATE] !== undefined ? { certificate: a[ANNOTATION_COSIGN_CERTIFICATE] } : {}),
-      ...(a[ANNOTATION_COSIGN_CHAIN] !== undefined ? { chain: a[ANNOTATION_COSIGN_CHAIN] } : {}),
-      ...(a[ANNOTATION_COSIGN_BUNDLE] !== undefined ? { rekorBundle: a[ANNOTATION_COSIGN_BUNDLE] } : {}),
-      ...(a[ANNOTATION_COSIGN_TIMESTAMP] !== undefined ? { rfc3161Timestamp: a[ANNOTATION_COSIGN_TIMESTAMP] } : {}),
+      ...(a[ANNOTATION_COSIGN_CERTIFICATE] !== undefined
+        ? { certificate: a[ANNOTATION_COSIGN_CERTIFICATE] }
+        : {}),
+      ...(a[ANNOTATION_COSIGN_CHAIN] !== undefined
+        ? { chain: a[ANNOTATION_COSIGN_CHAIN] }
+        : {}),
+      ...(a[ANNOTATION_COSIGN_BUNDLE] !== undefined
+        ? { rekorBundle: a[ANNOTATION_COSIGN_BUNDLE] }
+        : {}),
+      ...(a[ANNOTATION_COSIGN_TIMESTAMP] !== undefined
+        ? { rfc3161Timestamp: a[ANNOTATION_COSIGN_TIMESTAMP] }
+        : {}),
     });
   }
   return out;
@@ -85,11 +108,22 @@ async function envelopesFromTag(
   if (!tag) return [];
   const m = await store.manifestByTag(tag, limits.manifestBytes, signal);
   if (!m) return [];
-  const manifest = parseManifest(m.bytes, m.mediaType, limits.layersPerManifest, `attestation manifest ${tag}`);
+  const manifest = parseManifest(
+    m.bytes,
+    m.mediaType,
+    limits.layersPerManifest,
+    `attestation manifest ${tag}`,
+  );
   const out: FoundEnvelope[] = [];
   for (const layer of manifest.layers) {
     if (layer.mediaType !== MEDIA_DSSE_ENVELOPE) continue;
-    const envelope = await store.blob(layer.digest, layer.size, limits.blobBytes, `attestation ${layer.digest}`, signal);
+    const envelope = await store.blob(
+      layer.digest,
+      layer.size,
+      limits.blobBytes,
+      `attestation ${layer.digest}`,
+      signal,
+    );
     out.push({ source: store.tagSource, envelope });
   }
   return out;
@@ -109,7 +143,12 @@ async function referrerDescriptors(
       if (!tag) return [];
       const m = await store.manifestByTag(tag, limits.referrersBytes, signal);
       if (!m) return [];
-      return parseManifest(m.bytes, m.mediaType, limits.referrersEntries, `referrers tag index ${tag}`).manifests;
+      return parseManifest(
+        m.bytes,
+        m.mediaType,
+        limits.referrersEntries,
+        `referrers tag index ${tag}`,
+      ).manifests;
     })(),
   ]);
   const seen = new Set<string>();
@@ -125,9 +164,13 @@ async function referrerDescriptors(
     }
   }
   if (out.length > limits.referrersEntries) {
-    throw new SourceError('too_large', `more than ${limits.referrersEntries} referrers`, {
-      limit: limits.referrersEntries,
-    });
+    throw new SourceError(
+      'too_large',
+      `more than ${limits.referrersEntries} referrers`,
+      {
+        limit: limits.referrersEntries,
+      },
+    );
   }
   return out;
 }
@@ -144,7 +187,11 @@ export async function bundlesFromReferrers(
   const seenLayers = new Set<string>(); // union of both mechanisms, deduplicated by blob digest
   for (const d of descriptors) {
     // An artifactType on the descriptor that is not a bundle saves the round trip.
-    if (d.artifactType !== undefined && !isSigstoreBundleMediaType(d.artifactType)) continue;
+    if (
+      d.artifactType !== undefined &&
+      !isSigstoreBundleMediaType(d.artifactType)
+    )
+      continue;
     let m;
     try {
       m = await store.manifestByDigest(d.digest, limits.manifestBytes, signal);
@@ -154,17 +201,34 @@ export async function bundlesFromReferrers(
       if (e instanceof SourceError && e.code === 'not_found') continue;
       throw e;
     }
-    const manifest = parseManifest(m.bytes, m.mediaType, limits.layersPerManifest, `referrer ${d.digest}`);
+    const manifest = parseManifest(
+      m.bytes,
+      m.mediaType,
+      limits.layersPerManifest,
+      `referrer ${d.digest}`,
+    );
     const type = manifest.artifactType ?? manifest.config?.mediaType;
-    const bundleLayers = manifest.layers.filter(l => isSigstoreBundleMediaType(l.mediaType));
+    const bundleLayers = manifest.layers.filter(l =>
+      isSigstoreBundleMediaType(l.mediaType),
+    );
     if (!isSigstoreBundleMediaType(type) && bundleLayers.length === 0) continue;
     // A referrer naming another subject was not attached to this image.
     if (manifest.subject && manifest.subject.digest !== subjectDigest) continue;
     for (const layer of bundleLayers) {
       if (seenLayers.has(layer.digest)) continue;
       seenLayers.add(layer.digest);
-      const bundle = await store.blob(layer.digest, layer.size, limits.blobBytes, `bundle ${layer.digest}`, signal);
-      out.push({ source: store.referrersSource, bundle, mediaType: layer.mediaType });
+      const bundle = await store.blob(
+        layer.digest,
+        layer.size,
+        limits.blobBytes,
+        `bundle ${layer.digest}`,
+        signal,
+      );
+      out.push({
+        source: store.referrersSource,
+        bundle,
+        mediaType: layer.mediaType,
+      });
     }
   }
   return out;
@@ -176,10 +240,16 @@ async function claimsOf(
   limits: SourceLimits,
   signal?: AbortSignal,
 ): Promise<Record<string, string>> {
-  const manifest = parseManifest(image.manifest, image.mediaType, Number.MAX_SAFE_INTEGER, 'image manifest');
+  const manifest = parseManifest(
+    image.manifest,
+    image.mediaType,
+    Number.MAX_SAFE_INTEGER,
+    'image manifest',
+  );
   const claims: Record<string, string> = {};
   const add = (k: string, v: unknown) => {
-    if (typeof v !== 'string' || Object.keys(claims).length >= limits.claims) return;
+    if (typeof v !== 'string' || Object.keys(claims).length >= limits.claims)
+      return;
     if (k.length > 256 || k === '__proto__') return;
     claims[k] = v.length > 1024 ? `${v.slice(0, 1024)}…` : v;
   };
@@ -187,15 +257,23 @@ async function claimsOf(
   // Labels are cheap only when the config is small; larger configs are skipped, never fetched.
   if (
     cfg &&
-    (cfg.mediaType === MEDIA_OCI_CONFIG || cfg.mediaType === MEDIA_DOCKER_CONFIG) &&
+    (cfg.mediaType === MEDIA_OCI_CONFIG ||
+      cfg.mediaType === MEDIA_DOCKER_CONFIG) &&
     cfg.size <= limits.configBytes
   ) {
-    const bytes = await store.blob(cfg.digest, cfg.size, limits.configBytes, `image config ${cfg.digest}`, signal);
+    const bytes = await store.blob(
+      cfg.digest,
+      cfg.size,
+      limits.configBytes,
+      `image config ${cfg.digest}`,
+      signal,
+    );
     try {
       const doc = JSON.parse(Buffer.from(bytes).toString('utf8'));
       const labels = doc?.config?.Labels;
       if (labels && typeof labels === 'object' && !Array.isArray(labels)) {
-        for (const k of Object.keys(labels).slice(0, limits.claims)) add(k, labels[k]);
+        for (const k of Object.keys(labels).slice(0, limits.claims))
+          add(k, labels[k]);
       }
     } catch {
       // An unparseable config only means there are no label claims.
@@ -225,10 +303,14 @@ function budgeted(store: OciStore, limits: SourceLimits): OciStore {
       items += 1;
       bytes += charge;
       if (items > limits.discoveryItems || bytes > limits.discoveryBytes) {
-        throw new SourceError('too_large', `signed material of this image exceeds ${limits.discoveryItems} objects or ${limits.discoveryBytes} bytes`, {
-          limitItems: limits.discoveryItems,
-          limitBytes: limits.discoveryBytes,
-        });
+        throw new SourceError(
+          'too_large',
+          `signed material of this image exceeds ${limits.discoveryItems} objects or ${limits.discoveryBytes} bytes`,
+          {
+            limitItems: limits.discoveryItems,
+            limitBytes: limits.discoveryBytes,
+          },
+        );
       }
       return store.blob(digest, size, cap, what, signal);
     },
@@ -254,6 +336,12 @@ export async function discoverIn(
     claimsOf(store, image, limits, signal),
   ]);
   const descriptors = refs.map(r => r.descriptor);
-  const bundles = await bundlesFromReferrers(store, descriptors, image.digest, limits, signal);
+  const bundles = await bundlesFromReferrers(
+    store,
+    descriptors,
+    image.digest,
+    limits,
+    signal,
+  );
   return { signatures, envelopes, bundles, claims };
 }

@@ -29,7 +29,10 @@ export class PoolSet {
 
   get(origin: string): Pool {
     if (this.closed) {
-      throw new SourceError('registry_unreachable', 'The artifact source is closed');
+      throw new SourceError(
+        'registry_unreachable',
+        'The artifact source is closed',
+      );
     }
     let pool = this.pools.get(origin);
     if (!pool) {
@@ -138,12 +141,17 @@ interface Exchange extends RegistryResponse {
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
 /** Drops a response body we will not read; the abort it causes is expected, not an error. */
-function discard(body: { on(event: 'error', fn: () => void): unknown; destroy(): unknown }) {
+function discard(body: {
+  on(event: 'error', fn: () => void): unknown;
+  destroy(): unknown;
+}) {
   body.on('error', () => undefined);
   body.destroy();
 }
 
-function headerMap(raw: Record<string, string | string[] | undefined>): Record<string, string> {
+function headerMap(
+  raw: Record<string, string | string[] | undefined>,
+): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(raw)) {
     if (v === undefined) continue;
@@ -153,7 +161,10 @@ function headerMap(raw: Record<string, string | string[] | undefined>): Record<s
 }
 
 /** Retry-After as milliseconds: delta-seconds or an HTTP date; undefined when absent/invalid. */
-export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
+export function parseRetryAfter(
+  value: string | undefined,
+  now = Date.now(),
+): number | undefined {
   if (!value) return undefined;
   const v = value.trim();
   if (/^\d{1,10}$/.test(v)) return Number(v) * 1000;
@@ -186,7 +197,9 @@ export class RegistryHttp {
     const scheme = access.insecure ? 'http' : 'https';
     const endpoint =
       access.endpoint ??
-      (access.host === 'docker.io' ? 'https://registry-1.docker.io' : `${scheme}://${access.host}`);
+      (access.host === 'docker.io'
+        ? 'https://registry-1.docker.io'
+        : `${scheme}://${access.host}`);
     this.base = new URL(endpoint);
     if (!access.insecure && this.base.protocol !== 'https:') {
       throw new SourceError(
@@ -209,7 +222,9 @@ export class RegistryHttp {
     const cached = this.tokens.get(this.scopeOf(repository));
     if (cached) return `Bearer ${cached}`;
     if (this.basic && c && 'username' in c) {
-      return `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`;
+      return `Basic ${Buffer.from(`${c.username}:${c.password}`).toString(
+        'base64',
+      )}`;
     }
     return undefined;
   }
@@ -217,10 +232,15 @@ export class RegistryHttp {
   /** Performs one logical request with retries, auth and redirects under a total deadline. */
   async request(req: RegistryRequest): Promise<RegistryResponse> {
     const deadline = AbortSignal.timeout(this.fetch.totalTimeoutMs);
-    const signal = req.signal ? AbortSignal.any([req.signal, deadline]) : deadline;
+    const signal = req.signal
+      ? AbortSignal.any([req.signal, deadline])
+      : deadline;
     const url = new URL(req.path, this.base);
     if (url.origin !== this.base.origin) {
-      throw new SourceError('registry_not_allowed', `${req.what}: URL leaves the registry`);
+      throw new SourceError(
+        'registry_not_allowed',
+        `${req.what}: URL leaves the registry`,
+      );
     }
     let attempt = 0;
     let authenticated = false;
@@ -229,7 +249,13 @@ export class RegistryHttp {
       let res: Exchange;
       try {
         res = await this.sem.run(signal, () =>
-          this.exchange(url, req, this.authorization(req.repository), signal, true),
+          this.exchange(
+            url,
+            req,
+            this.authorization(req.repository),
+            signal,
+            true,
+          ),
         );
       } catch (e) {
         if (e instanceof SourceError) throw e;
@@ -238,7 +264,11 @@ export class RegistryHttp {
           throw new SourceError(
             'registry_unreachable',
             `${req.what}: registry ${this.access.host} unreachable after ${attempt} attempts`,
-            { host: this.access.host, attempts: attempt, cause: String((e as Error)?.message ?? e).slice(0, 200) },
+            {
+              host: this.access.host,
+              attempts: attempt,
+              cause: String((e as Error)?.message ?? e).slice(0, 200),
+            },
           );
         }
         await this.backoff(attempt, undefined, signal, req, deadline);
@@ -253,17 +283,27 @@ export class RegistryHttp {
         }
         authenticated = true;
         attempt--; // the auth round trip is not a retry
-        await this.authenticate(res.headers['www-authenticate'], req, signal, deadline);
+        await this.authenticate(
+          res.headers['www-authenticate'],
+          req,
+          signal,
+          deadline,
+        );
         continue;
       }
       if (status === 403) throw this.authError(req, status);
       if (req.passStatuses?.includes(status)) return res;
       if (status === 408 || status === 429 || status >= 500) {
         const code = status === 429 ? 'rate_limited' : 'registry_unreachable';
-        if (res.retryAfterMs !== undefined && res.retryAfterMs > this.fetch.retryAfterCapMs) {
+        if (
+          res.retryAfterMs !== undefined &&
+          res.retryAfterMs > this.fetch.retryAfterCapMs
+        ) {
           throw new SourceError(
             code,
-            `${req.what}: registry asked to retry after ${Math.round(res.retryAfterMs / 1000)} s, beyond the cap`,
+            `${req.what}: registry asked to retry after ${Math.round(
+              res.retryAfterMs / 1000,
+            )} s, beyond the cap`,
             { host: this.access.host, status, retryAfterMs: res.retryAfterMs },
           );
         }
@@ -274,7 +314,14 @@ export class RegistryHttp {
             { host: this.access.host, status, attempts: attempt },
           );
         }
-        await this.backoff(attempt, res.retryAfterMs, signal, req, deadline, code);
+        await this.backoff(
+          attempt,
+          res.retryAfterMs,
+          signal,
+          req,
+          deadline,
+          code,
+        );
         continue;
       }
       throw new SourceError(
@@ -314,16 +361,24 @@ export class RegistryHttp {
     deadline: AbortSignal,
     code: 'rate_limited' | 'registry_unreachable' = 'registry_unreachable',
   ): Promise<void> {
-    const step = Math.min(this.fetch.maxDelayMs, this.fetch.baseDelayMs * 2 ** (attempt - 1));
+    const step = Math.min(
+      this.fetch.maxDelayMs,
+      this.fetch.baseDelayMs * 2 ** (attempt - 1),
+    );
     // Equal jitter: half fixed, half random, so retries spread out but never collapse to 0.
-    const delay = retryAfterMs ?? Math.floor(step / 2 + (this.fetch.random() * step) / 2);
+    const delay =
+      retryAfterMs ?? Math.floor(step / 2 + (this.fetch.random() * step) / 2);
     try {
       await sleep(delay, undefined, { signal });
     } catch {
       if (deadline.aborted && code === 'rate_limited') {
-        throw new SourceError('rate_limited', `${req.what}: still rate-limited at the deadline`, {
-          host: this.access.host,
-        });
+        throw new SourceError(
+          'rate_limited',
+          `${req.what}: still rate-limited at the deadline`,
+          {
+            host: this.access.host,
+          },
+        );
       }
       throw this.abortError(req, deadline);
     }
@@ -338,36 +393,50 @@ export class RegistryHttp {
     const creds = this.access.credentials;
     const challenge = parseChallenge(header);
     if (!challenge) {
-      throw new SourceError('registry_auth', `${req.what}: 401 without a usable challenge`, {
-        host: this.access.host,
-      });
+      throw new SourceError(
+        'registry_auth',
+        `${req.what}: 401 without a usable challenge`,
+        {
+          host: this.access.host,
+        },
+      );
     }
     if (creds && 'token' in creds) throw this.authError(req, 401);
     if (challenge.scheme === 'basic') {
-      if (!creds || !('username' in creds) || this.basic) throw this.authError(req, 401);
+      if (!creds || !('username' in creds) || this.basic)
+        throw this.authError(req, 401);
       this.basic = true;
       return;
     }
     if (challenge.scheme !== 'bearer' || !challenge.params.realm) {
-      throw new SourceError('registry_auth', `${req.what}: unsupported auth challenge`, {
-        host: this.access.host,
-        scheme: challenge.scheme.slice(0, 20),
-      });
+      throw new SourceError(
+        'registry_auth',
+        `${req.what}: unsupported auth challenge`,
+        {
+          host: this.access.host,
+          scheme: challenge.scheme.slice(0, 20),
+        },
+      );
     }
     // Docker Hub's token service lives on its own host; it is the one built-in exception.
     const realms = [
       ...(this.access.tokenRealms ?? []),
-      ...(this.access.host === 'docker.io' && !this.access.endpoint ? ['https://auth.docker.io'] : []),
+      ...(this.access.host === 'docker.io' && !this.access.endpoint
+        ? ['https://auth.docker.io']
+        : []),
     ];
     const realm = checkRealm(challenge.params.realm, this.base, realms);
     const scope = this.scopeOf(req.repository);
     await this.tokens.fetchOnce(scope, async () => {
       const tokenUrl = new URL(realm.href);
-      if (challenge.params.service) tokenUrl.searchParams.set('service', challenge.params.service);
+      if (challenge.params.service)
+        tokenUrl.searchParams.set('service', challenge.params.service);
       tokenUrl.searchParams.set('scope', scope);
       const auth =
         creds && 'username' in creds
-          ? `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`
+          ? `Basic ${Buffer.from(
+              `${creds.username}:${creds.password}`,
+            ).toString('base64')}`
           : undefined;
       const tokenReq: RegistryRequest = {
         path: tokenUrl.href,
@@ -378,16 +447,31 @@ export class RegistryHttp {
       let res: Exchange;
       try {
         // The realm was checked above; Basic credentials go only to it, never elsewhere.
-        res = await this.exchange(tokenUrl, tokenReq, auth, signal, false, tokenUrl.origin);
+        res = await this.exchange(
+          tokenUrl,
+          tokenReq,
+          auth,
+          signal,
+          false,
+          tokenUrl.origin,
+        );
       } catch (e) {
         if (e instanceof SourceError) throw e;
         if (signal.aborted) throw this.abortError(req, deadline);
-        throw new SourceError('registry_unreachable', `token endpoint unreachable`, {
-          host: this.access.host,
-        });
+        throw new SourceError(
+          'registry_unreachable',
+          `token endpoint unreachable`,
+          {
+            host: this.access.host,
+          },
+        );
       }
       if (res.status === 429) {
-        throw new SourceError('rate_limited', 'token endpoint rate-limited us', { host: this.access.host });
+        throw new SourceError(
+          'rate_limited',
+          'token endpoint rate-limited us',
+          { host: this.access.host },
+        );
       }
       if (res.status !== 200 || !res.body) {
         throw new SourceError(
@@ -417,9 +501,12 @@ export class RegistryHttp {
   ): Promise<Exchange> {
     let current = start;
     for (let redirects = 0; ; redirects++) {
-      const headers: Record<string, string> = { 'user-agent': this.fetch.userAgent };
+      const headers: Record<string, string> = {
+        'user-agent': this.fetch.userAgent,
+      };
       if (req.accept) headers.accept = req.accept;
-      if (authorization && current.origin === authOrigin) headers.authorization = authorization;
+      if (authorization && current.origin === authOrigin)
+        headers.authorization = authorization;
       let res;
       try {
         res = await this.pools.get(current.origin).request({
@@ -439,21 +526,38 @@ export class RegistryHttp {
       if (REDIRECTS.has(status)) {
         discard(res.body);
         if (!followRedirects) {
-          throw new SourceError('registry_auth', `${req.what}: unexpected redirect`, { status });
+          throw new SourceError(
+            'registry_auth',
+            `${req.what}: unexpected redirect`,
+            { status },
+          );
         }
         if (redirects >= this.fetch.maxRedirects) {
-          throw new SourceError('registry_unreachable', `${req.what}: too many redirects`, {
-            host: this.access.host,
-          });
+          throw new SourceError(
+            'registry_unreachable',
+            `${req.what}: too many redirects`,
+            {
+              host: this.access.host,
+            },
+          );
         }
         let next: URL;
         try {
           next = new URL(h.location ?? '', current);
         } catch {
-          throw new SourceError('registry_unreachable', `${req.what}: invalid redirect location`);
+          throw new SourceError(
+            'registry_unreachable',
+            `${req.what}: invalid redirect location`,
+          );
         }
-        if (!h.location || (next.protocol !== 'https:' && next.protocol !== 'http:')) {
-          throw new SourceError('registry_unreachable', `${req.what}: invalid redirect location`);
+        if (
+          !h.location ||
+          (next.protocol !== 'https:' && next.protocol !== 'http:')
+        ) {
+          throw new SourceError(
+            'registry_unreachable',
+            `${req.what}: invalid redirect location`,
+          );
         }
         if (current.protocol === 'https:' && next.protocol === 'http:') {
           throw new SourceError(
@@ -463,7 +567,10 @@ export class RegistryHttp {
           );
         }
         if (next.username || next.password) {
-          throw new SourceError('registry_unreachable', `${req.what}: redirect with userinfo refused`);
+          throw new SourceError(
+            'registry_unreachable',
+            `${req.what}: redirect with userinfo refused`,
+          );
         }
         current = next;
         continue;
@@ -471,17 +578,38 @@ export class RegistryHttp {
       const retryAfterMs = parseRetryAfter(h['retry-after']);
       if (status < 200 || status >= 300) {
         discard(res.body);
-        return { status, headers: h, url: current, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
+        return {
+          status,
+          headers: h,
+          url: current,
+          ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+        };
       }
-      const limit = Math.min(req.cap, req.expectedSize ?? Number.POSITIVE_INFINITY);
-      const details = { host: this.access.host, cap: req.cap, ...(req.expectedSize !== undefined ? { declaredSize: req.expectedSize } : {}) };
-      const length = h['content-length'] !== undefined ? Number(h['content-length']) : undefined;
+      const limit = Math.min(
+        req.cap,
+        req.expectedSize ?? Number.POSITIVE_INFINITY,
+      );
+      const details = {
+        host: this.access.host,
+        cap: req.cap,
+        ...(req.expectedSize !== undefined
+          ? { declaredSize: req.expectedSize }
+          : {}),
+      };
+      const length =
+        h['content-length'] !== undefined
+          ? Number(h['content-length'])
+          : undefined;
       if (length !== undefined && Number.isFinite(length) && length > limit) {
         discard(res.body);
-        throw new SourceError('too_large', `${req.what} is ${length} bytes, over the limit of ${limit}`, {
-          ...details,
-          contentLength: length,
-        });
+        throw new SourceError(
+          'too_large',
+          `${req.what} is ${length} bytes, over the limit of ${limit}`,
+          {
+            ...details,
+            contentLength: length,
+          },
+        );
       }
       let body: Uint8Array;
       try {

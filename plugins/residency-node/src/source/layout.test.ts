@@ -3,13 +3,27 @@
  * by the real `skopeo copy ... oci:` for the happy path.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseImageReference } from '../reference';
-import { createArtifactSource, type ClosableArtifactSource } from './artifact-source';
-import { pushImage, sha256, startRegistry, type TestRegistry } from './__testUtils__/registry';
+import {
+  createArtifactSource,
+  type ClosableArtifactSource,
+} from './artifact-source';
+import {
+  pushImage,
+  sha256,
+  startRegistry,
+  type TestRegistry,
+} from './__testUtils__/registry';
 import { SourceError } from './types';
 
 jest.setTimeout(30_000);
@@ -59,20 +73,40 @@ class LayoutBuilder {
     return { mediaType, digest, size: bytes.length, ...extra };
   }
   manifest(doc: object, tag?: string, extra: object = {}) {
-    const d = this.blob(JSON.stringify(doc), (doc as { mediaType?: string }).mediaType ?? OCI_MANIFEST, extra);
-    this.index.push(tag ? { ...d, annotations: { 'org.opencontainers.image.ref.name': tag } } : d);
+    const d = this.blob(
+      JSON.stringify(doc),
+      (doc as { mediaType?: string }).mediaType ?? OCI_MANIFEST,
+      extra,
+    );
+    this.index.push(
+      tag
+        ? { ...d, annotations: { 'org.opencontainers.image.ref.name': tag } }
+        : d,
+    );
     return d;
   }
   write() {
-    writeFileSync(join(this.dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: this.index }));
+    writeFileSync(
+      join(this.dir, 'index.json'),
+      JSON.stringify({ schemaVersion: 2, manifests: this.index }),
+    );
   }
 }
 
 function buildSignedLayout(dir: string) {
   const b = new LayoutBuilder(dir);
-  const config = b.blob(JSON.stringify({ config: { Labels: { team: 'acme' } } }), 'application/vnd.oci.image.config.v1+json');
+  const config = b.blob(
+    JSON.stringify({ config: { Labels: { team: 'acme' } } }),
+    'application/vnd.oci.image.config.v1+json',
+  );
   const image = b.manifest(
-    { schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers: [], annotations: { 'residency.dev/region': 'eusc-de-east-1' } },
+    {
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config,
+      layers: [],
+      annotations: { 'residency.dev/region': 'eusc-de-east-1' },
+    },
     'v1',
   );
   const empty = b.blob('{}', 'application/vnd.oci.empty.v1+json');
@@ -83,15 +117,26 @@ function buildSignedLayout(dir: string) {
       mediaType: OCI_MANIFEST,
       config: empty,
       layers: [
-        b.blob('{"critical":{}}', 'application/vnd.dev.cosign.simplesigning.v1+json', {
-          annotations: { 'dev.cosignproject.cosign/signature': 'U0lH' },
-        }),
+        b.blob(
+          '{"critical":{}}',
+          'application/vnd.dev.cosign.simplesigning.v1+json',
+          {
+            annotations: { 'dev.cosignproject.cosign/signature': 'U0lH' },
+          },
+        ),
       ],
     },
     `${base}.sig`,
   );
   b.manifest(
-    { schemaVersion: 2, mediaType: OCI_MANIFEST, config: empty, layers: [b.blob('{"payload":""}', 'application/vnd.dsse.envelope.v1+json')] },
+    {
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config: empty,
+      layers: [
+        b.blob('{"payload":""}', 'application/vnd.dsse.envelope.v1+json'),
+      ],
+    },
     `${base}.att`,
   );
   // A referrer found only through its subject (no tag).
@@ -116,7 +161,14 @@ function buildSignedLayout(dir: string) {
     OCI_MANIFEST,
     { artifactType: BUNDLE },
   );
-  b.manifest({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [viaTag] }, base);
+  b.manifest(
+    {
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: [viaTag],
+    },
+    base,
+  );
   b.write();
   return { image, builder: b };
 }
@@ -128,32 +180,48 @@ describe('OCI layout source', () => {
     const s = src();
     const byTag = await s.resolve(parseImageReference(`oci:${dir}:v1`));
     expect(byTag.digest).toBe(image.digest);
-    const byDigest = await s.resolve(parseImageReference(`oci:${dir}@${image.digest}`));
+    const byDigest = await s.resolve(
+      parseImageReference(`oci:${dir}@${image.digest}`),
+    );
     expect(byDigest.digest).toBe(image.digest);
     const d = await s.discover(byTag);
     expect(d.signatures).toHaveLength(1);
-    expect(d.signatures[0]).toMatchObject({ source: 'layout', signature: 'U0lH' });
+    expect(d.signatures[0]).toMatchObject({
+      source: 'layout',
+      signature: 'U0lH',
+    });
     expect(d.envelopes).toHaveLength(1);
-    expect(d.bundles.map(x => Buffer.from(x.bundle).toString()).sort()).toEqual([
-      '{"bundle":"by-subject"}',
-      '{"bundle":"by-tag"}',
-    ]);
+    expect(d.bundles.map(x => Buffer.from(x.bundle).toString()).sort()).toEqual(
+      ['{"bundle":"by-subject"}', '{"bundle":"by-tag"}'],
+    );
     expect(d.bundles.every(x => x.source === 'layout')).toBe(true);
-    expect(d.claims).toEqual({ team: 'acme', 'residency.dev/region': 'eusc-de-east-1' });
+    expect(d.claims).toEqual({
+      team: 'acme',
+      'residency.dev/region': 'eusc-de-east-1',
+    });
   });
 
   it('a missing tag or layout is not_found', async () => {
     const dir = tmp();
     buildSignedLayout(dir);
-    expect(await codeOf(src().resolve(parseImageReference(`oci:${dir}:nope`)))).toBe('not_found');
-    expect(await codeOf(src().resolve(parseImageReference(`oci:${dir}/missing:v1`)))).toBe('not_found');
+    expect(
+      await codeOf(src().resolve(parseImageReference(`oci:${dir}:nope`))),
+    ).toBe('not_found');
+    expect(
+      await codeOf(src().resolve(parseImageReference(`oci:${dir}/missing:v1`))),
+    ).toBe('not_found');
   });
 
   it('attack: blob tampered on disk -> digest_mismatch', async () => {
     const dir = tmp();
     const { image } = buildSignedLayout(dir);
-    writeFileSync(join(dir, 'blobs', 'sha256', image.digest.slice(7)), '{"schemaVersion":2,"layers":[]}');
-    expect(await codeOf(src().resolve(parseImageReference(`oci:${dir}:v1`)))).toBe('digest_mismatch');
+    writeFileSync(
+      join(dir, 'blobs', 'sha256', image.digest.slice(7)),
+      '{"schemaVersion":2,"layers":[]}',
+    );
+    expect(
+      await codeOf(src().resolve(parseImageReference(`oci:${dir}:v1`))),
+    ).toBe('digest_mismatch');
   });
 
   it('attack: path traversal in an index.json digest -> typed error, nothing read outside', async () => {
@@ -166,7 +234,9 @@ describe('OCI layout source', () => {
       annotations: { 'org.opencontainers.image.ref.name': 'v1' },
     });
     b.write();
-    const err = await src().resolve(parseImageReference(`oci:${dir}:v1`)).catch(e => e);
+    const err = await src()
+      .resolve(parseImageReference(`oci:${dir}:v1`))
+      .catch(e => e);
     expect(err).toBeInstanceOf(SourceError);
     expect(err.code).toBe('registry_unreachable');
     expect(err.details.problem).toBe('malformed_manifest');
@@ -178,18 +248,30 @@ describe('OCI layout source', () => {
     buildSignedLayout(outside);
     symlinkSync(outside, join(root, 'escape'));
     const s = src([root]);
-    expect(await codeOf(s.resolve(parseImageReference(`oci:${outside}:v1`)))).toBe('registry_not_allowed');
-    expect(await codeOf(s.resolve(parseImageReference(`oci:${root}/escape:v1`)))).toBe('registry_not_allowed');
-    expect(await codeOf(s.resolve(parseImageReference(`oci:${root}/../${outside.split('/').pop()}:v1`)))).toBe(
-      'registry_not_allowed',
-    );
+    expect(
+      await codeOf(s.resolve(parseImageReference(`oci:${outside}:v1`))),
+    ).toBe('registry_not_allowed');
+    expect(
+      await codeOf(s.resolve(parseImageReference(`oci:${root}/escape:v1`))),
+    ).toBe('registry_not_allowed');
+    expect(
+      await codeOf(
+        s.resolve(
+          parseImageReference(`oci:${root}/../${outside.split('/').pop()}:v1`),
+        ),
+      ),
+    ).toBe('registry_not_allowed');
     // Inside the root it works.
     const inside = join(root, 'ok');
     mkdirSync(inside);
     buildSignedLayout(inside);
-    expect((await s.resolve(parseImageReference(`oci:${inside}:v1`))).digest).toMatch(/^sha256:/);
+    expect(
+      (await s.resolve(parseImageReference(`oci:${inside}:v1`))).digest,
+    ).toMatch(/^sha256:/);
     // An empty list of roots refuses every layout.
-    expect(await codeOf(src([]).resolve(parseImageReference(`oci:${inside}:v1`)))).toBe('registry_not_allowed');
+    expect(
+      await codeOf(src([]).resolve(parseImageReference(`oci:${inside}:v1`))),
+    ).toBe('registry_not_allowed');
   });
 
   it('attack: FIFO planted as a blob does not hang the check', async () => {
@@ -198,19 +280,34 @@ describe('OCI layout source', () => {
     const path = join(dir, 'blobs', 'sha256', image.digest.slice(7));
     rmSync(path);
     await promisify(execFile)('mkfifo', [path]);
-    expect(await codeOf(src().resolve(parseImageReference(`oci:${dir}:v1`)))).toBe('registry_unreachable');
+    expect(
+      await codeOf(src().resolve(parseImageReference(`oci:${dir}:v1`))),
+    ).toBe('registry_unreachable');
   });
 
   it('attack: oversized signature layer on disk -> too_large', async () => {
     const dir = tmp();
     const b = new LayoutBuilder(dir);
-    const image = b.manifest({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: b.blob('{}', 'application/vnd.oci.empty.v1+json'), layers: [] }, 'v1');
+    const image = b.manifest(
+      {
+        schemaVersion: 2,
+        mediaType: OCI_MANIFEST,
+        config: b.blob('{}', 'application/vnd.oci.empty.v1+json'),
+        layers: [],
+      },
+      'v1',
+    );
     b.manifest(
       {
         schemaVersion: 2,
         mediaType: OCI_MANIFEST,
         config: b.blob('{}', 'application/vnd.oci.empty.v1+json'),
-        layers: [b.blob(Buffer.alloc(4096, 0x20), 'application/vnd.dsse.envelope.v1+json')],
+        layers: [
+          b.blob(
+            Buffer.alloc(4096, 0x20),
+            'application/vnd.dsse.envelope.v1+json',
+          ),
+        ],
       },
       `${image.digest.replace(':', '-')}.att`,
     );
@@ -226,9 +323,13 @@ describe('OCI layout source', () => {
     const d = b.blob('{}', OCI_MANIFEST);
     for (let i = 0; i < 20; i++) b.index.push(d);
     b.write();
-    expect(await codeOf(src(undefined, { layoutIndexEntries: 10 }).resolve(parseImageReference(`oci:${dir}:v1`)))).toBe(
-      'too_large',
-    );
+    expect(
+      await codeOf(
+        src(undefined, { layoutIndexEntries: 10 }).resolve(
+          parseImageReference(`oci:${dir}:v1`),
+        ),
+      ),
+    ).toBe('too_large');
   });
 });
 
@@ -242,7 +343,9 @@ describe('layout written by skopeo', () => {
   });
 
   it('resolves the same digest as the registry it was copied from', async () => {
-    const pushed = await pushImage(reg.url, 'demo/app', 'v1', { labels: { owner: 'demo' } });
+    const pushed = await pushImage(reg.url, 'demo/app', 'v1', {
+      labels: { owner: 'demo' },
+    });
     const dir = join(tmp(), 'layout');
     await promisify(execFile)('skopeo', [
       'copy',

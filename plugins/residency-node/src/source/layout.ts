@@ -24,13 +24,21 @@ function ioError(e: unknown, what: string): SourceError {
   if (code === 'ENOENT' || code === 'ENOTDIR') {
     return new SourceError('not_found', `${what} not found in the OCI layout`);
   }
-  return new SourceError('registry_unreachable', `${what}: cannot read the OCI layout (${code ?? 'I/O error'})`, {
-    problem: 'io',
-  });
+  return new SourceError(
+    'registry_unreachable',
+    `${what}: cannot read the OCI layout (${code ?? 'I/O error'})`,
+    {
+      problem: 'io',
+    },
+  );
 }
 
 /** Reads a regular file, at most `limit` bytes (more => too_large); FIFOs and devices are refused. */
-async function readFileCapped(path: string, limit: number, what: string): Promise<Uint8Array> {
+async function readFileCapped(
+  path: string,
+  limit: number,
+  what: string,
+): Promise<Uint8Array> {
   let handle: fs.FileHandle;
   try {
     // O_NONBLOCK: opening a FIFO planted in the layout must not hang the check.
@@ -41,23 +49,38 @@ async function readFileCapped(path: string, limit: number, what: string): Promis
   try {
     const st = await handle.stat();
     if (!st.isFile()) {
-      throw new SourceError('registry_unreachable', `${what} is not a regular file`, { problem: 'io' });
+      throw new SourceError(
+        'registry_unreachable',
+        `${what} is not a regular file`,
+        { problem: 'io' },
+      );
     }
     if (st.size > limit) {
-      throw new SourceError('too_large', `${what} is ${st.size} bytes, over the limit of ${limit}`, {
-        limit,
-        size: st.size,
-      });
+      throw new SourceError(
+        'too_large',
+        `${what} is ${st.size} bytes, over the limit of ${limit}`,
+        {
+          limit,
+          size: st.size,
+        },
+      );
     }
     // Read at most limit+1 bytes even if the file grows after the stat.
     const buf = Buffer.alloc(Math.min(limit, st.size) + 1);
     let total = 0;
     for (;;) {
-      const { bytesRead } = await handle.read(buf, total, buf.length - total, total);
+      const { bytesRead } = await handle.read(
+        buf,
+        total,
+        buf.length - total,
+        total,
+      );
       if (bytesRead === 0) break;
       total += bytesRead;
       if (total > limit) {
-        throw new SourceError('too_large', `${what} exceeds ${limit} bytes`, { limit });
+        throw new SourceError('too_large', `${what} exceeds ${limit} bytes`, {
+          limit,
+        });
       }
       if (total === buf.length) break;
     }
@@ -85,7 +108,11 @@ export class OciLayout implements OciStore {
    * Opens a layout. With `roots`, the directory (after resolving symlinks) must lie
    * inside one of them, otherwise `registry_not_allowed` and nothing is read.
    */
-  static async open(path: string, limits: SourceLimits, roots?: readonly string[]): Promise<OciLayout> {
+  static async open(
+    path: string,
+    limits: SourceLimits,
+    roots?: readonly string[],
+  ): Promise<OciLayout> {
     let root = resolvePath(path);
     if (roots) {
       try {
@@ -102,14 +129,27 @@ export class OciLayout implements OciStore {
         }),
       );
       if (!inside.some(Boolean)) {
-        throw new SourceError('registry_not_allowed', 'OCI layout path is outside the configured layout roots', {
-          path: path.slice(0, 200),
-        });
+        throw new SourceError(
+          'registry_not_allowed',
+          'OCI layout path is outside the configured layout roots',
+          {
+            path: path.slice(0, 200),
+          },
+        );
       }
     }
     await readFileCapped(join(root, 'oci-layout'), 4096, 'oci-layout marker');
-    const bytes = await readFileCapped(join(root, 'index.json'), limits.referrersBytes, 'index.json');
-    const index = parseManifest(bytes, MEDIA_OCI_INDEX, limits.layoutIndexEntries, 'index.json');
+    const bytes = await readFileCapped(
+      join(root, 'index.json'),
+      limits.referrersBytes,
+      'index.json',
+    );
+    const index = parseManifest(
+      bytes,
+      MEDIA_OCI_INDEX,
+      limits.layoutIndexEntries,
+      'index.json',
+    );
     return new OciLayout(root, index, limits);
   }
 
@@ -120,19 +160,31 @@ export class OciLayout implements OciStore {
 
   private blobPath(digest: string): string {
     if (!isValidDigest(digest)) {
-      throw new SourceError('digest_mismatch', 'invalid digest in the OCI layout', { problem: 'invalid_digest' });
+      throw new SourceError(
+        'digest_mismatch',
+        'invalid digest in the OCI layout',
+        { problem: 'invalid_digest' },
+      );
     }
     const [alg, hex] = digest.split(':');
     return join(this.root, 'blobs', alg, hex);
   }
 
-  async manifestByTag(tag: string, cap: number): Promise<FetchedManifest | undefined> {
-    const d = this.index.manifests.find(m => m.annotations?.[ANNOTATION_REF_NAME] === tag);
+  async manifestByTag(
+    tag: string,
+    cap: number,
+  ): Promise<FetchedManifest | undefined> {
+    const d = this.index.manifests.find(
+      m => m.annotations?.[ANNOTATION_REF_NAME] === tag,
+    );
     if (!d) return undefined;
     return this.readManifest(d.digest, cap, d.size, d.mediaType);
   }
 
-  async manifestByDigest(digest: string, cap: number): Promise<FetchedManifest> {
+  async manifestByDigest(
+    digest: string,
+    cap: number,
+  ): Promise<FetchedManifest> {
     const d = this.index.manifests.find(m => m.digest === digest);
     return this.readManifest(digest, cap, d?.size, d?.mediaType);
   }
@@ -144,11 +196,21 @@ export class OciLayout implements OciStore {
     mediaType: string | undefined,
   ): Promise<FetchedManifest> {
     const bytes = await this.blob(digest, size, cap, `manifest ${digest}`);
-    const parsed = parseManifest(bytes, mediaType, Number.MAX_SAFE_INTEGER, `manifest ${digest}`);
+    const parsed = parseManifest(
+      bytes,
+      mediaType,
+      Number.MAX_SAFE_INTEGER,
+      `manifest ${digest}`,
+    );
     return { digest, bytes, mediaType: parsed.mediaType };
   }
 
-  async blob(digest: string, size: number | undefined, cap: number, what: string): Promise<Uint8Array> {
+  async blob(
+    digest: string,
+    size: number | undefined,
+    cap: number,
+    what: string,
+  ): Promise<Uint8Array> {
     const limit = Math.min(cap, size ?? Number.POSITIVE_INFINITY);
     const bytes = await readFileCapped(this.blobPath(digest), limit, what);
     verifyDigest(bytes, digest, what);
@@ -161,19 +223,36 @@ export class OciLayout implements OciStore {
     for (const d of this.index.manifests) {
       if (d.digest === digest) continue;
       if (d.size > this.limits.manifestBytes) continue;
-      const bytes = await this.blob(d.digest, d.size, this.limits.manifestBytes, `manifest ${d.digest}`);
+      const bytes = await this.blob(
+        d.digest,
+        d.size,
+        this.limits.manifestBytes,
+        `manifest ${d.digest}`,
+      );
       let parsed: ParsedManifest;
       try {
-        parsed = parseManifest(bytes, d.mediaType, Number.MAX_SAFE_INTEGER, `manifest ${d.digest}`);
+        parsed = parseManifest(
+          bytes,
+          d.mediaType,
+          Number.MAX_SAFE_INTEGER,
+          `manifest ${d.digest}`,
+        );
       } catch {
         continue; // not a manifest we understand, so not a referrer of ours
       }
       if (parsed.subject?.digest === digest) {
-        out.push({ ...d, ...(parsed.artifactType ? { artifactType: parsed.artifactType } : {}) });
+        out.push({
+          ...d,
+          ...(parsed.artifactType ? { artifactType: parsed.artifactType } : {}),
+        });
         if (out.length > this.limits.referrersEntries) {
-          throw new SourceError('too_large', `more than ${this.limits.referrersEntries} referrers`, {
-            limit: this.limits.referrersEntries,
-          });
+          throw new SourceError(
+            'too_large',
+            `more than ${this.limits.referrersEntries} referrers`,
+            {
+              limit: this.limits.referrersEntries,
+            },
+          );
         }
       }
     }

@@ -109,12 +109,17 @@ export function resolveLimits(partial?: Partial<SourceLimits>): SourceLimits {
 }
 
 /** Fills in defaults of the network options. */
-export function resolveFetchOptions(partial?: Partial<FetchOptions>): FetchOptions {
+export function resolveFetchOptions(
+  partial?: Partial<FetchOptions>,
+): FetchOptions {
   const d = DEFAULT_FETCH_OPTIONS;
   return {
     connectTimeoutMs: positive(partial?.connectTimeoutMs, d.connectTimeoutMs),
     headersTimeoutMs: positive(partial?.headersTimeoutMs, d.headersTimeoutMs),
-    bodyIdleTimeoutMs: positive(partial?.bodyIdleTimeoutMs, d.bodyIdleTimeoutMs),
+    bodyIdleTimeoutMs: positive(
+      partial?.bodyIdleTimeoutMs,
+      d.bodyIdleTimeoutMs,
+    ),
     totalTimeoutMs: positive(partial?.totalTimeoutMs, d.totalTimeoutMs),
     maxAttempts: positive(partial?.maxAttempts, d.maxAttempts),
     baseDelayMs: positive(partial?.baseDelayMs, d.baseDelayMs),

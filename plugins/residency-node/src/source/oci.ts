@@ -10,19 +10,25 @@ import { SourceError } from './types';
 
 export const MEDIA_OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 export const MEDIA_OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-export const MEDIA_DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
-export const MEDIA_DOCKER_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
+export const MEDIA_DOCKER_MANIFEST =
+  'application/vnd.docker.distribution.manifest.v2+json';
+export const MEDIA_DOCKER_LIST =
+  'application/vnd.docker.distribution.manifest.list.v2+json';
 export const MEDIA_OCI_CONFIG = 'application/vnd.oci.image.config.v1+json';
-export const MEDIA_DOCKER_CONFIG = 'application/vnd.docker.container.image.v1+json';
-export const MEDIA_COSIGN_SIMPLESIGNING = 'application/vnd.dev.cosign.simplesigning.v1+json';
+export const MEDIA_DOCKER_CONFIG =
+  'application/vnd.docker.container.image.v1+json';
+export const MEDIA_COSIGN_SIMPLESIGNING =
+  'application/vnd.dev.cosign.simplesigning.v1+json';
 export const MEDIA_DSSE_ENVELOPE = 'application/vnd.dsse.envelope.v1+json';
-export const MEDIA_SIGSTORE_BUNDLE_V03 = 'application/vnd.dev.sigstore.bundle.v0.3+json';
+export const MEDIA_SIGSTORE_BUNDLE_V03 =
+  'application/vnd.dev.sigstore.bundle.v0.3+json';
 
 export const ANNOTATION_COSIGN_SIGNATURE = 'dev.cosignproject.cosign/signature';
 export const ANNOTATION_COSIGN_CERTIFICATE = 'dev.sigstore.cosign/certificate';
 export const ANNOTATION_COSIGN_CHAIN = 'dev.sigstore.cosign/chain';
 export const ANNOTATION_COSIGN_BUNDLE = 'dev.sigstore.cosign/bundle';
-export const ANNOTATION_COSIGN_TIMESTAMP = 'dev.sigstore.cosign/rfc3161timestamp';
+export const ANNOTATION_COSIGN_TIMESTAMP =
+  'dev.sigstore.cosign/rfc3161timestamp';
 export const ANNOTATION_REF_NAME = 'org.opencontainers.image.ref.name';
 
 /** Media types asked for (Accept) and accepted for manifests. */
@@ -64,19 +70,30 @@ export interface ParsedManifest {
 }
 
 /** Hex digest of `bytes` with the algorithm named by `digest` (`sha256:`/`sha512:`). */
-export function digestOf(bytes: Uint8Array, algorithm: 'sha256' | 'sha512' = 'sha256'): string {
+export function digestOf(
+  bytes: Uint8Array,
+  algorithm: 'sha256' | 'sha512' = 'sha256',
+): string {
   return `${algorithm}:${createHash(algorithm).update(bytes).digest('hex')}`;
 }
 
 /** Hashes `bytes` with the digest's algorithm and throws `digest_mismatch` when they differ. */
-export function verifyDigest(bytes: Uint8Array, expected: string, what: string): void {
+export function verifyDigest(
+  bytes: Uint8Array,
+  expected: string,
+  what: string,
+): void {
   const algorithm = expected.startsWith('sha512:') ? 'sha512' : 'sha256';
   const actual = digestOf(bytes, algorithm);
   if (actual !== expected) {
-    throw new SourceError('digest_mismatch', `${what}: content does not hash to the digest asked for`, {
-      expected,
-      actual,
-    });
+    throw new SourceError(
+      'digest_mismatch',
+      `${what}: content does not hash to the digest asked for`,
+      {
+        expected,
+        actual,
+      },
+    );
   }
 }
 
@@ -130,13 +147,21 @@ function isObject(v: Json): v is Record<string, Json> {
 function malformed(what: string, problem: string): SourceError {
   // A registry or layout serving bytes that are not a manifest is a fault of the source:
   // we could not read the image, so it is reported as an I/O-class failure (unknown).
-  return new SourceError('registry_unreachable', `${what} is not a valid OCI manifest: ${problem}`, {
-    problem: 'malformed_manifest',
-    detail: problem,
-  });
+  return new SourceError(
+    'registry_unreachable',
+    `${what} is not a valid OCI manifest: ${problem}`,
+    {
+      problem: 'malformed_manifest',
+      detail: problem,
+    },
+  );
 }
 
-function stringMap(v: Json, what: string, maxEntries = 4096): Record<string, string> {
+function stringMap(
+  v: Json,
+  what: string,
+  maxEntries = 4096,
+): Record<string, string> {
   if (v === undefined) return {};
   if (!isObject(v)) throw malformed(what, 'annotations must be an object');
   const keys = Object.keys(v);
@@ -144,7 +169,8 @@ function stringMap(v: Json, what: string, maxEntries = 4096): Record<string, str
   const out: Record<string, string> = Object.create(null);
   for (const k of keys) {
     const value = v[k];
-    if (typeof value !== 'string') throw malformed(what, `annotation ${k.slice(0, 60)} is not a string`);
+    if (typeof value !== 'string')
+      throw malformed(what, `annotation ${k.slice(0, 60)} is not a string`);
     out[k] = value;
   }
   return out;
@@ -154,8 +180,10 @@ function stringMap(v: Json, what: string, maxEntries = 4096): Record<string, str
 export function parseDescriptor(v: Json, what: string): Descriptor {
   if (!isObject(v)) throw malformed(what, 'descriptor must be an object');
   const { mediaType, digest, size, artifactType, annotations } = v;
-  if (typeof mediaType !== 'string') throw malformed(what, 'descriptor mediaType missing');
-  if (!isValidDigest(digest)) throw malformed(what, 'descriptor digest invalid');
+  if (typeof mediaType !== 'string')
+    throw malformed(what, 'descriptor mediaType missing');
+  if (!isValidDigest(digest))
+    throw malformed(what, 'descriptor digest invalid');
   if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
     throw malformed(what, 'descriptor size invalid');
   }
@@ -172,14 +200,23 @@ export function parseDescriptor(v: Json, what: string): Descriptor {
   };
 }
 
-function descriptorList(v: Json, cap: number, what: string, field: string): Descriptor[] {
+function descriptorList(
+  v: Json,
+  cap: number,
+  what: string,
+  field: string,
+): Descriptor[] {
   if (v === undefined) return [];
   if (!Array.isArray(v)) throw malformed(what, `${field} must be an array`);
   if (v.length > cap) {
-    throw new SourceError('too_large', `${what}: ${v.length} ${field} exceed the cap of ${cap}`, {
-      count: v.length,
-      limit: cap,
-    });
+    throw new SourceError(
+      'too_large',
+      `${what}: ${v.length} ${field} exceed the cap of ${cap}`,
+      {
+        count: v.length,
+        limit: cap,
+      },
+    );
   }
   return v.map(d => parseDescriptor(d, what));
 }
@@ -206,7 +243,8 @@ export function parseManifest(
   const hint = mediaTypeHint?.split(';')[0]?.trim();
   let mediaType: string;
   if (typeof doc.mediaType === 'string') mediaType = doc.mediaType;
-  else if (hint && (MANIFEST_MEDIA_TYPES as readonly string[]).includes(hint)) mediaType = hint;
+  else if (hint && (MANIFEST_MEDIA_TYPES as readonly string[]).includes(hint))
+    mediaType = hint;
   else if (Array.isArray(doc.manifests)) mediaType = MEDIA_OCI_INDEX;
   else mediaType = MEDIA_OCI_MANIFEST;
   if (!(MANIFEST_MEDIA_TYPES as readonly string[]).includes(mediaType)) {
@@ -215,16 +253,23 @@ export function parseManifest(
   if (doc.artifactType !== undefined && typeof doc.artifactType !== 'string') {
     throw malformed(what, 'artifactType must be a string');
   }
-  const isIndex = mediaType === MEDIA_OCI_INDEX || mediaType === MEDIA_DOCKER_LIST;
+  const isIndex =
+    mediaType === MEDIA_OCI_INDEX || mediaType === MEDIA_DOCKER_LIST;
   return {
     mediaType,
-    ...(typeof doc.artifactType === 'string' ? { artifactType: doc.artifactType } : {}),
+    ...(typeof doc.artifactType === 'string'
+      ? { artifactType: doc.artifactType }
+      : {}),
     ...(!isIndex && doc.config !== undefined
       ? { config: parseDescriptor(doc.config, what) }
       : {}),
     layers: isIndex ? [] : descriptorList(doc.layers, listCap, what, 'layers'),
-    manifests: isIndex ? descriptorList(doc.manifests, listCap, what, 'manifests') : [],
-    ...(doc.subject !== undefined ? { subject: parseDescriptor(doc.subject, what) } : {}),
+    manifests: isIndex
+      ? descriptorList(doc.manifests, listCap, what, 'manifests')
+      : [],
+    ...(doc.subject !== undefined
+      ? { subject: parseDescriptor(doc.subject, what) }
+      : {}),
     annotations: stringMap(doc.annotations, what),
   };
 }
@@ -233,8 +278,10 @@ export function parseManifest(
 export function manifestMediaType(bytes: Uint8Array, hint?: string): string {
   try {
     const doc = JSON.parse(Buffer.from(bytes).toString('utf8'));
-    if (isObject(doc) && typeof doc.mediaType === 'string') return doc.mediaType;
-    if (isObject(doc) && Array.isArray(doc.manifests) && !hint) return MEDIA_OCI_INDEX;
+    if (isObject(doc) && typeof doc.mediaType === 'string')
+      return doc.mediaType;
+    if (isObject(doc) && Array.isArray(doc.manifests) && !hint)
+      return MEDIA_OCI_INDEX;
   } catch {
     // fall through to the hint
   }

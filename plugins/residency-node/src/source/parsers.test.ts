@@ -4,9 +4,18 @@
  */
 import fc from 'fast-check';
 import { cosignTags } from './discovery';
-import { checkRealm, parseChallenge, parseTokenResponse, TokenCache } from './auth';
+import {
+  checkRealm,
+  parseChallenge,
+  parseTokenResponse,
+  TokenCache,
+} from './auth';
 import { parseRetryAfter } from './http';
-import { resolveFetchOptions, resolveLimits, DEFAULT_SOURCE_LIMITS } from './limits';
+import {
+  resolveFetchOptions,
+  resolveLimits,
+  DEFAULT_SOURCE_LIMITS,
+} from './limits';
 import { isSigstoreBundleMediaType, parseManifest } from './oci';
 import { SourceError } from './types';
 
@@ -21,7 +30,8 @@ function codeOf(fn: () => unknown): string | undefined {
   return undefined;
 }
 
-const enc = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v));
+const enc = (v: unknown) =>
+  Buffer.from(typeof v === 'string' ? v : JSON.stringify(v));
 
 describe('parseManifest', () => {
   it('parses an OCI manifest with subject, artifactType and annotations', () => {
@@ -30,9 +40,19 @@ describe('parseManifest', () => {
         schemaVersion: 2,
         mediaType: 'application/vnd.oci.image.manifest.v1+json',
         artifactType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
-        config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: D, size: 2 },
-        layers: [{ mediaType: 'x', digest: D, size: 1, annotations: { a: 'b' } }],
-        subject: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: D, size: 3 },
+        config: {
+          mediaType: 'application/vnd.oci.empty.v1+json',
+          digest: D,
+          size: 2,
+        },
+        layers: [
+          { mediaType: 'x', digest: D, size: 1, annotations: { a: 'b' } },
+        ],
+        subject: {
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          digest: D,
+          size: 3,
+        },
         annotations: { k: 'v' },
       }),
       undefined,
@@ -48,12 +68,43 @@ describe('parseManifest', () => {
     ['not JSON', '{'],
     ['JSON array', '[]'],
     ['schemaVersion 1 (Docker v1 manifests)', { schemaVersion: 1, layers: [] }],
-    ['unknown media type', { schemaVersion: 2, mediaType: 'text/html', layers: [] }],
-    ['path traversal in a layer digest', { schemaVersion: 2, layers: [{ mediaType: 'x', digest: 'sha256:../../etc/passwd', size: 1 }] }],
-    ['uppercase digest', { schemaVersion: 2, layers: [{ mediaType: 'x', digest: `sha256:${'C'.repeat(64)}`, size: 1 }] }],
-    ['negative size', { schemaVersion: 2, layers: [{ mediaType: 'x', digest: D, size: -1 }] }],
-    ['fractional size', { schemaVersion: 2, layers: [{ mediaType: 'x', digest: D, size: 1.5 }] }],
-    ['non-string annotation', { schemaVersion: 2, layers: [{ mediaType: 'x', digest: D, size: 1, annotations: { a: 1 } }] }],
+    [
+      'unknown media type',
+      { schemaVersion: 2, mediaType: 'text/html', layers: [] },
+    ],
+    [
+      'path traversal in a layer digest',
+      {
+        schemaVersion: 2,
+        layers: [
+          { mediaType: 'x', digest: 'sha256:../../etc/passwd', size: 1 },
+        ],
+      },
+    ],
+    [
+      'uppercase digest',
+      {
+        schemaVersion: 2,
+        layers: [
+          { mediaType: 'x', digest: `sha256:${'C'.repeat(64)}`, size: 1 },
+        ],
+      },
+    ],
+    [
+      'negative size',
+      { schemaVersion: 2, layers: [{ mediaType: 'x', digest: D, size: -1 }] },
+    ],
+    [
+      'fractional size',
+      { schemaVersion: 2, layers: [{ mediaType: 'x', digest: D, size: 1.5 }] },
+    ],
+    [
+      'non-string annotation',
+      {
+        schemaVersion: 2,
+        layers: [{ mediaType: 'x', digest: D, size: 1, annotations: { a: 1 } }],
+      },
+    ],
     ['layers not an array', { schemaVersion: 2, layers: {} }],
   ])('attack: %s -> typed error', (_name, doc) => {
     const code = codeOf(() => parseManifest(enc(doc), undefined, 10, 'm'));
@@ -62,16 +113,26 @@ describe('parseManifest', () => {
 
   it('attack: 100k layers -> too_large before iterating', () => {
     const layers = new Array(100_000).fill(0);
-    expect(codeOf(() => parseManifest(enc({ schemaVersion: 2, layers }), undefined, 64, 'm'))).toBe('too_large');
+    expect(
+      codeOf(() =>
+        parseManifest(enc({ schemaVersion: 2, layers }), undefined, 64, 'm'),
+      ),
+    ).toBe('too_large');
   });
 
   it('property: arbitrary bytes and JSON never produce an untyped throw', () => {
     const descriptor = fc.record(
       {
-        mediaType: fc.oneof(fc.string(), fc.constant('application/vnd.dev.cosign.simplesigning.v1+json')),
+        mediaType: fc.oneof(
+          fc.string(),
+          fc.constant('application/vnd.dev.cosign.simplesigning.v1+json'),
+        ),
         digest: fc.oneof(fc.string(), fc.constant(D)),
         size: fc.oneof(fc.integer(), fc.double(), fc.string()),
-        annotations: fc.dictionary(fc.string(), fc.oneof(fc.string(), fc.integer())),
+        annotations: fc.dictionary(
+          fc.string(),
+          fc.oneof(fc.string(), fc.integer()),
+        ),
         artifactType: fc.anything(),
       },
       { requiredKeys: [] },
@@ -80,12 +141,18 @@ describe('parseManifest', () => {
       {
         schemaVersion: fc.oneof(fc.constant(2), fc.anything()),
         mediaType: fc.oneof(
-          fc.constantFrom('application/vnd.oci.image.manifest.v1+json', 'application/vnd.oci.image.index.v1+json'),
+          fc.constantFrom(
+            'application/vnd.oci.image.manifest.v1+json',
+            'application/vnd.oci.image.index.v1+json',
+          ),
           fc.anything(),
         ),
         config: fc.oneof(descriptor, fc.anything()),
         layers: fc.oneof(fc.array(descriptor, { maxLength: 5 }), fc.anything()),
-        manifests: fc.oneof(fc.array(descriptor, { maxLength: 5 }), fc.anything()),
+        manifests: fc.oneof(
+          fc.array(descriptor, { maxLength: 5 }),
+          fc.anything(),
+        ),
         subject: fc.oneof(descriptor, fc.anything()),
         annotations: fc.anything(),
         artifactType: fc.anything(),
@@ -115,21 +182,45 @@ describe('parseManifest', () => {
   });
 
   it('recognises Sigstore bundle media types (v0.3 and the version= forms) only', () => {
-    expect(isSigstoreBundleMediaType('application/vnd.dev.sigstore.bundle.v0.3+json')).toBe(true);
-    expect(isSigstoreBundleMediaType('application/vnd.dev.sigstore.bundle+json;version=0.1')).toBe(true);
-    expect(isSigstoreBundleMediaType('application/vnd.dev.sigstore.bundle+json;version=0.2')).toBe(true);
-    expect(isSigstoreBundleMediaType('application/vnd.dev.sigstore.bundle+json')).toBe(false);
+    expect(
+      isSigstoreBundleMediaType(
+        'application/vnd.dev.sigstore.bundle.v0.3+json',
+      ),
+    ).toBe(true);
+    expect(
+      isSigstoreBundleMediaType(
+        'application/vnd.dev.sigstore.bundle+json;version=0.1',
+      ),
+    ).toBe(true);
+    expect(
+      isSigstoreBundleMediaType(
+        'application/vnd.dev.sigstore.bundle+json;version=0.2',
+      ),
+    ).toBe(true);
+    expect(
+      isSigstoreBundleMediaType('application/vnd.dev.sigstore.bundle+json'),
+    ).toBe(false);
     expect(isSigstoreBundleMediaType('application/spdx+json')).toBe(false);
   });
 });
 
 describe('WWW-Authenticate challenges and bearer realms', () => {
   it('parses quoted and token params', () => {
-    expect(parseChallenge('Bearer realm="https://r.example/token",service=r.example,scope="repository:a/b:pull"')).toEqual({
+    expect(
+      parseChallenge(
+        'Bearer realm="https://r.example/token",service=r.example,scope="repository:a/b:pull"',
+      ),
+    ).toEqual({
       scheme: 'bearer',
-      params: { realm: 'https://r.example/token', service: 'r.example', scope: 'repository:a/b:pull' },
+      params: {
+        realm: 'https://r.example/token',
+        service: 'r.example',
+        scope: 'repository:a/b:pull',
+      },
     });
-    expect(parseChallenge('Basic realm="x \\"y\\""')?.params.realm).toBe('x "y"');
+    expect(parseChallenge('Basic realm="x \\"y\\""')?.params.realm).toBe(
+      'x "y"',
+    );
     expect(parseChallenge('')).toBeUndefined();
     expect(parseChallenge('"')).toBeUndefined();
   });
@@ -145,10 +236,26 @@ describe('WWW-Authenticate challenges and bearer realms', () => {
 
   const https = new URL('https://registry.eu.example.com');
   it.each([
-    ['realm on another host', 'https://evil.example/token', 'realm_foreign_host'],
-    ['realm on a look-alike host', 'https://registry.eu.example.com.evil.example/token', 'realm_foreign_host'],
-    ['plain http realm for an https registry', 'http://registry.eu.example.com/token', 'realm_insecure'],
-    ['realm with userinfo', 'https://u:p@registry.eu.example.com/token', 'realm_userinfo'],
+    [
+      'realm on another host',
+      'https://evil.example/token',
+      'realm_foreign_host',
+    ],
+    [
+      'realm on a look-alike host',
+      'https://registry.eu.example.com.evil.example/token',
+      'realm_foreign_host',
+    ],
+    [
+      'plain http realm for an https registry',
+      'http://registry.eu.example.com/token',
+      'realm_insecure',
+    ],
+    [
+      'realm with userinfo',
+      'https://u:p@registry.eu.example.com/token',
+      'realm_userinfo',
+    ],
     ['unparseable realm', 'not a url', 'realm_invalid'],
     ['file: realm', 'file:///etc/passwd', 'realm_insecure'],
   ])('attack: %s -> registry_auth', (_n, realm, problem) => {
@@ -164,15 +271,32 @@ describe('WWW-Authenticate challenges and bearer realms', () => {
   });
 
   it('accepts the registry host (any port) and explicitly configured realm origins', () => {
-    expect(checkRealm('https://registry.eu.example.com:8443/token', https, []).host).toBe('registry.eu.example.com:8443');
-    expect(checkRealm('https://auth.example.com/t', https, ['https://auth.example.com']).hostname).toBe('auth.example.com');
-    expect(checkRealm('http://127.0.0.1:9/t', new URL('http://127.0.0.1:5000'), []).port).toBe('9');
+    expect(
+      checkRealm('https://registry.eu.example.com:8443/token', https, []).host,
+    ).toBe('registry.eu.example.com:8443');
+    expect(
+      checkRealm('https://auth.example.com/t', https, [
+        'https://auth.example.com',
+      ]).hostname,
+    ).toBe('auth.example.com');
+    expect(
+      checkRealm('http://127.0.0.1:9/t', new URL('http://127.0.0.1:5000'), [])
+        .port,
+    ).toBe('9');
   });
 
   it('token responses: token/access_token, default expiry, header-injection refused', () => {
-    expect(parseTokenResponse(enc({ token: 'abc', expires_in: 120 }))).toEqual({ token: 'abc', expiresIn: 120 });
-    expect(parseTokenResponse(enc({ access_token: 'xyz' }))).toEqual({ token: 'xyz', expiresIn: 60 });
-    expect(codeOf(() => parseTokenResponse(enc({ token: 'a\r\nX-Evil: 1' })))).toBe('registry_auth');
+    expect(parseTokenResponse(enc({ token: 'abc', expires_in: 120 }))).toEqual({
+      token: 'abc',
+      expiresIn: 120,
+    });
+    expect(parseTokenResponse(enc({ access_token: 'xyz' }))).toEqual({
+      token: 'xyz',
+      expiresIn: 60,
+    });
+    expect(
+      codeOf(() => parseTokenResponse(enc({ token: 'a\r\nX-Evil: 1' }))),
+    ).toBe('registry_auth');
     expect(codeOf(() => parseTokenResponse(enc('nope')))).toBe('registry_auth');
     expect(codeOf(() => parseTokenResponse(enc({})))).toBe('registry_auth');
   });
@@ -200,7 +324,11 @@ describe('Retry-After and limits', () => {
   });
 
   it('limits fall back to defaults for invalid values', () => {
-    const l = resolveLimits({ manifestBytes: -1, blobBytes: Number.NaN, referrersEntries: 5 });
+    const l = resolveLimits({
+      manifestBytes: -1,
+      blobBytes: Number.NaN,
+      referrersEntries: 5,
+    });
     expect(l.manifestBytes).toBe(DEFAULT_SOURCE_LIMITS.manifestBytes);
     expect(l.blobBytes).toBe(DEFAULT_SOURCE_LIMITS.blobBytes);
     expect(l.referrersEntries).toBe(5);
@@ -210,7 +338,11 @@ describe('Retry-After and limits', () => {
 
 describe('tag names for a digest', () => {
   it('cosign tags for sha256, OCI referrers tag schema truncation for sha512', () => {
-    expect(cosignTags(D)).toEqual({ sig: `sha256-${'c'.repeat(64)}.sig`, att: `sha256-${'c'.repeat(64)}.att`, referrers: `sha256-${'c'.repeat(64)}` });
+    expect(cosignTags(D)).toEqual({
+      sig: `sha256-${'c'.repeat(64)}.sig`,
+      att: `sha256-${'c'.repeat(64)}.att`,
+      referrers: `sha256-${'c'.repeat(64)}`,
+    });
     const t = cosignTags(`sha512:${'d'.repeat(128)}`);
     expect(t.sig).toBeUndefined();
     expect(t.referrers).toBe(`sha512-${'d'.repeat(64)}`);

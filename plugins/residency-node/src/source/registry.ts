@@ -3,9 +3,19 @@
  * blobs by digest, the OCI 1.1 referrers API. Every manifest and blob is hashed here
  * and compared with the digest asked for; Docker-Content-Digest is only cross-checked.
  */
-import { isValidDigest, isValidRepository, isValidTag, parseDigest } from '../reference';
+import {
+  isValidDigest,
+  isValidRepository,
+  isValidTag,
+  parseDigest,
+} from '../reference';
 import { PoolSet, RegistryHttp } from './http';
-import { resolveFetchOptions, resolveLimits, type FetchOptions, type SourceLimits } from './limits';
+import {
+  resolveFetchOptions,
+  resolveLimits,
+  type FetchOptions,
+  type SourceLimits,
+} from './limits';
 import {
   MANIFEST_MEDIA_TYPES,
   MEDIA_OCI_INDEX,
@@ -30,19 +40,32 @@ export interface RegistryClientOptions {
   pools?: PoolSet;
 }
 
-function checkDigestHeader(bytes: Uint8Array, header: string | undefined, what: string) {
+function checkDigestHeader(
+  bytes: Uint8Array,
+  header: string | undefined,
+  what: string,
+) {
   // The registry's claim is never trusted, only compared: a well-formed header that
   // disagrees with the bytes is a lying registry.
-  if (header && isValidDigest(header.trim())) verifyDigest(bytes, header.trim(), `${what} (Docker-Content-Digest)`);
+  if (header && isValidDigest(header.trim()))
+    verifyDigest(bytes, header.trim(), `${what} (Docker-Content-Digest)`);
 }
 
 /** Repository and tag/digest become URL paths: only grammar-valid values get that far. */
 function checkTarget(repository: string, reference?: string): void {
   if (!isValidRepository(repository)) {
-    throw new SourceError('bad_reference', 'Invalid repository name', { repository: String(repository).slice(0, 100) });
+    throw new SourceError('bad_reference', 'Invalid repository name', {
+      repository: String(repository).slice(0, 100),
+    });
   }
-  if (reference !== undefined && !isValidTag(reference) && !isValidDigest(reference)) {
-    throw new SourceError('bad_reference', 'Invalid tag or digest', { reference: String(reference).slice(0, 140) });
+  if (
+    reference !== undefined &&
+    !isValidTag(reference) &&
+    !isValidDigest(reference)
+  ) {
+    throw new SourceError('bad_reference', 'Invalid tag or digest', {
+      reference: String(reference).slice(0, 140),
+    });
   }
 }
 
@@ -56,15 +79,28 @@ class RegistryStore implements OciStore {
   ) {}
 
   manifestByTag(tag: string, cap: number, signal?: AbortSignal) {
-    return this.client.getManifest(this.repository, tag, { cap, optional: true, signal });
+    return this.client.getManifest(this.repository, tag, {
+      cap,
+      optional: true,
+      signal,
+    });
   }
 
   async manifestByDigest(digest: string, cap: number, signal?: AbortSignal) {
-    const m = await this.client.getManifest(this.repository, digest, { cap, signal });
+    const m = await this.client.getManifest(this.repository, digest, {
+      cap,
+      signal,
+    });
     return m as FetchedManifest;
   }
 
-  blob(digest: string, size: number | undefined, cap: number, what: string, signal?: AbortSignal) {
+  blob(
+    digest: string,
+    size: number | undefined,
+    cap: number,
+    what: string,
+    signal?: AbortSignal,
+  ) {
     return this.client.getBlob(this.repository, digest, {
       ...(size !== undefined ? { size } : {}),
       cap,
@@ -90,8 +126,14 @@ export class RegistryClient {
     this.limits = resolveLimits(options.limits);
     const fetch = resolveFetchOptions(options.fetchOptions);
     this.ownsPools = !options.pools;
-    this.pools = options.pools ?? new PoolSet(fetch, this.limits.concurrencyPerRegistry);
-    this.http = new RegistryHttp(options.registry, this.limits, fetch, this.pools);
+    this.pools =
+      options.pools ?? new PoolSet(fetch, this.limits.concurrencyPerRegistry);
+    this.http = new RegistryHttp(
+      options.registry,
+      this.limits,
+      fetch,
+      this.pools,
+    );
     this.host = options.registry.host;
   }
 
@@ -103,7 +145,12 @@ export class RegistryClient {
   async getManifest(
     repository: string,
     reference: string,
-    options: { cap?: number; optional?: boolean; signal?: AbortSignal; what?: string } = {},
+    options: {
+      cap?: number;
+      optional?: boolean;
+      signal?: AbortSignal;
+      what?: string;
+    } = {},
   ): Promise<FetchedManifest | undefined> {
     checkTarget(repository, reference);
     const byDigest = isValidDigest(reference);
@@ -119,7 +166,11 @@ export class RegistryClient {
     });
     if (res.status === 404) {
       if (options.optional) return undefined;
-      throw new SourceError('not_found', `${what} not found`, { host: this.host, repository, reference });
+      throw new SourceError('not_found', `${what} not found`, {
+        host: this.host,
+        repository,
+        reference,
+      });
     }
     const bytes = res.body ?? new Uint8Array();
     let digest: string;
@@ -130,14 +181,23 @@ export class RegistryClient {
       digest = digestOf(bytes, 'sha256');
     }
     checkDigestHeader(bytes, res.headers['docker-content-digest'], what);
-    return { digest, bytes, mediaType: manifestMediaType(bytes, res.headers['content-type']) };
+    return {
+      digest,
+      bytes,
+      mediaType: manifestMediaType(bytes, res.headers['content-type']),
+    };
   }
 
   /** Fetches a blob by digest, reading at most min(size, cap)+1 bytes, and hash-checks it. */
   async getBlob(
     repository: string,
     digest: string,
-    options: { size?: number; cap?: number; signal?: AbortSignal; what?: string } = {},
+    options: {
+      size?: number;
+      cap?: number;
+      signal?: AbortSignal;
+      what?: string;
+    } = {},
   ): Promise<Uint8Array> {
     checkTarget(repository);
     parseDigest(digest);
@@ -178,7 +238,8 @@ export class RegistryClient {
         passStatuses: [400, 404, 405],
         signal,
       });
-      if (res.status < 200 || res.status >= 300) return page === 0 ? undefined : out;
+      if (res.status < 200 || res.status >= 300)
+        return page === 0 ? undefined : out;
       const index = parseManifest(
         res.body ?? new Uint8Array(),
         MEDIA_OCI_INDEX,
@@ -186,9 +247,13 @@ export class RegistryClient {
         `referrers index of ${digest}`,
       );
       if (out.length + index.manifests.length > this.limits.referrersEntries) {
-        throw new SourceError('too_large', `more than ${this.limits.referrersEntries} referrers for ${digest}`, {
-          limit: this.limits.referrersEntries,
-        });
+        throw new SourceError(
+          'too_large',
+          `more than ${this.limits.referrersEntries} referrers for ${digest}`,
+          {
+            limit: this.limits.referrersEntries,
+          },
+        );
       }
       out.push(...index.manifests);
       const next = /<([^>]+)>\s*;\s*rel="?next"?/.exec(res.headers.link ?? '');

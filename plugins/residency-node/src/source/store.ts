@@ -19,11 +19,28 @@ export interface OciStore {
   /** Where referrer-found material is reported from. */
   readonly referrersSource: DiscoverySource;
   /** A manifest by tag; undefined when the tag does not exist (definitive). */
-  manifestByTag(tag: string, cap: number, signal?: AbortSignal): Promise<FetchedManifest | undefined>;
+  manifestByTag(
+    tag: string,
+    cap: number,
+    signal?: AbortSignal,
+  ): Promise<FetchedManifest | undefined>;
   /** A manifest by digest, hash-checked; `not_found` when absent. */
-  manifestByDigest(digest: string, cap: number, signal?: AbortSignal): Promise<FetchedManifest>;
+  manifestByDigest(
+    digest: string,
+    cap: number,
+    signal?: AbortSignal,
+  ): Promise<FetchedManifest>;
   /** A blob by digest, hash-checked, at most min(size, cap) bytes. */
-  blob(digest: string, size: number | undefined, cap: number, what: string, signal?: AbortSignal): Promise<Uint8Array>;
+  blob(
+    digest: string,
+    size: number | undefined,
+    cap: number,
+    what: string,
+    signal?: AbortSignal,
+  ): Promise<Uint8Array>;
   /** Native referrers of a digest; undefined when the store has no such mechanism. */
-  referrers(digest: string, signal?: AbortSignal): Promise<Descriptor[] | undefined>;
+  referrers(
+    digest: string,
+    signal?: AbortSignal,
+  ): Promise<Descriptor[] | undefined>;
 }

@@ -22,11 +22,22 @@ import {
   type Bundle,
 } from '@sigstore/bundle';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
-import { toSignedEntity, toTrustMaterial, Verifier, type TrustMaterial } from '@sigstore/verify';
+import {
+  toSignedEntity,
+  toTrustMaterial,
+  Verifier,
+  type TrustMaterial,
+} from '@sigstore/verify';
 import type { Reason } from '@residency-dev/plugin-residency-common';
 import { pickSigner, failed, reason } from './common';
 import { isObject, parseStrictJson } from './json';
-import { COSIGN_SIGN_PREDICATE, IN_TOTO_PAYLOAD_TYPE, parseStatement, subjectMatches, type Statement } from './statement';
+import {
+  COSIGN_SIGN_PREDICATE,
+  IN_TOTO_PAYLOAD_TYPE,
+  parseStatement,
+  subjectMatches,
+  type Statement,
+} from './statement';
 import type { Check, Signer, VerifyContext } from './types';
 import type { TrustedKey } from '../keys';
 import type { VerifyError } from '../errors';
@@ -40,12 +51,19 @@ const MEDIA_TYPES = new Set([
 ]);
 
 function emptyMaterial(): Omit<TrustMaterial, 'publicKey'> {
-  return { certificateAuthorities: [], timestampAuthorities: [], tlogs: [], ctlogs: [] };
+  return {
+    certificateAuthorities: [],
+    timestampAuthorities: [],
+    tlogs: [],
+    ctlogs: [],
+  };
 }
 
 /** Trust material of the configured roots (cached per root hash). */
 const rootCache = new Map<string, Omit<TrustMaterial, 'publicKey'>>();
-export function rootsMaterial(roots: VerifyContext['trustedRoots']): Omit<TrustMaterial, 'publicKey'> {
+export function rootsMaterial(
+  roots: VerifyContext['trustedRoots'],
+): Omit<TrustMaterial, 'publicKey'> {
   const out = emptyMaterial();
   for (const r of roots) {
     let m = rootCache.get(r.sha256);
@@ -71,7 +89,9 @@ function noKey(): never {
 }
 
 /** Parses a bundle: strict JSON, known media type, @sigstore/bundle validation. */
-export function parseBundle(text: string | Uint8Array): Bundle | { error: string } {
+export function parseBundle(
+  text: string | Uint8Array,
+): Bundle | { error: string } {
   let doc: unknown;
   try {
     doc = parseStrictJson(text, { maxLength: MAX_BUNDLE_BYTES, maxDepth: 32 });
@@ -80,16 +100,23 @@ export function parseBundle(text: string | Uint8Array): Bundle | { error: string
   }
   if (!isObject(doc)) return { error: 'bundle is not a JSON object' };
   if (typeof doc.mediaType !== 'string' || !MEDIA_TYPES.has(doc.mediaType)) {
-    return { error: `unknown bundle media type ${String(doc.mediaType).slice(0, 100)}` };
+    return {
+      error: `unknown bundle media type ${String(doc.mediaType).slice(0, 100)}`,
+    };
   }
   try {
     const b = bundleFromJSON(doc);
-    if (b.content?.$case === 'dsseEnvelope' && b.content.dsseEnvelope.signatures.length !== 1) {
+    if (
+      b.content?.$case === 'dsseEnvelope' &&
+      b.content.dsseEnvelope.signatures.length !== 1
+    ) {
       return { error: 'a DSSE bundle must carry exactly one signature' };
     }
     return b;
   } catch (e) {
-    return { error: `invalid bundle: ${(e as Error)?.message ?? 'validation failed'}` };
+    return {
+      error: `invalid bundle: ${(e as Error)?.message ?? 'validation failed'}`,
+    };
   }
 }
 
@@ -97,9 +124,13 @@ function mapVerifierError(e: unknown, role: Check['role']): Reason {
   const code = (e as { code?: string })?.code;
   const msg = (e as Error)?.message ?? 'verification failed';
   if (code === 'UNTRUSTED_SIGNER_ERROR') return reason('key_untrusted', msg);
-  return reason(role === 'signature' ? 'signature_invalid' : 'attestation_invalid', `Bundle did not verify: ${msg}`, {
-    ...(code ? { verifier: code } : {}),
-  });
+  return reason(
+    role === 'signature' ? 'signature_invalid' : 'attestation_invalid',
+    `Bundle did not verify: ${msg}`,
+    {
+      ...(code ? { verifier: code } : {}),
+    },
+  );
 }
 
 function identityMatches(
@@ -123,10 +154,17 @@ export function verifyBundle(
   input: { bundle: string; source: Check['source']; index: number },
   ctx: VerifyContext,
 ): Check {
-  const base0 = { format: 'sigstore-bundle' as const, source: input.source, index: input.index };
+  const base0 = {
+    format: 'sigstore-bundle' as const,
+    source: input.source,
+    index: input.index,
+  };
   const parsed = parseBundle(input.bundle);
   if ('error' in parsed) {
-    return failed({ ...base0, role: 'signature' }, reason('signature_invalid', `Sigstore bundle rejected: ${parsed.error}.`));
+    return failed(
+      { ...base0, role: 'signature' },
+      reason('signature_invalid', `Sigstore bundle rejected: ${parsed.error}.`),
+    );
   }
   let bundle: Bundle = parsed;
 
@@ -137,24 +175,52 @@ export function verifyBundle(
   if (bundle.content.$case === 'dsseEnvelope') {
     const env = bundle.content.dsseEnvelope;
     if (env.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
-      return failed({ ...base0, role: 'attestation' }, reason('attestation_invalid', `DSSE payloadType must be ${IN_TOTO_PAYLOAD_TYPE}.`, {
-        payloadType: env.payloadType.slice(0, 200),
-      }));
+      return failed(
+        { ...base0, role: 'attestation' },
+        reason(
+          'attestation_invalid',
+          `DSSE payloadType must be ${IN_TOTO_PAYLOAD_TYPE}.`,
+          {
+            payloadType: env.payloadType.slice(0, 200),
+          },
+        ),
+      );
     }
   } else {
     if (!ctx.manifest) {
-      return failed({ ...base0, role }, reason('signature_invalid', 'The image manifest is not available to check a message signature.'));
+      return failed(
+        { ...base0, role },
+        reason(
+          'signature_invalid',
+          'The image manifest is not available to check a message signature.',
+        ),
+      );
     }
     artifact = ctx.manifest;
     const md = bundle.content.messageSignature.messageDigest;
     const ours = createHash('sha256').update(artifact).digest();
-    if (md && md.digest.length > 0 && !(md.algorithm === 1 || md.algorithm === 0) ) {
+    if (
+      md &&
+      md.digest.length > 0 &&
+      !(md.algorithm === 1 || md.algorithm === 0)
+    ) {
       // a non-SHA-256 message digest cannot name our sha256 image digest
-    } else if (md && md.digest.length > 0 && !Buffer.from(md.digest).equals(ours)) {
-      return failed({ ...base0, role }, reason('digest_mismatch', 'The bundle messageDigest is not the digest of this image manifest.', {
-        imageDigest: ctx.digest,
-        messageDigest: `sha256:${Buffer.from(md.digest).toString('hex')}`,
-      }));
+    } else if (
+      md &&
+      md.digest.length > 0 &&
+      !Buffer.from(md.digest).equals(ours)
+    ) {
+      return failed(
+        { ...base0, role },
+        reason(
+          'digest_mismatch',
+          'The bundle messageDigest is not the digest of this image manifest.',
+          {
+            imageDigest: ctx.digest,
+            messageDigest: `sha256:${Buffer.from(md.digest).toString('hex')}`,
+          },
+        ),
+      );
     }
   }
 
@@ -167,7 +233,11 @@ export function verifyBundle(
     // verified, so they are dropped and give no trustworthy time.
     bundle = {
       ...bundle,
-      verificationMaterial: { ...bundle.verificationMaterial, tlogEntries: [], timestampVerificationData: undefined },
+      verificationMaterial: {
+        ...bundle.verificationMaterial,
+        tlogEntries: [],
+        timestampVerificationData: undefined,
+      },
     } as Bundle;
   }
 
@@ -175,7 +245,13 @@ export function verifyBundle(
   try {
     entity = toSignedEntity(bundle, artifact);
   } catch (e) {
-    return failed({ ...base0, role }, reason('signature_invalid', `Sigstore bundle rejected: ${(e as Error)?.message ?? 'unusable'}.`));
+    return failed(
+      { ...base0, role },
+      reason(
+        'signature_invalid',
+        `Sigstore bundle rejected: ${(e as Error)?.message ?? 'unusable'}.`,
+      ),
+    );
   }
 
   let signer: Signer | undefined;
@@ -197,19 +273,42 @@ export function verifyBundle(
         }),
       };
       try {
-        new Verifier(tm, { tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 0 }).verify(entity);
+        new Verifier(tm, {
+          tlogThreshold: 0,
+          ctlogThreshold: 0,
+          timestampThreshold: 0,
+        }).verify(entity);
         verifying.push({ key: k, times });
       } catch (e) {
         lastError = e;
       }
     }
     if (verifying.length === 0) {
-      const hinted = hint !== '' && ctx.keys.some(k => k.info.id === hint || k.info.fingerprint === hint);
-      const failRole: Check['role'] = bundle.content.$case === 'dsseEnvelope' ? 'attestation' : 'signature';
-      if (!hinted && ctx.keys.length > 0 && (lastError as { code?: string })?.code === 'SIGNATURE_ERROR') {
-        return failed({ ...base0, role: failRole }, reason('key_untrusted', 'The bundle is not signed by any configured key.', hint ? { hint: hint.slice(0, 200) } : undefined));
+      const hinted =
+        hint !== '' &&
+        ctx.keys.some(k => k.info.id === hint || k.info.fingerprint === hint);
+      const failRole: Check['role'] =
+        bundle.content.$case === 'dsseEnvelope' ? 'attestation' : 'signature';
+      if (
+        !hinted &&
+        ctx.keys.length > 0 &&
+        (lastError as { code?: string })?.code === 'SIGNATURE_ERROR'
+      ) {
+        return failed(
+          { ...base0, role: failRole },
+          reason(
+            'key_untrusted',
+            'The bundle is not signed by any configured key.',
+            hint ? { hint: hint.slice(0, 200) } : undefined,
+          ),
+        );
       }
-      return failed({ ...base0, role: failRole }, lastError ? mapVerifierError(lastError, failRole) : reason('key_untrusted', 'No keys are configured.'));
+      return failed(
+        { ...base0, role: failRole },
+        lastError
+          ? mapVerifierError(lastError, failRole)
+          : reason('key_untrusted', 'No keys are configured.'),
+      );
     }
     // a usable key wins over a revoked/expired one
     for (const v of verifying) {
@@ -218,11 +317,20 @@ export function verifyBundle(
         signer = picked.signer;
         break;
       }
-      statusError ??= { error: picked.error, signer: { key: v.key.info, region: v.key.info.region } };
+      statusError ??= {
+        error: picked.error,
+        signer: { key: v.key.info, region: v.key.info.region },
+      };
     }
   } else {
     if (!hasRoots) {
-      return failed({ ...base0, role }, reason('key_untrusted', 'Certificate-signed bundle, but no trusted roots are configured.'));
+      return failed(
+        { ...base0, role },
+        reason(
+          'key_untrusted',
+          'Certificate-signed bundle, but no trusted roots are configured.',
+        ),
+      );
     }
     let result;
     try {
@@ -244,13 +352,25 @@ export function verifyBundle(
     const issuer = result.identity?.extensions?.issuer;
     const match = identityMatches(ctx.identities, subject, issuer);
     if (!match) {
-      return failed({ ...base0, role }, reason('key_untrusted', 'The certificate identity is not a configured identity of this tenant.', {
-        subject: subject?.slice(0, 300),
-        issuer: issuer?.slice(0, 300),
-      }));
+      return failed(
+        { ...base0, role },
+        reason(
+          'key_untrusted',
+          'The certificate identity is not a configured identity of this tenant.',
+          {
+            subject: subject?.slice(0, 300),
+            issuer: issuer?.slice(0, 300),
+          },
+        ),
+      );
     }
     signer = {
-      identity: { subject: subject!, issuer: issuer!, region: match.region, trustedRoot: ctx.trustedRoots.map(r => r.name).join(',') },
+      identity: {
+        subject: subject!,
+        issuer: issuer!,
+        region: match.region,
+        trustedRoot: ctx.trustedRoots.map(r => r.name).join(','),
+      },
       region: match.region,
       timeSource: 'trusted-timestamp',
     };
@@ -262,15 +382,30 @@ export function verifyBundle(
       statement = parseStatement(bundle.content.dsseEnvelope.payload);
     } catch (e) {
       const ve = e as VerifyError;
-      return failed({ ...base0, role: 'attestation' }, reason('malformed_statement', ve.message, ve.details), signer ?? statusError?.signer);
+      return failed(
+        { ...base0, role: 'attestation' },
+        reason('malformed_statement', ve.message, ve.details),
+        signer ?? statusError?.signer,
+      );
     }
-    role = statement.predicateType === COSIGN_SIGN_PREDICATE ? 'signature' : 'attestation';
+    role =
+      statement.predicateType === COSIGN_SIGN_PREDICATE
+        ? 'signature'
+        : 'attestation';
     if (!subjectMatches(statement, ctx.digest)) {
-      return failed({ ...base0, role, statement }, reason('subject_mismatch', 'The bundle is about another image digest.', {
-        imageDigest: ctx.digest,
-        subjects: statement.subjects.slice(0, 8).map(s => s.digest),
-        predicateType: statement.predicateType.slice(0, 200),
-      }), signer ?? statusError?.signer);
+      return failed(
+        { ...base0, role, statement },
+        reason(
+          'subject_mismatch',
+          'The bundle is about another image digest.',
+          {
+            imageDigest: ctx.digest,
+            subjects: statement.subjects.slice(0, 8).map(s => s.digest),
+            predicateType: statement.predicateType.slice(0, 200),
+          },
+        ),
+        signer ?? statusError?.signer,
+      );
     }
   }
   const withRole = { ...base0, role, ...(statement ? { statement } : {}) };

@@ -1,8 +1,15 @@
-import type { DiscoverySource, Reason } from '@residency-dev/plugin-residency-common';
+import type {
+  DiscoverySource,
+  Reason,
+} from '@residency-dev/plugin-residency-common';
 import { keyStatus, verifyRaw, type TrustedKey } from '../keys';
 import type { Check, Signer } from './types';
 
-export function reason(code: Reason['code'], message: string, details?: Record<string, unknown>): Reason {
+export function reason(
+  code: Reason['code'],
+  message: string,
+  details?: Record<string, unknown>,
+): Reason {
   return details ? { code, message, details } : { code, message };
 }
 
@@ -11,7 +18,11 @@ export function asSource(s: string): DiscoverySource {
 }
 
 /** Every pinned key that verifies the signature (never a hint: all keys are tried). */
-export function keysThatVerify(keys: TrustedKey[], data: Uint8Array, sig: Uint8Array): TrustedKey[] {
+export function keysThatVerify(
+  keys: TrustedKey[],
+  data: Uint8Array,
+  sig: Uint8Array,
+): TrustedKey[] {
   return keys.filter(k => verifyRaw(k.key, data, sig));
 }
 
@@ -28,13 +39,23 @@ export function pickSigner(
   for (const k of verifying) {
     const st = keyStatus(k.info, trustedTimes, at);
     if (st.ok) {
-      return { signer: { key: k.info, region: k.info.region, timeSource: st.timeSource } };
+      return {
+        signer: {
+          key: k.info,
+          region: k.info.region,
+          timeSource: st.timeSource,
+        },
+      };
     }
     firstError ??= { error: reason(st.code, st.message, st.details), key: k };
   }
   return firstError!;
 }
 
-export function failed(base: Omit<Check, 'verified'>, error: Reason, signer?: Signer): Check {
+export function failed(
+  base: Omit<Check, 'verified'>,
+  error: Reason,
+  signer?: Signer,
+): Check {
   return { ...base, verified: false, error, ...(signer ? { signer } : {}) };
 }

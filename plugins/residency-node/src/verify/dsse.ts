@@ -8,7 +8,11 @@ import { dsse } from '@sigstore/core';
 import { decodeBase64, type TrustedKey } from '../keys';
 import { isObject, parseStrictJson } from './json';
 import { failed, keysThatVerify, pickSigner, reason } from './common';
-import { IN_TOTO_PAYLOAD_TYPE, parseStatement, subjectMatches } from './statement';
+import {
+  IN_TOTO_PAYLOAD_TYPE,
+  parseStatement,
+  subjectMatches,
+} from './statement';
 import type { Check, VerifyContext } from './types';
 import { VerifyError } from '../errors';
 
@@ -25,25 +29,56 @@ export interface ParsedEnvelope {
 export function parseEnvelope(bytes: Uint8Array | string): ParsedEnvelope {
   let doc: unknown;
   try {
-    doc = parseStrictJson(bytes, { maxLength: MAX_ENVELOPE_BYTES, maxDepth: 8 });
+    doc = parseStrictJson(bytes, {
+      maxLength: MAX_ENVELOPE_BYTES,
+      maxDepth: 8,
+    });
   } catch (e) {
-    throw new VerifyError('attestation_invalid', `DSSE envelope is not strict JSON: ${(e as Error).message}`);
+    throw new VerifyError(
+      'attestation_invalid',
+      `DSSE envelope is not strict JSON: ${(e as Error).message}`,
+    );
   }
-  if (!isObject(doc)) throw new VerifyError('attestation_invalid', 'DSSE envelope is not an object.');
-  if (typeof doc.payloadType !== 'string') throw new VerifyError('attestation_invalid', 'DSSE envelope has no payloadType.');
+  if (!isObject(doc))
+    throw new VerifyError(
+      'attestation_invalid',
+      'DSSE envelope is not an object.',
+    );
+  if (typeof doc.payloadType !== 'string')
+    throw new VerifyError(
+      'attestation_invalid',
+      'DSSE envelope has no payloadType.',
+    );
   const payload = decodeBase64(doc.payload, MAX_ENVELOPE_BYTES);
-  if (!payload) throw new VerifyError('attestation_invalid', 'DSSE payload is not base64.');
+  if (!payload)
+    throw new VerifyError('attestation_invalid', 'DSSE payload is not base64.');
   if (!Array.isArray(doc.signatures) || doc.signatures.length === 0) {
-    throw new VerifyError('attestation_invalid', 'DSSE envelope has no signatures.');
+    throw new VerifyError(
+      'attestation_invalid',
+      'DSSE envelope has no signatures.',
+    );
   }
   if (doc.signatures.length > MAX_SIGNATURES) {
-    throw new VerifyError('attestation_invalid', `DSSE envelope has more than ${MAX_SIGNATURES} signatures.`);
+    throw new VerifyError(
+      'attestation_invalid',
+      `DSSE envelope has more than ${MAX_SIGNATURES} signatures.`,
+    );
   }
   const signatures = doc.signatures.map(s => {
-    if (!isObject(s)) throw new VerifyError('attestation_invalid', 'DSSE signature is not an object.');
+    if (!isObject(s))
+      throw new VerifyError(
+        'attestation_invalid',
+        'DSSE signature is not an object.',
+      );
     const sig = decodeBase64(s.sig, 1024);
-    if (!sig) throw new VerifyError('attestation_invalid', 'DSSE signature is not base64.');
-    return typeof s.keyid === 'string' ? { keyid: s.keyid.slice(0, 512), sig } : { sig };
+    if (!sig)
+      throw new VerifyError(
+        'attestation_invalid',
+        'DSSE signature is not base64.',
+      );
+    return typeof s.keyid === 'string'
+      ? { keyid: s.keyid.slice(0, 512), sig }
+      : { sig };
   });
   return { payloadType: doc.payloadType, payload, signatures };
 }
@@ -52,7 +87,12 @@ export function verifyEnvelope(
   input: { envelope: string; source: Check['source']; index: number },
   ctx: VerifyContext,
 ): Check {
-  const base = { role: 'attestation' as const, format: 'dsse' as const, source: input.source, index: input.index };
+  const base = {
+    role: 'attestation' as const,
+    format: 'dsse' as const,
+    source: input.source,
+    index: input.index,
+  };
   let env: ParsedEnvelope;
   try {
     env = parseEnvelope(input.envelope);
@@ -60,19 +100,33 @@ export function verifyEnvelope(
     return failed(base, reason('attestation_invalid', (e as Error).message));
   }
   if (env.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
-    return failed(base, reason('attestation_invalid', `DSSE payloadType must be ${IN_TOTO_PAYLOAD_TYPE}.`, {
-      payloadType: env.payloadType.slice(0, 200),
-    }));
+    return failed(
+      base,
+      reason(
+        'attestation_invalid',
+        `DSSE payloadType must be ${IN_TOTO_PAYLOAD_TYPE}.`,
+        {
+          payloadType: env.payloadType.slice(0, 200),
+        },
+      ),
+    );
   }
   // verify: PAE binds payloadType and byte lengths
   const pae = dsse.preAuthEncoding(env.payloadType, env.payload);
   const verifying: TrustedKey[] = [];
   for (const s of env.signatures) {
-    for (const k of keysThatVerify(ctx.keys, pae, s.sig)) if (!verifying.includes(k)) verifying.push(k);
+    for (const k of keysThatVerify(ctx.keys, pae, s.sig))
+      if (!verifying.includes(k)) verifying.push(k);
   }
   if (verifying.length === 0) {
     // keyids are hints only and never choose a key; unverifiable is attestation_invalid
-    return failed(base, reason('attestation_invalid', 'The attestation signature does not verify with any configured key.'));
+    return failed(
+      base,
+      reason(
+        'attestation_invalid',
+        'The attestation signature does not verify with any configured key.',
+      ),
+    );
   }
   // only a verified payload is parsed as a statement
   let statement;
@@ -84,15 +138,25 @@ export function verifyEnvelope(
   }
   const withStatement = { ...base, statement };
   if (!subjectMatches(statement, ctx.digest)) {
-    return failed(withStatement, reason('subject_mismatch', 'The attestation is about another image digest.', {
-      imageDigest: ctx.digest,
-      subjects: statement.subjects.slice(0, 8).map(s => s.digest),
-      predicateType: statement.predicateType.slice(0, 200),
-    }));
+    return failed(
+      withStatement,
+      reason(
+        'subject_mismatch',
+        'The attestation is about another image digest.',
+        {
+          imageDigest: ctx.digest,
+          subjects: statement.subjects.slice(0, 8).map(s => s.digest),
+          predicateType: statement.predicateType.slice(0, 200),
+        },
+      ),
+    );
   }
   const picked = pickSigner(verifying, [], ctx.at);
   if ('error' in picked) {
-    return failed(withStatement, picked.error, { key: picked.key.info, region: picked.key.info.region });
+    return failed(withStatement, picked.error, {
+      key: picked.key.info,
+      region: picked.key.info.region,
+    });
   }
   return { ...withStatement, verified: true, signer: picked.signer };
 }

@@ -33,10 +33,15 @@ export function parseStrictJson(
   let text: string;
   if (typeof input !== 'string') {
     if (input.byteLength > maxLength) {
-      throw new StrictJsonError('too_large', `JSON larger than ${maxLength} bytes`);
+      throw new StrictJsonError(
+        'too_large',
+        `JSON larger than ${maxLength} bytes`,
+      );
     }
     try {
-      text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(input);
+      text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(
+        input,
+      );
     } catch {
       throw new StrictJsonError('syntax', 'JSON is not valid UTF-8');
     }
@@ -44,7 +49,10 @@ export function parseStrictJson(
     text = input;
   }
   if (text.length > maxLength) {
-    throw new StrictJsonError('too_large', `JSON larger than ${maxLength} bytes`);
+    throw new StrictJsonError(
+      'too_large',
+      `JSON larger than ${maxLength} bytes`,
+    );
   }
   let i = 0;
 
@@ -77,14 +85,30 @@ export function parseStrictJson(
         i++;
         const e = text[i];
         switch (e) {
-          case '"': out += '"'; break;
-          case '\\': out += '\\'; break;
-          case '/': out += '/'; break;
-          case 'b': out += '\b'; break;
-          case 'f': out += '\f'; break;
-          case 'n': out += '\n'; break;
-          case 'r': out += '\r'; break;
-          case 't': out += '\t'; break;
+          case '"':
+            out += '"';
+            break;
+          case '\\':
+            out += '\\';
+            break;
+          case '/':
+            out += '/';
+            break;
+          case 'b':
+            out += '\b';
+            break;
+          case 'f':
+            out += '\f';
+            break;
+          case 'n':
+            out += '\n';
+            break;
+          case 'r':
+            out += '\r';
+            break;
+          case 't':
+            out += '\t';
+            break;
           case 'u': {
             const hex = text.slice(i + 1, i + 5);
             if (!/^[0-9a-fA-F]{4}$/.test(hex)) err('bad \\u escape');
@@ -103,7 +127,9 @@ export function parseStrictJson(
     }
   };
   const num = (): number => {
-    const m = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/.exec(text.slice(i, i + 400));
+    const m = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/.exec(
+      text.slice(i, i + 400),
+    );
     if (!m) return err('bad number');
     i += m[0].length;
     const n = Number(m[0]);
@@ -111,7 +137,11 @@ export function parseStrictJson(
     return n;
   };
   const value = (depth: number): unknown => {
-    if (depth > maxDepth) throw new StrictJsonError('too_deep', `JSON nested deeper than ${maxDepth}`);
+    if (depth > maxDepth)
+      throw new StrictJsonError(
+        'too_deep',
+        `JSON nested deeper than ${maxDepth}`,
+      );
     ws();
     const c = text[i];
     if (c === '{') {
@@ -128,7 +158,10 @@ export function parseStrictJson(
         if (text[i] !== '"') err('expected key');
         const k = str();
         if (seen.has(k)) {
-          throw new StrictJsonError('duplicate_key', `duplicate key "${k.slice(0, 64)}"`);
+          throw new StrictJsonError(
+            'duplicate_key',
+            `duplicate key "${k.slice(0, 64)}"`,
+          );
         }
         seen.add(k);
         ws();
@@ -195,7 +228,12 @@ export function parseStrictJson(
 function toPlain(obj: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const k of Object.keys(obj)) {
-    Object.defineProperty(out, k, { value: obj[k], enumerable: true, writable: true, configurable: true });
+    Object.defineProperty(out, k, {
+      value: obj[k],
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   return out;
 }

@@ -9,7 +9,16 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import canonicalize from 'canonicalize';
-import { addSimpleSignature, EU_KEY_ID, FakeSource, engineFor, keys, newImage, settingsWith, type Fixture } from '../__testUtils__/world';
+import {
+  addSimpleSignature,
+  EU_KEY_ID,
+  FakeSource,
+  engineFor,
+  keys,
+  newImage,
+  settingsWith,
+  type Fixture,
+} from '../__testUtils__/world';
 
 const rekor = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const rekorDer = rekor.publicKey.export({ type: 'spki', format: 'der' });
@@ -26,7 +35,11 @@ function trustedRootFile(): string {
         {
           baseUrl: 'https://rekor.eu.example.com',
           hashAlgorithm: 'SHA2_256',
-          publicKey: { rawBytes: rekorDer.toString('base64'), keyDetails: 'PKIX_ECDSA_P256_SHA_256', validFor: { start: '2020-01-01T00:00:00Z' } },
+          publicKey: {
+            rawBytes: rekorDer.toString('base64'),
+            keyDetails: 'PKIX_ECDSA_P256_SHA_256',
+            validFor: { start: '2020-01-01T00:00:00Z' },
+          },
           logId: { keyId: logId.toString('base64') },
         },
       ],
@@ -39,7 +52,11 @@ function trustedRootFile(): string {
 }
 
 /** A v0.1 key-based message-signature bundle with a hashedrekord tlog entry and an inclusion promise. */
-function timestampedBundle(f: Fixture, integratedTime: Date, opts: { tamperSet?: boolean } = {}) {
+function timestampedBundle(
+  f: Fixture,
+  integratedTime: Date,
+  opts: { tamperSet?: boolean } = {},
+) {
   const manifest = Buffer.from(f.image.manifest.bytes);
   const sig = sign('sha256', manifest, keys().eu.privateKey);
   const digest = createHash('sha256').update(manifest).digest();
@@ -48,15 +65,30 @@ function timestampedBundle(f: Fixture, integratedTime: Date, opts: { tamperSet?:
       apiVersion: '0.0.1',
       kind: 'hashedrekord',
       spec: {
-        signature: { content: sig.toString('base64'), publicKey: { content: Buffer.from(keys().eu.publicKeyPem).toString('base64') } },
+        signature: {
+          content: sig.toString('base64'),
+          publicKey: {
+            content: Buffer.from(keys().eu.publicKeyPem).toString('base64'),
+          },
+        },
         data: { hash: { algorithm: 'sha256', value: digest.toString('hex') } },
       },
     }),
   );
   const time = Math.floor(integratedTime.getTime() / 1000);
-  const payload = { body: body.toString('base64'), integratedTime: time, logIndex: 42, logID: logId.toString('hex') };
-  let set = sign('sha256', Buffer.from((canonicalize as unknown as (v: unknown) => string)(payload)), rekor.privateKey);
-  if (opts.tamperSet) set = Buffer.from(set.map((b, i) => (i === set.length - 1 ? b ^ 1 : b)));
+  const payload = {
+    body: body.toString('base64'),
+    integratedTime: time,
+    logIndex: 42,
+    logID: logId.toString('hex'),
+  };
+  let set = sign(
+    'sha256',
+    Buffer.from((canonicalize as unknown as (v: unknown) => string)(payload)),
+    rekor.privateKey,
+  );
+  if (opts.tamperSet)
+    set = Buffer.from(set.map((b, i) => (i === set.length - 1 ? b ^ 1 : b)));
   const bundle = {
     mediaType: 'application/vnd.dev.sigstore.bundle+json;version=0.1',
     verificationMaterial: {
@@ -73,21 +105,39 @@ function timestampedBundle(f: Fixture, integratedTime: Date, opts: { tamperSet?:
       ],
       timestampVerificationData: { rfc3161Timestamps: [] },
     },
-    messageSignature: { messageDigest: { algorithm: 'SHA2_256', digest: digest.toString('base64') }, signature: sig.toString('base64') },
+    messageSignature: {
+      messageDigest: {
+        algorithm: 'SHA2_256',
+        digest: digest.toString('base64'),
+      },
+      signature: sig.toString('base64'),
+    },
   };
-  f.material.bundles.push({ bundle: JSON.stringify(bundle), source: 'referrers' });
+  f.material.bundles.push({
+    bundle: JSON.stringify(bundle),
+    source: 'referrers',
+  });
 }
 
-const WINDOW = { validFrom: '2026-01-01T00:00:00Z', validUntil: '2026-03-01T00:00:00Z' };
+const WINDOW = {
+  validFrom: '2026-01-01T00:00:00Z',
+  validUntil: '2026-03-01T00:00:00Z',
+};
 const NOW = new Date('2026-06-01T00:00:00Z'); // after the window
 
 async function run(f: Fixture, withRoot: boolean) {
   const settings = settingsWith({
     keys: [{ id: EU_KEY_ID, publicKey: keys().eu.publicKeyPem, ...WINDOW }],
-    ...(withRoot ? { trustedRoots: [{ name: 'private-rekor', path: trustedRootFile() }] } : {}),
+    ...(withRoot
+      ? { trustedRoots: [{ name: 'private-rekor', path: trustedRootFile() }] }
+      : {}),
   });
   const engine = engineFor(settings, new FakeSource().add(f), NOW);
-  const { result } = await engine.evaluateEntity({ entityRef: 'c:d/x', images: [f.reference], tenant: 'acme-eu' });
+  const { result } = await engine.evaluateEntity({
+    entityRef: 'c:d/x',
+    images: [f.reference],
+    tenant: 'acme-eu',
+  });
   return result;
 }
 
@@ -105,7 +155,10 @@ describe('key validity by trustworthy time (case 14)', () => {
     timestampedBundle(f, new Date('2026-04-01T00:00:00Z'));
     const result = await run(f, true);
     const r = result.images[0].reasons.find(x => x.code === 'key_expired');
-    expect(r?.details).toMatchObject({ timeSource: 'trusted-timestamp', time: '2026-04-01T00:00:00.000Z' });
+    expect(r?.details).toMatchObject({
+      timeSource: 'trusted-timestamp',
+      time: '2026-04-01T00:00:00.000Z',
+    });
   });
 
   it('a forged inclusion promise is not trustworthy time: the bundle does not verify', async () => {
@@ -126,7 +179,11 @@ describe('key validity by trustworthy time (case 14)', () => {
 });
 
 /** cosign's `dev.sigstore.cosign/bundle` annotation for the fixture's simple signature. */
-function addRekorAnnotation(f: Fixture, integratedTime: Date, opts: { otherPayload?: boolean } = {}) {
+function addRekorAnnotation(
+  f: Fixture,
+  integratedTime: Date,
+  opts: { otherPayload?: boolean } = {},
+) {
   const s = f.material.simpleSignatures[0];
   const payload = Buffer.from(s.payload, 'base64');
   const hashed = opts.otherPayload ? Buffer.from('something else') : payload;
@@ -135,14 +192,36 @@ function addRekorAnnotation(f: Fixture, integratedTime: Date, opts: { otherPaylo
       apiVersion: '0.0.1',
       kind: 'hashedrekord',
       spec: {
-        signature: { content: s.signature, publicKey: { content: Buffer.from(keys().eu.publicKeyPem).toString('base64') } },
-        data: { hash: { algorithm: 'sha256', value: createHash('sha256').update(hashed).digest('hex') } },
+        signature: {
+          content: s.signature,
+          publicKey: {
+            content: Buffer.from(keys().eu.publicKeyPem).toString('base64'),
+          },
+        },
+        data: {
+          hash: {
+            algorithm: 'sha256',
+            value: createHash('sha256').update(hashed).digest('hex'),
+          },
+        },
       },
     }),
   ).toString('base64');
-  const Payload = { body, integratedTime: Math.floor(integratedTime.getTime() / 1000), logIndex: 7, logID: logId.toString('hex') };
-  const set = sign('sha256', Buffer.from((canonicalize as unknown as (v: unknown) => string)(Payload)), rekor.privateKey);
-  s.rekorBundle = JSON.stringify({ SignedEntryTimestamp: set.toString('base64'), Payload });
+  const Payload = {
+    body,
+    integratedTime: Math.floor(integratedTime.getTime() / 1000),
+    logIndex: 7,
+    logID: logId.toString('hex'),
+  };
+  const set = sign(
+    'sha256',
+    Buffer.from((canonicalize as unknown as (v: unknown) => string)(Payload)),
+    rekor.privateKey,
+  );
+  s.rekorBundle = JSON.stringify({
+    SignedEntryTimestamp: set.toString('base64'),
+    Payload,
+  });
 }
 
 describe('simple signatures with a Rekor bundle annotation (case 14)', () => {
@@ -157,7 +236,9 @@ describe('simple signatures with a Rekor bundle annotation (case 14)', () => {
   it('a SET over another payload gives no trustworthy time: the expired key fails closed', async () => {
     const f = newImage();
     addSimpleSignature(f, keys().eu);
-    addRekorAnnotation(f, new Date('2026-02-01T00:00:00Z'), { otherPayload: true });
+    addRekorAnnotation(f, new Date('2026-02-01T00:00:00Z'), {
+      otherPayload: true,
+    });
     const result = await run(f, true);
     expect(result.images[0].reasons.map(r => r.code)).toEqual(['key_expired']);
   });

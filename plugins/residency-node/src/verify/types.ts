@@ -1,4 +1,7 @@
-import type { DiscoverySource, Reason } from '@residency-dev/plugin-residency-common';
+import type {
+  DiscoverySource,
+  Reason,
+} from '@residency-dev/plugin-residency-common';
 import type { TrustedKey } from '../keys';
 import type { Statement } from './statement';
 
@@ -7,7 +10,12 @@ export interface Signer {
   /** Pinned key that verified (key-based). */
   key?: TrustedKey['info'];
   /** Configured keyless identity that matched (certificate-based). */
-  identity?: { subject: string; issuer: string; region: string; trustedRoot: string };
+  identity?: {
+    subject: string;
+    issuer: string;
+    region: string;
+    trustedRoot: string;
+  };
   /** Region of the key or identity. */
   region: string;
   /** How the key validity time was established. */
@@ -36,6 +44,11 @@ export interface VerifyContext {
   manifest?: Buffer;
   keys: TrustedKey[];
   trustedRoots: { name: string; sha256: string; json: unknown }[];
-  identities: { subject?: string; subjectRegExp?: string; issuer: string; region: string }[];
+  identities: {
+    subject?: string;
+    subjectRegExp?: string;
+    issuer: string;
+    region: string;
+  }[];
   at: Date;
 }

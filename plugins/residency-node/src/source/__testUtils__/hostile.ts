@@ -4,7 +4,12 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,9 +30,18 @@ export interface HostileServer {
   close(): Promise<void>;
 }
 
-export type Handler = (req: IncomingMessage, res: ServerResponse, server: HostileServer) => void | Promise<void>;
+export type Handler = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  server: HostileServer,
+) => void | Promise<void>;
 
-async function listen(server: Server, handler: Handler, scheme: 'http' | 'https', hostname = '127.0.0.1'): Promise<HostileServer> {
+async function listen(
+  server: Server,
+  handler: Handler,
+  scheme: 'http' | 'https',
+  hostname = '127.0.0.1',
+): Promise<HostileServer> {
   const state: HostileServer = {
     host: '',
     url: '',
@@ -40,7 +54,11 @@ async function listen(server: Server, handler: Handler, scheme: 'http' | 'https'
     },
   };
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    state.requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
+    state.requests.push({
+      method: req.method ?? '',
+      url: req.url ?? '',
+      headers: req.headers,
+    });
     state.inflight.current++;
     state.inflight.max = Math.max(state.inflight.max, state.inflight.current);
     const done = () => {
@@ -50,7 +68,9 @@ async function listen(server: Server, handler: Handler, scheme: 'http' | 'https'
     res.on('error', () => undefined);
     Promise.resolve(handler(req, res, state)).catch(() => res.destroy());
   });
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', () => resolve()));
+  await new Promise<void>(resolve =>
+    server.listen(0, '127.0.0.1', () => resolve()),
+  );
   const addr = server.address();
   state.port = typeof addr === 'object' && addr ? addr.port : 0;
   state.host = `${hostname}:${state.port}`;
@@ -58,7 +78,10 @@ async function listen(server: Server, handler: Handler, scheme: 'http' | 'https'
   return state;
 }
 
-export function startHostile(handler: Handler, hostname?: string): Promise<HostileServer> {
+export function startHostile(
+  handler: Handler,
+  hostname?: string,
+): Promise<HostileServer> {
   return listen(createServer(), handler, 'http', hostname);
 }
 
@@ -69,18 +92,38 @@ export function selfSigned(): { key: string; cert: string } {
     execFileSync(
       'openssl',
       [
-        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
-        '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1',
-        '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
       ],
       { stdio: 'ignore' },
     );
-    return { key: readFileSync(join(dir, 'key.pem'), 'utf8'), cert: readFileSync(join(dir, 'cert.pem'), 'utf8') };
+    return {
+      key: readFileSync(join(dir, 'key.pem'), 'utf8'),
+      cert: readFileSync(join(dir, 'cert.pem'), 'utf8'),
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-export function startHostileTls(handler: Handler, tls: { key: string; cert: string }): Promise<HostileServer> {
+export function startHostileTls(
+  handler: Handler,
+  tls: { key: string; cert: string },
+): Promise<HostileServer> {
   return listen(createHttpsServer(tls) as unknown as Server, handler, 'https');
 }

@@ -8,7 +8,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startTestRegistry, type TestRegistry } from '@residency-dev/signing-kit';
+import {
+  startTestRegistry,
+  type TestRegistry,
+} from '@residency-dev/signing-kit';
 
 export type { TestRegistry };
 
@@ -30,9 +33,13 @@ export async function pushBlob(
   bytes: Uint8Array | string,
   auth: PushAuth = {},
 ): Promise<{ digest: string; size: number }> {
-  const body = typeof bytes === 'string' ? Buffer.from(bytes) : Buffer.from(bytes);
+  const body =
+    typeof bytes === 'string' ? Buffer.from(bytes) : Buffer.from(bytes);
   const digest = sha256(body);
-  const start = await fetch(`${url}/v2/${repo}/blobs/uploads/`, { method: 'POST', headers: auth });
+  const start = await fetch(`${url}/v2/${repo}/blobs/uploads/`, {
+    method: 'POST',
+    headers: auth,
+  });
   if (start.status !== 202) throw new Error(`upload start ${start.status}`);
   const loc = new URL(start.headers.get('location')!, url);
   loc.searchParams.set('digest', digest);
@@ -41,7 +48,8 @@ export async function pushBlob(
     body,
     headers: { 'content-type': 'application/octet-stream', ...auth },
   });
-  if (put.status !== 201) throw new Error(`upload put ${put.status} ${await put.text()}`);
+  if (put.status !== 201)
+    throw new Error(`upload put ${put.status} ${await put.text()}`);
   return { digest, size: body.length };
 }
 
@@ -53,13 +61,16 @@ export async function pushManifest(
   mediaType = 'application/vnd.oci.image.manifest.v1+json',
   auth: PushAuth = {},
 ): Promise<{ digest: string; size: number; bytes: Buffer }> {
-  const bytes = Buffer.from(typeof manifest === 'string' ? manifest : JSON.stringify(manifest));
+  const bytes = Buffer.from(
+    typeof manifest === 'string' ? manifest : JSON.stringify(manifest),
+  );
   const res = await fetch(`${url}/v2/${repo}/manifests/${reference}`, {
     method: 'PUT',
     body: bytes,
     headers: { 'content-type': mediaType, ...auth },
   });
-  if (res.status !== 201) throw new Error(`manifest put ${res.status} ${await res.text()}`);
+  if (res.status !== 201)
+    throw new Error(`manifest put ${res.status} ${await res.text()}`);
   return { digest: sha256(bytes), size: bytes.length, bytes };
 }
 
@@ -70,22 +81,49 @@ export async function pushImage(
   url: string,
   repo: string,
   tag: string,
-  opts: { labels?: Record<string, string>; annotations?: Record<string, string>; layer?: string; auth?: PushAuth } = {},
+  opts: {
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    layer?: string;
+    auth?: PushAuth;
+  } = {},
 ) {
   const config = await pushBlob(
     url,
     repo,
-    JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Labels: opts.labels ?? {} }, rootfs: { type: 'layers', diff_ids: [] } }),
+    JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      config: { Labels: opts.labels ?? {} },
+      rootfs: { type: 'layers', diff_ids: [] },
+    }),
     opts.auth,
   );
-  const layer = await pushBlob(url, repo, opts.layer ?? `layer of ${repo}:${tag}`, opts.auth);
-  return pushManifest(url, repo, tag, {
-    schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
-    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', ...layer }],
-    ...(opts.annotations ? { annotations: opts.annotations } : {}),
-  }, undefined, opts.auth);
+  const layer = await pushBlob(
+    url,
+    repo,
+    opts.layer ?? `layer of ${repo}:${tag}`,
+    opts.auth,
+  );
+  return pushManifest(
+    url,
+    repo,
+    tag,
+    {
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: {
+        mediaType: 'application/vnd.oci.image.config.v1+json',
+        ...config,
+      },
+      layers: [
+        { mediaType: 'application/vnd.oci.image.layer.v1.tar', ...layer },
+      ],
+      ...(opts.annotations ? { annotations: opts.annotations } : {}),
+    },
+    undefined,
+    opts.auth,
+  );
 }
 
 /** The empty OCI config blob used by artifact manifests. */
@@ -110,7 +148,9 @@ export async function pushCosignSignature(
       ...b,
       annotations: {
         'dev.cosignproject.cosign/signature': s.signature,
-        ...(s.certificate ? { 'dev.sigstore.cosign/certificate': s.certificate } : {}),
+        ...(s.certificate
+          ? { 'dev.sigstore.cosign/certificate': s.certificate }
+          : {}),
       },
     });
   }
@@ -123,11 +163,19 @@ export async function pushCosignSignature(
 }
 
 /** Pushes a cosign `.att` manifest with one DSSE layer per envelope. */
-export async function pushCosignAttestation(url: string, repo: string, imageDigest: string, envelopes: string[]) {
+export async function pushCosignAttestation(
+  url: string,
+  repo: string,
+  imageDigest: string,
+  envelopes: string[],
+) {
   const config = await pushEmptyConfig(url, repo);
   const layers = [];
   for (const e of envelopes) {
-    layers.push({ mediaType: 'application/vnd.dsse.envelope.v1+json', ...(await pushBlob(url, repo, e)) });
+    layers.push({
+      mediaType: 'application/vnd.dsse.envelope.v1+json',
+      ...(await pushBlob(url, repo, e)),
+    });
   }
   return pushManifest(url, repo, `${imageDigest.replace(':', '-')}.att`, {
     schemaVersion: 2,
@@ -153,7 +201,10 @@ export async function pushBundleReferrer(
     artifactType: mediaType,
     config,
     layers: [{ mediaType, ...layer }],
-    subject: { mediaType: 'application/vnd.oci.image.manifest.v1+json', ...subject },
+    subject: {
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      ...subject,
+    },
   };
   const bytes = Buffer.from(JSON.stringify(manifest));
   const pushed = await pushManifest(url, repo, sha256(bytes), bytes.toString());
@@ -166,12 +217,21 @@ export async function pushBundleReferrer(
 }
 
 /** Pushes the `sha256-<hex>` referrers tag-schema index listing `descriptors`. */
-export async function pushReferrersTagIndex(url: string, repo: string, subjectDigest: string, descriptors: object[]) {
+export async function pushReferrersTagIndex(
+  url: string,
+  repo: string,
+  subjectDigest: string,
+  descriptors: object[],
+) {
   return pushManifest(
     url,
     repo,
     subjectDigest.replace(':', '-'),
-    { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: descriptors },
+    {
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: descriptors,
+    },
     'application/vnd.oci.image.index.v1+json',
   );
 }
@@ -182,7 +242,8 @@ export async function pushReferrersTagIndex(url: string, repo: string, subjectDi
  */
 export const AUTH_USER = 'ci';
 export const AUTH_PASSWORD = 'residency-test';
-const AUTH_HTPASSWD = 'ci:$2b$04$uDZXaTTAG2VvMYWS9pcgk.SsCsNNxWckik5CL/wDNRybqEbWGiM0m';
+const AUTH_HTPASSWD =
+  'ci:$2b$04$uDZXaTTAG2VvMYWS9pcgk.SsCsNNxWckik5CL/wDNRybqEbWGiM0m';
 
 export async function startAuthRegistry(): Promise<TestRegistry> {
   const port = await new Promise<number>((resolve, reject) => {
@@ -200,13 +261,19 @@ export async function startAuthRegistry(): Promise<TestRegistry> {
     [
       'version: 0.1',
       'log: {level: error, accesslog: {disabled: true}}',
-      `storage: {filesystem: {rootdirectory: ${JSON.stringify(join(dir, 'data'))}}}`,
-      `auth: {htpasswd: {realm: residency, path: ${JSON.stringify(join(dir, 'htpasswd'))}}}`,
+      `storage: {filesystem: {rootdirectory: ${JSON.stringify(
+        join(dir, 'data'),
+      )}}}`,
+      `auth: {htpasswd: {realm: residency, path: ${JSON.stringify(
+        join(dir, 'htpasswd'),
+      )}}}`,
       `http: {addr: 127.0.0.1:${port}}`,
       '',
     ].join('\n'),
   );
-  const child = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: 'ignore' });
+  const child = spawn('docker-registry', ['serve', join(dir, 'config.yml')], {
+    stdio: 'ignore',
+  });
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
     if (child.exitCode === null) {

@@ -50,23 +50,42 @@ export function cosignTags(digest: string): {
   };
 }
 
+/**
+ * The layers of the cosign manifest at `tag` (`.sig` or `.att`), count-capped before
+ * anything iterates them; none when the tag is absent (a definitive "unsigned").
+ */
+async function layersOfTag(
+  store: OciStore,
+  tag: string | undefined,
+  what: 'signature' | 'attestation',
+  limits: SourceLimits,
+  signal?: AbortSignal,
+) {
+  if (!tag) return [];
+  const m = await store.manifestByTag(tag, limits.manifestBytes, signal);
+  if (!m) return [];
+  return parseManifest(
+    m.bytes,
+    m.mediaType,
+    limits.layersPerManifest,
+    `${what} manifest ${tag}`,
+  ).layers;
+}
+
 async function signaturesFromTag(
   store: OciStore,
   tag: string | undefined,
   limits: SourceLimits,
   signal?: AbortSignal,
 ): Promise<FoundSimpleSignature[]> {
-  if (!tag) return [];
-  const m = await store.manifestByTag(tag, limits.manifestBytes, signal);
-  if (!m) return [];
-  const manifest = parseManifest(
-    m.bytes,
-    m.mediaType,
-    limits.layersPerManifest,
-    `signature manifest ${tag}`,
-  );
   const out: FoundSimpleSignature[] = [];
-  for (const layer of manifest.layers) {
+  for (const layer of await layersOfTag(
+    store,
+    tag,
+    'signature',
+    limits,
+    signal,
+  )) {
     if (layer.mediaType !== MEDIA_COSIGN_SIMPLESIGNING) continue;
     const signature = layer.annotations?.[ANNOTATION_COSIGN_SIGNATURE];
     if (signature === undefined) continue; // not a signature layer
@@ -105,17 +124,14 @@ async function envelopesFromTag(
   limits: SourceLimits,
   signal?: AbortSignal,
 ): Promise<FoundEnvelope[]> {
-  if (!tag) return [];
-  const m = await store.manifestByTag(tag, limits.manifestBytes, signal);
-  if (!m) return [];
-  const manifest = parseManifest(
-    m.bytes,
-    m.mediaType,
-    limits.layersPerManifest,
-    `attestation manifest ${tag}`,
-  );
   const out: FoundEnvelope[] = [];
-  for (const layer of manifest.layers) {
+  for (const layer of await layersOfTag(
+    store,
+    tag,
+    'attestation',
+    limits,
+    signal,
+  )) {
     if (layer.mediaType !== MEDIA_DSSE_ENVELOPE) continue;
     const envelope = await store.blob(
       layer.digest,

@@ -18,6 +18,8 @@ import {
   type ClosableArtifactSource,
 } from './artifact-source';
 import type { Discovery } from './types';
+import { OciLayout } from './layout';
+import { resolveLimits } from './limits';
 
 jest.setTimeout(30_000);
 
@@ -110,4 +112,45 @@ it('finds everything the kit published into an OCI layout', async () => {
       x => x.source === 'layout',
     ),
   ).toBe(true);
+});
+
+describe('OCI layout referrers (no referrers API: found by subject)', () => {
+  it('finds each image its own referrers in a many-image layout, and sees a new one after the index changes', async () => {
+    const layoutDir = mkdtempSync(join(dir, 'many-'));
+    const limits = resolveLimits();
+    const images = [];
+    for (let i = 0; i < 6; i++) {
+      images.push(
+        await publishSignedImage({
+          target: { layout: layoutDir },
+          repository: 'acme/many',
+          tag: `v${i}`,
+          key,
+          bundles: [{ kind: 'message' as const }],
+        }),
+      );
+    }
+    let layout = await OciLayout.open(layoutDir, limits);
+    for (const img of images) {
+      const refs = await layout.referrers(img.digest);
+      expect(refs).toHaveLength(1);
+      expect(refs[0].digest).toBe(img.referrers[0].digest);
+    }
+
+    // A second bundle for image 0 changes index.json: the next open must see it.
+    const again = await publishSignedImage({
+      target: { layout: layoutDir },
+      repository: 'acme/many',
+      tag: 'v0',
+      image: images[0].image,
+      key,
+      bundles: [{ kind: 'dsse' as const }],
+    });
+    layout = await OciLayout.open(layoutDir, limits);
+    const refs = await layout.referrers(images[0].digest);
+    expect(refs.map(r => r.digest).sort()).toEqual(
+      [images[0].referrers[0].digest, again.referrers[0].digest].sort(),
+    );
+    expect(await layout.referrers(images[1].digest)).toHaveLength(1);
+  });
 });

@@ -4,6 +4,7 @@
  * lives in `blobs/<alg>/<hex>`. Same hashing and caps as the registry client; digests
  * are validated before they become paths, so nothing can traverse out of `blobs/`.
  */
+import { createHash } from 'node:crypto';
 import { constants, promises as fs } from 'node:fs';
 import { join, relative, resolve as resolvePath, isAbsolute } from 'node:path';
 import { isValidDigest } from '../reference';
@@ -98,10 +99,25 @@ export class OciLayout implements OciStore {
   readonly tagSource = 'layout' as const;
   readonly referrersSource = 'layout' as const;
 
+  /**
+   * Subject digest -> referrer descriptors, per layout root and index.json content.
+   * A layout has no referrers API, so finding an image's referrers means reading
+   * every manifest the index lists; doing that once per index instead of once per
+   * image keeps a check of a large layout linear instead of quadratic. Keyed by the
+   * SHA-256 of index.json: any change to the layout's index builds a new map, and
+   * manifests are content-addressed (re-hashed whenever they are read for use).
+   */
+  private static readonly subjectMaps = new Map<
+    string,
+    Promise<Map<string, Descriptor[]>>
+  >();
+  private static readonly SUBJECT_MAP_CACHE_SIZE = 16;
+
   private constructor(
     readonly root: string,
     private readonly index: ParsedManifest,
     private readonly limits: SourceLimits,
+    private readonly indexHash: string,
   ) {}
 
   /**
@@ -150,7 +166,8 @@ export class OciLayout implements OciStore {
       limits.layoutIndexEntries,
       'index.json',
     );
-    return new OciLayout(root, index, limits);
+    const indexHash = createHash('sha256').update(bytes).digest('hex');
+    return new OciLayout(root, index, limits, indexHash);
   }
 
   /** Descriptors of index.json (validated). */
@@ -219,9 +236,31 @@ export class OciLayout implements OciStore {
 
   /** Manifests listed in index.json whose `subject` is `digest` (layouts have no referrers API). */
   async referrers(digest: string): Promise<Descriptor[]> {
-    const out: Descriptor[] = [];
+    const key = `${this.root}\0${this.indexHash}\0${this.limits.manifestBytes}`;
+    const cache = OciLayout.subjectMaps;
+    let map = cache.get(key);
+    if (!map) {
+      map = this.buildSubjectMap();
+      cache.set(key, map);
+      map.catch(() => cache.delete(key)); // an I/O failure is not remembered
+      if (cache.size > OciLayout.SUBJECT_MAP_CACHE_SIZE) {
+        cache.delete(cache.keys().next().value!);
+      }
+    }
+    const out = (await map).get(digest) ?? [];
+    if (out.length > this.limits.referrersEntries) {
+      throw new SourceError(
+        'too_large',
+        `more than ${this.limits.referrersEntries} referrers`,
+        { limit: this.limits.referrersEntries },
+      );
+    }
+    return out.map(d => ({ ...d }));
+  }
+
+  private async buildSubjectMap(): Promise<Map<string, Descriptor[]>> {
+    const bySubject = new Map<string, Descriptor[]>();
     for (const d of this.index.manifests) {
-      if (d.digest === digest) continue;
       if (d.size > this.limits.manifestBytes) continue;
       const bytes = await this.blob(
         d.digest,
@@ -240,22 +279,15 @@ export class OciLayout implements OciStore {
       } catch {
         continue; // not a manifest we understand, so not a referrer of ours
       }
-      if (parsed.subject?.digest === digest) {
-        out.push({
-          ...d,
-          ...(parsed.artifactType ? { artifactType: parsed.artifactType } : {}),
-        });
-        if (out.length > this.limits.referrersEntries) {
-          throw new SourceError(
-            'too_large',
-            `more than ${this.limits.referrersEntries} referrers`,
-            {
-              limit: this.limits.referrersEntries,
-            },
-          );
-        }
-      }
+      const subject = parsed.subject?.digest;
+      if (!subject || subject === d.digest) continue;
+      const list = bySubject.get(subject) ?? [];
+      list.push({
+        ...d,
+        ...(parsed.artifactType ? { artifactType: parsed.artifactType } : {}),
+      });
+      bySubject.set(subject, list);
     }
-    return out;
+    return bySubject;
   }
 }

@@ -244,13 +244,16 @@ export function mismatchesOf(options: {
         where: image.reference,
       });
     }
+    // `key` is only ever the pinned key whose signature check passed (never a hint
+    // from the artifact), so a key outside the boundary is a real mapping mismatch
+    // even though that signature is, for this reason, not accepted (verified: false).
     for (const s of image.signatures ?? []) {
-      if (s.verified && s.key && outside(s.key.region)) {
+      if (s.key && outside(s.key.region)) {
         add({ kind: 'key_region', value: s.key.region, where: s.key.id });
       }
     }
     for (const a of image.attestations ?? []) {
-      if (a.verified && a.key && outside(a.key.region)) {
+      if (a.key && outside(a.key.region)) {
         add({ kind: 'key_region', value: a.key.region, where: a.key.id });
       }
       for (const fact of BUILD_REGION_FACTS) {

@@ -56,6 +56,26 @@ describe('mismatchesOf', () => {
     ]);
   });
 
+  it('names the region of a pinned key that signed but was refused for being outside the boundary', () => {
+    const image = makeImage({ keyId: 'key-us' });
+    image.signatures[0].key = {
+      id: 'key-us',
+      fingerprint: 'e'.repeat(64),
+      region: 'us-east-1',
+    };
+    image.signatures[0].verified = false;
+    image.signatures[0].error = {
+      code: 'key_outside_boundary',
+      message: 'Signed by key-us in region us-east-1, outside the boundary.',
+    };
+    const status = statusOf(
+      makeEvaluation({ entityRef: 'component:default/k', images: [image] }),
+    );
+    expect(
+      mismatchesOf({ status, engine }).map(m => [m.kind, m.value, m.where]),
+    ).toContainEqual(['key_region', 'us-east-1', 'key-us']);
+  });
+
   it('reports an unknown tenant and nothing for a clean entity', () => {
     const unknown = statusOf(
       makeEvaluation({ entityRef: 'component:default/y', tenant: 'nope' }),

@@ -529,8 +529,8 @@ async function main() {
     // ---------------------------------------------------------------- table
     // Targets: about 3x what this machine measures when lightly loaded (README).
     const T = {
-      layoutPerImage: 250,
-      layoutP50: 400,
+      layoutPerImage: 40,
+      layoutP50: 60,
       registryPerImage: 100,
       registryP50: 250,
       registryCpuPerImage: 25,

@@ -301,7 +301,7 @@ export function TenantsTab(props: {
           </Grid>
         )}
         {tenants.map(t => (
-          <Grid item xs={12} lg={6} key={t.id}>
+          <Grid item xs={12} key={t.id}>
             <TenantCard tenant={t} />
           </Grid>
         ))}

@@ -485,22 +485,18 @@ export class DatabaseResidencyStore implements ResidencyStore {
     }
   }
 
-  async findImageResult(options: {
-    digest: string;
-    trustHash: string;
-    policyHash: string;
-    maxAgeSeconds: number;
-  }) {
+  async findImageResult(options: { digest: string; maxAgeSeconds: number }) {
     if (options.maxAgeSeconds <= 0) {
       return undefined;
     }
+    // The newest young row of the digest, whatever trust or policy it was decided
+    // under: what is reused is the registry material, and the engine decides it
+    // again under the current keys and policy. A key rotation or a tenant change
+    // therefore re-decides entities without fetching their signatures again.
     const row = await this.#db(T_IMAGES)
-      .where({
-        digest: options.digest,
-        trust_hash: options.trustHash,
-        policy_hash: options.policyHash,
-      })
+      .where({ digest: options.digest })
       .where('verified_at', '>', this.#nowPlus(-options.maxAgeSeconds))
+      .orderBy('verified_at', 'desc')
       .first();
     if (!row) {
       return undefined;

@@ -55,11 +55,12 @@ export interface ResidencyStore {
     reusedDigests?: ReadonlySet<string>;
   }): Promise<{ status: EntityStatus; outcome: RecordOutcome }>;
 
-  /** A previous verified result of a digest younger than `maxAgeSeconds`. */
+  /**
+   * The newest result of a digest younger than `maxAgeSeconds`, under any trust
+   * configuration or policy: its material is reused and decided again.
+   */
   findImageResult(options: {
     digest: string;
-    trustHash: string;
-    policyHash: string;
     maxAgeSeconds: number;
   }): Promise<{ image: ImageResult; material: ImageMaterial } | undefined>;
 

@@ -90,8 +90,6 @@ export class EntityEvaluator {
     fresh?: boolean;
   }): Promise<{ status: EntityStatus; outcome: RecordOutcome }> {
     const { inputs } = options;
-    const trustHash = this.#engine.trustHash();
-    const policyHash = this.#engine.policyHash(inputs.tenant);
     const reusedDigests = new Set<string>();
     const { result, record } = await this.#engine.evaluateEntity({
       entityRef: inputs.entityRef,
@@ -105,8 +103,6 @@ export class EntityEvaluator {
         }
         const hit = await this.#store.findImageResult({
           digest,
-          trustHash,
-          policyHash,
           maxAgeSeconds: this.#revalidateAfterSeconds,
         });
         if (hit) {

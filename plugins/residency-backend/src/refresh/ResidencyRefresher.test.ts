@@ -237,11 +237,15 @@ describe.each(databases.eachSupportedId())(
           .sort(),
       ).toEqual(['component:default/eu-a', 'component:default/eu-b']);
 
-      // A key revoked or added changes the trust hash: every entity is affected.
+      // A key revoked or added changes the trust hash: every entity is decided
+      // again, from the young material already fetched (no registry round trip
+      // for signatures), so only entities whose decision changes get new evidence.
       engine.trustHash = () => 'u'.repeat(64);
+      const reusedBefore = engine.reused.length;
       await expect(refresher.runDelta()).resolves.toMatchObject({
         evaluated: 3,
       });
+      expect(engine.reused.length - reusedBefore).toBe(3);
       await expect(refresher.runDelta()).resolves.toMatchObject({
         evaluated: 0,
       });

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Quick start, part 2: install what is missing and run every test: type check,
-# lint, unit and integration tests (SQLite and PostgreSQL, a real OCI registry),
+# lint, formatting, unit and integration tests (SQLite and PostgreSQL, a real OCI registry),
 # then the end-to-end tests in Chromium. Ends with one summary line.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"

@@ -97,7 +97,7 @@ exports.up = async function up(knex) {
 
   await knex.schema.createTable('residency_image_results', table => {
     table.comment(
-      'Verified result per image digest under one trust configuration and tenant policy, reused until revalidateAfter',
+      'Latest fetched signed material and result per image digest, reused until revalidateAfter (decided again under the current trust and policy)',
     );
     table
       .string('digest', 128)
@@ -107,12 +107,14 @@ exports.up = async function up(knex) {
       .string('trust_hash', 64)
       .notNullable()
       .comment(
-        'SHA-256 of the trust configuration the result was verified under',
+        'SHA-256 of the trust configuration the stored result was decided under (informational)',
       );
     table
       .string('policy_hash', 64)
       .notNullable()
-      .comment('SHA-256 of the tenant policy the result was decided under');
+      .comment(
+        'SHA-256 of the tenant policy the stored result was decided under (informational)',
+      );
     table
       .timestamp('verified_at', { useTz: true })
       .notNullable()
@@ -122,10 +124,7 @@ exports.up = async function up(knex) {
       .text('material')
       .notNullable()
       .comment('JSON of the ImageMaterial (raw signed material)');
-    table.primary(
-      ['digest', 'trust_hash', 'policy_hash'],
-      'residency_image_results_pkey',
-    );
+    table.primary(['digest'], 'residency_image_results_pkey');
     table.index(['verified_at'], 'residency_image_results_verified_at_idx');
   });
 

@@ -480,7 +480,7 @@ export class DatabaseResidencyStore implements ResidencyStore {
           result: JSON.stringify(image),
           material: JSON.stringify(material),
         })
-        .onConflict(['digest', 'trust_hash', 'policy_hash'])
+        .onConflict(['digest'])
         .merge();
     }
   }
@@ -489,14 +489,13 @@ export class DatabaseResidencyStore implements ResidencyStore {
     if (options.maxAgeSeconds <= 0) {
       return undefined;
     }
-    // The newest young row of the digest, whatever trust or policy it was decided
-    // under: what is reused is the registry material, and the engine decides it
-    // again under the current keys and policy. A key rotation or a tenant change
-    // therefore re-decides entities without fetching their signatures again.
+    // One row per digest, whatever trust or policy it was decided under: what is
+    // reused is the registry material, and the engine decides it again under the
+    // current keys and policy. A key rotation or a tenant change therefore
+    // re-decides entities without fetching their signatures again.
     const row = await this.#db(T_IMAGES)
       .where({ digest: options.digest })
       .where('verified_at', '>', this.#nowPlus(-options.maxAgeSeconds))
-      .orderBy('verified_at', 'desc')
       .first();
     if (!row) {
       return undefined;

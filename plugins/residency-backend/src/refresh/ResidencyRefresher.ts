@@ -44,6 +44,21 @@ const ENTITY_FIELDS = [
   'metadata.annotations',
 ];
 
+/** What a refresher is built from. */
+export interface ResidencyRefresherOptions {
+  catalog: CatalogService;
+  auth: AuthService;
+  store: ResidencyStore;
+  evaluator: EntityEvaluator;
+  logger: LoggerService;
+  schedule: SchedulerServiceTaskScheduleDefinition;
+  batchSize: number;
+  leaseSeconds: number;
+  entityConcurrency: number;
+  instanceId?: string;
+  keepRecordsPerEntity?: number;
+}
+
 /**
  * Keeps every annotated entity's status current. Replicas share the work through
  * expiring claims in the database: within one cycle each entity is evaluated once.
@@ -61,35 +76,11 @@ export class ResidencyRefresher {
   readonly #cycleMs: number;
   readonly #keepRecordsPerEntity?: number;
 
-  static create(options: {
-    catalog: CatalogService;
-    auth: AuthService;
-    store: ResidencyStore;
-    evaluator: EntityEvaluator;
-    logger: LoggerService;
-    schedule: SchedulerServiceTaskScheduleDefinition;
-    batchSize: number;
-    leaseSeconds: number;
-    entityConcurrency: number;
-    instanceId?: string;
-    keepRecordsPerEntity?: number;
-  }): ResidencyRefresher {
+  static create(options: ResidencyRefresherOptions): ResidencyRefresher {
     return new ResidencyRefresher(options);
   }
 
-  private constructor(options: {
-    catalog: CatalogService;
-    auth: AuthService;
-    store: ResidencyStore;
-    evaluator: EntityEvaluator;
-    logger: LoggerService;
-    schedule: SchedulerServiceTaskScheduleDefinition;
-    batchSize: number;
-    leaseSeconds: number;
-    entityConcurrency: number;
-    instanceId?: string;
-    keepRecordsPerEntity?: number;
-  }) {
+  private constructor(options: ResidencyRefresherOptions) {
     this.#keepRecordsPerEntity = options.keepRecordsPerEntity;
     this.#catalog = options.catalog;
     this.#auth = options.auth;

@@ -8,9 +8,4 @@ export { run, type RunOptions } from './cli';
 export { EXIT, CliError, type ExitCode } from './errors';
 export { memoryIo, processIo, type CliIo } from './io';
 export type { EngineApi } from './engine';
-export {
-  loadConfigFiles,
-  mergeConfig,
-  substituteEnv,
-} from './config/loadConfig';
-export { ObjectConfigReader } from './config/ObjectConfigReader';
+export { loadConfigFiles, mergeConfig } from './config/loadConfig';

@@ -11,7 +11,6 @@ import {
   type ResidencyEngine,
 } from '@residency-dev/plugin-residency-node';
 import { readResidencyBackendOptions } from './config';
-import { engineConfigReader } from './engineConfig';
 import { DatabaseResidencyStore } from './database/DatabaseResidencyStore';
 import { residencyEngineExtensionPoint } from './extensions';
 import { EntityEvaluator } from './refresh/EntityEvaluator';
@@ -61,7 +60,7 @@ export const residencyPlugin = createBackendPlugin({
         const engine =
           engineOverride ??
           DefaultResidencyEngine.create({
-            settings: loadResidencySettings(engineConfigReader(deps.config)),
+            settings: loadResidencySettings(deps.config),
             logger: {
               info: (message, meta) =>
                 deps.logger.info(message, meta as JsonObject),

@@ -2,6 +2,7 @@
  * The public contract of the verification engine. The backend plugin and the CLI
  * depend only on what this file declares; the implementation lives beside it.
  */
+import type { Config } from '@backstage/config';
 import type {
   EntityResult,
   EvidenceBundle,
@@ -11,18 +12,11 @@ import type {
   Reason,
 } from '@residency-dev/plugin-residency-common';
 
-/** Minimal config reader: Backstage's `Config` satisfies it, so does the CLI's YAML reader. */
-export interface ConfigReader {
-  getOptionalConfig(key: string): ConfigReader | undefined;
-  getOptionalConfigArray(key: string): ConfigReader[] | undefined;
-  getOptionalString(key: string): string | undefined;
-  getOptionalStringArray(key: string): string[] | undefined;
-  getOptionalNumber(key: string): number | undefined;
-  getOptionalBoolean(key: string): boolean | undefined;
-  getString(key: string): string;
-  keys(): string[];
-  get(key?: string): unknown;
-}
+/**
+ * The configuration the engine reads: Backstage's `Config` (the backend's root
+ * config, or the CLI's files loaded with `@backstage/config-loader`).
+ */
+export type ConfigReader = Config;
 
 /** Error codes of a configuration that fails to load. */
 export type ConfigErrorCode =

@@ -4,6 +4,7 @@
  * function so the same decision can be recomputed later from the evidence record.
  */
 import { isAbsolute, resolve as resolvePath } from 'node:path';
+import pMap from 'p-map';
 import type {
   EvidenceRecord,
   ImageMaterial,
@@ -80,6 +81,12 @@ export class DefaultResidencyEngine implements ResidencyEngine {
   private readonly logger?: EngineLogger;
   private readonly concurrency: number;
   private readonly trustHashValue: string;
+  private readonly trust: EvidenceRecord['trust'];
+  /** Tenant policy snapshots and their hashes, computed once per configuration. */
+  private readonly policies = new Map<
+    string | undefined,
+    { policy: EvidenceRecord['policy']; hash: string }
+  >();
   private readonly ownsSource: boolean;
 
   static create(options: ResidencyEngineOptions): DefaultResidencyEngine {
@@ -94,7 +101,22 @@ export class DefaultResidencyEngine implements ResidencyEngine {
     this.now = options.now ?? (() => new Date());
     this.logger = options.logger;
     this.concurrency = Math.max(1, options.concurrency ?? 8);
-    this.trustHashValue = canonicalHash(trustOf(this.settings));
+    this.trust = deepFreeze(trustOf(this.settings));
+    this.trustHashValue = canonicalHash(this.trust);
+  }
+
+  /** The policy snapshot of a tenant (or of "no tenant"), built on first use. */
+  private policySnapshot(tenant: string | undefined) {
+    const known =
+      tenant === undefined || Object.hasOwn(this.settings.tenants, tenant);
+    let snap = known ? this.policies.get(tenant) : undefined;
+    if (!snap) {
+      const policy = deepFreeze(policyOf(this.settings, tenant));
+      snap = { policy, hash: canonicalHash(policy) };
+      // Unknown tenant names come from annotations: not cached (unbounded).
+      if (known) this.policies.set(tenant, snap);
+    }
+    return snap;
   }
 
   private get source(): ArtifactSource {
@@ -117,21 +139,22 @@ export class DefaultResidencyEngine implements ResidencyEngine {
   }
 
   policyHash(tenant: string | undefined): string {
-    return canonicalHash(policyOf(this.settings, tenant));
+    return this.policySnapshot(tenant).hash;
   }
 
   /** Decision context for one tenant (pure inputs of decideEntity). */
   context(tenant: string | undefined, at: Date): DecisionContext {
+    const snap = this.policySnapshot(tenant);
     return {
-      policy: policyOf(this.settings, tenant),
-      trust: trustOf(this.settings),
+      policy: snap.policy,
+      trust: this.trust,
       trustedRoots: this.settings.trustedRoots ?? [],
       tenantKnown:
         tenant !== undefined && Object.hasOwn(this.settings.tenants, tenant),
       limits: this.settings.limits,
       at,
       engineVersion: ENGINE_VERSION,
-      policyHash: this.policyHash(tenant),
+      policyHash: snap.hash,
       trustHash: this.trustHashValue,
     };
   }
@@ -149,7 +172,9 @@ export class DefaultResidencyEngine implements ResidencyEngine {
       images.length > 0 &&
       images.length <= this.settings.limits.imagesPerEntity;
     const inputs: ImageInput[] = fetch
-      ? await this.mapLimited(images, ref => this.collect(ref, options))
+      ? await pMap(images, ref => this.collect(ref, options), {
+          concurrency: this.concurrency,
+        })
       : [];
     const result = decideEntity({
       entityRef: options.entityRef,
@@ -171,24 +196,6 @@ export class DefaultResidencyEngine implements ResidencyEngine {
       createdAt: at.toISOString(),
     };
     return { result, record };
-  }
-
-  private async mapLimited<T, R>(
-    items: T[],
-    fn: (t: T) => Promise<R>,
-  ): Promise<R[]> {
-    const out: R[] = new Array(items.length);
-    let next = 0;
-    const worker = async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i]);
-      }
-    };
-    await Promise.all(
-      Array.from({ length: Math.min(this.concurrency, items.length) }, worker),
-    );
-    return out;
   }
 
   /** Is this parsed reference's registry or layout in the allow-list? */
@@ -270,6 +277,15 @@ export class DefaultResidencyEngine implements ResidencyEngine {
     }
     return { material };
   }
+}
+
+/** Freezes a snapshot shared by every evaluation, so no caller can alter it for the others. */
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
 }
 
 function errorOf(

@@ -1,4 +1,25 @@
+import type { BaseReasonCode } from '@residency-dev/plugin-residency-common';
 import type { ConfigErrorCode } from './api';
+
+/**
+ * The one error base of the engine: a `code` from a closed union and the
+ * underlying `cause`. Subclasses narrow the code union; callers match with
+ * `instanceof` and switch on `code`.
+ *
+ * @public
+ */
+export class ResidencyError<Code extends string = string> extends Error {
+  constructor(
+    readonly code: Code,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+  override get name(): string {
+    return this.constructor.name;
+  }
+}
 
 /**
  * A `residency:` configuration that does not load. The message names the entry
@@ -6,19 +27,23 @@ import type { ConfigErrorCode } from './api';
  *
  * @public
  */
-export class ResidencyConfigError extends Error {
-  readonly name = 'ResidencyConfigError';
+export class ResidencyConfigError extends ResidencyError<ConfigErrorCode> {
   constructor(
-    readonly code: ConfigErrorCode,
+    code: ConfigErrorCode,
     message: string,
     readonly path?: string,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(code, message, options);
   }
 }
 
-/** Codes of a verification step that rejected its input (mapped onto reason codes). */
-export type VerifyErrorCode =
+/**
+ * Codes of a verification step that rejected its input (mapped onto reason
+ * codes): a subset of the reason codes, so renaming a reason code breaks this.
+ */
+export type VerifyErrorCode = Extract<
+  BaseReasonCode,
   | 'too_large'
   | 'digest_mismatch'
   | 'signature_invalid'
@@ -28,7 +53,8 @@ export type VerifyErrorCode =
   | 'key_revoked'
   | 'attestation_invalid'
   | 'subject_mismatch'
-  | 'malformed_statement';
+  | 'malformed_statement'
+>;
 
 /**
  * A typed failure of one signature, envelope or bundle. Parsers and verifiers
@@ -36,13 +62,13 @@ export type VerifyErrorCode =
  *
  * @public
  */
-export class VerifyError extends Error {
-  readonly name = 'VerifyError';
+export class VerifyError extends ResidencyError<VerifyErrorCode> {
   constructor(
-    readonly code: VerifyErrorCode,
+    code: VerifyErrorCode,
     message: string,
     readonly details?: Record<string, unknown>,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(code, message, options);
   }
 }

@@ -10,13 +10,19 @@ export {
   loadResidencySettings,
   configReaderFromObject,
   settingsFromYaml,
+  findUnsetVariables,
+  parseConfigYaml,
   regionFromKeyId,
   describePublicKey,
+  canonicalPublicKey,
   publicGoodTrustedRoot,
+  identityMatcher,
+  readRegularFile,
   DEFAULT_LIMITS,
+  MAX_YAML_ALIASES,
 } from './config';
-export type { KeyIdRegion } from './config';
-export { ResidencyConfigError, VerifyError } from './errors';
+export type { KeyIdRegion, IdentityMatcher } from './config';
+export { ResidencyError, ResidencyConfigError, VerifyError } from './errors';
 export type { VerifyErrorCode } from './errors';
 export { DefaultResidencyEngine } from './engine';
 export type { ResidencyEngineOptions, EngineLogger } from './engine';

@@ -2,10 +2,6 @@ import { CliError, EXIT, errorMessage } from '../errors';
 import type { CliIo } from '../io';
 import type { EngineApi, ResidencySettings } from '../engine';
 import { loadConfigFiles, type LoadedConfig } from '../config/loadConfig';
-import {
-  ConfigTypeError,
-  ObjectConfigReader,
-} from '../config/ObjectConfigReader';
 
 /**
  * Loads app-config files and builds the engine's settings from their `residency:`
@@ -17,7 +13,7 @@ export async function loadSettingsFromFiles(
   io: CliIo,
   engine: EngineApi,
 ): Promise<{ settings: ResidencySettings; loaded: LoadedConfig }> {
-  const loaded = loadConfigFiles(paths, { cwd: io.cwd, env: io.env });
+  const loaded = await loadConfigFiles(paths, { cwd: io.cwd, env: io.env });
   const where = loaded.files.join(', ');
   if (loaded.data.residency === undefined) {
     throw new CliError(`no 'residency:' section in ${where}`, {
@@ -25,7 +21,7 @@ export async function loadSettingsFromFiles(
       hint: 'Point --config at the app-config.yaml the Residency backend uses.',
     });
   }
-  const reader = new ObjectConfigReader(loaded.data);
+  const reader = loaded.config;
   try {
     const settings = await engine.loadResidencySettings(reader, {
       baseDir: loaded.baseDir,
@@ -33,12 +29,6 @@ export async function loadSettingsFromFiles(
     return { settings, loaded };
   } catch (e) {
     if (e instanceof CliError) throw e;
-    if (e instanceof ConfigTypeError) {
-      throw new CliError(`invalid configuration in ${where}: ${e.message}`, {
-        code: 'config_invalid',
-        hint: 'Fix the value at the key named above.',
-      });
-    }
     if (engine.isConfigError(e)) {
       throw new CliError(`invalid configuration in ${where}: ${e.message}`, {
         exitCode: EXIT.USAGE,

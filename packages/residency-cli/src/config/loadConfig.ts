@@ -1,6 +1,20 @@
-import { readFileSync, statSync } from 'node:fs';
+/*
+ * Loads app-config files the way the Backstage backend does: `@backstage/config-loader`
+ * reads each file (`${VAR}`, `$env`, `$file`, `$include`) and `@backstage/config`
+ * merges them (objects deep, everything else replaced, later files win). Two
+ * deliberate differences, both shared with residency-node's own readers: an unset
+ * variable without a fallback is an error (not a silently dropped value), and YAML is parsed strictly
+ * (unique keys, bounded alias expansion) so a malformed file is a configuration error.
+ */
+import { statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { parseDocument } from 'yaml';
+import { ConfigReader, type AppConfig, type Config } from '@backstage/config';
+import { ConfigSources, FileConfigSource } from '@backstage/config-loader';
+import type { JsonObject } from '@backstage/types';
+import {
+  findUnsetVariables,
+  parseConfigYaml,
+} from '@residency-dev/plugin-residency-node';
 import { CliError, EXIT, errorMessage } from '../errors';
 
 /** Largest configuration file read, in bytes. */
@@ -8,6 +22,8 @@ export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 
 /** The merged configuration and where it came from. */
 export interface LoadedConfig {
+  /** The merged configuration, read through Backstage's ConfigReader. */
+  config: Config;
   data: Record<string, unknown>;
   /** Absolute paths of the files, in merge order. */
   files: string[];
@@ -19,164 +35,137 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function configError(
-  file: string,
-  path: string,
-  message: string,
-  hint?: string,
-) {
-  return new CliError(`${file}: ${path ? `at '${path}': ` : ''}${message}`, {
+function configError(file: string, message: string, hint?: string) {
+  return new CliError(`${file}: ${message}`, {
     exitCode: EXIT.USAGE,
     code: 'config_invalid',
     hint,
   });
 }
 
-function readText(file: string, what: string): string {
+/** A config file must be a readable regular file under the size cap. */
+function checkFile(file: string): void {
   let size: number;
   try {
     const st = statSync(file);
     if (!st.isFile()) throw new Error('not a regular file');
     size = st.size;
   } catch (e) {
-    throw new CliError(`cannot read ${what} ${file}: ${errorMessage(e)}`, {
+    throw new CliError(`cannot read config file ${file}: ${errorMessage(e)}`, {
       code: 'file_unreadable',
       hint: 'Check the path; relative paths are resolved from the current directory.',
     });
   }
   if (size > MAX_CONFIG_BYTES) {
     throw new CliError(
-      `${what} ${file} is ${size} bytes, more than the ${MAX_CONFIG_BYTES}-byte cap`,
+      `config file ${file} is ${size} bytes, more than the ${MAX_CONFIG_BYTES}-byte cap`,
       { code: 'file_too_large' },
     );
   }
-  return readFileSync(file, 'utf8');
+}
+
+type Env = Record<string, string | undefined>;
+
+function parserFor(file: string, env: Env) {
+  return async ({ contents }: { contents: string }) => {
+    let data: unknown;
+    try {
+      data = parseConfigYaml(contents);
+    } catch (e) {
+      throw configError(
+        file,
+        `not valid YAML: ${errorMessage(e).replace(
+          /^configuration is not valid YAML: /,
+          '',
+        )}`,
+        'Fix the syntax at the line shown (indentation, quoting, duplicate keys, aliases).',
+      );
+    }
+    if (data === null || data === undefined) return { result: undefined };
+    if (!isObject(data)) {
+      throw configError(file, 'the top level must be a mapping of keys');
+    }
+    const unset = findUnsetVariables(data, env);
+    if (unset.length > 0) {
+      throw configError(
+        file,
+        unset
+          .map(u => `at '${u.path}': environment variable ${u.name} is not set`)
+          .join('; '),
+        `Export ${unset[0].name} before running residency, or remove the reference.`,
+      );
+    }
+    return { result: data as JsonObject };
+  };
 }
 
 /**
- * Substitutes `${VAR}` in one string value, as Backstage's app-config loader does;
- * `$${` is an escaped literal `${`. An unset variable is an error (a CI gate must not
- * silently run with a missing credential or key).
+ * Keys under `residency` named `path` or ending in `File` (`publicKeyFile`,
+ * `layouts[].path`, `trustedRoots[].path`) are made absolute relative to the
+ * config file that names them, so merged files from different directories work.
  */
-export function substituteEnv(
-  value: string,
-  env: Record<string, string | undefined>,
-  where: { file: string; path: string },
-): string {
-  let out = '';
-  let i = 0;
-  while (i < value.length) {
-    if (value.startsWith('$${', i)) {
-      out += '${';
-      i += 3;
-      continue;
-    }
-    if (value.startsWith('${', i)) {
-      const end = value.indexOf('}', i + 2);
-      if (end === -1) {
-        throw configError(
-          where.file,
-          where.path,
-          `unterminated '\${' in "${value}"`,
-          "Close the reference as ${NAME}, or write $${ for a literal '${'.",
-        );
-      }
-      const name = value.slice(i + 2, end).trim();
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
-        throw configError(
-          where.file,
-          where.path,
-          `'\${${name}}' is not a valid environment variable reference`,
-        );
-      }
-      const v = env[name];
-      if (v === undefined) {
-        throw configError(
-          where.file,
-          where.path,
-          `environment variable ${name} is not set`,
-          `Export ${name} before running residency, or remove the reference.`,
-        );
-      }
-      out += v;
-      i = end + 1;
-      continue;
-    }
-    out += value[i];
-    i += 1;
+function resolvePaths(value: unknown, dir: string, path: string): unknown {
+  if (Array.isArray(value)) {
+    return value.map((v, i) => resolvePaths(v, dir, `${path}[${i}]`));
+  }
+  if (!isObject(value)) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    const child = path ? `${path}.${k}` : k;
+    out[k] =
+      child.startsWith('residency.') &&
+      (k.endsWith('File') || k === 'path') &&
+      typeof v === 'string' &&
+      v !== '' &&
+      !isAbsolute(v)
+        ? resolve(dir, v)
+        : resolvePaths(v, dir, child);
   }
   return out;
 }
 
-/**
- * Applies substitutions and directives to one parsed file:
- * - `${VAR}` in strings; `{ $env: VAR }`; `{ $file: path }` (file content, relative
- *   to the config file);
- * - keys under `residency` named `path` or ending in `File` (`publicKeyFile`,
- *   `layouts[].path`, `trustedRoots[].path`) are made absolute relative to the config
- *   file that names them, so merged files from different directories keep working.
- */
-function transform(
-  value: unknown,
-  ctx: { file: string; dir: string; env: Record<string, string | undefined> },
-  path: string,
-): unknown {
-  if (typeof value === 'string') {
-    return substituteEnv(value, ctx.env, { file: ctx.file, path });
+/** Turns config-loader's "error at .a.b, message" into "at 'a.b': message". */
+function loaderError(e: unknown): CliError {
+  if (e instanceof CliError) return e;
+  const msg = errorMessage(e);
+  const m =
+    /^Failed to read config file at "([^"]*)", error at \.?([^,]*), (.*)$/s.exec(
+      msg,
+    );
+  if (m) {
+    return configError(
+      m[1],
+      `at '${m[2]}': ${m[3]}`,
+      /is not set/.test(m[3])
+        ? 'Export the variable before running residency, or remove the reference.'
+        : undefined,
+    );
   }
-  if (Array.isArray(value)) {
-    return value.map((v, i) => transform(v, ctx, `${path}[${i}]`));
+  return new CliError(`cannot load the configuration: ${msg}`, {
+    exitCode: EXIT.USAGE,
+    code: 'config_invalid',
+  });
+}
+
+async function readConfigs(files: string[], env: Env): Promise<AppConfig[]> {
+  const source = ConfigSources.merge(
+    files.map(path =>
+      FileConfigSource.create({
+        path,
+        watch: false,
+        // As the backend's default, but from the given environment.
+        substitutionFunc: async name => env[name]?.trim(),
+        parser: parserFor(path, env),
+      }),
+    ),
+  );
+  for await (const { configs } of source.readConfigData()) {
+    return configs.map(c => ({
+      context: c.context,
+      data: resolvePaths(c.data, dirname(c.path ?? files[0]), '') as JsonObject,
+    }));
   }
-  if (isObject(value)) {
-    const keys = Object.keys(value);
-    if (keys.length === 1 && keys[0] === '$env') {
-      const name = value.$env;
-      if (typeof name !== 'string' || ctx.env[name] === undefined) {
-        throw configError(
-          ctx.file,
-          path,
-          `environment variable ${String(name)} named by $env is not set`,
-          `Export ${String(name)} before running residency.`,
-        );
-      }
-      return ctx.env[name];
-    }
-    if (keys.length === 1 && keys[0] === '$file') {
-      const rel = value.$file;
-      if (typeof rel !== 'string') {
-        throw configError(ctx.file, path, '$file must name a file path');
-      }
-      return readText(
-        resolve(ctx.dir, rel),
-        `file named by $file at '${path}' in`,
-      );
-    }
-    const out: Record<string, unknown> = {};
-    for (const k of keys) {
-      if (k.startsWith('$')) {
-        throw configError(
-          ctx.file,
-          path ? `${path}.${k}` : k,
-          `unsupported directive ${k}`,
-          'Supported directives are $env and $file.',
-        );
-      }
-      const childPath = path ? `${path}.${k}` : k;
-      let v = transform(value[k], ctx, childPath);
-      if (
-        childPath.startsWith('residency.') &&
-        (k.endsWith('File') || k === 'path') &&
-        typeof v === 'string' &&
-        v !== '' &&
-        !isAbsolute(v)
-      ) {
-        v = resolve(ctx.dir, v);
-      }
-      out[k] = v;
-    }
-    return out;
-  }
-  return value;
+  return [];
 }
 
 /** Deep merge as Backstage merges app-config files: objects merge, everything else is replaced. */
@@ -184,58 +173,34 @@ export function mergeConfig(
   base: Record<string, unknown>,
   override: Record<string, unknown>,
 ): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...base };
-  for (const [k, v] of Object.entries(override)) {
-    const prev = out[k];
-    out[k] = isObject(prev) && isObject(v) ? mergeConfig(prev, v) : v;
-  }
-  return out;
-}
-
-/** Parses one YAML (or JSON) configuration file. */
-export function parseConfigFile(
-  file: string,
-  env: Record<string, string | undefined>,
-): Record<string, unknown> {
-  const text = readText(file, 'config file');
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
-  if (doc.errors.length > 0) {
-    const first = doc.errors[0];
-    throw configError(
-      file,
-      '',
-      `not valid YAML: ${first.message.split('\n')[0]}`,
-      'Fix the syntax at the line shown (indentation, quoting, duplicate keys).',
-    );
-  }
-  const data: unknown = doc.toJS({ maxAliasCount: 100 });
-  if (data === null || data === undefined) return {};
-  if (!isObject(data)) {
-    throw configError(file, '', 'the top level must be a mapping of keys');
-  }
-  return transform(data, { file, dir: dirname(file), env }, '') as Record<
-    string,
-    unknown
-  >;
+  return ConfigReader.fromConfigs([
+    { context: 'base', data: base as JsonObject },
+    { context: 'override', data: override as JsonObject },
+  ]).get() as Record<string, unknown>;
 }
 
 /**
  * Loads one or more app-config files, later files overriding earlier ones (like
  * `--config a.yaml --config b.yaml` for a Backstage backend).
  */
-export function loadConfigFiles(
+export async function loadConfigFiles(
   paths: string[],
   options: { cwd: string; env: Record<string, string | undefined> },
-): LoadedConfig {
+): Promise<LoadedConfig> {
   if (paths.length === 0) {
     throw new CliError('no configuration file given', {
       hint: 'Pass --config <app-config.yaml> (repeat it to merge several files).',
     });
   }
   const files = paths.map(p => resolve(options.cwd, p));
-  let data: Record<string, unknown> = {};
-  for (const file of files) {
-    data = mergeConfig(data, parseConfigFile(file, options.env));
+  files.forEach(checkFile);
+  let configs: AppConfig[];
+  try {
+    configs = await readConfigs(files, options.env);
+  } catch (e) {
+    throw loaderError(e);
   }
-  return { data, files, baseDir: dirname(files[0]) };
+  const config = ConfigReader.fromConfigs(configs);
+  const data = (configs.length ? config.get() : {}) as Record<string, unknown>;
+  return { config, data, files, baseDir: dirname(files[0]) };
 }

@@ -22,6 +22,7 @@ import {
   type Bundle,
 } from '@sigstore/bundle';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
+import { identityMatcher } from '../config/identityPattern';
 import {
   toSignedEntity,
   toTrustMaterial,
@@ -143,7 +144,7 @@ function identityMatches(
     if (i.issuer !== issuer) return false;
     if (i.subject !== undefined) return i.subject === subject;
     try {
-      return new RegExp(`^(?:${i.subjectRegExp})$`).test(subject);
+      return identityMatcher(i.subjectRegExp ?? '').test(subject);
     } catch {
       return false;
     }

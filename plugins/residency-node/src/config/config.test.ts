@@ -10,9 +10,9 @@ import {
   loadResidencySettings,
   regionFromKeyId,
   settingsFromYaml,
-} from './config';
-import { ResidencyConfigError } from './errors';
-import { residencyConfig, keys, EU_KEY_ID } from './__testUtils__/world';
+} from '.';
+import { ResidencyConfigError } from '../errors';
+import { residencyConfig, keys, EU_KEY_ID } from '../__testUtils__/world';
 
 function load(residency: unknown, env?: Record<string, string>) {
   return loadResidencySettings(

@@ -1,0 +1,43 @@
+/*
+ * Reading files named in configuration (`publicKeyFile`, `trustedRoots[].path`).
+ * Only regular files are read: the open does not block (a FIFO would otherwise
+ * hang the loader forever), the opened descriptor is checked to be a regular file
+ * (`/dev/zero` or a socket would otherwise be read until memory runs out), and at
+ * most `cap` bytes are read even if the file grows while it is read.
+ */
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+
+/** Why a file named in configuration was refused. */
+export class ConfigFileError extends Error {
+  readonly name = 'ConfigFileError';
+}
+
+/** Reads a regular file of at most `cap` bytes; throws ConfigFileError otherwise. */
+export function readRegularFile(file: string, cap: number): Buffer {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (e) {
+    throw new ConfigFileError((e as Error).message);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) {
+      throw new ConfigFileError(`${file} is not a regular file`);
+    }
+    if (st.size > cap) {
+      throw new ConfigFileError(`file larger than ${cap} bytes`);
+    }
+    const buf = Buffer.alloc(cap + 1);
+    let n = 0;
+    for (;;) {
+      const got = readSync(fd, buf, n, buf.length - n, null);
+      if (got === 0) break;
+      n += got;
+      if (n > cap) throw new ConfigFileError(`file larger than ${cap} bytes`);
+    }
+    return buf.subarray(0, n);
+  } finally {
+    closeSync(fd);
+  }
+}

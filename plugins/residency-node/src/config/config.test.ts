@@ -1,4 +1,5 @@
-import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { createHash, ECDH } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +8,10 @@ import { ConfigReader as BackstageConfigReader } from '@backstage/config';
 import { generateKey } from '@residency-dev/signing-kit';
 import {
   configReaderFromObject,
+  findUnsetVariables,
+  identityMatcher,
   loadResidencySettings,
+  readRegularFile,
   regionFromKeyId,
   settingsFromYaml,
 } from '.';
@@ -428,6 +432,219 @@ residency:
         expect(e === undefined || e instanceof ResidencyConfigError).toBe(true);
       }),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe('configuration that lies quietly (issue 12)', () => {
+  it('item 5: a backtracking tenant subjectRegExp is matched in linear time; RE2-incompatible patterns are refused at load', () => {
+    const cfg = residencyConfig({ trustedRoots: [{ publicGood: true }] });
+    (cfg.tenants as any)['acme-eu'].identities = [
+      {
+        subjectRegExp: '(a+)+$',
+        issuer: 'https://issuer.example',
+        region: 'eusc-de-east-1',
+      },
+    ];
+    const s = load(cfg);
+    const pattern = s.tenants['acme-eu'].identities![0].subjectRegExp!;
+    // 40 a's and a b: exponential for a backtracking engine, linear for RE2.
+    expect(identityMatcher(pattern).test(`${'a'.repeat(40)}b`)).toBe(false);
+    expect(identityMatcher(pattern).test('aaaa')).toBe(true);
+    // anchored: the whole subject must match
+    expect(
+      identityMatcher('https://github.com/acme/.*').test(
+        'x https://github.com/acme/y',
+      ),
+    ).toBe(false);
+    (cfg.tenants as any)['acme-eu'].identities[0].subjectRegExp = '(a)\\1';
+    expectConfigError(
+      () => load(cfg),
+      'config_invalid',
+      'residency.tenants.acme-eu.identities[0].subjectRegExp',
+    );
+    (cfg.tenants as any)['acme-eu'].identities[0].subjectRegExp = '(?=a)a';
+    expectConfigError(() => load(cfg), 'config_invalid', 'RE2');
+  });
+
+  it('item 7: publicKeyFile and trustedRoots[].path must be regular files under the cap (/dev/zero, a FIFO, a directory, a huge file)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'residency-cfg-files-'));
+    const fifo = join(dir, 'key.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const big = join(dir, 'big.pem');
+    writeFileSync(big, Buffer.alloc(65 * 1024, 0x41));
+    for (const file of ['/dev/zero', fifo, dir, big]) {
+      expectConfigError(
+        () =>
+          load(
+            residencyConfig({
+              keys: [
+                { id: 'plain', region: 'eusc-de-east-1', publicKeyFile: file },
+              ],
+            }),
+          ),
+        'key_unreadable',
+        'residency.keys[0] (plain)',
+      );
+      expectConfigError(
+        () =>
+          load(residencyConfig({ trustedRoots: [{ name: 'r', path: file }] })),
+        'config_invalid',
+        'residency.trustedRoots[0]',
+      );
+    }
+    expect(() => readRegularFile('/dev/zero', 10)).toThrow(
+      'not a regular file',
+    );
+  });
+
+  it('item 10: the same EC key compressed and uncompressed is one key (fingerprint of the canonical SPKI)', () => {
+    const der = keys().eu.publicKey.export({ type: 'spki', format: 'der' });
+    const compressed = ECDH.convertKey(
+      der.subarray(der.length - 65),
+      'prime256v1',
+      undefined,
+      'hex',
+      'compressed',
+    ) as string;
+    const cder = Buffer.concat([
+      Buffer.from(
+        '3039301306072a8648ce3d020106082a8648ce3d030107032200',
+        'hex',
+      ),
+      Buffer.from(compressed, 'hex'),
+    ]);
+    const cpem = `-----BEGIN PUBLIC KEY-----\n${cder.toString(
+      'base64',
+    )}\n-----END PUBLIC KEY-----\n`;
+    // Alone, the compressed form loads with the fingerprint of the uncompressed key.
+    const alone = load(
+      residencyConfig({
+        keys: [{ id: 'plain-c', region: 'eusc-de-east-1', publicKey: cpem }],
+      }),
+    );
+    expect(alone.keys[0].fingerprint).toBe(
+      createHash('sha256').update(der).digest('hex'),
+    );
+    // Together with the uncompressed form under another id and region: one key, refused.
+    expectConfigError(
+      () =>
+        load(
+          residencyConfig({
+            keys: [
+              { id: EU_KEY_ID, publicKey: keys().eu.publicKeyPem },
+              { id: 'plain-us', region: 'us-east-1', publicKey: cpem },
+            ],
+          }),
+        ),
+      'key_duplicate',
+      `same public key as ${EU_KEY_ID}`,
+    );
+  });
+
+  it.each([
+    ['awskms:///arn:aws:kms:eusc-de-east-1:111122223333:key/x', 'partition'],
+    ['awskms:///arn:aws-eusc:kms:eu-west-1:111122223333:key/x', 'partition'],
+    ['awskms:///arn:aws-us-gov:kms:us-east-1:111122223333:key/x', 'partition'],
+    ['arn:aws:kms:cn-north-1:111122223333:key/x', 'partition'],
+    [
+      'awskms://kms.us-east-1.amazonaws.com/arn:aws-eusc:kms:eusc-de-east-1:111122223333:key/x',
+      'endpoint',
+    ],
+  ])(
+    'item 11: %s contradicts itself and is refused even with an explicit region',
+    (id, why) => {
+      expect(regionFromKeyId(id)).toMatchObject({
+        pinned: false,
+        contradiction: true,
+      });
+      expectConfigError(
+        () =>
+          load(
+            residencyConfig({
+              keys: [
+                {
+                  id,
+                  region: 'eusc-de-east-1',
+                  publicKey: keys().eu.publicKeyPem,
+                },
+              ],
+            }),
+          ),
+        'key_region_contradiction',
+        why,
+      );
+    },
+  );
+
+  it('item 11: schemes are case-insensitive, so AWSKMS:// cannot bypass the region check', () => {
+    const id =
+      'AWSKMS:///arn:aws:kms:us-east-1:111122223333:key/0c7a0000-1111-2222-3333-444455556666';
+    expect(regionFromKeyId(id)).toEqual({ pinned: true, region: 'us-east-1' });
+    expect(
+      regionFromKeyId(
+        'GcpKms://projects/p/locations/europe-west3/keyRings/r/cryptoKeys/k',
+      ),
+    ).toEqual({
+      pinned: true,
+      region: 'europe-west3',
+    });
+    expectConfigError(
+      () =>
+        load(
+          residencyConfig({
+            keys: [
+              {
+                id,
+                region: 'eusc-de-east-1',
+                publicKey: keys().eu.publicKeyPem,
+              },
+            ],
+          }),
+        ),
+      'key_region_contradiction',
+    );
+  });
+
+  it('an unset ${VAR} is a configuration error naming the path (the portal and the CI gate agree); ${VAR:-fallback} works', () => {
+    const cfg = residencyConfig({
+      registries: [
+        {
+          host: 'registry.eu.example.com',
+          region: 'eusc-de-east-1',
+          credentials: { token: '${REG_TOKEN}' },
+        },
+      ],
+    });
+    expectConfigError(
+      () => load(cfg),
+      'config_invalid',
+      'residency.registries[0].credentials.token: environment variable REG_TOKEN is not set',
+    );
+    (cfg.registries as any)[0].credentials.token = '${REG_TOKEN:-fallback}';
+    expect(load(cfg).registries[0].credentials).toEqual({ token: 'fallback' });
+    expect(
+      findUnsetVariables(
+        { a: ['${X}', { $env: 'Y' }, '$${Z}', '${W:-w}'] },
+        {},
+      ),
+    ).toEqual([
+      { path: 'a[0]', name: 'X' },
+      { path: 'a[1]', name: 'Y' },
+    ]);
+  });
+
+  it('item 8: a YAML alias bomb is a bounded configuration error', () => {
+    const lines = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 12; i++) {
+      const prev = String.fromCharCode(96 + i);
+      const cur = String.fromCharCode(97 + i);
+      lines.push(`${cur}: &${cur} [${Array(10).fill(`*${prev}`).join(', ')}]`);
+    }
+    expectConfigError(
+      () => settingsFromYaml(`${lines.join('\n')}\nresidency: {}\n`),
+      'config_invalid',
+      'not valid YAML',
     );
   });
 });

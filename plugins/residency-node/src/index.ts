@@ -20,8 +20,9 @@ export {
   readRegularFile,
   DEFAULT_LIMITS,
   MAX_YAML_ALIASES,
+  RESIDENCY_CONFIG_SHAPE,
 } from './config';
-export type { KeyIdRegion, IdentityMatcher } from './config';
+export type { KeyIdRegion, IdentityMatcher, ConfigShape } from './config';
 export { ResidencyError, ResidencyConfigError, VerifyError } from './errors';
 export type { VerifyErrorCode } from './errors';
 export { DefaultResidencyEngine } from './engine';

@@ -648,3 +648,35 @@ describe('configuration that lies quietly (issue 12)', () => {
     );
   });
 });
+
+describe('unknown keys (issue 12 item 9)', () => {
+  it('a typo such as revokd: true is an error naming the path, and every unknown key is named', () => {
+    const cfg = residencyConfig({
+      keys: [
+        { id: EU_KEY_ID, publicKey: keys().eu.publicKeyPem, revokd: true },
+      ],
+      registrys: [],
+    });
+    let err: unknown;
+    try {
+      load(cfg);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ResidencyConfigError);
+    expect((err as ResidencyConfigError).code).toBe('config_invalid');
+    expect((err as Error).message).toContain('residency.keys[0].revokd');
+    expect((err as Error).message).toContain('residency.registrys');
+    expect((err as ResidencyConfigError).path).toBe('residency.keys[0].revokd');
+  });
+
+  it('tenant and boundary names are free; backend keys are known', () => {
+    const cfg = residencyConfig({
+      schedule: { frequency: { minutes: 5 }, timeout: { minutes: 1 } },
+      revalidateAfter: '1h',
+      roles: { auditors: ['group:default/audit'] },
+      limits: { imagesPerEntity: 5, refreshBatchSize: 10 },
+    });
+    expect(load(cfg).limits.imagesPerEntity).toBe(5);
+  });
+});

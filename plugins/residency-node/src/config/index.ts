@@ -17,3 +17,5 @@ export { DEFAULT_LIMITS } from './limits';
 export { identityMatcher } from './identityPattern';
 export type { IdentityMatcher } from './identityPattern';
 export { readRegularFile } from './files';
+export { RESIDENCY_CONFIG_SHAPE, unknownKeys } from './schema';
+export type { ConfigShape } from './schema';

@@ -11,6 +11,7 @@ import { readLayouts } from './layouts';
 import { DEFAULT_LIMITS, readLimits } from './limits';
 import { read } from './read';
 import { readRegistries } from './registries';
+import { checkKnownKeys } from './schema';
 import { readTenants } from './tenants';
 import { readTrustedRoots } from './trustedRoots';
 
@@ -38,6 +39,7 @@ export function loadResidencySettings(
 ): ResidencySettings {
   const root = read('residency', () => config.getOptionalConfig('residency'));
   if (!root) return emptySettings();
+  checkKnownKeys(root);
   const baseDir = opts?.baseDir;
   const boundaries = readBoundaries(root);
   const registries = readRegistries(root);

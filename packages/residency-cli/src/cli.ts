@@ -157,7 +157,7 @@ export async function run(
     .option('--json', 'print the checks and problems as JSON (see README)')
     .option(
       '--require-compliant',
-      'also fail (exit 1, or 2 if unknown) when the recorded decision is not compliant',
+      'also fail (exit 1, or 2 if unknown) when the recorded decision is not compliant; without --config exit 2 (only internal consistency can be checked)',
     )
     .option(
       '--previous <bundle.json>',
@@ -169,8 +169,12 @@ export async function run(
 Exit codes:
   0  the bundle verifies (with --require-compliant: and its decision is compliant)
   1  the bundle does not verify (tampered, hash or chain mismatch, decision differs)
-  2  could not decide (material that cannot be checked offline)
-  3  usage error, or the file is unreadable or not an evidence bundle`,
+  2  could not decide (material that cannot be checked offline, or
+     --require-compliant without --config: a bundle's own keys are not trust)
+  3  usage error, or the file is unreadable or not an evidence bundle
+
+Without --config only the bundle's internal consistency is checked; its keys and
+regions are the bundle's own claims, never shown as a verified RESIDENT.`,
     )
     .action(async (file: string, o) => {
       json = Boolean(o.json);

@@ -24,6 +24,9 @@ describe('residency verify-evidence (command layer, engine faked)', () => {
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'residency-ve-'));
     writeFileSync(join(dir, 'bundle.json'), JSON.stringify(bundle));
+    const forged = structuredClone(bundle);
+    forged.evidence.record.result.decision = 'compliant';
+    writeFileSync(join(dir, 'forged.json'), JSON.stringify(forged));
     writeFileSync(
       join(dir, 'other.json'),
       JSON.stringify({
@@ -66,6 +69,44 @@ describe('residency verify-evidence (command layer, engine faked)', () => {
       '--require-compliant',
     );
     expect(r.code).toBe(1);
+  });
+
+  it('issue 12 item 1: a self-consistent forged bundle without --config is never RESIDENT, and --require-compliant exits 2', async () => {
+    // What a forger controls: a US key relabelled as EU, the decision flipped and
+    // every hash recomputed. The engine finds it consistent (ok, compliant).
+    const forged = () =>
+      fakeEngine({
+        verification: { ok: true, decision: 'compliant', problems: [] },
+      });
+    const gate = await cli(forged(), 'forged.json', '--require-compliant');
+    expect(gate.code).toBe(2);
+    expect(gate.out).not.toContain('RESIDENT');
+    expect(gate.out).toContain('Only its internal consistency was checked');
+    expect(gate.out).toContain('--require-compliant needs --config');
+    const plain = await cli(forged(), 'forged.json');
+    expect(plain.code).toBe(0);
+    expect(plain.out).not.toContain('RESIDENT');
+    const json = await cli(
+      forged(),
+      'forged.json',
+      '--json',
+      '--require-compliant',
+    );
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.out)).toMatchObject({
+      configChecked: false,
+      verified: 'internal_consistency_only',
+    });
+    // With the auditor's own configuration the same answer is a verified decision.
+    const trusted = await cli(
+      forged(),
+      'forged.json',
+      '-c',
+      'app-config.yaml',
+      '--require-compliant',
+    );
+    expect(trusted.code).toBe(0);
+    expect(trusted.out).toContain('RESIDENT (compliant)');
   });
 
   it('exit 1 and the failing JSON path when it does not verify', async () => {

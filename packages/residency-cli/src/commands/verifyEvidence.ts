@@ -294,11 +294,16 @@ function recordedSummary(record: unknown): string[] {
   return out;
 }
 
-/** Exit code of a bundle verification (see README). */
+/**
+ * Exit code of a bundle verification (see README). Without trust brought by the
+ * auditor (`--config`), a bundle is only shown to be self-consistent: a forger can
+ * relabel a key and recompute every hash, so `--require-compliant` cannot pass.
+ */
 export function exitCodeForVerification(
   v: BundleVerification,
   recordedDecision: string | undefined,
   requireCompliant: boolean,
+  trustChecked = true,
 ): ExitCode {
   if (!v.ok) {
     const undecidable =
@@ -309,7 +314,18 @@ export function exitCodeForVerification(
   if (requireCompliant && recordedDecision !== 'compliant') {
     return recordedDecision === 'unknown' ? EXIT.UNKNOWN : EXIT.FAILED;
   }
+  if (requireCompliant && !trustChecked) return EXIT.UNKNOWN;
   return EXIT.OK;
+}
+
+/** How a decision is shown: never as a verified "RESIDENT" without the auditor's trust. */
+function decisionLabel(decision: string, trustChecked: boolean): string {
+  if (!trustChecked) {
+    return `${safe(decision)} (claimed; not verified against your trust)`;
+  }
+  return (
+    DECISION_LABEL[decision as keyof typeof DECISION_LABEL] ?? safe(decision)
+  );
 }
 
 /** `residency verify-evidence`: offline re-verification of an evidence bundle. */
@@ -367,10 +383,12 @@ export async function verifyEvidenceCommand(
     typeof record?.result?.decision === 'string'
       ? record.result.decision
       : undefined;
+  const trustChecked = settings !== undefined;
   const exitCode = exitCodeForVerification(
     verification,
     recordedDecision,
     Boolean(options.requireCompliant),
+    trustChecked,
   );
 
   const problems = verification.problems.map(p => ({
@@ -422,7 +440,10 @@ export async function verifyEvidenceCommand(
             typeof record?.entityRef === 'string' ? record.entityRef : null,
           sequence: bundle.evidence?.sequence ?? null,
           recordHash: bundle.evidence?.recordHash ?? null,
-          configChecked: settings !== undefined,
+          configChecked: trustChecked,
+          verified: trustChecked
+            ? 'against_configuration'
+            : 'internal_consistency_only',
           checks,
           problems: problems.map(({ path, code, message, check }) => ({
             path,
@@ -452,23 +473,23 @@ export async function verifyEvidenceCommand(
   out.push(
     `  recorded result  ${
       recordedDecision
-        ? DECISION_LABEL[recordedDecision as keyof typeof DECISION_LABEL] ??
-          safe(recordedDecision)
+        ? decisionLabel(recordedDecision, trustChecked)
         : '(missing)'
     }`,
   );
   if (verification.decision) {
     out.push(
-      `  recomputed       ${
-        DECISION_LABEL[verification.decision] ?? verification.decision
-      }`,
+      `  recomputed       ${decisionLabel(
+        verification.decision,
+        trustChecked,
+      )}`,
     );
   }
   out.push(
     `  trust            ${
       settings
         ? 'compared with the given configuration'
-        : 'as recorded in the bundle (pass --config to compare with yours)'
+        : 'NOT CHECKED: only the keys recorded in the bundle were used (pass --config to bring your own trust)'
     }`,
   );
   out.push(...recordedSummary(record));
@@ -493,7 +514,16 @@ export async function verifyEvidenceCommand(
     }
   }
   out.push('');
-  if (verification.ok) {
+  if (verification.ok && !trustChecked) {
+    out.push(
+      'RESULT: the bundle verifies. Only its internal consistency was checked: its keys, regions and decision are as the bundle itself claims, not verified against trust you supplied. Pass --config <app-config.yaml> to verify residency.',
+    );
+    if (options.requireCompliant) {
+      out.push(
+        'Could not decide: --require-compliant needs --config (exit 2).',
+      );
+    }
+  } else if (verification.ok) {
     out.push(
       exitCode === EXIT.OK
         ? 'RESULT: the bundle verifies.'

@@ -628,6 +628,46 @@ describe('residency CLI on the real engine', () => {
     expect(Date.now() - started).toBeLessThan(20_000);
   });
 
+  it('issue 12 item 6: --timeout ends a run whose event loop is blocked (exit 2, could not decide)', async () => {
+    // The run blocks its event loop 200 ms after start, whatever it is doing then:
+    // no in-process timer can fire any more; only the supervisor can keep the deadline.
+    writeFileSync(
+      join(dir, 'block-loop.js'),
+      "if (process.env.RESIDENCY_SUPERVISED === '1') setTimeout(() => { for (;;) {} }, 200);\n",
+    );
+    writeFileSync(
+      join(dir, 'blocked.yaml'),
+      'residency:\n  boundaries: { eu: [eusc-de-east-1] }\n  registries: [{ host: "127.0.0.1:9", region: eusc-de-east-1, insecure: true }]\n  tenants: { t: { boundary: eu } }\n',
+    );
+    const bin = resolve(__dirname, '..', 'bin', 'residency');
+    const started = Date.now();
+    const child = spawn(
+      process.execPath,
+      [
+        '--require',
+        join(dir, 'block-loop.js'),
+        bin,
+        'verify',
+        '127.0.0.1:9/acme/app:1',
+        '-c',
+        'blocked.yaml',
+        '-t',
+        't',
+        '--timeout',
+        '1',
+      ],
+      { cwd: dir },
+    );
+    let err = '';
+    child.stderr.on('data', d => (err += d));
+    const code = await new Promise<number | null>(r =>
+      child.on('exit', c => r(c)),
+    );
+    expect(code).toBe(2);
+    expect(err).toContain('could not decide: the --timeout of 1 s passed');
+    expect(Date.now() - started).toBeLessThan(20_000);
+  });
+
   it('as a child process: real exit codes for resident and not resident', () => {
     const bin = resolve(__dirname, '..', 'bin', 'residency');
     const go = (ref: string) =>

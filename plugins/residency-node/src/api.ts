@@ -3,6 +3,7 @@
  * depend only on what this file declares; the implementation lives beside it.
  */
 import type { Config } from '@backstage/config';
+import type { EvidenceProblem } from './evidence/problems';
 import type {
   EntityResult,
   EvidenceBundle,
@@ -59,8 +60,8 @@ export interface BundleVerification {
   ok: boolean;
   /** The decision recomputed from the bundle's own material. */
   decision?: EntityResult['decision'];
-  /** Each problem names the JSON path of the field that does not verify. */
-  problems: { path: string; code: string; message: string }[];
+  /** Each problem names the JSON path of the field that does not verify and its check. */
+  problems: EvidenceProblem[];
 }
 
 /** The engine, one per process; safe for concurrent use. */

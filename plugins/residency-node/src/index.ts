@@ -37,8 +37,20 @@ export {
   policyOf,
   chainRecord,
   recordHashOf,
+  computeEvidenceId,
+  chainLinkProblems,
+  ChainVerifier,
   verifyEvidenceBundle,
   EVIDENCE_CAPS,
+  EVIDENCE_CHECKS,
+  UNDECIDABLE_EVIDENCE_CODES,
+} from './evidence';
+export type {
+  ChainLinkInput,
+  ChainPredecessor,
+  EvidenceCheckId,
+  EvidenceProblem,
+  EvidenceProblemCode,
 } from './evidence';
 export { decideImage, ruleFacts } from './decide';
 export {

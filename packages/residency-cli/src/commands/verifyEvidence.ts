@@ -11,6 +11,12 @@ import type {
   EngineApi,
   ResidencySettings,
 } from '../engine';
+import {
+  EVIDENCE_CHECKS,
+  UNDECIDABLE_EVIDENCE_CODES,
+  chainLinkProblems,
+  type EvidenceProblem,
+} from '@residency-dev/plugin-residency-node';
 import { DECISION_LABEL, safe } from '../format/text';
 import { loadSettingsFromFiles } from './settings';
 
@@ -30,77 +36,17 @@ export interface VerifyEvidenceOptions {
  * Problem codes meaning "could not check", not "does not verify": trust material the
  * bundle needs is not available offline. They give exit 2 when nothing else fails.
  */
-export const UNDECIDABLE_CODES = new Set([
-  'trusted_root_unavailable',
-  'unsupported',
-  'cannot_verify',
-]);
+export const UNDECIDABLE_CODES: ReadonlySet<string> =
+  UNDECIDABLE_EVIDENCE_CODES;
 
-/** The checks shown to the auditor, each owning the JSON paths under its prefixes. */
-const CHECKS: { id: string; title: string; prefixes: string[] }[] = [
-  {
-    id: 'structure',
-    title: 'bundle structure and schema',
-    prefixes: [
-      '$.schema',
-      '$.exportedAt',
-      '$.exportedBy',
-      '$.evidence.id',
-      '$.evidence.record.schema',
-    ],
-  },
-  {
-    id: 'record_hash',
-    title: 'record hash (RFC 8785 canonical JSON)',
-    prefixes: ['$.evidence.recordHash'],
-  },
-  {
-    id: 'chain',
-    title: 'chain link to the previous record',
-    prefixes: ['$.previous', '$.evidence.previousHash', '$.evidence.sequence'],
-  },
-  {
-    id: 'material',
-    title: 'signatures and attestations against the recorded keys',
-    prefixes: ['$.evidence.record.material'],
-  },
-  {
-    id: 'trust',
-    title: 'recorded trust material (keys, fingerprints, regions)',
-    prefixes: ['$.evidence.record.trust'],
-  },
-  {
-    id: 'decision',
-    title: 'recorded decision recomputed under the recorded policy',
-    prefixes: [
-      '$.evidence.record.result',
-      '$.evidence.record.policy',
-      '$.evidence.record',
-    ],
-  },
-];
+/** A problem as shown: the engine's, with the path in `$.` form. */
+type ShownProblem = EvidenceProblem;
 
 function normalisePath(path: string): string {
   if (path.startsWith('$')) return path;
   return path.startsWith('.') || path.startsWith('[')
     ? `$${path}`
     : `$.${path}`;
-}
-
-function checkOf(path: string): string {
-  const p = normalisePath(path);
-  for (const c of CHECKS) {
-    if (
-      c.prefixes.some(
-        pre => p === pre || p.startsWith(`${pre}.`) || p.startsWith(`${pre}[`),
-      )
-    ) {
-      return c.id;
-    }
-  }
-  // The whole document or the whole evidence object is malformed.
-  if (p === '$' || p === '$.evidence') return 'structure';
-  return 'other';
 }
 
 /** Reads and minimally checks that a file is an evidence bundle (else exit 3). */
@@ -155,19 +101,16 @@ export function readEvidenceBundle(file: string): EvidenceBundle {
 
 /**
  * The link between this bundle and the bundle of the previous record (`--previous`):
- * the previous one verifies, and this record's previousHash and sequence follow it.
+ * the previous one verifies, and this record follows it by the engine's chain rules.
  */
 async function checkPrevious(
   file: string,
   bundle: EvidenceBundle,
   settings: ResidencySettings | undefined,
   engineApi: EngineApi,
-): Promise<{ path: string; code: string; message: string; check: string }[]> {
+): Promise<ShownProblem[]> {
   const prev = readEvidenceBundle(file);
-  const out: { path: string; code: string; message: string; check: string }[] =
-    [];
-  const add = (path: string, code: string, message: string) =>
-    out.push({ path, code, message, check: 'chain' });
+  const out: ShownProblem[] = [];
   let pv: BundleVerification;
   try {
     pv = await engineApi.verifyEvidenceBundle(prev, { settings });
@@ -175,48 +118,43 @@ async function checkPrevious(
     pv = {
       ok: false,
       problems: [
-        { path: '$', code: 'cannot_verify', message: errorMessage(e) },
+        {
+          path: '$',
+          code: 'cannot_verify',
+          message: errorMessage(e),
+          check: 'chain',
+        },
       ],
     };
   }
   if (!pv.ok) {
-    add(
-      '$.previous',
-      'previous_invalid',
-      `the previous bundle ${file} does not verify (${pv.problems
+    out.push({
+      path: '$.previous',
+      code: 'previous_invalid',
+      message: `the previous bundle ${file} does not verify (${pv.problems
         .map(p => normalisePath(p.path))
         .join(', ')})`,
-    );
+      check: 'chain',
+    });
   }
-  const ev = bundle.evidence;
+  const ev = bundle.evidence ?? ({} as Partial<EvidenceBundle['evidence']>);
   const pe = prev.evidence;
-  if (pe?.recordHash !== ev?.previousHash) {
-    add(
-      '$.evidence.previousHash',
-      'chain_broken',
-      `is ${safe(
-        ev?.previousHash ?? null,
-      )}, but the previous record's recordHash is ${safe(
-        pe?.recordHash ?? null,
-      )}`,
-    );
-  }
-  if (typeof pe?.sequence !== 'number' || pe.sequence + 1 !== ev?.sequence) {
-    add(
-      '$.evidence.sequence',
-      'chain_broken',
-      `is ${safe(
-        ev?.sequence ?? null,
-      )}, but the previous record's sequence is ${safe(pe?.sequence ?? null)}`,
-    );
-  }
-  if (pe?.record?.entityRef !== ev?.record?.entityRef) {
-    add(
-      '$.evidence.record.entityRef',
-      'chain_broken',
-      `the previous record belongs to ${safe(pe?.record?.entityRef ?? null)}`,
-    );
-  }
+  out.push(
+    ...chainLinkProblems(
+      {
+        sequence: ev.sequence,
+        previousHash: ev.previousHash,
+        recordHash: ev.recordHash,
+        record: ev.record,
+      },
+      {
+        sequence: pe?.sequence,
+        recordHash: pe?.recordHash,
+        entityRef: pe?.record?.entityRef ?? null,
+      },
+      { skipRecordHash: true },
+    ).map(p => ({ ...p, path: normalisePath(p.path) })),
+  );
   return out;
 }
 
@@ -224,11 +162,8 @@ async function checkPrevious(
  * The fields outside the hashed record (the download's metadata and the storage id)
  * cannot be proven, but they must at least be well-formed.
  */
-function metadataProblems(
-  bundle: EvidenceBundle,
-): { path: string; code: string; message: string; check: string }[] {
-  const out: { path: string; code: string; message: string; check: string }[] =
-    [];
+function metadataProblems(bundle: EvidenceBundle): ShownProblem[] {
+  const out: ShownProblem[] = [];
   const add = (path: string, message: string) =>
     out.push({ path, code: 'malformed', message, check: 'structure' });
   const b = bundle as unknown as Record<string, unknown>;
@@ -356,6 +291,7 @@ export async function verifyEvidenceCommand(
           path: '$',
           code: 'cannot_verify',
           message: `the verifier could not complete: ${errorMessage(e)}`,
+          check: 'structure',
         },
       ],
     };
@@ -395,7 +331,7 @@ export async function verifyEvidenceCommand(
     path: normalisePath(p.path),
     code: p.code,
     message: p.message,
-    check: (p as { check?: string }).check ?? checkOf(p.path),
+    check: p.check,
   }));
   type CheckStatus = 'pass' | 'fail' | 'not_run';
   const checks: {
@@ -404,7 +340,7 @@ export async function verifyEvidenceCommand(
     status: CheckStatus;
     ok: boolean;
     problems: number;
-  }[] = CHECKS.map(c => {
+  }[] = EVIDENCE_CHECKS.map(c => {
     const mine = problems.filter(p => p.check === c.id);
     let status: CheckStatus = mine.length === 0 ? 'pass' : 'fail';
     if (!completed) status = 'not_run';
@@ -416,17 +352,6 @@ export async function verifyEvidenceCommand(
       problems: mine.length,
     };
   });
-  const others = problems.filter(p => p.check === 'other');
-  if (others.length > 0) {
-    checks.push({
-      id: 'other',
-      title: 'other fields',
-      status: 'fail',
-      ok: false,
-      problems: others.length,
-    });
-  }
-
   if (options.json) {
     io.stdout(
       `${JSON.stringify(

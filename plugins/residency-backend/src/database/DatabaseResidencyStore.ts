@@ -22,7 +22,7 @@ import {
   ChainVerifier,
   canonicalJson,
   computeEvidenceId,
-  computeRecordHash,
+  recordHashOf,
   sha256Hex,
 } from './chain';
 import type {
@@ -414,11 +414,7 @@ export class DatabaseResidencyStore implements ResidencyStore {
           .first('sequence', 'record_hash');
         const sequence = head ? Number(head.sequence) + 1 : 1;
         const previousHash = head ? head.record_hash : null;
-        const recordHash = computeRecordHash({
-          sequence,
-          previousHash,
-          record,
-        });
+        const recordHash = recordHashOf(sequence, previousHash, record);
         const id = computeEvidenceId({ entityRef, sequence, recordHash });
         await trx(T_EVIDENCE).insert({
           id,

@@ -16,7 +16,7 @@ import {
   chainRecord,
   recordHashOf,
   verifyEvidenceBundle,
-} from './evidence';
+} from '.';
 import {
   addEnvelope,
   addMessageBundle,
@@ -28,7 +28,7 @@ import {
   newImage,
   settingsWith,
   statementFor,
-} from './__testUtils__/world';
+} from '../__testUtils__/world';
 
 async function makeRecord(): Promise<{
   record: EvidenceRecord;

@@ -7,3 +7,4 @@ export * from './reasons';
 export * from './types';
 export * from './evidence';
 export * from './permissions';
+export * from './entity';

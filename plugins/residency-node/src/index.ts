@@ -80,6 +80,12 @@ export type { TrustedKey, KeyStatus } from './keys';
 export { evaluateRule, compileRule } from './cel';
 export { ENGINE_VERSION } from './version';
 export {
+  declaresResidency,
+  readResidencyAnnotations,
+  readResidencyInputs,
+} from './entity';
+export type { EntityResidencyInputs, ResidencyEntity } from './entity';
+export {
   parseImageReference,
   splitImagesAnnotation,
   formatImageReference,

@@ -308,16 +308,5 @@ export function formatImageReference(ref: ImageReference): string {
   return `${base}:${ref.tag ?? 'latest'}`;
 }
 
-/**
- * Splits the `residency.dev/images` annotation: commas and/or newlines separate
- * references; surrounding whitespace is trimmed and empty entries dropped.
- */
-export function splitImagesAnnotation(
-  value: string | undefined | null,
-): string[] {
-  if (typeof value !== 'string') return [];
-  return value
-    .split(/[,\r\n]+/)
-    .map(s => s.trim())
-    .filter(s => s.length > 0);
-}
+/** Splits the `residency.dev/images` annotation (the rule lives in residency-common). */
+export { splitImagesAnnotation } from '@residency-dev/plugin-residency-common';

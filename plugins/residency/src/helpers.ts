@@ -1,13 +1,13 @@
 import type { Entity } from '@backstage/catalog-model';
-import { ANNOTATION_IMAGES } from '@residency-dev/plugin-residency-common';
+import { declaresResidency } from '@residency-dev/plugin-residency-common';
 
 /**
  * True when the entity declares images for Residency to check
- * (the `residency.dev/images` annotation is present and not blank).
+ * (the `residency.dev/images` annotation is present and not blank; the same rule
+ * the backend uses to pick entities, from residency-common).
  *
  * @public
  */
 export function isResidencyAvailable(entity: Entity): boolean {
-  const value = entity.metadata.annotations?.[ANNOTATION_IMAGES];
-  return typeof value === 'string' && value.trim().length > 0;
+  return declaresResidency(entity);
 }

@@ -1,20 +1,23 @@
 import { readFileSync, statSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import {
+  parseEntityRef,
+  stringifyEntityRef,
+  type CompoundEntityRef,
+} from '@backstage/catalog-model';
+import {
   ANNOTATION_IMAGES,
-  ANNOTATION_REGION,
-  ANNOTATION_TENANT,
+  declaresResidency,
+  readResidencyAnnotations,
+  residencyEntityRef,
+  type EntityResidencyInputs,
+  type ResidencyEntity,
 } from '@residency-dev/plugin-residency-common';
 import { CliError, errorMessage } from '../errors';
 import { safe } from '../format/text';
 
-/** What a catalog entity says about residency. */
-export interface EntityAnnotations {
-  entityRef: string;
-  images?: string;
-  tenant?: string;
-  region?: string;
-}
+/** What a catalog entity says about residency (the backend's reading of it). */
+export type EntityAnnotations = EntityResidencyInputs;
 
 const MAX_CATALOG_BYTES = 4 * 1024 * 1024;
 
@@ -22,7 +25,8 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function refOf(doc: Record<string, unknown>): string | undefined {
+/** A YAML document that is a catalog entity (kind and metadata.name). */
+function asEntity(doc: Record<string, unknown>): ResidencyEntity | undefined {
   const meta = doc.metadata;
   if (
     typeof doc.kind !== 'string' ||
@@ -31,8 +35,37 @@ function refOf(doc: Record<string, unknown>): string | undefined {
   ) {
     return undefined;
   }
-  const ns = typeof meta.namespace === 'string' ? meta.namespace : 'default';
-  return `${doc.kind.toLocaleLowerCase('en-US')}:${ns}/${meta.name}`;
+  return {
+    kind: doc.kind,
+    metadata: {
+      name: meta.name,
+      ...(typeof meta.namespace === 'string'
+        ? { namespace: meta.namespace }
+        : {}),
+      ...(typeof meta.title === 'string' ? { title: meta.title } : {}),
+      annotations: (isObject(meta.annotations)
+        ? meta.annotations
+        : {}) as Record<string, string>,
+    },
+  };
+}
+
+/** `--entity` as a compound ref (kind required, namespace defaults to `default`). */
+function wantedRef(wanted: string): CompoundEntityRef {
+  try {
+    return parseEntityRef(wanted);
+  } catch (e) {
+    throw new CliError(`--entity ${safe(wanted)}: ${errorMessage(e)}`, {
+      hint: 'Write the entity ref as kind:namespace/name, e.g. component:default/shop.',
+    });
+  }
+}
+
+function sameRef(a: CompoundEntityRef, b: CompoundEntityRef): boolean {
+  return (
+    stringifyEntityRef(a).toLocaleLowerCase('en-US') ===
+    stringifyEntityRef(b).toLocaleLowerCase('en-US')
+  );
 }
 
 /**
@@ -59,7 +92,7 @@ export function readEntityFile(
   }
   const docs = parseAllDocuments(text, { uniqueKeys: true });
   const list = Array.isArray(docs) ? docs : [docs];
-  const entities: { ref: string; annotations: Record<string, unknown> }[] = [];
+  const entities: ResidencyEntity[] = [];
   for (const doc of list) {
     if (doc.errors.length > 0) {
       throw new CliError(
@@ -71,42 +104,32 @@ export function readEntityFile(
     }
     const value: unknown = doc.toJS({ maxAliasCount: 100 });
     if (!isObject(value)) continue;
-    const ref = refOf(value);
-    if (!ref) continue;
-    const meta = value.metadata as Record<string, unknown>;
-    entities.push({
-      ref,
-      annotations: isObject(meta.annotations) ? meta.annotations : {},
-    });
+    const entity = asEntity(value);
+    if (entity) entities.push(entity);
   }
-  const wantedRef = wanted?.toLocaleLowerCase('en-US');
-  const candidates = wantedRef
-    ? entities.filter(e => e.ref.toLocaleLowerCase('en-US') === wantedRef)
-    : entities.filter(e => e.annotations[ANNOTATION_IMAGES] !== undefined);
+  const want = wanted ? wantedRef(wanted) : undefined;
+  const candidates = want
+    ? entities.filter(e => sameRef(parseEntityRef(residencyEntityRef(e)), want))
+    : entities.filter(declaresResidency);
   if (candidates.length !== 1) {
-    const listed = entities.map(e => e.ref).join(', ') || '(none)';
+    const listed =
+      entities.map(e => residencyEntityRef(e)).join(', ') || '(none)';
     throw new CliError(
-      wantedRef
+      want
         ? `${file} has no entity ${safe(wanted)} (entities: ${listed})`
         : `${file} has ${candidates.length} entities with ${ANNOTATION_IMAGES} (entities: ${listed})`,
       { hint: 'Select one with --entity <kind:namespace/name>.' },
     );
   }
-  const { ref, annotations } = candidates[0];
-  const str = (key: string): string | undefined => {
-    const v = annotations[key];
-    if (v === undefined) return undefined;
-    if (typeof v !== 'string') {
+  const entity = candidates[0];
+  for (const [key, v] of Object.entries(entity.metadata.annotations ?? {})) {
+    if (key.startsWith('residency.dev/') && typeof v !== 'string') {
       throw new CliError(
-        `annotation ${key} of ${ref} in ${file} is not a string`,
+        `annotation ${key} of ${residencyEntityRef(
+          entity,
+        )} in ${file} is not a string`,
       );
     }
-    return v;
-  };
-  return {
-    entityRef: ref,
-    images: str(ANNOTATION_IMAGES),
-    tenant: str(ANNOTATION_TENANT),
-    region: str(ANNOTATION_REGION),
-  };
+  }
+  return readResidencyAnnotations(entity);
 }

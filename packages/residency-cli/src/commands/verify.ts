@@ -165,7 +165,7 @@ export async function verifyCommand(
     ? readEntityFile(resolve(io.cwd, options.entityFile), options.entity)
     : undefined;
   const images = [
-    ...(entity?.images ? engineApi.splitImagesAnnotation(entity.images) : []),
+    ...(entity?.images ?? []),
     ...options.images.flatMap(a => engineApi.splitImagesAnnotation(a)),
   ];
   if (images.length === 0) {
@@ -183,7 +183,7 @@ export async function verifyCommand(
         : 'Pass --tenant <id> (a key of residency.tenants).',
     });
   }
-  const declaredRegion = options.region ?? entity?.region;
+  const declaredRegion = options.region ?? entity?.declaredRegion;
   const entityRef = entity?.entityRef ?? options.entity ?? DEFAULT_ENTITY_REF;
   const { settings } = await loadSettingsFromFiles(
     options.config,

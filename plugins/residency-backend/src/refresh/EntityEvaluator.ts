@@ -1,42 +1,19 @@
-import { stringifyEntityRef, type Entity } from '@backstage/catalog-model';
+import type { Entity } from '@backstage/catalog-model';
+import type { EntityStatus } from '@residency-dev/plugin-residency-common';
 import {
-  ANNOTATION_IMAGES,
-  ANNOTATION_REGION,
-  ANNOTATION_TENANT,
-  type EntityStatus,
-} from '@residency-dev/plugin-residency-common';
-import {
-  splitImagesAnnotation,
+  readResidencyInputs,
+  type EntityResidencyInputs,
   type ResidencyEngine,
 } from '@residency-dev/plugin-residency-node';
 import { canonicalJson, sha256Hex } from '../database/chain';
 import type { RecordOutcome, ResidencyStore } from '../database/ResidencyStore';
 
 /** The residency inputs an entity declares through its annotations. */
-export interface EntityInputs {
-  entityRef: string;
-  title?: string;
-  images: string[];
-  tenant?: string;
-  declaredRegion?: string;
-}
+export type EntityInputs = EntityResidencyInputs;
 
 /** Reads an entity's inputs; undefined when it does not declare images. */
 export function readEntityInputs(entity: Entity): EntityInputs | undefined {
-  const annotations = entity.metadata.annotations ?? {};
-  const raw = annotations[ANNOTATION_IMAGES];
-  if (typeof raw !== 'string') {
-    return undefined;
-  }
-  const tenant = annotations[ANNOTATION_TENANT]?.trim() || undefined;
-  const declaredRegion = annotations[ANNOTATION_REGION]?.trim() || undefined;
-  return {
-    entityRef: stringifyEntityRef(entity),
-    ...(entity.metadata.title ? { title: entity.metadata.title } : {}),
-    images: splitImagesAnnotation(raw),
-    ...(tenant ? { tenant } : {}),
-    ...(declaredRegion ? { declaredRegion } : {}),
-  };
+  return readResidencyInputs(entity);
 }
 
 /**

@@ -25,26 +25,24 @@ function residencyConfig({
   registries = [],
   imagesPerEntity,
 }) {
-  return {
-    boundaries: { 'eu-sovereign': [EU_REGION] },
-    registries,
-    layouts,
-    keys: [{ id: EU_KEY_ID, publicKey: publicKeyPem }],
-    tenants: {
-      [TENANT]: {
-        boundary: 'eu-sovereign',
-        require: ['signature', 'provenance', 'sbom'],
-        allowedHosts: [
-          'git.eu.example.com',
-          'builder.eu.example.com',
-          'slsa.dev',
-          'residency.dev',
-          '*.eu.example.com',
-        ],
-      },
-    },
-    ...(imagesPerEntity ? { limits: { imagesPerEntity } } : {}),
-  };
+  const config = kit.ResidencyConfigBuilder.create()
+    .boundary('eu-sovereign', [EU_REGION])
+    .key({ id: EU_KEY_ID, publicKey: publicKeyPem })
+    .tenant(TENANT, {
+      boundary: 'eu-sovereign',
+      require: ['signature', 'provenance', 'sbom'],
+      allowedHosts: [
+        'git.eu.example.com',
+        'builder.eu.example.com',
+        'slsa.dev',
+        'residency.dev',
+        '*.eu.example.com',
+      ],
+    });
+  for (const r of registries) config.registry(r);
+  for (const l of layouts) config.layout(l.path, l.region);
+  if (imagesPerEntity) config.limits({ imagesPerEntity });
+  return config.build();
 }
 
 function settingsOf(cfg) {

@@ -33,6 +33,7 @@ import {
   generateKey,
   privateKeyPem,
   publishSignedImage,
+  ResidencyConfigBuilder,
   slsaProvenanceV1,
   startTestRegistry,
   type SigningKey,
@@ -538,34 +539,40 @@ function appConfig(opts: {
       ],
     },
     permission: { enabled: true },
-    residency: {
-      boundaries: { 'eu-sovereign': [REGION] },
-      registries: [{ host: opts.registryHost, region: REGION, insecure: true }],
-      keys: [opts.keys.eu, opts.keys.us].map(k => ({
-        id: k.id,
-        publicKeyFile: k.publicKeyFile,
+    residency: ResidencyConfigBuilder.create()
+      .boundary('eu-sovereign', [REGION])
+      .registry({ host: opts.registryHost, region: REGION, insecure: true })
+      .key({
+        id: opts.keys.eu.id,
+        publicKeyFile: opts.keys.eu.publicKeyFile,
         validFrom: '2026-01-01T00:00:00Z',
         validUntil: '2036-01-01T00:00:00Z',
-      })),
-      tenants: {
-        [TENANT]: {
-          boundary: 'eu-sovereign',
-          require: ['signature', 'provenance', 'sbom'],
+      })
+      .key({
+        id: opts.keys.us.id,
+        publicKeyFile: opts.keys.us.publicKeyFile,
+        validFrom: '2026-01-01T00:00:00Z',
+        validUntil: '2036-01-01T00:00:00Z',
+      })
+      .tenant(TENANT, {
+        boundary: 'eu-sovereign',
+        require: ['signature', 'provenance', 'sbom'],
+      })
+      .backend({
+        schedule: {
+          frequency: { minutes: 10 },
+          timeout: { minutes: 5 },
+          initialDelay: { seconds: 2 },
         },
-      },
-      schedule: {
-        frequency: { minutes: 10 },
-        timeout: { minutes: 5 },
-        initialDelay: { seconds: 2 },
-      },
-      deltaSchedule: {
-        frequency: { seconds: 10 },
-        timeout: { minutes: 2 },
-        initialDelay: { seconds: 3 },
-      },
-      // Realistic: a verified digest is trusted for a while; Refresh must verify now anyway.
-      revalidateAfter: { minutes: 30 },
-    },
+        deltaSchedule: {
+          frequency: { seconds: 10 },
+          timeout: { minutes: 2 },
+          initialDelay: { seconds: 3 },
+        },
+        // Realistic: a verified digest is trusted for a while; Refresh must verify now anyway.
+        revalidateAfter: { minutes: 30 },
+      })
+      .build(),
   };
   // JSON is YAML.
   return `# Written by e2e/support/globalSetup.ts for one run; do not edit.\n${JSON.stringify(

@@ -55,6 +55,7 @@ import {
 } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { stringify } from 'yaml';
+import { ResidencyConfigBuilder } from './config';
 import {
   generateKey,
   keyFromPrivatePem,
@@ -724,43 +725,43 @@ function appConfig(
     rules: [{ allow: ['User', 'Group'] }],
   });
   locations.push({ type: 'file', target: catalogFile });
-  const k = manifest.keys;
   return {
     catalog: { locations },
-    residency: {
-      boundaries: {
-        'eu-sovereign': ['eusc-de-east-1'],
-        eu: ['eu-central-1', 'eu-west-1', 'eu-west-3', 'eusc-de-east-1'],
-      },
-      registries: [
-        {
-          host: DEMO_UNREACHABLE_REGISTRY,
-          region: 'eusc-de-east-1',
-          insecure: true,
-        },
-      ],
-      layouts: Object.values(manifest.layouts).map(l => ({
-        path: l.path,
-        region: l.region,
-      })),
-      keys: Object.values(k).map(r => ({
-        id: r.id,
-        publicKeyFile: r.publicKeyFile,
-      })),
-      tenants: {
-        'acme-eu': {
-          boundary: 'eu-sovereign',
-          require: ['signature', 'provenance', 'sbom'],
-          allowedHosts: EU_HOSTS,
-        },
-        globex: {
-          boundary: 'eu',
-          require: ['signature', 'provenance'],
-          allowedHosts: EU_HOSTS,
-        },
-      },
-    },
+    residency: demoResidencyConfig(manifest),
   };
+}
+
+/** The demo's `residency:` block: two boundaries, the on-disk layouts, every demo key. */
+function demoResidencyConfig(manifest: DemoManifest) {
+  const config = ResidencyConfigBuilder.create()
+    .boundary('eu-sovereign', ['eusc-de-east-1'])
+    .boundary('eu', [
+      'eu-central-1',
+      'eu-west-1',
+      'eu-west-3',
+      'eusc-de-east-1',
+    ])
+    .registry({
+      host: DEMO_UNREACHABLE_REGISTRY,
+      region: 'eusc-de-east-1',
+      insecure: true,
+    })
+    .tenant('acme-eu', {
+      boundary: 'eu-sovereign',
+      require: ['signature', 'provenance', 'sbom'],
+      allowedHosts: EU_HOSTS,
+    })
+    .tenant('globex', {
+      boundary: 'eu',
+      require: ['signature', 'provenance'],
+      allowedHosts: EU_HOSTS,
+    });
+  for (const l of Object.values(manifest.layouts))
+    config.layout(l.path, l.region);
+  for (const r of Object.values(manifest.keys)) {
+    config.key({ id: r.id, publicKeyFile: r.publicKeyFile });
+  }
+  return config.build();
 }
 
 const HEADER =

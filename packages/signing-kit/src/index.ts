@@ -13,4 +13,5 @@ export * from './predicates';
 export * from './bundles';
 export * from './publish';
 export * from './demo';
+export * from './config';
 export * from './keyless';

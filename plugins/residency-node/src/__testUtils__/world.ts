@@ -10,6 +10,7 @@ import {
   makeMessageBundle,
   makeStatement,
   makeStatementBundle,
+  ResidencyConfigBuilder,
   signSimpleSigning,
   signStatement,
   simpleSigningPayload,
@@ -49,17 +50,13 @@ export function residencyConfig(
 ): Record<string, unknown> {
   const k = keys();
   return {
-    boundaries: { 'eu-sovereign': [EU_REGION] },
-    registries: [
-      { host: EU_REG, region: EU_REGION },
-      { host: US_REG, region: 'us-east-1' },
-    ],
-    keys: [
-      { id: EU_KEY_ID, publicKey: k.eu.publicKeyPem },
-      { id: US_KEY_ID, publicKey: k.us.publicKeyPem },
-    ],
-    tenants: {
-      'acme-eu': {
+    ...ResidencyConfigBuilder.create()
+      .boundary('eu-sovereign', [EU_REGION])
+      .registry({ host: EU_REG, region: EU_REGION })
+      .registry({ host: US_REG, region: 'us-east-1' })
+      .key({ id: EU_KEY_ID, publicKey: k.eu.publicKeyPem })
+      .key({ id: US_KEY_ID, publicKey: k.us.publicKeyPem })
+      .tenant('acme-eu', {
         boundary: 'eu-sovereign',
         require: ['signature'],
         allowedHosts: [
@@ -69,8 +66,8 @@ export function residencyConfig(
           'residency.dev',
           '*.eu.example.com',
         ],
-      },
-    },
+      })
+      .build(),
     ...overrides,
   };
 }

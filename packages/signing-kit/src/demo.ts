@@ -821,87 +821,161 @@ async function withDirLock<T>(
   }
 }
 
+/** Generation, under the directory lock: each step named. */
 async function generateLocked(
   dir: string,
   repoRoot: string,
   log: (message: string) => void,
 ): Promise<DemoResult> {
-  const manifestFile = join(dir, 'demo.json');
-
-  let previous: DemoManifest | undefined;
-  if (existsSync(manifestFile)) {
-    try {
-      previous = JSON.parse(
-        await readFile(manifestFile, 'utf8'),
-      ) as DemoManifest;
-    } catch {
-      previous = undefined; // unreadable: start over (keys are regenerated too)
-    }
-  }
+  const previous = await readPreviousManifest(dir);
   const { keys, records } = await loadOrCreateKeys(dir, previous);
-  const layouts = Object.fromEntries(
+  const layouts = layoutDirs(dir);
+  const reusable = canReuse(previous, dir, records, layouts);
+  const images = reusable
+    ? reuseImages(previous!, dir, log)
+    : await publishFresh(dir, keys, layouts, log);
+  const manifest = await writeManifest(dir, {
+    previous: reusable ? previous : undefined,
+    records,
+    layouts,
+    images,
+  });
+  const { catalogFile, orgFile } = await writeCatalog(dir, manifest);
+  const configFile = await writeAppConfig(
+    dir,
+    manifest,
+    repoRoot,
+    catalogFile,
+    orgFile,
+  );
+  return { manifest, created: !reusable, configFile, catalogFile };
+}
+
+function manifestPath(dir: string): string {
+  return join(dir, 'demo.json');
+}
+
+/** The manifest of an earlier run, if it is readable. */
+async function readPreviousManifest(
+  dir: string,
+): Promise<DemoManifest | undefined> {
+  const file = manifestPath(dir);
+  if (!existsSync(file)) return undefined;
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as DemoManifest;
+  } catch {
+    return undefined; // unreadable: start over (keys are regenerated too)
+  }
+}
+
+type DemoLayouts = DemoManifest['layouts'];
+
+function layoutDirs(dir: string): DemoLayouts {
+  return Object.fromEntries(
     (Object.keys(LAYOUTS) as LayoutName[]).map(n => [
       n,
       { path: join(dir, 'registries', n), region: LAYOUTS[n] },
     ]),
   );
-  const reusable =
+}
+
+/** Same version, directory and keys, and every layout and image still on disk. */
+function canReuse(
+  previous: DemoManifest | undefined,
+  dir: string,
+  records: DemoManifest['keys'],
+  layouts: DemoLayouts,
+): boolean {
+  return (
     previous?.version === DEMO_VERSION &&
     previous.dir === dir &&
     Object.keys(previous.keys).every(
-      n => previous!.keys[n].fingerprint === records[n]?.fingerprint,
+      n => previous.keys[n].fingerprint === records[n]?.fingerprint,
     ) &&
     Object.values(layouts).every(l => existsSync(join(l.path, 'index.json'))) &&
     Object.values(previous.images ?? {}).every(i =>
       existsSync(join(i.layout, 'blobs', 'sha256', i.digest.slice(7))),
-    );
+    )
+  );
+}
 
-  let images: Record<string, DemoImageRecord>;
-  let created = false;
-  if (reusable) {
-    images = previous!.images;
-    log(`demo data reused from ${dir}`);
-  } else {
-    log(`generating demo data in ${dir}`);
-    // Start the layouts from scratch so signatures are not appended twice.
-    for (const l of Object.values(layouts)) {
-      await rm(l.path, { recursive: true, force: true });
-    }
-    images = await publishAll(dir, keys, log);
-    created = true;
+function reuseImages(
+  previous: DemoManifest,
+  dir: string,
+  log: (message: string) => void,
+): DemoManifest['images'] {
+  log(`demo data reused from ${dir}`);
+  return previous.images;
+}
+
+async function publishFresh(
+  dir: string,
+  keys: Record<KeyName, SigningKey>,
+  layouts: DemoLayouts,
+  log: (message: string) => void,
+): Promise<DemoManifest['images']> {
+  log(`generating demo data in ${dir}`);
+  // Start the layouts from scratch so signatures are not appended twice.
+  for (const l of Object.values(layouts)) {
+    await rm(l.path, { recursive: true, force: true });
   }
+  return publishAll(dir, keys, log);
+}
 
+async function writeManifest(
+  dir: string,
+  parts: {
+    previous: DemoManifest | undefined;
+    records: DemoManifest['keys'];
+    layouts: DemoLayouts;
+    images: DemoManifest['images'];
+  },
+): Promise<DemoManifest> {
   const manifest: DemoManifest = {
     version: DEMO_VERSION,
-    generatedAt: reusable ? previous!.generatedAt : new Date().toISOString(),
+    generatedAt: parts.previous?.generatedAt ?? new Date().toISOString(),
     dir,
-    keys: records,
-    layouts,
-    images,
+    keys: parts.records,
+    layouts: parts.layouts,
+    images: parts.images,
     expectations: Object.fromEntries(
       ENTITIES.map(e => [e.name, { tenant: e.tenant, expected: e.expected }]),
     ),
   };
-  await writeAtomic(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
+  await writeAtomic(
+    manifestPath(dir),
+    `${JSON.stringify(manifest, null, 2)}\n`,
+  );
+  return manifest;
+}
 
+function yamlDocs(docs: unknown[]): string {
+  return (
+    HEADER +
+    docs.map(d => stringify(d, { aliasDuplicateObjects: false })).join('---\n')
+  );
+}
+
+async function writeCatalog(
+  dir: string,
+  manifest: DemoManifest,
+): Promise<{ catalogFile: string; orgFile: string }> {
   const catalogDir = join(dir, 'catalog');
   await mkdir(catalogDir, { recursive: true });
   const catalogFile = join(catalogDir, 'entities.yaml');
   const orgFile = join(catalogDir, 'org.yaml');
-  await writeAtomic(
-    catalogFile,
-    HEADER +
-      entityDocs(manifest)
-        .map(d => stringify(d, { aliasDuplicateObjects: false }))
-        .join('---\n'),
-  );
-  await writeAtomic(
-    orgFile,
-    HEADER +
-      orgDocs()
-        .map(d => stringify(d, { aliasDuplicateObjects: false }))
-        .join('---\n'),
-  );
+  await writeAtomic(catalogFile, yamlDocs(entityDocs(manifest)));
+  await writeAtomic(orgFile, yamlDocs(orgDocs()));
+  return { catalogFile, orgFile };
+}
+
+async function writeAppConfig(
+  dir: string,
+  manifest: DemoManifest,
+  repoRoot: string,
+  catalogFile: string,
+  orgFile: string,
+): Promise<string> {
   const configFile = join(dir, 'app-config.demo.yaml');
   await writeAtomic(
     configFile,
@@ -910,5 +984,5 @@ async function generateLocked(
         aliasDuplicateObjects: false,
       }),
   );
-  return { manifest, created, configFile, catalogFile };
+  return configFile;
 }

@@ -88,8 +88,8 @@ export async function run(
       'app-config file with the residency: section (repeat to merge; later files win)',
     ).argParser(collect);
 
-  program
-    .command('verify')
+  const verify = program.command('verify');
+  verify
     .description(
       'Verify images exactly as the Residency backend does and decide residency for a tenant (a CI/CD gate).',
     )
@@ -97,7 +97,9 @@ export async function run(
       '[image-ref...]',
       'image references: registry/repo[:tag][@sha256:<hex>] or oci:<layout-dir>[:tag|@digest] (commas allowed, as in the annotation)',
     )
-    .addOption(configOption().makeOptionMandatory())
+    // Required, but checked in the action: Commander checks mandatory options before
+    // unknown ones, and `verify --bogus` must name --bogus, not a missing --config.
+    .addOption(configOption())
     .option(
       '-t, --tenant <id>',
       'tenant whose boundary and requirements apply (residency.tenants.<id>); required unless --entity-file has residency.dev/tenant',
@@ -127,6 +129,15 @@ export async function run(
     .addHelpText('after', EXIT_CODES_HELP)
     .action(async (images: string[], o) => {
       json = Boolean(o.json);
+      if (!o.config?.length) {
+        verify.error(
+          "error: required option '-c, --config <file>' not specified",
+          {
+            code: 'commander.missingMandatoryOptionValue',
+            exitCode: EXIT.USAGE,
+          },
+        );
+      }
       exitCode = await verifyCommand(
         {
           images,

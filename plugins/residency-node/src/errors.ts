@@ -28,13 +28,16 @@ export class ResidencyError<Code extends string = string> extends Error {
  * @public
  */
 export class ResidencyConfigError extends ResidencyError<ConfigErrorCode> {
+  /** Every error when a load found several (this one summarises them). */
+  readonly errors: readonly ResidencyConfigError[];
   constructor(
     code: ConfigErrorCode,
     message: string,
     readonly path?: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; errors?: ResidencyConfigError[] },
   ) {
     super(code, message, options);
+    this.errors = options?.errors ?? [this];
   }
 }
 

@@ -132,6 +132,46 @@ ${extra}`,
     expect(doc.error.message).toContain('residency.tenants.other');
   });
 
+  it('issue 15 item 10: reports every error, not only the first', async () => {
+    config(
+      'many.yaml',
+      `    - id: awskms:///alias/x
+      publicKeyFile: eu.pub
+    - id: plain-ci-key
+      publicKeyFile: garbage.pub
+      region: eu-central-1
+      revokd: true
+`,
+      '    other:\n      boundary: us-only\n',
+    );
+    const r = await cli('many.yaml');
+    expect(r.code).toBe(3);
+    expect(r.err).toContain('4 configuration errors');
+    for (const entry of [
+      'residency.keys[1].revokd',
+      'residency.keys[0] (awskms:///alias/x)',
+      'residency.keys[1] (plain-ci-key)',
+      'residency.tenants.other',
+    ]) {
+      expect(r.err).toContain(entry);
+    }
+  });
+
+  it('issue 15 item 10: an unknown flag is named as such (not a missing option)', async () => {
+    const r = await cli('--bogus', 'good.yaml');
+    expect(r.code).toBe(3);
+    expect(r.err).toContain("unknown option '--bogus'");
+    const io = memoryIo({ cwd: dir });
+    expect(await run(['verify', '--bogus', 'x'], { io })).toBe(3);
+    expect(io.err).toContain("unknown option '--bogus'");
+    expect(io.err).not.toContain('required option');
+    const ve = memoryIo({ cwd: dir });
+    expect(
+      await run(['verify-evidence', 'x.json', '--bogus'], { io: ve }),
+    ).toBe(3);
+    expect(ve.err).toContain("unknown option '--bogus'");
+  });
+
   it('a file without a residency section exits 3', async () => {
     writeFileSync(join(dir, 'app-only.yaml'), 'app:\n  title: x\n');
     const r = await cli('app-only.yaml');

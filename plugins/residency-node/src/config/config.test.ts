@@ -680,3 +680,42 @@ describe('unknown keys (issue 12 item 9)', () => {
     expect(load(cfg).limits.imagesPerEntity).toBe(5);
   });
 });
+
+describe('every error at once (issue 15 item 10)', () => {
+  it('a configuration with several broken entries names each of them', () => {
+    const cfg = residencyConfig({
+      registries: [{ host: 'https://bad', region: 'eusc-de-east-1' }],
+      keys: [
+        { id: 'awskms:///alias/x', publicKey: keys().eu.publicKeyPem },
+        { id: EU_KEY_ID, publicKey: 'not a pem' },
+      ],
+      limits: { imagesPerEntity: 0 },
+      typo: true,
+    });
+    let err: unknown;
+    try {
+      load(cfg);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ResidencyConfigError);
+    const e = err as ResidencyConfigError;
+    expect(e.errors.map(x => x.code)).toEqual([
+      'config_invalid',
+      'registry_invalid',
+      'key_region_unpinned',
+      'key_unreadable',
+      'config_invalid',
+    ]);
+    expect(e.message).toContain('5 configuration errors');
+    for (const path of [
+      'residency.typo',
+      'residency.registries[0]',
+      'residency.keys[0]',
+      'residency.keys[1]',
+      'residency.limits.imagesPerEntity',
+    ]) {
+      expect(e.message).toContain(path);
+    }
+  });
+});

@@ -9,6 +9,7 @@ import {
 import {
   checkDate,
   checkRegion,
+  ConfigIssues,
   fail,
   optBoolean,
   optConfigArray,
@@ -26,11 +27,16 @@ export const MAX_PEM_BYTES = 64 * 1024;
 export function readKeys(
   root: ConfigReader,
   baseDir: string | undefined,
+  issues = new ConfigIssues(),
 ): KeySetting[] {
   const keys: KeySetting[] = [];
-  optConfigArray(root, 'keys', 'residency.keys').forEach((kc, i) => {
-    const key = readKey(kc, `residency.keys[${i}]`, baseDir, keys);
-    keys.push(key);
+  const confs =
+    issues.attempt(() => optConfigArray(root, 'keys', 'residency.keys')) ?? [];
+  confs.forEach((kc, i) => {
+    const key = issues.attempt(() =>
+      readKey(kc, `residency.keys[${i}]`, baseDir, keys),
+    );
+    if (key) keys.push(key);
   });
   return keys;
 }

@@ -1,5 +1,5 @@
 import type { ConfigReader, ResidencySettings } from '../api';
-import { fail, read } from './read';
+import { ConfigIssues, fail, read } from './read';
 
 /** Default limits. @public */
 export const DEFAULT_LIMITS = {
@@ -8,9 +8,16 @@ export const DEFAULT_LIMITS = {
 } as const;
 
 /** `residency.limits`: integers between 1 and 10000, defaults otherwise. */
-export function readLimits(root: ConfigReader): ResidencySettings['limits'] {
-  const lim = read('residency.limits', () => root.getOptionalConfig('limits'));
-  const limit = (key: keyof typeof DEFAULT_LIMITS) => {
+export function readLimits(
+  root: ConfigReader,
+  issues = new ConfigIssues(),
+): ResidencySettings['limits'] {
+  const lim = issues.attempt(() =>
+    read('residency.limits', () => root.getOptionalConfig('limits')),
+  );
+  const limit = (key: keyof typeof DEFAULT_LIMITS) =>
+    issues.attempt(() => limitValue(key)) ?? DEFAULT_LIMITS[key];
+  const limitValue = (key: keyof typeof DEFAULT_LIMITS) => {
     const v = lim
       ? read(`residency.limits.${key}`, () => lim.getOptionalNumber(key))
       : undefined;

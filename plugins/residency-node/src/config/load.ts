@@ -9,11 +9,17 @@ import { readBoundaries } from './boundaries';
 import { readKeys } from './keys';
 import { readLayouts } from './layouts';
 import { DEFAULT_LIMITS, readLimits } from './limits';
-import { read } from './read';
+import { ConfigIssues, read } from './read';
 import { readRegistries } from './registries';
 import { checkKnownKeys } from './schema';
 import { readTenants } from './tenants';
 import { readTrustedRoots } from './trustedRoots';
+
+/** A broken trusted root is reported once, not again by every tenant with identities. */
+function hasTrustedRootEntries(root: ConfigReader): boolean {
+  const v = root.getOptional('trustedRoots');
+  return Array.isArray(v) && v.length > 0;
+}
 
 function emptySettings(): ResidencySettings {
   return {
@@ -39,15 +45,22 @@ export function loadResidencySettings(
 ): ResidencySettings {
   const root = read('residency', () => config.getOptionalConfig('residency'));
   if (!root) return emptySettings();
-  checkKnownKeys(root);
+  const issues = new ConfigIssues();
   const baseDir = opts?.baseDir;
-  const boundaries = readBoundaries(root);
-  const registries = readRegistries(root);
-  const layouts = readLayouts(root, baseDir);
-  const keys = readKeys(root, baseDir);
-  const trustedRoots = readTrustedRoots(root, baseDir);
-  const tenants = readTenants(root, boundaries, trustedRoots.length > 0);
-  const limits = readLimits(root);
+  issues.attempt(() => checkKnownKeys(root));
+  const boundaries = readBoundaries(root, issues);
+  const registries = readRegistries(root, issues);
+  const layouts = readLayouts(root, baseDir, issues);
+  const keys = readKeys(root, baseDir, issues);
+  const trustedRoots = readTrustedRoots(root, baseDir, issues);
+  const tenants = readTenants(
+    root,
+    boundaries,
+    trustedRoots.length > 0 || hasTrustedRootEntries(root),
+    issues,
+  );
+  const limits = readLimits(root, issues);
+  issues.throwIfAny();
   return {
     boundaries,
     registries,

@@ -65,3 +65,37 @@ export function checkDate(value: unknown, path: string): string | undefined {
 export function resolveFile(baseDir: string | undefined, p: string) {
   return isAbsolute(p) ? p : resolvePath(baseDir ?? process.cwd(), p);
 }
+
+/**
+ * Collects configuration errors so a load reports every broken entry at once
+ * (`residency config check` lists them all), not only the first.
+ */
+export class ConfigIssues {
+  readonly errors: ResidencyConfigError[] = [];
+
+  /** Runs one entry's reader; a ResidencyConfigError is recorded, not thrown. */
+  attempt<T>(fn: () => T): T | undefined {
+    try {
+      return fn();
+    } catch (e) {
+      if (!(e instanceof ResidencyConfigError)) throw e;
+      this.errors.push(e);
+      return undefined;
+    }
+  }
+
+  /** Throws the one error, or one error naming them all. */
+  throwIfAny(): void {
+    if (this.errors.length === 0) return;
+    if (this.errors.length === 1) throw this.errors[0];
+    const [first] = this.errors;
+    throw new ResidencyConfigError(
+      first.code,
+      `${this.errors.length} configuration errors:\n${this.errors
+        .map(e => `  - ${e.message}`)
+        .join('\n')}`,
+      first.path,
+      { cause: first, errors: this.errors },
+    );
+  }
+}

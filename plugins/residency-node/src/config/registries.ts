@@ -1,6 +1,7 @@
 import type { ConfigReader, ResidencySettings } from '../api';
 import {
   checkRegion,
+  ConfigIssues,
   fail,
   optBoolean,
   optConfigArray,
@@ -14,10 +15,17 @@ const HOST_RE =
   /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*|\[[0-9a-f:.]+\])(?::[0-9]{1,5})?$/;
 
 /** `residency.registries`: host[:port], region, insecure, credentials. */
-export function readRegistries(root: ConfigReader): Registry[] {
+export function readRegistries(
+  root: ConfigReader,
+  issues = new ConfigIssues(),
+): Registry[] {
   const registries: Registry[] = [];
-  optConfigArray(root, 'registries', 'residency.registries').forEach(
-    (rc, i) => {
+  const confs =
+    issues.attempt(() =>
+      optConfigArray(root, 'registries', 'residency.registries'),
+    ) ?? [];
+  confs.forEach((rc, i) =>
+    issues.attempt(() => {
       const entry = readRegistry(rc, `residency.registries[${i}]`);
       if (registries.some(r => r.host === entry.host)) {
         fail(
@@ -27,7 +35,7 @@ export function readRegistries(root: ConfigReader): Registry[] {
         );
       }
       registries.push(entry);
-    },
+    }),
   );
   return registries;
 }

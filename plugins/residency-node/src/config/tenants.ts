@@ -1,7 +1,14 @@
 import type { ConfigReader, ResidencySettings } from '../api';
 import { compileRule } from '../cel';
 import { identityMatcher } from './identityPattern';
-import { checkRegion, fail, optConfigArray, optString, read } from './read';
+import {
+  checkRegion,
+  ConfigIssues,
+  fail,
+  optConfigArray,
+  optString,
+  read,
+} from './read';
 
 type Tenant = ResidencySettings['tenants'][string];
 type Identity = NonNullable<Tenant['identities']>[number];
@@ -13,16 +20,20 @@ export function readTenants(
   root: ConfigReader,
   boundaries: ResidencySettings['boundaries'],
   hasTrustedRoots: boolean,
+  issues = new ConfigIssues(),
 ): ResidencySettings['tenants'] {
   const tenants: Record<string, Tenant> = {};
-  const conf = read('residency.tenants', () =>
-    root.getOptionalConfig('tenants'),
+  const conf = issues.attempt(() =>
+    read('residency.tenants', () => root.getOptionalConfig('tenants')),
   );
   for (const name of conf?.keys() ?? []) {
     const path = `residency.tenants.${name}`;
-    const tc = read(path, () => conf!.getOptionalConfig(name));
-    if (!tc) fail('config_invalid', path, 'tenant must be an object');
-    tenants[name] = readTenant(tc, path, boundaries, hasTrustedRoots);
+    const tenant = issues.attempt(() => {
+      const tc = read(path, () => conf!.getOptionalConfig(name));
+      if (!tc) fail('config_invalid', path, 'tenant must be an object');
+      return readTenant(tc, path, boundaries, hasTrustedRoots);
+    });
+    if (tenant) tenants[name] = tenant;
   }
   return tenants;
 }

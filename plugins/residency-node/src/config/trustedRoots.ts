@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ConfigReader, ResidencySettings } from '../api';
 import { readRegularFile } from './files';
 import {
+  ConfigIssues,
   fail,
   optBoolean,
   optConfigArray,
@@ -17,17 +18,22 @@ export const MAX_TRUSTED_ROOT_BYTES = 4 * 1024 * 1024;
 export function readTrustedRoots(
   root: ConfigReader,
   baseDir: string | undefined,
+  issues = new ConfigIssues(),
 ): TrustedRoot[] {
   const roots: TrustedRoot[] = [];
-  optConfigArray(root, 'trustedRoots', 'residency.trustedRoots').forEach(
-    (tc, i) => {
+  const confs =
+    issues.attempt(() =>
+      optConfigArray(root, 'trustedRoots', 'residency.trustedRoots'),
+    ) ?? [];
+  confs.forEach((tc, i) =>
+    issues.attempt(() => {
       const path = `residency.trustedRoots[${i}]`;
       const entry = readTrustedRoot(tc, path, baseDir);
       if (roots.some(t => t.name === entry.name)) {
         fail('config_invalid', path, 'duplicate trusted root name');
       }
       roots.push(entry);
-    },
+    }),
   );
   return roots;
 }

@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { CliError } from '../errors';
 import { configReaderFromObject } from '@residency-dev/plugin-residency-node';
 import { loadConfigFiles, mergeConfig } from './loadConfig';
@@ -206,5 +207,53 @@ describe('the configuration reader (Backstage ConfigReader, shared with the back
     expect(flags.getOptionalBoolean('b')).toBe(false);
     expect(flags.getOptionalBoolean('d')).toBe(true);
     expect(() => flags.getOptionalBoolean('c')).toThrow("'c'");
+  });
+});
+
+describe('property: the configuration loader on arbitrary files (issue 12, Also)', () => {
+  it('any text loads or fails with a CliError (exit 3 for YAML/config faults), never an untyped error', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'residency-cfg-prop-'));
+    const fragment = fc.constantFrom(
+      'residency:',
+      '  keys:',
+      '    - id: ${X}',
+      '  a: &a [1, 2]',
+      '  b: *a',
+      '  c: { $file: nope.txt }',
+      '  d: { $env: Y }',
+      '  e: { $include: inc.yaml }',
+      '  tenants: {t: {boundary: eu}}',
+      '- item',
+      'x: "unterminated',
+      'dup: 1',
+      'dup: 2',
+      '  ? complex',
+      '---',
+      '%YAML 1.2',
+      '',
+    );
+    const text = fc.oneof(
+      fc.array(fragment, { maxLength: 8 }).map(l => l.join('\n')),
+      fc.string({ maxLength: 200 }),
+    );
+    let n = 0;
+    try {
+      await fc.assert(
+        fc.asyncProperty(text, async t => {
+          const name = `f${n++}.yaml`;
+          writeFileSync(join(dir, name), t);
+          try {
+            const loaded = await loadConfigFiles([name], { cwd: dir, env: {} });
+            expect(typeof loaded.data).toBe('object');
+          } catch (e) {
+            expect(e).toBeInstanceOf(CliError);
+            expect([2, 3]).toContain((e as CliError).exitCode);
+          }
+        }),
+        { numRuns: 150 },
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

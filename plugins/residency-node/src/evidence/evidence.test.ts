@@ -2,6 +2,7 @@
  * Evidence round trip (case 35) and tampering (case 33): build -> chain ->
  * verifyEvidenceBundle is ok offline; every altered field fails naming its path.
  */
+import fc from 'fast-check';
 import {
   EVIDENCE_BUNDLE_SCHEMA,
   type EvidenceBundle,
@@ -357,5 +358,51 @@ describe('evidence', () => {
       expect(r.ok).toBe(false);
       expect(r.problems.length).toBeGreaterThan(0);
     }
+  });
+});
+
+describe('property: the evidence-bundle reader on arbitrary input (issue 12, Also)', () => {
+  it('never throws, and never reports ok for a document it did not verify', () => {
+    const json = fc.letrec(tie => ({
+      v: fc.oneof(
+        { depthSize: 'small' },
+        fc.string(),
+        fc.integer(),
+        fc.boolean(),
+        fc.constant(null),
+        fc.array(tie('v'), { maxLength: 3 }),
+        fc.dictionary(
+          fc.constantFrom(
+            'schema',
+            'evidence',
+            'record',
+            'sequence',
+            'previousHash',
+            'recordHash',
+            'result',
+            'trust',
+            'policy',
+            'material',
+            'keys',
+            'previous',
+            'x',
+          ),
+          tie('v'),
+          { maxKeys: 5 },
+        ),
+      ),
+    })).v;
+    fc.assert(
+      fc.property(json, doc => {
+        const v = verifyEvidenceBundle(doc);
+        expect(v.ok).toBe(false);
+        expect(v.problems.length).toBeGreaterThan(0);
+        for (const p of v.problems) {
+          expect(typeof p.path).toBe('string');
+          expect(typeof p.check).toBe('string');
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });

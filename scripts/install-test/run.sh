@@ -8,7 +8,8 @@
 #     through `npx`; checks that Node 20 gets one clear line;
 #  4. writes a minimal Backstage app in a temp folder (make-app.js), installs the tarballs and
 #     the public Backstage packages at this workspace's versions, builds app and backend, starts
-#     the backend on SQLite and checks the Residency API (check-backend.js).
+#     the backend (its production bundle) on SQLite and checks the Residency API
+#     (check-backend.js), and that `backstage-cli config:check` validates `residency:`.
 # Needs the warm npm cache (`npm install --prefer-offline`). Set RESIDENCY_KEEP_INSTALL_TEST=1
 # to keep the temp folder.
 set -euo pipefail
@@ -116,24 +117,34 @@ node "$here/make-app.js" "$work/app" "$work/tarballs" "$work/demo" "$port"
 (cd "$work/app" && npm install "${npm_quiet[@]}" >/dev/null)
 
 phase "config schema: backstage-cli config:check sees the residency: schema"
-(cd "$work/app" && npx backstage-cli config:check --lax --config "$demo_config" --config app-config.yaml)
-printf 'residency:\n  roles:\n    developers: 42\n' >"$work/bad-config.yaml"
-if (cd "$work/app" && npx backstage-cli config:check --lax --config "$demo_config" \
+(cd "$work/app" && npx backstage-cli config:check --strict --lax --config "$demo_config" \
+  --config app-config.yaml)
+# One wrong key per schema: the backend plugin's and the policy module's.
+printf 'residency:\n  limits:\n    imagesPerEntity: many\n  roles:\n    developers:\n      group: x\n' \
+  >"$work/bad-config.yaml"
+if (cd "$work/app" && npx backstage-cli config:check --strict --lax --config "$demo_config" \
   --config app-config.yaml --config "$work/bad-config.yaml") >"$work/bad-config.log" 2>&1; then
-  echo "FAIL config:check accepted residency.roles.developers: 42" >&2
+  echo "FAIL config:check accepted a wrong residency: section" >&2
   exit 1
 fi
-grep -q 'roles' "$work/bad-config.log"
-echo "  ok  config:check rejects residency.roles.developers: 42"
+grep -q '/residency/limits/imagesPerEntity' "$work/bad-config.log"
+grep -q '/residency/roles/developers' "$work/bad-config.log"
+echo "  ok  config:check --strict rejects residency.limits.imagesPerEntity and residency.roles.developers of the wrong type"
 
 phase "build app and backend"
 (cd "$work/app/packages/app" && npx backstage-cli package build >/dev/null)
 [ -f "$work/app/packages/app/dist/index.html" ]
 grep -lq 'residency' "$work"/app/packages/app/dist/static/*.js
+# The backend build ends with a deployable bundle (dist/bundle.tar.gz, what a Backstage
+# Dockerfile unpacks). Its packager copies the workspace's yarn.lock; this app uses npm, so an
+# empty one stands in. The bundle is unpacked inside the app so node_modules resolve.
+touch "$work/app/yarn.lock"
 (cd "$work/app/packages/backend" && npx backstage-cli package build >/dev/null)
+mkdir -p "$work/app/deploy"
+tar xzf "$work/app/packages/backend/dist/bundle.tar.gz" -C "$work/app/deploy"
 
 phase "start the backend on SQLite (port $port) and call the Residency API"
-(cd "$work/app" && exec node packages/backend --config "$demo_config" --config app-config.yaml) \
+(cd "$work/app" && exec node deploy/packages/backend --config "$demo_config" --config app-config.yaml) \
   >"$work/backend.log" 2>&1 &
 backend_pid=$!
 if ! node "$here/check-backend.js" "http://127.0.0.1:$port"; then

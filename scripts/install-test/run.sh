@@ -68,9 +68,12 @@ check_cli() {
     "$residency" verify "$layout:payments-api-1.4.2" -c "$demo_config" -t acme-eu \
       -r eusc-de-east-1 --evidence "$work/evidence-$label.json" >"$work/verify-$label.txt"
     grep -q 'RESULT: RESIDENT' "$work/verify-$label.txt"
-    if "$residency" verify "$layout:ledger-worker-2.0.0" -c "$demo_config" -t acme-eu \
-      -r eusc-de-east-1 >/dev/null; then
-      echo "FAIL residency verify passed an unsigned image" >&2
+    # Unsigned image: exit code 1 (not resident), not a crash or a usage error.
+    local rc=0
+    "$residency" verify "$layout:ledger-worker-2.0.0" -c "$demo_config" -t acme-eu \
+      -r eusc-de-east-1 >/dev/null || rc=$?
+    if [ "$rc" -ne 1 ]; then
+      echo "FAIL residency verify of an unsigned image exited $rc, expected 1" >&2
       exit 1
     fi
     "$residency" verify-evidence "$work/evidence-$label.json" --require-compliant >/dev/null
@@ -134,7 +137,8 @@ echo "  ok  config:check --strict rejects residency.limits.imagesPerEntity and r
 phase "build app and backend"
 (cd "$work/app/packages/app" && npx backstage-cli package build >/dev/null)
 [ -f "$work/app/packages/app/dist/index.html" ]
-grep -lq 'residency' "$work"/app/packages/app/dist/static/*.js
+# The plugin is in the bundle: its permission names and API path come from our packages.
+grep -lq 'residency.evidence.read' "$work"/app/packages/app/dist/static/*.js
 # The backend build ends with a deployable bundle (dist/bundle.tar.gz, what a Backstage
 # Dockerfile unpacks). Its packager copies the workspace's yarn.lock; this app uses npm, so an
 # empty one stands in. The bundle is unpacked inside the app so node_modules resolve.

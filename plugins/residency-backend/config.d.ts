@@ -15,15 +15,6 @@ export interface Config {
       /** Newest records kept per entity; the oldest kept one becomes a checkpoint so the chain still verifies. */
       keepRecordsPerEntity?: number;
     };
-    /** Catalog groups behind the roles of residencyPermissionPolicyModule. */
-    roles?: {
-      /** Groups whose members read evidence of and refresh the entities they own. */
-      developers?: string[];
-      /** Groups whose members read all evidence, tenants and mismatches. */
-      auditors?: string[];
-      /** Groups whose members may do everything. */
-      platformOwners?: string[];
-    };
     /** Caps. */
     limits?: {
       /** Images one entity may list before it is `invalid(too_many_images)` (engine). */

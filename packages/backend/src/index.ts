@@ -6,7 +6,6 @@
  * groups from `residency.roles`), and the residency plugin does the work.
  */
 import { createBackend } from '@backstage/backend-defaults';
-import { residencyPermissionPolicyModule } from '@residency-dev/plugin-residency-backend';
 
 const backend = createBackend();
 
@@ -15,7 +14,9 @@ backend.add(import('@backstage/plugin-auth-backend'));
 backend.add(import('@backstage/plugin-auth-backend-module-guest-provider'));
 backend.add(import('@backstage/plugin-catalog-backend'));
 backend.add(import('@backstage/plugin-permission-backend'));
-backend.add(residencyPermissionPolicyModule);
+backend.add(
+  import('@residency-dev/plugin-permission-backend-module-residency-policy'),
+);
 backend.add(import('@residency-dev/plugin-residency-backend'));
 
 backend.start();

@@ -1,5 +1,6 @@
 /**
- * The Residency backend plugin, and a permission policy module with three roles.
+ * The Residency backend plugin. Its permission policy with three roles is the separate
+ * package `@residency-dev/plugin-permission-backend-module-residency-policy`.
  *
  * @packageDocumentation
  */
@@ -8,10 +9,3 @@ export {
   residencyEngineExtensionPoint,
   type ResidencyEngineExtensionPoint,
 } from './extensions';
-export {
-  residencyPermissionPolicyModule,
-  ResidencyPermissionPolicy,
-  DEFAULT_ROLE_GROUPS,
-  readRoleGroups,
-  type ResidencyRoleGroups,
-} from './policy';

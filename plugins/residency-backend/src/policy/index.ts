@@ -1,7 +1,0 @@
-export { residencyPermissionPolicyModule } from './module';
-export {
-  ResidencyPermissionPolicy,
-  DEFAULT_ROLE_GROUPS,
-  readRoleGroups,
-  type ResidencyRoleGroups,
-} from './ResidencyPermissionPolicy';

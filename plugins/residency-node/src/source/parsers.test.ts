@@ -10,7 +10,7 @@ import {
   parseTokenResponse,
   TokenCache,
 } from './auth';
-import { parseRetryAfter } from './http';
+import { parseRetryAfter } from './retry';
 import {
   resolveFetchOptions,
   resolveLimits,

@@ -91,6 +91,10 @@ export interface ResidencySettings {
     insecure: boolean;
     /** Credentials for this registry only; never hashed, logged or put in evidence. */
     credentials?: { username: string; password: string } | { token: string };
+    /** Origins besides the registry's own allowed as bearer token realms (credentials may go there). */
+    tokenRealms?: string[];
+    /** Origins the registry may redirect blob and manifest downloads to (S3, CDN); never sent credentials. */
+    blobHosts?: string[];
   }[];
   /** OCI image layout directories on disk (`oci:<path>` references), each with a region. */
   layouts?: { path: string; region: string }[];
@@ -135,6 +139,8 @@ export interface ResidencySettings {
   limits: {
     imagesPerEntity: number;
     concurrencyPerRegistry: number;
+    /** Overall deadline of one image across all its registry requests, seconds. */
+    imageTimeoutSeconds?: number;
   };
 }
 

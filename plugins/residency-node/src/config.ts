@@ -29,6 +29,8 @@ const MAX_TRUSTED_ROOT_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_LIMITS = {
   imagesPerEntity: 50,
   concurrencyPerRegistry: 4,
+  /** Overall deadline of one image (resolve + discovery, all requests), seconds. */
+  imageTimeoutSeconds: 120,
 } as const;
 
 /** Result of reading a key id: the region it pins, if any. */
@@ -148,6 +150,38 @@ function optString(c: ConfigReader, key: string, path: string) {
   return read(`${path}.${key}`, () => c.getOptionalString(key));
 }
 
+/**
+ * An optional list of https origins (`https://host[:port]`, nothing else) of a
+ * registry entry: its bearer token realms or the blob hosts it may redirect to.
+ */
+function originList(
+  c: ConfigReader,
+  key: string,
+  path: string,
+): string[] | undefined {
+  const values = read(`${path}.${key}`, () => c.getOptionalStringArray(key));
+  return values?.map((v, i) => {
+    let url: URL | undefined;
+    try {
+      url = new URL(v);
+    } catch {
+      url = undefined;
+    }
+    if (
+      !url ||
+      url.protocol !== 'https:' ||
+      url.origin !== v.replace(/\/$/, '')
+    ) {
+      fail(
+        'registry_invalid',
+        `${path}.${key}[${i}]`,
+        'must be an https origin such as https://auth.example.com[:port]',
+      );
+    }
+    return url.origin;
+  });
+}
+
 function checkRegion(value: unknown, path: string): string {
   if (typeof value !== 'string' || !REGION_RE.test(value)) {
     fail('config_invalid', path, `"${String(value)}" is not a region id`);
@@ -243,6 +277,11 @@ export function loadResidencySettings(
       read(`${path}.insecure`, () => rc.getOptionalBoolean('insecure')) ??
       false;
     const entry: Settings['registries'][number] = { host, region, insecure };
+    // Registry trust boundaries (helper `source`): extra origins, exact match.
+    const tokenRealms = originList(rc, 'tokenRealms', path);
+    if (tokenRealms) entry.tokenRealms = tokenRealms;
+    const blobHosts = originList(rc, 'blobHosts', path);
+    if (blobHosts) entry.blobHosts = blobHosts;
     const cred = read(`${path}.credentials`, () =>
       rc.getOptionalConfig('credentials'),
     );
@@ -592,6 +631,7 @@ export function loadResidencySettings(
     limits: {
       imagesPerEntity: limit('imagesPerEntity'),
       concurrencyPerRegistry: limit('concurrencyPerRegistry'),
+      imageTimeoutSeconds: limit('imageTimeoutSeconds'),
     },
   };
 }

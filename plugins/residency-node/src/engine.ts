@@ -61,6 +61,9 @@ function defaultSource(settings: ResidencySettings): ArtifactSource {
   return createArtifactSource({
     registries: settings.registries,
     limits: { concurrencyPerRegistry: settings.limits.concurrencyPerRegistry },
+    fetchOptions: {
+      imageTimeoutMs: (settings.limits.imageTimeoutSeconds ?? 120) * 1000,
+    },
     // Only the configured layout directories may be read.
     layoutRoots: (settings.layouts ?? []).map(l => l.path),
   });

@@ -5,6 +5,11 @@
  * network activity.
  */
 import { formatImageReference, parseImageReference } from '../reference';
+import {
+  startImageDeadline,
+  withDeadline,
+  type ImageDeadline,
+} from './deadline';
 import { discoverIn } from './discovery';
 import { PoolSet } from './pool';
 import { OciLayout } from './layout';
@@ -91,6 +96,8 @@ export function createArtifactSource(
   const fetch = resolveFetchOptions(options.fetchOptions);
   const pools = new PoolSet(fetch, limits.concurrencyPerRegistry);
   const clients = new Map<string, RegistryClient>();
+  // The deadline started when an image was resolved, carried on to its discovery.
+  const deadlines = new WeakMap<ResolvedImage, ImageDeadline>();
   for (const r of options.registries) {
     const host = r.host.toLowerCase();
     if (clients.has(host)) continue;
@@ -149,6 +156,27 @@ export function createArtifactSource(
       };
     }
     const client = clientFor(ref);
+    const deadline = startImageDeadline(
+      fetch.imageTimeoutMs,
+      `image ${formatImageReference(ref).slice(0, 300)}`,
+    );
+    const resolved = await resolveInRegistry(
+      client,
+      ref,
+      withDeadline(deadline, signal),
+    ).catch(e => {
+      deadline.clear();
+      throw e;
+    });
+    deadlines.set(resolved, deadline);
+    return resolved;
+  }
+
+  async function resolveInRegistry(
+    client: RegistryClient,
+    ref: ImageReference,
+    signal: AbortSignal,
+  ): Promise<ResolvedImage> {
     const m = await client.getManifest(
       ref.repository,
       ref.digest ?? ref.tag ?? 'latest',
@@ -193,7 +221,23 @@ export function createArtifactSource(
       return discoverIn(layout, image, limits, signal);
     }
     const client = clientFor(ref);
-    return discoverIn(client.store(ref.repository), image, limits, signal);
+    const deadline =
+      deadlines.get(image) ??
+      startImageDeadline(
+        fetch.imageTimeoutMs,
+        `image ${formatImageReference(ref).slice(0, 300)}`,
+      );
+    try {
+      return await discoverIn(
+        client.store(ref.repository),
+        image,
+        limits,
+        withDeadline(deadline, signal),
+      );
+    } finally {
+      deadline.clear();
+      deadlines.delete(image);
+    }
   }
 
   return {

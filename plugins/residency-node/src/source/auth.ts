@@ -50,7 +50,8 @@ export type RegistryCredentials =
 /**
  * Checks a bearer realm before any credential (or even an anonymous token request)
  * goes there: it must be https (http only for an insecure, plain-http registry), and
- * on the registry's own host name unless its origin is explicitly configured.
+ * on the registry's own origin (scheme, host and port) unless that realm origin is
+ * explicitly configured (`tokenRealms`).
  */
 export function checkRealm(
   realm: string,
@@ -91,14 +92,22 @@ export function checkRealm(
       { problem: 'realm_insecure', realm: url.origin },
     );
   }
+  // The exact origin (scheme, host, port), not the host name: a realm on another port
+  // of the registry's host is another service and gets nothing unless configured.
   if (
-    url.hostname !== registryUrl.hostname &&
+    url.origin !== registryUrl.origin &&
     !allowedOrigins.includes(url.origin)
   ) {
+    const sameHost = url.hostname === registryUrl.hostname;
     throw new SourceError(
       'registry_auth',
-      `Refusing bearer realm on another host (${url.hostname}) than the registry (${registryUrl.hostname})`,
-      { problem: 'realm_foreign_host', realm: url.origin },
+      sameHost
+        ? `Refusing bearer realm on another origin (${url.origin}) than the registry (${registryUrl.origin})`
+        : `Refusing bearer realm on another host (${url.hostname}) than the registry (${registryUrl.hostname})`,
+      {
+        problem: sameHost ? 'realm_foreign_origin' : 'realm_foreign_host',
+        realm: url.origin,
+      },
     );
   }
   return url;

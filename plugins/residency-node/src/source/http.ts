@@ -72,6 +72,7 @@ export class RegistryHttp {
       host: access.host,
       authOrigin: this.base.origin,
       followRedirects: true,
+      checkRedirect: (next, req) => this.checkRedirect(next, req),
     };
   }
 
@@ -121,16 +122,49 @@ export class RegistryHttp {
     }
   }
 
-  /** The absolute URL of a request; it must stay on the registry's origin. */
+  /**
+   * The absolute URL of a request; it must stay on the registry's origin. Our own paths
+   * always do; a pagination link that leaves is the registry misbehaving (unknown),
+   * not a configuration error.
+   */
   private urlOf(req: RegistryRequest): URL {
     const url = new URL(req.path, this.base);
     if (url.origin !== this.base.origin) {
       throw new SourceError(
-        'registry_not_allowed',
-        `${req.what}: URL leaves the registry`,
+        'registry_unreachable',
+        `${req.what}: registry ${
+          this.access.host
+        } sent a link to ${url.origin.slice(
+          0,
+          100,
+        )}, outside itself; not followed`,
+        { host: this.access.host, problem: 'link_leaves_registry' },
       );
     }
     return url;
+  }
+
+  /**
+   * Redirects go only to the registry's own origin or to a configured blob host of
+   * this registry; anywhere else the registry is misbehaving (unknown, with a reason).
+   */
+  private checkRedirect(next: URL, req: RegistryRequest): void {
+    if (next.origin === this.base.origin) return;
+    if ((this.access.blobHosts ?? []).includes(next.origin)) return;
+    throw new SourceError(
+      'registry_unreachable',
+      `${req.what}: registry ${
+        this.access.host
+      } redirected to ${next.origin.slice(
+        0,
+        100,
+      )}, which is not one of its configured blobHosts; not followed`,
+      {
+        host: this.access.host,
+        problem: 'redirect_not_allowed',
+        target: next.origin.slice(0, 100),
+      },
+    );
   }
 
   /** One exchange under the registry's concurrency limit. */

@@ -10,6 +10,7 @@ import type {
   ImageMaterial,
   Reason,
 } from '@residency-dev/plugin-residency-common';
+import type { RegistryHealth } from './source/health';
 
 /** Minimal config reader: Backstage's `Config` satisfies it, so does the CLI's YAML reader. */
 export interface ConfigReader {
@@ -80,6 +81,12 @@ export interface ResidencyEngine {
   readonly settings: ResidencySettings;
   /** Releases network resources (keep-alive pools), if any. Optional. */
   close?(): Promise<void>;
+  /**
+   * Starts a refresh cycle of the registry source: per-cycle memory is forgotten and,
+   * when given, `health` (e.g. a new `RegistryCircuit`) is consulted by every
+   * registry request of the cycle. Optional; a no-op for injected sources without it.
+   */
+  newCycle?(options?: { health?: RegistryHealth }): void;
 }
 
 /** The loaded, validated `residency:` configuration. */

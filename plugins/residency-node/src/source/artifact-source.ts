@@ -11,6 +11,7 @@ import {
   type ImageDeadline,
 } from './deadline';
 import { discoverIn } from './discovery';
+import type { HealthSlot, RegistryHealth } from './health';
 import { PoolSet } from './pool';
 import { OciLayout } from './layout';
 import { parseManifest } from './oci';
@@ -41,6 +42,11 @@ export interface ArtifactSourceOptions {
    * refuses every layout reference (a portal reading catalog annotations should set it).
    */
   layoutRoots?: readonly string[];
+  /**
+   * Registry health for the first cycle (e.g. a `RegistryCircuit`); replace it per
+   * cycle with `newCycle({ health })`.
+   */
+  health?: RegistryHealth;
 }
 
 /** An ArtifactSource that owns keep-alive pools; `close()` releases them. */
@@ -48,6 +54,12 @@ export interface ClosableArtifactSource extends ArtifactSource {
   close(): Promise<void>;
   /** The client of an allow-listed registry host, if configured. */
   registryClient(host: string): RegistryClient | undefined;
+  /**
+   * Starts a refresh cycle: forgets per-cycle memory (registries without a referrers
+   * API are asked again) and, when given, installs the cycle's registry health (a
+   * fresh `RegistryCircuit` per cycle; `undefined` removes it).
+   */
+  newCycle(options?: { health?: RegistryHealth }): void;
 }
 
 /**
@@ -95,6 +107,7 @@ export function createArtifactSource(
   const limits = resolveLimits(options.limits);
   const fetch = resolveFetchOptions(options.fetchOptions);
   const pools = new PoolSet(fetch, limits.concurrencyPerRegistry);
+  const health: HealthSlot = { current: options.health };
   const clients = new Map<string, RegistryClient>();
   // The deadline started when an image was resolved, carried on to its discovery.
   const deadlines = new WeakMap<ResolvedImage, ImageDeadline>();
@@ -108,6 +121,7 @@ export function createArtifactSource(
         limits,
         fetchOptions: fetch,
         pools,
+        health,
       }),
     );
   }
@@ -244,6 +258,10 @@ export function createArtifactSource(
     resolve,
     discover,
     registryClient: host => clients.get(host.toLowerCase()),
+    newCycle: (cycle = {}) => {
+      for (const c of clients.values()) c.newCycle();
+      if ('health' in cycle) health.current = cycle.health;
+    },
     close: () => pools.close(),
   };
 }

@@ -5,6 +5,7 @@
  * `retry` (backoff, Retry-After, typed give-up errors) and `auth` (basic/bearer).
  */
 import { RegistryAuth } from './auth';
+import { faultOf, type HealthSlot } from './health';
 import {
   exchange,
   type Exchange,
@@ -62,6 +63,7 @@ export class RegistryHttp {
     limits: SourceLimits,
     private readonly fetch: FetchOptions,
     private readonly pools: PoolSet,
+    private readonly health: HealthSlot = {},
   ) {
     this.base = registryBase(access);
     this.limit = createLimiter(
@@ -76,8 +78,24 @@ export class RegistryHttp {
     };
   }
 
-  /** Performs one logical request with retries, auth and redirects under a total deadline. */
+  /**
+   * Performs one logical request with retries, auth and redirects under a total
+   * deadline, consulting and informing the cycle's registry health, if any.
+   */
   async request(req: RegistryRequest): Promise<RegistryResponse> {
+    const health = this.health.current;
+    health?.check(this.access.host);
+    try {
+      const res = await this.perform(req);
+      health?.record(this.access.host, 'ok');
+      return res;
+    } catch (e) {
+      health?.record(this.access.host, faultOf(e) ?? 'content');
+      throw e;
+    }
+  }
+
+  private async perform(req: RegistryRequest): Promise<RegistryResponse> {
     const deadline = AbortSignal.timeout(this.fetch.totalTimeoutMs);
     const signal = req.signal
       ? AbortSignal.any([req.signal, deadline])

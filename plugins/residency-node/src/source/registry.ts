@@ -9,6 +9,7 @@ import {
   isValidTag,
   parseDigest,
 } from '../reference';
+import type { HealthSlot, RegistryHealth } from './health';
 import { PoolSet, RegistryHttp } from './http';
 import {
   resolveFetchOptions,
@@ -38,6 +39,8 @@ export interface RegistryClientOptions {
   fetchOptions?: Partial<FetchOptions>;
   /** Share keep-alive pools between clients (createArtifactSource does). */
   pools?: PoolSet;
+  /** The registry health of the current cycle, shared with the source (see `newCycle`). */
+  health?: HealthSlot;
 }
 
 function checkDigestHeader(
@@ -129,12 +132,14 @@ export class RegistryClient {
    */
   private referrersAbsent = false;
   private readonly http: RegistryHttp;
+  private readonly healthSlot: HealthSlot;
   private readonly ownsPools: boolean;
   private readonly pools: PoolSet;
   readonly limits: SourceLimits;
 
   constructor(options: RegistryClientOptions) {
     this.limits = resolveLimits(options.limits);
+    this.healthSlot = options.health ?? {};
     const fetch = resolveFetchOptions(options.fetchOptions);
     this.ownsPools = !options.pools;
     this.pools =
@@ -144,6 +149,7 @@ export class RegistryClient {
       this.limits,
       fetch,
       this.pools,
+      this.healthSlot,
     );
     this.host = options.registry.host;
   }
@@ -305,10 +311,12 @@ export class RegistryClient {
 
   /**
    * Starts a new refresh cycle: the registry is asked again whether it has a
-   * referrers API (it may have been upgraded since).
+   * referrers API (it may have been upgraded since). A standalone client may be given
+   * the cycle's registry health here; a client of a source shares the source's.
    */
-  newCycle(): void {
+  newCycle(options: { health?: RegistryHealth } = {}): void {
     this.referrersAbsent = false;
+    if ('health' in options) this.healthSlot.current = options.health;
   }
 
   /** A store view of one repository, for discovery. */

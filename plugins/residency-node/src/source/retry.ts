@@ -106,6 +106,21 @@ export function checkRetryBudget(
   }
 }
 
+const STALL_CODES = new Set([
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
+
+/** `stalled` for connect/header/body timeouts, `network` for refused, reset and the rest. */
+function networkProblem(error: unknown): 'stalled' | 'network' {
+  const cause = error instanceof NetworkFailure ? error.cause : error;
+  const code = (cause as { code?: unknown })?.code;
+  return typeof code === 'string' && STALL_CODES.has(code)
+    ? 'stalled'
+    : 'network';
+}
+
 /** Gives up after the last attempt at an unreachable registry. */
 export function checkNetworkBudget(
   ctx: RetryContext,
@@ -119,6 +134,7 @@ export function checkNetworkBudget(
     {
       host: ctx.host,
       attempts: attempt,
+      problem: networkProblem(error),
       cause: String((error as Error)?.message ?? error).slice(0, 200),
     },
   );

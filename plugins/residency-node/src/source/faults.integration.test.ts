@@ -44,6 +44,7 @@ let registry: TestRegistry;
 let proxy: FaultProxy;
 let other: FaultProxy;
 let digest: string;
+let secondDigest: string;
 const report: Record<string, unknown>[] = [];
 
 beforeAll(async () => {
@@ -60,6 +61,15 @@ beforeAll(async () => {
     key: keys().eu,
   });
   digest = published.digest;
+  const second = await publishSignedImage({
+    target: { registry: registry.url },
+    repository: 'faults/other',
+    tag: 'v1',
+    dockerReference: `${proxy.host}/faults/other`,
+    image: { deterministic: false },
+    key: keys().eu,
+  });
+  secondDigest = second.digest;
 }, 60_000);
 
 afterAll(async () => {
@@ -340,5 +350,60 @@ describe('registry faults through the engine (real docker-registry behind the fa
       problem: 'image_deadline',
     });
     expect(ms).toBeLessThan(3_000);
+  });
+
+  it('an absent referrers API (docker-registry answers 404) is asked once per registry per cycle', async () => {
+    const settings = settingsWith(
+      {
+        registries: [{ host: proxy.host, region: EU_REGION, insecure: true }],
+      },
+      { require: ['signature'] },
+    );
+    const source = createArtifactSource({
+      registries: settings.registries,
+      fetchOptions: FAST,
+    });
+    const engine = DefaultResidencyEngine.create({ settings, source });
+    const referrers = () =>
+      proxy.requests.filter(r => r.url.includes('/referrers/')).length;
+    try {
+      const images = [
+        `${proxy.host}/faults/app:v1`,
+        `${proxy.host}/faults/other:v1`,
+      ];
+      const first = await engine.evaluateEntity({
+        entityRef: 'component:default/faults',
+        images,
+        tenant: 'acme-eu',
+      });
+      expect(first.result.decision).toBe('compliant');
+      expect(first.result.images.map(i => i.digest).sort()).toEqual(
+        [digest, secondDigest].sort(),
+      );
+      // Both images may ask at once before the first 404 lands; never once per image after.
+      const firstCycle = referrers();
+      expect(firstCycle).toBeGreaterThanOrEqual(1);
+      await engine.evaluateEntity({
+        entityRef: 'component:default/faults',
+        images,
+        tenant: 'acme-eu',
+      });
+      expect(referrers()).toBe(firstCycle);
+      engine.newCycle();
+      await engine.evaluateEntity({
+        entityRef: 'component:default/faults',
+        images: images.slice(0, 1),
+        tenant: 'acme-eu',
+      });
+      expect(referrers()).toBe(firstCycle + 1);
+      report.push({
+        case: 'absent referrers API, 2 images x 2 evaluations, then a new cycle',
+        referrersRequests: referrers(),
+        totalRequests: proxy.requests.length,
+      });
+    } finally {
+      await engine.close();
+      await source.close();
+    }
   });
 });

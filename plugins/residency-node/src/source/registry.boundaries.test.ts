@@ -119,7 +119,10 @@ describe('credentials follow the origin, not the host name', () => {
       res.end('{"token":"t1"}');
     });
     const s = await serve((req, res) => {
-      if (req.headers.authorization === 'Bearer t1') return sendManifest(res);
+      if (req.headers.authorization === 'Bearer t1') {
+        sendManifest(res);
+        return;
+      }
       res.writeHead(401, {
         'www-authenticate': `Bearer realm="http://127.0.0.1:${realm.port}/token",service="r"`,
       });
@@ -164,16 +167,24 @@ describe('one image, one deadline', () => {
       if (
         url.endsWith('/manifests/v1') ||
         url.endsWith(`/manifests/${MANIFEST_DIGEST}`)
-      )
-        return sendManifest(res);
-      if (url.endsWith('.sig')) return sendManifest(res, sig);
+      ) {
+        sendManifest(res);
+        return;
+      }
+      if (url.endsWith('.sig')) {
+        sendManifest(res, sig);
+        return;
+      }
       if (url.includes('/blobs/')) {
         // Each blob drips one byte every 100 ms: under the idle timeout, ~1.5 s in all.
         const blob = layers.find(l => url.endsWith(sha256(l))) ?? CONFIG;
         res.writeHead(200, { 'content-length': String(blob.length) });
         let i = 0;
         const t = setInterval(() => {
-          if (res.destroyed) return clearInterval(t);
+          if (res.destroyed) {
+            clearInterval(t);
+            return;
+          }
           res.write(blob.subarray(i, i + 1));
           i++;
           if (i >= blob.length) {
@@ -182,7 +193,7 @@ describe('one image, one deadline', () => {
           }
         }, 100);
         res.once('close', () => clearInterval(t));
-        return undefined;
+        return;
       }
       res.writeHead(404);
       res.end();

@@ -314,6 +314,27 @@ describe('an absent referrers API is remembered per registry', () => {
     );
   });
 
+  it('without a new cycle, the memory lasts 10 minutes at most', async () => {
+    const s = await serve((_req, res) => {
+      res.writeHead(404);
+      res.end();
+    });
+    const c = client(s);
+    expect(await c.getReferrers('app', MANIFEST_DIGEST)).toBeUndefined();
+    const now = Date.now();
+    const clock = jest.spyOn(Date, 'now');
+    try {
+      clock.mockReturnValue(now + 9 * 60_000);
+      await c.getReferrers('app', MANIFEST_DIGEST);
+      expect(s.requests).toHaveLength(1);
+      clock.mockReturnValue(now + 11 * 60_000);
+      await c.getReferrers('app', MANIFEST_DIGEST);
+      expect(s.requests).toHaveLength(2);
+    } finally {
+      clock.mockRestore();
+    }
+  });
+
   it('a registry with the API is asked for every image', async () => {
     const s = await serve((_req, res) => sendIndex(res));
     const c = client(s);

@@ -31,6 +31,12 @@ import { SourceError, type RegistryAccess } from './types';
 
 const MANIFEST_ACCEPT = MANIFEST_MEDIA_TYPES.join(', ');
 const MAX_REFERRER_PAGES = 8;
+/**
+ * How long an absent referrers API is remembered when nobody starts a new cycle
+ * (the default full-refresh interval): a long-running process without `newCycle`
+ * calls still notices a registry upgraded to OCI 1.1.
+ */
+const REFERRERS_ABSENT_MS = 10 * 60_000;
 
 /** Options of a standalone {@link RegistryClient}. */
 export interface RegistryClientOptions {
@@ -128,9 +134,9 @@ export class RegistryClient {
   /**
    * The registry answered 404/400/405 for `/referrers/`: it has no referrers API, so
    * it is not asked again for every image of this cycle (the tag schema still is).
-   * Cleared by {@link RegistryClient.newCycle}.
+   * Cleared by {@link RegistryClient.newCycle}, and after 10 minutes at the latest.
    */
-  private referrersAbsent = false;
+  private referrersAbsentUntil = 0;
   private readonly http: RegistryHttp;
   private readonly healthSlot: HealthSlot;
   private readonly ownsPools: boolean;
@@ -245,7 +251,7 @@ export class RegistryClient {
   ): Promise<Descriptor[] | undefined> {
     checkTarget(repository);
     parseDigest(digest);
-    if (this.referrersAbsent) return undefined;
+    if (Date.now() < this.referrersAbsentUntil) return undefined;
     const out: Descriptor[] = [];
     let path: string | undefined = `/v2/${repository}/referrers/${digest}`;
     for (let page = 0; path !== undefined; page++) {
@@ -261,7 +267,7 @@ export class RegistryClient {
       });
       if (res.status < 200 || res.status >= 300) {
         if (page > 0) throw this.brokenPageError(digest, res.status);
-        this.referrersAbsent = true;
+        this.referrersAbsentUntil = Date.now() + REFERRERS_ABSENT_MS;
         return undefined;
       }
       out.push(...this.referrersPage(res.body, digest, out.length));
@@ -315,7 +321,7 @@ export class RegistryClient {
    * the cycle's registry health here; a client of a source shares the source's.
    */
   newCycle(options: { health?: RegistryHealth } = {}): void {
-    this.referrersAbsent = false;
+    this.referrersAbsentUntil = 0;
     if ('health' in options) this.healthSlot.current = options.health;
   }
 

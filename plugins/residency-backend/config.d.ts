@@ -27,6 +27,12 @@ export interface Config {
       leaseSeconds?: number;
       /** Entities one replica evaluates at once; default 4. */
       entityConcurrency?: number;
+      /**
+       * Overall deadline of one image in seconds (resolving it and fetching all its
+       * signatures and attestations, every request together); past it the image is
+       * `unknown(registry_unreachable)`. Default 120 (engine).
+       */
+      imageTimeoutSeconds?: number;
     };
     /** Named boundaries: the regions each legal boundary covers, e.g. `eusc: [eusc-de-east-1]`. */
     boundaries?: { [name: string]: string[] };
@@ -38,6 +44,17 @@ export interface Config {
       region: string;
       /** Plain HTTP (local test registries only). */
       insecure?: boolean;
+      /**
+       * Origins (`https://auth.example.com[:port]`) besides the registry's own that may
+       * serve bearer tokens; the registry's credentials are sent there. Exact origin.
+       */
+      tokenRealms?: string[];
+      /**
+       * Origins the registry may redirect downloads to, e.g. its S3 bucket or CDN
+       * (`https://bucket.s3.eusc-de-east-1.amazonaws.com`). Credentials are never sent
+       * there; a redirect anywhere else is `unknown(registry_unreachable)`.
+       */
+      blobHosts?: string[];
       /** Credentials used for this registry only. */
       credentials?: {
         /** @visibility secret */

@@ -4,6 +4,7 @@
  * formats, into a real OCI registry or an OCI image layout on disk.
  */
 export * from './testing/registry';
+export * from './testing/faultProxy';
 export * from './keys';
 export * from './oci';
 export * from './targets';

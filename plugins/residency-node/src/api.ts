@@ -12,6 +12,7 @@ import type {
   ImageMaterial,
   Reason,
 } from '@residency-dev/plugin-residency-common';
+import type { RegistryHealth } from './source/health';
 
 /**
  * The configuration the engine reads: Backstage's `Config` (the backend's root
@@ -75,6 +76,12 @@ export interface ResidencyEngine {
   readonly settings: ResidencySettings;
   /** Releases network resources (keep-alive pools), if any. Optional. */
   close?(): Promise<void>;
+  /**
+   * Starts a refresh cycle of the registry source: per-cycle memory is forgotten and,
+   * when given, `health` (e.g. a new `RegistryCircuit`) is consulted by every
+   * registry request of the cycle. Optional; a no-op for injected sources without it.
+   */
+  newCycle?(options?: { health?: RegistryHealth }): void;
 }
 
 /** The loaded, validated `residency:` configuration. */
@@ -86,6 +93,10 @@ export interface ResidencySettings {
     insecure: boolean;
     /** Credentials for this registry only; never hashed, logged or put in evidence. */
     credentials?: { username: string; password: string } | { token: string };
+    /** Origins besides the registry's own allowed as bearer token realms (credentials may go there). */
+    tokenRealms?: string[];
+    /** Origins the registry may redirect blob and manifest downloads to (S3, CDN); never sent credentials. */
+    blobHosts?: string[];
   }[];
   /** OCI image layout directories on disk (`oci:<path>` references), each with a region. */
   layouts?: { path: string; region: string }[];
@@ -130,6 +141,8 @@ export interface ResidencySettings {
   limits: {
     imagesPerEntity: number;
     concurrencyPerRegistry: number;
+    /** Overall deadline of one image across all its registry requests, seconds. */
+    imageTimeoutSeconds?: number;
   };
 }
 

@@ -20,6 +20,7 @@ import type {
 import type { ArtifactSource, ImageReference } from './source/types';
 import { SourceError } from './source/types';
 import { createArtifactSource } from './source';
+import type { RegistryHealth } from './source/health';
 import { parseImageReference } from './reference';
 import { decideEntity, type DecisionContext, type ImageInput } from './decide';
 import { policyOf, trustOf } from './evidence';
@@ -62,6 +63,9 @@ function defaultSource(settings: ResidencySettings): ArtifactSource {
   return createArtifactSource({
     registries: settings.registries,
     limits: { concurrencyPerRegistry: settings.limits.concurrencyPerRegistry },
+    fetchOptions: {
+      imageTimeoutMs: (settings.limits.imageTimeoutSeconds ?? 120) * 1000,
+    },
     // Only the configured layout directories may be read.
     layoutRoots: (settings.layouts ?? []).map(l => l.path),
   });
@@ -129,6 +133,14 @@ export class DefaultResidencyEngine implements ResidencyEngine {
   }
 
   /** Releases the default source's keep-alive connection pools (the CLI calls this before exit). */
+  /** See {@link ResidencyEngine.newCycle}; source `newCycle` (helper `source`). */
+  newCycle(options?: { health?: RegistryHealth }): void {
+    const src = this.source as ArtifactSource & {
+      newCycle?: (o?: { health?: RegistryHealth }) => void;
+    };
+    src.newCycle?.(options);
+  }
+
   async close(): Promise<void> {
     const src = this.sourceInstance as
       | (ArtifactSource & { close?: () => Promise<void> })

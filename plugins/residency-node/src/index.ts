@@ -91,7 +91,17 @@ export {
   formatImageReference,
 } from './reference';
 export { SourceError } from './source/types';
-export { createArtifactSource } from './source';
+export {
+  createArtifactSource,
+  faultOf,
+  isAvailabilityFault,
+  RegistryCircuit,
+} from './source';
+export type {
+  RegistryCircuitState,
+  RegistryFault,
+  RegistryHealth,
+} from './source';
 export type { ArtifactSourceOptions, ClosableArtifactSource } from './source';
 export type {
   ArtifactSource,

@@ -102,6 +102,7 @@ describe('loadResidencySettings', () => {
     expect(s.limits).toEqual({
       imagesPerEntity: 50,
       concurrencyPerRegistry: 4,
+      imageTimeoutSeconds: 120,
     });
     expect(s.tenants['acme-eu'].require).toEqual(['signature']);
   });

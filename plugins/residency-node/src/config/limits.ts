@@ -5,6 +5,8 @@ import { ConfigIssues, fail, read } from './read';
 export const DEFAULT_LIMITS = {
   imagesPerEntity: 50,
   concurrencyPerRegistry: 4,
+  /** Overall deadline of one image (resolve + discovery, all requests), seconds. */
+  imageTimeoutSeconds: 120,
 } as const;
 
 /** `residency.limits`: integers between 1 and 10000, defaults otherwise. */
@@ -34,5 +36,6 @@ export function readLimits(
   return {
     imagesPerEntity: limit('imagesPerEntity'),
     concurrencyPerRegistry: limit('concurrencyPerRegistry'),
+    imageTimeoutSeconds: limit('imageTimeoutSeconds'),
   };
 }

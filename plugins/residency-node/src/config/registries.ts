@@ -57,6 +57,11 @@ function readRegistry(rc: ConfigReader, path0: string): Registry {
   const region = checkRegion(optString(rc, 'region', path), `${path}.region`);
   const insecure = optBoolean(rc, 'insecure', path) ?? false;
   const entry: Registry = { host, region, insecure };
+  // Registry trust boundaries: extra origins, matched exactly (scheme, host, port).
+  const tokenRealms = originList(rc, 'tokenRealms', path);
+  if (tokenRealms) entry.tokenRealms = tokenRealms;
+  const blobHosts = originList(rc, 'blobHosts', path);
+  if (blobHosts) entry.blobHosts = blobHosts;
   const credentials = readCredentials(rc, path);
   if (credentials) entry.credentials = credentials;
   return entry;
@@ -81,4 +86,36 @@ function readCredentials(
     cpath,
     'give either { username, password } or { token }',
   );
+}
+
+/**
+ * An optional list of https origins (`https://host[:port]`, nothing else) of a
+ * registry entry: its bearer token realms or the blob hosts it may redirect to.
+ */
+function originList(
+  c: ConfigReader,
+  key: string,
+  path: string,
+): string[] | undefined {
+  const values = read(`${path}.${key}`, () => c.getOptionalStringArray(key));
+  return values?.map((v, i) => {
+    let url: URL | undefined;
+    try {
+      url = new URL(v);
+    } catch {
+      url = undefined;
+    }
+    if (
+      !url ||
+      url.protocol !== 'https:' ||
+      url.origin !== v.replace(/\/$/, '')
+    ) {
+      fail(
+        'registry_invalid',
+        `${path}.${key}[${i}]`,
+        'must be an https origin such as https://auth.example.com[:port]',
+      );
+    }
+    return url.origin;
+  });
 }

@@ -43,6 +43,7 @@ export const RESIDENCY_CONFIG_SHAPE: ConfigShape = object({
   limits: object({
     imagesPerEntity: value,
     concurrencyPerRegistry: value,
+    imageTimeoutSeconds: value,
     refreshBatchSize: value,
     leaseSeconds: value,
     entityConcurrency: value,
@@ -53,6 +54,8 @@ export const RESIDENCY_CONFIG_SHAPE: ConfigShape = object({
       host: value,
       region: value,
       insecure: value,
+      tokenRealms: array(value),
+      blobHosts: array(value),
       credentials: object({ token: value, username: value, password: value }),
     }),
   ),

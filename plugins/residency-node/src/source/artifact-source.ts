@@ -5,8 +5,14 @@
  * network activity.
  */
 import { formatImageReference, parseImageReference } from '../reference';
+import {
+  startImageDeadline,
+  withDeadline,
+  type ImageDeadline,
+} from './deadline';
 import { discoverIn } from './discovery';
-import { PoolSet } from './http';
+import type { HealthSlot, RegistryHealth } from './health';
+import { PoolSet } from './pool';
 import { OciLayout } from './layout';
 import { parseManifest } from './oci';
 import {
@@ -36,6 +42,11 @@ export interface ArtifactSourceOptions {
    * refuses every layout reference (a portal reading catalog annotations should set it).
    */
   layoutRoots?: readonly string[];
+  /**
+   * Registry health for the first cycle (e.g. a `RegistryCircuit`); replace it per
+   * cycle with `newCycle({ health })`.
+   */
+  health?: RegistryHealth;
 }
 
 /** An ArtifactSource that owns keep-alive pools; `close()` releases them. */
@@ -43,6 +54,12 @@ export interface ClosableArtifactSource extends ArtifactSource {
   close(): Promise<void>;
   /** The client of an allow-listed registry host, if configured. */
   registryClient(host: string): RegistryClient | undefined;
+  /**
+   * Starts a refresh cycle: forgets per-cycle memory (registries without a referrers
+   * API are asked again) and, when given, installs the cycle's registry health (a
+   * fresh `RegistryCircuit` per cycle; `undefined` removes it).
+   */
+  newCycle(options?: { health?: RegistryHealth }): void;
 }
 
 /**
@@ -90,7 +107,10 @@ export function createArtifactSource(
   const limits = resolveLimits(options.limits);
   const fetch = resolveFetchOptions(options.fetchOptions);
   const pools = new PoolSet(fetch, limits.concurrencyPerRegistry);
+  const health: HealthSlot = { current: options.health };
   const clients = new Map<string, RegistryClient>();
+  // The deadline started when an image was resolved, carried on to its discovery.
+  const deadlines = new WeakMap<ResolvedImage, ImageDeadline>();
   for (const r of options.registries) {
     const host = r.host.toLowerCase();
     if (clients.has(host)) continue;
@@ -101,6 +121,7 @@ export function createArtifactSource(
         limits,
         fetchOptions: fetch,
         pools,
+        health,
       }),
     );
   }
@@ -149,6 +170,27 @@ export function createArtifactSource(
       };
     }
     const client = clientFor(ref);
+    const deadline = startImageDeadline(
+      fetch.imageTimeoutMs,
+      `image ${formatImageReference(ref).slice(0, 300)}`,
+    );
+    const resolved = await resolveInRegistry(
+      client,
+      ref,
+      withDeadline(deadline, signal),
+    ).catch(e => {
+      deadline.clear();
+      throw e;
+    });
+    deadlines.set(resolved, deadline);
+    return resolved;
+  }
+
+  async function resolveInRegistry(
+    client: RegistryClient,
+    ref: ImageReference,
+    signal: AbortSignal,
+  ): Promise<ResolvedImage> {
     const m = await client.getManifest(
       ref.repository,
       ref.digest ?? ref.tag ?? 'latest',
@@ -193,13 +235,33 @@ export function createArtifactSource(
       return discoverIn(layout, image, limits, signal);
     }
     const client = clientFor(ref);
-    return discoverIn(client.store(ref.repository), image, limits, signal);
+    const deadline =
+      deadlines.get(image) ??
+      startImageDeadline(
+        fetch.imageTimeoutMs,
+        `image ${formatImageReference(ref).slice(0, 300)}`,
+      );
+    try {
+      return await discoverIn(
+        client.store(ref.repository),
+        image,
+        limits,
+        withDeadline(deadline, signal),
+      );
+    } finally {
+      deadline.clear();
+      deadlines.delete(image);
+    }
   }
 
   return {
     resolve,
     discover,
     registryClient: host => clients.get(host.toLowerCase()),
+    newCycle: (cycle = {}) => {
+      for (const c of clients.values()) c.newCycle();
+      if ('health' in cycle) health.current = cycle.health;
+    },
     close: () => pools.close(),
   };
 }

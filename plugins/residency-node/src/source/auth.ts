@@ -2,7 +2,11 @@
  * Registry authentication: WWW-Authenticate challenge parsing and bearer-token caching.
  * The challenge grammar (RFC 7235 auth-params) is small, so it is parsed by hand here.
  */
-import { SourceError } from './types';
+import { exchange, type Exchange, type RegistryRequest } from './exchange';
+import type { FetchOptions, SourceLimits } from './limits';
+import type { PoolSet } from './pool';
+import { abortError, type RetryContext } from './retry';
+import { SourceError, type RegistryAccess } from './types';
 
 /** A parsed WWW-Authenticate challenge. */
 export interface Challenge {
@@ -46,7 +50,8 @@ export type RegistryCredentials =
 /**
  * Checks a bearer realm before any credential (or even an anonymous token request)
  * goes there: it must be https (http only for an insecure, plain-http registry), and
- * on the registry's own host name unless its origin is explicitly configured.
+ * on the registry's own origin (scheme, host and port) unless that realm origin is
+ * explicitly configured (`tokenRealms`).
  */
 export function checkRealm(
   realm: string,
@@ -87,14 +92,22 @@ export function checkRealm(
       { problem: 'realm_insecure', realm: url.origin },
     );
   }
+  // The exact origin (scheme, host, port), not the host name: a realm on another port
+  // of the registry's host is another service and gets nothing unless configured.
   if (
-    url.hostname !== registryUrl.hostname &&
+    url.origin !== registryUrl.origin &&
     !allowedOrigins.includes(url.origin)
   ) {
+    const sameHost = url.hostname === registryUrl.hostname;
     throw new SourceError(
       'registry_auth',
-      `Refusing bearer realm on another host (${url.hostname}) than the registry (${registryUrl.hostname})`,
-      { problem: 'realm_foreign_host', realm: url.origin },
+      sameHost
+        ? `Refusing bearer realm on another origin (${url.origin}) than the registry (${registryUrl.origin})`
+        : `Refusing bearer realm on another host (${url.hostname}) than the registry (${registryUrl.hostname})`,
+      {
+        problem: sameHost ? 'realm_foreign_origin' : 'realm_foreign_host',
+        realm: url.origin,
+      },
     );
   }
   return url;
@@ -183,4 +196,187 @@ export function parseTokenResponse(bytes: Uint8Array): {
       ? o.expires_in
       : 60;
   return { token, expiresIn };
+}
+
+function basicHeader(c: { username: string; password: string }): string {
+  return `Basic ${Buffer.from(`${c.username}:${c.password}`).toString(
+    'base64',
+  )}`;
+}
+
+/**
+ * The anonymous/basic/bearer dance for one configured registry. Its credentials go
+ * only to the registry's origin and to a bearer realm that passed {@link checkRealm}.
+ */
+export class RegistryAuth {
+  private readonly tokens = new TokenCache();
+  private basic = false;
+
+  constructor(
+    private readonly access: RegistryAccess,
+    private readonly base: URL,
+    private readonly limits: SourceLimits,
+    private readonly fetch: FetchOptions,
+    private readonly pools: PoolSet,
+  ) {}
+
+  private scopeOf(repository: string): string {
+    return `repository:${repository}:pull`;
+  }
+
+  /** The Authorization header for a request about `repository`, if any. */
+  authorization(repository: string): string | undefined {
+    const c = this.access.credentials;
+    if (c && 'token' in c) return `Bearer ${c.token}`;
+    const cached = this.tokens.get(this.scopeOf(repository));
+    if (cached) return `Bearer ${cached}`;
+    if (this.basic && c && 'username' in c) return basicHeader(c);
+    return undefined;
+  }
+
+  /** Forgets the token of a scope the registry refused. */
+  forget(repository: string): void {
+    this.tokens.delete(this.scopeOf(repository));
+  }
+
+  refused(req: RegistryRequest, status: number): SourceError {
+    return new SourceError(
+      'registry_auth',
+      `${req.what}: registry ${this.access.host} refused access (${status})`,
+      { host: this.access.host, status },
+    );
+  }
+
+  /** Answers a 401 challenge: switch to basic, or fetch a bearer token from a checked realm. */
+  async authenticate(
+    header: string | undefined,
+    req: RegistryRequest,
+    signal: AbortSignal,
+    deadline: AbortSignal,
+  ): Promise<void> {
+    const challenge = this.usableChallenge(header, req);
+    if (challenge.scheme === 'basic') {
+      this.useBasic(req);
+      return;
+    }
+    const realm = checkRealm(challenge.params.realm, this.base, this.realms());
+    const scope = this.scopeOf(req.repository);
+    await this.tokens.fetchOnce(scope, async () => {
+      const tokenUrl = new URL(realm.href);
+      if (challenge.params.service)
+        tokenUrl.searchParams.set('service', challenge.params.service);
+      tokenUrl.searchParams.set('scope', scope);
+      const res = await this.requestToken(tokenUrl, req, signal, deadline);
+      const { token, expiresIn } = parseTokenResponse(res.body!);
+      this.tokens.set(scope, token, expiresIn);
+      return token;
+    });
+  }
+
+  private usableChallenge(
+    header: string | undefined,
+    req: RegistryRequest,
+  ): Challenge {
+    const creds = this.access.credentials;
+    const challenge = parseChallenge(header);
+    if (!challenge) {
+      throw new SourceError(
+        'registry_auth',
+        `${req.what}: 401 without a usable challenge`,
+        { host: this.access.host },
+      );
+    }
+    if (creds && 'token' in creds) throw this.refused(req, 401);
+    if (challenge.scheme === 'basic') return challenge;
+    if (challenge.scheme !== 'bearer' || !challenge.params.realm) {
+      throw new SourceError(
+        'registry_auth',
+        `${req.what}: unsupported auth challenge`,
+        { host: this.access.host, scheme: challenge.scheme.slice(0, 20) },
+      );
+    }
+    return challenge;
+  }
+
+  private useBasic(req: RegistryRequest): void {
+    const creds = this.access.credentials;
+    if (!creds || !('username' in creds) || this.basic)
+      throw this.refused(req, 401);
+    this.basic = true;
+  }
+
+  /** Configured realm origins; Docker Hub's token service is the one built-in exception. */
+  private realms(): string[] {
+    return [
+      ...(this.access.tokenRealms ?? []),
+      ...(this.access.host === 'docker.io' && !this.access.endpoint
+        ? ['https://auth.docker.io']
+        : []),
+    ];
+  }
+
+  private async requestToken(
+    tokenUrl: URL,
+    req: RegistryRequest,
+    signal: AbortSignal,
+    deadline: AbortSignal,
+  ): Promise<Exchange> {
+    const creds = this.access.credentials;
+    const auth = creds && 'username' in creds ? basicHeader(creds) : undefined;
+    const tokenReq: RegistryRequest = {
+      path: tokenUrl.href,
+      repository: req.repository,
+      cap: this.limits.tokenBytes,
+      what: `token for ${this.scopeOf(req.repository)}`,
+    };
+    let res: Exchange;
+    try {
+      // The realm was checked; Basic credentials go only to it, never elsewhere.
+      res = await exchange(
+        this.pools,
+        this.fetch,
+        tokenUrl,
+        tokenReq,
+        auth,
+        signal,
+        {
+          host: this.access.host,
+          authOrigin: tokenUrl.origin,
+          followRedirects: false,
+        },
+      );
+    } catch (e) {
+      if (e instanceof SourceError) throw e;
+      const ctx: RetryContext = {
+        what: req.what,
+        host: this.access.host,
+        fetch: this.fetch,
+      };
+      if (signal.aborted) throw abortError(ctx, deadline, req.signal);
+      throw new SourceError(
+        'registry_unreachable',
+        `token endpoint unreachable`,
+        {
+          host: this.access.host,
+        },
+      );
+    }
+    return this.checkTokenAnswer(res);
+  }
+
+  private checkTokenAnswer(res: Exchange): Exchange {
+    if (res.status === 429) {
+      throw new SourceError('rate_limited', 'token endpoint rate-limited us', {
+        host: this.access.host,
+      });
+    }
+    if (res.status !== 200 || !res.body) {
+      throw new SourceError(
+        res.status >= 500 ? 'registry_unreachable' : 'registry_auth',
+        `token endpoint answered ${res.status}`,
+        { host: this.access.host, status: res.status },
+      );
+    }
+    return res;
+  }
 }

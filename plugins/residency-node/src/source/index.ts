@@ -8,6 +8,14 @@ export {
   type ClosableArtifactSource,
 } from './artifact-source';
 export { RegistryClient, type RegistryClientOptions } from './registry';
+export {
+  faultOf,
+  isAvailabilityFault,
+  RegistryCircuit,
+  type RegistryCircuitState,
+  type RegistryFault,
+  type RegistryHealth,
+} from './health';
 export { OciLayout } from './layout';
 export { discoverIn, cosignTags } from './discovery';
 export type { OciStore, FetchedManifest } from './store';

@@ -44,6 +44,13 @@ export interface FetchOptions {
   bodyIdleTimeoutMs: number;
   /** Deadline of one logical operation (all retries and redirects included). Default 60 s. */
   totalTimeoutMs: number;
+  /**
+   * Overall deadline of one image: resolving it and discovering everything attached,
+   * all requests together (a registry dripping each of many layers just under the
+   * per-request deadline ends here as `registry_unreachable`, `problem: image_deadline`).
+   * Default 120 s.
+   */
+  imageTimeoutMs: number;
   /** Attempts per request including the first (408/429/5xx/network errors). Default 4. */
   maxAttempts: number;
   /** First backoff step; doubled each retry, full jitter. Default 250 ms. */
@@ -84,6 +91,7 @@ export const DEFAULT_FETCH_OPTIONS: Readonly<FetchOptions> = Object.freeze({
   headersTimeoutMs: 10_000,
   bodyIdleTimeoutMs: 10_000,
   totalTimeoutMs: 60_000,
+  imageTimeoutMs: 120_000,
   maxAttempts: 4,
   baseDelayMs: 250,
   maxDelayMs: 4_000,
@@ -121,6 +129,7 @@ export function resolveFetchOptions(
       d.bodyIdleTimeoutMs,
     ),
     totalTimeoutMs: positive(partial?.totalTimeoutMs, d.totalTimeoutMs),
+    imageTimeoutMs: positive(partial?.imageTimeoutMs, d.imageTimeoutMs),
     maxAttempts: positive(partial?.maxAttempts, d.maxAttempts),
     baseDelayMs: positive(partial?.baseDelayMs, d.baseDelayMs),
     maxDelayMs: positive(partial?.maxDelayMs, d.maxDelayMs),

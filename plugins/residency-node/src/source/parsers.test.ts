@@ -10,7 +10,7 @@ import {
   parseTokenResponse,
   TokenCache,
 } from './auth';
-import { parseRetryAfter } from './http';
+import { parseRetryAfter } from './retry';
 import {
   resolveFetchOptions,
   resolveLimits,
@@ -270,9 +270,15 @@ describe('WWW-Authenticate challenges and bearer realms', () => {
     expect((err as SourceError).details?.problem).toBe(problem);
   });
 
-  it('accepts the registry host (any port) and explicitly configured realm origins', () => {
+  it('accepts the registry origin and explicitly configured realm origins', () => {
     expect(
-      checkRealm('https://registry.eu.example.com:8443/token', https, []).host,
+      checkRealm('https://registry.eu.example.com/token', https, []).host,
+    ).toBe('registry.eu.example.com');
+    // Another port of the registry host is another origin: only when configured (issue 12).
+    expect(
+      checkRealm('https://registry.eu.example.com:8443/token', https, [
+        'https://registry.eu.example.com:8443',
+      ]).host,
     ).toBe('registry.eu.example.com:8443');
     expect(
       checkRealm('https://auth.example.com/t', https, [
@@ -280,10 +286,39 @@ describe('WWW-Authenticate challenges and bearer realms', () => {
       ]).hostname,
     ).toBe('auth.example.com');
     expect(
-      checkRealm('http://127.0.0.1:9/t', new URL('http://127.0.0.1:5000'), [])
-        .port,
+      checkRealm('http://127.0.0.1:9/t', new URL('http://127.0.0.1:5000'), [
+        'http://127.0.0.1:9',
+      ]).port,
     ).toBe('9');
   });
+
+  it.each([
+    [
+      'another port of the registry host',
+      'https://registry.eu.example.com:8443/token',
+    ],
+    [
+      'another port of a plain-http registry host',
+      'http://registry.eu.example.com:5000/t',
+    ],
+  ])(
+    'attack: realm on %s, not configured -> realm_foreign_origin',
+    (_name, realm) => {
+      const base = realm.startsWith('http:')
+        ? new URL('http://registry.eu.example.com')
+        : https;
+      let err: unknown;
+      try {
+        checkRealm(realm, base, []);
+      } catch (e) {
+        err = e;
+      }
+      expect((err as SourceError).code).toBe('registry_auth');
+      expect((err as SourceError).details?.problem).toBe(
+        'realm_foreign_origin',
+      );
+    },
+  );
 
   it('token responses: token/access_token, default expiry, header-injection refused', () => {
     expect(parseTokenResponse(enc({ token: 'abc', expires_in: 120 }))).toEqual({

@@ -460,10 +460,10 @@ describe('redirects', () => {
       res.writeHead(307, { location: `${storage.url}/blob?sig=1` });
       res.end();
     });
-    const bytes = await client(s, { credentials: { token: 'static' } }).getBlob(
-      'app',
-      MANIFEST_DIGEST,
-    );
+    const bytes = await client(s, {
+      credentials: { token: 'static' },
+      blobHosts: [storage.url],
+    }).getBlob('app', MANIFEST_DIGEST);
     expect(sha256(bytes)).toBe(MANIFEST_DIGEST);
     expect(storage.requests).toHaveLength(1);
     expect(storage.requests[0].headers.authorization).toBeUndefined();

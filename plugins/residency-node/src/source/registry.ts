@@ -9,6 +9,7 @@ import {
   isValidTag,
   parseDigest,
 } from '../reference';
+import type { HealthSlot, RegistryHealth } from './health';
 import { PoolSet, RegistryHttp } from './http';
 import {
   resolveFetchOptions,
@@ -30,6 +31,12 @@ import { SourceError, type RegistryAccess } from './types';
 
 const MANIFEST_ACCEPT = MANIFEST_MEDIA_TYPES.join(', ');
 const MAX_REFERRER_PAGES = 8;
+/**
+ * How long an absent referrers API is remembered when nobody starts a new cycle
+ * (the default full-refresh interval): a long-running process without `newCycle`
+ * calls still notices a registry upgraded to OCI 1.1.
+ */
+const REFERRERS_ABSENT_MS = 10 * 60_000;
 
 /** Options of a standalone {@link RegistryClient}. */
 export interface RegistryClientOptions {
@@ -38,6 +45,8 @@ export interface RegistryClientOptions {
   fetchOptions?: Partial<FetchOptions>;
   /** Share keep-alive pools between clients (createArtifactSource does). */
   pools?: PoolSet;
+  /** The registry health of the current cycle, shared with the source (see `newCycle`). */
+  health?: HealthSlot;
 }
 
 function checkDigestHeader(
@@ -114,16 +123,29 @@ class RegistryStore implements OciStore {
   }
 }
 
+/** The target of a `Link: <...>; rel="next"` header, if any. */
+function nextLink(header: string | undefined): string | undefined {
+  return /<([^>]+)>\s*;\s*rel="?next"?/.exec(header ?? '')?.[1];
+}
+
 /** Client of one registry of the allow-list. Safe for concurrent use. */
 export class RegistryClient {
   readonly host: string;
+  /**
+   * The registry answered 404/400/405 for `/referrers/`: it has no referrers API, so
+   * it is not asked again for every image of this cycle (the tag schema still is).
+   * Cleared by {@link RegistryClient.newCycle}, and after 10 minutes at the latest.
+   */
+  private referrersAbsentUntil = 0;
   private readonly http: RegistryHttp;
+  private readonly healthSlot: HealthSlot;
   private readonly ownsPools: boolean;
   private readonly pools: PoolSet;
   readonly limits: SourceLimits;
 
   constructor(options: RegistryClientOptions) {
     this.limits = resolveLimits(options.limits);
+    this.healthSlot = options.health ?? {};
     const fetch = resolveFetchOptions(options.fetchOptions);
     this.ownsPools = !options.pools;
     this.pools =
@@ -133,6 +155,7 @@ export class RegistryClient {
       this.limits,
       fetch,
       this.pools,
+      this.healthSlot,
     );
     this.host = options.registry.host;
   }
@@ -217,7 +240,9 @@ export class RegistryClient {
 
   /**
    * OCI 1.1 referrers of a digest. Undefined when the registry has no referrers API
-   * (404/400/405: the caller falls back to the `sha256-<hex>` tag schema).
+   * (404/400/405: the caller falls back to the `sha256-<hex>` tag schema); that answer
+   * is remembered until {@link RegistryClient.newCycle}. A listing longer than the
+   * page cap, or one whose later page fails, is an error, never a partial list.
    */
   async getReferrers(
     repository: string,
@@ -226,9 +251,11 @@ export class RegistryClient {
   ): Promise<Descriptor[] | undefined> {
     checkTarget(repository);
     parseDigest(digest);
+    if (Date.now() < this.referrersAbsentUntil) return undefined;
     const out: Descriptor[] = [];
-    let path = `/v2/${repository}/referrers/${digest}`;
-    for (let page = 0; page < MAX_REFERRER_PAGES; page++) {
+    let path: string | undefined = `/v2/${repository}/referrers/${digest}`;
+    for (let page = 0; path !== undefined; page++) {
+      if (page >= MAX_REFERRER_PAGES) throw this.pageCapError(digest);
       const res = await this.http.request({
         path,
         accept: MEDIA_OCI_INDEX,
@@ -238,29 +265,64 @@ export class RegistryClient {
         passStatuses: [400, 404, 405],
         signal,
       });
-      if (res.status < 200 || res.status >= 300)
-        return page === 0 ? undefined : out;
-      const index = parseManifest(
-        res.body ?? new Uint8Array(),
-        MEDIA_OCI_INDEX,
-        this.limits.referrersEntries,
-        `referrers index of ${digest}`,
-      );
-      if (out.length + index.manifests.length > this.limits.referrersEntries) {
-        throw new SourceError(
-          'too_large',
-          `more than ${this.limits.referrersEntries} referrers for ${digest}`,
-          {
-            limit: this.limits.referrersEntries,
-          },
-        );
+      if (res.status < 200 || res.status >= 300) {
+        if (page > 0) throw this.brokenPageError(digest, res.status);
+        this.referrersAbsentUntil = Date.now() + REFERRERS_ABSENT_MS;
+        return undefined;
       }
-      out.push(...index.manifests);
-      const next = /<([^>]+)>\s*;\s*rel="?next"?/.exec(res.headers.link ?? '');
-      if (!next) break;
-      path = next[1]; // request() refuses anything outside the registry's origin
+      out.push(...this.referrersPage(res.body, digest, out.length));
+      // A link outside the registry is refused by request() (registry fault, unknown).
+      path = nextLink(res.headers.link);
     }
     return out;
+  }
+
+  /** One page of a referrers listing, checked against the count cap before use. */
+  private referrersPage(
+    body: Uint8Array | undefined,
+    digest: string,
+    already: number,
+  ): Descriptor[] {
+    const index = parseManifest(
+      body ?? new Uint8Array(),
+      MEDIA_OCI_INDEX,
+      this.limits.referrersEntries,
+      `referrers index of ${digest}`,
+    );
+    if (already + index.manifests.length > this.limits.referrersEntries) {
+      throw new SourceError(
+        'too_large',
+        `more than ${this.limits.referrersEntries} referrers for ${digest}`,
+        { limit: this.limits.referrersEntries },
+      );
+    }
+    return index.manifests;
+  }
+
+  private pageCapError(digest: string): SourceError {
+    return new SourceError(
+      'too_large',
+      `referrers of ${digest}: the registry's listing continues beyond ${MAX_REFERRER_PAGES} pages; a partial list is not used`,
+      { host: this.host, problem: 'page_cap', pages: MAX_REFERRER_PAGES },
+    );
+  }
+
+  private brokenPageError(digest: string, status: number): SourceError {
+    return new SourceError(
+      'registry_unreachable',
+      `referrers of ${digest}: the registry answered ${status} for a further page of its own listing; a partial list is not used`,
+      { host: this.host, status, problem: 'listing_incomplete' },
+    );
+  }
+
+  /**
+   * Starts a new refresh cycle: the registry is asked again whether it has a
+   * referrers API (it may have been upgraded since). A standalone client may be given
+   * the cycle's registry health here; a client of a source shares the source's.
+   */
+  newCycle(options: { health?: RegistryHealth } = {}): void {
+    this.referrersAbsentUntil = 0;
+    if ('health' in options) this.healthSlot.current = options.health;
   }
 
   /** A store view of one repository, for discovery. */

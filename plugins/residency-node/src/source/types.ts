@@ -110,8 +110,17 @@ export interface RegistryAccess {
   credentials?: { username: string; password: string } | { token: string };
   /** Base URL override, e.g. `https://registry-1.docker.io` (the default for `docker.io`). */
   endpoint?: string;
-  /** Extra origins (`https://auth.example.com`) allowed as bearer realms. */
+  /**
+   * Extra origins (`https://auth.example.com`) allowed as bearer realms. Matched by
+   * exact origin (scheme, host, port); the registry's own origin is always allowed.
+   */
   tokenRealms?: string[];
+  /**
+   * Origins (`https://bucket.s3.eu-central-1.amazonaws.com`, a CDN) this registry may
+   * redirect downloads to. Redirects anywhere else fail with `registry_unreachable`
+   * (`problem: redirect_not_allowed`). Credentials are never sent to them.
+   */
+  blobHosts?: string[];
   /** Concurrent requests to this registry; default `limits.concurrencyPerRegistry`. */
   concurrency?: number;
 }

@@ -28,6 +28,8 @@ export interface ImageMaterial {
     chain?: string;
     /** The `dev.sigstore.cosign/bundle` annotation (Rekor bundle), when present. */
     rekorBundle?: string;
+    /** The `dev.sigstore.cosign/rfc3161timestamp` annotation, when present. */
+    rfc3161Timestamp?: string;
     source: string;
   }[];
   /** DSSE envelopes (`.att` layers) as JSON text. */
@@ -72,6 +74,8 @@ export interface EvidenceRecord {
       issuer: string;
       region: string;
     }[];
+    /** Signatures by distinct trusted in-boundary keys or identities required (default 1). */
+    minSignatures?: number;
     /** Limits that decide before any fetch (too_many_images). */
     limits?: { imagesPerEntity: number };
   };

@@ -556,12 +556,28 @@ export function loadResidencySettings(
         'keyless identities need residency.trustedRoots',
       );
     }
+    const minSignatures = read(`${path}.minSignatures`, () =>
+      tc.getOptionalNumber('minSignatures'),
+    );
+    if (
+      minSignatures !== undefined &&
+      (!Number.isInteger(minSignatures) ||
+        minSignatures < 1 ||
+        minSignatures > 16)
+    ) {
+      fail(
+        'config_invalid',
+        `${path}.minSignatures`,
+        'minSignatures must be an integer from 1 to 16',
+      );
+    }
     tenants[name] = {
       boundary,
       require: require as TenantSetting['require'],
       allowedHosts,
       rules,
       identities,
+      ...(minSignatures !== undefined ? { minSignatures } : {}),
     };
   }
 

@@ -249,6 +249,7 @@ export class DefaultResidencyEngine implements ResidencyEngine {
         ...(s.certificate ? { certificate: s.certificate } : {}),
         ...(s.chain ? { chain: s.chain } : {}),
         ...(s.rekorBundle ? { rekorBundle: s.rekorBundle } : {}),
+        ...(s.rfc3161Timestamp ? { rfc3161Timestamp: s.rfc3161Timestamp } : {}),
         source: s.source,
       }));
       material.envelopes = found.envelopes.map(e => ({

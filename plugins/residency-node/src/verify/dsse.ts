@@ -128,13 +128,19 @@ export function verifyEnvelope(
       ),
     );
   }
+  // A configured key signed it: from here on a failure is that signer's, a violation.
+  const by = { key: verifying[0].info, region: verifying[0].info.region };
   // only a verified payload is parsed as a statement
   let statement;
   try {
     statement = parseStatement(env.payload);
   } catch (e) {
     const ve = e as VerifyError;
-    return failed(base, reason('malformed_statement', ve.message, ve.details));
+    return failed(
+      base,
+      reason('malformed_statement', ve.message, ve.details),
+      by,
+    );
   }
   const withStatement = { ...base, statement };
   if (!subjectMatches(statement, ctx.digest)) {
@@ -149,6 +155,7 @@ export function verifyEnvelope(
           predicateType: statement.predicateType.slice(0, 200),
         },
       ),
+      by,
     );
   }
   const picked = pickSigner(verifying, [], ctx.at);

@@ -26,8 +26,12 @@ export interface SimpleSignatureInput {
   payload: Buffer;
   signature: string;
   certificate?: string;
+  /** cosign's `dev.sigstore.cosign/chain` annotation (PEM intermediates and root), if any. */
+  chain?: string;
   /** cosign's `dev.sigstore.cosign/bundle` annotation (Rekor SET), if any. */
   rekorBundle?: string;
+  /** cosign's `dev.sigstore.cosign/rfc3161timestamp` annotation, if any. */
+  rfc3161Timestamp?: string;
   source: Check['source'];
   index: number;
 }

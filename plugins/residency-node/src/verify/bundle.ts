@@ -26,6 +26,7 @@ import {
   toSignedEntity,
   toTrustMaterial,
   Verifier,
+  type SignedEntity,
   type TrustMaterial,
 } from '@sigstore/verify';
 import type { Reason } from '@residency-dev/plugin-residency-common';
@@ -59,23 +60,32 @@ function emptyMaterial(): Omit<TrustMaterial, 'publicKey'> {
   };
 }
 
-/** Trust material of the configured roots (cached per root hash). */
+/** Trust material of one configured root (cached per root hash); undefined when unusable. */
 const rootCache = new Map<string, Omit<TrustMaterial, 'publicKey'>>();
+export function rootMaterial(
+  r: VerifyContext['trustedRoots'][number],
+): Omit<TrustMaterial, 'publicKey'> | undefined {
+  let m = rootCache.get(r.sha256);
+  if (!m) {
+    try {
+      m = toTrustMaterial(TrustedRoot.fromJSON(r.json));
+    } catch {
+      return undefined; // an unusable root contributes nothing
+    }
+    if (rootCache.size > 32) rootCache.clear();
+    rootCache.set(r.sha256, m);
+  }
+  return m;
+}
+
+/** Trust material of all configured roots together (key-based tlog/timestamp checks). */
 export function rootsMaterial(
   roots: VerifyContext['trustedRoots'],
 ): Omit<TrustMaterial, 'publicKey'> {
   const out = emptyMaterial();
   for (const r of roots) {
-    let m = rootCache.get(r.sha256);
-    if (!m) {
-      try {
-        m = toTrustMaterial(TrustedRoot.fromJSON(r.json));
-      } catch {
-        continue; // an unusable root contributes nothing
-      }
-      if (rootCache.size > 32) rootCache.clear();
-      rootCache.set(r.sha256, m);
-    }
+    const m = rootMaterial(r);
+    if (!m) continue;
     out.certificateAuthorities.push(...m.certificateAuthorities);
     out.timestampAuthorities.push(...m.timestampAuthorities);
     out.tlogs.push(...m.tlogs);
@@ -120,16 +130,41 @@ export function parseBundle(
   }
 }
 
-function mapVerifierError(e: unknown, role: Check['role']): Reason {
+/** Plain messages per @sigstore/verify error code: no library text reaches a user. */
+const VERIFIER_MESSAGES: Record<string, string> = {
+  TLOG_ERROR: 'the transparency log entry is not valid',
+  TLOG_INCLUSION_PROOF_ERROR:
+    'the transparency log inclusion proof does not verify with a configured log',
+  TLOG_INCLUSION_PROMISE_ERROR:
+    'the transparency log entry timestamp does not verify with a configured log',
+  TLOG_MISSING_INCLUSION_ERROR:
+    'the transparency log entry has neither an inclusion proof nor a signed entry timestamp',
+  TLOG_BODY_ERROR:
+    'the transparency log entry does not describe this signature',
+  CERTIFICATE_ERROR:
+    'the certificate does not chain to a configured trusted root at the signing time, or lacks a required certificate transparency proof',
+  PUBLIC_KEY_ERROR: 'no configured key matches',
+  SIGNATURE_ERROR: 'the signature does not verify',
+  TIMESTAMP_ERROR:
+    'no trusted signing time (transparency log entry or RFC 3161 timestamp) verifies',
+  NOT_IMPLEMENTED_ERROR: 'it uses a feature that is not supported',
+};
+
+/** A verifier failure as one of our reasons (code kept in details, message ours). */
+export function mapVerifierError(e: unknown, role: Check['role']): Reason {
   const code = (e as { code?: string })?.code;
-  const msg = (e as Error)?.message ?? 'verification failed';
-  if (code === 'UNTRUSTED_SIGNER_ERROR') return reason('key_untrusted', msg);
+  if (code === 'UNTRUSTED_SIGNER_ERROR' || code === 'PUBLIC_KEY_ERROR') {
+    return reason(
+      'key_untrusted',
+      'The signer is not a configured key or identity.',
+      code ? { verifier: code } : undefined,
+    );
+  }
+  const why = (code && VERIFIER_MESSAGES[code]) ?? 'it could not be verified';
   return reason(
     role === 'signature' ? 'signature_invalid' : 'attestation_invalid',
-    `Bundle did not verify: ${msg}`,
-    {
-      ...(code ? { verifier: code } : {}),
-    },
+    `Sigstore verification failed: ${why}.`,
+    code ? { verifier: code } : undefined,
   );
 }
 
@@ -148,6 +183,91 @@ function identityMatches(
       return false;
     }
   });
+}
+
+/**
+ * Verifies a certificate-signed entity (keyless bundle, or a cosign `.sig` with a
+ * Fulcio certificate) root by root: the thresholds follow the root whose CA issued
+ * the certificate, as `gh attestation verify` and cosign do. A signing time is always
+ * required (the certificate is short-lived); a tlog entry and an SCT only when that
+ * root lists transparency logs / CT logs, so a TSA-only private deployment (GitHub's
+ * shape) verifies beside the public-good root. The tenant's identities (subject
+ * exact or whole-string regexp, issuer from the certificate's OIDC issuer
+ * extension) give the region.
+ */
+export function verifyCertificateEntity(
+  entity: SignedEntity,
+  ctx: VerifyContext,
+  role: Check['role'],
+): { signer: Signer } | { error: Reason } {
+  if (ctx.trustedRoots.length === 0) {
+    return {
+      error: reason(
+        'key_untrusted',
+        'Certificate-signed material, but no trusted roots are configured.',
+      ),
+    };
+  }
+  let firstError: unknown;
+  for (const root of ctx.trustedRoots) {
+    const m = rootMaterial(root);
+    if (!m || m.certificateAuthorities.length === 0) continue;
+    let result;
+    try {
+      result = new Verifier(
+        { ...m, publicKey: noKey },
+        {
+          tlogThreshold: m.tlogs.length > 0 ? 1 : 0,
+          ctlogThreshold: m.ctlogs.length > 0 ? 1 : 0,
+          timestampThreshold: 1,
+        },
+      ).verify(entity);
+    } catch (e) {
+      // A chain failure under another root is expected; keep the most telling error.
+      if (
+        firstError === undefined ||
+        (firstError as { code?: string })?.code === 'CERTIFICATE_ERROR'
+      )
+        firstError = e;
+      continue;
+    }
+    const subject = result.identity?.subjectAlternativeName;
+    const issuer = result.identity?.extensions?.issuer;
+    const match = identityMatches(ctx.identities, subject, issuer);
+    if (!match) {
+      return {
+        error: reason(
+          'key_untrusted',
+          'The certificate identity is not a configured identity of this tenant.',
+          {
+            subject: subject?.slice(0, 300),
+            issuer: issuer?.slice(0, 300),
+          },
+        ),
+      };
+    }
+    return {
+      signer: {
+        identity: {
+          subject: subject!,
+          issuer: issuer!,
+          region: match.region,
+          trustedRoot: root.name,
+        },
+        region: match.region,
+        timeSource: 'trusted-timestamp',
+      },
+    };
+  }
+  if (firstError === undefined) {
+    return {
+      error: reason(
+        'key_untrusted',
+        'No configured trusted root has a certificate authority.',
+      ),
+    };
+  }
+  return { error: mapVerifierError(firstError, role) };
 }
 
 export function verifyBundle(
@@ -323,57 +443,9 @@ export function verifyBundle(
       };
     }
   } else {
-    if (!hasRoots) {
-      return failed(
-        { ...base0, role },
-        reason(
-          'key_untrusted',
-          'Certificate-signed bundle, but no trusted roots are configured.',
-        ),
-      );
-    }
-    let result;
-    try {
-      // A timestamp is always required (the certificate is short-lived); tlog and
-      // SCT are required whenever the configured roots have logs (public good does),
-      // so a private PKI without CT can still be configured.
-      result = new Verifier(
-        { ...rootsTm, publicKey: noKey },
-        {
-          tlogThreshold: rootsTm.tlogs.length > 0 ? 1 : 0,
-          ctlogThreshold: rootsTm.ctlogs.length > 0 ? 1 : 0,
-          timestampThreshold: 1,
-        },
-      ).verify(entity);
-    } catch (e) {
-      return failed({ ...base0, role }, mapVerifierError(e, role));
-    }
-    const subject = result.identity?.subjectAlternativeName;
-    const issuer = result.identity?.extensions?.issuer;
-    const match = identityMatches(ctx.identities, subject, issuer);
-    if (!match) {
-      return failed(
-        { ...base0, role },
-        reason(
-          'key_untrusted',
-          'The certificate identity is not a configured identity of this tenant.',
-          {
-            subject: subject?.slice(0, 300),
-            issuer: issuer?.slice(0, 300),
-          },
-        ),
-      );
-    }
-    signer = {
-      identity: {
-        subject: subject!,
-        issuer: issuer!,
-        region: match.region,
-        trustedRoot: ctx.trustedRoots.map(r => r.name).join(','),
-      },
-      region: match.region,
-      timeSource: 'trusted-timestamp',
-    };
+    const keyless = verifyCertificateEntity(entity, ctx, role);
+    if ('error' in keyless) return failed({ ...base0, role }, keyless.error);
+    signer = keyless.signer;
   }
 
   // Only now, with a verified payload, read the statement.

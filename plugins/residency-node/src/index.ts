@@ -41,6 +41,17 @@ export {
 export { verifyEnvelope, parseEnvelope } from './verify/dsse';
 export { verifyBundle, parseBundle } from './verify/bundle';
 export {
+  MAX_BUNDLE_BYTES,
+  mapVerifierError,
+  verifierMessage,
+  verifyCertificateEntity,
+  parseArtifactDigest,
+  isArtifactDigestAlgorithm,
+  keyFingerprint,
+  verifyPrehashed,
+  PrehashUnsupportedError,
+} from './verify/sigstore';
+export {
   parseStatement,
   subjectMatches,
   kindOf,

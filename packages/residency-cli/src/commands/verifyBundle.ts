@@ -1,32 +1,43 @@
+/*
+ * `residency verify-bundle`: one Sigstore bundle, offline, like `cosign verify-blob
+ * (-attestation) --bundle`. Parsing (strict JSON, media-type allow-list), keyless
+ * verification (per-root thresholds, identity matching), error messages, digests,
+ * fingerprints and prehashed checks are the engine's own (residency-node `verify/`):
+ * one code path for what `residency verify` accepts.
+ */
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { bundleFromJSON, type Bundle } from '@sigstore/bundle';
+import type { Bundle } from '@sigstore/bundle';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import {
   Verifier,
   toSignedEntity,
   toTrustMaterial,
   type SignedEntity,
-  type VerificationPolicy,
 } from '@sigstore/verify';
-import { parseStatement as engineParseStatement } from '@residency-dev/plugin-residency-node';
+import {
+  parseStatement as engineParseStatement,
+  parseBundle,
+  MAX_BUNDLE_BYTES,
+  IN_TOTO_PAYLOAD_TYPE,
+  publicGoodTrustedRoot as publicGoodTrustedRootBytes,
+  verifierMessage,
+  verifyCertificateEntity,
+  parseArtifactDigest,
+  isArtifactDigestAlgorithm,
+  keyFingerprint,
+  verifyPrehashed,
+  PrehashUnsupportedError,
+} from '@residency-dev/plugin-residency-node';
+import type { Reason } from '@residency-dev/plugin-residency-common';
 import { CliError, EXIT, errorMessage, type ExitCode } from '../errors';
 import type { CliIo } from '../io';
 import { safe } from '../format/text';
-import { PrehashUnsupportedError, verifyPrehashed } from '../crypto/prehash';
 
-/** Largest Sigstore bundle or trusted root read, in bytes. */
-export const MAX_BUNDLE_BYTES = 16 * 1024 * 1024;
+export { MAX_BUNDLE_BYTES };
 /** Largest artifact hashed, in bytes. */
 export const MAX_ARTIFACT_BYTES = 1024 * 1024 * 1024;
-
-const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
-const DIGEST_HEX_LENGTH: Record<string, number> = {
-  sha256: 64,
-  sha384: 96,
-  sha512: 128,
-};
 
 export interface VerifyBundleOptions {
   bundle: string;
@@ -35,7 +46,11 @@ export interface VerifyBundleOptions {
   key?: string;
   trustedRoot?: string;
   certificateIdentity?: string;
+  /** Whole-string regular expression for the identity (cosign's flag). */
+  certificateIdentityRegexp?: string;
   certificateOidcIssuer?: string;
+  /** Whole-string regular expression for the OIDC issuer (cosign's flag). */
+  certificateOidcIssuerRegexp?: string;
   requireTlog?: boolean;
   /** Keyless without a certificate transparency log (private CAs), like cosign's flag. */
   insecureIgnoreSct?: boolean;
@@ -111,20 +126,13 @@ function parseJsonFile(file: string, what: string): unknown {
 
 /** Parses `alg:hex` (sha256, sha384, sha512; lowercase hex of the right length). */
 export function parseDigest(value: string): { algorithm: string; hex: string } {
-  const m = /^(sha256|sha384|sha512):([0-9a-f]+)$/.exec(value);
-  if (!m || m[2].length !== DIGEST_HEX_LENGTH[m[1]]) {
+  const d = parseArtifactDigest(value);
+  if (!d) {
     throw new CliError(`--digest '${safe(value, 80)}' is not a digest`, {
       hint: 'Write it as sha256:<64 lowercase hex> (or sha384:, sha512:).',
     });
   }
-  return { algorithm: m[1], hex: m[2] };
-}
-
-/** SPKI SHA-256 fingerprint (hex) of a public key. */
-export function keyFingerprint(key: KeyObject): string {
-  return createHash('sha256')
-    .update(key.export({ type: 'spki', format: 'der' }))
-    .digest('hex');
+  return d;
 }
 
 function keyAlgorithm(key: KeyObject): string {
@@ -137,49 +145,47 @@ function keyAlgorithm(key: KeyObject): string {
   return key.asymmetricKeyType ?? 'unknown';
 }
 
-/** The public-good Sigstore trusted root embedded in @sigstore/tuf's seed (no network). */
-export function publicGoodTrustedRoot(): TrustedRoot {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const seeds = require('@sigstore/tuf/seeds.json') as Record<
-    string,
-    { targets: Record<string, string> }
-  >;
-  const seed = seeds['https://tuf-repo-cdn.sigstore.dev'];
-  const b64 = seed?.targets?.['trusted_root.json'];
-  if (!b64) {
+/** The public-good Sigstore trusted root document embedded offline (engine's copy). */
+function publicGoodRootJson(): unknown {
+  try {
+    return JSON.parse(publicGoodTrustedRootBytes().toString('utf8'));
+  } catch {
     throw new CliError('the embedded public-good trusted root is missing', {
       exitCode: EXIT.UNKNOWN,
       code: 'trusted_root_unavailable',
       hint: 'Pass --trusted-root <trusted_root.json>.',
     });
   }
-  return TrustedRoot.fromJSON(
-    JSON.parse(Buffer.from(b64, 'base64').toString('utf8')),
-  );
+}
+
+/** The public-good Sigstore trusted root embedded in @sigstore/tuf's seed (no network). */
+export function publicGoodTrustedRoot(): TrustedRoot {
+  return TrustedRoot.fromJSON(publicGoodRootJson());
+}
+
+/** Our bundle failure code for a verifier error code (message: the engine's plain one). */
+function failureCode(verifier: string | undefined): BundleFailureCode {
+  if (verifier === 'CERTIFICATE_ERROR') return 'certificate_invalid';
+  if (verifier === 'TIMESTAMP_ERROR') return 'timestamp_invalid';
+  if (verifier === 'PUBLIC_KEY_ERROR') return 'key_invalid';
+  if (verifier === 'UNTRUSTED_SIGNER_ERROR') return 'identity_mismatch';
+  if (verifier?.startsWith('TLOG')) return 'tlog_invalid';
+  return 'signature_invalid';
 }
 
 function mapVerifierError(e: unknown): BundleFailure {
-  const code = (e as { code?: string }).code;
-  const msg = errorMessage(e);
-  switch (code) {
-    case 'SIGNATURE_ERROR':
-      return new BundleFailure(
-        'signature_invalid',
-        `signature does not verify: ${msg}`,
-      );
-    case 'UNTRUSTED_SIGNER_ERROR':
-      return new BundleFailure('identity_mismatch', msg);
-    case 'CERTIFICATE_ERROR':
-      return new BundleFailure('certificate_invalid', msg);
-    case 'TIMESTAMP_ERROR':
-      return new BundleFailure('timestamp_invalid', msg);
-    case 'PUBLIC_KEY_ERROR':
-      return new BundleFailure('key_invalid', msg);
-    default:
-      if (code && code.startsWith('TLOG'))
-        return new BundleFailure('tlog_invalid', msg);
-      return new BundleFailure('signature_invalid', msg);
-  }
+  const m = verifierMessage(e);
+  return new BundleFailure(failureCode(m.code), m.message);
+}
+
+/** A keyless failure reason of the engine as a bundle failure. */
+function fromReason(r: Reason): BundleFailure {
+  const verifier = r.details?.verifier as string | undefined;
+  if (r.code === 'key_untrusted' && r.details?.subject !== undefined)
+    return new BundleFailure('identity_mismatch', r.message);
+  if (r.code === 'key_untrusted' && !verifier)
+    return new BundleFailure('certificate_invalid', r.message);
+  return new BundleFailure(failureCode(verifier), r.message);
 }
 
 function validateOptions(o: VerifyBundleOptions) {
@@ -191,20 +197,47 @@ function validateOptions(o: VerifyBundleOptions) {
       },
     );
   }
-  if (Boolean(o.certificateIdentity) !== Boolean(o.certificateOidcIssuer)) {
+  if (o.certificateIdentity && o.certificateIdentityRegexp) {
     throw new CliError(
-      '--certificate-identity and --certificate-oidc-issuer must be given together',
+      'give --certificate-identity or --certificate-identity-regexp, not both',
+    );
+  }
+  if (o.certificateOidcIssuer && o.certificateOidcIssuerRegexp) {
+    throw new CliError(
+      'give --certificate-oidc-issuer or --certificate-oidc-issuer-regexp, not both',
+    );
+  }
+  const identity = Boolean(
+    o.certificateIdentity || o.certificateIdentityRegexp,
+  );
+  const issuer = Boolean(
+    o.certificateOidcIssuer || o.certificateOidcIssuerRegexp,
+  );
+  if (identity !== issuer) {
+    throw new CliError(
+      '--certificate-identity(-regexp) and --certificate-oidc-issuer(-regexp) must be given together',
       {
-        hint: 'Keyless bundles are trusted only for an exact identity and issuer.',
+        hint: 'Keyless bundles are trusted only for a given identity and issuer.',
       },
     );
   }
-  if (o.key && o.certificateIdentity) {
+  for (const [flag, pattern] of [
+    ['--certificate-identity-regexp', o.certificateIdentityRegexp],
+    ['--certificate-oidc-issuer-regexp', o.certificateOidcIssuerRegexp],
+  ] as const) {
+    if (pattern === undefined) continue;
+    try {
+      new RegExp(pattern); // eslint-disable-line no-new
+    } catch {
+      throw new CliError(`${flag} is not a valid regular expression`);
+    }
+  }
+  if (o.key && identity) {
     throw new CliError(
       'give either --key or --certificate-identity/--certificate-oidc-issuer, not both',
     );
   }
-  if (!o.key && !o.certificateIdentity) {
+  if (!o.key && !identity) {
     throw new CliError('no trust given: nothing to verify the bundle against', {
       hint: 'Pass --key <public.pem> for key-signed bundles, or --certificate-identity and --certificate-oidc-issuer for keyless ones.',
     });
@@ -218,7 +251,13 @@ export async function verifyBundleCommand(
 ): Promise<ExitCode> {
   validateOptions(options);
   const bundleFile = resolve(io.cwd, options.bundle);
-  const json = parseJsonFile(bundleFile, 'Sigstore bundle');
+  // Not JSON at all is a usage error (wrong file); anything else is judged below.
+  parseJsonFile(bundleFile, 'Sigstore bundle');
+  const bundleBytes = readBounded(
+    bundleFile,
+    'Sigstore bundle',
+    MAX_BUNDLE_BYTES,
+  );
 
   // Trust, only from flags.
   let key: KeyObject | undefined;
@@ -238,9 +277,11 @@ export async function verifyBundleCommand(
     }
   }
   let root: TrustedRoot;
+  let rootJson: unknown;
   if (options.trustedRoot) {
     const file = resolve(io.cwd, options.trustedRoot);
     const doc = parseJsonFile(file, 'trusted root');
+    rootJson = doc;
     try {
       const mediaType = (doc as { mediaType?: unknown } | null)?.mediaType;
       if (
@@ -255,18 +296,22 @@ export async function verifyBundleCommand(
         );
       }
       root = TrustedRoot.fromJSON(doc);
+      toTrustMaterial(root); // every generation in use loads; others fail here
     } catch (e) {
-      throw new CliError(
-        `${file} is not a Sigstore trusted root: ${errorMessage(e)}`,
-        {
-          code: 'trusted_root_invalid',
-        },
-      );
+      // The library's text (e.g. a TypeError on a missing field) never reaches the user.
+      const own =
+        e instanceof Error && e.message.startsWith('$.mediaType')
+          ? e.message
+          : 'a required field is missing or malformed';
+      throw new CliError(`${file} is not a Sigstore trusted root: ${own}`, {
+        code: 'trusted_root_invalid',
+      });
     }
   } else {
     // Offline copy embedded in @sigstore/tuf. Also needed with --key: a tlog entry in the
     // bundle (cosign uploads to Rekor by default) is verified against the root's logs.
-    root = publicGoodTrustedRoot();
+    rootJson = publicGoodRootJson();
+    root = TrustedRoot.fromJSON(rootJson);
   }
   const expected = options.digest ? parseDigest(options.digest) : undefined;
   const artifact = options.artifact
@@ -286,15 +331,16 @@ export async function verifyBundleCommand(
   const check = (name: string, ok: boolean) => report.checks.push({ name, ok });
 
   try {
-    let bundle: Bundle;
-    try {
-      bundle = bundleFromJSON(json);
-    } catch (e) {
+    // The engine's parser: strict JSON (duplicate keys refused), known media types
+    // only, @sigstore/bundle validation, non-negative log numbers.
+    const parsed = parseBundle(bundleBytes);
+    if ('error' in parsed) {
       throw new BundleFailure(
         'bundle_invalid',
-        `not a valid Sigstore bundle: ${errorMessage(e)}`,
+        `not a valid Sigstore bundle: ${parsed.error}`,
       );
     }
+    const bundle: Bundle = parsed;
     report.bundle.mediaType = bundle.mediaType;
     report.bundle.content = bundle.content.$case;
     report.tlogEntries = bundle.verificationMaterial.tlogEntries.length;
@@ -418,47 +464,68 @@ export async function verifyBundleCommand(
         key: { $case: 'public-key', hint: 'residency-cli --key' },
       };
     }
-    const trustMaterial = toTrustMaterial(root, () => {
-      if (!key) {
-        throw new BundleFailure(
-          'key_invalid',
-          'the bundle names a public key, but no --key was given',
-        );
-      }
-      return { publicKey: key, validFor: () => true };
-    });
     const keyless = !key;
-    const verifier = new Verifier(trustMaterial, {
-      tlogThreshold: keyless || options.requireTlog ? 1 : 0,
-      ctlogThreshold: keyless && !options.insecureIgnoreSct ? 1 : 0,
-      timestampThreshold: keyless ? 1 : 0,
-    });
-    const policy: VerificationPolicy | undefined = keyless
-      ? {
-          subjectAlternativeName: options.certificateIdentity,
-          extensions: { issuer: options.certificateOidcIssuer },
-        }
-      : undefined;
-    try {
-      const signer = verifier.verify(entity, policy);
-      if (key) {
-        report.signer = {
-          type: 'key',
-          fingerprint: keyFingerprint(key),
-          algorithm: keyAlgorithm(key),
-          source: '--key',
-        };
-      } else {
-        report.signer = {
-          type: 'certificate',
-          identity: signer.identity?.subjectAlternativeName,
-          issuer: signer.identity?.extensions?.issuer,
-        };
+    if (key) {
+      const trustMaterial = toTrustMaterial(root, () => ({
+        publicKey: key!,
+        validFor: () => true,
+      }));
+      try {
+        new Verifier(trustMaterial, {
+          tlogThreshold: options.requireTlog ? 1 : 0,
+          ctlogThreshold: 0,
+          timestampThreshold: 0,
+        }).verify(entity);
+      } catch (e) {
+        check('signature', false);
+        if (e instanceof BundleFailure || e instanceof CliError) throw e;
+        throw mapVerifierError(e);
       }
-    } catch (e) {
-      if (e instanceof BundleFailure || e instanceof CliError) throw e;
-      check('signature', false);
-      throw mapVerifierError(e);
+      report.signer = {
+        type: 'key',
+        fingerprint: keyFingerprint(key),
+        algorithm: keyAlgorithm(key),
+        source: '--key',
+      };
+    } else {
+      // The engine's keyless path: thresholds of the root whose CA issued the
+      // certificate (TSA-only roots need no tlog), identity and issuer matched whole.
+      const outcome = verifyCertificateEntity(
+        entity,
+        {
+          trustedRoots: [
+            {
+              name: options.trustedRoot ? 'trusted-root' : 'public-good',
+              sha256: createHash('sha256')
+                .update(JSON.stringify(rootJson))
+                .digest('hex'),
+              json: rootJson,
+            },
+          ],
+          identities: [
+            {
+              ...(options.certificateIdentity !== undefined
+                ? { subject: options.certificateIdentity }
+                : { subjectRegExp: options.certificateIdentityRegexp }),
+              ...(options.certificateOidcIssuer !== undefined
+                ? { issuer: options.certificateOidcIssuer }
+                : { issuerRegExp: options.certificateOidcIssuerRegexp }),
+              region: '-',
+            },
+          ],
+        },
+        isDsse ? 'attestation' : 'signature',
+        { ignoreSct: options.insecureIgnoreSct },
+      );
+      if ('error' in outcome) {
+        check('signature', false);
+        throw fromReason(outcome.error);
+      }
+      report.signer = {
+        type: 'certificate',
+        identity: outcome.signer.identity?.subject,
+        issuer: outcome.signer.identity?.issuer,
+      };
     }
     check(
       isDsse
@@ -466,7 +533,12 @@ export async function verifyBundleCommand(
         : 'signature over the artifact',
       true,
     );
-    if (keyless || options.requireTlog) check('transparency log entry', true);
+    if (keyless) {
+      check('certificate chain to the trusted root at the signing time', true);
+      check('certificate identity and issuer', true);
+    }
+    if (keyless ? report.tlogEntries! > 0 : options.requireTlog)
+      check('transparency log entry', true);
 
     if (bundle.content.$case === 'dsseEnvelope') {
       const env = bundle.content.dsseEnvelope;
@@ -486,7 +558,7 @@ export async function verifyBundleCommand(
         artifact
           ? Object.entries(s.digest).some(
               ([alg, hex]) =>
-                DIGEST_HEX_LENGTH[alg] !== undefined &&
+                isArtifactDigestAlgorithm(alg) &&
                 createHash(alg).update(artifact).digest('hex') ===
                   hex.toLowerCase(),
             )

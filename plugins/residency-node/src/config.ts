@@ -11,6 +11,7 @@ import { parse as parseYaml } from 'yaml';
 import type { ConfigReader, ResidencySettings } from './api';
 import { ResidencyConfigError } from './errors';
 import { compileRule } from './cel';
+import { trustedRootProblem } from './verify/bundle';
 
 type Settings = ResidencySettings;
 type KeySetting = Settings['keys'][number];
@@ -438,6 +439,14 @@ export function loadResidencySettings(
     }
     if (!json || typeof json !== 'object' || Array.isArray(json)) {
       fail('config_invalid', path, 'trusted root is not a JSON object');
+    }
+    const problem = trustedRootProblem(json);
+    if (problem) {
+      fail(
+        'config_invalid',
+        path,
+        `not a usable Sigstore trusted root: ${problem}`,
+      );
     }
     if (trustedRoots.some(t => t.name === name))
       fail('config_invalid', path, 'duplicate trusted root name');

@@ -589,14 +589,12 @@ describe('OCI layouts', () => {
     attDigest?: string,
   ) {
     const idx = layoutIndex(dir);
-    const kind = (d: string) =>
-      d === imageDigest
-        ? 'dev.cosignproject.cosign/image'
-        : d === sigDigest
-        ? 'dev.cosignproject.cosign/sigs'
-        : d === attDigest
-        ? 'dev.cosignproject.cosign/atts'
-        : undefined;
+    const kinds: Record<string, string> = {
+      [imageDigest]: 'dev.cosignproject.cosign/image',
+      [sigDigest]: 'dev.cosignproject.cosign/sigs',
+      ...(attDigest ? { [attDigest]: 'dev.cosignproject.cosign/atts' } : {}),
+    };
+    const kind = (d: string): string | undefined => kinds[d];
     const manifests = idx.manifests
       .filter(m => kind(m.digest))
       .map(m => {

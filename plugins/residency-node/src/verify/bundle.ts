@@ -315,6 +315,29 @@ export function verifyCertificateEntity(
   return { error: mapVerifierError(firstError, role) };
 }
 
+/**
+ * Checks that a trusted_root.json document loads into trust material, for a typed
+ * configuration error at load time instead of a root silently contributing nothing.
+ * Every generation in use loads (older ones without optional fields, TSA-only,
+ * log-only); returns a plain problem otherwise (never the library's text).
+ */
+export function trustedRootProblem(json: unknown): string | undefined {
+  let m: Omit<TrustMaterial, 'publicKey'>;
+  try {
+    m = toTrustMaterial(TrustedRoot.fromJSON(json));
+  } catch {
+    return 'a required field is missing or malformed';
+  }
+  if (
+    m.certificateAuthorities.length === 0 &&
+    m.tlogs.length === 0 &&
+    m.timestampAuthorities.length === 0
+  ) {
+    return 'it lists no certificate authority, transparency log or timestamp authority';
+  }
+  return undefined;
+}
+
 export function verifyBundle(
   input: { bundle: string; source: Check['source']; index: number },
   ctx: VerifyContext,
@@ -414,7 +437,7 @@ export function verifyBundle(
       { ...base0, role },
       reason(
         'signature_invalid',
-        `Sigstore bundle rejected: ${(e as Error)?.message ?? 'unusable'}.`,
+        'Sigstore bundle rejected: its signing material (certificate or key) is unusable.',
       ),
     );
   }
@@ -488,9 +511,9 @@ export function verifyBundle(
       };
     }
   } else {
-    const keyless = verifyCertificateEntity(entity, ctx, role);
-    if ('error' in keyless) return failed({ ...base0, role }, keyless.error);
-    signer = keyless.signer;
+    const outcome = verifyCertificateEntity(entity, ctx, role);
+    if ('error' in outcome) return failed({ ...base0, role }, outcome.error);
+    signer = outcome.signer;
   }
 
   // Only now, with a verified payload, read the statement.

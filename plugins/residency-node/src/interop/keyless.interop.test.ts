@@ -40,6 +40,8 @@ let eu: MockSigstore;
 let other: MockSigstore;
 /** A deployment without CT log (GitHub's private instance shape, but with a log). */
 let noCt: MockSigstore;
+/** GitHub's private instance shape: Fulcio without CT, a TSA, no Rekor. */
+let tsaOnly: MockSigstore;
 
 beforeAll(async () => {
   registry = await startTestRegistry();
@@ -47,6 +49,11 @@ beforeAll(async () => {
   eu = await mockSigstore(dir, 'eu');
   other = await mockSigstore(dir, 'other');
   noCt = await mockSigstore(dir, 'noct', { ctlog: false });
+  tsaOnly = await mockSigstore(dir, 'tsaonly', {
+    ctlog: false,
+    tlog: false,
+    tsa: true,
+  });
 });
 afterAll(async () => {
   await registry?.stop();
@@ -97,6 +104,7 @@ async function keylessImage(
     digest?: string;
     tamper?: boolean;
     log?: boolean;
+    timestampOver?: Buffer;
   } = {},
 ) {
   n += 1;
@@ -111,6 +119,7 @@ async function keylessImage(
   );
   const s = await by.sign(payload, opts.subject ?? SUBJECT, ISSUER, {
     log: opts.log,
+    timestampOver: opts.timestampOver,
   });
   const layerBytes = opts.tamper
     ? Buffer.from(
@@ -140,6 +149,9 @@ async function keylessImage(
             'dev.sigstore.cosign/chain': s.certificate,
             ...(s.rekorBundle
               ? { 'dev.sigstore.cosign/bundle': s.rekorBundle }
+              : {}),
+            ...(s.rfc3161Timestamp
+              ? { 'dev.sigstore.cosign/rfc3161timestamp': s.rfc3161Timestamp }
               : {}),
           },
         },
@@ -242,5 +254,23 @@ describe('keyless cosign .sig (certificate + Rekor SET annotations)', () => {
     const r = await decide(ref, [eu, noCt], [euIdentity]);
     expect(codes(r)).toEqual([]);
     expect(r.decision).toBe('compliant');
+  });
+
+  it('RFC 3161 timestamp instead of Rekor (TSA-only root, beside a root with logs): verifies', async () => {
+    const ref = await keylessImage(tsaOnly);
+    const alone = await decide(ref, [tsaOnly], [euIdentity]);
+    expect(codes(alone)).toEqual([]);
+    const beside = await decide(ref, [eu, tsaOnly], [euIdentity]);
+    expect(codes(beside)).toEqual([]);
+    expect(beside.decision).toBe('compliant');
+  });
+
+  it('RFC 3161 timestamp over another signature: no signing time, refused', async () => {
+    const ref = await keylessImage(tsaOnly, {
+      timestampOver: Buffer.from('another signature'),
+    });
+    const r = await decide(ref, [tsaOnly], [euIdentity]);
+    expect(r.decision).toBe('non_compliant');
+    expect(codes(r)).toEqual(['signature_invalid']);
   });
 });

@@ -13,7 +13,12 @@ import {
 } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { initializeCA, initializeCTLog, initializeTLog } from '@sigstore/mock';
+import {
+  initializeCA,
+  initializeCTLog,
+  initializeTLog,
+  initializeTSA,
+} from '@sigstore/mock';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 
 /** Fulcio's OIDC issuer extension (v2, a DER UTF8String) and its legacy v1 form. */
@@ -29,11 +34,12 @@ export interface MockSigstore {
     payload: Buffer,
     subject: string,
     issuer: string,
-    opts?: { log?: boolean },
+    opts?: { log?: boolean; timestampOver?: Buffer },
   ): Promise<{
     signature: string;
     certificate: string;
     rekorBundle?: string;
+    rfc3161Timestamp?: string;
   }>;
 }
 
@@ -45,7 +51,7 @@ function nowSeconds(): Date {
 export async function mockSigstore(
   dir: string,
   name: string,
-  opts: { tlog?: boolean; ctlog?: boolean } = {},
+  opts: { tlog?: boolean; ctlog?: boolean; tsa?: boolean } = {},
 ): Promise<MockSigstore> {
   const clock = nowSeconds();
   const keyPair = () => generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -54,6 +60,7 @@ export async function mockSigstore(
   const ca = await initializeCA(keyPair(), useCt ? ctLog : undefined, clock);
   const tlogUrl = `https://rekor.${name}.example.com`;
   const tlog = await initializeTLog(tlogUrl, keyPair(), clock);
+  const tsa = opts.tsa ? await initializeTSA(keyPair(), clock) : undefined;
   const start = new Date(clock.getTime() - 3600_000);
   const root = TrustedRoot.toJSON({
     mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
@@ -98,7 +105,24 @@ export async function mockSigstore(
           },
         ]
       : [],
-    timestampAuthorities: [],
+    timestampAuthorities: tsa
+      ? [
+          {
+            subject: {
+              organization: `${name}.mock`,
+              commonName: `${name}-tsa`,
+            },
+            uri: `https://tsa.${name}.example.com`,
+            certChain: {
+              certificates: [
+                { rawBytes: Buffer.from(tsa.intCertificate.buffer) },
+                { rawBytes: Buffer.from(tsa.rootCertificate.buffer) },
+              ],
+            },
+            validFor: { start },
+          },
+        ]
+      : [],
   } as never);
   const rootFile = join(dir, `${name}-trusted_root.json`);
   writeFileSync(rootFile, JSON.stringify(root));
@@ -123,7 +147,25 @@ export async function mockSigstore(
         signature: string;
         certificate: string;
         rekorBundle?: string;
+        rfc3161Timestamp?: string;
       } = { signature: sig.toString('base64'), certificate };
+      if (tsa) {
+        // cosign timestamps the signature bytes; the annotation carries the TSA response
+        const response = await tsa.timestamp({
+          artifactHash: createHash('sha256')
+            .update(signOpts.timestampOver ?? sig)
+            .digest(),
+          hashAlgorithmOID: '2.16.840.1.101.3.4.2.1',
+          nonce: 42,
+          policyOID: '1.3.6.1.4.1.57264.2',
+          certReq: true,
+        });
+        out.rfc3161Timestamp = JSON.stringify({
+          SignedRFC3161Timestamp: Buffer.from(response.buffer).toString(
+            'base64',
+          ),
+        });
+      }
       if (signOpts.log ?? opts.tlog !== false) {
         const entry = await tlog.log({
           apiVersion: '0.0.1',

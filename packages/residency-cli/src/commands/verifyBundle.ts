@@ -611,6 +611,7 @@ function verifyKeyless(
           region: '-',
         },
       ],
+      at: new Date(),
     },
     bundle.content.$case === 'dsseEnvelope' ? 'attestation' : 'signature',
     { ignoreSct: options.insecureIgnoreSct },

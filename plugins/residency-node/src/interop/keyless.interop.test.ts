@@ -273,4 +273,15 @@ describe('keyless cosign .sig (certificate + Rekor SET annotations)', () => {
     expect(r.decision).toBe('non_compliant');
     expect(codes(r)).toEqual(['signature_invalid']);
   });
+
+  it('signed times from the future (a misbehaving log and CA a day ahead) are refused', async () => {
+    const ahead = new Date(Math.floor(Date.now() / 1000) * 1000 + 86_400_000);
+    const future = await mockSigstore(dir, 'future', { clock: ahead });
+    const r = await decide(await keylessImage(future), [future], [euIdentity]);
+    expect(r.decision).toBe('non_compliant');
+    expect(codes(r)).toEqual(['signature_invalid']);
+    expect(r.images[0].reasons[0].message).toMatch(
+      /after the verification time/,
+    );
+  });
 });

@@ -30,7 +30,7 @@ import {
   type TrustMaterial,
 } from '@sigstore/verify';
 import type { Reason } from '@residency-dev/plugin-residency-common';
-import { pickSigner, failed, reason } from './common';
+import { futureTime, pickSigner, failed, reason } from './common';
 import { isObject, parseStrictJson } from './json';
 import {
   COSIGN_SIGN_PREDICATE,
@@ -229,6 +229,17 @@ function identityMatches(
   });
 }
 
+/** The signed times an entity carries (RFC 3161 signing times, tlog integrated times). */
+function signedTimesOf(entity: SignedEntity): Date[] {
+  const out: Date[] = [];
+  for (const t of entity.timestamps) {
+    if (t.$case === 'timestamp-authority') out.push(t.timestamp.signingTime);
+    else if (t.tlogEntry.inclusionPromise)
+      out.push(new Date(Number(t.tlogEntry.integratedTime) * 1000));
+  }
+  return out;
+}
+
 /**
  * Verifies a certificate-signed entity (keyless bundle, or a cosign `.sig` with a
  * Fulcio certificate) root by root: the thresholds follow the root whose CA issued
@@ -241,7 +252,7 @@ function identityMatches(
  */
 export function verifyCertificateEntity(
   entity: SignedEntity,
-  ctx: Pick<VerifyContext, 'trustedRoots' | 'identities'>,
+  ctx: Pick<VerifyContext, 'trustedRoots' | 'identities' | 'at'>,
   role: Check['role'],
   options: { ignoreSct?: boolean } = {},
 ): { signer: Signer } | { error: Reason } {
@@ -275,6 +286,19 @@ export function verifyCertificateEntity(
       )
         firstError = e;
       continue;
+    }
+    const future = futureTime(signedTimesOf(entity), ctx.at);
+    if (future) {
+      return {
+        error: reason(
+          role === 'signature' ? 'signature_invalid' : 'attestation_invalid',
+          `A signed time (${future.toISOString()}) lies after the verification time (${ctx.at.toISOString()}); it is refused.`,
+          {
+            signedTime: future.toISOString(),
+            verifiedAt: ctx.at.toISOString(),
+          },
+        ),
+      };
     }
     const subject = result.identity?.subjectAlternativeName;
     const issuer = result.identity?.extensions?.issuer;

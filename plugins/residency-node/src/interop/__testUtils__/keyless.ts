@@ -51,9 +51,9 @@ function nowSeconds(): Date {
 export async function mockSigstore(
   dir: string,
   name: string,
-  opts: { tlog?: boolean; ctlog?: boolean; tsa?: boolean } = {},
+  opts: { tlog?: boolean; ctlog?: boolean; tsa?: boolean; clock?: Date } = {},
 ): Promise<MockSigstore> {
-  const clock = nowSeconds();
+  const clock = opts.clock ?? nowSeconds();
   const keyPair = () => generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const ctLog = await initializeCTLog(keyPair(), clock);
   const useCt = opts.ctlog ?? true;

@@ -45,6 +45,7 @@ export {
   mapVerifierError,
   verifierMessage,
   verifyCertificateEntity,
+  trustedRootProblem,
   parseArtifactDigest,
   isArtifactDigestAlgorithm,
   keyFingerprint,

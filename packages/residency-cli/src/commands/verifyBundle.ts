@@ -24,6 +24,7 @@ import {
   publicGoodTrustedRoot as publicGoodTrustedRootBytes,
   verifierMessage,
   verifyCertificateEntity,
+  trustedRootProblem,
   parseArtifactDigest,
   isArtifactDigestAlgorithm,
   keyFingerprint,
@@ -373,14 +374,14 @@ function readTrustedRoot(
         '$.mediaType is not application/vnd.dev.sigstore.trustedroot+json',
       );
     }
-    const root = TrustedRoot.fromJSON(doc);
-    toTrustMaterial(root); // every generation in use loads; others fail here
-    return { root, rootJson: doc };
+    const problem = trustedRootProblem(doc); // the engine's check at config load
+    if (problem) throw new Error(`$.${problem}`);
+    return { root: TrustedRoot.fromJSON(doc), rootJson: doc };
   } catch (e) {
     // The library's text (e.g. a TypeError on a missing field) never reaches the user.
     const own =
-      e instanceof Error && e.message.startsWith('$.mediaType')
-        ? e.message
+      e instanceof Error && e.message.startsWith('$.')
+        ? e.message.slice(2)
         : 'a required field is missing or malformed';
     throw new CliError(`${file} is not a Sigstore trusted root: ${own}`, {
       code: 'trusted_root_invalid',

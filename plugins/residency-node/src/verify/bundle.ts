@@ -340,12 +340,41 @@ export function verifyCertificateEntity(
 }
 
 /**
+ * The first authority or log whose validity has no start. The protobuf reader turns
+ * a missing start into "valid since forever"; the spec requires it, so a root
+ * lacking it is refused instead (sigstore-conformance
+ * `trust-root-tlog-missing-validity-start_fail`).
+ */
+function missingValidityStart(json: unknown): string | undefined {
+  if (!isObject(json)) return undefined;
+  const lists: [string, (e: Record<string, unknown>) => unknown][] = [
+    ['tlogs', e => (isObject(e.publicKey) ? e.publicKey.validFor : undefined)],
+    ['ctlogs', e => (isObject(e.publicKey) ? e.publicKey.validFor : undefined)],
+    ['certificateAuthorities', e => e.validFor],
+    ['timestampAuthorities', e => e.validFor],
+  ];
+  for (const [field, validFor] of lists) {
+    const list = json[field];
+    if (!Array.isArray(list)) continue;
+    for (const [i, e] of list.entries()) {
+      if (!isObject(e)) continue;
+      const v = validFor(e);
+      if (!isObject(v) || typeof v.start !== 'string' || v.start === '')
+        return `${field}[${i}]`;
+    }
+  }
+  return undefined;
+}
+
+/**
  * Checks that a trusted_root.json document loads into trust material, for a typed
  * configuration error at load time instead of a root silently contributing nothing.
  * Every generation in use loads (older ones without optional fields, TSA-only,
  * log-only); returns a plain problem otherwise (never the library's text).
  */
 export function trustedRootProblem(json: unknown): string | undefined {
+  const unbounded = missingValidityStart(json);
+  if (unbounded) return `${unbounded} has no validFor.start`;
   let m: Omit<TrustMaterial, 'publicKey'>;
   try {
     m = toTrustMaterial(TrustedRoot.fromJSON(json));

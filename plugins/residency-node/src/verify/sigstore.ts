@@ -14,7 +14,11 @@ import { p256 } from '@noble/curves/p256';
 import { p384 } from '@noble/curves/p384';
 
 export { MAX_BUNDLE_BYTES, parseBundle, mapVerifierError } from './bundle';
-export { verifyCertificateEntity, verifierMessage } from './bundle';
+export {
+  verifyCertificateEntity,
+  verifierMessage,
+  trustedRootProblem,
+} from './bundle';
 export { IN_TOTO_PAYLOAD_TYPE } from './statement';
 export { publicGoodTrustedRoot } from '../config';
 

@@ -32,8 +32,15 @@ export interface ImageMaterial {
     rfc3161Timestamp?: string;
     source: string;
   }[];
-  /** DSSE envelopes (`.att` layers) as JSON text. */
-  envelopes: { envelope: string; source: string }[];
+  /** DSSE envelopes (`.att` layers) as JSON text, with cosign's keyless annotations when present. */
+  envelopes: {
+    envelope: string;
+    source: string;
+    certificate?: string;
+    chain?: string;
+    rekorBundle?: string;
+    rfc3161Timestamp?: string;
+  }[];
   /** Sigstore bundles as JSON text. */
   bundles: { bundle: string; source: string }[];
   /**

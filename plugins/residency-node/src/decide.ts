@@ -310,7 +310,14 @@ function verifyMaterial(
     ),
     ...material.envelopes.map((e, index) =>
       verifyEnvelope(
-        { envelope: e.envelope, source: asSource(e.source), index },
+        {
+          envelope: e.envelope,
+          source: asSource(e.source),
+          index,
+          certificate: e.certificate,
+          rekorBundle: e.rekorBundle,
+          rfc3161Timestamp: e.rfc3161Timestamp,
+        },
         vctx,
       ),
     ),

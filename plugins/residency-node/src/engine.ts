@@ -255,6 +255,10 @@ export class DefaultResidencyEngine implements ResidencyEngine {
       material.envelopes = found.envelopes.map(e => ({
         envelope: Buffer.from(e.envelope).toString('utf8'),
         source: e.source,
+        ...(e.certificate ? { certificate: e.certificate } : {}),
+        ...(e.chain ? { chain: e.chain } : {}),
+        ...(e.rekorBundle ? { rekorBundle: e.rekorBundle } : {}),
+        ...(e.rfc3161Timestamp ? { rfc3161Timestamp: e.rfc3161Timestamp } : {}),
       }));
       material.bundles = found.bundles.map(b => ({
         bundle: Buffer.from(b.bundle).toString('utf8'),

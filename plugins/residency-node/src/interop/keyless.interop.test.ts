@@ -23,8 +23,12 @@ import {
 } from '../source/__testUtils__/registry';
 import {
   cosignPayload,
+  IN_TOTO,
+  MEDIA_DSSE,
   MEDIA_MANIFEST,
   MEDIA_SIMPLESIGNING,
+  pae,
+  statement,
 } from './__testUtils__/producers';
 import { mockSigstore, type MockSigstore } from './__testUtils__/keyless';
 
@@ -71,6 +75,7 @@ async function decide(
   reference: string,
   roots: MockSigstore[],
   identities: Identity[],
+  require: string[] = ['signature'],
 ): Promise<EntityResult> {
   const cfg = residencyConfig({
     registries: [{ host: registry.host, region: EU_REGION, insecure: true }],
@@ -80,6 +85,7 @@ async function decide(
     })),
   });
   (cfg.tenants as any)['acme-eu'].identities = identities;
+  (cfg.tenants as any)['acme-eu'].require = require;
   const e = DefaultResidencyEngine.create({
     settings: loadResidencySettings(configReaderFromObject({ residency: cfg })),
   });
@@ -284,4 +290,115 @@ describe('keyless cosign .sig (certificate + Rekor SET annotations)', () => {
       /after the verification time/,
     );
   });
+
+  it('keyless cosign attest: a DSSE .att layer with certificate and RFC 3161 annotations satisfies provenance', async () => {
+    const ref = await keylessImage(tsaOnly);
+    const digest = await digestOfTag(ref);
+    await pushKeylessAttestation(tsaOnly, ref, statement(digest));
+    const r = await decide(
+      ref,
+      [eu, tsaOnly],
+      [euIdentity],
+      ['signature', 'provenance'],
+    );
+    expect(codes(r)).toEqual([]);
+    expect(r.images[0].attestations[0]).toMatchObject({
+      kind: 'provenance',
+      verified: true,
+    });
+  });
+
+  it('keyless cosign attest, negatives: another image (violation), wrong identity (ignored)', async () => {
+    const ref = await keylessImage(tsaOnly);
+    await pushKeylessAttestation(
+      tsaOnly,
+      ref,
+      statement(`sha256:${'2'.repeat(64)}`),
+    );
+    const r = await decide(
+      ref,
+      [tsaOnly],
+      [euIdentity],
+      ['signature', 'provenance'],
+    );
+    expect(codes(r)).toEqual(
+      expect.arrayContaining([
+        'subject_mismatch',
+        'attestation_missing:provenance',
+      ]),
+    );
+    const ref2 = await keylessImage(tsaOnly);
+    await pushKeylessAttestation(
+      tsaOnly,
+      ref2,
+      statement(await digestOfTag(ref2)),
+      'https://github.com/evil/x',
+    );
+    const r2 = await decide(
+      ref2,
+      [tsaOnly],
+      [euIdentity],
+      ['signature', 'provenance'],
+    );
+    expect(codes(r2)).toEqual([
+      'key_untrusted',
+      'attestation_missing:provenance',
+    ]);
+    expect(r2.images[0].attestations[0].ignored).toBeDefined();
+  });
 });
+
+/** The digest a `host/repo:tag` reference was pushed as. */
+async function digestOfTag(ref: string): Promise<string> {
+  const [hostRepo, tag] = [
+    ref.slice(0, ref.lastIndexOf(':')),
+    ref.slice(ref.lastIndexOf(':') + 1),
+  ];
+  const repo = hostRepo.slice(hostRepo.indexOf('/') + 1);
+  const res = await fetch(`${registry.url}/v2/${repo}/manifests/${tag}`, {
+    method: 'HEAD',
+    headers: { accept: MEDIA_MANIFEST },
+  });
+  return res.headers.get('docker-content-digest')!;
+}
+
+/** cosign keyless `attest`: the `.att` DSSE layer with certificate and timestamp annotations. */
+async function pushKeylessAttestation(
+  by: MockSigstore,
+  ref: string,
+  payload: Buffer,
+  subject = SUBJECT,
+) {
+  const digest = await digestOfTag(ref);
+  const repo = ref.slice(ref.indexOf('/') + 1, ref.lastIndexOf(':'));
+  const s = await by.sign(pae(IN_TOTO, payload), subject, ISSUER);
+  const envelope = JSON.stringify({
+    payloadType: IN_TOTO,
+    payload: payload.toString('base64'),
+    signatures: [{ keyid: '', sig: s.signature }],
+  });
+  const config = await pushBlob(registry.url, repo, '{}');
+  const layer = await pushBlob(registry.url, repo, envelope);
+  await pushManifest(registry.url, repo, `${digest.replace(':', '-')}.att`, {
+    schemaVersion: 2,
+    mediaType: MEDIA_MANIFEST,
+    config: {
+      mediaType: 'application/vnd.oci.image.config.v1+json',
+      ...config,
+    },
+    layers: [
+      {
+        mediaType: MEDIA_DSSE,
+        ...layer,
+        annotations: {
+          predicateType: 'https://slsa.dev/provenance/v1',
+          'dev.sigstore.cosign/certificate': s.certificate,
+          'dev.sigstore.cosign/chain': s.certificate,
+          ...(s.rfc3161Timestamp
+            ? { 'dev.sigstore.cosign/rfc3161timestamp': s.rfc3161Timestamp }
+            : {}),
+        },
+      },
+    ],
+  });
+}

@@ -123,9 +123,34 @@ async function envelopesFromTag(
       `attestation ${layer.digest}`,
       signal,
     );
-    out.push({ source: store.tagSource, envelope });
+    out.push({
+      source: store.tagSource,
+      envelope,
+      ...keylessAnnotations(layer),
+    });
   }
   return out;
+}
+
+/** cosign's keyless annotations on a DSSE layer (certificate, chain, Rekor bundle, timestamp). */
+function keylessAnnotations(
+  layer: Descriptor,
+): Omit<FoundEnvelope, 'source' | 'envelope'> {
+  const a = layer.annotations ?? {};
+  return {
+    ...(a[ANNOTATION_COSIGN_CERTIFICATE] !== undefined
+      ? { certificate: a[ANNOTATION_COSIGN_CERTIFICATE] }
+      : {}),
+    ...(a[ANNOTATION_COSIGN_CHAIN] !== undefined
+      ? { chain: a[ANNOTATION_COSIGN_CHAIN] }
+      : {}),
+    ...(a[ANNOTATION_COSIGN_BUNDLE] !== undefined
+      ? { rekorBundle: a[ANNOTATION_COSIGN_BUNDLE] }
+      : {}),
+    ...(a[ANNOTATION_COSIGN_TIMESTAMP] !== undefined
+      ? { rfc3161Timestamp: a[ANNOTATION_COSIGN_TIMESTAMP] }
+      : {}),
+  };
 }
 
 /** Descriptors of referrer manifests: native mechanism plus the tag-schema index, united. */
@@ -282,7 +307,7 @@ export async function materialFromReferrers(
           `attestation ${layer.digest}`,
           signal,
         );
-        out.envelopes.push({ source, envelope });
+        out.envelopes.push({ source, envelope, ...keylessAnnotations(layer) });
       }
     }
   }

@@ -236,10 +236,37 @@ function pemToDer(pem: string): Buffer | undefined {
   return der.length > 0 ? der : undefined;
 }
 
-/** The cosign layer annotations as a v0.1 bundle (parsed strictly, validated by @sigstore/bundle). */
+/** cosign's keyless layer annotations. */
+export interface KeylessAnnotations {
+  certificate?: string;
+  rekorBundle?: string;
+  rfc3161Timestamp?: string;
+}
+
+/** A simple-signing layer's annotations as a v0.1 message-signature bundle. */
 export function cosignLayerAsBundle(
   input: SimpleSignatureInput,
   sig: Buffer,
+): { bundle: Bundle } | { error: string } {
+  return keylessBundle(input, {
+    messageSignature: {
+      messageDigest: {
+        algorithm: 'SHA2_256',
+        digest: createHash('sha256').update(input.payload).digest('base64'),
+      },
+      signature: sig.toString('base64'),
+    },
+  });
+}
+
+/**
+ * cosign's keyless annotations (certificate, Rekor bundle, RFC 3161 timestamp) around
+ * signed `content` (a message signature or a DSSE envelope) as a v0.1 Sigstore bundle,
+ * parsed strictly and validated by @sigstore/bundle.
+ */
+export function keylessBundle(
+  input: KeylessAnnotations,
+  content: Record<string, unknown>,
 ): { bundle: Bundle } | { error: string } {
   if (!input.certificate || input.certificate.length > MAX_ANNOTATION)
     return { error: 'no usable certificate annotation' };
@@ -319,13 +346,7 @@ export function cosignLayerAsBundle(
         tlogEntries,
         timestampVerificationData: { rfc3161Timestamps },
       },
-      messageSignature: {
-        messageDigest: {
-          algorithm: 'SHA2_256',
-          digest: createHash('sha256').update(input.payload).digest('base64'),
-        },
-        signature: sig.toString('base64'),
-      },
+      ...content,
     });
     return { bundle };
   } catch {

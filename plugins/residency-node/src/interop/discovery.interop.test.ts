@@ -559,6 +559,41 @@ describe('OCI layouts', () => {
     expect(r.images[0].signatures[0].source).toBe('layout');
   });
 
+  it('skopeo copies of the image and its cosign v3 referrer manifests into a layout: compliant', async () => {
+    const img = await image();
+    const ref = await pushCosignV3Bundle(
+      registry.url,
+      img.repo,
+      img,
+      await sigstoreDsseBundle(euSigstore, statement(img.digest)),
+      { predicateType: PROVENANCE },
+    );
+    const sig = await pushCosignV3Bundle(
+      registry.url,
+      img.repo,
+      img,
+      await sigstoreMessageBundle(euSigstore, img.bytes),
+    );
+    const dir = join(layouts, `skopeo-referrers-${counter}`);
+    skopeoToLayout(registry.host, img.repo, img.tag, dir);
+    // skopeo copies one manifest per reference: the referrer manifests are copied by
+    // digest, so the layout lists them with their subject (found through the layout's
+    // subject map, as a layout has no referrers API)
+    skopeoToLayout(registry.host, img.repo, ref.digest, dir, 'referrer-1');
+    skopeoToLayout(registry.host, img.repo, sig.digest, dir, 'referrer-2');
+    const r = await decide(
+      `oci:${dir}:${img.tag}`,
+      ['signature', 'provenance'],
+      [dir],
+    );
+    expect(codes(r)).toEqual([]);
+    expect(r.images[0].signatures[0]).toMatchObject({
+      format: 'sigstore-bundle',
+      source: 'layout',
+      verified: true,
+    });
+  });
+
   it('skopeo layout, negative: a .sig by an unconfigured key', async () => {
     const img = await image();
     const payload = cosignPayload(`${registry.host}/${img.repo}`, img.digest);

@@ -437,7 +437,9 @@ export function skopeoToLayout(
       '--quiet',
       '--src-tls-verify=false',
       '--preserve-digests',
-      `docker://${registryHost}/${repo}:${tag}`,
+      `docker://${registryHost}/${repo}${
+        tag.startsWith('sha256:') ? '@' : ':'
+      }${tag}`,
       `oci:${layoutDir}:${layoutTag}`,
     ],
     { stdio: 'pipe' },

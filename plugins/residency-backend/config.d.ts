@@ -107,6 +107,11 @@ export interface Config {
         require?: string[];
         /** Hosts build provenance may reference. */
         allowedHosts?: string[];
+        /**
+         * Signatures by distinct trusted in-boundary keys (public-key fingerprint) or
+         * keyless identities required for `signature`; 1 to 16, default 1.
+         */
+        minSignatures?: number;
         /** CEL rules evaluated over the verified facts. */
         rules?: Array<{
           /** Rule id, reported as `custom_rule:<id>`. */

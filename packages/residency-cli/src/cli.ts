@@ -229,12 +229,20 @@ regions are the bundle's own claims, never shown as a verified RESIDENT.`,
       'required certificate identity (SAN) for keyless bundles',
     )
     .option(
+      '--certificate-identity-regexp <re>',
+      'keyless: certificate identity must match this regular expression (whole string)',
+    )
+    .option(
       '--certificate-oidc-issuer <url>',
       'required OIDC issuer for keyless bundles',
     )
     .option(
+      '--certificate-oidc-issuer-regexp <re>',
+      'keyless: OIDC issuer must match this regular expression (whole string)',
+    )
+    .option(
       '--require-tlog',
-      'require a verified transparency log entry (always on for keyless)',
+      'require a verified transparency log entry (keyless: required when the trusted root lists logs)',
     )
     .option(
       '--insecure-ignore-sct',

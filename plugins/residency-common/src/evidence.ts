@@ -28,10 +28,19 @@ export interface ImageMaterial {
     chain?: string;
     /** The `dev.sigstore.cosign/bundle` annotation (Rekor bundle), when present. */
     rekorBundle?: string;
+    /** The `dev.sigstore.cosign/rfc3161timestamp` annotation, when present. */
+    rfc3161Timestamp?: string;
     source: string;
   }[];
-  /** DSSE envelopes (`.att` layers) as JSON text. */
-  envelopes: { envelope: string; source: string }[];
+  /** DSSE envelopes (`.att` layers) as JSON text, with cosign's keyless annotations when present. */
+  envelopes: {
+    envelope: string;
+    source: string;
+    certificate?: string;
+    chain?: string;
+    rekorBundle?: string;
+    rfc3161Timestamp?: string;
+  }[];
   /** Sigstore bundles as JSON text. */
   bundles: { bundle: string; source: string }[];
   /**
@@ -72,6 +81,8 @@ export interface EvidenceRecord {
       issuer: string;
       region: string;
     }[];
+    /** Signatures by distinct trusted in-boundary keys or identities required (default 1). */
+    minSignatures?: number;
     /** Limits that decide before any fetch (too_many_images). */
     limits?: { imagesPerEntity: number };
   };

@@ -45,6 +45,11 @@ export interface SignatureResult {
   identity?: { subject: string; issuer: string };
   /** Why it did not verify. */
   error?: Reason;
+  /**
+   * Set when no configured key or identity signed it
+   * (`ignored: not signed by a configured key`): it does not change the decision.
+   */
+  ignored?: string;
 }
 
 /** One attestation found for an image. @public */
@@ -57,6 +62,8 @@ export interface AttestationResult {
   /** Facts read from the signed predicate (builder id, build region, SBOM format...). */
   facts?: Record<string, unknown>;
   error?: Reason;
+  /** Set when no configured key or identity signed it: it does not change the decision. */
+  ignored?: string;
 }
 
 /** The decision for one image reference. @public */

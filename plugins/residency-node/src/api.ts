@@ -136,6 +136,8 @@ export interface ResidencySettings {
         issuer: string;
         region: string;
       }[];
+      /** Signatures by distinct trusted in-boundary keys or identities required (default 1). */
+      minSignatures?: number;
     }
   >;
   limits: {

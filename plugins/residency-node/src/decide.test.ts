@@ -62,6 +62,21 @@ const codes = (r: { reasons: { code: string }[] }) =>
   r.reasons.map(x => x.code);
 const img = (r: EntityResult, i = 0): ImageResult => r.images[i];
 
+/**
+ * Material no configured key signed is shown with its reason, marked ignored, and
+ * leaves the (otherwise compliant) decision alone: one pushed bogus artifact must
+ * not flip an image (issue 11 item 4).
+ */
+function expectIgnored(result: EntityResult, code: string) {
+  const i = img(result);
+  const bad = [...i.signatures, ...i.attestations].filter(x => !x.verified);
+  expect(bad.map(x => x.error?.code)).toContain(code);
+  expect(
+    bad.every(x => x.ignored === 'ignored: not signed by a configured key'),
+  ).toBe(true);
+  expect(result.decision).toBe('compliant');
+}
+
 function signed(): Fixture {
   const f = newImage();
   addSimpleSignature(f, keys().eu);
@@ -362,7 +377,7 @@ describe('decision: one test per reason code', () => {
       forge: { signRawPayload: true },
     });
     const { result } = await evaluate([f]);
-    expect(codes(img(result))).toContain('attestation_invalid');
+    expectIgnored(result, 'attestation_invalid');
   });
 
   it('attestation_invalid (case 5): payloadType not bound (signed as one type, labelled in-toto)', async () => {
@@ -375,7 +390,7 @@ describe('decision: one test per reason code', () => {
       },
     });
     const { result } = await evaluate([f]);
-    expect(codes(img(result))).toContain('attestation_invalid');
+    expectIgnored(result, 'attestation_invalid');
   });
 
   it('attestation_invalid (case 5): payloadType other than in-toto is refused', async () => {
@@ -390,7 +405,7 @@ describe('decision: one test per reason code', () => {
     );
     addRawEnvelope(f, env);
     const { result } = await evaluate([f]);
-    expect(codes(img(result))).toContain('attestation_invalid');
+    expectIgnored(result, 'attestation_invalid');
   });
 
   it('attestation_invalid (case 5): signature over the base64 text of the payload', async () => {
@@ -407,7 +422,7 @@ describe('decision: one test per reason code', () => {
     env.payload = payload.toString('base64');
     addRawEnvelope(f, env);
     const { result } = await evaluate([f]);
-    expect(codes(img(result))).toContain('attestation_invalid');
+    expectIgnored(result, 'attestation_invalid');
   });
 
   it('subject_mismatch (case 2): a valid attestation for image A attached to image B', async () => {
@@ -646,13 +661,19 @@ describe('decision: hostile material never throws', () => {
     ],
     ['JSON null', 'null'],
   ])(
-    'case 9: a structurally broken bundle (%s) is a typed reason',
+    'case 9: a structurally broken bundle (%s) is a typed reason, ignored beside a valid signature',
     async (_n, bundle) => {
       const f = signed();
       f.material.bundles.push({ bundle, source: 'referrers' });
       const { result } = await evaluate([f]);
-      expect(codes(img(result))).toEqual(['signature_invalid']);
+      expectIgnored(result, 'signature_invalid');
       expect(img(result).signatures[1].verified).toBe(false);
+      // alone, the same bundle leaves the requirement unmet and says why
+      const g = newImage();
+      g.material.bundles.push({ bundle, source: 'referrers' });
+      const alone = await evaluate([g]);
+      expect(codes(img(alone.result))).toEqual(['signature_invalid']);
+      expect(alone.result.decision).toBe('non_compliant');
     },
   );
 

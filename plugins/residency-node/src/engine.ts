@@ -268,11 +268,16 @@ export class DefaultResidencyEngine implements ResidencyEngine {
         ...(s.certificate ? { certificate: s.certificate } : {}),
         ...(s.chain ? { chain: s.chain } : {}),
         ...(s.rekorBundle ? { rekorBundle: s.rekorBundle } : {}),
+        ...(s.rfc3161Timestamp ? { rfc3161Timestamp: s.rfc3161Timestamp } : {}),
         source: s.source,
       }));
       material.envelopes = found.envelopes.map(e => ({
         envelope: Buffer.from(e.envelope).toString('utf8'),
         source: e.source,
+        ...(e.certificate ? { certificate: e.certificate } : {}),
+        ...(e.chain ? { chain: e.chain } : {}),
+        ...(e.rekorBundle ? { rekorBundle: e.rekorBundle } : {}),
+        ...(e.rfc3161Timestamp ? { rfc3161Timestamp: e.rfc3161Timestamp } : {}),
       }));
       material.bundles = found.bundles.map(b => ({
         bundle: Buffer.from(b.bundle).toString('utf8'),

@@ -60,6 +60,18 @@ export {
 export { verifyEnvelope, parseEnvelope } from './verify/dsse';
 export { verifyBundle, parseBundle } from './verify/bundle';
 export {
+  MAX_BUNDLE_BYTES,
+  mapVerifierError,
+  verifierMessage,
+  verifyCertificateEntity,
+  trustedRootProblem,
+  parseArtifactDigest,
+  isArtifactDigestAlgorithm,
+  keyFingerprint,
+  verifyPrehashed,
+  PrehashUnsupportedError,
+} from './verify/sigstore';
+export {
   parseStatement,
   subjectMatches,
   kindOf,

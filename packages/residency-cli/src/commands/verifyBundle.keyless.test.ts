@@ -214,15 +214,43 @@ describe('residency verify-bundle, keyless', () => {
     expect(r.doc.error.code).toBe('identity_mismatch');
   });
 
-  it('without an SCT and without --insecure-ignore-sct -> certificate_invalid (exit 1)', async () => {
+  it('a root without CT logs needs no SCT (thresholds follow the root, like gh attestation verify)', async () => {
     const r = await cli(
       '--certificate-identity',
       IDENTITY,
       '--certificate-oidc-issuer',
       ISSUER,
     );
-    expect(r.code).toBe(1);
-    expect(r.doc.error.code).toBe('certificate_invalid');
+    expect(r.code).toBe(0);
+    expect(r.doc.verified).toBe(true);
+  });
+
+  it('--certificate-identity-regexp and --certificate-oidc-issuer-regexp match whole strings (cosign parity)', async () => {
+    const ok = await cli(
+      '--certificate-identity-regexp',
+      '.*',
+      '--certificate-oidc-issuer-regexp',
+      ISSUER.replace(/[.]/g, '\\.'),
+    );
+    expect(ok.code).toBe(0);
+    expect(ok.doc.signer).toMatchObject({ identity: IDENTITY, issuer: ISSUER });
+    // a pattern matching only a part of the identity does not match
+    const partial = await cli(
+      '--certificate-identity-regexp',
+      IDENTITY.slice(1, 5).replace(/[^A-Za-z0-9]/g, '.'),
+      '--certificate-oidc-issuer',
+      ISSUER,
+    );
+    expect(partial.code).toBe(1);
+    expect(partial.doc.error.code).toBe('identity_mismatch');
+    const badIssuer = await cli(
+      '--certificate-identity',
+      IDENTITY,
+      '--certificate-oidc-issuer-regexp',
+      'https://accounts\\.google\\.com',
+    );
+    expect(badIssuer.code).toBe(1);
+    expect(badIssuer.doc.error.code).toBe('identity_mismatch');
   });
 
   it('a certificate from a CA the trusted root does not hold -> certificate_invalid', async () => {

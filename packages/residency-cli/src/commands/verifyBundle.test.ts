@@ -44,6 +44,47 @@ describe('residency verify-bundle', () => {
     return { code, out: io.out, err: io.err };
   }
 
+  describe('strict parsing shared with the engine (issue 12 item 3)', () => {
+    const base = () =>
+      JSON.parse(JSON.stringify(messageSignatureBundle(key, artifact)));
+    it.each([
+      ['a v0.4 media type', 'application/vnd.dev.sigstore.bundle.v0.4+json'],
+      ['a v9.9 media type', 'application/vnd.dev.sigstore.bundle.v9.9+json'],
+    ])('%s is refused (bundle_invalid)', async (_n, mediaType) => {
+      write('future.json', { ...base(), mediaType });
+      const r = await cli(
+        'future.json',
+        '--artifact',
+        'artifact.bin',
+        '--key',
+        'key.pub',
+        '--json',
+      );
+      expect(r.code).toBe(1);
+      expect(JSON.parse(r.out).error.code).toBe('bundle_invalid');
+    });
+
+    it('duplicate JSON keys are refused (bundle_invalid)', async () => {
+      const text = JSON.stringify(base());
+      write(
+        'dup.json',
+        `{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json",${text.slice(
+          1,
+        )}`,
+      );
+      const r = await cli(
+        'dup.json',
+        '--artifact',
+        'artifact.bin',
+        '--key',
+        'key.pub',
+        '--json',
+      );
+      expect(r.code).toBe(1);
+      expect(JSON.parse(r.out).error.code).toBe('bundle_invalid');
+    });
+  });
+
   describe('message signatures', () => {
     it('verifies against --key and prints the key fingerprint', async () => {
       write('msg.json', messageSignatureBundle(key, artifact));
@@ -510,6 +551,31 @@ describe('residency verify-bundle', () => {
         'logged.json',
         withTlogEntry(messageSignatureBundle(key, artifact), key, tlogKey),
       );
+    });
+
+    it('a negative logIndex is refused before any crypto (bundle_invalid)', async () => {
+      const doc = withTlogEntry(
+        messageSignatureBundle(key, artifact),
+        key,
+        tlogKey,
+      ) as any;
+      doc.verificationMaterial.tlogEntries[0].logIndex = '-7';
+      write('negative.json', doc);
+      const r = await cli(
+        'negative.json',
+        '--artifact',
+        'artifact.bin',
+        '--key',
+        'key.pub',
+        '--trusted-root',
+        'private-root.json',
+        '--json',
+      );
+      expect(r.code).toBe(1);
+      expect(JSON.parse(r.out).error).toMatchObject({
+        code: 'bundle_invalid',
+        message: expect.stringContaining('logIndex'),
+      });
     });
 
     it('--require-tlog verifies the inclusion promise against --trusted-root (exit 0)', async () => {

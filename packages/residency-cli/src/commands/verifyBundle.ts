@@ -1,32 +1,44 @@
+/*
+ * `residency verify-bundle`: one Sigstore bundle, offline, like `cosign verify-blob
+ * (-attestation) --bundle`. Parsing (strict JSON, media-type allow-list), keyless
+ * verification (per-root thresholds, identity matching), error messages, digests,
+ * fingerprints and prehashed checks are the engine's own (residency-node `verify/`):
+ * one code path for what `residency verify` accepts.
+ */
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { bundleFromJSON, type Bundle } from '@sigstore/bundle';
+import type { Bundle } from '@sigstore/bundle';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import {
   Verifier,
   toSignedEntity,
   toTrustMaterial,
   type SignedEntity,
-  type VerificationPolicy,
 } from '@sigstore/verify';
-import { parseStatement as engineParseStatement } from '@residency-dev/plugin-residency-node';
+import {
+  parseStatement as engineParseStatement,
+  parseBundle,
+  MAX_BUNDLE_BYTES,
+  IN_TOTO_PAYLOAD_TYPE,
+  publicGoodTrustedRoot as publicGoodTrustedRootBytes,
+  verifierMessage,
+  verifyCertificateEntity,
+  trustedRootProblem,
+  parseArtifactDigest,
+  isArtifactDigestAlgorithm,
+  keyFingerprint,
+  verifyPrehashed,
+  PrehashUnsupportedError,
+} from '@residency-dev/plugin-residency-node';
+import type { Reason } from '@residency-dev/plugin-residency-common';
 import { CliError, EXIT, errorMessage, type ExitCode } from '../errors';
 import type { CliIo } from '../io';
 import { safe } from '../format/text';
-import { PrehashUnsupportedError, verifyPrehashed } from '../crypto/prehash';
 
-/** Largest Sigstore bundle or trusted root read, in bytes. */
-export const MAX_BUNDLE_BYTES = 16 * 1024 * 1024;
+export { MAX_BUNDLE_BYTES };
 /** Largest artifact hashed, in bytes. */
 export const MAX_ARTIFACT_BYTES = 1024 * 1024 * 1024;
-
-const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
-const DIGEST_HEX_LENGTH: Record<string, number> = {
-  sha256: 64,
-  sha384: 96,
-  sha512: 128,
-};
 
 export interface VerifyBundleOptions {
   bundle: string;
@@ -35,7 +47,11 @@ export interface VerifyBundleOptions {
   key?: string;
   trustedRoot?: string;
   certificateIdentity?: string;
+  /** Whole-string regular expression for the identity (cosign's flag). */
+  certificateIdentityRegexp?: string;
   certificateOidcIssuer?: string;
+  /** Whole-string regular expression for the OIDC issuer (cosign's flag). */
+  certificateOidcIssuerRegexp?: string;
   requireTlog?: boolean;
   /** Keyless without a certificate transparency log (private CAs), like cosign's flag. */
   insecureIgnoreSct?: boolean;
@@ -111,20 +127,13 @@ function parseJsonFile(file: string, what: string): unknown {
 
 /** Parses `alg:hex` (sha256, sha384, sha512; lowercase hex of the right length). */
 export function parseDigest(value: string): { algorithm: string; hex: string } {
-  const m = /^(sha256|sha384|sha512):([0-9a-f]+)$/.exec(value);
-  if (!m || m[2].length !== DIGEST_HEX_LENGTH[m[1]]) {
+  const d = parseArtifactDigest(value);
+  if (!d) {
     throw new CliError(`--digest '${safe(value, 80)}' is not a digest`, {
       hint: 'Write it as sha256:<64 lowercase hex> (or sha384:, sha512:).',
     });
   }
-  return { algorithm: m[1], hex: m[2] };
-}
-
-/** SPKI SHA-256 fingerprint (hex) of a public key. */
-export function keyFingerprint(key: KeyObject): string {
-  return createHash('sha256')
-    .update(key.export({ type: 'spki', format: 'der' }))
-    .digest('hex');
+  return d;
 }
 
 function keyAlgorithm(key: KeyObject): string {
@@ -137,49 +146,47 @@ function keyAlgorithm(key: KeyObject): string {
   return key.asymmetricKeyType ?? 'unknown';
 }
 
-/** The public-good Sigstore trusted root embedded in @sigstore/tuf's seed (no network). */
-export function publicGoodTrustedRoot(): TrustedRoot {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const seeds = require('@sigstore/tuf/seeds.json') as Record<
-    string,
-    { targets: Record<string, string> }
-  >;
-  const seed = seeds['https://tuf-repo-cdn.sigstore.dev'];
-  const b64 = seed?.targets?.['trusted_root.json'];
-  if (!b64) {
+/** The public-good Sigstore trusted root document embedded offline (engine's copy). */
+function publicGoodRootJson(): unknown {
+  try {
+    return JSON.parse(publicGoodTrustedRootBytes().toString('utf8'));
+  } catch {
     throw new CliError('the embedded public-good trusted root is missing', {
       exitCode: EXIT.UNKNOWN,
       code: 'trusted_root_unavailable',
       hint: 'Pass --trusted-root <trusted_root.json>.',
     });
   }
-  return TrustedRoot.fromJSON(
-    JSON.parse(Buffer.from(b64, 'base64').toString('utf8')),
-  );
+}
+
+/** The public-good Sigstore trusted root embedded in @sigstore/tuf's seed (no network). */
+export function publicGoodTrustedRoot(): TrustedRoot {
+  return TrustedRoot.fromJSON(publicGoodRootJson());
+}
+
+/** Our bundle failure code for a verifier error code (message: the engine's plain one). */
+function failureCode(verifier: string | undefined): BundleFailureCode {
+  if (verifier === 'CERTIFICATE_ERROR') return 'certificate_invalid';
+  if (verifier === 'TIMESTAMP_ERROR') return 'timestamp_invalid';
+  if (verifier === 'PUBLIC_KEY_ERROR') return 'key_invalid';
+  if (verifier === 'UNTRUSTED_SIGNER_ERROR') return 'identity_mismatch';
+  if (verifier?.startsWith('TLOG')) return 'tlog_invalid';
+  return 'signature_invalid';
 }
 
 function mapVerifierError(e: unknown): BundleFailure {
-  const code = (e as { code?: string }).code;
-  const msg = errorMessage(e);
-  switch (code) {
-    case 'SIGNATURE_ERROR':
-      return new BundleFailure(
-        'signature_invalid',
-        `signature does not verify: ${msg}`,
-      );
-    case 'UNTRUSTED_SIGNER_ERROR':
-      return new BundleFailure('identity_mismatch', msg);
-    case 'CERTIFICATE_ERROR':
-      return new BundleFailure('certificate_invalid', msg);
-    case 'TIMESTAMP_ERROR':
-      return new BundleFailure('timestamp_invalid', msg);
-    case 'PUBLIC_KEY_ERROR':
-      return new BundleFailure('key_invalid', msg);
-    default:
-      if (code && code.startsWith('TLOG'))
-        return new BundleFailure('tlog_invalid', msg);
-      return new BundleFailure('signature_invalid', msg);
-  }
+  const m = verifierMessage(e);
+  return new BundleFailure(failureCode(m.code), m.message);
+}
+
+/** A keyless failure reason of the engine as a bundle failure. */
+function fromReason(r: Reason): BundleFailure {
+  const verifier = r.details?.verifier as string | undefined;
+  if (r.code === 'key_untrusted' && r.details?.subject !== undefined)
+    return new BundleFailure('identity_mismatch', r.message);
+  if (r.code === 'key_untrusted' && !verifier)
+    return new BundleFailure('certificate_invalid', r.message);
+  return new BundleFailure(failureCode(verifier), r.message);
 }
 
 function validateOptions(o: VerifyBundleOptions) {
@@ -191,329 +198,486 @@ function validateOptions(o: VerifyBundleOptions) {
       },
     );
   }
-  if (Boolean(o.certificateIdentity) !== Boolean(o.certificateOidcIssuer)) {
+  if (o.certificateIdentity && o.certificateIdentityRegexp) {
     throw new CliError(
-      '--certificate-identity and --certificate-oidc-issuer must be given together',
+      'give --certificate-identity or --certificate-identity-regexp, not both',
+    );
+  }
+  if (o.certificateOidcIssuer && o.certificateOidcIssuerRegexp) {
+    throw new CliError(
+      'give --certificate-oidc-issuer or --certificate-oidc-issuer-regexp, not both',
+    );
+  }
+  const identity = Boolean(
+    o.certificateIdentity || o.certificateIdentityRegexp,
+  );
+  const issuer = Boolean(
+    o.certificateOidcIssuer || o.certificateOidcIssuerRegexp,
+  );
+  if (identity !== issuer) {
+    throw new CliError(
+      '--certificate-identity(-regexp) and --certificate-oidc-issuer(-regexp) must be given together',
       {
-        hint: 'Keyless bundles are trusted only for an exact identity and issuer.',
+        hint: 'Keyless bundles are trusted only for a given identity and issuer.',
       },
     );
   }
-  if (o.key && o.certificateIdentity) {
+  for (const [flag, pattern] of [
+    ['--certificate-identity-regexp', o.certificateIdentityRegexp],
+    ['--certificate-oidc-issuer-regexp', o.certificateOidcIssuerRegexp],
+  ] as const) {
+    if (pattern === undefined) continue;
+    try {
+      new RegExp(pattern); // eslint-disable-line no-new
+    } catch {
+      throw new CliError(`${flag} is not a valid regular expression`);
+    }
+  }
+  if (o.key && identity) {
     throw new CliError(
       'give either --key or --certificate-identity/--certificate-oidc-issuer, not both',
     );
   }
-  if (!o.key && !o.certificateIdentity) {
+  if (!o.key && !identity) {
     throw new CliError('no trust given: nothing to verify the bundle against', {
       hint: 'Pass --key <public.pem> for key-signed bundles, or --certificate-identity and --certificate-oidc-issuer for keyless ones.',
     });
   }
 }
 
-/** `residency verify-bundle`: one Sigstore bundle, offline, trust only from flags. */
+/** Everything read from the flags and files before any verification. */
+interface Inputs {
+  bundleFile: string;
+  bundleBytes: Buffer;
+  key?: KeyObject;
+  root: TrustedRoot;
+  rootJson: unknown;
+  expected?: { algorithm: string; hex: string };
+  artifact?: Buffer;
+}
+
+type Check = (name: string, ok: boolean) => void;
+
+/**
+ * `residency verify-bundle`: one Sigstore bundle, offline, trust only from flags.
+ * Shaped like sigstore-js's `Verifier.verify`: named steps, each throwing a typed
+ * `BundleFailure` that becomes the report's error.
+ */
 export async function verifyBundleCommand(
   options: VerifyBundleOptions,
   io: CliIo,
 ): Promise<ExitCode> {
   validateOptions(options);
-  const bundleFile = resolve(io.cwd, options.bundle);
-  const json = parseJsonFile(bundleFile, 'Sigstore bundle');
-
-  // Trust, only from flags.
-  let key: KeyObject | undefined;
-  if (options.key) {
-    const keyFile = resolve(io.cwd, options.key);
-    const pem = readBounded(keyFile, 'public key', 1024 * 1024);
-    try {
-      key = createPublicKey(pem);
-    } catch (e) {
-      throw new CliError(
-        `${keyFile} is not a PEM public key: ${errorMessage(e)}`,
-        {
-          code: 'key_unreadable',
-          hint: 'Pass the PEM SubjectPublicKeyInfo (-----BEGIN PUBLIC KEY-----), e.g. cosign.pub.',
-        },
-      );
-    }
-  }
-  let root: TrustedRoot;
-  if (options.trustedRoot) {
-    const file = resolve(io.cwd, options.trustedRoot);
-    const doc = parseJsonFile(file, 'trusted root');
-    try {
-      const mediaType = (doc as { mediaType?: unknown } | null)?.mediaType;
-      if (
-        typeof doc !== 'object' ||
-        doc === null ||
-        Array.isArray(doc) ||
-        typeof mediaType !== 'string' ||
-        !mediaType.startsWith('application/vnd.dev.sigstore.trustedroot')
-      ) {
-        throw new Error(
-          '$.mediaType is not application/vnd.dev.sigstore.trustedroot+json',
-        );
-      }
-      root = TrustedRoot.fromJSON(doc);
-    } catch (e) {
-      throw new CliError(
-        `${file} is not a Sigstore trusted root: ${errorMessage(e)}`,
-        {
-          code: 'trusted_root_invalid',
-        },
-      );
-    }
-  } else {
-    // Offline copy embedded in @sigstore/tuf. Also needed with --key: a tlog entry in the
-    // bundle (cosign uploads to Rekor by default) is verified against the root's logs.
-    root = publicGoodTrustedRoot();
-  }
-  const expected = options.digest ? parseDigest(options.digest) : undefined;
-  const artifact = options.artifact
-    ? readBounded(
-        resolve(io.cwd, options.artifact),
-        'artifact',
-        MAX_ARTIFACT_BYTES,
-      )
-    : undefined;
-
+  const inputs = readInputs(options, io);
   const report: Report = {
-    bundle: { file: bundleFile },
+    bundle: { file: inputs.bundleFile },
     verified: false,
     exitCode: EXIT.FAILED,
     checks: [],
   };
-  const check = (name: string, ok: boolean) => report.checks.push({ name, ok });
-
+  const check: Check = (name, ok) => report.checks.push({ name, ok });
   try {
-    let bundle: Bundle;
-    try {
-      bundle = bundleFromJSON(json);
-    } catch (e) {
-      throw new BundleFailure(
-        'bundle_invalid',
-        `not a valid Sigstore bundle: ${errorMessage(e)}`,
-      );
-    }
-    report.bundle.mediaType = bundle.mediaType;
-    report.bundle.content = bundle.content.$case;
-    report.tlogEntries = bundle.verificationMaterial.tlogEntries.length;
-    check('bundle structure', true);
-
-    const isDsse = bundle.content.$case === 'dsseEnvelope';
-
-    // The artifact digest, computed here (never taken from the bundle).
-    if (artifact) {
-      report.artifact = {
-        digest: `sha256:${createHash('sha256').update(artifact).digest('hex')}`,
-        source: 'artifact',
-      };
-    } else if (expected) {
-      report.artifact = {
-        digest: `${expected.algorithm}:${expected.hex}`,
-        source: 'digest',
-      };
-    }
-
-    let entity: SignedEntity;
-    try {
-      entity = toSignedEntity(bundle, artifact);
-    } catch (e) {
-      throw new BundleFailure(
-        'bundle_invalid',
-        `cannot read the bundle's signing material: ${errorMessage(e)}`,
-      );
-    }
-
-    if (bundle.content.$case === 'messageSignature') {
-      const md = bundle.content.messageSignature.messageDigest;
-      // protobuf-specs HashAlgorithm: 0 unspecified (SHA2-256), 1..3 SHA2, 4..5 SHA3.
-      const bundleAlg = (
-        {
-          0: 'sha256',
-          1: 'sha256',
-          2: 'sha384',
-          3: 'sha512',
-          4: 'sha3-256',
-          5: 'sha3-384',
-        } as Record<number, string>
-      )[(md?.algorithm ?? 0) as unknown as number];
-      if (!bundleAlg) {
-        throw new BundleFailure(
-          'bundle_invalid',
-          `unknown messageDigest algorithm ${String(md?.algorithm)}`,
-        );
-      }
-      let actual: Buffer;
-      if (artifact) {
-        actual = createHash(bundleAlg).update(artifact).digest();
-      } else {
-        // Only the digest is known: it must be of the algorithm the signature was made
-        // over, and the signature is checked over it (prehashed) below.
-        if (expected!.algorithm !== bundleAlg) {
-          throw new CliError(
-            `the bundle signs a ${bundleAlg} digest; --digest gives ${
-              expected!.algorithm
-            }`,
-            { hint: `Pass --digest ${bundleAlg}:<hex>, or --artifact <file>.` },
-          );
-        }
-        actual = Buffer.from(expected!.hex, 'hex');
-        if (!key) {
-          throw new CliError(
-            '--digest with a keyless message signature is not supported',
-            {
-              hint: 'Pass --artifact <file>.',
-            },
-          );
-        }
-        const digestBytes = actual;
-        const orig = entity.signature;
-        const signatureBytes = orig.signature;
-        entity = {
-          ...entity,
-          signature: {
-            signature: signatureBytes,
-            compareSignature: b => orig.compareSignature(b),
-            compareDigest: b => orig.compareDigest(b),
-            compareSignedDigest: b => orig.compareSignedDigest(b),
-            verifySignature: k => {
-              try {
-                return verifyPrehashed(
-                  k,
-                  bundleAlg,
-                  digestBytes,
-                  signatureBytes,
-                );
-              } catch (e) {
-                if (e instanceof PrehashUnsupportedError) {
-                  throw new CliError(`${e.message}`, {
-                    hint: 'Pass --artifact <file>.',
-                  });
-                }
-                throw e;
-              }
-            },
-          },
-        };
-      }
-      if (md && md.digest.length > 0) {
-        if (!actual.equals(md.digest)) {
-          check('artifact digest matches the bundle message digest', false);
-          throw new BundleFailure(
-            'digest_mismatch',
-            `the artifact's ${bundleAlg} is ${actual.toString(
-              'hex',
-            )}, the bundle's messageDigest says ${md.digest.toString('hex')}`,
-          );
-        }
-        check('artifact digest matches the bundle message digest', true);
-      }
-    }
-
-    if (key) {
-      // The key from --key is the only key; the bundle's hint or certificate is ignored.
-      entity = {
-        ...entity,
-        key: { $case: 'public-key', hint: 'residency-cli --key' },
-      };
-    }
-    const trustMaterial = toTrustMaterial(root, () => {
-      if (!key) {
-        throw new BundleFailure(
-          'key_invalid',
-          'the bundle names a public key, but no --key was given',
-        );
-      }
-      return { publicKey: key, validFor: () => true };
-    });
-    const keyless = !key;
-    const verifier = new Verifier(trustMaterial, {
-      tlogThreshold: keyless || options.requireTlog ? 1 : 0,
-      ctlogThreshold: keyless && !options.insecureIgnoreSct ? 1 : 0,
-      timestampThreshold: keyless ? 1 : 0,
-    });
-    const policy: VerificationPolicy | undefined = keyless
-      ? {
-          subjectAlternativeName: options.certificateIdentity,
-          extensions: { issuer: options.certificateOidcIssuer },
-        }
-      : undefined;
-    try {
-      const signer = verifier.verify(entity, policy);
-      if (key) {
-        report.signer = {
-          type: 'key',
-          fingerprint: keyFingerprint(key),
-          algorithm: keyAlgorithm(key),
-          source: '--key',
-        };
-      } else {
-        report.signer = {
-          type: 'certificate',
-          identity: signer.identity?.subjectAlternativeName,
-          issuer: signer.identity?.extensions?.issuer,
-        };
-      }
-    } catch (e) {
-      if (e instanceof BundleFailure || e instanceof CliError) throw e;
-      check('signature', false);
-      throw mapVerifierError(e);
-    }
-    check(
-      isDsse
-        ? 'signature over the DSSE envelope (PAE)'
-        : 'signature over the artifact',
-      true,
+    const bundle = parseAndDescribe(inputs, report, check);
+    const entity = checkMessageDigest(
+      bundle,
+      signedEntityOf(bundle, inputs),
+      inputs,
+      check,
     );
-    if (keyless || options.requireTlog) check('transparency log entry', true);
-
-    if (bundle.content.$case === 'dsseEnvelope') {
-      const env = bundle.content.dsseEnvelope;
-      if (env.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
-        throw new BundleFailure(
-          'payload_type',
-          `DSSE payloadType is "${safe(
-            env.payloadType,
-            100,
-          )}", not ${IN_TOTO_PAYLOAD_TYPE}`,
-        );
-      }
-      const statement = parseStatement(env.payload);
-      report.statement = statement;
-      check('in-toto statement', true);
-      const match = statement.subjects.some(s =>
-        artifact
-          ? Object.entries(s.digest).some(
-              ([alg, hex]) =>
-                DIGEST_HEX_LENGTH[alg] !== undefined &&
-                createHash(alg).update(artifact).digest('hex') ===
-                  hex.toLowerCase(),
-            )
-          : s.digest[expected!.algorithm]?.toLowerCase() === expected!.hex,
-      );
-      if (!match) {
-        check('artifact is a subject of the statement', false);
-        throw new BundleFailure(
-          'subject_mismatch',
-          `${report.artifact?.digest} is not among the statement's subjects`,
-        );
-      }
-      check('artifact is a subject of the statement', true);
-    }
+    if (inputs.key) verifyWithKey(entity, inputs, options, report, check);
+    else verifyKeyless(bundle, entity, inputs, options, report, check);
+    checkStatement(bundle, inputs, report, check);
     report.verified = true;
     report.exitCode = EXIT.OK;
   } catch (e) {
     if (!(e instanceof BundleFailure)) throw e;
     report.error = { code: e.code, message: e.message };
   }
-
-  if (options.json) {
-    io.stdout(`${JSON.stringify(report, null, 2)}\n`);
-  } else {
-    io.stdout(formatReport(report));
-  }
+  io.stdout(
+    options.json
+      ? `${JSON.stringify(report, null, 2)}\n`
+      : formatReport(report),
+  );
   return report.exitCode;
+}
+
+/** Step 0: the bundle bytes, the key, the trusted root and the artifact (or its digest). */
+function readInputs(options: VerifyBundleOptions, io: CliIo): Inputs {
+  const bundleFile = resolve(io.cwd, options.bundle);
+  // Not JSON at all is a usage error (wrong file); anything else is judged later.
+  parseJsonFile(bundleFile, 'Sigstore bundle');
+  const bundleBytes = readBounded(
+    bundleFile,
+    'Sigstore bundle',
+    MAX_BUNDLE_BYTES,
+  );
+  const { root, rootJson } = readTrustedRoot(options, io);
+  return {
+    bundleFile,
+    bundleBytes,
+    ...(options.key ? { key: readKey(resolve(io.cwd, options.key)) } : {}),
+    root,
+    rootJson,
+    ...(options.digest ? { expected: parseDigest(options.digest) } : {}),
+    ...(options.artifact
+      ? {
+          artifact: readBounded(
+            resolve(io.cwd, options.artifact),
+            'artifact',
+            MAX_ARTIFACT_BYTES,
+          ),
+        }
+      : {}),
+  };
+}
+
+/** Trust, only from flags: the PEM public key of `--key`. */
+function readKey(keyFile: string): KeyObject {
+  const pem = readBounded(keyFile, 'public key', 1024 * 1024);
+  try {
+    return createPublicKey(pem);
+  } catch (e) {
+    throw new CliError(
+      `${keyFile} is not a PEM public key: ${errorMessage(e)}`,
+      {
+        code: 'key_unreadable',
+        hint: 'Pass the PEM SubjectPublicKeyInfo (-----BEGIN PUBLIC KEY-----), e.g. cosign.pub.',
+      },
+    );
+  }
+}
+
+/**
+ * `--trusted-root`, else the public-good root embedded offline (also needed with
+ * `--key`: a tlog entry in the bundle is verified against the root's logs).
+ */
+function readTrustedRoot(
+  options: VerifyBundleOptions,
+  io: CliIo,
+): { root: TrustedRoot; rootJson: unknown } {
+  if (!options.trustedRoot) {
+    const rootJson = publicGoodRootJson();
+    return { root: TrustedRoot.fromJSON(rootJson), rootJson };
+  }
+  const file = resolve(io.cwd, options.trustedRoot);
+  const doc = parseJsonFile(file, 'trusted root');
+  try {
+    const mediaType = (doc as { mediaType?: unknown } | null)?.mediaType;
+    if (
+      typeof doc !== 'object' ||
+      doc === null ||
+      Array.isArray(doc) ||
+      typeof mediaType !== 'string' ||
+      !mediaType.startsWith('application/vnd.dev.sigstore.trustedroot')
+    ) {
+      throw new Error(
+        '$.mediaType is not application/vnd.dev.sigstore.trustedroot+json',
+      );
+    }
+    const problem = trustedRootProblem(doc); // the engine's check at config load
+    if (problem) throw new Error(`$.${problem}`);
+    return { root: TrustedRoot.fromJSON(doc), rootJson: doc };
+  } catch (e) {
+    // The library's text (e.g. a TypeError on a missing field) never reaches the user.
+    const own =
+      e instanceof Error && e.message.startsWith('$.')
+        ? e.message.slice(2)
+        : 'a required field is missing or malformed';
+    throw new CliError(`${file} is not a Sigstore trusted root: ${own}`, {
+      code: 'trusted_root_invalid',
+    });
+  }
+}
+
+/**
+ * Step 1: the engine's parser (strict JSON, duplicate keys refused, known media
+ * types only, @sigstore/bundle validation, non-negative log numbers), and the
+ * artifact digest computed here (never taken from the bundle).
+ */
+function parseAndDescribe(
+  inputs: Inputs,
+  report: Report,
+  check: Check,
+): Bundle {
+  const parsed = parseBundle(inputs.bundleBytes);
+  if ('error' in parsed) {
+    throw new BundleFailure(
+      'bundle_invalid',
+      `not a valid Sigstore bundle: ${parsed.error}`,
+    );
+  }
+  report.bundle.mediaType = parsed.mediaType;
+  report.bundle.content = parsed.content.$case;
+  report.tlogEntries = parsed.verificationMaterial.tlogEntries.length;
+  check('bundle structure', true);
+  if (inputs.artifact) {
+    report.artifact = {
+      digest: `sha256:${createHash('sha256')
+        .update(inputs.artifact)
+        .digest('hex')}`,
+      source: 'artifact',
+    };
+  } else if (inputs.expected) {
+    report.artifact = {
+      digest: `${inputs.expected.algorithm}:${inputs.expected.hex}`,
+      source: 'digest',
+    };
+  }
+  return parsed;
+}
+
+function signedEntityOf(bundle: Bundle, inputs: Inputs): SignedEntity {
+  let entity: SignedEntity;
+  try {
+    entity = toSignedEntity(bundle, inputs.artifact);
+  } catch {
+    throw new BundleFailure(
+      'bundle_invalid',
+      "cannot read the bundle's signing material (certificate or key)",
+    );
+  }
+  // The key from --key is the only key; the bundle's hint or certificate is ignored.
+  return inputs.key
+    ? { ...entity, key: { $case: 'public-key', hint: 'residency-cli --key' } }
+    : entity;
+}
+
+/** protobuf-specs HashAlgorithm: 0 unspecified (SHA2-256), 1..3 SHA2, 4..5 SHA3. */
+const HASH_ALGORITHMS: Record<number, string> = {
+  0: 'sha256',
+  1: 'sha256',
+  2: 'sha384',
+  3: 'sha512',
+  4: 'sha3-256',
+  5: 'sha3-384',
+};
+
+/**
+ * Step 2 (message signatures): our digest of the artifact must equal the bundle's
+ * messageDigest. With only `--digest`, the signature is checked over the digest
+ * itself (prehashed), so the entity's signature check is swapped for that.
+ */
+function checkMessageDigest(
+  bundle: Bundle,
+  entity: SignedEntity,
+  inputs: Inputs,
+  check: Check,
+): SignedEntity {
+  if (bundle.content.$case !== 'messageSignature') return entity;
+  const md = bundle.content.messageSignature.messageDigest;
+  const bundleAlg = HASH_ALGORITHMS[(md?.algorithm ?? 0) as unknown as number];
+  if (!bundleAlg) {
+    throw new BundleFailure(
+      'bundle_invalid',
+      `unknown messageDigest algorithm ${String(md?.algorithm)}`,
+    );
+  }
+  let actual: Buffer;
+  let out = entity;
+  if (inputs.artifact) {
+    actual = createHash(bundleAlg).update(inputs.artifact).digest();
+  } else {
+    actual = digestOnly(inputs, bundleAlg);
+    out = prehashed(entity, bundleAlg, actual);
+  }
+  if (md && md.digest.length > 0) {
+    if (!actual.equals(md.digest)) {
+      check('artifact digest matches the bundle message digest', false);
+      throw new BundleFailure(
+        'digest_mismatch',
+        `the artifact's ${bundleAlg} is ${actual.toString(
+          'hex',
+        )}, the bundle's messageDigest says ${md.digest.toString('hex')}`,
+      );
+    }
+    check('artifact digest matches the bundle message digest', true);
+  }
+  return out;
+}
+
+/** The `--digest` bytes, when they are of the algorithm the signature was made over. */
+function digestOnly(inputs: Inputs, bundleAlg: string): Buffer {
+  const expected = inputs.expected!;
+  if (expected.algorithm !== bundleAlg) {
+    throw new CliError(
+      `the bundle signs a ${bundleAlg} digest; --digest gives ${expected.algorithm}`,
+      { hint: `Pass --digest ${bundleAlg}:<hex>, or --artifact <file>.` },
+    );
+  }
+  if (!inputs.key) {
+    throw new CliError(
+      '--digest with a keyless message signature is not supported',
+      { hint: 'Pass --artifact <file>.' },
+    );
+  }
+  return Buffer.from(expected.hex, 'hex');
+}
+
+function prehashed(
+  entity: SignedEntity,
+  algorithm: string,
+  digest: Buffer,
+): SignedEntity {
+  const orig = entity.signature;
+  const signatureBytes = orig.signature;
+  return {
+    ...entity,
+    signature: {
+      signature: signatureBytes,
+      compareSignature: b => orig.compareSignature(b),
+      compareDigest: b => orig.compareDigest(b),
+      compareSignedDigest: b => orig.compareSignedDigest(b),
+      verifySignature: k => {
+        try {
+          return verifyPrehashed(k, algorithm, digest, signatureBytes);
+        } catch (e) {
+          if (e instanceof PrehashUnsupportedError) {
+            throw new CliError(`${e.message}`, {
+              hint: 'Pass --artifact <file>.',
+            });
+          }
+          throw e;
+        }
+      },
+    },
+  };
+}
+
+/** Step 3a: the `--key` is the only key; tlog entries verify against the root's logs. */
+function verifyWithKey(
+  entity: SignedEntity,
+  inputs: Inputs,
+  options: VerifyBundleOptions,
+  report: Report,
+  check: Check,
+) {
+  const key = inputs.key!;
+  const trustMaterial = toTrustMaterial(inputs.root, () => ({
+    publicKey: key,
+    validFor: () => true,
+  }));
+  try {
+    new Verifier(trustMaterial, {
+      tlogThreshold: options.requireTlog ? 1 : 0,
+      ctlogThreshold: 0,
+      timestampThreshold: 0,
+    }).verify(entity);
+  } catch (e) {
+    check('signature', false);
+    if (e instanceof BundleFailure || e instanceof CliError) throw e;
+    throw mapVerifierError(e);
+  }
+  report.signer = {
+    type: 'key',
+    fingerprint: keyFingerprint(key),
+    algorithm: keyAlgorithm(key),
+    source: '--key',
+  };
+  check(signatureCheckName(report), true);
+  if (options.requireTlog) check('transparency log entry', true);
+}
+
+/**
+ * Step 3b: the engine's keyless path — thresholds of the root whose CA issued the
+ * certificate (TSA-only roots need no tlog), identity and issuer matched whole.
+ */
+function verifyKeyless(
+  bundle: Bundle,
+  entity: SignedEntity,
+  inputs: Inputs,
+  options: VerifyBundleOptions,
+  report: Report,
+  check: Check,
+) {
+  const outcome = verifyCertificateEntity(
+    entity,
+    {
+      trustedRoots: [
+        {
+          name: options.trustedRoot ? 'trusted-root' : 'public-good',
+          sha256: createHash('sha256')
+            .update(JSON.stringify(inputs.rootJson))
+            .digest('hex'),
+          json: inputs.rootJson,
+        },
+      ],
+      identities: [
+        {
+          ...(options.certificateIdentity !== undefined
+            ? { subject: options.certificateIdentity }
+            : { subjectRegExp: options.certificateIdentityRegexp }),
+          ...(options.certificateOidcIssuer !== undefined
+            ? { issuer: options.certificateOidcIssuer }
+            : { issuerRegExp: options.certificateOidcIssuerRegexp }),
+          region: '-',
+        },
+      ],
+      at: new Date(),
+    },
+    bundle.content.$case === 'dsseEnvelope' ? 'attestation' : 'signature',
+    { ignoreSct: options.insecureIgnoreSct },
+  );
+  if ('error' in outcome) {
+    check('signature', false);
+    throw fromReason(outcome.error);
+  }
+  report.signer = {
+    type: 'certificate',
+    identity: outcome.signer.identity?.subject,
+    issuer: outcome.signer.identity?.issuer,
+  };
+  check(signatureCheckName(report), true);
+  check('certificate chain to the trusted root at the signing time', true);
+  check('certificate identity and issuer', true);
+  if (report.tlogEntries! > 0) check('transparency log entry', true);
+}
+
+function signatureCheckName(report: Report): string {
+  return report.bundle.content === 'dsseEnvelope'
+    ? 'signature over the DSSE envelope (PAE)'
+    : 'signature over the artifact';
+}
+
+/** Step 4 (DSSE): an in-toto statement whose subjects include the artifact. */
+function checkStatement(
+  bundle: Bundle,
+  inputs: Inputs,
+  report: Report,
+  check: Check,
+) {
+  if (bundle.content.$case !== 'dsseEnvelope') return;
+  const env = bundle.content.dsseEnvelope;
+  if (env.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
+    throw new BundleFailure(
+      'payload_type',
+      `DSSE payloadType is "${safe(
+        env.payloadType,
+        100,
+      )}", not ${IN_TOTO_PAYLOAD_TYPE}`,
+    );
+  }
+  const statement = parseStatement(env.payload);
+  report.statement = statement;
+  check('in-toto statement', true);
+  const { artifact, expected } = inputs;
+  const match = statement.subjects.some(s =>
+    artifact
+      ? Object.entries(s.digest).some(
+          ([alg, hex]) =>
+            isArtifactDigestAlgorithm(alg) &&
+            createHash(alg).update(artifact).digest('hex') ===
+              hex.toLowerCase(),
+        )
+      : s.digest[expected!.algorithm]?.toLowerCase() === expected!.hex,
+  );
+  if (!match) {
+    check('artifact is a subject of the statement', false);
+    throw new BundleFailure(
+      'subject_mismatch',
+      `${report.artifact?.digest} is not among the statement's subjects`,
+    );
+  }
+  check('artifact is a subject of the statement', true);
 }
 
 /** The engine's own in-toto statement parser: strict JSON (no duplicate keys), caps, subjects. */

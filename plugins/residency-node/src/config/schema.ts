@@ -86,6 +86,7 @@ export const RESIDENCY_CONFIG_SHAPE: ConfigShape = object({
           region: value,
         }),
       ),
+      minSignatures: value,
     }),
   ),
 });

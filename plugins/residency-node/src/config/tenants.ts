@@ -63,7 +63,31 @@ function readTenant(
     ).map(h => h.toLowerCase()),
     rules: readRules(tc, path),
     identities,
+    ...readMinSignatures(tc, path),
   };
+}
+
+/** `minSignatures`: distinct signers a tenant asks for (1 to 16; default 1). */
+function readMinSignatures(
+  tc: ConfigReader,
+  path: string,
+): { minSignatures?: number } {
+  const minSignatures = read(`${path}.minSignatures`, () =>
+    tc.getOptionalNumber('minSignatures'),
+  );
+  if (minSignatures === undefined) return {};
+  if (
+    !Number.isInteger(minSignatures) ||
+    minSignatures < 1 ||
+    minSignatures > 16
+  ) {
+    fail(
+      'config_invalid',
+      `${path}.minSignatures`,
+      'minSignatures must be an integer from 1 to 16',
+    );
+  }
+  return { minSignatures };
 }
 
 function tenantBoundary(

@@ -1,3 +1,4 @@
+import { trustedRootProblem } from '../verify/bundle';
 import { createHash } from 'node:crypto';
 import type { ConfigReader, ResidencySettings } from '../api';
 import { readRegularFile } from './files';
@@ -92,7 +93,11 @@ function parseRootJson(bytes: Buffer, path: string): object {
   if (!json || typeof json !== 'object' || Array.isArray(json)) {
     fail('config_invalid', path, 'trusted root is not a JSON object');
   }
-  return json;
+  const problem = trustedRootProblem(json);
+  if (problem) {
+    fail('config_invalid', path, `not a usable Sigstore trusted root: ${problem}`);
+  }
+  return json as object;
 }
 
 /**

@@ -64,5 +64,7 @@ export function policyOf(
   };
   if (t.identities && t.identities.length > 0)
     policy.identities = t.identities.map(i => ({ ...i }));
+  if (t.minSignatures !== undefined && t.minSignatures > 1)
+    policy.minSignatures = t.minSignatures;
   return policy;
 }

@@ -13,8 +13,10 @@ import {
   ANNOTATION_COSIGN_TIMESTAMP,
   MEDIA_COSIGN_SIMPLESIGNING,
   MEDIA_DOCKER_CONFIG,
+  MEDIA_DOCKER_LIST,
   MEDIA_DSSE_ENVELOPE,
   MEDIA_OCI_CONFIG,
+  MEDIA_OCI_INDEX,
   digestTagBase,
   isSigstoreBundleMediaType,
   parseManifest,
@@ -87,33 +89,14 @@ async function signaturesFromTag(
     signal,
   )) {
     if (layer.mediaType !== MEDIA_COSIGN_SIMPLESIGNING) continue;
-    const signature = layer.annotations?.[ANNOTATION_COSIGN_SIGNATURE];
-    if (signature === undefined) continue; // not a signature layer
-    const payload = await store.blob(
-      layer.digest,
-      layer.size,
-      limits.blobBytes,
-      `signature payload ${layer.digest}`,
+    const s = await simpleSignatureOf(
+      store,
+      layer,
+      store.tagSource,
+      limits,
       signal,
     );
-    const a = layer.annotations ?? {};
-    out.push({
-      source: store.tagSource,
-      payload,
-      signature,
-      ...(a[ANNOTATION_COSIGN_CERTIFICATE] !== undefined
-        ? { certificate: a[ANNOTATION_COSIGN_CERTIFICATE] }
-        : {}),
-      ...(a[ANNOTATION_COSIGN_CHAIN] !== undefined
-        ? { chain: a[ANNOTATION_COSIGN_CHAIN] }
-        : {}),
-      ...(a[ANNOTATION_COSIGN_BUNDLE] !== undefined
-        ? { rekorBundle: a[ANNOTATION_COSIGN_BUNDLE] }
-        : {}),
-      ...(a[ANNOTATION_COSIGN_TIMESTAMP] !== undefined
-        ? { rfc3161Timestamp: a[ANNOTATION_COSIGN_TIMESTAMP] }
-        : {}),
-    });
+    if (s) out.push(s);
   }
   return out;
 }
@@ -140,9 +123,34 @@ async function envelopesFromTag(
       `attestation ${layer.digest}`,
       signal,
     );
-    out.push({ source: store.tagSource, envelope });
+    out.push({
+      source: store.tagSource,
+      envelope,
+      ...keylessAnnotations(layer),
+    });
   }
   return out;
+}
+
+/** cosign's keyless annotations on a DSSE layer (certificate, chain, Rekor bundle, timestamp). */
+function keylessAnnotations(
+  layer: Descriptor,
+): Omit<FoundEnvelope, 'source' | 'envelope'> {
+  const a = layer.annotations ?? {};
+  return {
+    ...(a[ANNOTATION_COSIGN_CERTIFICATE] !== undefined
+      ? { certificate: a[ANNOTATION_COSIGN_CERTIFICATE] }
+      : {}),
+    ...(a[ANNOTATION_COSIGN_CHAIN] !== undefined
+      ? { chain: a[ANNOTATION_COSIGN_CHAIN] }
+      : {}),
+    ...(a[ANNOTATION_COSIGN_BUNDLE] !== undefined
+      ? { rekorBundle: a[ANNOTATION_COSIGN_BUNDLE] }
+      : {}),
+    ...(a[ANNOTATION_COSIGN_TIMESTAMP] !== undefined
+      ? { rfc3161Timestamp: a[ANNOTATION_COSIGN_TIMESTAMP] }
+      : {}),
+  };
 }
 
 /** Descriptors of referrer manifests: native mechanism plus the tag-schema index, united. */
@@ -191,23 +199,72 @@ async function referrerDescriptors(
   return out;
 }
 
-/** Fetches each bundle-typed referrer manifest and its bundle layers. */
-export async function bundlesFromReferrers(
+/** What the referrers of one digest carry, sorted by the layer media types. */
+interface ReferrerMaterial {
+  bundles: FoundBundle[];
+  signatures: FoundSimpleSignature[];
+  envelopes: FoundEnvelope[];
+}
+
+/** One simple-signing layer as a found signature; undefined without a signature annotation. */
+async function simpleSignatureOf(
+  store: OciStore,
+  layer: Descriptor,
+  source: FoundSimpleSignature['source'],
+  limits: SourceLimits,
+  signal?: AbortSignal,
+): Promise<FoundSimpleSignature | undefined> {
+  const a = layer.annotations ?? {};
+  const signature = a[ANNOTATION_COSIGN_SIGNATURE];
+  if (signature === undefined) return undefined; // not a signature layer
+  const payload = await store.blob(
+    layer.digest,
+    layer.size,
+    limits.blobBytes,
+    `signature payload ${layer.digest}`,
+    signal,
+  );
+  return {
+    source,
+    payload,
+    signature,
+    ...(a[ANNOTATION_COSIGN_CERTIFICATE] !== undefined
+      ? { certificate: a[ANNOTATION_COSIGN_CERTIFICATE] }
+      : {}),
+    ...(a[ANNOTATION_COSIGN_CHAIN] !== undefined
+      ? { chain: a[ANNOTATION_COSIGN_CHAIN] }
+      : {}),
+    ...(a[ANNOTATION_COSIGN_BUNDLE] !== undefined
+      ? { rekorBundle: a[ANNOTATION_COSIGN_BUNDLE] }
+      : {}),
+    ...(a[ANNOTATION_COSIGN_TIMESTAMP] !== undefined
+      ? { rfc3161Timestamp: a[ANNOTATION_COSIGN_TIMESTAMP] }
+      : {}),
+  };
+}
+
+/**
+ * Fetches every referrer manifest and sorts its layers by their own media types:
+ * Sigstore bundles (cosign v3, sigstore-js, GitHub), cosign simple-signing layers
+ * (cosign's experimental OCI 1.1 `sign`) and DSSE envelopes (cosign's OCI 1.1
+ * `attest`). The index entry's `artifactType` is never trusted to decide this:
+ * go-containerregistry's tag-schema fallback writes the referrer's *config* media type
+ * there (`application/vnd.oci.empty.v1+json` for cosign v3 bundles). Layers of any
+ * other type, and nested indexes, are ignored, never fatal.
+ */
+export async function materialFromReferrers(
   store: OciStore,
   descriptors: Descriptor[],
   subjectDigest: string,
   limits: SourceLimits,
   signal?: AbortSignal,
-): Promise<FoundBundle[]> {
-  const out: FoundBundle[] = [];
+): Promise<ReferrerMaterial> {
+  const out: ReferrerMaterial = { bundles: [], signatures: [], envelopes: [] };
   const seenLayers = new Set<string>(); // union of both mechanisms, deduplicated by blob digest
+  const source = store.referrersSource;
   for (const d of descriptors) {
-    // An artifactType on the descriptor that is not a bundle saves the round trip.
-    if (
-      d.artifactType !== undefined &&
-      !isSigstoreBundleMediaType(d.artifactType)
-    )
-      continue;
+    if (d.mediaType === MEDIA_OCI_INDEX || d.mediaType === MEDIA_DOCKER_LIST)
+      continue; // an index is not a signature artifact
     let m;
     try {
       m = await store.manifestByDigest(d.digest, limits.manifestBytes, signal);
@@ -223,28 +280,35 @@ export async function bundlesFromReferrers(
       limits.layersPerManifest,
       `referrer ${d.digest}`,
     );
-    const type = manifest.artifactType ?? manifest.config?.mediaType;
-    const bundleLayers = manifest.layers.filter(l =>
-      isSigstoreBundleMediaType(l.mediaType),
-    );
-    if (!isSigstoreBundleMediaType(type) && bundleLayers.length === 0) continue;
     // A referrer naming another subject was not attached to this image.
     if (manifest.subject && manifest.subject.digest !== subjectDigest) continue;
-    for (const layer of bundleLayers) {
+    for (const layer of manifest.layers) {
       if (seenLayers.has(layer.digest)) continue;
-      seenLayers.add(layer.digest);
-      const bundle = await store.blob(
-        layer.digest,
-        layer.size,
-        limits.blobBytes,
-        `bundle ${layer.digest}`,
-        signal,
-      );
-      out.push({
-        source: store.referrersSource,
-        bundle,
-        mediaType: layer.mediaType,
-      });
+      if (isSigstoreBundleMediaType(layer.mediaType)) {
+        seenLayers.add(layer.digest);
+        const bundle = await store.blob(
+          layer.digest,
+          layer.size,
+          limits.blobBytes,
+          `bundle ${layer.digest}`,
+          signal,
+        );
+        out.bundles.push({ source, bundle, mediaType: layer.mediaType });
+      } else if (layer.mediaType === MEDIA_COSIGN_SIMPLESIGNING) {
+        seenLayers.add(layer.digest);
+        const s = await simpleSignatureOf(store, layer, source, limits, signal);
+        if (s) out.signatures.push(s);
+      } else if (layer.mediaType === MEDIA_DSSE_ENVELOPE) {
+        seenLayers.add(layer.digest);
+        const envelope = await store.blob(
+          layer.digest,
+          layer.size,
+          limits.blobBytes,
+          `attestation ${layer.digest}`,
+          signal,
+        );
+        out.envelopes.push({ source, envelope, ...keylessAnnotations(layer) });
+      }
     }
   }
   return out;
@@ -352,12 +416,17 @@ export async function discoverIn(
     claimsOf(store, image, limits, signal),
   ]);
   const descriptors = refs.map(r => r.descriptor);
-  const bundles = await bundlesFromReferrers(
+  const referred = await materialFromReferrers(
     store,
     descriptors,
     image.digest,
     limits,
     signal,
   );
-  return { signatures, envelopes, bundles, claims };
+  return {
+    signatures: [...signatures, ...referred.signatures],
+    envelopes: [...envelopes, ...referred.envelopes],
+    bundles: referred.bundles,
+    claims,
+  };
 }

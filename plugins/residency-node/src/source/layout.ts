@@ -1,7 +1,10 @@
 /*
  * OCI image layout directories (what `skopeo copy ... oci:<dir>:<tag>` writes) as a
  * source: `index.json` names tags via `org.opencontainers.image.ref.name`, content
- * lives in `blobs/<alg>/<hex>`. Same hashing and caps as the registry client; digests
+ * lives in `blobs/<alg>/<hex>`. `cosign save` layouts name nothing by tag: their
+ * index entries carry a `kind` annotation instead (`dev.cosignproject.cosign/image`,
+ * `/imageIndex`, `/sigs`, `/atts`, one image per layout), mapped here onto the tags
+ * discovery asks for. Same hashing and caps as the registry client; digests
  * are validated before they become paths, so nothing can traverse out of `blobs/`.
  */
 import { createHash } from 'node:crypto';
@@ -19,6 +22,13 @@ import {
 } from './oci';
 import type { FetchedManifest, OciStore } from './store';
 import { SourceError } from './types';
+
+/** cosign's `cosign save` index-entry annotation and its values (pkg/oci/layout). */
+export const COSIGN_SAVE_KIND = 'kind';
+export const COSIGN_SAVE_IMAGE = 'dev.cosignproject.cosign/image';
+export const COSIGN_SAVE_IMAGE_INDEX = 'dev.cosignproject.cosign/imageIndex';
+export const COSIGN_SAVE_SIGS = 'dev.cosignproject.cosign/sigs';
+export const COSIGN_SAVE_ATTS = 'dev.cosignproject.cosign/atts';
 
 function ioError(e: unknown, what: string): SourceError {
   const code = (e as NodeJS.ErrnoException)?.code;
@@ -191,11 +201,33 @@ export class OciLayout implements OciStore {
     tag: string,
     cap: number,
   ): Promise<FetchedManifest | undefined> {
-    const d = this.index.manifests.find(
-      m => m.annotations?.[ANNOTATION_REF_NAME] === tag,
-    );
+    const d =
+      this.index.manifests.find(
+        m => m.annotations?.[ANNOTATION_REF_NAME] === tag,
+      ) ?? this.cosignSaveEntry(tag);
     if (!d) return undefined;
     return this.readManifest(d.digest, cap, d.size, d.mediaType);
+  }
+
+  /**
+   * The entry a tag stands for in a `cosign save` layout, which has no tag names:
+   * `latest` is its one signed image (or index), and `<alg>-<hex>.sig` / `.att` its
+   * signatures / attestations manifest, but only when `<alg>:<hex>` is that image's
+   * digest (a layout of cosign save holds the material of exactly one image). With
+   * more than one image entry nothing is guessed.
+   */
+  private cosignSaveEntry(tag: string): Descriptor | undefined {
+    const kind = (d: Descriptor) => d.annotations?.[COSIGN_SAVE_KIND];
+    const images = this.index.manifests.filter(
+      d => kind(d) === COSIGN_SAVE_IMAGE || kind(d) === COSIGN_SAVE_IMAGE_INDEX,
+    );
+    if (images.length !== 1) return undefined;
+    if (tag === 'latest') return images[0];
+    const m = /^(sha256|sha512)-([0-9a-f]+)\.(sig|att)$/.exec(tag);
+    if (!m || `${m[1]}:${m[2]}` !== images[0].digest) return undefined;
+    const want = m[3] === 'sig' ? COSIGN_SAVE_SIGS : COSIGN_SAVE_ATTS;
+    const found = this.index.manifests.filter(d => kind(d) === want);
+    return found.length === 1 ? found[0] : undefined;
   }
 
   async manifestByDigest(

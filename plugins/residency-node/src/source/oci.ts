@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { isValidDigest } from '../reference';
 import { SourceError } from './types';
+import { parseStrictJson, StrictJsonError } from '../verify/json';
 
 export const MEDIA_OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 export const MEDIA_OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -234,12 +235,23 @@ export function parseManifest(
 ): ParsedManifest {
   let doc: Json;
   try {
-    doc = JSON.parse(Buffer.from(bytes).toString('utf8'));
-  } catch {
-    throw malformed(what, 'not JSON');
+    // Strict: duplicate keys would let two readers see two different manifests.
+    doc = parseStrictJson(bytes, { maxLength: bytes.byteLength, maxDepth: 32 });
+  } catch (e) {
+    throw malformed(
+      what,
+      e instanceof StrictJsonError && e.problem === 'duplicate_key'
+        ? 'duplicate keys'
+        : 'not JSON',
+    );
   }
   if (!isObject(doc)) throw malformed(what, 'not a JSON object');
   if (doc.schemaVersion !== 2) throw malformed(what, 'schemaVersion must be 2');
+  // The OCI spec makes an image manifest's `layers` and an index's `manifests`
+  // mutually exclusive: a document with both is ambiguous, never read as either.
+  if (doc.layers !== undefined && doc.manifests !== undefined) {
+    throw malformed(what, 'has both layers and manifests');
+  }
   const hint = mediaTypeHint?.split(';')[0]?.trim();
   let mediaType: string;
   if (typeof doc.mediaType === 'string') mediaType = doc.mediaType;

@@ -111,6 +111,42 @@ describe('parseManifest', () => {
     expect(code).toBe('registry_unreachable');
   });
 
+  it('attack (issue 12.4): a document with both layers and manifests is refused, either way round', () => {
+    const layer = { mediaType: 'x', digest: D, size: 1 };
+    for (const mediaType of [
+      'application/vnd.oci.image.manifest.v1+json',
+      'application/vnd.oci.image.index.v1+json',
+      undefined,
+    ]) {
+      const doc = {
+        schemaVersion: 2,
+        ...(mediaType ? { mediaType } : {}),
+        layers: [layer],
+        manifests: [layer],
+      };
+      let err: unknown;
+      try {
+        parseManifest(enc(doc), undefined, 10, 'm');
+      } catch (e) {
+        err = e;
+      }
+      expect((err as { code?: string })?.code).toBe('registry_unreachable');
+      expect((err as Error).message).toMatch(/both layers and manifests/);
+    }
+  });
+
+  it('attack (issue 12.4): duplicate keys in a manifest are refused', () => {
+    const text = `{"schemaVersion":2,"layers":[],"layers":[{"mediaType":"x","digest":"${D}","size":1}]}`;
+    let err: unknown;
+    try {
+      parseManifest(Buffer.from(text), undefined, 10, 'm');
+    } catch (e) {
+      err = e;
+    }
+    expect((err as { code?: string })?.code).toBe('registry_unreachable');
+    expect((err as Error).message).toMatch(/duplicate keys/);
+  });
+
   it('attack: 100k layers -> too_large before iterating', () => {
     const layers = new Array(100_000).fill(0);
     expect(

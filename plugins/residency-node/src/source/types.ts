@@ -47,6 +47,11 @@ export interface FoundSimpleSignature {
 export interface FoundEnvelope {
   source: DiscoverySource;
   envelope: Uint8Array;
+  /** cosign keyless `attest`: the layer's certificate, chain, Rekor bundle and timestamp annotations. */
+  certificate?: string;
+  chain?: string;
+  rekorBundle?: string;
+  rfc3161Timestamp?: string;
 }
 
 /** A Sigstore bundle (from a referrer or `sha256-<hex>` tag-schema fallback), raw bytes. */

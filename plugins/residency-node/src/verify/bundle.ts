@@ -27,10 +27,11 @@ import {
   toSignedEntity,
   toTrustMaterial,
   Verifier,
+  type SignedEntity,
   type TrustMaterial,
 } from '@sigstore/verify';
 import type { Reason } from '@residency-dev/plugin-residency-common';
-import { pickSigner, failed, reason } from './common';
+import { futureTime, pickSigner, failed, reason } from './common';
 import { isObject, parseStrictJson } from './json';
 import {
   COSIGN_SIGN_PREDICATE,
@@ -60,23 +61,32 @@ function emptyMaterial(): Omit<TrustMaterial, 'publicKey'> {
   };
 }
 
-/** Trust material of the configured roots (cached per root hash). */
+/** Trust material of one configured root (cached per root hash); undefined when unusable. */
 const rootCache = new Map<string, Omit<TrustMaterial, 'publicKey'>>();
+export function rootMaterial(
+  r: VerifyContext['trustedRoots'][number],
+): Omit<TrustMaterial, 'publicKey'> | undefined {
+  let m = rootCache.get(r.sha256);
+  if (!m) {
+    try {
+      m = toTrustMaterial(TrustedRoot.fromJSON(r.json));
+    } catch {
+      return undefined; // an unusable root contributes nothing
+    }
+    if (rootCache.size > 32) rootCache.clear();
+    rootCache.set(r.sha256, m);
+  }
+  return m;
+}
+
+/** Trust material of all configured roots together (key-based tlog/timestamp checks). */
 export function rootsMaterial(
   roots: VerifyContext['trustedRoots'],
 ): Omit<TrustMaterial, 'publicKey'> {
   const out = emptyMaterial();
   for (const r of roots) {
-    let m = rootCache.get(r.sha256);
-    if (!m) {
-      try {
-        m = toTrustMaterial(TrustedRoot.fromJSON(r.json));
-      } catch {
-        continue; // an unusable root contributes nothing
-      }
-      if (rootCache.size > 32) rootCache.clear();
-      rootCache.set(r.sha256, m);
-    }
+    const m = rootMaterial(r);
+    if (!m) continue;
     out.certificateAuthorities.push(...m.certificateAuthorities);
     out.timestampAuthorities.push(...m.timestampAuthorities);
     out.tlogs.push(...m.tlogs);
@@ -105,6 +115,21 @@ export function parseBundle(
       error: `unknown bundle media type ${String(doc.mediaType).slice(0, 100)}`,
     };
   }
+  // Numbers of the log that protobuf JSON carries as strings must be canonical
+  // non-negative integers (a negative logIndex is not a log position).
+  const vm = isObject(doc.verificationMaterial)
+    ? doc.verificationMaterial
+    : undefined;
+  if (vm && Array.isArray(vm.tlogEntries)) {
+    for (const t of vm.tlogEntries) {
+      if (!isObject(t)) continue;
+      for (const f of ['logIndex', 'integratedTime'] as const) {
+        const v = t[f];
+        if (v !== undefined && !/^(?:0|[1-9][0-9]{0,18})$/.test(String(v)))
+          return { error: `tlog entry ${f} is not a non-negative integer` };
+      }
+    }
+  }
   try {
     const b = bundleFromJSON(doc);
     if (
@@ -115,23 +140,77 @@ export function parseBundle(
     }
     return b;
   } catch (e) {
+    // @sigstore/bundle names the missing field; keep that short, typed, ours.
+    const field = /(\S+) is missing/.exec(String((e as Error)?.message));
     return {
-      error: `invalid bundle: ${(e as Error)?.message ?? 'validation failed'}`,
+      error: `invalid bundle${
+        field ? `: ${field[1].slice(0, 120)} is missing` : ''
+      }`,
     };
   }
 }
 
-function mapVerifierError(e: unknown, role: Check['role']): Reason {
+/** Plain messages per @sigstore/verify error code: no library text reaches a user. */
+const VERIFIER_MESSAGES: Record<string, string> = {
+  TLOG_ERROR: 'the transparency log entry is not valid',
+  TLOG_INCLUSION_PROOF_ERROR:
+    'the transparency log inclusion proof does not verify with a configured log',
+  TLOG_INCLUSION_PROMISE_ERROR:
+    'the transparency log entry timestamp does not verify with a configured log',
+  TLOG_MISSING_INCLUSION_ERROR:
+    'the transparency log entry has neither an inclusion proof nor a signed entry timestamp',
+  TLOG_BODY_ERROR:
+    'the transparency log entry does not describe this signature',
+  CERTIFICATE_ERROR:
+    'the certificate does not chain to a configured trusted root at the signing time, or lacks a required certificate transparency proof',
+  PUBLIC_KEY_ERROR: 'no configured key matches',
+  SIGNATURE_ERROR: 'the signature does not verify',
+  TIMESTAMP_ERROR:
+    'no trusted signing time (transparency log entry or RFC 3161 timestamp) verifies',
+  NOT_IMPLEMENTED_ERROR: 'it uses a feature that is not supported',
+};
+
+/** The verifier's code and our plain sentence for it (never the library's text). */
+export function verifierMessage(e: unknown): {
+  code?: string;
+  message: string;
+} {
   const code = (e as { code?: string })?.code;
-  const msg = (e as Error)?.message ?? 'verification failed';
-  if (code === 'UNTRUSTED_SIGNER_ERROR') return reason('key_untrusted', msg);
+  return {
+    ...(code ? { code } : {}),
+    message: (code && VERIFIER_MESSAGES[code]) ?? 'it could not be verified',
+  };
+}
+
+/** A verifier failure as one of our reasons (code kept in details, message ours). */
+export function mapVerifierError(e: unknown, role: Check['role']): Reason {
+  const code = (e as { code?: string })?.code;
+  if (code === 'UNTRUSTED_SIGNER_ERROR' || code === 'PUBLIC_KEY_ERROR') {
+    return reason(
+      'key_untrusted',
+      'The signer is not a configured key or identity.',
+      code ? { verifier: code } : undefined,
+    );
+  }
+  const why = (code && VERIFIER_MESSAGES[code]) ?? 'it could not be verified';
   return reason(
     role === 'signature' ? 'signature_invalid' : 'attestation_invalid',
-    `Bundle did not verify: ${msg}`,
-    {
-      ...(code ? { verifier: code } : {}),
-    },
+    `Sigstore verification failed: ${why}.`,
+    code ? { verifier: code } : undefined,
   );
+}
+
+/**
+ * Whole-string match of a configured pattern. The one place identity patterns are
+ * evaluated, so a linear-time matcher can replace RegExp here alone.
+ */
+/** Whole-string match on RE2 (linear time: the signer chooses `value`). */
+function matchesWhole(pattern: string, value: string): boolean {
+  try {
+    return identityMatcher(pattern).test(value);
+  } catch {
+    return false;
+  }
 }
 
 function identityMatches(
@@ -141,14 +220,177 @@ function identityMatches(
 ): VerifyContext['identities'][number] | undefined {
   if (!subject || !issuer) return undefined;
   return ids.find(i => {
-    if (i.issuer !== issuer) return false;
-    if (i.subject !== undefined) return i.subject === subject;
-    try {
-      return identityMatcher(i.subjectRegExp ?? '').test(subject);
-    } catch {
+    if (i.issuer !== undefined ? i.issuer !== issuer : !i.issuerRegExp)
       return false;
-    }
+    if (i.issuer === undefined && !matchesWhole(i.issuerRegExp!, issuer))
+      return false;
+    if (i.subject !== undefined) return i.subject === subject;
+    return (
+      i.subjectRegExp !== undefined && matchesWhole(i.subjectRegExp, subject)
+    );
   });
+}
+
+/** The signed times an entity carries (RFC 3161 signing times, tlog integrated times). */
+function signedTimesOf(entity: SignedEntity): Date[] {
+  const out: Date[] = [];
+  for (const t of entity.timestamps) {
+    if (t.$case === 'timestamp-authority') out.push(t.timestamp.signingTime);
+    else if (t.tlogEntry.inclusionPromise)
+      out.push(new Date(Number(t.tlogEntry.integratedTime) * 1000));
+  }
+  return out;
+}
+
+/**
+ * Verifies a certificate-signed entity (keyless bundle, or a cosign `.sig` with a
+ * Fulcio certificate) root by root: the thresholds follow the root whose CA issued
+ * the certificate, as `gh attestation verify` and cosign do. A signing time is always
+ * required (the certificate is short-lived); a tlog entry and an SCT only when that
+ * root lists transparency logs / CT logs, so a TSA-only private deployment (GitHub's
+ * shape) verifies beside the public-good root. The tenant's identities (subject
+ * exact or whole-string regexp, issuer from the certificate's OIDC issuer
+ * extension) give the region.
+ */
+export function verifyCertificateEntity(
+  entity: SignedEntity,
+  ctx: Pick<VerifyContext, 'trustedRoots' | 'identities' | 'at'>,
+  role: Check['role'],
+  options: { ignoreSct?: boolean } = {},
+): { signer: Signer } | { error: Reason } {
+  if (ctx.trustedRoots.length === 0) {
+    return {
+      error: reason(
+        'key_untrusted',
+        'Certificate-signed material, but no trusted roots are configured.',
+      ),
+    };
+  }
+  let firstError: unknown;
+  for (const root of ctx.trustedRoots) {
+    const m = rootMaterial(root);
+    if (!m || m.certificateAuthorities.length === 0) continue;
+    let result;
+    try {
+      result = new Verifier(
+        { ...m, publicKey: noKey },
+        {
+          tlogThreshold: m.tlogs.length > 0 ? 1 : 0,
+          ctlogThreshold: m.ctlogs.length > 0 && !options.ignoreSct ? 1 : 0,
+          timestampThreshold: 1,
+        },
+      ).verify(entity);
+    } catch (e) {
+      // A chain failure under another root is expected; keep the most telling error.
+      if (
+        firstError === undefined ||
+        (firstError as { code?: string })?.code === 'CERTIFICATE_ERROR'
+      )
+        firstError = e;
+      continue;
+    }
+    const future = futureTime(signedTimesOf(entity), ctx.at);
+    if (future) {
+      return {
+        error: reason(
+          role === 'signature' ? 'signature_invalid' : 'attestation_invalid',
+          `A signed time (${future.toISOString()}) lies after the verification time (${ctx.at.toISOString()}); it is refused.`,
+          {
+            signedTime: future.toISOString(),
+            verifiedAt: ctx.at.toISOString(),
+          },
+        ),
+      };
+    }
+    const subject = result.identity?.subjectAlternativeName;
+    const issuer = result.identity?.extensions?.issuer;
+    const match = identityMatches(ctx.identities, subject, issuer);
+    if (!match) {
+      return {
+        error: reason(
+          'key_untrusted',
+          'The certificate identity is not a configured identity of this tenant.',
+          {
+            subject: subject?.slice(0, 300),
+            issuer: issuer?.slice(0, 300),
+          },
+        ),
+      };
+    }
+    return {
+      signer: {
+        identity: {
+          subject: subject!,
+          issuer: issuer!,
+          region: match.region,
+          trustedRoot: root.name,
+        },
+        region: match.region,
+        timeSource: 'trusted-timestamp',
+      },
+    };
+  }
+  if (firstError === undefined) {
+    return {
+      error: reason(
+        'key_untrusted',
+        'No configured trusted root has a certificate authority.',
+      ),
+    };
+  }
+  return { error: mapVerifierError(firstError, role) };
+}
+
+/**
+ * The first authority or log whose validity has no start. The protobuf reader turns
+ * a missing start into "valid since forever"; the spec requires it, so a root
+ * lacking it is refused instead (sigstore-conformance
+ * `trust-root-tlog-missing-validity-start_fail`).
+ */
+function missingValidityStart(json: unknown): string | undefined {
+  if (!isObject(json)) return undefined;
+  const lists: [string, (e: Record<string, unknown>) => unknown][] = [
+    ['tlogs', e => (isObject(e.publicKey) ? e.publicKey.validFor : undefined)],
+    ['ctlogs', e => (isObject(e.publicKey) ? e.publicKey.validFor : undefined)],
+    ['certificateAuthorities', e => e.validFor],
+    ['timestampAuthorities', e => e.validFor],
+  ];
+  for (const [field, validFor] of lists) {
+    const list = json[field];
+    if (!Array.isArray(list)) continue;
+    for (const [i, e] of list.entries()) {
+      if (!isObject(e)) continue;
+      const v = validFor(e);
+      if (!isObject(v) || typeof v.start !== 'string' || v.start === '')
+        return `${field}[${i}]`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Checks that a trusted_root.json document loads into trust material, for a typed
+ * configuration error at load time instead of a root silently contributing nothing.
+ * Every generation in use loads (older ones without optional fields, TSA-only,
+ * log-only); returns a plain problem otherwise (never the library's text).
+ */
+export function trustedRootProblem(json: unknown): string | undefined {
+  const unbounded = missingValidityStart(json);
+  if (unbounded) return `${unbounded} has no validFor.start`;
+  let m: Omit<TrustMaterial, 'publicKey'>;
+  try {
+    m = toTrustMaterial(TrustedRoot.fromJSON(json));
+  } catch {
+    return 'a required field is missing or malformed';
+  }
+  if (
+    m.certificateAuthorities.length === 0 &&
+    m.tlogs.length === 0 &&
+    m.timestampAuthorities.length === 0
+  ) {
+    return 'it lists no certificate authority, transparency log or timestamp authority';
+  }
+  return undefined;
 }
 
 export function verifyBundle(
@@ -250,7 +492,7 @@ export function verifyBundle(
       { ...base0, role },
       reason(
         'signature_invalid',
-        `Sigstore bundle rejected: ${(e as Error)?.message ?? 'unusable'}.`,
+        'Sigstore bundle rejected: its signing material (certificate or key) is unusable.',
       ),
     );
   }
@@ -324,57 +566,9 @@ export function verifyBundle(
       };
     }
   } else {
-    if (!hasRoots) {
-      return failed(
-        { ...base0, role },
-        reason(
-          'key_untrusted',
-          'Certificate-signed bundle, but no trusted roots are configured.',
-        ),
-      );
-    }
-    let result;
-    try {
-      // A timestamp is always required (the certificate is short-lived); tlog and
-      // SCT are required whenever the configured roots have logs (public good does),
-      // so a private PKI without CT can still be configured.
-      result = new Verifier(
-        { ...rootsTm, publicKey: noKey },
-        {
-          tlogThreshold: rootsTm.tlogs.length > 0 ? 1 : 0,
-          ctlogThreshold: rootsTm.ctlogs.length > 0 ? 1 : 0,
-          timestampThreshold: 1,
-        },
-      ).verify(entity);
-    } catch (e) {
-      return failed({ ...base0, role }, mapVerifierError(e, role));
-    }
-    const subject = result.identity?.subjectAlternativeName;
-    const issuer = result.identity?.extensions?.issuer;
-    const match = identityMatches(ctx.identities, subject, issuer);
-    if (!match) {
-      return failed(
-        { ...base0, role },
-        reason(
-          'key_untrusted',
-          'The certificate identity is not a configured identity of this tenant.',
-          {
-            subject: subject?.slice(0, 300),
-            issuer: issuer?.slice(0, 300),
-          },
-        ),
-      );
-    }
-    signer = {
-      identity: {
-        subject: subject!,
-        issuer: issuer!,
-        region: match.region,
-        trustedRoot: ctx.trustedRoots.map(r => r.name).join(','),
-      },
-      region: match.region,
-      timeSource: 'trusted-timestamp',
-    };
+    const outcome = verifyCertificateEntity(entity, ctx, role);
+    if ('error' in outcome) return failed({ ...base0, role }, outcome.error);
+    signer = outcome.signer;
   }
 
   // Only now, with a verified payload, read the statement.

@@ -26,15 +26,39 @@ export function keysThatVerify(
   return keys.filter(k => verifyRaw(k.key, data, sig));
 }
 
+/** Clock skew tolerated between a signed time and the verification time. */
+export const MAX_FUTURE_SKEW_MS = 5 * 60 * 1000;
+
+/**
+ * A trustworthy time later than the verification time (plus a small skew) is a
+ * time from the future: a log or TSA signing it is misbehaving or compromised, and
+ * accepting it would let a key that is not valid yet verify today (issue 12 item 2).
+ */
+export function futureTime(times: Date[], at: Date): Date | undefined {
+  return times.find(t => t.getTime() > at.getTime() + MAX_FUTURE_SKEW_MS);
+}
+
 /**
  * Picks the signer among the keys that verified: a usable key (in its window,
  * not revoked) wins; otherwise the status failure of the first one is returned.
+ * Signed times from the future are refused before any key window is checked.
  */
 export function pickSigner(
   verifying: TrustedKey[],
   trustedTimes: Date[],
   at: Date,
 ): { signer: Signer } | { error: Reason; key: TrustedKey } {
+  const future = futureTime(trustedTimes, at);
+  if (future) {
+    return {
+      key: verifying[0],
+      error: reason(
+        'signature_invalid',
+        `A signed time (${future.toISOString()}) lies after the verification time (${at.toISOString()}); it is refused.`,
+        { signedTime: future.toISOString(), verifiedAt: at.toISOString() },
+      ),
+    };
+  }
   let firstError: { error: Reason; key: TrustedKey } | undefined;
   for (const k of verifying) {
     const st = keyStatus(k.info, trustedTimes, at);

@@ -12,8 +12,13 @@ import {
   IN_TOTO_PAYLOAD_TYPE,
   parseStatement,
   subjectMatches,
+  type Statement,
 } from './statement';
-import type { Check, VerifyContext } from './types';
+import type { Check, Signer, VerifyContext } from './types';
+import type { Reason } from '@residency-dev/plugin-residency-common';
+import { toSignedEntity } from '@sigstore/verify';
+import { keylessBundle, type KeylessAnnotations } from './simplesigning';
+import { verifyCertificateEntity } from './bundle';
 import { VerifyError } from '../errors';
 
 export const MAX_ENVELOPE_BYTES = 12 * 1024 * 1024;
@@ -84,7 +89,11 @@ export function parseEnvelope(bytes: Uint8Array | string): ParsedEnvelope {
 }
 
 export function verifyEnvelope(
-  input: { envelope: string; source: Check['source']; index: number },
+  input: {
+    envelope: string;
+    source: Check['source'];
+    index: number;
+  } & KeylessAnnotations,
   ctx: VerifyContext,
 ): Check {
   const base = {
@@ -118,6 +127,13 @@ export function verifyEnvelope(
     for (const k of keysThatVerify(ctx.keys, pae, s.sig))
       if (!verifying.includes(k)) verifying.push(k);
   }
+  if (
+    verifying.length === 0 &&
+    input.certificate !== undefined &&
+    ctx.trustedRoots.length > 0
+  ) {
+    return verifyKeylessEnvelope(input, env, ctx, base);
+  }
   if (verifying.length === 0) {
     // keyids are hints only and never choose a key; unverifiable is attestation_invalid
     return failed(
@@ -128,29 +144,11 @@ export function verifyEnvelope(
       ),
     );
   }
-  // only a verified payload is parsed as a statement
-  let statement;
-  try {
-    statement = parseStatement(env.payload);
-  } catch (e) {
-    const ve = e as VerifyError;
-    return failed(base, reason('malformed_statement', ve.message, ve.details));
-  }
-  const withStatement = { ...base, statement };
-  if (!subjectMatches(statement, ctx.digest)) {
-    return failed(
-      withStatement,
-      reason(
-        'subject_mismatch',
-        'The attestation is about another image digest.',
-        {
-          imageDigest: ctx.digest,
-          subjects: statement.subjects.slice(0, 8).map(s => s.digest),
-          predicateType: statement.predicateType.slice(0, 200),
-        },
-      ),
-    );
-  }
+  // A configured key signed it: from here on a failure is that signer's, a violation.
+  const by = { key: verifying[0].info, region: verifying[0].info.region };
+  const checked = checkStatement(env, ctx, base, by);
+  if ('check' in checked) return checked.check;
+  const withStatement = { ...base, statement: checked.statement };
   const picked = pickSigner(verifying, [], ctx.at);
   if ('error' in picked) {
     return failed(withStatement, picked.error, {
@@ -159,4 +157,103 @@ export function verifyEnvelope(
     });
   }
   return { ...withStatement, verified: true, signer: picked.signer };
+}
+
+/** Only a verified payload is parsed as a statement; it must name this image. */
+function checkStatement(
+  env: ParsedEnvelope,
+  ctx: VerifyContext,
+  base: Omit<Check, 'verified'>,
+  by: Signer,
+): { statement: Statement } | { check: Check } {
+  let statement;
+  try {
+    statement = parseStatement(env.payload);
+  } catch (e) {
+    const ve = e as VerifyError;
+    return {
+      check: failed(
+        base,
+        reason('malformed_statement', ve.message, ve.details),
+        by,
+      ),
+    };
+  }
+  const withStatement = { ...base, statement };
+  if (!subjectMatches(statement, ctx.digest)) {
+    return {
+      check: failed(
+        withStatement,
+        reason(
+          'subject_mismatch',
+          'The attestation is about another image digest.',
+          {
+            imageDigest: ctx.digest,
+            subjects: statement.subjects.slice(0, 8).map(s => s.digest),
+            predicateType: statement.predicateType.slice(0, 200),
+          },
+        ),
+        by,
+      ),
+    };
+  }
+  return { statement };
+}
+
+/**
+ * Keyless cosign `attest` (`.att` DSSE layer with certificate annotations): the
+ * envelope and annotations form a v0.1 DSSE bundle verified exactly as a keyless
+ * bundle (configured roots, per-root thresholds, signing time, tenant identity).
+ */
+function verifyKeylessEnvelope(
+  input: KeylessAnnotations,
+  env: ParsedEnvelope,
+  ctx: VerifyContext,
+  base: Omit<Check, 'verified'>,
+): Check {
+  let last: Reason | undefined;
+  for (const s of env.signatures) {
+    const assembled = keylessBundle(input, {
+      dsseEnvelope: {
+        payload: env.payload.toString('base64'),
+        payloadType: env.payloadType,
+        signatures: [{ sig: s.sig.toString('base64'), keyid: '' }],
+      },
+    });
+    if ('error' in assembled) {
+      last = reason(
+        'attestation_invalid',
+        `Keyless attestation rejected: ${assembled.error}.`,
+      );
+      continue;
+    }
+    let entity;
+    try {
+      entity = toSignedEntity(assembled.bundle);
+    } catch {
+      last = reason(
+        'attestation_invalid',
+        'Keyless attestation rejected: its certificate or log entry is unusable.',
+      );
+      continue;
+    }
+    const outcome = verifyCertificateEntity(entity, ctx, 'attestation');
+    if ('error' in outcome) {
+      last = outcome.error;
+      continue;
+    }
+    const checked = checkStatement(env, ctx, base, outcome.signer);
+    if ('check' in checked) return checked.check;
+    return {
+      ...base,
+      statement: checked.statement,
+      verified: true,
+      signer: outcome.signer,
+    };
+  }
+  return failed(
+    base,
+    last ??
+      reason('attestation_invalid', 'The attestation carries no signature.'),
+  );
 }

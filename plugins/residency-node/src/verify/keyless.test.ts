@@ -219,9 +219,12 @@ async function run(f: Fixture, identities: unknown[], withRoot = true) {
       : {},
     withRoot ? { identities } : {},
   );
+  // verified now: the certificate and its log entry are made now (a fixed past
+  // verification time would put the signed time in the future, which is refused)
   const { result } = await engineFor(
     settings,
     new FakeSource().add(f),
+    new Date(),
   ).evaluateEntity({
     entityRef: 'c:d/x',
     images: [f.reference],

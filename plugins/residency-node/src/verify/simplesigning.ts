@@ -12,7 +12,13 @@ import {
   X509Certificate,
 } from 'node:crypto';
 import { json as sigstoreJson } from '@sigstore/core';
-import { rootsMaterial } from './bundle';
+import {
+  bundleFromJSON,
+  BUNDLE_V01_MEDIA_TYPE,
+  type Bundle,
+} from '@sigstore/bundle';
+import { toSignedEntity } from '@sigstore/verify';
+import { rootsMaterial, verifyCertificateEntity } from './bundle';
 import type { TrustedKey } from '../keys';
 import { decodeBase64, verifyRaw } from '../keys';
 import { isObject, parseStrictJson } from './json';
@@ -26,8 +32,12 @@ export interface SimpleSignatureInput {
   payload: Buffer;
   signature: string;
   certificate?: string;
+  /** cosign's `dev.sigstore.cosign/chain` annotation (PEM intermediates and root), if any. */
+  chain?: string;
   /** cosign's `dev.sigstore.cosign/bundle` annotation (Rekor SET), if any. */
   rekorBundle?: string;
+  /** cosign's `dev.sigstore.cosign/rfc3161timestamp` annotation, if any. */
+  rfc3161Timestamp?: string;
   source: Check['source'];
   index: number;
 }
@@ -134,6 +144,13 @@ export function verifySimpleSignature(
   }
   // verify against every pinned key
   const verifying: TrustedKey[] = keysThatVerify(ctx.keys, input.payload, sig);
+  if (
+    verifying.length === 0 &&
+    input.certificate !== undefined &&
+    ctx.trustedRoots.length > 0
+  ) {
+    return verifyKeylessSimpleSignature(input, sig, ctx, base);
+  }
   if (verifying.length === 0) {
     if (certificateKeyVerifies(input.certificate, input.payload, sig)) {
       return failed(
@@ -163,6 +180,178 @@ export function verifySimpleSignature(
     });
   }
   return { ...base, verified: true, signer: picked.signer };
+}
+
+/**
+ * Keyless cosign `.sig` (cosign v1/v2 `sign` with Fulcio): the layer's certificate,
+ * Rekor bundle (SET) and RFC 3161 timestamp annotations are exactly the parts of a
+ * v0.1 Sigstore message-signature bundle over the payload, so they are assembled
+ * into one and verified by the same code as keyless bundles (chain to a configured
+ * root, signing time from the SET or the timestamp, the root's thresholds, tenant
+ * identity). The `chain` annotation is not needed: the configured root supplies the
+ * CA chain, and hints inside the artifact never give trust.
+ */
+function verifyKeylessSimpleSignature(
+  input: SimpleSignatureInput,
+  sig: Buffer,
+  ctx: VerifyContext,
+  base: Omit<Check, 'verified'>,
+): Check {
+  const assembled = cosignLayerAsBundle(input, sig);
+  if ('error' in assembled) {
+    return failed(
+      base,
+      reason(
+        'signature_invalid',
+        `Keyless signature rejected: ${assembled.error}.`,
+      ),
+    );
+  }
+  let entity;
+  try {
+    entity = toSignedEntity(assembled.bundle, input.payload);
+  } catch {
+    return failed(
+      base,
+      reason(
+        'signature_invalid',
+        'Keyless signature rejected: its certificate or log entry is unusable.',
+      ),
+    );
+  }
+  const keyless = verifyCertificateEntity(entity, ctx, 'signature');
+  if ('error' in keyless) return failed(base, keyless.error);
+  return { ...base, verified: true, signer: keyless.signer };
+}
+
+const MAX_ANNOTATION = 256 * 1024;
+
+function pemToDer(pem: string): Buffer | undefined {
+  const m =
+    /-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+)-----END CERTIFICATE-----/.exec(
+      pem,
+    );
+  if (!m) return undefined;
+  const der = Buffer.from(m[1].replace(/\s+/g, ''), 'base64');
+  return der.length > 0 ? der : undefined;
+}
+
+/** cosign's keyless layer annotations. */
+export interface KeylessAnnotations {
+  certificate?: string;
+  rekorBundle?: string;
+  rfc3161Timestamp?: string;
+}
+
+/** A simple-signing layer's annotations as a v0.1 message-signature bundle. */
+export function cosignLayerAsBundle(
+  input: SimpleSignatureInput,
+  sig: Buffer,
+): { bundle: Bundle } | { error: string } {
+  return keylessBundle(input, {
+    messageSignature: {
+      messageDigest: {
+        algorithm: 'SHA2_256',
+        digest: createHash('sha256').update(input.payload).digest('base64'),
+      },
+      signature: sig.toString('base64'),
+    },
+  });
+}
+
+/**
+ * cosign's keyless annotations (certificate, Rekor bundle, RFC 3161 timestamp) around
+ * signed `content` (a message signature or a DSSE envelope) as a v0.1 Sigstore bundle,
+ * parsed strictly and validated by @sigstore/bundle.
+ */
+export function keylessBundle(
+  input: KeylessAnnotations,
+  content: Record<string, unknown>,
+): { bundle: Bundle } | { error: string } {
+  if (!input.certificate || input.certificate.length > MAX_ANNOTATION)
+    return { error: 'no usable certificate annotation' };
+  const leaf = pemToDer(input.certificate);
+  if (!leaf)
+    return { error: 'the certificate annotation is not a PEM certificate' };
+  const tlogEntries: unknown[] = [];
+  if (input.rekorBundle !== undefined) {
+    let doc: unknown;
+    try {
+      doc = parseStrictJson(input.rekorBundle, {
+        maxLength: MAX_ANNOTATION,
+        maxDepth: 8,
+      });
+    } catch {
+      return { error: 'the Rekor bundle annotation is not strict JSON' };
+    }
+    const p = isObject(doc) && isObject(doc.Payload) ? doc.Payload : undefined;
+    if (
+      !isObject(doc) ||
+      !p ||
+      typeof doc.SignedEntryTimestamp !== 'string' ||
+      typeof p.body !== 'string' ||
+      typeof p.logID !== 'string' ||
+      !/^[0-9a-f]{64}$/.test(p.logID) ||
+      !Number.isSafeInteger(p.integratedTime) ||
+      !Number.isSafeInteger(p.logIndex) ||
+      (p.logIndex as number) < 0 ||
+      (p.integratedTime as number) < 0
+    ) {
+      return { error: 'the Rekor bundle annotation is malformed' };
+    }
+    let kind = 'hashedrekord';
+    let version = '0.0.1';
+    try {
+      const body = parseStrictJson(Buffer.from(p.body, 'base64'), {
+        maxLength: MAX_ANNOTATION,
+        maxDepth: 16,
+      });
+      if (isObject(body) && typeof body.kind === 'string') kind = body.kind;
+      if (isObject(body) && typeof body.apiVersion === 'string')
+        version = body.apiVersion;
+    } catch {
+      return { error: 'the Rekor entry body is not strict JSON' };
+    }
+    tlogEntries.push({
+      logIndex: String(p.logIndex),
+      logId: { keyId: Buffer.from(p.logID, 'hex').toString('base64') },
+      kindVersion: { kind, version },
+      integratedTime: String(p.integratedTime),
+      inclusionPromise: { signedEntryTimestamp: doc.SignedEntryTimestamp },
+      canonicalizedBody: p.body,
+    });
+  }
+  const rfc3161Timestamps: unknown[] = [];
+  if (input.rfc3161Timestamp !== undefined) {
+    let doc: unknown;
+    try {
+      doc = parseStrictJson(input.rfc3161Timestamp, {
+        maxLength: MAX_ANNOTATION,
+        maxDepth: 4,
+      });
+    } catch {
+      return { error: 'the RFC 3161 timestamp annotation is not strict JSON' };
+    }
+    if (!isObject(doc) || typeof doc.SignedRFC3161Timestamp !== 'string')
+      return { error: 'the RFC 3161 timestamp annotation is malformed' };
+    rfc3161Timestamps.push({ signedTimestamp: doc.SignedRFC3161Timestamp });
+  }
+  try {
+    const bundle = bundleFromJSON({
+      mediaType: BUNDLE_V01_MEDIA_TYPE,
+      verificationMaterial: {
+        x509CertificateChain: {
+          certificates: [{ rawBytes: leaf.toString('base64') }],
+        },
+        tlogEntries,
+        timestampVerificationData: { rfc3161Timestamps },
+      },
+      ...content,
+    });
+    return { bundle };
+  } catch {
+    return { error: 'its annotations do not form a valid Sigstore bundle' };
+  }
 }
 
 /**

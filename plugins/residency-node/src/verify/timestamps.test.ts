@@ -243,3 +243,36 @@ describe('simple signatures with a Rekor bundle annotation (case 14)', () => {
     expect(result.images[0].reasons.map(r => r.code)).toEqual(['key_expired']);
   });
 });
+
+describe('signed times from the future (issue 12 item 2)', () => {
+  it('a SET whose integrated time lies after the verification time is refused (simple signature)', async () => {
+    const f = newImage();
+    addSimpleSignature(f, keys().eu);
+    addRekorAnnotation(f, new Date(NOW.getTime() + 24 * 3600_000));
+    const result = await run(f, true);
+    expect(result.decision).toBe('non_compliant');
+    const r = result.images[0].reasons[0];
+    expect(r.code).toBe('signature_invalid');
+    expect(r.message).toMatch(/after the verification time/);
+  });
+
+  it('a bundle tlog entry from the future is refused', async () => {
+    const f = newImage();
+    timestampedBundle(f, new Date(NOW.getTime() + 24 * 3600_000));
+    const result = await run(f, true);
+    expect(result.decision).toBe('non_compliant');
+    expect(result.images[0].reasons.map(x => x.code)).toEqual([
+      'signature_invalid',
+    ]);
+  });
+
+  it('within the skew (one minute ahead) is accepted', async () => {
+    const f = newImage();
+    addSimpleSignature(f, keys().eu);
+    addRekorAnnotation(f, new Date(NOW.getTime() + 60_000));
+    const result = await run(f, true);
+    expect(result.images[0].reasons.map(x => x.code)).not.toContain(
+      'signature_invalid',
+    );
+  });
+});

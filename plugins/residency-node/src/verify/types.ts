@@ -47,7 +47,9 @@ export interface VerifyContext {
   identities: {
     subject?: string;
     subjectRegExp?: string;
-    issuer: string;
+    /** Exact OIDC issuer (configuration); or `issuerRegExp` (CLI flags). */
+    issuer?: string;
+    issuerRegExp?: string;
     region: string;
   }[];
   at: Date;

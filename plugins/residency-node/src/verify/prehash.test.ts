@@ -1,5 +1,5 @@
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
-import { PrehashUnsupportedError, verifyPrehashed } from './prehash';
+import { PrehashUnsupportedError, verifyPrehashed } from './sigstore';
 
 describe('verifyPrehashed', () => {
   const message = Buffer.from('the artifact');

@@ -15,3 +15,4 @@ export {
   readRoleGroups,
   type ResidencyRoleGroups,
 } from './policy';
+export { residencySchedulerServiceRef } from './scheduler/residencyScheduler';

@@ -20,7 +20,7 @@ import {
 import { verifyEvidenceBundle } from '@residency-dev/plugin-residency-node';
 import request from 'supertest';
 import { residencyPlugin } from './plugin';
-import { makeEntity } from './__testUtils__/harness';
+import { makeEntity, schedulerFromCoreServices } from './__testUtils__/harness';
 
 jest.setTimeout(60_000);
 
@@ -91,6 +91,7 @@ function hasRegistryBinary() {
               }),
             ],
           }),
+          schedulerFromCoreServices,
           mockServices.scheduler.factory({
             includeInitialDelayedTasksOnStartup: true,
           }),

@@ -19,6 +19,7 @@ import { ResidencyRefresher } from './refresh/ResidencyRefresher';
 import { AuthorizedResidencyService } from './service/AuthorizedResidencyService';
 import { DefaultResidencyService } from './service/DefaultResidencyService';
 import { createRouter } from './service/router';
+import { residencySchedulerServiceRef } from './scheduler/residencyScheduler';
 
 /**
  * The Residency backend plugin: scheduled verification of the catalog, status and
@@ -47,7 +48,7 @@ export const residencyPlugin = createBackendPlugin({
         logger: coreServices.logger,
         lifecycle: coreServices.lifecycle,
         database: coreServices.database,
-        scheduler: coreServices.scheduler,
+        scheduler: residencySchedulerServiceRef,
         httpRouter: coreServices.httpRouter,
         httpAuth: coreServices.httpAuth,
         auth: coreServices.auth,

@@ -139,6 +139,17 @@ function hasRegistryBinary() {
         evidenceId: payments.body.evidenceId,
         lastAttempt: { decision: 'unknown' },
       });
+      // The reason is kept with the attempt, naming the image it concerns.
+      expect(refreshed.body.lastAttempt.reasons).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({
+            code: 'registry_unreachable',
+            details: expect.objectContaining({
+              image: ref(signed.reference),
+            }),
+          }),
+        ]),
+      );
       const history = await get(
         '/entities/component/default/payments/evidence',
       );

@@ -120,6 +120,7 @@ export const residencyPlugin = createBackendPlugin({
           await createRouter({
             httpAuth: deps.httpAuth,
             auditor: deps.auditor,
+            logger: deps.logger,
             service,
           }),
         );

@@ -17,6 +17,7 @@ import {
   type ImageMaterial,
   type ImageResult,
   type Page,
+  type Reason,
 } from '@residency-dev/plugin-residency-common';
 import {
   ChainVerifier,
@@ -126,6 +127,22 @@ export function reasonCodesOf(result: EntityResult): string[] {
     }
   }
   return [...codes];
+}
+
+/**
+ * Why a check could not decide: the entity's own reasons and every image's
+ * (registry faults are reported per image), each image reason naming its image.
+ */
+export function attemptReasonsOf(result: EntityResult): Reason[] {
+  return [
+    ...result.reasons,
+    ...result.images.flatMap(image =>
+      image.reasons.map(r => ({
+        ...r,
+        details: { ...(r.details ?? {}), image: image.reference },
+      })),
+    ),
+  ];
 }
 
 /**
@@ -375,7 +392,7 @@ export class DatabaseResidencyStore implements ResidencyStore {
               stale: true,
               last_attempt: JSON.stringify({
                 decision: result.decision,
-                reasons: result.reasons,
+                reasons: attemptReasonsOf(result),
                 checkedAt: result.checkedAt,
               }),
             });
@@ -747,6 +764,23 @@ export class DatabaseResidencyStore implements ResidencyStore {
         claimed_by: options.claimedBy,
       })
       .update({ done: true });
+  }
+
+  async releaseClaim(options: {
+    entityRef: string;
+    lane: 'full' | 'delta';
+    cycleId: string;
+    claimedBy: string;
+  }): Promise<void> {
+    await this.#db(T_CLAIMS)
+      .where({
+        entity_ref: options.entityRef,
+        lane: options.lane,
+        cycle_id: options.cycleId,
+        claimed_by: options.claimedBy,
+        done: false,
+      })
+      .delete();
   }
 
   async applyRetention(options: { keepPerEntity: number }): Promise<number> {

@@ -111,6 +111,17 @@ export interface ResidencyStore {
   }): Promise<void>;
 
   /**
+   * Gives a claim back unfinished (the check was aborted): the entity keeps its
+   * status and any replica may claim it again at once. Only the holder releases.
+   */
+  releaseClaim(options: {
+    entityRef: string;
+    lane: 'full' | 'delta';
+    cycleId: string;
+    claimedBy: string;
+  }): Promise<void>;
+
+  /**
    * Retention: keeps the newest `keepPerEntity` records of each chain. The oldest
    * kept record becomes a checkpoint: the chain verifies from it, and its previous
    * hash still names the pruned record. Returns the number of records removed.

@@ -111,6 +111,9 @@ export class EntityEvaluator {
         return hit;
       },
     });
+    // An aborted check (cancel, task timeout, shutdown) is no attempt: whatever the
+    // engine made of the interrupted fetches is dropped, the entity stays as it was.
+    options.signal?.throwIfAborted();
     return this.#store.recordEvaluation({
       entityRef: inputs.entityRef,
       title: inputs.title,

@@ -30,6 +30,8 @@ export interface RefreshSummary {
   evaluated: number;
   /** Evaluations that threw; their claims expire and are taken over. */
   failed: number;
+  /** Checks interrupted by the task's abort signal: not attempts, claims released. */
+  aborted: number;
   /** Statuses removed because their entity left the catalog (full pass only). */
   removed: number;
   /** Evidence records pruned by retention (full pass only). */
@@ -140,6 +142,7 @@ export class ResidencyRefresher {
       seen: 0,
       evaluated: 0,
       failed: 0,
+      aborted: 0,
       removed: 0,
       pruned: 0,
     };
@@ -195,6 +198,7 @@ export class ResidencyRefresher {
       seen: 0,
       evaluated: 0,
       failed: 0,
+      aborted: 0,
       removed: 0,
       pruned: 0,
     };
@@ -279,6 +283,25 @@ export class ResidencyRefresher {
           });
           summary.evaluated += 1;
         } catch (error) {
+          if (signal?.aborted) {
+            // Aborted: not an attempt. Give the claim back so the next pass (on
+            // any replica) takes the entity at once instead of after the lease.
+            summary.aborted += 1;
+            await this.#store
+              .releaseClaim({
+                entityRef: input.entityRef,
+                lane,
+                cycleId: cycleOf(input.entityRef),
+                claimedBy: this.#instanceId,
+              })
+              .catch(releaseError =>
+                this.#logger.warn(
+                  `Residency could not release the claim on ${input.entityRef}; its lease will expire`,
+                  releaseError as Error,
+                ),
+              );
+            continue;
+          }
           summary.failed += 1;
           this.#logger.warn(
             `Residency evaluation of ${input.entityRef} failed; the claim will be retried`,

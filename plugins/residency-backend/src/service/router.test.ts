@@ -76,6 +76,7 @@ describe('createRouter', () => {
     const router = await createRouter({
       httpAuth: mockServices.httpAuth(),
       auditor,
+      logger: mockServices.logger.mock(),
       service,
     });
     app = express().use(router).use(mockErrorHandler());

@@ -78,9 +78,7 @@ export async function createRouter(options: {
       const undecided = status.stale && status.lastAttempt;
       await event.success({
         meta: {
-          decision: undecided
-            ? status.lastAttempt!.decision
-            : status.decision,
+          decision: undecided ? status.lastAttempt!.decision : status.decision,
           stale: Boolean(undecided),
           reasonCodes: undecided
             ? [...new Set(status.lastAttempt!.reasons.map(r => r.code))]

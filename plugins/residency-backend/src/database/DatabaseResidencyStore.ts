@@ -766,6 +766,22 @@ export class DatabaseResidencyStore implements ResidencyStore {
       .update({ done: true });
   }
 
+  async markStale(options: {
+    entityRef: string;
+    attempt: { decision: Decision; reasons: Reason[]; checkedAt: string };
+  }): Promise<boolean> {
+    const updated = await this.#db(T_STATUS)
+      .where({ entity_ref: options.entityRef })
+      .whereNotNull('evidence_id')
+      .whereNot('decision', 'unknown')
+      .update({
+        stale: true,
+        last_attempt: JSON.stringify(options.attempt),
+        updated_at: this.#now(),
+      });
+    return Number(updated) > 0;
+  }
+
   async releaseClaim(options: {
     entityRef: string;
     lane: 'full' | 'delta';

@@ -10,6 +10,7 @@ import type {
   ImageMaterial,
   ImageResult,
   Page,
+  Reason,
 } from '@residency-dev/plugin-residency-common';
 
 /** What recording an evaluation did to the stored status and evidence. */
@@ -109,6 +110,16 @@ export interface ResidencyStore {
     cycleId: string;
     claimedBy: string;
   }): Promise<void>;
+
+  /**
+   * Marks an entity's last good status stale with the reasons of an attempt that
+   * never reached the engine (its registry was cut off for the cycle). Entities
+   * without good evidence are left as they are. Returns whether one was marked.
+   */
+  markStale(options: {
+    entityRef: string;
+    attempt: { decision: Decision; reasons: Reason[]; checkedAt: string };
+  }): Promise<boolean>;
 
   /**
    * Gives a claim back unfinished (the check was aborted): the entity keeps its

@@ -3,6 +3,7 @@ import {
   ANNOTATION_IMAGES,
   ANNOTATION_REGION,
   ANNOTATION_TENANT,
+  type EntityResult,
   type EntityStatus,
 } from '@residency-dev/plugin-residency-common';
 import {
@@ -88,7 +89,12 @@ export class EntityEvaluator {
     inputs: EntityInputs;
     signal?: AbortSignal;
     fresh?: boolean;
-  }): Promise<{ status: EntityStatus; outcome: RecordOutcome }> {
+  }): Promise<{
+    status: EntityStatus;
+    outcome: RecordOutcome;
+    /** The engine's result of this attempt (the status may show an older one). */
+    result: EntityResult;
+  }> {
     const { inputs } = options;
     const reusedDigests = new Set<string>();
     const { result, record } = await this.#engine.evaluateEntity({
@@ -114,7 +120,7 @@ export class EntityEvaluator {
     // An aborted check (cancel, task timeout, shutdown) is no attempt: whatever the
     // engine made of the interrupted fetches is dropped, the entity stays as it was.
     options.signal?.throwIfAborted();
-    return this.#store.recordEvaluation({
+    const recorded = await this.#store.recordEvaluation({
       entityRef: inputs.entityRef,
       title: inputs.title,
       inputsHash: this.inputsHash(inputs),
@@ -122,5 +128,6 @@ export class EntityEvaluator {
       record,
       reusedDigests,
     });
+    return { ...recorded, result };
   }
 }

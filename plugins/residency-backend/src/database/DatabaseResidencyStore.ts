@@ -26,6 +26,13 @@ import {
   computeRecordHash,
   sha256Hex,
 } from './chain';
+import { isSqlite, type DbContext } from './tables';
+import {
+  admitRefresh,
+  finishRefresh,
+  type RefreshAdmission,
+} from './operations/refreshRequests';
+import { registerConfigGeneration } from './operations/configGenerations';
 import type {
   RecordOutcome,
   ResidencyStore,
@@ -200,10 +207,12 @@ export class DatabaseResidencyStore implements ResidencyStore {
 
   readonly #db: Knex;
   readonly #sqlite: boolean;
+  readonly #ctx: DbContext;
 
   private constructor(db: Knex) {
     this.#db = db;
-    this.#sqlite = String(db.client.config.client).includes('sqlite');
+    this.#sqlite = isSqlite(db);
+    this.#ctx = { db, sqlite: this.#sqlite };
   }
 
   /** Database time plus (or minus) a number of seconds. */
@@ -822,6 +831,31 @@ export class DatabaseResidencyStore implements ResidencyStore {
       });
     }
     return removed;
+  }
+
+  async admitRefresh(options: {
+    entityRef: string;
+    principal: string;
+    holder: string;
+    leaseSeconds: number;
+    limit: number;
+    windowSeconds: number;
+  }): Promise<RefreshAdmission> {
+    return admitRefresh(this.#ctx, options);
+  }
+
+  async finishRefresh(options: {
+    entityRef: string;
+    holder: string;
+  }): Promise<void> {
+    await finishRefresh(this.#ctx, options);
+  }
+
+  async registerConfigGeneration(options: {
+    configHash: string;
+    liveSeconds: number;
+  }): Promise<{ newest: boolean; newestHash: string }> {
+    return registerConfigGeneration(this.#ctx, options);
   }
 
   async deleteStatuses(options: { entityRefs: string[] }): Promise<void> {

@@ -30,6 +30,9 @@ export interface StoredEvidence {
   previous?: { id: string; sequence: number; recordHash: string };
 }
 
+export type { RefreshAdmission } from './operations/refreshRequests';
+import type { RefreshAdmission } from './operations/refreshRequests';
+
 /** Persistence of statuses, per-digest results, evidence chains and refresh claims. */
 export interface ResidencyStore {
   getStatus(options: { entityRef: string }): Promise<EntityStatus | undefined>;
@@ -141,4 +144,29 @@ export interface ResidencyStore {
 
   /** Drops statuses (and claims) of entities no longer in the catalog; evidence is kept. */
   deleteStatuses(options: { entityRefs: string[] }): Promise<void>;
+
+  /**
+   * Admits an on-demand refresh: one in flight per entity across replicas, at
+   * most `limit` per principal within `windowSeconds`.
+   */
+  admitRefresh(options: {
+    entityRef: string;
+    principal: string;
+    holder: string;
+    leaseSeconds: number;
+    limit: number;
+    windowSeconds: number;
+  }): Promise<RefreshAdmission>;
+
+  /** Ends an admitted on-demand refresh. */
+  finishRefresh(options: { entityRef: string; holder: string }): Promise<void>;
+
+  /**
+   * Records the configuration this replica runs with and tells whether it is the
+   * newest live one (only then may the replica decide).
+   */
+  registerConfigGeneration(options: {
+    configHash: string;
+    liveSeconds: number;
+  }): Promise<{ newest: boolean; newestHash: string }>;
 }

@@ -13,6 +13,12 @@ import {
 import { canonicalJson, sha256Hex } from '../database/chain';
 import type { RecordOutcome, ResidencyStore } from '../database/ResidencyStore';
 
+/**
+ * A configuration counts as live while some replica registered it this recently
+ * (every refresh pass and on-demand refresh registers; the delta pass runs every minute).
+ */
+export const CONFIG_LIVE_SECONDS = 600;
+
 /** The residency inputs an entity declares through its annotations. */
 export interface EntityInputs {
   entityRef: string;
@@ -61,6 +67,34 @@ export class EntityEvaluator {
 
   get engine(): ResidencyEngine {
     return this.#engine;
+  }
+
+  /**
+   * The configuration generation this replica decides under: the trust hash and
+   * the policy hash of every tenant.
+   */
+  configHash(): string {
+    const tenants = Object.keys(this.#engine.settings.tenants ?? {}).sort();
+    return sha256Hex(
+      canonicalJson({
+        trustHash: this.#engine.trustHash(),
+        policies: tenants.map(t => [t, this.#engine.policyHash(t)]),
+        defaultPolicy: this.#engine.policyHash(undefined),
+      }),
+    );
+  }
+
+  /**
+   * Whether this replica runs the newest configuration recorded by any live
+   * replica. During a rolling key change, replicas still on the old one stand
+   * back instead of deciding every entity back and forth.
+   */
+  async isNewestConfiguration(): Promise<boolean> {
+    const { newest } = await this.#store.registerConfigGeneration({
+      configHash: this.configHash(),
+      liveSeconds: CONFIG_LIVE_SECONDS,
+    });
+    return newest;
   }
 
   /**

@@ -40,6 +40,8 @@ export interface RefreshSummary {
   skippedUnavailable: number;
   /** Registries cut off for this cycle. */
   unavailableRegistries: string[];
+  /** True when the pass did nothing because another replica runs a newer configuration. */
+  standingBack?: boolean;
   /** Statuses removed because their entity left the catalog (full pass only). */
   removed: number;
   /** Evidence records pruned by retention (full pass only). */
@@ -186,6 +188,9 @@ export class ResidencyRefresher {
       removed: 0,
       pruned: 0,
     };
+    if (!(await this.#mayDecide(summary))) {
+      return summary;
+    }
     const present = new Set<string>();
     const startedAt = new Date().toISOString();
     const isolation = this.#isolation();
@@ -280,6 +285,18 @@ export class ResidencyRefresher {
     }
   }
 
+  /** False (and logged) when another replica runs a newer configuration. */
+  async #mayDecide(summary: RefreshSummary): Promise<boolean> {
+    if (await this.#evaluator.isNewestConfiguration()) {
+      return true;
+    }
+    summary.standingBack = true;
+    this.#logger.warn(
+      `Residency ${summary.cycleId} pass skipped: another replica runs a newer trust or policy configuration; this one decides nothing until it runs the same`,
+    );
+    return false;
+  }
+
   #isolation(): RegistryIsolation {
     return new RegistryIsolation({
       concurrency: this.#concurrency,
@@ -304,6 +321,9 @@ export class ResidencyRefresher {
       removed: 0,
       pruned: 0,
     };
+    if (!(await this.#mayDecide(summary))) {
+      return summary;
+    }
     const isolation = this.#isolation();
     for await (const page of this.#pages()) {
       if (signal?.aborted) {

@@ -210,6 +210,35 @@ describe.each(databases.eachSupportedId())(
       ).toBeUndefined();
     });
 
+    it('a replica on an older trust configuration stands back; the one on the newest decides', async () => {
+      const entities = entitiesOn(HEALTHY, 3, 'svc');
+      const oldEngine = new TwoRegistryEngine();
+      const newEngine = new TwoRegistryEngine();
+      newEngine.trustHash = () => 'n'.repeat(64);
+      const oldReplica = refresher(oldEngine, entities);
+      const newReplica = refresher(newEngine, entities);
+      expect(
+        await oldReplica.runOnce(undefined, { cycleId: 'c1' }),
+      ).toMatchObject({ evaluated: 3 });
+      // The rolling key change starts: the new replica decides everything again...
+      expect(await newReplica.runDelta()).toMatchObject({ evaluated: 3 });
+      // ...and the old one no longer re-decides back (no ping-pong of records).
+      oldEngine.calls.length = 0;
+      expect(await oldReplica.runDelta()).toMatchObject({
+        evaluated: 0,
+        standingBack: true,
+      });
+      expect(
+        await oldReplica.runOnce(undefined, { cycleId: 'c2' }),
+      ).toMatchObject({ evaluated: 0, standingBack: true });
+      expect(oldEngine.calls).toHaveLength(0);
+      const history = await store.listEvidence({
+        entityRef: 'component:default/svc-0',
+        limit: 10,
+      });
+      expect(history.items.length).toBeLessThanOrEqual(2);
+    });
+
     it('sizes the full task from the lease: timeout = lease, slices of the lease continue one cycle', () => {
       const r = refresher(new FakeEngine(), []);
       expect(

@@ -8,6 +8,7 @@ import express from 'express';
 import Router from 'express-promise-router';
 import type { ResidencyService } from './ResidencyService';
 import { databaseUnavailableHandler } from './unavailable';
+import { RefreshThrottledError } from './errors';
 import {
   evidenceFileName,
   parseCursor,
@@ -89,6 +90,9 @@ export async function createRouter(options: {
       res.json(status);
     } catch (error) {
       await event.fail({ error: error as Error });
+      if (error instanceof RefreshThrottledError) {
+        res.setHeader('Retry-After', String(error.retryAfterSeconds));
+      }
       throw error;
     }
   });

@@ -4,7 +4,7 @@ import type { HumanDuration } from '@backstage/types';
 export interface Config {
   /** Residency: region-bound verification of container images. */
   residency?: {
-    /** Schedule of the full refresh (task `residency-refresh`); default every 10 minutes, first run 5 s after start. */
+    /** Schedule of the full refresh (task `residency-refresh`); default every 10 minutes, first run 5 s after start. Its timeout is always `limits.leaseSeconds`; a frequency longer than the lease runs as lease-long slices of one cycle. */
     schedule?: SchedulerServiceTaskScheduleDefinitionConfig;
     /** Schedule of the delta pass over changed annotations and policies (task `residency-refresh-delta`); default every minute. */
     deltaSchedule?: SchedulerServiceTaskScheduleDefinitionConfig;
@@ -23,7 +23,7 @@ export interface Config {
       concurrencyPerRegistry?: number;
       /** Entities claimed per batch by one replica; default 25. */
       refreshBatchSize?: number;
-      /** Seconds a replica holds its claim before another replica may take it over; default 300. */
+      /** Seconds a replica holds its claim before another replica may take it over, and the full task's timeout; default 300. */
       leaseSeconds?: number;
       /** Entities one replica evaluates at once; default 4. */
       entityConcurrency?: number;

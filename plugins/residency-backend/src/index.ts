@@ -9,3 +9,4 @@ export {
   residencyEngineExtensionPoint,
   type ResidencyEngineExtensionPoint,
 } from './extensions';
+export { residencySchedulerServiceRef } from './scheduler/residencyScheduler';

@@ -20,7 +20,7 @@ import {
 import { verifyEvidenceBundle } from '@residency-dev/plugin-residency-node';
 import request from 'supertest';
 import { residencyPlugin } from './plugin';
-import { makeEntity } from './__testUtils__/harness';
+import { makeEntity, schedulerFromCoreServices } from './__testUtils__/harness';
 
 jest.setTimeout(60_000);
 
@@ -91,6 +91,7 @@ function hasRegistryBinary() {
               }),
             ],
           }),
+          schedulerFromCoreServices,
           mockServices.scheduler.factory({
             includeInitialDelayedTasksOnStartup: true,
           }),
@@ -138,6 +139,17 @@ function hasRegistryBinary() {
         evidenceId: payments.body.evidenceId,
         lastAttempt: { decision: 'unknown' },
       });
+      // The reason is kept with the attempt, naming the image it concerns.
+      expect(refreshed.body.lastAttempt.reasons).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({
+            code: 'registry_unreachable',
+            details: expect.objectContaining({
+              image: ref(signed.reference),
+            }),
+          }),
+        ]),
+      );
       const history = await get(
         '/entities/component/default/payments/evidence',
       );

@@ -9,7 +9,7 @@ import request from 'supertest';
 import { residencyEngineExtensionPoint } from './extensions';
 import { residencyPlugin } from './plugin';
 import { DIGEST_A, FakeEngine } from './__testUtils__/fixtures';
-import { makeEntity } from './__testUtils__/harness';
+import { makeEntity, schedulerFromCoreServices } from './__testUtils__/harness';
 
 jest.setTimeout(60_000);
 
@@ -40,6 +40,7 @@ describe('residencyPlugin', () => {
             makeEntity('docs'),
           ],
         }),
+        schedulerFromCoreServices,
         mockServices.scheduler.factory({
           includeInitialDelayedTasksOnStartup: true,
         }),
@@ -103,6 +104,7 @@ describe('residencyPlugin', () => {
             }),
           ],
         }),
+        schedulerFromCoreServices,
         mockServices.scheduler.factory({
           includeInitialDelayedTasksOnStartup: true,
         }),

@@ -18,6 +18,7 @@ import { ResidencyRefresher } from './refresh/ResidencyRefresher';
 import { AuthorizedResidencyService } from './service/AuthorizedResidencyService';
 import { DefaultResidencyService } from './service/DefaultResidencyService';
 import { createRouter } from './service/router';
+import { residencySchedulerServiceRef } from './scheduler/residencyScheduler';
 
 /**
  * The Residency backend plugin: scheduled verification of the catalog, status and
@@ -46,7 +47,7 @@ export const residencyPlugin = createBackendPlugin({
         logger: coreServices.logger,
         lifecycle: coreServices.lifecycle,
         database: coreServices.database,
-        scheduler: coreServices.scheduler,
+        scheduler: residencySchedulerServiceRef,
         httpRouter: coreServices.httpRouter,
         httpAuth: coreServices.httpAuth,
         auth: coreServices.auth,
@@ -118,6 +119,7 @@ export const residencyPlugin = createBackendPlugin({
           await createRouter({
             httpAuth: deps.httpAuth,
             auditor: deps.auditor,
+            logger: deps.logger,
             service,
           }),
         );

@@ -194,10 +194,10 @@ export class FakeEngine implements ResidencyEngine {
         );
       }
     }
+    // As the real engine: a registry fault is a reason of the image, not of the entity.
     return makeEvaluation({
       entityRef: options.entityRef,
       decision,
-      code: decision === 'unknown' ? 'registry_unreachable' : undefined,
       images,
       tenant: options.tenant,
       declaredRegion: options.declaredRegion,

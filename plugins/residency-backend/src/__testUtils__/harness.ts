@@ -3,9 +3,11 @@ import {
   type TestDatabaseId,
   type TestDatabases,
 } from '@backstage/backend-test-utils';
-import type {
-  BackstageCredentials,
-  PermissionsService,
+import {
+  coreServices,
+  createServiceFactory,
+  type BackstageCredentials,
+  type PermissionsService,
 } from '@backstage/backend-plugin-api';
 import type { Entity } from '@backstage/catalog-model';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
@@ -19,6 +21,7 @@ import {
 import { DatabaseResidencyStore } from '../database/DatabaseResidencyStore';
 import { EntityEvaluator } from '../refresh/EntityEvaluator';
 import { FakeEngine } from './fixtures';
+import { residencySchedulerServiceRef } from '../scheduler/residencyScheduler';
 
 export const OUTSIDER = 'user:default/outsider';
 export const DEVELOPER = 'user:default/dev';
@@ -123,3 +126,14 @@ export function createEvaluator(
     }),
   };
 }
+
+/**
+ * Runs the plugin's tasks on the backend's `coreServices.scheduler` (in tests the
+ * mock scheduler, which can run tasks at startup) instead of the default
+ * Backstage scheduler behind {@link residencySchedulerServiceRef}.
+ */
+export const schedulerFromCoreServices = createServiceFactory({
+  service: residencySchedulerServiceRef,
+  deps: { scheduler: coreServices.scheduler },
+  factory: ({ scheduler }) => scheduler,
+});

@@ -101,10 +101,17 @@ describe.each(databases.eachSupportedId())(
       const failed = await store.recordEvaluation({
         entityRef: ref,
         inputsHash: 'h',
+        // As the engine reports a registry fault: on the image, not the entity.
         ...makeEvaluation({
           entityRef: ref,
           decision: 'unknown',
-          code: 'registry_unreachable',
+          images: [
+            makeImage({
+              reference: `registry.eu/app@${DIGEST_A}`,
+              decision: 'unknown',
+              code: 'rate_limited',
+            }),
+          ],
         }),
       });
       expect(failed.outcome).toBe('stale');
@@ -114,7 +121,12 @@ describe.each(databases.eachSupportedId())(
         evidenceId: good.status.evidenceId,
         lastAttempt: {
           decision: 'unknown',
-          reasons: [{ code: 'registry_unreachable' }],
+          reasons: [
+            {
+              code: 'rate_limited',
+              details: { image: `registry.eu/app@${DIGEST_A}` },
+            },
+          ],
         },
       });
       const history = await store.listEvidence({ entityRef: ref, limit: 10 });

@@ -17,6 +17,7 @@ import {
   type ImageMaterial,
   type ImageResult,
   type Page,
+  type Reason,
 } from '@residency-dev/plugin-residency-common';
 import {
   ChainVerifier,
@@ -25,6 +26,13 @@ import {
   recordHashOf,
   sha256Hex,
 } from './chain';
+import { isSqlite, type DbContext } from './tables';
+import {
+  admitRefresh,
+  finishRefresh,
+  type RefreshAdmission,
+} from './operations/refreshRequests';
+import { registerConfigGeneration } from './operations/configGenerations';
 import type {
   RecordOutcome,
   ResidencyStore,
@@ -129,6 +137,22 @@ export function reasonCodesOf(result: EntityResult): string[] {
 }
 
 /**
+ * Why a check could not decide: the entity's own reasons and every image's
+ * (registry faults are reported per image), each image reason naming its image.
+ */
+export function attemptReasonsOf(result: EntityResult): Reason[] {
+  return [
+    ...result.reasons,
+    ...result.images.flatMap(image =>
+      image.reasons.map(r => ({
+        ...r,
+        details: { ...(r.details ?? {}), image: image.reference },
+      })),
+    ),
+  ];
+}
+
+/**
  * The key of a decision and its inputs: when it is unchanged, a new check only
  * confirms the existing evidence record.
  */
@@ -183,10 +207,12 @@ export class DatabaseResidencyStore implements ResidencyStore {
 
   readonly #db: Knex;
   readonly #sqlite: boolean;
+  readonly #ctx: DbContext;
 
   private constructor(db: Knex) {
     this.#db = db;
-    this.#sqlite = String(db.client.config.client).includes('sqlite');
+    this.#sqlite = isSqlite(db);
+    this.#ctx = { db, sqlite: this.#sqlite };
   }
 
   /** Database time plus (or minus) a number of seconds. */
@@ -375,7 +401,7 @@ export class DatabaseResidencyStore implements ResidencyStore {
               stale: true,
               last_attempt: JSON.stringify({
                 decision: result.decision,
-                reasons: result.reasons,
+                reasons: attemptReasonsOf(result),
                 checkedAt: result.checkedAt,
               }),
             });
@@ -745,6 +771,39 @@ export class DatabaseResidencyStore implements ResidencyStore {
       .update({ done: true });
   }
 
+  async markStale(options: {
+    entityRef: string;
+    attempt: { decision: Decision; reasons: Reason[]; checkedAt: string };
+  }): Promise<boolean> {
+    const updated = await this.#db(T_STATUS)
+      .where({ entity_ref: options.entityRef })
+      .whereNotNull('evidence_id')
+      .whereNot('decision', 'unknown')
+      .update({
+        stale: true,
+        last_attempt: JSON.stringify(options.attempt),
+        updated_at: this.#now(),
+      });
+    return Number(updated) > 0;
+  }
+
+  async releaseClaim(options: {
+    entityRef: string;
+    lane: 'full' | 'delta';
+    cycleId: string;
+    claimedBy: string;
+  }): Promise<void> {
+    await this.#db(T_CLAIMS)
+      .where({
+        entity_ref: options.entityRef,
+        lane: options.lane,
+        cycle_id: options.cycleId,
+        claimed_by: options.claimedBy,
+        done: false,
+      })
+      .delete();
+  }
+
   async applyRetention(options: { keepPerEntity: number }): Promise<number> {
     const keep = Math.max(1, Math.floor(options.keepPerEntity));
     const chains = await this.#db(T_EVIDENCE)
@@ -768,6 +827,31 @@ export class DatabaseResidencyStore implements ResidencyStore {
       });
     }
     return removed;
+  }
+
+  async admitRefresh(options: {
+    entityRef: string;
+    principal: string;
+    holder: string;
+    leaseSeconds: number;
+    limit: number;
+    windowSeconds: number;
+  }): Promise<RefreshAdmission> {
+    return admitRefresh(this.#ctx, options);
+  }
+
+  async finishRefresh(options: {
+    entityRef: string;
+    holder: string;
+  }): Promise<void> {
+    await finishRefresh(this.#ctx, options);
+  }
+
+  async registerConfigGeneration(options: {
+    configHash: string;
+    liveSeconds: number;
+  }): Promise<{ newest: boolean; newestHash: string }> {
+    return registerConfigGeneration(this.#ctx, options);
   }
 
   async deleteStatuses(options: { entityRefs: string[] }): Promise<void> {

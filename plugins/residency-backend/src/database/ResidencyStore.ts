@@ -10,6 +10,7 @@ import type {
   ImageMaterial,
   ImageResult,
   Page,
+  Reason,
 } from '@residency-dev/plugin-residency-common';
 
 /** What recording an evaluation did to the stored status and evidence. */
@@ -28,6 +29,9 @@ export interface StoredEvidence {
   createdAt: string;
   previous?: { id: string; sequence: number; recordHash: string };
 }
+
+export type { RefreshAdmission } from './operations/refreshRequests';
+import type { RefreshAdmission } from './operations/refreshRequests';
 
 /** Persistence of statuses, per-digest results, evidence chains and refresh claims. */
 export interface ResidencyStore {
@@ -111,6 +115,27 @@ export interface ResidencyStore {
   }): Promise<void>;
 
   /**
+   * Marks an entity's last good status stale with the reasons of an attempt that
+   * never reached the engine (its registry was cut off for the cycle). Entities
+   * without good evidence are left as they are. Returns whether one was marked.
+   */
+  markStale(options: {
+    entityRef: string;
+    attempt: { decision: Decision; reasons: Reason[]; checkedAt: string };
+  }): Promise<boolean>;
+
+  /**
+   * Gives a claim back unfinished (the check was aborted): the entity keeps its
+   * status and any replica may claim it again at once. Only the holder releases.
+   */
+  releaseClaim(options: {
+    entityRef: string;
+    lane: 'full' | 'delta';
+    cycleId: string;
+    claimedBy: string;
+  }): Promise<void>;
+
+  /**
    * Retention: keeps the newest `keepPerEntity` records of each chain. The oldest
    * kept record becomes a checkpoint: the chain verifies from it, and its previous
    * hash still names the pruned record. Returns the number of records removed.
@@ -119,4 +144,29 @@ export interface ResidencyStore {
 
   /** Drops statuses (and claims) of entities no longer in the catalog; evidence is kept. */
   deleteStatuses(options: { entityRefs: string[] }): Promise<void>;
+
+  /**
+   * Admits an on-demand refresh: one in flight per entity across replicas, at
+   * most `limit` per principal within `windowSeconds`.
+   */
+  admitRefresh(options: {
+    entityRef: string;
+    principal: string;
+    holder: string;
+    leaseSeconds: number;
+    limit: number;
+    windowSeconds: number;
+  }): Promise<RefreshAdmission>;
+
+  /** Ends an admitted on-demand refresh. */
+  finishRefresh(options: { entityRef: string; holder: string }): Promise<void>;
+
+  /**
+   * Records the configuration this replica runs with and tells whether it is the
+   * newest live one (only then may the replica decide).
+   */
+  registerConfigGeneration(options: {
+    configHash: string;
+    liveSeconds: number;
+  }): Promise<{ newest: boolean; newestHash: string }>;
 }

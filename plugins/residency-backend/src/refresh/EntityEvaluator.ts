@@ -1,12 +1,21 @@
 import type { Entity } from '@backstage/catalog-model';
-import type { EntityStatus } from '@residency-dev/plugin-residency-common';
 import {
+  type EntityStatus,
   readResidencyInputs,
   type EntityResidencyInputs,
+  type EntityResult,
+} from '@residency-dev/plugin-residency-common';
+import {
   type ResidencyEngine,
 } from '@residency-dev/plugin-residency-node';
 import { canonicalJson, sha256Hex } from '../database/chain';
 import type { RecordOutcome, ResidencyStore } from '../database/ResidencyStore';
+
+/**
+ * A configuration counts as live while some replica registered it this recently
+ * (every refresh pass and on-demand refresh registers; the delta pass runs every minute).
+ */
+export const CONFIG_LIVE_SECONDS = 600;
 
 /** The residency inputs an entity declares through its annotations. */
 export type EntityInputs = EntityResidencyInputs;
@@ -40,6 +49,34 @@ export class EntityEvaluator {
   }
 
   /**
+   * The configuration generation this replica decides under: the trust hash and
+   * the policy hash of every tenant.
+   */
+  configHash(): string {
+    const tenants = Object.keys(this.#engine.settings.tenants ?? {}).sort();
+    return sha256Hex(
+      canonicalJson({
+        trustHash: this.#engine.trustHash(),
+        policies: tenants.map(t => [t, this.#engine.policyHash(t)]),
+        defaultPolicy: this.#engine.policyHash(undefined),
+      }),
+    );
+  }
+
+  /**
+   * Whether this replica runs the newest configuration recorded by any live
+   * replica. During a rolling key change, replicas still on the old one stand
+   * back instead of deciding every entity back and forth.
+   */
+  async isNewestConfiguration(): Promise<boolean> {
+    const { newest } = await this.#store.registerConfigGeneration({
+      configHash: this.configHash(),
+      liveSeconds: CONFIG_LIVE_SECONDS,
+    });
+    return newest;
+  }
+
+  /**
    * Hash of everything a decision depends on besides the registry: the annotations,
    * the tenant policy and the trust configuration. A change re-evaluates the entity
    * in the next delta pass.
@@ -65,7 +102,12 @@ export class EntityEvaluator {
     inputs: EntityInputs;
     signal?: AbortSignal;
     fresh?: boolean;
-  }): Promise<{ status: EntityStatus; outcome: RecordOutcome }> {
+  }): Promise<{
+    status: EntityStatus;
+    outcome: RecordOutcome;
+    /** The engine's result of this attempt (the status may show an older one). */
+    result: EntityResult;
+  }> {
     const { inputs } = options;
     const reusedDigests = new Set<string>();
     const { result, record } = await this.#engine.evaluateEntity({
@@ -88,7 +130,10 @@ export class EntityEvaluator {
         return hit;
       },
     });
-    return this.#store.recordEvaluation({
+    // An aborted check (cancel, task timeout, shutdown) is no attempt: whatever the
+    // engine made of the interrupted fetches is dropped, the entity stays as it was.
+    options.signal?.throwIfAborted();
+    const recorded = await this.#store.recordEvaluation({
       entityRef: inputs.entityRef,
       title: inputs.title,
       inputsHash: this.inputsHash(inputs),
@@ -96,5 +141,6 @@ export class EntityEvaluator {
       record,
       reusedDigests,
     });
+    return { ...recorded, result };
   }
 }

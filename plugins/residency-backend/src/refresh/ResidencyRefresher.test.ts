@@ -155,6 +155,43 @@ describe.each(databases.eachSupportedId())(
       expect(history.items.map(i => i.decision)).toEqual(['compliant']);
     });
 
+    it('an aborted check leaves the entity as it was and unclaimed', async () => {
+      const entities = [
+        makeEntity('a', {
+          images: `registry.eu/a@${DIGEST_A}`,
+          tenant: 'eu-public',
+        }),
+      ];
+      const engine = new FakeEngine();
+      const refresher = makeRefresher({ store, engine, entities });
+      await refresher.runOnce(undefined, { cycleId: 'c1' });
+      const before = await store.getStatus({
+        entityRef: 'component:default/a',
+      });
+      expect(before).toMatchObject({ decision: 'compliant', stale: false });
+
+      // The next check is cancelled while the registry is being asked; the engine
+      // then reports the interrupted fetch as undecidable, as the real one does.
+      engine.decide = () => 'unknown';
+      engine.delayMs = 200;
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(), 50);
+      const aborted = await refresher.runOnce(controller.signal, {
+        cycleId: 'c2',
+      });
+      expect(aborted).toMatchObject({ evaluated: 0, failed: 0, aborted: 1 });
+      const after = await store.getStatus({
+        entityRef: 'component:default/a',
+      });
+      expect(after).toEqual(before);
+
+      // Unclaimed: the same cycle, resumed, takes the entity at once (no lease wait).
+      engine.decide = () => 'compliant';
+      engine.delayMs = 0;
+      const resumed = await refresher.runOnce(undefined, { cycleId: 'c2' });
+      expect(resumed).toMatchObject({ evaluated: 1, aborted: 0 });
+    });
+
     it('picks up annotation changes in the delta pass and drops vanished entities', async () => {
       const entities = [
         makeEntity('a', {

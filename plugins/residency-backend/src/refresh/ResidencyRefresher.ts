@@ -15,6 +15,7 @@ import {
   readEntityInputs,
   type EntityInputs,
 } from './EntityEvaluator';
+import { RegistryIsolation, registriesOf } from './registries';
 
 /** Stable id of the scheduled full refresh. */
 export const REFRESH_TASK_ID = 'residency-refresh';
@@ -30,6 +31,17 @@ export interface RefreshSummary {
   evaluated: number;
   /** Evaluations that threw; their claims expire and are taken over. */
   failed: number;
+  /** Checks interrupted by the task's abort signal: not attempts, claims released. */
+  aborted: number;
+  /**
+   * Entities not checked because a registry of theirs was cut off for the cycle
+   * (circuit breaker); their last good status is marked stale with the reason.
+   */
+  skippedUnavailable: number;
+  /** Registries cut off for this cycle. */
+  unavailableRegistries: string[];
+  /** True when the pass did nothing because another replica runs a newer configuration. */
+  standingBack?: boolean;
   /** Statuses removed because their entity left the catalog (full pass only). */
   removed: number;
   /** Evidence records pruned by retention (full pass only). */
@@ -57,6 +69,11 @@ export interface ResidencyRefresherOptions {
   entityConcurrency: number;
   instanceId?: string;
   keepRecordsPerEntity?: number;
+  /**
+   * Consecutive failed checks (registry unreachable or rate limited) after which
+   * a registry is cut off for the rest of the cycle. Default 3.
+   */
+  registryFailureThreshold?: number;
 }
 
 /**
@@ -75,6 +92,8 @@ export class ResidencyRefresher {
   readonly #concurrency: number;
   readonly #cycleMs: number;
   readonly #keepRecordsPerEntity?: number;
+  readonly #registryFailureThreshold: number;
+  readonly #sliced: boolean;
 
   static create(options: ResidencyRefresherOptions): ResidencyRefresher {
     return new ResidencyRefresher(options);
@@ -93,12 +112,35 @@ export class ResidencyRefresher {
     this.#concurrency = options.entityConcurrency;
     // Runs of the schedule land in distinct windows; replicas starting the same
     // run share one. Half the frequency keeps drift from merging two runs.
+    this.#registryFailureThreshold = options.registryFailureThreshold ?? 3;
     const frequency = options.schedule.frequency;
     const frequencyMs =
       'cron' in frequency || 'trigger' in frequency
         ? 10 * 60_000
         : durationToMilliseconds(frequency as any);
-    this.#cycleMs = Math.max(1000, Math.floor(frequencyMs / 2));
+    // A pass longer than the lease is run as slices (see schedule()): slices in
+    // one window of the configured frequency continue the same cycle.
+    this.#sliced = frequencyMs > this.#leaseSeconds * 1000;
+    this.#cycleMs = this.#sliced
+      ? frequencyMs
+      : Math.max(1000, Math.floor(frequencyMs / 2));
+  }
+
+  /**
+   * The full task as registered: its timeout is the lease, so a replica killed
+   * mid-pass holds the task no longer than its claims (the scheduler frees an
+   * expired run within a minute); when the configured frequency is longer than
+   * the lease, the task runs every lease and each slice continues the cycle of
+   * the current frequency window (entities done in it are skipped).
+   */
+  fullTaskSchedule(
+    schedule: SchedulerServiceTaskScheduleDefinition,
+  ): SchedulerServiceTaskScheduleDefinition {
+    return {
+      ...schedule,
+      ...(this.#sliced ? { frequency: { seconds: this.#leaseSeconds } } : {}),
+      timeout: { seconds: this.#leaseSeconds },
+    };
   }
 
   /** Registers the full and the delta task with the scheduler. */
@@ -110,7 +152,7 @@ export class ResidencyRefresher {
     await options.scheduler.scheduleTask({
       id: REFRESH_TASK_ID,
       scope: 'global',
-      ...options.schedule,
+      ...this.fullTaskSchedule(options.schedule),
       fn: async signal => {
         await this.runOnce(signal);
       },
@@ -140,49 +182,127 @@ export class ResidencyRefresher {
       seen: 0,
       evaluated: 0,
       failed: 0,
+      aborted: 0,
+      skippedUnavailable: 0,
+      unavailableRegistries: [],
       removed: 0,
       pruned: 0,
     };
+    if (!(await this.#mayDecide(summary))) {
+      return summary;
+    }
     const present = new Set<string>();
     const startedAt = new Date().toISOString();
-    let complete = true;
-    for await (const page of this.#pages()) {
-      if (signal?.aborted) {
-        complete = false;
-        break;
+    const isolation = this.#isolation();
+    let listed = false;
+    let inFlight: Promise<void>[] = [];
+    try {
+      for await (const page of this.#pages()) {
+        const inputs = page.flatMap(e => readEntityInputs(e) ?? []);
+        inputs.forEach(i => present.add(i.entityRef));
+        summary.seen += inputs.length;
+        // Aborted: keep listing the catalog (cheap) so the removals below still
+        // know every entity, but claim nothing more.
+        if (signal?.aborted) {
+          continue;
+        }
+        const claimed = new Set(
+          await this.#store.claimEntities({
+            entityRefs: inputs.map(i => i.entityRef),
+            lane: 'full',
+            cycleId,
+            claimedBy: this.#instanceId,
+            leaseSeconds: this.#leaseSeconds,
+          }),
+        );
+        // Two pages in flight: a slow registry in one page does not hold the
+        // next page's healthy entities, and no more is claimed than is worked on.
+        inFlight.push(
+          this.#evaluateAll(
+            inputs.filter(i => claimed.has(i.entityRef)),
+            'full',
+            () => cycleId,
+            summary,
+            isolation,
+            signal,
+          ),
+        );
+        if (inFlight.length >= 2) {
+          await inFlight.shift();
+        }
       }
-      const inputs = page.flatMap(e => readEntityInputs(e) ?? []);
-      inputs.forEach(i => present.add(i.entityRef));
-      summary.seen += inputs.length;
-      const claimed = new Set(
-        await this.#store.claimEntities({
-          entityRefs: inputs.map(i => i.entityRef),
-          lane: 'full',
-          cycleId,
-          claimedBy: this.#instanceId,
-          leaseSeconds: this.#leaseSeconds,
-        }),
-      );
-      await this.#evaluateAll(
-        inputs.filter(i => claimed.has(i.entityRef)),
-        'full',
-        () => cycleId,
-        summary,
-        signal,
-      );
+      listed = true;
+    } finally {
+      await Promise.allSettled(inFlight);
+      inFlight = [];
+      // End-of-cycle work runs whatever happened before: timeouts, aborts and
+      // failed checks do not skip it. Removal needs the whole catalog listing.
+      await this.#endOfCycle({ listed, present, startedAt, summary });
     }
-    if (complete && !signal?.aborted) {
-      summary.removed = await this.#removeVanished(present, startedAt);
-      if (this.#keepRecordsPerEntity) {
+    this.#logger.info(
+      `Residency refresh ${cycleId}: ${summary.seen} entities, ${
+        summary.evaluated
+      } evaluated here, ${summary.failed} failed, ${summary.aborted} aborted, ${
+        summary.skippedUnavailable
+      } skipped on unavailable registries [${summary.unavailableRegistries.join(
+        ', ',
+      )}], ${summary.removed} removed, ${summary.pruned} pruned`,
+    );
+    return summary;
+  }
+
+  async #endOfCycle(options: {
+    listed: boolean;
+    present: Set<string>;
+    startedAt: string;
+    summary: RefreshSummary;
+  }) {
+    const { summary } = options;
+    if (options.listed) {
+      try {
+        summary.removed = await this.#removeVanished(
+          options.present,
+          options.startedAt,
+        );
+      } catch (error) {
+        this.#logger.warn(
+          'Residency could not remove statuses of vanished entities',
+          error as Error,
+        );
+      }
+    }
+    if (this.#keepRecordsPerEntity) {
+      try {
         summary.pruned = await this.#store.applyRetention({
           keepPerEntity: this.#keepRecordsPerEntity,
         });
+      } catch (error) {
+        this.#logger.warn(
+          'Residency could not apply evidence retention',
+          error as Error,
+        );
       }
     }
-    this.#logger.info(
-      `Residency refresh ${cycleId}: ${summary.seen} entities, ${summary.evaluated} evaluated here, ${summary.failed} failed, ${summary.removed} removed`,
+  }
+
+  /** False (and logged) when another replica runs a newer configuration. */
+  async #mayDecide(summary: RefreshSummary): Promise<boolean> {
+    if (await this.#evaluator.isNewestConfiguration()) {
+      return true;
+    }
+    summary.standingBack = true;
+    this.#logger.warn(
+      `Residency ${summary.cycleId} pass skipped: another replica runs a newer trust or policy configuration; this one decides nothing until it runs the same`,
     );
-    return summary;
+    return false;
+  }
+
+  #isolation(): RegistryIsolation {
+    return new RegistryIsolation({
+      concurrency: this.#concurrency,
+      perRegistryConcurrency: Math.max(1, Math.ceil(this.#concurrency / 2)),
+      threshold: this.#registryFailureThreshold,
+    });
   }
 
   /**
@@ -195,9 +315,16 @@ export class ResidencyRefresher {
       seen: 0,
       evaluated: 0,
       failed: 0,
+      aborted: 0,
+      skippedUnavailable: 0,
+      unavailableRegistries: [],
       removed: 0,
       pruned: 0,
     };
+    if (!(await this.#mayDecide(summary))) {
+      return summary;
+    }
+    const isolation = this.#isolation();
     for await (const page of this.#pages()) {
       if (signal?.aborted) {
         break;
@@ -233,6 +360,7 @@ export class ResidencyRefresher {
         'delta',
         ref => `delta-${hashes.get(ref)}`,
         summary,
+        isolation,
         signal,
       );
     }
@@ -263,36 +391,120 @@ export class ResidencyRefresher {
     lane: 'full' | 'delta',
     cycleOf: (entityRef: string) => string,
     summary: RefreshSummary,
+    isolation: RegistryIsolation,
     signal?: AbortSignal,
   ) {
-    let next = 0;
-    const worker = async () => {
-      while (next < inputs.length && !signal?.aborted) {
-        const input = inputs[next++];
-        try {
-          await this.#evaluator.evaluate({ inputs: input, signal });
-          await this.#store.completeClaim({
-            entityRef: input.entityRef,
-            lane,
-            cycleId: cycleOf(input.entityRef),
-            claimedBy: this.#instanceId,
-          });
-          summary.evaluated += 1;
-        } catch (error) {
-          summary.failed += 1;
-          this.#logger.warn(
-            `Residency evaluation of ${input.entityRef} failed; the claim will be retried`,
-            error as Error,
-          );
-        }
-      }
-    };
+    // Entities on registries that already failed go last, so healthy registries finish first.
+    const ordered = inputs
+      .map(input => ({ input, registries: registriesOf(input.images) }))
+      .sort(
+        (a, b) =>
+          Math.max(0, ...a.registries.map(r => isolation.failuresOf(r))) -
+          Math.max(0, ...b.registries.map(r => isolation.failuresOf(r))),
+      );
     await Promise.all(
-      Array.from(
-        { length: Math.min(this.#concurrency, inputs.length) },
-        worker,
+      ordered.map(({ input, registries }) =>
+        isolation.run(registries, () =>
+          this.#evaluateOne(
+            input,
+            registries,
+            lane,
+            cycleOf(input.entityRef),
+            summary,
+            isolation,
+            signal,
+          ),
+        ),
       ),
     );
+    for (const registry of isolation.openAmong(
+      registriesOf(inputs.flatMap(i => i.images)),
+    )) {
+      if (!summary.unavailableRegistries.includes(registry)) {
+        summary.unavailableRegistries.push(registry);
+      }
+    }
+  }
+
+  async #evaluateOne(
+    input: EntityInputs,
+    registries: string[],
+    lane: 'full' | 'delta',
+    cycleId: string,
+    summary: RefreshSummary,
+    isolation: RegistryIsolation,
+    signal?: AbortSignal,
+  ) {
+    const claim = {
+      entityRef: input.entityRef,
+      lane,
+      cycleId,
+      claimedBy: this.#instanceId,
+    };
+    if (signal?.aborted) {
+      // Never started: not an attempt; the claim goes back for the next pass.
+      summary.aborted += 1;
+      await this.#release(claim);
+      return;
+    }
+    const open = isolation.openAmong(registries);
+    try {
+      if (open.length) {
+        // The registry is cut off for this cycle: the entity goes stale at once
+        // with the reason, without waiting on the registry again.
+        await this.#store.markStale({
+          entityRef: input.entityRef,
+          attempt: {
+            decision: 'unknown',
+            reasons: open.map(registry => ({
+              code: 'registry_unreachable',
+              message: `Registry ${registry} failed ${isolation.threshold} consecutive checks in this refresh cycle; it is asked again in the next one.`,
+              details: { registry, circuitOpen: true },
+            })),
+            checkedAt: new Date().toISOString(),
+          },
+        });
+        await this.#store.completeClaim(claim);
+        summary.skippedUnavailable += 1;
+        return;
+      }
+      const { result } = await this.#evaluator.evaluate({
+        inputs: input,
+        signal,
+      });
+      isolation.record(result);
+      await this.#store.completeClaim(claim);
+      summary.evaluated += 1;
+    } catch (error) {
+      if (signal?.aborted) {
+        // Aborted: not an attempt. Give the claim back so the next pass (on
+        // any replica) takes the entity at once instead of after the lease.
+        summary.aborted += 1;
+        await this.#release(claim);
+        return;
+      }
+      summary.failed += 1;
+      this.#logger.warn(
+        `Residency evaluation of ${input.entityRef} failed; the claim will be retried`,
+        error as Error,
+      );
+    }
+  }
+
+  async #release(claim: {
+    entityRef: string;
+    lane: 'full' | 'delta';
+    cycleId: string;
+    claimedBy: string;
+  }) {
+    await this.#store
+      .releaseClaim(claim)
+      .catch(error =>
+        this.#logger.warn(
+          `Residency could not release the claim on ${claim.entityRef}; its lease will expire`,
+          error as Error,
+        ),
+      );
   }
 
   /**

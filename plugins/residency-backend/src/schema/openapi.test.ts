@@ -22,6 +22,7 @@ describe('openapi.yaml', () => {
     const router = await createRouter({
       httpAuth: mockServices.httpAuth(),
       auditor: mockServices.auditor.mock(),
+      logger: mockServices.logger.mock(),
       service: {} as ResidencyService,
     });
     const served = (router as any).stack

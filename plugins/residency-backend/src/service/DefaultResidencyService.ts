@@ -2,7 +2,9 @@ import type {
   AuthService,
   BackstageCredentials,
 } from '@backstage/backend-plugin-api';
-import { NotFoundError } from '@backstage/errors';
+import { NotFoundError, ServiceUnavailableError } from '@backstage/errors';
+import { randomUUID } from 'node:crypto';
+import { RefreshThrottledError } from './errors';
 import type { CatalogService } from '@backstage/plugin-catalog-node';
 import {
   DECISIONS,
@@ -17,6 +19,11 @@ import type { ResidencyEngine } from '@residency-dev/plugin-residency-node';
 import type { ResidencyStore } from '../database/ResidencyStore';
 import { EntityEvaluator, readEntityInputs } from '../refresh/EntityEvaluator';
 import type { ResidencyService } from './ResidencyService';
+
+/** On-demand refreshes one principal may ask for per window, by default. */
+export const DEFAULT_REFRESH_LIMIT = { perPrincipal: 10, windowSeconds: 60 };
+/** How long an on-demand refresh holds its entity if its replica dies. */
+const ON_DEMAND_LEASE_SECONDS = 120;
 
 /** Cap on the mismatches one request returns. */
 export const MAX_MISMATCHES = 1000;
@@ -42,12 +49,14 @@ export class DefaultResidencyService implements ResidencyService {
   readonly #evaluator: EntityEvaluator;
   readonly #catalog: CatalogService;
   readonly #auth: AuthService;
+  readonly #refreshLimit: { perPrincipal: number; windowSeconds: number };
 
   static create(options: {
     store: ResidencyStore;
     evaluator: EntityEvaluator;
     catalog: CatalogService;
     auth: AuthService;
+    refreshLimit?: { perPrincipal: number; windowSeconds: number };
   }): DefaultResidencyService {
     return new DefaultResidencyService(options);
   }
@@ -57,7 +66,9 @@ export class DefaultResidencyService implements ResidencyService {
     evaluator: EntityEvaluator;
     catalog: CatalogService;
     auth: AuthService;
+    refreshLimit?: { perPrincipal: number; windowSeconds: number };
   }) {
+    this.#refreshLimit = options.refreshLimit ?? DEFAULT_REFRESH_LIMIT;
     this.#store = options.store;
     this.#evaluator = options.evaluator;
     this.#catalog = options.catalog;
@@ -88,7 +99,11 @@ export class DefaultResidencyService implements ResidencyService {
     return this.#store.listStatuses(options);
   }
 
-  async refresh(options: { entityRef: string; signal?: AbortSignal }) {
+  async refresh(options: {
+    entityRef: string;
+    credentials?: BackstageCredentials;
+    signal?: AbortSignal;
+  }) {
     // Read with the plugin's own credentials: the caller's visibility was checked
     // by the authorized layer, and the engine must see the whole entity.
     const entity = await this.#catalog.getEntityByRef(options.entityRef, {
@@ -100,12 +115,46 @@ export class DefaultResidencyService implements ResidencyService {
         `${options.entityRef} does not exist or declares no residency.dev/images`,
       );
     }
-    const { status } = await this.#evaluator.evaluate({
-      inputs,
-      signal: options.signal,
-      fresh: true,
+    if (!(await this.#evaluator.isNewestConfiguration())) {
+      throw new ServiceUnavailableError(
+        'This replica runs an older trust or policy configuration than another one; it does not decide until it is updated.',
+      );
+    }
+    const holder = randomUUID();
+    const principal =
+      (options.credentials && principalRef(options.credentials)) ?? 'anonymous';
+    const admission = await this.#store.admitRefresh({
+      entityRef: options.entityRef,
+      principal,
+      holder,
+      leaseSeconds: ON_DEMAND_LEASE_SECONDS,
+      limit: this.#refreshLimit.perPrincipal,
+      windowSeconds: this.#refreshLimit.windowSeconds,
     });
-    return status;
+    if (!admission.admitted) {
+      throw new RefreshThrottledError(
+        admission.reason === 'in_flight'
+          ? `A refresh of ${options.entityRef} is already running`
+          : `Too many refreshes: at most ${
+              this.#refreshLimit.perPrincipal
+            } per ${this.#refreshLimit.windowSeconds} s`,
+        admission.reason,
+        admission.retryAfterSeconds,
+      );
+    }
+    try {
+      const { status } = await this.#evaluator.evaluate({
+        inputs,
+        signal: options.signal,
+        fresh: true,
+      });
+      return status;
+    } finally {
+      await this.#store.finishRefresh({
+        entityRef: options.entityRef,
+        holder,
+      });
+    }
   }
 
   async listEvidence(options: {

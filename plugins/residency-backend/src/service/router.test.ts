@@ -37,6 +37,7 @@ describe('createRouter', () => {
   let auditEvents: { success: jest.Mock; fail: jest.Mock };
   let evidenceId: string;
   let refresh: (name: string) => Promise<void>;
+  let engine: ReturnType<typeof createEvaluator>['engine'];
 
   beforeAll(async () => {
     const { store } = await createStoreOn(databases, 'SQLITE_3');
@@ -54,7 +55,9 @@ describe('createRouter', () => {
       makeEntity('plain'),
     ];
     const catalog = visibilityCatalog(entities);
-    const { evaluator, engine } = createEvaluator(store);
+    const created = createEvaluator(store);
+    const evaluator = created.evaluator;
+    engine = created.engine;
     engine.decide = o =>
       o.entityRef.endsWith('/ledger') ? 'non_compliant' : 'compliant';
     const auth = mockServices.auth();
@@ -76,6 +79,7 @@ describe('createRouter', () => {
     const router = await createRouter({
       httpAuth: mockServices.httpAuth(),
       auditor,
+      logger: mockServices.logger.mock(),
       service,
     });
     app = express().use(router).use(mockErrorHandler());
@@ -239,6 +243,33 @@ describe('createRouter', () => {
         decision: 'compliant',
       });
       expect(auditEvents.success).toHaveBeenCalled();
+    });
+
+    it("audits the attempt's outcome, not the kept stale decision", async () => {
+      const decide = engine.decide;
+      engine.decide = () => 'unknown';
+      try {
+        const res = await request(app)
+          .post('/entities/component/default/payments/refresh')
+          .set('Authorization', as(OWNER));
+        expect(res.status).toBe(200);
+        expect(res.body).toMatchObject({ decision: 'compliant', stale: true });
+        expect(auditEvents.success).toHaveBeenLastCalledWith({
+          meta: expect.objectContaining({
+            decision: 'unknown',
+            stale: true,
+            reasonCodes: ['registry_unreachable'],
+          }),
+        });
+      } finally {
+        engine.decide = decide;
+      }
+      await request(app)
+        .post('/entities/component/default/payments/refresh')
+        .set('Authorization', as(OWNER));
+      expect(auditEvents.success).toHaveBeenLastCalledWith({
+        meta: expect.objectContaining({ decision: 'compliant', stale: false }),
+      });
     });
 
     it('answers 404 for an entity without images', async () => {

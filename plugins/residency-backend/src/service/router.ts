@@ -1,11 +1,14 @@
 import type {
   AuditorService,
   HttpAuthService,
+  LoggerService,
 } from '@backstage/backend-plugin-api';
 import { parseEntityRef } from '@backstage/catalog-model';
 import express from 'express';
 import Router from 'express-promise-router';
 import type { ResidencyService } from './ResidencyService';
+import { databaseUnavailableHandler } from './unavailable';
+import { RefreshThrottledError } from './errors';
 import {
   evidenceFileName,
   parseCursor,
@@ -28,9 +31,10 @@ const DEFAULT_PAGE_SIZE = 25;
 export async function createRouter(options: {
   httpAuth: HttpAuthService;
   auditor: AuditorService;
+  logger: LoggerService;
   service: ResidencyService;
 }): Promise<express.Router> {
-  const { httpAuth, auditor, service } = options;
+  const { httpAuth, auditor, service, logger } = options;
   const router = Router();
   router.use(express.json({ limit: '1kb' }));
 
@@ -70,15 +74,25 @@ export async function createRouter(options: {
     });
     try {
       const status = await service.refresh({ entityRef, credentials });
+      // The attempt's outcome, not the status kept from the last good check: a
+      // check that could not decide is recorded as such, with its reasons.
+      const undecided = status.stale && status.lastAttempt;
       await event.success({
         meta: {
-          decision: status.decision,
+          decision: undecided ? status.lastAttempt!.decision : status.decision,
+          stale: Boolean(undecided),
+          reasonCodes: undecided
+            ? [...new Set(status.lastAttempt!.reasons.map(r => r.code))]
+            : [],
           evidenceId: status.evidenceId ?? null,
         },
       });
       res.json(status);
     } catch (error) {
       await event.fail({ error: error as Error });
+      if (error instanceof RefreshThrottledError) {
+        res.setHeader('Retry-After', String(error.retryAfterSeconds));
+      }
       throw error;
     }
   });
@@ -157,6 +171,8 @@ export async function createRouter(options: {
       }),
     );
   });
+
+  router.use(databaseUnavailableHandler({ logger }));
 
   return router;
 }

@@ -1,0 +1,67 @@
+/*
+ * One backend replica for the crash test (crash.test.ts): a real Backstage
+ * backend (createBackend, real scheduler with its janitor, real PostgreSQL) with
+ * the residency plugin. Only the catalog (a fixed list) and the engine (a fake
+ * that takes ENGINE_DELAY_MS per entity) are stand-ins, so the test measures
+ * the scheduler and claim takeover, not registry speed.
+ * Bundled with esbuild and run with NODE_ENV=production by the test.
+ */
+import { createBackend } from '@backstage/backend-defaults';
+import {
+  createBackendModule,
+  createServiceFactory,
+} from '@backstage/backend-plugin-api';
+import type { Entity } from '@backstage/catalog-model';
+import { catalogServiceRef } from '@backstage/plugin-catalog-node';
+import { residencyPlugin } from '../../plugin';
+import { residencyEngineExtensionPoint } from '../../extensions';
+import { FakeEngine } from '../fixtures';
+import { makeEntity } from '../harness';
+
+const count = Number(process.env.ENTITY_COUNT ?? 40);
+const entities: Entity[] = Array.from({ length: count }, (_, n) =>
+  makeEntity(`svc-${n}`, {
+    images: `registry.eu/svc-${n}:1`,
+    tenant: 'eu-public',
+  }),
+);
+
+const backend = createBackend();
+backend.add(
+  createServiceFactory({
+    service: catalogServiceRef,
+    deps: {},
+    factory: () =>
+      ({
+        async getEntityByRef(ref: string) {
+          return entities.find(
+            e => `component:default/${e.metadata.name}` === ref,
+          );
+        },
+        async *streamEntities(req: { pageSize?: number } | undefined) {
+          const size = req?.pageSize ?? 25;
+          for (let i = 0; i < entities.length; i += size) {
+            yield entities.slice(i, i + size);
+          }
+        },
+      } as any),
+  }),
+);
+backend.add(residencyPlugin);
+backend.add(
+  createBackendModule({
+    pluginId: 'residency',
+    moduleId: 'crash-engine',
+    register(env) {
+      env.registerInit({
+        deps: { engine: residencyEngineExtensionPoint },
+        async init({ engine }) {
+          const fake = new FakeEngine();
+          fake.delayMs = Number(process.env.ENGINE_DELAY_MS ?? 500);
+          engine.setEngine(fake);
+        },
+      });
+    },
+  }),
+);
+backend.start().then(() => process.stdout.write('REPLICA_READY\n'));

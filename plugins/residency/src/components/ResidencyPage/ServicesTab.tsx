@@ -1,4 +1,5 @@
-import { useEffect, useMemo, useState } from 'react';
+import { useMemo, useRef, useState } from 'react';
+import useAsync from 'react-use/esm/useAsync';
 import {
   EmptyState,
   Progress,
@@ -108,36 +109,33 @@ export function ServicesTab(props: { tenants: string[] }) {
     300,
     [search],
   );
-  const [state, setState] = useState<{
-    loading: boolean;
-    error?: Error;
-    page?: Page<EntityStatusSummary>;
-  }>({ loading: true });
   const [sort, setSort] = useState<{ key: SortKey; dir: 'asc' | 'desc' }>({
     key: 'entity',
     dir: 'asc',
   });
 
   const cursor = cursors[pageIndex];
-  useEffect(() => {
-    let cancelled = false;
-    setState(prev => ({ loading: true, page: prev.page }));
-    api
-      .listEntities({
+  const loaded = useAsync(
+    () =>
+      api.listEntities({
         status: status || undefined,
         tenant: tenant || undefined,
         q: q || undefined,
         cursor,
         limit: PAGE_SIZE,
-      })
-      .then(
-        page => !cancelled && setState({ loading: false, page }),
-        error => !cancelled && setState({ loading: false, error }),
-      );
-    return () => {
-      cancelled = true;
-    };
-  }, [api, status, tenant, q, cursor]);
+      }),
+    [api, status, tenant, q, cursor],
+  );
+  // Keep the previous page on screen while the next one loads.
+  const lastPage = useRef<Page<EntityStatusSummary> | undefined>(undefined);
+  if (loaded.value) {
+    lastPage.current = loaded.value;
+  }
+  const state = {
+    loading: loaded.loading,
+    error: loaded.error,
+    page: loaded.value ?? lastPage.current,
+  };
 
   const rows = useMemo(() => {
     const items = [...(state.page?.items ?? [])];

@@ -1,4 +1,5 @@
-import { type ReactNode, useEffect, useState } from 'react';
+import { type ReactNode, useState } from 'react';
+import useAsync from 'react-use/esm/useAsync';
 import {
   EmptyState,
   InfoCard,
@@ -167,22 +168,15 @@ function Mismatches(props: { tenants: TenantSummary[] }) {
   const classes = useStyles();
   const api = useApi(residencyApiRef);
   const [tenant, setTenant] = useState('');
-  const [state, setState] = useState<{
-    loading: boolean;
-    error?: Error;
-    items?: Mismatch[];
-  }>({ loading: true });
-  useEffect(() => {
-    let cancelled = false;
-    setState(prev => ({ loading: true, items: prev.items }));
-    api.listMismatches({ tenant: tenant || undefined }).then(
-      r => !cancelled && setState({ loading: false, items: r.items }),
-      error => !cancelled && setState({ loading: false, error }),
-    );
-    return () => {
-      cancelled = true;
-    };
-  }, [api, tenant]);
+  const loaded = useAsync(
+    () => api.listMismatches({ tenant: tenant || undefined }),
+    [api, tenant],
+  );
+  const state = {
+    loading: loaded.loading,
+    error: loaded.error,
+    items: loaded.value?.items,
+  };
 
   return (
     <InfoCard

@@ -473,6 +473,13 @@ spec:
   return `${docs.join('\n---\n')}\n`;
 }
 
+/** The demo users of examples/org.yaml, one per role (developer, auditor, platform owner). */
+const DEMO_USERS = [
+  'user:default/dana-dev',
+  'user:default/ali-auditor',
+  'user:default/pat-platform',
+];
+
 function appConfig(opts: {
   port: number;
   prefix: string;
@@ -482,7 +489,12 @@ function appConfig(opts: {
 }): string {
   const url = `http://127.0.0.1:${opts.port}`;
   const config = {
-    app: { title: 'Residency', baseUrl: url },
+    app: {
+      title: 'Residency',
+      baseUrl: url,
+      // as in app-config.yaml: the residency summary card first on the overview
+      extensions: ['entity-card:residency/summary'],
+    },
     organization: { name: 'Residency e2e' },
     backend: {
       baseUrl: url,
@@ -510,6 +522,11 @@ function appConfig(opts: {
         guest: {
           userEntityRef: opts.guest.user,
           ownershipEntityRefs: opts.guest.ownership,
+          dangerouslyAllowOutsideDevelopment: true,
+        },
+        // one demo user per role, as in app-config.yaml
+        demo: {
+          users: DEMO_USERS,
           dangerouslyAllowOutsideDevelopment: true,
         },
       },

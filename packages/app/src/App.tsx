@@ -4,6 +4,7 @@ import orgPlugin from '@backstage/plugin-org/alpha';
 import userSettingsPlugin from '@backstage/plugin-user-settings/alpha';
 import residencyPlugin from '@residency-dev/plugin-residency/alpha';
 import { signInModule } from './modules/signIn';
+import { homeModule } from './modules/home';
 
 export default createApp({
   features: [
@@ -12,5 +13,6 @@ export default createApp({
     userSettingsPlugin,
     residencyPlugin,
     signInModule,
+    homeModule,
   ],
 });

@@ -292,6 +292,7 @@ describe('createRouter', () => {
       expect(auditor.createEvent).toHaveBeenCalledWith(
         expect.objectContaining({
           eventId: 'evidence-download',
+          severityLevel: 'medium',
           meta: { evidenceId },
         }),
       );

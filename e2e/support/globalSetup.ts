@@ -444,6 +444,9 @@ async function seed(registry: TestRegistry) {
 
 // ------------------------------------------------------------------ config
 
+/** Name of the seeded component without residency annotations. */
+const PLAIN_SERVICE = 'plain-service';
+
 function entitiesYaml(services: Record<string, RunService>): string {
   const docs = [
     `apiVersion: backstage.io/v1alpha1
@@ -455,6 +458,16 @@ spec:
   type: team
   children: []`,
   ];
+  // A service that has not onboarded: no residency annotations (flow 7).
+  docs.push(`apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: ${PLAIN_SERVICE}
+  title: Plain service
+spec:
+  type: service
+  lifecycle: production
+  owner: group:default/team-payments`);
   for (const s of Object.values(services)) {
     docs.push(`apiVersion: backstage.io/v1alpha1
 kind: Component

@@ -155,7 +155,7 @@ test('each demo role sees only what its permissions allow', async ({
       button: 'Sign in as Pat (platform owner)' as const,
       file: 'role-platform-owner.png',
       refresh: 1,
-      download: 0,
+      download: 1,
     },
   ];
   for (const role of roles) {

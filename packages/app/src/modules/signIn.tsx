@@ -28,7 +28,7 @@ export const DEMO_USERS = [
     title: 'Dana',
     role: 'Developer',
     description:
-      "Sees the residency status of the catalog's services; cannot refresh, download evidence or review tenants.",
+      "Sees every service's status; evidence and Refresh only for services her groups own; no tenant review.",
     button: 'Sign in as Dana (developer)',
   },
   {
@@ -36,7 +36,7 @@ export const DEMO_USERS = [
     title: 'Ali',
     role: 'Auditor',
     description:
-      'Browses and downloads evidence and verifies the chain; cannot refresh.',
+      'Browses and downloads the evidence of every service, reviews tenants and mismatches; no Refresh.',
     button: 'Sign in as Ali (auditor)',
   },
   {
@@ -44,7 +44,7 @@ export const DEMO_USERS = [
     title: 'Pat',
     role: 'Platform owner',
     description:
-      'Reviews tenants and mismatches and refreshes checks; no evidence downloads.',
+      'Every Residency action: Refresh, evidence downloads, tenants and mismatches.',
     button: 'Sign in as Pat (platform owner)',
   },
 ] as const;

@@ -99,7 +99,8 @@ export async function clippedElements(
       for (const el of [node, ...Array.from(node.querySelectorAll('*'))]) {
         const h = el as HTMLElement;
         if (!h.offsetParent && h !== node) continue; // hidden
-        if (h.scrollWidth > h.clientWidth + 1 && h.clientWidth > 0) {
+        // clientWidth 1 is the screen-reader-only text pattern (e.g. "Opens in a new window")
+        if (h.scrollWidth > h.clientWidth + 1 && h.clientWidth > 1) {
           const style = getComputedStyle(h);
           if (style.display === 'inline') continue;
           out.push(

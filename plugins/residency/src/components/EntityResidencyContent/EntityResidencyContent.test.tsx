@@ -172,7 +172,7 @@ describe('EntityResidencyContent', () => {
     expect(entries[0]).toHaveTextContent('#2');
     expect(entries[0]).toHaveTextContent('Not resident');
     expect(entries[0]).toHaveTextContent(
-      'Reasons: key_outside_boundary, attestation_missing:sbom',
+      "The signing key is outside the tenant's boundary (key_outside_boundary); The SBOM attestation is missing (attestation_missing:sbom)",
     );
     expect(entries[0]).toHaveTextContent('12 Nov 2026, 12:00 UTC');
     expect(entries[0]).toHaveTextContent('Record hash: 22222222aaaa');

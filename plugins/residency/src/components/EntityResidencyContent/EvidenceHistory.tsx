@@ -18,6 +18,7 @@ import {
   residencyEvidenceReadPermission,
   type EvidenceSummary,
 } from '@residency-dev/plugin-residency-common';
+import { problemFor } from '../common/advice';
 import { residencyApiRef } from '../../api';
 import {
   ResidencyStatus,
@@ -232,10 +233,13 @@ export function EvidenceHistory(props: { entityRef: string }) {
                   component="div"
                   className={classes.meta}
                 >
-                  Reasons:{' '}
                   {entry.reasonCodes.length
-                    ? entry.reasonCodes.map(displayValue).join(', ')
-                    : 'none'}
+                    ? entry.reasonCodes
+                        .map(
+                          code => `${problemFor(code)} (${displayValue(code)})`,
+                        )
+                        .join('; ')
+                    : 'No problems found'}
                 </Typography>
                 <Typography
                   variant="body2"

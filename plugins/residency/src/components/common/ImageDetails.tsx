@@ -58,7 +58,13 @@ const useStyles = makeStyles(theme => ({
     '&:before': { display: 'none' },
     marginTop: theme.spacing(1),
   },
-  summaryContent: { minWidth: 0, overflowWrap: 'anywhere' },
+  summaryContent: {
+    minWidth: 0,
+    overflowWrap: 'anywhere',
+    alignItems: 'center',
+  },
+  // MUI pulls the icon 12px into the padding, which overflows the summary row
+  expandIcon: { marginRight: 0 },
   details: { display: 'block', minWidth: 0 },
   attList: { margin: 0, paddingLeft: theme.spacing(2) },
 }));
@@ -301,7 +307,10 @@ export function ImageDetails(props: {
       <Accordion className={classes.accordion} defaultExpanded={full}>
         <AccordionSummary
           expandIcon={<ExpandMoreIcon />}
-          classes={{ content: classes.summaryContent }}
+          classes={{
+            content: classes.summaryContent,
+            expandIcon: classes.expandIcon,
+          }}
         >
           <Typography variant="body2">
             Details: digest, keys, attestations
@@ -342,6 +351,10 @@ export function ImageList(props: {
   const sorted = sortImages(props.images);
   const failing = sorted.filter(i => i.decision !== 'compliant');
   const passing = sorted.filter(i => i.decision === 'compliant');
+  if (failing.length === 0 && passing.length === 1) {
+    // one passing image: nothing to fold it away from
+    return <ImageDetails image={passing[0]} context={props.context} />;
+  }
   return (
     <div>
       {failing.map((image, i) => (
@@ -359,13 +372,20 @@ export function ImageList(props: {
         >
           <AccordionSummary
             expandIcon={<ExpandMoreIcon />}
-            classes={{ content: classes.summaryContent }}
+            classes={{
+              content: classes.summaryContent,
+              expandIcon: classes.expandIcon,
+            }}
           >
             <ResidencyStatus decision="compliant" />
-            <Typography variant="body2" style={{ marginLeft: 8 }}>
+            <Typography
+              variant="body1"
+              component="span"
+              style={{ marginLeft: 8 }}
+            >
               {passing.length === 1
-                ? '1 image passes'
-                : `${passing.length} images pass`}
+                ? '· 1 image passes'
+                : `· ${passing.length} images pass`}
             </Typography>
           </AccordionSummary>
           <AccordionDetails className={classes.details}>

@@ -187,3 +187,8 @@ function adviceText(base: BaseReasonCode): string {
       return 'See the message for what the rule requires.';
   }
 }
+
+/** A reason code in plain words (the problem only), for lists of codes. */
+export function problemFor(code: string): string {
+  return helpFor({ code: code as Reason['code'], message: '' }).problem;
+}

@@ -56,7 +56,12 @@ test('a new signature and Refresh turn a service resident', async ({
     'after Refresh the card shows Resident: Refresh must verify the digest now, ' +
       'not reuse the result of a few seconds ago (younger than residency.revalidateAfter)',
   ).toBeVisible();
-  await expect(page.getByText('Not resident')).toHaveCount(0);
+  // (the evidence timeline below still lists the earlier Not resident record)
+  const statusCard = page
+    .getByRole('heading', { name: 'Residency status' })
+    .locator('xpath=ancestor::*[contains(@class,"MuiCard-root")][1]');
+  await expect(statusCard.getByText('Not resident')).toHaveCount(0);
+  await expect(image.getByText('Not resident')).toHaveCount(0);
   // the refresh is confirmed in words
   await expect(
     page.getByRole('status').filter({ hasText: 'Checked again' }),

@@ -188,3 +188,36 @@ test('each demo role sees only what its permissions allow', async ({
     await context.close();
   }
 });
+
+test('the catalog shows each service’s residency and filters by it', async ({
+  page,
+  run,
+}) => {
+  await openAsGuest(page, run.mainUrl, '/catalog');
+  const table = page.getByRole('table').first();
+  await expect(
+    table.getByRole('columnheader', { name: 'Residency' }),
+  ).toBeVisible();
+  const row = (title: string) =>
+    table.getByRole('row').filter({
+      has: page.getByRole('link', { name: title, exact: true }),
+    });
+  await expect(row(run.services.resident.title)).toContainText('Resident');
+  await expect(row(run.services.nonResident.title)).toContainText(
+    'Not resident',
+  );
+  await expect(row('Plain service')).toContainText('Not set up');
+
+  await page.getByLabel('Residency').selectOption('non_compliant');
+  await expect(
+    page.getByRole('link', {
+      name: run.services.nonResident.title,
+      exact: true,
+    }),
+  ).toBeVisible();
+  await expect(
+    page.getByRole('link', { name: run.services.resident.title, exact: true }),
+  ).toHaveCount(0);
+  await expectNothingClipped(page, 'catalog');
+  await page.screenshot({ path: join(SCREENSHOTS_DIR, 'catalog.png') });
+});

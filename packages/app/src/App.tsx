@@ -5,6 +5,7 @@ import userSettingsPlugin from '@backstage/plugin-user-settings/alpha';
 import residencyPlugin from '@residency-dev/plugin-residency/alpha';
 import { signInModule } from './modules/signIn';
 import { homeModule } from './modules/home';
+import { catalogPageModule } from './modules/catalogPage';
 
 export default createApp({
   features: [
@@ -14,5 +15,6 @@ export default createApp({
     residencyPlugin,
     signInModule,
     homeModule,
+    catalogPageModule,
   ],
 });

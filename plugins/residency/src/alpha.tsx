@@ -6,6 +6,7 @@ import {
   fetchApiRef,
 } from '@backstage/frontend-plugin-api';
 import {
+  CatalogFilterBlueprint,
   EntityCardBlueprint,
   EntityContentBlueprint,
 } from '@backstage/plugin-catalog-react/alpha';
@@ -77,6 +78,15 @@ export const residencyEntityContent = EntityContentBlueprint.make({
   },
 });
 
+/** A "Residency" picker in the catalog's filters. @alpha */
+export const residencyCatalogFilter = CatalogFilterBlueprint.make({
+  name: 'residency',
+  params: {
+    loader: () =>
+      import('./components/Catalog').then(m => <m.ResidencyCatalogFilter />),
+  },
+});
+
 /** The Residency page; its title and icon also make the sidebar item. @alpha */
 export const residencyPage = PageBlueprint.make({
   params: {
@@ -104,6 +114,7 @@ export default createFrontendPlugin({
     residencyEntitySummaryCard,
     residencyEntityCard,
     residencyEntityContent,
+    residencyCatalogFilter,
     residencyPage,
   ],
 });

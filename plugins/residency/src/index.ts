@@ -14,3 +14,11 @@ export {
 export { isResidencyAvailable, isResidencyApplicable } from './helpers';
 export { rootRouteRef as residencyRouteRef } from './routes';
 export * from './api';
+export {
+  createResidencyColumn,
+  EntityResidencyStatusCell,
+  ResidencyCatalogFilter,
+  EntityResidencyFilter,
+  type ResidencyEntityFilters,
+  type ResidencyFilterValue,
+} from './components/Catalog';

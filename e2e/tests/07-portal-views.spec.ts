@@ -208,7 +208,9 @@ test('the catalog shows each service’s residency and filters by it', async ({
   );
   await expect(row('Plain service')).toContainText('Not set up');
 
-  await page.getByLabel('Residency').selectOption('non_compliant');
+  await page
+    .getByRole('combobox', { name: 'Residency' })
+    .selectOption('non_compliant');
   await expect(
     page.getByRole('link', {
       name: run.services.nonResident.title,

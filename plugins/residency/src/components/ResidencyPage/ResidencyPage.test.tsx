@@ -344,7 +344,17 @@ describe('ResidencyPage', () => {
       name: /registry\.us\.example\.com/,
     });
     expect(usRow).toHaveTextContent('us-east-1');
-    expect(usRow).toHaveTextContent('outside');
+    expect(usRow).toHaveTextContent('outside (not accepted for this tenant)');
+    // configuration outside the boundary is normal, not an error colour
+    expect(within(usRow).getByText(/outside/).className).toMatch(
+      /MuiTypography-colorTextSecondary/,
+    );
+    // what needs action comes first: the mismatches table precedes the tenant cards
+    const mismatchesTitle = await screen.findByText('Mapping mismatches');
+    expect(
+      mismatchesTitle.compareDocumentPosition(registries) &
+        Node.DOCUMENT_POSITION_FOLLOWING,
+    ).toBeTruthy();
     expect(
       screen.getByRole('table', {
         name: 'Signing keys of tenant eu-sovereign',

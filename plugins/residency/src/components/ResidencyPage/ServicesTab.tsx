@@ -30,8 +30,18 @@ import type {
 import { residencyApiRef } from '../../api';
 import { ResidencyStatus, displayValue, formatTime } from '../common';
 import { EntityLink } from './EntityLink';
+import { problemFor } from '../common/advice';
 
 const useStyles = makeStyles(theme => ({
+  reasons: { minWidth: 240 },
+  reasonList: { margin: 0, paddingLeft: theme.spacing(2) },
+  code: {
+    display: 'block',
+    fontFamily: 'monospace',
+    fontSize: '0.75rem',
+    color: theme.palette.text.secondary,
+    overflowWrap: 'anywhere',
+  },
   filters: {
     display: 'flex',
     flexWrap: 'wrap',
@@ -319,10 +329,21 @@ export function ServicesTab(props: { tenants: string[] }) {
                     {row.images.length > 3 &&
                       `and ${row.images.length - 3} more`}
                   </TableCell>
-                  <TableCell>
-                    {row.reasonCodes.length
-                      ? row.reasonCodes.map(displayValue).join(', ')
-                      : '—'}
+                  <TableCell className={classes.reasons}>
+                    {row.reasonCodes.length ? (
+                      <ul className={classes.reasonList}>
+                        {row.reasonCodes.map((code, i) => (
+                          <li key={`${code}-${i}`}>
+                            {problemFor(code)}{' '}
+                            <span className={classes.code}>
+                              {displayValue(code)}
+                            </span>
+                          </li>
+                        ))}
+                      </ul>
+                    ) : (
+                      '—'
+                    )}
                   </TableCell>
                   <TableCell>{formatTime(row.checkedAt)}</TableCell>
                 </TableRow>

@@ -52,12 +52,18 @@ const MISMATCH_KIND: Record<Mismatch['kind'], string> = {
   build_region: 'Build region',
 };
 
+/**
+ * Whether a configured registry or key lies inside this tenant's boundary.
+ * Keys and registries outside are normal configuration (they serve other
+ * tenants; this tenant does not accept them), so they are not shown as errors.
+ */
 function Inside(props: { inside: boolean }) {
-  const classes = useStyles();
   return props.inside ? (
     <span>inside</span>
   ) : (
-    <span className={classes.outside}>outside</span>
+    <Typography variant="body2" component="span" color="textSecondary">
+      outside (not accepted for this tenant)
+    </Typography>
   );
 }
 
@@ -294,14 +300,15 @@ export function TenantsTab(props: {
             />
           </Grid>
         )}
+        {/* what needs action first, then the configuration behind it */}
+        <Grid item xs={12}>
+          <Mismatches tenants={tenants} />
+        </Grid>
         {tenants.map(t => (
           <Grid item xs={12} key={t.id}>
             <TenantCard tenant={t} />
           </Grid>
         ))}
-        <Grid item xs={12}>
-          <Mismatches tenants={tenants} />
-        </Grid>
       </Grid>
     );
   }

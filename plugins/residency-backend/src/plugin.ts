@@ -1,3 +1,4 @@
+import { createComplianceHistoryRouter } from './service/complianceHistory';
 import {
   coreServices,
   createBackendPlugin,
@@ -120,6 +121,13 @@ export const residencyPlugin = createBackendPlugin({
             httpAuth: deps.httpAuth,
             auditor: deps.auditor,
             service,
+          }),
+        );
+        deps.httpRouter.use(
+          await createComplianceHistoryRouter({
+            httpAuth: deps.httpAuth,
+            permissions: deps.permissions,
+            database: deps.database,
           }),
         );
       },

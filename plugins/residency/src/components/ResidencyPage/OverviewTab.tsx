@@ -27,7 +27,6 @@ import {
   displayValue,
 } from '../common';
 import { ComplianceChart } from './ComplianceChart';
-import { complianceOverTime } from './compliance';
 
 const useStyles = makeStyles(theme => ({
   counts: { display: 'flex', flexWrap: 'wrap', gap: theme.spacing(3) },
@@ -44,8 +43,6 @@ const DECISIONS: Decision[] = [
   'invalid',
   'unknown',
 ];
-/** How many services the chart samples (one evidence request each). */
-export const CHART_SAMPLE = 20;
 export const CHART_DAYS = 14;
 
 function StatusCounts() {
@@ -102,24 +99,11 @@ function StatusCounts() {
 
 function ComplianceOverTime() {
   const api = useApi(residencyApiRef);
-  const loaded = useAsync(async () => {
-    const page = await api.listEntities({ limit: CHART_SAMPLE });
-    const histories = await Promise.all(
-      page.items.map(item =>
-        api
-          .listEvidence({ entityRef: item.entityRef, limit: 100 })
-          .then(p => p.items),
-      ),
-    );
-    return {
-      days: complianceOverTime(histories, {
-        days: CHART_DAYS,
-        now: new Date(),
-      }),
-      sampled: page.items.length,
-      total: page.totalCount,
-    };
-  }, [api]);
+  // One aggregate request (GET /compliance/history) instead of one per entity.
+  const loaded = useAsync(
+    () => api.getComplianceHistory({ days: CHART_DAYS }),
+    [api],
+  );
   const state = {
     loading: loaded.loading,
     error: loaded.error,
@@ -131,12 +115,13 @@ function ComplianceOverTime() {
     return (
       <Typography variant="body2">
         {status === 403
-          ? 'The chart is built from evidence history, which needs the residency evidence permission.'
+          ? 'The chart covers the whole catalog, which needs the residency tenants permission (platform owners and auditors).'
           : `The chart could not be built: ${state.error.message}`}
       </Typography>
     );
   }
-  if (!state.sampled) {
+  const days = state.days ?? [];
+  if (!days.some(d => d.resident + d.notResident + d.unknown > 0)) {
     return (
       <Typography variant="body2">
         No services have been checked yet.
@@ -145,12 +130,7 @@ function ComplianceOverTime() {
   }
   return (
     <>
-      <ComplianceChart days={state.days ?? []} />
-      {state.total !== undefined && state.total > (state.sampled ?? 0) && (
-        <Typography variant="caption" color="textSecondary">
-          Sample of the first {state.sampled} of {state.total} services.
-        </Typography>
-      )}
+      <ComplianceChart days={days} />
     </>
   );
 }

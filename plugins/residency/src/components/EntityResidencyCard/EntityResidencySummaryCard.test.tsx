@@ -1,6 +1,9 @@
 import { screen } from '@testing-library/react';
 import { TestApiProvider, renderInTestApp } from '@backstage/test-utils';
-import { EntityProvider } from '@backstage/plugin-catalog-react';
+import {
+  EntityProvider,
+  entityRouteRef,
+} from '@backstage/plugin-catalog-react';
 import type { Entity } from '@backstage/catalog-model';
 import { residencyApiRef, type ResidencyApi } from '../../api';
 import { EntityResidencySummaryCard } from './EntityResidencySummaryCard';
@@ -19,6 +22,7 @@ function render(api: ResidencyApi, entity: Entity = annotatedEntity) {
         <EntityResidencySummaryCard />
       </EntityProvider>
     </TestApiProvider>,
+    { mountedRoutes: { '/catalog/:namespace/:kind/:name': entityRouteRef } },
   );
 }
 
@@ -54,7 +58,7 @@ describe('EntityResidencySummaryCard', () => {
     expect(screen.queryByText(residentImage.reference)).toBeNull();
     expect(
       screen.getByRole('link', { name: 'Details, fixes and evidence' }),
-    ).toHaveAttribute('href', expect.stringMatching(/residency$/));
+    ).toHaveAttribute('href', '/catalog/default/component/payments/residency');
   });
 
   it('tells owners of a component without annotations how to onboard, without calling the API', async () => {
@@ -65,7 +69,7 @@ describe('EntityResidencySummaryCard', () => {
     ).toBeInTheDocument();
     expect(
       screen.getByRole('link', { name: 'See how to onboard it' }),
-    ).toBeInTheDocument();
+    ).toHaveAttribute('href', '/catalog/default/component/plain/residency');
     expect(getStatus).not.toHaveBeenCalled();
   });
 });

@@ -22,25 +22,16 @@ import {
   CARD_TITLE_PROPS,
 } from '../common';
 
-/**
- * The entity page's link to the Residency tab (`<entity>/residency`).
- * Falls back to a relative link when the catalog's entity route is not bound.
- */
+/** The entity page's link to the Residency tab (`<entity>/residency`). */
 function useResidencyTabLink(): string {
   const { entity } = useEntity();
-  let entityPath: string | undefined;
-  try {
-    entityPath = useRouteRef(entityRouteRef)({
-      namespace: entity.metadata.namespace ?? 'default',
-      kind: entity.kind.toLocaleLowerCase('en-US'),
-      name: entity.metadata.name,
-    });
-  } catch {
-    entityPath = undefined;
-  }
-  return entityPath
-    ? `${entityPath.replace(/\/$/, '')}/residency`
-    : 'residency';
+  const entityRoute = useRouteRef(entityRouteRef);
+  const entityPath = entityRoute({
+    namespace: entity.metadata.namespace ?? 'default',
+    kind: entity.kind.toLocaleLowerCase('en-US'),
+    name: entity.metadata.name,
+  });
+  return `${entityPath.replace(/\/$/, '')}/residency`;
 }
 
 /**

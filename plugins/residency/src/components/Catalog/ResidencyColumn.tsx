@@ -49,7 +49,8 @@ export function createResidencyColumn<
     title: 'Residency',
     field: 'entity.metadata.annotations',
     sorting: false,
-    width: 'auto',
+    // the status words stay on one line ("Not resident", not "Not residen t")
+    cellStyle: { whiteSpace: 'nowrap' },
     render: row => <EntityResidencyStatusCell entity={row.entity} />,
   };
 }

@@ -15,6 +15,7 @@ import {
   authProvidersExtensionPoint,
   createProxyAuthProviderFactory,
   createProxyAuthenticator,
+  type ProxyAuthenticator,
 } from '@backstage/plugin-auth-node';
 import { InputError, NotAllowedError } from '@backstage/errors';
 
@@ -23,7 +24,7 @@ export const DEMO_USER_HEADER = 'x-residency-demo-user';
 
 type DemoContext = { users: Set<string>; allowed: boolean };
 
-const demoAuthenticator = createProxyAuthenticator<
+export const demoAuthenticator = createProxyAuthenticator<
   DemoContext,
   { userEntityRef: string },
   undefined
@@ -73,8 +74,13 @@ export const demoSignInModule = createBackendModule({
         }
         providers.registerProvider({
           providerId: 'demo',
-          factory: createProxyAuthProviderFactory({
-            authenticator: demoAuthenticator as any,
+          factory: createProxyAuthProviderFactory<{ userEntityRef: string }>({
+            // the factory types the context as unknown; initialize() creates it
+            authenticator: demoAuthenticator as ProxyAuthenticator<
+              unknown,
+              { userEntityRef: string },
+              unknown
+            >,
             // The catalog user's memberOf gives the groups, hence the roles.
             signInResolver: async ({ result }, ctx) =>
               ctx.signInWithCatalogUser({ entityRef: result.userEntityRef }),

@@ -322,15 +322,19 @@ describe('ResidencyPage', () => {
     const table = await screen.findByRole('table', {
       name: 'Services and their residency status',
     });
+    // the accessible name is the full entity ref; the visible text its short name
     const names = () =>
       within(table)
         .getAllByRole('link')
-        .map(a => a.textContent)
-        .filter(text => text !== 'Evidence');
+        .map(a => a.getAttribute('aria-label') ?? a.textContent)
+        .filter(text => !text?.startsWith('Evidence'));
     expect(names()).toEqual([
       'component:default/alpha',
       'component:default/bravo',
     ]);
+    expect(
+      within(table).getByRole('link', { name: 'component:default/alpha' }),
+    ).toHaveTextContent(/^alpha$/);
     await userEvent.click(
       screen.getByRole('button', { name: 'Sort by Entity' }),
     );

@@ -60,3 +60,57 @@ export async function openAsGuest(page: Page, baseUrl: string, path: string) {
   }
   await expect(signedIn.first()).toBeVisible({ timeout: 30_000 });
 }
+
+/**
+ * Opens the portal's sign-in page at `path` and signs in as a demo user
+ * (one per role, from the sign-in page's cards), as a person would.
+ */
+export async function openAs(
+  page: Page,
+  baseUrl: string,
+  path: string,
+  button:
+    | 'Sign in as Dana (developer)'
+    | 'Sign in as Ali (auditor)'
+    | 'Sign in as Pat (platform owner)',
+) {
+  await page.goto(`${baseUrl}${path}`);
+  await page.getByRole('button', { name: button }).click();
+  await expect(
+    page
+      .getByRole('navigation', { name: 'sidebar nav' })
+      .getByRole('link', { name: 'Catalog' })
+      .first(),
+  ).toBeVisible({ timeout: 30_000 });
+}
+
+/**
+ * The elements inside `root` whose content is wider than their box and is
+ * cut off (overflow hidden or clip) or pushes out of the card: text a person
+ * cannot read. Elements that scroll on purpose (overflow auto/scroll) are
+ * allowed only when they are tables' scroll containers.
+ */
+export async function clippedElements(
+  root: ReturnType<Page['locator']>,
+): Promise<string[]> {
+  return root.evaluateAll(nodes => {
+    const out: string[] = [];
+    for (const node of nodes) {
+      for (const el of [node, ...Array.from(node.querySelectorAll('*'))]) {
+        const h = el as HTMLElement;
+        if (!h.offsetParent && h !== node) continue; // hidden
+        // clientWidth 1 is the screen-reader-only text pattern (e.g. "Opens in a new window")
+        if (h.scrollWidth > h.clientWidth + 1 && h.clientWidth > 1) {
+          const style = getComputedStyle(h);
+          if (style.display === 'inline') continue;
+          out.push(
+            `${h.tagName.toLowerCase()}.${String(h.className).slice(0, 60)} ` +
+              `scrollWidth=${h.scrollWidth} clientWidth=${h.clientWidth}: ` +
+              `${(h.textContent ?? '').slice(0, 80)}`,
+          );
+        }
+      }
+    }
+    return out;
+  });
+}

@@ -445,6 +445,9 @@ async function seed(registry: TestRegistry) {
 
 // ------------------------------------------------------------------ config
 
+/** Name of the seeded component without residency annotations. */
+const PLAIN_SERVICE = 'plain-service';
+
 function entitiesYaml(services: Record<string, RunService>): string {
   const docs = [
     `apiVersion: backstage.io/v1alpha1
@@ -456,6 +459,16 @@ spec:
   type: team
   children: []`,
   ];
+  // A service that has not onboarded: no residency annotations (flow 7).
+  docs.push(`apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: ${PLAIN_SERVICE}
+  title: Plain service
+spec:
+  type: service
+  lifecycle: production
+  owner: group:default/team-payments`);
   for (const s of Object.values(services)) {
     docs.push(`apiVersion: backstage.io/v1alpha1
 kind: Component
@@ -474,6 +487,13 @@ spec:
   return `${docs.join('\n---\n')}\n`;
 }
 
+/** The demo users of examples/org.yaml, one per role (developer, auditor, platform owner). */
+const DEMO_USERS = [
+  'user:default/dana-dev',
+  'user:default/ali-auditor',
+  'user:default/pat-platform',
+];
+
 function appConfig(opts: {
   port: number;
   prefix: string;
@@ -483,7 +503,12 @@ function appConfig(opts: {
 }): string {
   const url = `http://127.0.0.1:${opts.port}`;
   const config = {
-    app: { title: 'Residency', baseUrl: url },
+    app: {
+      title: 'Residency',
+      baseUrl: url,
+      // as in app-config.yaml: the residency summary card first on the overview
+      extensions: ['entity-card:residency/summary'],
+    },
     organization: { name: 'Residency e2e' },
     backend: {
       baseUrl: url,
@@ -511,6 +536,11 @@ function appConfig(opts: {
         guest: {
           userEntityRef: opts.guest.user,
           ownershipEntityRefs: opts.guest.ownership,
+          dangerouslyAllowOutsideDevelopment: true,
+        },
+        // one demo user per role, as in app-config.yaml
+        demo: {
+          users: DEMO_USERS,
           dangerouslyAllowOutsideDevelopment: true,
         },
       },

@@ -1,6 +1,7 @@
 /*
- * Flow 1: a developer opens a resident service and sees the resident card with the
- * region of the key that signed its image. Saves docs/screenshots/card.png.
+ * Flow 1: a developer opens a resident service: the summary card at the top of the
+ * overview says Resident; the Residency tab shows the image, and its details show
+ * the key that signed it and the key's region. Saves docs/screenshots/card.png.
  */
 import { join } from 'node:path';
 import { expect, openAsGuest, test } from '../support/fixtures';
@@ -14,22 +15,36 @@ test('a developer sees the resident card with the key region', async ({
   await openAsGuest(page, run.mainUrl, componentPath(svc.name));
 
   await expect(page.getByRole('heading', { name: svc.title })).toBeVisible();
-  const image = page.getByRole('region', { name: `Image ${svc.image}` });
-  await expect(image).toBeVisible();
+  const summary = page
+    .getByRole('heading', { name: 'Residency', level: 2 })
+    .locator('xpath=ancestor::*[contains(@class,"MuiCard-root")][1]');
+  await expect(summary.getByText('Resident', { exact: true })).toBeVisible();
   await expect(
-    page.getByText('Resident', { exact: true }).first(),
+    page.getByText('Every image is signed by an in-boundary key'),
   ).toBeVisible();
-  await expect(page.getByText('Not resident')).toHaveCount(0);
-  // The signature line names the key and its region.
-  const signature = image.getByText(/^Verified by key/);
-  await expect(signature).toContainText(run.keys.eu.id);
-  await expect(signature).toContainText(`in region ${run.keys.eu.region}`);
-  await expect(image).toContainText(`region ${run.keys.eu.region}`);
+  await summary.screenshot({ path: join(SCREENSHOTS_DIR, 'summary.png') });
 
-  // The README's card screenshot: the card is the nearest ancestor of the image that
-  // also holds the card's Refresh button.
-  const card = image.locator(
-    'xpath=ancestor::*[.//button[@aria-label="Refresh residency status"]][1]',
-  );
+  await summary
+    .getByRole('link', { name: 'Details, fixes and evidence' })
+    .click();
+  await expect(page).toHaveURL(/\/residency$/);
+  const image = page.getByRole('region', { name: `Image ${svc.image}` });
+  // a single passing image is shown open
+  await expect(image).toBeVisible();
+  await expect(page.getByText('Not resident')).toHaveCount(0);
+  await image
+    .getByRole('button', { name: /Details: digest, keys, attestations/ })
+    .click();
+  await expect(image.getByText(run.keys.eu.id).first()).toBeVisible();
+  await expect(
+    image.getByText(`Verified, key in region ${run.keys.eu.region}`),
+  ).toBeVisible();
+  await expect(
+    image.getByRole('button', { name: `Copy digest of ${svc.image}` }),
+  ).toBeVisible();
+
+  const card = page
+    .getByRole('heading', { name: 'Images', level: 2 })
+    .locator('xpath=ancestor::*[contains(@class,"MuiCard-root")][1]');
   await card.screenshot({ path: join(SCREENSHOTS_DIR, 'card.png') });
 });

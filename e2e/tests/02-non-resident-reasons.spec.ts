@@ -1,6 +1,6 @@
 /*
  * Flow 2: a developer opens a non-resident service and sees each reason in words:
- * every reason the backend recorded is on the card with its message and advice.
+ * every reason the backend recorded is on the Residency tab with its message, code and fix.
  */
 import { expect, openAsGuest, test } from '../support/fixtures';
 import { api, componentPath, guestToken, statusPath } from '../support/run';
@@ -31,12 +31,21 @@ test('a developer sees each reason a service is not resident, in words', async (
     ]),
   );
 
-  await openAsGuest(page, run.mainUrl, componentPath(svc.name));
+  await openAsGuest(page, run.mainUrl, `${componentPath(svc.name)}/residency`);
   await expect(
     page.getByText('Not resident', { exact: true }).first(),
   ).toBeVisible();
   const image = page.getByRole('region', { name: `Image ${svc.image}` });
   await expect(image).toBeVisible();
+
+  // the SBOM fix attaches an SBOM, never a provenance attestation
+  const sbom = page
+    .getByRole('listitem')
+    .filter({ hasText: '(attestation_missing:sbom)' })
+    .first();
+  await expect(sbom).toContainText('The SBOM attestation is missing');
+  await expect(sbom).toContainText('--type cyclonedx');
+  await expect(sbom).not.toContainText('slsaprovenance');
 
   for (const reason of reasons) {
     const item = page
@@ -45,6 +54,6 @@ test('a developer sees each reason a service is not resident, in words', async (
       .first();
     await expect(item, `reason ${reason.code} shown in words`).toBeVisible();
     await expect(item).toContainText(`(${reason.code})`);
-    await expect(item).toContainText('What to do:');
+    await expect(item).toContainText('Fix:');
   }
 });

@@ -3,7 +3,7 @@
  * the downloaded file re-verifies offline with the command-line tool.
  */
 import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { expect, openAsGuest, test } from '../support/fixtures';
 import { componentPath, REPO_ROOT, runDir } from '../support/run';
 
@@ -49,6 +49,29 @@ test('an auditor downloads an evidence bundle that re-verifies with the CLI', as
   expect(
     verify.status,
     `residency verify-evidence: ${verify.stdout}${verify.stderr}`,
+  ).toBe(0);
+
+  // The command the page shows after the download works exactly as shown (run
+  // with this checkout's CLI in place of npx, in the download's folder), and it is
+  // the README's form.
+  const shown = (
+    await page
+      .locator('pre')
+      .filter({ hasText: 'verify-evidence' })
+      .last()
+      .innerText()
+  ).trim();
+  expect(shown).toBe(
+    `npx @residency-dev/residency-cli verify-evidence ${name}`,
+  );
+  const asShown = spawnSync(
+    process.execPath,
+    [CLI, ...shown.replace('npx @residency-dev/residency-cli ', '').split(' ')],
+    { encoding: 'utf8', cwd: dirname(file) },
+  );
+  expect(
+    asShown.status,
+    `the command as shown: ${asShown.stdout}${asShown.stderr}`,
   ).toBe(0);
 
   const strict = spawnSync(

@@ -1,7 +1,7 @@
 /*
  * Flow 5: an image without a signature is not resident; a new signature by the
  * in-boundary key is pushed to the registry (cosign's .sig tag scheme), and Refresh
- * on the card turns the service resident.
+ * on the Residency tab turns the service resident, with a confirmation.
  */
 import { readFileSync } from 'node:fs';
 import {
@@ -16,7 +16,7 @@ test('a new signature and Refresh turn a service resident', async ({
   run,
 }) => {
   const svc = run.services.unsigned;
-  await openAsGuest(page, run.mainUrl, componentPath(svc.name));
+  await openAsGuest(page, run.mainUrl, `${componentPath(svc.name)}/residency`);
   const image = page.getByRole('region', { name: `Image ${svc.image}` });
   await expect(image).toBeVisible();
   await expect(
@@ -56,7 +56,21 @@ test('a new signature and Refresh turn a service resident', async ({
     'after Refresh the card shows Resident: Refresh must verify the digest now, ' +
       'not reuse the result of a few seconds ago (younger than residency.revalidateAfter)',
   ).toBeVisible();
-  await expect(page.getByText('Not resident')).toHaveCount(0);
-  const signature = image.getByText(/^Verified by key/);
-  await expect(signature).toContainText(`in region ${run.keys.eu.region}`);
+  // (the evidence timeline below still lists the earlier Not resident record)
+  const statusCard = page
+    .getByRole('heading', { name: 'Residency status' })
+    .locator('xpath=ancestor::*[contains(@class,"MuiCard-root")][1]');
+  await expect(statusCard.getByText('Not resident')).toHaveCount(0);
+  await expect(image.getByText('Not resident')).toHaveCount(0);
+  // the refresh is confirmed in words
+  await expect(
+    page.getByRole('status').filter({ hasText: 'Checked again' }),
+  ).toContainText(/Checked again at \d\d:\d\d:\d\d UTC: Resident\./);
+  // a service whose only image passes shows it open
+  await image
+    .getByRole('button', { name: /Details: digest, keys, attestations/ })
+    .click();
+  await expect(
+    image.getByText(`Verified, key in region ${run.keys.eu.region}`),
+  ).toBeVisible();
 });

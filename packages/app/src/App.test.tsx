@@ -28,5 +28,13 @@ describe('App', () => {
       await screen.findByRole('button', { name: 'Enter' }, { timeout: 20000 }),
     ).toBeInTheDocument();
     expect(screen.getAllByText(/guest/i).length).toBeGreaterThan(0);
+    // one demo user per role
+    for (const name of [
+      'Sign in as Dana (developer)',
+      'Sign in as Ali (auditor)',
+      'Sign in as Pat (platform owner)',
+    ]) {
+      expect(screen.getByRole('button', { name })).toBeInTheDocument();
+    }
   }, 30000);
 });

@@ -4,6 +4,8 @@ import orgPlugin from '@backstage/plugin-org/alpha';
 import userSettingsPlugin from '@backstage/plugin-user-settings/alpha';
 import residencyPlugin from '@residency-dev/plugin-residency/alpha';
 import { signInModule } from './modules/signIn';
+import { homeModule } from './modules/home';
+import { catalogPageModule } from './modules/catalogPage';
 
 export default createApp({
   features: [
@@ -12,5 +14,7 @@ export default createApp({
     userSettingsPlugin,
     residencyPlugin,
     signInModule,
+    homeModule,
+    catalogPageModule,
   ],
 });

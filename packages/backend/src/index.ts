@@ -6,12 +6,15 @@
  * groups from `residency.roles`), and the residency plugin does the work.
  */
 import { createBackend } from '@backstage/backend-defaults';
+import { demoSignInModule } from './demoSignIn';
 
 const backend = createBackend();
 
 backend.add(import('@backstage/plugin-app-backend'));
 backend.add(import('@backstage/plugin-auth-backend'));
 backend.add(import('@backstage/plugin-auth-backend-module-guest-provider'));
+// Sign in as one demo user per role (auth.providers.demo.users); off when not configured.
+backend.add(demoSignInModule);
 backend.add(import('@backstage/plugin-catalog-backend'));
 backend.add(import('@backstage/plugin-permission-backend'));
 backend.add(

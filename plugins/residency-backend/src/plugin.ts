@@ -1,3 +1,4 @@
+import { createComplianceHistoryRouter } from './service/complianceHistory';
 import {
   coreServices,
   createBackendPlugin,
@@ -121,6 +122,13 @@ export const residencyPlugin = createBackendPlugin({
             auditor: deps.auditor,
             logger: deps.logger,
             service,
+          }),
+        );
+        deps.httpRouter.use(
+          await createComplianceHistoryRouter({
+            httpAuth: deps.httpAuth,
+            permissions: deps.permissions,
+            database: deps.database,
           }),
         );
       },

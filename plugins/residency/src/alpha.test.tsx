@@ -20,6 +20,7 @@ import residencyPlugin, {
   residencyApi,
   residencyEntityCard,
   residencyEntityContent,
+  residencyEntitySummaryCard,
   residencyPage,
 } from './alpha';
 import { residencyApiRef, ResidencyClient } from './api';
@@ -35,7 +36,7 @@ const permissionApi = {
 };
 
 describe('residency /alpha', () => {
-  it('is a frontend plugin with id residency and the four extensions', () => {
+  it('is a frontend plugin with id residency and its five extensions', () => {
     expect(residencyPlugin.pluginId).toBe('residency');
     const ids = [
       createExtensionTester(residencyApi).snapshot().id,
@@ -52,6 +53,7 @@ describe('residency /alpha', () => {
     for (const id of [
       'api:residency',
       'entity-card:residency/residency',
+      'entity-card:residency/summary',
       'entity-content:residency/residency',
       'page:residency',
     ]) {
@@ -86,6 +88,16 @@ describe('residency /alpha', () => {
     expect(filter!(plainEntity)).toBe(false);
   });
 
+  it('ships the full card disabled and the summary card enabled for every component', () => {
+    expect((residencyEntityCard as any).disabled).toBe(true);
+    expect((residencyEntitySummaryCard as any).disabled).toBe(false);
+    const tester = createExtensionTester(residencyEntitySummaryCard);
+    const filter = tester.get(EntityCardBlueprint.dataRefs.filterFunction);
+    expect(filter!(annotatedEntity)).toBe(true);
+    expect(filter!(plainEntity)).toBe(true);
+    expect(filter!({ ...plainEntity, kind: 'Group' })).toBe(false);
+  });
+
   it('renders the card from its loader', async () => {
     const tester = createExtensionTester(residencyEntityCard);
     await renderInTestApp(
@@ -108,7 +120,9 @@ describe('residency /alpha', () => {
     expect(tester.get(EntityContentBlueprint.dataRefs.title)).toBe('Residency');
     const filter = tester.get(EntityContentBlueprint.dataRefs.filterFunction);
     expect(filter!(annotatedEntity)).toBe(true);
-    expect(filter!(plainEntity)).toBe(false);
+    // components without annotations get the onboarding steps, not a 404
+    expect(filter!(plainEntity)).toBe(true);
+    expect(filter!({ ...plainEntity, kind: 'Group' })).toBe(false);
   });
 
   it('adds the /residency page with a title and icon for the sidebar, and renders it', async () => {

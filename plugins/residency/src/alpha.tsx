@@ -6,12 +6,13 @@ import {
   fetchApiRef,
 } from '@backstage/frontend-plugin-api';
 import {
+  CatalogFilterBlueprint,
   EntityCardBlueprint,
   EntityContentBlueprint,
 } from '@backstage/plugin-catalog-react/alpha';
 import VerifiedUserIcon from '@material-ui/icons/VerifiedUser';
 import { residencyApiRef, ResidencyClient } from './api';
-import { isResidencyAvailable } from './helpers';
+import { isResidencyApplicable, isResidencyAvailable } from './helpers';
 import { rootRouteRef } from './routes';
 
 /** @alpha */
@@ -25,9 +26,35 @@ export const residencyApi = ApiBlueprint.make({
     }),
 });
 
-/** The overview card, shown only on entities with `residency.dev/images`. @alpha */
+/**
+ * The compact card for the top of an entity's overview: verdict, failing
+ * images, a link to the tab; onboarding steps for components without the
+ * annotations. List `entity-card:residency/summary` first under
+ * `app.extensions` to place it above the other cards.
+ *
+ * @alpha
+ */
+export const residencyEntitySummaryCard = EntityCardBlueprint.make({
+  name: 'summary',
+  params: {
+    filter: isResidencyApplicable,
+    loader: () =>
+      import('./components/EntityResidencyCard').then(m => (
+        <m.EntityResidencySummaryCard />
+      )),
+  },
+});
+
+/**
+ * The full card (every image with reasons, fixes and raw details), shown only
+ * on entities with `residency.dev/images`. Disabled by default: the summary
+ * card and the Residency tab cover the overview; enable it in `app.extensions`.
+ *
+ * @alpha
+ */
 export const residencyEntityCard = EntityCardBlueprint.make({
   name: 'residency',
+  disabled: true,
   params: {
     filter: isResidencyAvailable,
     loader: () =>
@@ -43,11 +70,20 @@ export const residencyEntityContent = EntityContentBlueprint.make({
   params: {
     path: 'residency',
     title: 'Residency',
-    filter: isResidencyAvailable,
+    filter: isResidencyApplicable,
     loader: () =>
       import('./components/EntityResidencyContent').then(m => (
         <m.EntityResidencyContent />
       )),
+  },
+});
+
+/** A "Residency" picker in the catalog's filters. @alpha */
+export const residencyCatalogFilter = CatalogFilterBlueprint.make({
+  name: 'residency',
+  params: {
+    loader: () =>
+      import('./components/Catalog').then(m => <m.ResidencyCatalogFilter />),
   },
 });
 
@@ -75,8 +111,10 @@ export default createFrontendPlugin({
   routes: { root: rootRouteRef },
   extensions: [
     residencyApi,
+    residencyEntitySummaryCard,
     residencyEntityCard,
     residencyEntityContent,
+    residencyCatalogFilter,
     residencyPage,
   ],
 });

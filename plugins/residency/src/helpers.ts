@@ -11,3 +11,17 @@ import { declaresResidency } from '@residency-dev/plugin-residency-common';
 export function isResidencyAvailable(entity: Entity): boolean {
   return declaresResidency(entity);
 }
+
+/**
+ * True for entities that Residency can apply to: those with the images
+ * annotation, and every Component (those without the annotations get the
+ * onboarding steps instead of a 404).
+ *
+ * @public
+ */
+export function isResidencyApplicable(entity: Entity): boolean {
+  return (
+    isResidencyAvailable(entity) ||
+    entity.kind.toLocaleLowerCase('en-US') === 'component'
+  );
+}

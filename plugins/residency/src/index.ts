@@ -7,9 +7,18 @@
 export {
   residencyPlugin,
   EntityResidencyCard,
+  EntityResidencySummaryCard,
   EntityResidencyContent,
   ResidencyPage,
 } from './plugin';
-export { isResidencyAvailable } from './helpers';
+export { isResidencyAvailable, isResidencyApplicable } from './helpers';
 export { rootRouteRef as residencyRouteRef } from './routes';
 export * from './api';
+export {
+  createResidencyColumn,
+  EntityResidencyStatusCell,
+  ResidencyCatalogFilter,
+  EntityResidencyFilter,
+  type ResidencyEntityFilters,
+  type ResidencyFilterValue,
+} from './components/Catalog';

@@ -45,6 +45,23 @@ export const EntityResidencyCard = residencyPlugin.provide(
 );
 
 /**
+ * The compact residency card for the top of an entity's overview.
+ *
+ * @public
+ */
+export const EntityResidencySummaryCard = residencyPlugin.provide(
+  createComponentExtension({
+    name: 'EntityResidencySummaryCard',
+    component: {
+      lazy: () =>
+        import('./components/EntityResidencyCard').then(
+          m => m.EntityResidencySummaryCard,
+        ),
+    },
+  }),
+);
+
+/**
  * The "Residency" entity tab: per-image detail and evidence history.
  *
  * @public

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { createRouter } from '../service/router';
+import { createComplianceHistoryRouter } from '../service/complianceHistory';
 import { specErrors } from '../__testUtils__/openapi';
 import type { ResidencyService } from '../service/ResidencyService';
 
@@ -25,7 +26,12 @@ describe('openapi.yaml', () => {
       logger: mockServices.logger.mock(),
       service: {} as ResidencyService,
     });
-    const served = (router as any).stack
+    const compliance = await createComplianceHistoryRouter({
+      httpAuth: mockServices.httpAuth(),
+      permissions: mockServices.permissions(),
+      database: mockServices.database.mock(),
+    });
+    const served = [...(router as any).stack, ...(compliance as any).stack]
       .filter((layer: any) => layer.route)
       .flatMap((layer: any) =>
         Object.keys(layer.route.methods).map(

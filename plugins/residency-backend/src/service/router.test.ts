@@ -323,6 +323,7 @@ describe('createRouter', () => {
       expect(auditor.createEvent).toHaveBeenCalledWith(
         expect.objectContaining({
           eventId: 'evidence-download',
+          severityLevel: 'medium',
           meta: { evidenceId },
         }),
       );

@@ -127,7 +127,9 @@ export async function createRouter(options: {
     const id = parseEvidenceId(req.params.id);
     const event = await auditor.createEvent({
       eventId: 'evidence-download',
-      severityLevel: 'low',
+      // medium like refreshes: the auditor service logs medium at info, so
+      // downloads are in the audit trail at default log levels
+      severityLevel: 'medium',
       request: req,
       meta: { evidenceId: id },
     });

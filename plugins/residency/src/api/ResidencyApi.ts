@@ -74,6 +74,21 @@ export interface ResidencyApi {
   ): Promise<DownloadedEvidence>;
   listTenants(): Promise<{ items: TenantSummary[] }>;
   listMismatches(options?: { tenant?: string }): Promise<{ items: Mismatch[] }>;
+  /** Per UTC day, how many entities were resident, not resident, unknown, unchecked (one request). */
+  getComplianceHistory(options?: {
+    days?: number;
+  }): Promise<{ days: ComplianceDay[] }>;
+}
+
+/** One day of the compliance history (`GET /compliance/history`). @public */
+export interface ComplianceDay {
+  /** `YYYY-MM-DD` (UTC). */
+  day: string;
+  resident: number;
+  notResident: number;
+  unknown: number;
+  /** Entities without any evidence yet on that day. */
+  unchecked: number;
 }
 
 /** @public */

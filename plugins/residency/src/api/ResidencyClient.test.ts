@@ -157,6 +157,30 @@ describe('ResidencyClient', () => {
     expect(status.decision).toBe('compliant');
   });
 
+  it('fetches the compliance history in one request', async () => {
+    const urls: string[] = [];
+    server.use(
+      http.get(`${baseUrl}/compliance/history`, ({ request }) => {
+        urls.push(request.url);
+        return HttpResponse.json({
+          days: [
+            {
+              day: '2026-11-20',
+              resident: 1,
+              notResident: 0,
+              unknown: 0,
+              unchecked: 0,
+            },
+          ],
+        });
+      }),
+    );
+    const { client } = makeClient();
+    const history = await client.getComplianceHistory({ days: 14 });
+    expect(urls).toEqual([`${baseUrl}/compliance/history?days=14`]);
+    expect(history.days[0].resident).toBe(1);
+  });
+
   it('fetches the chain verification, tenants and mismatches', async () => {
     let mismatchTenant: string | null = null;
     server.use(

@@ -11,6 +11,7 @@ import type {
   TenantSummary,
 } from '@residency-dev/plugin-residency-common';
 import type {
+  ComplianceDay,
   DownloadEvidenceOptions,
   DownloadedEvidence,
   ListEntitiesOptions,
@@ -152,6 +153,17 @@ export class ResidencyClient implements ResidencyApi {
       `/mismatches${query({ tenant: options.tenant })}`,
     );
     return (await response!.json()) as { items: Mismatch[] };
+  }
+
+  async getComplianceHistory(
+    options: { days?: number } = {},
+  ): Promise<{ days: ComplianceDay[] }> {
+    const response = await this.request(
+      `/compliance/history${query({
+        days: options.days === undefined ? undefined : String(options.days),
+      })}`,
+    );
+    return (await response!.json()) as { days: ComplianceDay[] };
   }
 
   private async request(

@@ -6,6 +6,7 @@ export type {
   ListEntitiesOptions,
   DownloadEvidenceOptions,
   DownloadedEvidence,
+  ComplianceDay,
 } from './ResidencyApi';
 export { ResidencyClient } from './ResidencyClient';
 export type { SaveBlob } from './ResidencyClient';

@@ -64,25 +64,33 @@ describe('EntityResidencyCard', () => {
     const image = screen.getByRole('region', {
       name: `Image ${residentImage.reference}`,
     });
-    expect(within(image).getByText('sha256:ab12cd34ef56')).toBeInTheDocument();
+    // raw details are folded until asked for
+    await userEvent.click(
+      within(image).getByRole('button', {
+        name: /Details: digest, keys, attestations/,
+      }),
+    );
+    expect(within(image).getByText(residentImage.digest!)).toBeInTheDocument();
     expect(
       within(image).getByRole('button', {
         name: `Copy digest of ${residentImage.reference}`,
       }),
     ).toBeInTheDocument();
-    expect(within(image).getByText(/Verified by key/)).toHaveTextContent(
-      'awskms:///arn:aws-eusc:kms:eusc-de-east-1:111122223333:key/eu-signing in region eusc-de-east-1',
-    );
     expect(
-      within(image).getByText(
-        'Provenance: verified (key region eusc-de-east-1)',
-      ),
-    ).toBeInTheDocument();
+      within(image).getAllByText(
+        'awskms:///arn:aws-eusc:kms:eusc-de-east-1:111122223333:key/eu-signing',
+      ).length,
+    ).toBeGreaterThan(0);
     expect(
-      within(image).getByText('SBOM: found, not verified'),
-    ).toBeInTheDocument();
-    expect(within(image).getByText('Residency: not found')).toBeInTheDocument();
-    expect(screen.getByText('20 Nov 2026, 10:00 UTC')).toBeInTheDocument();
+      within(image).getAllByText('verified (key region eusc-de-east-1)').length,
+    ).toBeGreaterThan(0);
+    expect(
+      within(image).getAllByText('found, not verified').length,
+    ).toBeGreaterThan(0);
+    expect(within(image).getByText('not found')).toBeInTheDocument();
+    expect(
+      screen.getAllByText('20 Nov 2026, 10:00 UTC').length,
+    ).toBeGreaterThan(0);
   });
 
   it('shows a non-resident entity with every reason and its advice', async () => {
@@ -111,13 +119,17 @@ describe('EntityResidencyCard', () => {
     ).toBeInTheDocument();
     expect(
       within(reasons).getByText(
-        "What to do: Sign with a key whose region is inside the tenant's boundary.",
+        "The signing key is outside the tenant's boundary",
       ),
     ).toBeInTheDocument();
     expect(
-      within(reasons).getByText(
-        /What to do: Attach the required signed attestation/,
-      ),
+      within(reasons).getByText(/Fix: Sign the image by digest/),
+    ).toBeInTheDocument();
+    expect(
+      within(reasons).getByText('The provenance attestation is missing'),
+    ).toBeInTheDocument();
+    expect(
+      within(reasons).getByText(/--type slsaprovenance --predicate/),
     ).toBeInTheDocument();
     expect(within(reasons).getByText('us-east-1')).toBeInTheDocument();
   });
@@ -237,6 +249,9 @@ describe('EntityResidencyCard', () => {
       await screen.findByRole('button', { name: 'Refresh residency status' }),
     );
     expect(await screen.findByText('Not resident')).toBeInTheDocument();
+    expect(screen.getByRole('status')).toHaveTextContent(
+      /Checked again at \d\d:\d\d:\d\d UTC: Not resident\./,
+    );
     expect(refresh).toHaveBeenCalledWith({
       entityRef: 'component:default/payments',
     });
@@ -291,10 +306,122 @@ describe('EntityResidencyCard', () => {
     // the message and the details entry, both as text
     expect(await screen.findAllByText(hostile)).toHaveLength(2);
     expect(document.querySelector('img[src="x"]')).toBeNull();
+    await userEvent.click(
+      screen.getByRole('button', {
+        name: /Details: digest, keys, attestations/,
+      }),
+    );
     const js = screen.getByText(scriptUrl);
     expect(js.closest('a')).toBeNull();
     expect(
       screen.getByRole('link', { name: /https:\/\/example\.com\/repo/ }),
     ).toHaveAttribute('href', 'https://example.com/repo');
+  });
+
+  it('puts the failing image first, names it in the verdict and folds the passing one', async () => {
+    const failing = {
+      ...residentImage,
+      reference: 'registry.eu.example.com/team/ledger:2.0',
+      decision: 'non_compliant' as const,
+      reasons: [
+        {
+          code: 'attestation_missing:sbom' as const,
+          message: 'No verified sbom attestation.',
+        },
+      ],
+    };
+    await render(
+      fakeApi({
+        getStatus: async () =>
+          makeStatus({
+            decision: 'non_compliant',
+            images: [residentImage, failing],
+          }),
+      }),
+    );
+    const summary = await screen.findByRole('list', { name: 'Failing images' });
+    expect(summary).toHaveTextContent(
+      'registry.eu.example.com/team/ledger:2.0: The SBOM attestation is missing',
+    );
+    expect(screen.getByText('1 of 2 images fails:')).toBeInTheDocument();
+    const regions = screen.getAllByRole('region');
+    expect(regions[0]).toHaveAccessibleName(`Image ${failing.reference}`);
+    const fix = within(regions[0]).getByText(/^cosign attest/);
+    expect(fix).toHaveTextContent(
+      `cosign attest --key <in-boundary-key> --type cyclonedx --predicate sbom.cdx.json registry.eu.example.com/team/payments@${residentImage.digest}`,
+    );
+    expect(fix.textContent).not.toContain('slsaprovenance');
+    const passing = screen.getByRole('button', { name: /1 image passes/ });
+    expect(passing).toHaveAttribute('aria-expanded', 'false');
+  });
+
+  it('lists the defined tenants when the tenant is unknown', async () => {
+    await render(
+      fakeApi({
+        getStatus: async () =>
+          makeStatus({
+            decision: 'invalid',
+            images: [],
+            reasons: [
+              {
+                code: 'tenant_unknown',
+                message: 'Tenant nope is not defined in residency.tenants.',
+                details: { tenant: 'nope' },
+              },
+            ],
+          }),
+        listTenants: async () =>
+          ({ items: [{ id: 'acme-eu' }, { id: 'acme-us' }] } as any),
+      }),
+    );
+    expect(
+      await screen.findByText(
+        'Fix: Set residency.dev/tenant to one of the defined tenants: acme-eu, acme-us.',
+      ),
+    ).toBeInTheDocument();
+    expect(
+      screen.getByText('The tenant "nope" is not defined'),
+    ).toBeInTheDocument();
+  });
+
+  it('says a missing tag is missing, not that the registry did not answer, and never "No signature found"', async () => {
+    const missing = {
+      reference: 'registry.eu.example.com/team/payments:9.9',
+      registry: 'registry.eu.example.com',
+      repository: 'team/payments',
+      tag: '9.9',
+      decision: 'unknown' as const,
+      reasons: [
+        {
+          code: 'registry_unreachable' as const,
+          message: 'Image manifest not found',
+          details: { sourceCode: 'not_found' },
+        },
+      ],
+      signatures: [],
+      attestations: [],
+    };
+    await render(
+      fakeApi({
+        getStatus: async () =>
+          makeStatus({ decision: 'unknown', images: [missing] }),
+      }),
+    );
+    expect(
+      await screen.findAllByText(
+        /The image \(tag or digest\) does not exist in the registry/,
+      ),
+    ).not.toHaveLength(0);
+    expect(screen.queryByText('The registry did not answer')).toBeNull();
+    await userEvent.click(
+      screen.getByRole('button', { name: /Details: digest, keys/ }),
+    );
+    expect(screen.queryByText('No signature found')).toBeNull();
+    expect(
+      screen.getByText(
+        'Not checked: the image could not be read from the registry',
+      ),
+    ).toBeInTheDocument();
+    expect(screen.queryByText(/Signatures fetched/)).toBeNull();
   });
 });

@@ -7,15 +7,16 @@ import {
 } from '@backstage/core-components';
 import { useEntity } from '@backstage/plugin-catalog-react';
 import { stringifyEntityRef } from '@backstage/catalog-model';
-import { Alert } from '@material-ui/lab';
 import Typography from '@material-ui/core/Typography';
 import { isResidencyAvailable } from '../../helpers';
 import {
   EntityOverview,
-  ImageDetails,
+  ImageList,
   MissingAnnotation,
   RefreshButton,
+  RefreshNotice,
   useEntityStatus,
+  useTenantNames,
   CARD_TITLE_PROPS,
 } from '../common';
 
@@ -29,8 +30,16 @@ export function EntityResidencyCard(props: { title?: string }) {
   const { entity } = useEntity();
   const entityRef = stringifyEntityRef(entity);
   const available = isResidencyAvailable(entity);
-  const { loading, error, status, refresh, refreshing, refreshError } =
-    useEntityStatus(entityRef, available);
+  const {
+    loading,
+    error,
+    status,
+    refresh,
+    refreshing,
+    refreshError,
+    refreshedAt,
+  } = useEntityStatus(entityRef, available);
+  const tenants = useTenantNames(status?.reasons);
   const title = props.title ?? 'Residency';
 
   if (!available) {
@@ -44,7 +53,7 @@ export function EntityResidencyCard(props: { title?: string }) {
   const action = (
     <RefreshButton
       entityRef={entityRef}
-      onRefresh={refresh}
+      onRefresh={() => void refresh()}
       refreshing={refreshing}
     />
   );
@@ -70,13 +79,15 @@ export function EntityResidencyCard(props: { title?: string }) {
   } else {
     body = (
       <>
-        <EntityOverview status={status} />
-        <Typography variant="subtitle1" component="h3" gutterBottom>
-          Images ({status.images.length})
-        </Typography>
-        {status.images.map((image, i) => (
-          <ImageDetails key={`${image.reference}-${i}`} image={image} />
-        ))}
+        <EntityOverview status={status} tenants={tenants} />
+        {status.images.length > 0 && (
+          <>
+            <Typography variant="subtitle1" component="h3" gutterBottom>
+              Images ({status.images.length})
+            </Typography>
+            <ImageList images={status.images} context={{ tenants }} />
+          </>
+        )}
       </>
     );
   }
@@ -87,11 +98,11 @@ export function EntityResidencyCard(props: { title?: string }) {
       title={title}
       action={action}
     >
-      {refreshError && (
-        <Alert severity="error" role="alert">
-          Refresh failed: {refreshError.message}
-        </Alert>
-      )}
+      <RefreshNotice
+        refreshedAt={refreshedAt}
+        refreshError={refreshError}
+        status={status}
+      />
       {body}
     </InfoCard>
   );

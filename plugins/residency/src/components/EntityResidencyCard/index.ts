@@ -1,1 +1,2 @@
 export { EntityResidencyCard } from './EntityResidencyCard';
+export { EntityResidencySummaryCard } from './EntityResidencySummaryCard';

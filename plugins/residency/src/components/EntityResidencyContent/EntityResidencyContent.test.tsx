@@ -172,7 +172,7 @@ describe('EntityResidencyContent', () => {
     expect(entries[0]).toHaveTextContent('#2');
     expect(entries[0]).toHaveTextContent('Not resident');
     expect(entries[0]).toHaveTextContent(
-      'Reasons: key_outside_boundary, attestation_missing:sbom',
+      "The signing key is outside the tenant's boundary (key_outside_boundary); The SBOM attestation is missing (attestation_missing:sbom)",
     );
     expect(entries[0]).toHaveTextContent('12 Nov 2026, 12:00 UTC');
     expect(entries[0]).toHaveTextContent('Record hash: 22222222aaaa');
@@ -180,7 +180,7 @@ describe('EntityResidencyContent', () => {
       await screen.findByText(/Chain intact: all 2 records/),
     ).toBeInTheDocument();
     expect(document.body.textContent).toContain(
-      'npx @residency-dev/residency-cli verify-evidence <file>.json --config app-config.yaml',
+      'npx @residency-dev/residency-cli verify-evidence <file>.json',
     );
 
     await userEvent.click(
@@ -194,7 +194,7 @@ describe('EntityResidencyContent', () => {
     // the offline command now names the file just saved
     await waitFor(() =>
       expect(document.body.textContent).toContain(
-        'npx @residency-dev/residency-cli verify-evidence x.json --config app-config.yaml',
+        'npx @residency-dev/residency-cli verify-evidence x.json',
       ),
     );
   });
@@ -322,10 +322,10 @@ describe('EntityResidencyContent', () => {
 describe('verifyCommandFor', () => {
   it('quotes file names a shell would interpret', () => {
     expect(verifyCommandFor('a b;rm -rf ~.json')).toBe(
-      "npx @residency-dev/residency-cli verify-evidence 'a b;rm -rf ~.json' --config app-config.yaml",
+      "npx @residency-dev/residency-cli verify-evidence 'a b;rm -rf ~.json'",
     );
     expect(verifyCommandFor("it's.json")).toBe(
-      "npx @residency-dev/residency-cli verify-evidence 'it'\\''s.json' --config app-config.yaml",
+      "npx @residency-dev/residency-cli verify-evidence 'it'\\''s.json'",
     );
     expect(verifyCommandFor()).toContain('<file>.json');
   });

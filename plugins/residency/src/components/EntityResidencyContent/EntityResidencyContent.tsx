@@ -8,14 +8,15 @@ import {
 import { useEntity } from '@backstage/plugin-catalog-react';
 import { stringifyEntityRef } from '@backstage/catalog-model';
 import Grid from '@material-ui/core/Grid';
-import { Alert } from '@material-ui/lab';
 import { isResidencyAvailable } from '../../helpers';
 import {
   EntityOverview,
-  ImageDetails,
+  ImageList,
   MissingAnnotation,
   RefreshButton,
+  RefreshNotice,
   useEntityStatus,
+  useTenantNames,
   CARD_TITLE_PROPS,
 } from '../common';
 import { EvidenceHistory } from './EvidenceHistory';
@@ -30,8 +31,16 @@ export function EntityResidencyContent() {
   const { entity } = useEntity();
   const entityRef = stringifyEntityRef(entity);
   const available = isResidencyAvailable(entity);
-  const { loading, error, status, refresh, refreshing, refreshError } =
-    useEntityStatus(entityRef, available);
+  const {
+    loading,
+    error,
+    status,
+    refresh,
+    refreshing,
+    refreshError,
+    refreshedAt,
+  } = useEntityStatus(entityRef, available);
+  const tenants = useTenantNames(status?.reasons);
 
   if (!available) {
     return (
@@ -60,7 +69,7 @@ export function EntityResidencyContent() {
       />
     );
   } else {
-    statusBody = <EntityOverview status={status} />;
+    statusBody = <EntityOverview status={status} tenants={tenants} />;
   }
 
   return (
@@ -72,32 +81,25 @@ export function EntityResidencyContent() {
           action={
             <RefreshButton
               entityRef={entityRef}
-              onRefresh={refresh}
+              onRefresh={() => void refresh()}
               refreshing={refreshing}
             />
           }
         >
-          {refreshError && (
-            <Alert severity="error" role="alert">
-              Refresh failed: {refreshError.message}
-            </Alert>
-          )}
+          <RefreshNotice
+            refreshedAt={refreshedAt}
+            refreshError={refreshError}
+            status={status}
+          />
           {statusBody}
         </InfoCard>
       </Grid>
       <Grid item xs={12} md={7}>
         <InfoCard titleTypographyProps={CARD_TITLE_PROPS} title="Images">
           {loading && <Progress />}
-          {!loading &&
-            status &&
-            status.images.length > 0 &&
-            status.images.map((image, i) => (
-              <ImageDetails
-                key={`${image.reference}-${i}`}
-                image={image}
-                full
-              />
-            ))}
+          {!loading && status && status.images.length > 0 && (
+            <ImageList images={status.images} context={{ tenants }} />
+          )}
           {!loading && (!status || status.images.length === 0) && (
             <EmptyState
               missing="data"

@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useState } from 'react';
+import useAsync from 'react-use/esm/useAsync';
 import {
   CodeSnippet,
   EmptyState,
@@ -15,9 +16,9 @@ import GetAppIcon from '@material-ui/icons/GetApp';
 import { Alert } from '@material-ui/lab';
 import {
   residencyEvidenceReadPermission,
-  type ChainVerification,
   type EvidenceSummary,
 } from '@residency-dev/plugin-residency-common';
+import { problemFor } from '../common/advice';
 import { residencyApiRef } from '../../api';
 import {
   ResidencyStatus,
@@ -45,7 +46,7 @@ const useStyles = makeStyles(theme => ({
 
 /** The command an auditor runs to re-verify a bundle offline. */
 export const VERIFY_COMMAND =
-  'npx @residency-dev/residency-cli verify-evidence <file>.json --config app-config.yaml';
+  'npx @residency-dev/residency-cli verify-evidence <file>.json';
 
 /** The command for a file just downloaded; names with unusual characters are quoted. */
 export function verifyCommandFor(filename?: string): string {
@@ -55,31 +56,20 @@ export function verifyCommandFor(filename?: string): string {
   const arg = /^[A-Za-z0-9._-]+$/.test(filename)
     ? filename
     : `'${filename.replace(/'/g, `'\\''`)}'`;
-  return `npx @residency-dev/residency-cli verify-evidence ${arg} --config app-config.yaml`;
+  return `npx @residency-dev/residency-cli verify-evidence ${arg}`;
 }
 
 function ChainResult(props: { entityRef: string }) {
   const api = useApi(residencyApiRef);
-  const [state, setState] = useState<{
-    loading: boolean;
-    error?: Error;
-    result?: ChainVerification;
-  }>({ loading: true });
-  useEffect(() => {
-    let cancelled = false;
-    api.verifyChain({ entityRef: props.entityRef }).then(
-      result => !cancelled && setState({ loading: false, result }),
-      error => !cancelled && setState({ loading: false, error }),
-    );
-    return () => {
-      cancelled = true;
-    };
-  }, [api, props.entityRef]);
+  const state = useAsync(
+    () => api.verifyChain({ entityRef: props.entityRef }),
+    [api, props.entityRef],
+  );
 
   if (state.loading) {
     return <Progress />;
   }
-  if (state.error || !state.result) {
+  if (state.error || !state.value) {
     return (
       <Alert severity="warning">
         Chain integrity could not be checked:{' '}
@@ -87,7 +77,7 @@ function ChainResult(props: { entityRef: string }) {
       </Alert>
     );
   }
-  const { result } = state;
+  const result = state.value;
   if (result.ok) {
     return (
       <Alert severity="success">
@@ -243,10 +233,13 @@ export function EvidenceHistory(props: { entityRef: string }) {
                   component="div"
                   className={classes.meta}
                 >
-                  Reasons:{' '}
                   {entry.reasonCodes.length
-                    ? entry.reasonCodes.map(displayValue).join(', ')
-                    : 'none'}
+                    ? entry.reasonCodes
+                        .map(
+                          code => `${problemFor(code)} (${displayValue(code)})`,
+                        )
+                        .join('; ')
+                    : 'No problems found'}
                 </Typography>
                 <Typography
                   variant="body2"

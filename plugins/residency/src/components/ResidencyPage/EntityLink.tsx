@@ -16,8 +16,20 @@ export function EntityLink(props: {
   const entityRoute = useRouteRef(entityRouteRef);
   const name = displayValue(props.title || props.entityRef);
   let href: string | undefined;
+  // Without a title, show the short name (the full ref stays the accessible name)
+  let shortName: string | undefined;
   try {
     const ref = parseEntityRef(props.entityRef);
+    if (!props.title) {
+      shortName = displayValue(
+        ref.kind.toLocaleLowerCase('en-US') === 'component' &&
+          ref.namespace === 'default'
+          ? ref.name
+          : `${ref.kind.toLocaleLowerCase('en-US')}:${ref.namespace}/${
+              ref.name
+            }`,
+      );
+    }
     href = entityRoute({
       kind: ref.kind.toLocaleLowerCase('en-US'),
       namespace: ref.namespace.toLocaleLowerCase('en-US'),
@@ -36,6 +48,13 @@ export function EntityLink(props: {
         aria-label={`${props.children ?? props.subPath} of ${name}`}
       >
         {props.children ?? props.subPath}
+      </Link>
+    );
+  }
+  if (shortName && shortName !== name) {
+    return (
+      <Link to={href} aria-label={name} title={name}>
+        {shortName}
       </Link>
     );
   }

@@ -1,4 +1,5 @@
-import { type ReactNode, useEffect, useState } from 'react';
+import type { ReactNode } from 'react';
+import useAsync from 'react-use/esm/useAsync';
 import {
   InfoCard,
   Progress,
@@ -26,7 +27,6 @@ import {
   displayValue,
 } from '../common';
 import { ComplianceChart } from './ComplianceChart';
-import { complianceOverTime, type ComplianceDay } from './compliance';
 
 const useStyles = makeStyles(theme => ({
   counts: { display: 'flex', flexWrap: 'wrap', gap: theme.spacing(3) },
@@ -43,46 +43,24 @@ const DECISIONS: Decision[] = [
   'invalid',
   'unknown',
 ];
-/** How many services the chart samples (one evidence request each). */
-export const CHART_SAMPLE = 20;
 export const CHART_DAYS = 14;
 
 function StatusCounts() {
   const classes = useStyles();
   const api = useApi(residencyApiRef);
-  const [state, setState] = useState<{
-    loading: boolean;
-    error?: Error;
-    counts?: {
-      total?: number;
-      byDecision: Record<Decision, number | undefined>;
-    };
-  }>({ loading: true });
-  useEffect(() => {
-    let cancelled = false;
-    Promise.all([
+  const state = useAsync(async () => {
+    const [all, ...pages] = await Promise.all([
       api.listEntities({ limit: 1 }),
       ...DECISIONS.map(status => api.listEntities({ status, limit: 1 })),
-    ]).then(
-      ([all, ...pages]) => {
-        if (cancelled) return;
-        const byDecision = {} as Record<Decision, number | undefined>;
-        DECISIONS.forEach((d, i) => {
-          byDecision[d] = pages[i].totalCount;
-        });
-        setState({
-          loading: false,
-          counts: { total: all.totalCount, byDecision },
-        });
-      },
-      error => !cancelled && setState({ loading: false, error }),
-    );
-    return () => {
-      cancelled = true;
-    };
+    ]);
+    const byDecision = {} as Record<Decision, number | undefined>;
+    DECISIONS.forEach((d, i) => {
+      byDecision[d] = pages[i].totalCount;
+    });
+    return { total: all.totalCount, byDecision };
   }, [api]);
   if (state.loading) return <Progress />;
-  if (state.error || !state.counts) {
+  if (state.error || !state.value) {
     return (
       <ResponseErrorPanel
         error={state.error ?? new Error('No counts')}
@@ -90,7 +68,7 @@ function StatusCounts() {
       />
     );
   }
-  const { counts } = state;
+  const counts = state.value;
   return (
     <div className={classes.counts}>
       <div className={classes.count}>
@@ -121,52 +99,29 @@ function StatusCounts() {
 
 function ComplianceOverTime() {
   const api = useApi(residencyApiRef);
-  const [state, setState] = useState<{
-    loading: boolean;
-    error?: Error;
-    days?: ComplianceDay[];
-    sampled?: number;
-    total?: number;
-  }>({ loading: true });
-  useEffect(() => {
-    let cancelled = false;
-    (async () => {
-      const page = await api.listEntities({ limit: CHART_SAMPLE });
-      const histories = await Promise.all(
-        page.items.map(item =>
-          api
-            .listEvidence({ entityRef: item.entityRef, limit: 100 })
-            .then(p => p.items),
-        ),
-      );
-      return {
-        days: complianceOverTime(histories, {
-          days: CHART_DAYS,
-          now: new Date(),
-        }),
-        sampled: page.items.length,
-        total: page.totalCount,
-      };
-    })().then(
-      result => !cancelled && setState({ loading: false, ...result }),
-      error => !cancelled && setState({ loading: false, error }),
-    );
-    return () => {
-      cancelled = true;
-    };
-  }, [api]);
+  // One aggregate request (GET /compliance/history) instead of one per entity.
+  const loaded = useAsync(
+    () => api.getComplianceHistory({ days: CHART_DAYS }),
+    [api],
+  );
+  const state = {
+    loading: loaded.loading,
+    error: loaded.error,
+    ...loaded.value,
+  };
   if (state.loading) return <Progress />;
   if (state.error) {
     const status = (state.error as any)?.response?.status;
     return (
       <Typography variant="body2">
         {status === 403
-          ? 'The chart is built from evidence history, which needs the residency evidence permission.'
+          ? 'The chart covers the whole catalog, which needs the residency tenants permission (platform owners and auditors).'
           : `The chart could not be built: ${state.error.message}`}
       </Typography>
     );
   }
-  if (!state.sampled) {
+  const days = state.days ?? [];
+  if (!days.some(d => d.resident + d.notResident + d.unknown > 0)) {
     return (
       <Typography variant="body2">
         No services have been checked yet.
@@ -175,12 +130,7 @@ function ComplianceOverTime() {
   }
   return (
     <>
-      <ComplianceChart days={state.days ?? []} />
-      {state.total !== undefined && state.total > (state.sampled ?? 0) && (
-        <Typography variant="caption" color="textSecondary">
-          Sample of the first {state.sampled} of {state.total} services.
-        </Typography>
-      )}
+      <ComplianceChart days={days} />
     </>
   );
 }

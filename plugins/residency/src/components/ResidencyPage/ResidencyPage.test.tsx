@@ -25,7 +25,6 @@ import type {
 import { residencyApiRef, type ResidencyApi } from '../../api';
 import { fakeApi } from '../../__fixtures__/fixtures';
 import { ResidencyPage } from './ResidencyPage';
-import { complianceOverTime } from './compliance';
 
 // usePermission caches decisions globally (swr) across tests; decide per test here.
 jest.mock('@backstage/plugin-permission-react', () => ({
@@ -129,11 +128,40 @@ function pageApi(overrides: Partial<ResidencyApi> = {}) {
       totalCount: options?.status === 'non_compliant' ? 1 : 4,
     })),
     listEvidence: jest.fn().mockResolvedValue({ items: [] }),
+    getComplianceHistory: jest.fn().mockResolvedValue({
+      days: [
+        {
+          day: '2026-11-19',
+          resident: 1,
+          notResident: 1,
+          unknown: 0,
+          unchecked: 2,
+        },
+        {
+          day: '2026-11-20',
+          resident: 2,
+          notResident: 1,
+          unknown: 1,
+          unchecked: 0,
+        },
+      ],
+    }),
     ...overrides,
   });
 }
 
 describe('ResidencyPage', () => {
+  it('builds the compliance chart from one aggregate request', async () => {
+    const api = pageApi();
+    await render(api);
+    await waitFor(() =>
+      expect(document.querySelectorAll('[title="2026-11-20"]')).toHaveLength(1),
+    );
+    expect(api.getComplianceHistory).toHaveBeenCalledTimes(1);
+    expect(api.getComplianceHistory).toHaveBeenCalledWith({ days: 14 });
+    expect(api.listEvidence).not.toHaveBeenCalled();
+  });
+
   it('has a heading and named tabs', async () => {
     await render(pageApi());
     expect(
@@ -294,15 +322,19 @@ describe('ResidencyPage', () => {
     const table = await screen.findByRole('table', {
       name: 'Services and their residency status',
     });
+    // the accessible name is the full entity ref; the visible text its short name
     const names = () =>
       within(table)
         .getAllByRole('link')
-        .map(a => a.textContent)
-        .filter(text => text !== 'Evidence');
+        .map(a => a.getAttribute('aria-label') ?? a.textContent)
+        .filter(text => !text?.startsWith('Evidence'));
     expect(names()).toEqual([
       'component:default/alpha',
       'component:default/bravo',
     ]);
+    expect(
+      within(table).getByRole('link', { name: 'component:default/alpha' }),
+    ).toHaveTextContent(/^alpha$/);
     await userEvent.click(
       screen.getByRole('button', { name: 'Sort by Entity' }),
     );
@@ -344,7 +376,17 @@ describe('ResidencyPage', () => {
       name: /registry\.us\.example\.com/,
     });
     expect(usRow).toHaveTextContent('us-east-1');
-    expect(usRow).toHaveTextContent('outside');
+    expect(usRow).toHaveTextContent('outside (not accepted for this tenant)');
+    // configuration outside the boundary is normal, not an error colour
+    expect(within(usRow).getByText(/outside/).className).toMatch(
+      /MuiTypography-colorTextSecondary/,
+    );
+    // what needs action comes first: the mismatches table precedes the tenant cards
+    const mismatchesTitle = await screen.findByText('Mapping mismatches');
+    expect(
+      mismatchesTitle.compareDocumentPosition(registries) &
+        Node.DOCUMENT_POSITION_FOLLOWING,
+    ).toBeTruthy();
     expect(
       screen.getByRole('table', {
         name: 'Signing keys of tenant eu-sovereign',
@@ -392,79 +434,5 @@ describe('ResidencyPage', () => {
         screen.getByRole('combobox', { name: 'Filter by tenant' }),
       ).getByRole('option', { name: 'eu-sovereign' }),
     ).toBeInTheDocument();
-  });
-});
-
-describe('complianceOverTime', () => {
-  it('replays each entity history to the decision at the end of each day', () => {
-    const days = complianceOverTime(
-      [
-        [
-          {
-            id: 'a1',
-            entityRef: 'a',
-            sequence: 1,
-            decision: 'non_compliant',
-            reasonCodes: [],
-            recordHash: '',
-            previousHash: null,
-            createdAt: '2026-11-20T09:00:00Z',
-          },
-          {
-            id: 'a2',
-            entityRef: 'a',
-            sequence: 2,
-            decision: 'compliant',
-            reasonCodes: [],
-            recordHash: '',
-            previousHash: null,
-            createdAt: '2026-11-22T09:00:00Z',
-          },
-        ],
-        [
-          {
-            id: 'b1',
-            entityRef: 'b',
-            sequence: 1,
-            decision: 'unknown',
-            reasonCodes: [],
-            recordHash: '',
-            previousHash: null,
-            createdAt: '2026-11-21T23:59:00Z',
-          },
-        ],
-      ],
-      { days: 4, now: new Date('2026-11-22T15:00:00Z') },
-    );
-    expect(days).toEqual([
-      {
-        day: '2026-11-19',
-        resident: 0,
-        notResident: 0,
-        unknown: 0,
-        unchecked: 2,
-      },
-      {
-        day: '2026-11-20',
-        resident: 0,
-        notResident: 1,
-        unknown: 0,
-        unchecked: 1,
-      },
-      {
-        day: '2026-11-21',
-        resident: 0,
-        notResident: 1,
-        unknown: 1,
-        unchecked: 0,
-      },
-      {
-        day: '2026-11-22',
-        resident: 1,
-        notResident: 0,
-        unknown: 1,
-        unchecked: 0,
-      },
-    ]);
   });
 });

@@ -1,4 +1,5 @@
-import { useEffect, useState } from 'react';
+import { useSearchParams } from 'react-router-dom';
+import useAsync from 'react-use/esm/useAsync';
 import { Content, Header, Page } from '@backstage/core-components';
 import { useApi } from '@backstage/core-plugin-api';
 import { usePermission } from '@backstage/plugin-permission-react';
@@ -26,30 +27,32 @@ type TabId = (typeof TABS)[number]['id'];
 /** The tabs of the Residency page, without the page header. */
 export function ResidencyPageContent(props: { initialTab?: TabId }) {
   const api = useApi(residencyApiRef);
-  const [tab, setTab] = useState<TabId>(props.initialTab ?? 'overview');
+  // The selected tab lives in the URL (?tab=services) so reloads and shared links keep it.
+  const [searchParams, setSearchParams] = useSearchParams();
+  const fromUrl = searchParams.get('tab');
+  const tab: TabId = TABS.some(t => t.id === fromUrl)
+    ? (fromUrl as TabId)
+    : props.initialTab ?? 'overview';
+  const setTab = (next: TabId) => {
+    const params = new URLSearchParams(searchParams);
+    params.set('tab', next);
+    setSearchParams(params);
+  };
   const permission = usePermission({
     permission: residencyTenantsReadPermission,
   });
-  const [tenants, setTenants] = useState<{
-    items?: TenantSummary[];
-    mismatches?: Mismatch[];
-    error?: Error;
-  }>({});
-
-  useEffect(() => {
+  const loaded = useAsync(async () => {
     if (!permission.allowed) {
       return undefined;
     }
-    let cancelled = false;
-    Promise.all([api.listTenants(), api.listMismatches()]).then(
-      ([t, m]) =>
-        !cancelled && setTenants({ items: t.items, mismatches: m.items }),
-      error => !cancelled && setTenants({ error }),
-    );
-    return () => {
-      cancelled = true;
-    };
+    const [t, m] = await Promise.all([api.listTenants(), api.listMismatches()]);
+    return { items: t.items, mismatches: m.items };
   }, [api, permission.allowed]);
+  const tenants: {
+    items?: TenantSummary[];
+    mismatches?: Mismatch[];
+    error?: Error;
+  } = loaded.error ? { error: loaded.error } : loaded.value ?? {};
 
   const tenantsAllowed = !permission.loading && permission.allowed;
   return (

@@ -1,4 +1,5 @@
-import { useEffect, useMemo, useState } from 'react';
+import { useMemo, useRef, useState } from 'react';
+import useAsync from 'react-use/esm/useAsync';
 import {
   EmptyState,
   Progress,
@@ -29,8 +30,18 @@ import type {
 import { residencyApiRef } from '../../api';
 import { ResidencyStatus, displayValue, formatTime } from '../common';
 import { EntityLink } from './EntityLink';
+import { problemFor } from '../common/advice';
 
 const useStyles = makeStyles(theme => ({
+  reasons: { minWidth: 240 },
+  reasonList: { margin: 0, paddingLeft: theme.spacing(2) },
+  code: {
+    display: 'block',
+    fontFamily: 'monospace',
+    fontSize: '0.75rem',
+    color: theme.palette.text.secondary,
+    overflowWrap: 'anywhere',
+  },
   filters: {
     display: 'flex',
     flexWrap: 'wrap',
@@ -108,36 +119,33 @@ export function ServicesTab(props: { tenants: string[] }) {
     300,
     [search],
   );
-  const [state, setState] = useState<{
-    loading: boolean;
-    error?: Error;
-    page?: Page<EntityStatusSummary>;
-  }>({ loading: true });
   const [sort, setSort] = useState<{ key: SortKey; dir: 'asc' | 'desc' }>({
     key: 'entity',
     dir: 'asc',
   });
 
   const cursor = cursors[pageIndex];
-  useEffect(() => {
-    let cancelled = false;
-    setState(prev => ({ loading: true, page: prev.page }));
-    api
-      .listEntities({
+  const loaded = useAsync(
+    () =>
+      api.listEntities({
         status: status || undefined,
         tenant: tenant || undefined,
         q: q || undefined,
         cursor,
         limit: PAGE_SIZE,
-      })
-      .then(
-        page => !cancelled && setState({ loading: false, page }),
-        error => !cancelled && setState({ loading: false, error }),
-      );
-    return () => {
-      cancelled = true;
-    };
-  }, [api, status, tenant, q, cursor]);
+      }),
+    [api, status, tenant, q, cursor],
+  );
+  // Keep the previous page on screen while the next one loads.
+  const lastPage = useRef<Page<EntityStatusSummary> | undefined>(undefined);
+  if (loaded.value) {
+    lastPage.current = loaded.value;
+  }
+  const state = {
+    loading: loaded.loading,
+    error: loaded.error,
+    page: loaded.value ?? lastPage.current,
+  };
 
   const rows = useMemo(() => {
     const items = [...(state.page?.items ?? [])];
@@ -321,10 +329,21 @@ export function ServicesTab(props: { tenants: string[] }) {
                     {row.images.length > 3 &&
                       `and ${row.images.length - 3} more`}
                   </TableCell>
-                  <TableCell>
-                    {row.reasonCodes.length
-                      ? row.reasonCodes.map(displayValue).join(', ')
-                      : '—'}
+                  <TableCell className={classes.reasons}>
+                    {row.reasonCodes.length ? (
+                      <ul className={classes.reasonList}>
+                        {row.reasonCodes.map((code, i) => (
+                          <li key={`${code}-${i}`}>
+                            {problemFor(code)}{' '}
+                            <span className={classes.code}>
+                              {displayValue(code)}
+                            </span>
+                          </li>
+                        ))}
+                      </ul>
+                    ) : (
+                      '—'
+                    )}
                   </TableCell>
                   <TableCell>{formatTime(row.checkedAt)}</TableCell>
                 </TableRow>

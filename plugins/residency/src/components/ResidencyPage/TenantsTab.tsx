@@ -1,4 +1,5 @@
-import { type ReactNode, useEffect, useState } from 'react';
+import { type ReactNode, useState } from 'react';
+import useAsync from 'react-use/esm/useAsync';
 import {
   EmptyState,
   InfoCard,
@@ -51,12 +52,18 @@ const MISMATCH_KIND: Record<Mismatch['kind'], string> = {
   build_region: 'Build region',
 };
 
+/**
+ * Whether a configured registry or key lies inside this tenant's boundary.
+ * Keys and registries outside are normal configuration (they serve other
+ * tenants; this tenant does not accept them), so they are not shown as errors.
+ */
 function Inside(props: { inside: boolean }) {
-  const classes = useStyles();
   return props.inside ? (
     <span>inside</span>
   ) : (
-    <span className={classes.outside}>outside</span>
+    <Typography variant="body2" component="span" color="textSecondary">
+      outside (not accepted for this tenant)
+    </Typography>
   );
 }
 
@@ -167,22 +174,15 @@ function Mismatches(props: { tenants: TenantSummary[] }) {
   const classes = useStyles();
   const api = useApi(residencyApiRef);
   const [tenant, setTenant] = useState('');
-  const [state, setState] = useState<{
-    loading: boolean;
-    error?: Error;
-    items?: Mismatch[];
-  }>({ loading: true });
-  useEffect(() => {
-    let cancelled = false;
-    setState(prev => ({ loading: true, items: prev.items }));
-    api.listMismatches({ tenant: tenant || undefined }).then(
-      r => !cancelled && setState({ loading: false, items: r.items }),
-      error => !cancelled && setState({ loading: false, error }),
-    );
-    return () => {
-      cancelled = true;
-    };
-  }, [api, tenant]);
+  const loaded = useAsync(
+    () => api.listMismatches({ tenant: tenant || undefined }),
+    [api, tenant],
+  );
+  const state = {
+    loading: loaded.loading,
+    error: loaded.error,
+    items: loaded.value?.items,
+  };
 
   return (
     <InfoCard
@@ -300,14 +300,15 @@ export function TenantsTab(props: {
             />
           </Grid>
         )}
+        {/* what needs action first, then the configuration behind it */}
+        <Grid item xs={12}>
+          <Mismatches tenants={tenants} />
+        </Grid>
         {tenants.map(t => (
           <Grid item xs={12} key={t.id}>
             <TenantCard tenant={t} />
           </Grid>
         ))}
-        <Grid item xs={12}>
-          <Mismatches tenants={tenants} />
-        </Grid>
       </Grid>
     );
   }

@@ -4,18 +4,26 @@ import type { EntityStatus } from '@residency-dev/plugin-residency-common';
 import { ResidencyStatus, formatTime, statusView } from './status';
 import { ReasonList } from './ReasonList';
 import { displayValue } from './SafeLink';
+import { helpFor } from './advice';
+import { sortImages } from './ImageDetails';
 
 const useStyles = makeStyles(theme => ({
   grid: {
     display: 'grid',
-    gridTemplateColumns: 'minmax(110px, max-content) 1fr',
+    gridTemplateColumns: 'minmax(90px, max-content) minmax(0, 1fr)',
     columnGap: theme.spacing(2),
     rowGap: theme.spacing(0.5),
     margin: theme.spacing(1, 0, 2),
     '& dt': { color: theme.palette.text.secondary },
-    '& dd': { margin: 0, wordBreak: 'break-word' },
+    '& dd': { margin: 0, minWidth: 0, overflowWrap: 'anywhere' },
   },
   explanation: { color: theme.palette.text.secondary },
+  failing: {
+    margin: theme.spacing(1, 0),
+    paddingLeft: theme.spacing(2.5),
+    overflowWrap: 'anywhere',
+  },
+  mono: { fontFamily: 'monospace' },
   staleBox: {
     borderLeft: `4px solid ${theme.palette.warning.main}`,
     paddingLeft: theme.spacing(1.5),
@@ -23,11 +31,50 @@ const useStyles = makeStyles(theme => ({
   },
 }));
 
-/** The entity-level part of a status: decision, tenant, boundary, declared region, reasons. */
-export function EntityOverview(props: { status: EntityStatus }) {
+/** One line per failing image: which image, and its first problem in plain words. */
+export function FailingImagesSummary(props: { status: EntityStatus }) {
+  const classes = useStyles();
+  const failing = sortImages(props.status.images).filter(
+    i => i.decision !== 'compliant',
+  );
+  if (failing.length === 0) {
+    return null;
+  }
+  return (
+    <ul className={classes.failing} aria-label="Failing images">
+      {failing.map((image, i) => (
+        <li key={`${image.reference}-${i}`}>
+          <Typography variant="body2" component="span">
+            <span className={classes.mono}>
+              {displayValue(image.reference)}
+            </span>
+            {image.reasons[0]
+              ? `: ${helpFor(image.reasons[0], { image }).problem}`
+              : ''}
+            {image.reasons.length > 1
+              ? ` (+${image.reasons.length - 1} more)`
+              : ''}
+          </Typography>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+/**
+ * The entity-level part of a status: the verdict, which images fail, then
+ * tenant, boundary, declared region and times, then entity-level reasons.
+ */
+export function EntityOverview(props: {
+  status: EntityStatus;
+  tenants?: string[];
+}) {
   const classes = useStyles();
   const { status } = props;
   const view = statusView(status.decision, status.stale);
+  const failingCount = status.images.filter(
+    i => i.decision !== 'compliant',
+  ).length;
   return (
     <>
       <ResidencyStatus
@@ -36,8 +83,13 @@ export function EntityOverview(props: { status: EntityStatus }) {
         variant="headline"
       />
       <Typography variant="body2" className={classes.explanation}>
-        {view.explanation}
+        {failingCount > 0
+          ? `${failingCount} of ${status.images.length} image${
+              status.images.length === 1 ? '' : 's'
+            } ${failingCount === 1 ? 'fails' : 'fail'}:`
+          : view.explanation}
       </Typography>
+      <FailingImagesSummary status={status} />
       {status.stale && (
         <div className={classes.staleBox}>
           <Typography variant="body2">
@@ -51,10 +103,16 @@ export function EntityOverview(props: { status: EntityStatus }) {
             <ReasonList
               reasons={status.lastAttempt.reasons}
               label="Reasons of the latest attempt"
+              context={{ tenants: props.tenants }}
             />
           )}
         </div>
       )}
+      <ReasonList
+        reasons={status.reasons}
+        label="Reasons for the entity"
+        context={{ tenants: props.tenants }}
+      />
       <dl className={classes.grid}>
         <dt>Tenant</dt>
         <dd>{displayValue(status.tenant ?? 'none')}</dd>
@@ -77,7 +135,6 @@ export function EntityOverview(props: { status: EntityStatus }) {
           </>
         )}
       </dl>
-      <ReasonList reasons={status.reasons} label="Reasons for the entity" />
     </>
   );
 }

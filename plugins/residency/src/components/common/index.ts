@@ -7,3 +7,6 @@ export * from './EntityOverview';
 export * from './MissingAnnotation';
 export * from './RefreshButton';
 export * from './useEntityStatus';
+export * from './advice';
+export * from './useTenantNames';
+export * from './RefreshNotice';

@@ -1,0 +1,68 @@
+import {
+  coreExtensionData,
+  createExtensionInput,
+  createFrontendModule,
+  PageBlueprint,
+} from '@backstage/frontend-plugin-api';
+import { Content, Header, Page } from '@backstage/core-components';
+import {
+  CatalogFilterLayout,
+  EntityListProvider,
+} from '@backstage/plugin-catalog-react';
+import { CatalogTable, type CatalogTableRow } from '@backstage/plugin-catalog';
+import catalogPlugin from '@backstage/plugin-catalog/alpha';
+import CategoryIcon from '@material-ui/icons/Category';
+import { createResidencyColumn } from '@residency-dev/plugin-residency';
+
+const residencyColumn = createResidencyColumn<CatalogTableRow>();
+
+/**
+ * The catalog page with a "Residency" column. It replaces the catalog
+ * plugin's `page:catalog` (same id, from a module of the catalog plugin) and
+ * keeps every filter extension (kind, type, owner, ..., and Residency's).
+ * The list is loaded without server-side pagination so the Residency filter,
+ * which runs in the browser, sees every entity.
+ */
+export const catalogPageWithResidency = PageBlueprint.makeWithOverrides({
+  inputs: {
+    filters: createExtensionInput([coreExtensionData.reactElement]),
+  },
+  factory(originalFactory, { inputs }) {
+    const filters = inputs.filters.map(f =>
+      f.get(coreExtensionData.reactElement),
+    );
+    return originalFactory({
+      path: '/catalog',
+      routeRef: catalogPlugin.routes.catalogIndex,
+      title: 'Catalog',
+      icon: <CategoryIcon fontSize="inherit" />,
+      loader: async () => (
+        <Page themeId="home">
+          <Header title="Catalog" />
+          <Content>
+            <EntityListProvider>
+              <CatalogFilterLayout>
+                <CatalogFilterLayout.Filters>
+                  {filters}
+                </CatalogFilterLayout.Filters>
+                <CatalogFilterLayout.Content>
+                  <CatalogTable
+                    columns={context => [
+                      ...CatalogTable.defaultColumnsFunc(context),
+                      residencyColumn,
+                    ]}
+                  />
+                </CatalogFilterLayout.Content>
+              </CatalogFilterLayout>
+            </EntityListProvider>
+          </Content>
+        </Page>
+      ),
+    });
+  },
+});
+
+export const catalogPageModule = createFrontendModule({
+  pluginId: 'catalog',
+  extensions: [catalogPageWithResidency],
+});

@@ -1,0 +1,104 @@
+import { useEffect, useState } from 'react';
+import { stringifyEntityRef, type Entity } from '@backstage/catalog-model';
+import {
+  useEntityList,
+  type DefaultEntityFilters,
+  type EntityFilter,
+} from '@backstage/plugin-catalog-react';
+import FormControl from '@material-ui/core/FormControl';
+import InputLabel from '@material-ui/core/InputLabel';
+import Select from '@material-ui/core/Select';
+import Box from '@material-ui/core/Box';
+import type {
+  Decision,
+  EntityStatusSummary,
+} from '@residency-dev/plugin-residency-common';
+import { decisionOf, useResidencyIndex } from './useResidencyIndex';
+
+/** The filter's choices: a stored decision, or "not set up" (no annotations). */
+export type ResidencyFilterValue = Decision | 'not_set_up';
+
+const OPTIONS: { value: ResidencyFilterValue; label: string }[] = [
+  { value: 'compliant', label: 'Resident' },
+  { value: 'non_compliant', label: 'Not resident' },
+  { value: 'invalid', label: 'Not resident (configuration)' },
+  { value: 'unknown', label: 'Unknown' },
+  { value: 'not_set_up', label: 'Not set up' },
+];
+
+/**
+ * Keeps catalog entities whose stored residency decision is the chosen one.
+ * Runs in the browser (the status is not part of the entity), so it is meant
+ * for the catalog table without server-side pagination.
+ *
+ * @public
+ */
+export class EntityResidencyFilter implements EntityFilter {
+  constructor(
+    readonly value: ResidencyFilterValue,
+    private readonly index: Map<string, EntityStatusSummary>,
+  ) {}
+
+  filterEntity(entity: Entity): boolean {
+    const decision = decisionOf(this.index, stringifyEntityRef(entity));
+    if (this.value === 'not_set_up') {
+      return decision === undefined;
+    }
+    return decision === this.value;
+  }
+
+  toQueryValue(): string {
+    return this.value;
+  }
+}
+
+/** Catalog filters with the residency filter. @public */
+export type ResidencyEntityFilters = DefaultEntityFilters & {
+  residency?: EntityResidencyFilter;
+};
+
+/**
+ * A "Residency" picker for the catalog's filter column.
+ *
+ * @public
+ */
+export function ResidencyCatalogFilter() {
+  const { updateFilters, queryParameters } =
+    useEntityList<ResidencyEntityFilters>();
+  const initial = [queryParameters.residency].flat()[0];
+  const [value, setValue] = useState<ResidencyFilterValue | ''>(
+    OPTIONS.some(o => o.value === initial)
+      ? (initial as ResidencyFilterValue)
+      : '',
+  );
+  const { value: index } = useResidencyIndex();
+  useEffect(() => {
+    updateFilters({
+      residency:
+        value && index ? new EntityResidencyFilter(value, index) : undefined,
+    });
+  }, [value, index, updateFilters]);
+
+  return (
+    <Box pb={1} pt={1}>
+      <FormControl fullWidth>
+        <InputLabel shrink htmlFor="residency-catalog-filter">
+          Residency
+        </InputLabel>
+        <Select
+          native
+          value={value}
+          onChange={e => setValue(e.target.value as ResidencyFilterValue | '')}
+          inputProps={{ id: 'residency-catalog-filter' }}
+        >
+          <option value="">All</option>
+          {OPTIONS.map(o => (
+            <option key={o.value} value={o.value}>
+              {o.label}
+            </option>
+          ))}
+        </Select>
+      </FormControl>
+    </Box>
+  );
+}

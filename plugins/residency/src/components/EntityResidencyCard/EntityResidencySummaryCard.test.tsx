@@ -1,0 +1,75 @@
+import { screen } from '@testing-library/react';
+import { TestApiProvider, renderInTestApp } from '@backstage/test-utils';
+import {
+  EntityProvider,
+  entityRouteRef,
+} from '@backstage/plugin-catalog-react';
+import type { Entity } from '@backstage/catalog-model';
+import { residencyApiRef, type ResidencyApi } from '../../api';
+import { EntityResidencySummaryCard } from './EntityResidencySummaryCard';
+import {
+  annotatedEntity,
+  fakeApi,
+  makeStatus,
+  plainEntity,
+  residentImage,
+} from '../../__fixtures__/fixtures';
+
+function render(api: ResidencyApi, entity: Entity = annotatedEntity) {
+  return renderInTestApp(
+    <TestApiProvider apis={[[residencyApiRef, api]]}>
+      <EntityProvider entity={entity}>
+        <EntityResidencySummaryCard />
+      </EntityProvider>
+    </TestApiProvider>,
+    { mountedRoutes: { '/catalog/:namespace/:kind/:name': entityRouteRef } },
+  );
+}
+
+describe('EntityResidencySummaryCard', () => {
+  it('shows the verdict, the failing image and its problem, and links to the tab', async () => {
+    const failing = {
+      ...residentImage,
+      reference: 'registry.eu.example.com/team/ledger:2.0',
+      decision: 'non_compliant' as const,
+      reasons: [
+        {
+          code: 'key_outside_boundary' as const,
+          message: 'Signed in us-east-1.',
+        },
+      ],
+    };
+    await render(
+      fakeApi({
+        getStatus: async () =>
+          makeStatus({
+            decision: 'non_compliant',
+            images: [residentImage, failing],
+          }),
+      }),
+    );
+    expect(await screen.findByText('Not resident')).toBeInTheDocument();
+    expect(
+      screen.getByRole('list', { name: 'Failing images' }),
+    ).toHaveTextContent(
+      "registry.eu.example.com/team/ledger:2.0: The signing key is outside the tenant's boundary",
+    );
+    // the passing image is not listed on the compact card
+    expect(screen.queryByText(residentImage.reference)).toBeNull();
+    expect(
+      screen.getByRole('link', { name: 'Details, fixes and evidence' }),
+    ).toHaveAttribute('href', '/catalog/default/component/payments/residency');
+  });
+
+  it('tells owners of a component without annotations how to onboard, without calling the API', async () => {
+    const getStatus = jest.fn();
+    await render(fakeApi({ getStatus }), plainEntity);
+    expect(
+      screen.getByText(/Residency is not set up for this component/),
+    ).toBeInTheDocument();
+    expect(
+      screen.getByRole('link', { name: 'See how to onboard it' }),
+    ).toHaveAttribute('href', '/catalog/default/component/plain/residency');
+    expect(getStatus).not.toHaveBeenCalled();
+  });
+});

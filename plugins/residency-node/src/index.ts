@@ -75,3 +75,4 @@ export type {
   Discovery,
   SourceErrorCode,
 } from './source/types';
+export * from './vsa';

@@ -1,0 +1,16 @@
+/*
+ * SLSA Verification Summary Attestations issued and checked by Residency.
+ */
+export * from './types';
+export { buildVsaStatements, verifiedInputs } from './statement';
+export type { BuildVsaOptions } from './statement';
+export { signVsa, FileVsaSigner, fingerprintOf } from './sign';
+export type { VsaSigner, SignedVsa } from './sign';
+export { verifyVsa } from './verify';
+export type {
+  VerifyVsaOptions,
+  VsaVerification,
+  VsaVerificationCode,
+  VsaSummary,
+  VsaTrustedKey,
+} from './verify';

@@ -14,3 +14,9 @@ export type {
   VsaSummary,
   VsaTrustedKey,
 } from './verify';
+export { AwsKmsVsaSigner } from './kms';
+export type { AwsKmsVsaSignerOptions, AwsCredentials } from './kms';
+export { loadVsaSettings, createVsaSigner } from './config';
+export type { VsaSettings } from './config';
+export { verifyVsaForImage } from './discover';
+export type { VerifyVsaForImageOptions } from './discover';

@@ -172,12 +172,12 @@ export function verifyVsa(options: VerifyVsaOptions): VsaVerification {
     throw new VsaError('vsa_input_invalid', 'maximum age must be positive');
   if (!/^sha(256|512):[0-9a-f]+$/.test(options.digest))
     throw new VsaError('vsa_input_invalid', `bad digest ${options.digest}`);
-  const wantLevel =
-    options.boundary === undefined
-      ? undefined
-      : options.boundary.startsWith(VSA_LEVEL_PREFIX)
+  let wantLevel: string | undefined;
+  if (options.boundary !== undefined) {
+    wantLevel = options.boundary.startsWith(VSA_LEVEL_PREFIX)
       ? options.boundary
       : boundaryLevel(options.boundary);
+  }
   const ctx: VerifyContext = {
     digest: options.digest,
     keys: [trustedKey(options.key)],

@@ -10,6 +10,7 @@ import {
   loadResidencySettings,
   type ResidencyEngine,
 } from '@residency-dev/plugin-residency-node';
+import { createVsaWiring } from './vsa/wiring';
 import { readResidencyBackendOptions } from './config';
 import { engineConfigReader } from './engineConfig';
 import { DatabaseResidencyStore } from './database/DatabaseResidencyStore';
@@ -80,10 +81,20 @@ export const residencyPlugin = createBackendPlugin({
           database: deps.database,
           logger: deps.logger,
         });
+        const vsa = await createVsaWiring({
+          config: engineConfigReader(deps.config),
+          settings: engine.settings,
+          database: deps.database,
+          store,
+          logger: deps.logger,
+        });
         const evaluator = new EntityEvaluator({
           engine,
           store,
           revalidateAfterSeconds: options.revalidateAfterSeconds,
+          ...(vsa
+            ? { onRecorded: vsa.issuer.onRecorded.bind(vsa.issuer) }
+            : {}),
         });
 
         const refresher = ResidencyRefresher.create({
@@ -120,6 +131,7 @@ export const residencyPlugin = createBackendPlugin({
             httpAuth: deps.httpAuth,
             auditor: deps.auditor,
             service,
+            ...(vsa ? { vsa: vsa.store } : {}),
           }),
         );
       },

@@ -33,6 +33,11 @@ export interface BuildVsaOptions {
   evidenceUri?: string;
   /** URI naming the tenant policy. Default `<verifierId>/policies/<tenant>`. */
   policyUri?: string;
+  /**
+   * When the same decision was confirmed by a later check (no new record: same
+   * decision and inputs), that check's time. Default: the record's `checkedAt`.
+   */
+  timeVerified?: string;
 }
 
 /** Reason codes of the entity that come from tenant rules rather than from one image. */
@@ -171,7 +176,7 @@ export function buildVsaStatements(options: BuildVsaOptions): VsaStatement[] {
         verifier: { id: verifierId, version: versionOf() },
         // the decision (with today's keys and policy) is made at checkedAt, even
         // when the signatures were fetched earlier
-        timeVerified: record.result.checkedAt,
+        timeVerified: options.timeVerified ?? record.result.checkedAt,
         resourceUri: image.reference.includes('@')
           ? image.reference
           : `${image.reference}@${image.digest}`,

@@ -1,0 +1,45 @@
+import type {
+  DatabaseService,
+  LoggerService,
+} from '@backstage/backend-plugin-api';
+import {
+  createVsaSigner,
+  loadVsaSettings,
+  type ConfigReader,
+  type ResidencySettings,
+} from '@residency-dev/plugin-residency-node';
+import type { ResidencyStore } from '../database/ResidencyStore';
+import { VsaIssuer } from './VsaIssuer';
+import { DatabaseVsaStore } from './VsaStore';
+
+/**
+ * The VSA parts of the plugin when `residency.vsa` is configured (undefined otherwise).
+ * A bad `residency.vsa` stops the backend at start, like the rest of `residency:`.
+ */
+export async function createVsaWiring(options: {
+  config: ConfigReader;
+  settings: ResidencySettings;
+  database: DatabaseService;
+  store: ResidencyStore;
+  logger: LoggerService;
+}): Promise<{ issuer: VsaIssuer; store: DatabaseVsaStore } | undefined> {
+  const settings = loadVsaSettings(options.config, options.settings);
+  if (!settings) return undefined;
+  if (settings.publish) {
+    options.logger.warn(
+      'residency.vsa.publish is not implemented yet: VSAs are stored and served, not pushed to registries',
+    );
+  }
+  const signer = createVsaSigner(settings);
+  const store = new DatabaseVsaStore(await options.database.getClient());
+  return {
+    store,
+    issuer: new VsaIssuer({
+      settings,
+      signer,
+      store: options.store,
+      vsaStore: store,
+      logger: options.logger,
+    }),
+  };
+}

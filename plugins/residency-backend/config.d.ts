@@ -91,8 +91,8 @@ export interface Config {
       publicGood?: boolean;
     }>;
     /**
-     * SLSA Verification Summary Attestations (VSA v1) signed by this verifier. Read by
-     * `residency verify --vsa`; the portal itself does not issue them yet.
+     * SLSA Verification Summary Attestations (VSA v1) signed by this verifier: issued by
+     * the backend on every check (served at `/evidence/{id}/vsa`) and by `residency verify --vsa`.
      */
     vsa?: {
       /** `verifier.id` of every VSA: a URI naming this verifier, e.g. the portal's URL. */

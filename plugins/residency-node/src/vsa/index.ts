@@ -20,3 +20,5 @@ export { loadVsaSettings, createVsaSigner } from './config';
 export type { VsaSettings } from './config';
 export { verifyVsaForImage } from './discover';
 export type { VerifyVsaForImageOptions } from './discover';
+export { publishVsa } from './publish';
+export type { VsaPublishTarget, VsaPublication } from './publish';

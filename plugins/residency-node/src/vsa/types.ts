@@ -63,7 +63,8 @@ export type VsaErrorCode =
   | 'vsa_key_outside_boundary'
   | 'vsa_input_invalid'
   | 'vsa_kms_error'
-  | 'vsa_signing_failed';
+  | 'vsa_signing_failed'
+  | 'vsa_publish_failed';
 
 /** A typed failure while configuring, issuing or signing a VSA. @public */
 export class VsaError extends Error {

@@ -99,7 +99,7 @@ export interface Config {
       verifierId: string;
       /** Base URL of evidence records (`<base>/<id>`) named by the VSA's input attestations. */
       evidenceBaseUrl?: string;
-      /** Publish VSAs to the image's registry (reserved: not implemented yet). */
+      /** Also push each VSA to the image's registry (cosign `.att` layer + OCI referrer) when it has credentials. */
       publish?: boolean;
       /** The region-bound key VSAs are signed with; its region must lie in the tenant's boundary. */
       signingKey: {

@@ -12,8 +12,14 @@ import type { ChainedEvidence } from '@residency-dev/plugin-residency-common';
 import {
   FileVsaSigner,
   chainRecord,
+  createArtifactSource,
   verifyVsa,
+  verifyVsaForImage,
 } from '@residency-dev/plugin-residency-node';
+import {
+  publishSignedImage,
+  startTestRegistry,
+} from '@residency-dev/signing-kit';
 import { DatabaseResidencyStore } from '../database/DatabaseResidencyStore';
 import { createRouter } from '../service/router';
 import type { ResidencyService } from '../service/ResidencyService';
@@ -173,6 +179,85 @@ describe.each(databases.eachSupportedId())('VSAs on %s', databaseId => {
     expect(logger.warn).toHaveBeenCalledWith(
       expect.stringContaining('outside the boundary'),
     );
+  });
+});
+
+describe('publishing (residency.vsa.publish)', () => {
+  it('pushes the VSA to the image registry when it has credentials; the gate reads it there', async () => {
+    const registry = await startTestRegistry();
+    try {
+      const pub = await publishSignedImage({
+        target: { registry: registry.host },
+        repository: 'acme/pay',
+        tag: 'v1',
+        signatures: [],
+      });
+      const base = evidence('compliant');
+      const image = base.record.result.images[0];
+      Object.assign(image, {
+        reference: pub.reference,
+        registry: registry.host,
+        repository: 'acme/pay',
+        digest: pub.digest,
+      });
+      base.record.material = [
+        {
+          reference: pub.reference,
+          digest: pub.digest,
+          manifest: Buffer.from(pub.image.manifest.bytes).toString('base64'),
+          manifestMediaType: 'application/vnd.oci.image.manifest.v1+json',
+          simpleSignatures: [],
+          envelopes: [],
+          bundles: [],
+        },
+      ];
+      const logger = mockServices.logger.mock();
+      const make = (credentials?: { username: string; password: string }) =>
+        new VsaIssuer({
+          settings: { verifierId: 'https://portal.example.com', publish: true },
+          signer,
+          registries: [
+            {
+              host: registry.host,
+              region: 'eusc-de-east-1',
+              insecure: true,
+              ...(credentials ? { credentials } : {}),
+            },
+          ],
+          store: {
+            getEvidence: async () => ({
+              evidence: base,
+              checkpoint: false,
+              createdAt: '',
+            }),
+          },
+          vsaStore: { put: async () => {}, listForEvidence: async () => [] },
+          logger,
+        });
+      const source = createArtifactSource({
+        registries: [{ host: registry.host, insecure: true }],
+      });
+      const gate = () =>
+        verifyVsaForImage({
+          source,
+          reference: pub.reference,
+          key: { publicKeyPem: portalPub },
+          now: new Date('2026-12-01T09:00:00Z'),
+        });
+      try {
+        await make().issue(EVIDENCE_ID);
+        expect(logger.info).toHaveBeenCalledWith(
+          expect.stringContaining('not published'),
+        );
+        expect((await gate()).code).toBe('vsa_missing');
+        await make({ username: 'ci', password: 'x' }).issue(EVIDENCE_ID);
+        expect((await gate()).code).toBe('vsa_passed');
+      } finally {
+        await source.close();
+      }
+    } finally {
+      await registry.stop();
+    }
   });
 });
 

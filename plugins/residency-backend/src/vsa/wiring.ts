@@ -25,11 +25,6 @@ export async function createVsaWiring(options: {
 }): Promise<{ issuer: VsaIssuer; store: DatabaseVsaStore } | undefined> {
   const settings = loadVsaSettings(options.config, options.settings);
   if (!settings) return undefined;
-  if (settings.publish) {
-    options.logger.warn(
-      'residency.vsa.publish is not implemented yet: VSAs are stored and served, not pushed to registries',
-    );
-  }
   const signer = createVsaSigner(settings);
   const store = new DatabaseVsaStore(await options.database.getClient());
   return {
@@ -37,6 +32,7 @@ export async function createVsaWiring(options: {
     issuer: new VsaIssuer({
       settings,
       signer,
+      registries: options.settings.registries,
       store: options.store,
       vsaStore: store,
       logger: options.logger,

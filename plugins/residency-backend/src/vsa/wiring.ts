@@ -4,6 +4,7 @@ import type {
 } from '@backstage/backend-plugin-api';
 import {
   createVsaSigner,
+  fingerprintOf,
   loadVsaSettings,
   type ConfigReader,
   type ResidencySettings,
@@ -26,6 +27,26 @@ export async function createVsaWiring(options: {
   const settings = loadVsaSettings(options.config, options.settings);
   if (!settings) return undefined;
   const signer = createVsaSigner(settings);
+  if (settings.publish) {
+    // A published VSA is an attestation on the image: unless its key is pinned in
+    // residency.keys, the next check finds an unverifiable attestation there and the
+    // image turns non-resident. Say so at start rather than after the first publish.
+    signer
+      .publicKey()
+      .then(key => {
+        const fp = fingerprintOf(key);
+        if (!options.settings.keys.some(k => k.fingerprint === fp)) {
+          options.logger.warn(
+            `residency.vsa.publish is on but the VSA key (${fp}) is not in residency.keys; published VSAs would make images non-resident. Pin its public key there.`,
+          );
+        }
+      })
+      .catch(e =>
+        options.logger.warn(
+          `Cannot read the VSA public key: ${(e as Error).message}`,
+        ),
+      );
+  }
   const store = new DatabaseVsaStore(await options.database.getClient());
   return {
     store,

@@ -331,6 +331,59 @@ describe('VSAs through the CLI and a real registry', () => {
     });
   });
 
+  it("gates an OCI image layout too (VSA in the layout's .att)", async () => {
+    const layout = join(dir, 'layout');
+    const eu = generateKey();
+    writeFileSync(join(dir, 'eu-layout.pub'), eu.publicKeyPem);
+    const p = slsaProvenanceV1();
+    const img = await publishSignedImage({
+      target: { layout },
+      repository: 'acme/layout',
+      tag: 'v1',
+      key: eu,
+      attestations: [
+        { predicateType: p.predicateType, predicate: p.predicate },
+      ],
+    });
+    writeFileSync(
+      join(dir, 'layout.yaml'),
+      config()
+        .replace(
+          '  registries:',
+          `  layouts:\n    - path: ./layout\n      region: eusc-de-east-1\n  registries:`,
+        )
+        .replace('publicKeyFile: eu.pub', 'publicKeyFile: eu-layout.pub'),
+    );
+    const verified = await cli(
+      'verify',
+      img.reference,
+      '-c',
+      'layout.yaml',
+      '-t',
+      'acme-eu',
+      '--vsa',
+      'layout.jsonl',
+    );
+    expect(verified.code).toBe(0);
+    await appendCosignLayers(
+      openTarget({ layout }, 'acme/layout'),
+      cosignTag(img.digest, '.att'),
+      [
+        blobOf(
+          Buffer.from(readFileSync(join(dir, 'layout.jsonl'), 'utf8').trim()),
+          MEDIA_DSSE_ENVELOPE,
+          { annotations: { predicateType: VSA } },
+        ),
+      ],
+    );
+    expect(
+      (await cli('verify-vsa', img.reference, '--key', 'portal.pub')).code,
+    ).toBe(0);
+    expect(
+      (await cli('verify-vsa', img.reference, '--key', 'other.pub')).code,
+    ).toBe(1);
+  });
+
   it('exits 3 without residency.vsa, and 2 when the registry cannot be reached', async () => {
     writeFileSync(
       join(dir, 'novsa.yaml'),

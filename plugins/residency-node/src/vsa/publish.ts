@@ -9,12 +9,15 @@
  *
  * Hand-written on fetch: the engine's registry client is read-only by design, and the
  * distribution push protocol needed here is four requests (blob upload, manifest put).
- * Credentials: HTTP Basic or a static bearer token, sent only to this registry.
+ * Credentials: HTTP Basic, a static bearer token, or Basic exchanged for a push token
+ * at the registry's bearer realm (checked like the reader's: same host, https unless the
+ * registry is plain http); sent only to this registry and its realm.
  * Limit: Distribution has no conditional manifest PUT, so a writer racing between our
  * read and write of `.att` or the index could lose its entry; callers publish from one
  * place (the backend's issuer) and a later publish by the other writer restores it.
  */
 import { createHash } from 'node:crypto';
+import { checkRealm, parseChallenge, parseTokenResponse } from '../source/auth';
 import { VsaError } from './types';
 
 const MEDIA_OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -73,6 +76,8 @@ function publishError(
 class Pusher {
   private readonly fetchImpl: typeof fetch;
   private readonly base: string;
+  /** Push token from the registry's bearer realm, once exchanged. */
+  private bearer?: string;
   constructor(private readonly t: VsaPublishTarget) {
     this.fetchImpl = t.fetch ?? fetch;
     this.base = `${t.baseUrl.replace(/\/+$/, '')}/v2/${t.repository}`;
@@ -81,7 +86,8 @@ class Pusher {
   private headers(extra: Record<string, string> = {}): Record<string, string> {
     const c = this.t.credentials;
     let auth: string | undefined;
-    if (c && 'token' in c) auth = `Bearer ${c.token}`;
+    if (this.bearer) auth = `Bearer ${this.bearer}`;
+    else if (c && 'token' in c) auth = `Bearer ${c.token}`;
     else if (c)
       auth = `Basic ${Buffer.from(`${c.username}:${c.password}`).toString(
         'base64',
@@ -94,15 +100,66 @@ class Pusher {
     // credentials only to this registry's origin
     if (new URL(url).origin !== new URL(this.t.baseUrl).origin)
       publishError(`registry redirected to another origin: ${url}`);
+    const send = async () => {
+      try {
+        return await this.fetchImpl(url, {
+          ...init,
+          redirect: 'error',
+          headers: this.headers(init.headers as Record<string, string>),
+          signal: AbortSignal.timeout(this.t.timeoutMs ?? 30_000),
+        });
+      } catch (e) {
+        return publishError(`registry request failed: ${(e as Error).message}`);
+      }
+    };
+    const res = await send();
+    if (res.status !== 401 || this.bearer) return res;
+    const challenge = parseChallenge(res.headers.get('www-authenticate') ?? '');
+    if (challenge?.scheme !== 'bearer' || !challenge.params.realm) return res;
+    await res.arrayBuffer();
+    await this.exchange(challenge.params);
+    return send();
+  }
+
+  /** Basic (or anonymous) credentials for a pull,push token at the checked realm. */
+  private async exchange(params: Record<string, string>): Promise<void> {
+    let realm: URL;
     try {
-      return await this.fetchImpl(url, {
-        ...init,
+      realm = checkRealm(params.realm, new URL(this.t.baseUrl), []);
+    } catch (e) {
+      return publishError(`registry auth: ${(e as Error).message}`);
+    }
+    if (params.service) realm.searchParams.set('service', params.service);
+    realm.searchParams.set(
+      'scope',
+      `repository:${this.t.repository}:pull,push`,
+    );
+    const c = this.t.credentials;
+    const headers: Record<string, string> =
+      c && 'username' in c
+        ? {
+            authorization: `Basic ${Buffer.from(
+              `${c.username}:${c.password}`,
+            ).toString('base64')}`,
+          }
+        : {};
+    let res: Response;
+    try {
+      res = await this.fetchImpl(realm, {
+        headers,
         redirect: 'error',
-        headers: this.headers(init.headers as Record<string, string>),
         signal: AbortSignal.timeout(this.t.timeoutMs ?? 30_000),
       });
     } catch (e) {
-      return publishError(`registry request failed: ${(e as Error).message}`);
+      return publishError(`token request failed: ${(e as Error).message}`);
+    }
+    const body = Buffer.from(await res.arrayBuffer());
+    if (res.status !== 200 || body.length > 64 * 1024)
+      publishError(`token request refused with HTTP ${res.status}`);
+    try {
+      this.bearer = parseTokenResponse(body).token;
+    } catch (e) {
+      publishError(`registry auth: ${(e as Error).message}`);
     }
   }
 

@@ -127,7 +127,7 @@ class Pusher {
     try {
       realm = checkRealm(params.realm, new URL(this.t.baseUrl), []);
     } catch (e) {
-      return publishError(`registry auth: ${(e as Error).message}`);
+      publishError(`registry auth: ${(e as Error).message}`);
     }
     if (params.service) realm.searchParams.set('service', params.service);
     realm.searchParams.set(
@@ -151,7 +151,7 @@ class Pusher {
         signal: AbortSignal.timeout(this.t.timeoutMs ?? 30_000),
       });
     } catch (e) {
-      return publishError(`token request failed: ${(e as Error).message}`);
+      publishError(`token request failed: ${(e as Error).message}`);
     }
     const body = Buffer.from(await res.arrayBuffer());
     if (res.status !== 200 || body.length > 64 * 1024)

@@ -98,6 +98,29 @@ export interface Config {
       /** Use the Sigstore public-good root embedded offline. */
       publicGood?: boolean;
     }>;
+    /**
+     * SLSA Verification Summary Attestations (VSA v1) signed by this verifier: issued by
+     * the backend on every check (served at `/evidence/{id}/vsa`) and by `residency verify --vsa`.
+     */
+    vsa?: {
+      /** `verifier.id` of every VSA: a URI naming this verifier, e.g. the portal's URL. */
+      verifierId: string;
+      /** Base URL of evidence records (`<base>/<id>`) named by the VSA's input attestations. */
+      evidenceBaseUrl?: string;
+      /** Also push each VSA to the image's registry (cosign `.att` layer + OCI referrer) when it has credentials. */
+      publish?: boolean;
+      /** The region-bound key VSAs are signed with; its region must lie in the tenant's boundary. */
+      signingKey: {
+        /** PKCS#8 (or SEC1/PKCS#1) PEM private key file, for local use. */
+        file?: string;
+        /** AWS KMS key ARN (or `awskms:///arn:...`); the region is derived from it. */
+        awsKms?: string;
+        /** Region of a key file (required for `file`); must agree with the ARN when given for `awsKms`. */
+        region?: string;
+        /** KMS endpoint override (e.g. a VPC endpoint); default `https://kms.<region>.<partition domain>`. */
+        endpoint?: string;
+      };
+    };
     /** Tenants: which boundary each belongs to and what it requires of every image. */
     tenants?: {
       [id: string]: {

@@ -11,6 +11,7 @@ import { verifyCommand } from './commands/verify';
 import { verifyEvidenceCommand } from './commands/verifyEvidence';
 import { verifyBundleCommand } from './commands/verifyBundle';
 import { configCheckCommand } from './commands/configCheck';
+import { registerVsaCommands } from './commands/vsaCli';
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -126,6 +127,14 @@ export async function run(
       '--evidence <file>',
       'write the evidence bundle (same format the portal serves) to <file>',
     )
+    .option(
+      '--vsa <file>',
+      'sign a SLSA VSA per decided image with residency.vsa.signingKey; write the DSSE envelopes (JSON Lines) to <file>',
+    )
+    .option(
+      '--vsa-bundle <file>',
+      'with --vsa: also write the VSAs as Sigstore bundles v0.3 (JSON Lines)',
+    )
     .addHelpText('after', EXIT_CODES_HELP)
     .action(async (images: string[], o) => {
       json = Boolean(o.json);
@@ -149,6 +158,8 @@ export async function run(
           timeoutSeconds: o.timeout,
           json: o.json,
           evidence: o.evidence,
+          vsa: o.vsa,
+          vsaBundle: o.vsaBundle,
         },
         io,
         getEngine(),
@@ -261,6 +272,14 @@ Exit codes:
       json = Boolean(o.json);
       exitCode = await verifyBundleCommand({ bundle, ...o }, io);
     });
+
+  registerVsaCommands(program, {
+    io,
+    getEngine,
+    configOption,
+    setJson: v => (json = v),
+    setExitCode: c => (exitCode = c),
+  });
 
   const config = program
     .command('config')

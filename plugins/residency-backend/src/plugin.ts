@@ -11,6 +11,7 @@ import {
   loadResidencySettings,
   type ResidencyEngine,
 } from '@residency-dev/plugin-residency-node';
+import { createVsaWiring } from './vsa/wiring';
 import { readResidencyBackendOptions } from './config';
 import { DatabaseResidencyStore } from './database/DatabaseResidencyStore';
 import { residencyEngineExtensionPoint } from './extensions';
@@ -81,10 +82,20 @@ export const residencyPlugin = createBackendPlugin({
           database: deps.database,
           logger: deps.logger,
         });
+        const vsa = await createVsaWiring({
+          config: engineConfigReader(deps.config),
+          settings: engine.settings,
+          database: deps.database,
+          store,
+          logger: deps.logger,
+        });
         const evaluator = new EntityEvaluator({
           engine,
           store,
           revalidateAfterSeconds: options.revalidateAfterSeconds,
+          ...(vsa
+            ? { onRecorded: vsa.issuer.onRecorded.bind(vsa.issuer) }
+            : {}),
         });
 
         const refresher = ResidencyRefresher.create({
@@ -122,6 +133,7 @@ export const residencyPlugin = createBackendPlugin({
             auditor: deps.auditor,
             logger: deps.logger,
             service,
+            ...(vsa ? { vsa: vsa.store } : {}),
           }),
         );
         deps.httpRouter.use(

@@ -122,3 +122,4 @@ export type {
   Discovery,
   SourceErrorCode,
 } from './source/types';
+export * from './vsa';

@@ -21,6 +21,7 @@ import {
 } from '../format/text';
 import { loadSettingsFromFiles } from './settings';
 import { readEntityFile } from './entityFile';
+import { writeVsaFiles } from './vsa';
 
 export interface VerifyOptions {
   images: string[];
@@ -34,6 +35,10 @@ export interface VerifyOptions {
   timeoutSeconds?: number;
   json?: boolean;
   evidence?: string;
+  /** Write signed VSAs (DSSE envelopes, JSON Lines) here; see commands/vsa.ts. */
+  vsa?: string;
+  /** Also write the VSAs as Sigstore bundles v0.3 (JSON Lines) here. */
+  vsaBundle?: string;
 }
 
 /** Exit code of a decision: 0 resident, 1 not resident, 2 unknown. */
@@ -185,7 +190,7 @@ export async function verifyCommand(
   }
   const declaredRegion = options.region ?? entity?.declaredRegion;
   const entityRef = entity?.entityRef ?? options.entity ?? DEFAULT_ENTITY_REF;
-  const { settings } = await loadSettingsFromFiles(
+  const { settings, loaded } = await loadSettingsFromFiles(
     options.config,
     io,
     engineApi,
@@ -263,6 +268,18 @@ export async function verifyCommand(
       );
     }
     if (!options.json) io.stderr(`evidence bundle written to ${target}\n`);
+  }
+
+  if (options.vsa) {
+    await writeVsaFiles({
+      record,
+      settings,
+      loaded,
+      vsa: options.vsa,
+      vsaBundle: options.vsaBundle,
+      io,
+      quiet: options.json,
+    });
   }
 
   if (options.json) {

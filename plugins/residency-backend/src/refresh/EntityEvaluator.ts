@@ -33,15 +33,25 @@ export class EntityEvaluator {
   readonly #engine: ResidencyEngine;
   readonly #store: ResidencyStore;
   readonly #revalidateAfterSeconds: number;
+  readonly #onRecorded?: (
+    status: EntityStatus,
+    outcome: RecordOutcome,
+  ) => Promise<unknown>;
 
   constructor(options: {
     engine: ResidencyEngine;
     store: ResidencyStore;
     revalidateAfterSeconds: number;
+    /** After each recorded evaluation (e.g. VsaIssuer.onRecorded); must not throw. */
+    onRecorded?: (
+      status: EntityStatus,
+      outcome: RecordOutcome,
+    ) => Promise<unknown>;
   }) {
     this.#engine = options.engine;
     this.#store = options.store;
     this.#revalidateAfterSeconds = options.revalidateAfterSeconds;
+    this.#onRecorded = options.onRecorded;
   }
 
   get engine(): ResidencyEngine {
@@ -141,6 +151,7 @@ export class EntityEvaluator {
       record,
       reusedDigests,
     });
+    await this.#onRecorded?.(recorded.status, recorded.outcome);
     return { ...recorded, result };
   }
 }

@@ -9,6 +9,7 @@ import Router from 'express-promise-router';
 import type { ResidencyService } from './ResidencyService';
 import { databaseUnavailableHandler } from './unavailable';
 import { RefreshThrottledError } from './errors';
+import type { VsaStore } from '../vsa/VsaStore';
 import {
   evidenceFileName,
   parseCursor,
@@ -33,6 +34,8 @@ export async function createRouter(options: {
   auditor: AuditorService;
   logger: LoggerService;
   service: ResidencyService;
+  /** Stored VSAs (when residency.vsa is configured). */
+  vsa?: Pick<VsaStore, 'listForEvidence'>;
 }): Promise<express.Router> {
   const { httpAuth, auditor, service, logger } = options;
   const router = Router();
@@ -153,6 +156,38 @@ export async function createRouter(options: {
       );
       res.setHeader('Cache-Control', 'no-store');
       res.json(bundle);
+    } catch (error) {
+      await event.fail({ error: error as Error });
+      throw error;
+    }
+  });
+
+  // The VSAs of an evidence record; authorised exactly like the record's download.
+  router.get('/evidence/:id/vsa', async (req, res) => {
+    const credentials = await credentialsOf(req);
+    const id = parseEvidenceId(req.params.id);
+    const event = await auditor.createEvent({
+      eventId: 'vsa-download',
+      severityLevel: 'low',
+      request: req,
+      meta: { evidenceId: id },
+    });
+    try {
+      await service.getEvidenceBundle({ id, credentials });
+      const items =
+        (await options.vsa?.listForEvidence({ evidenceId: id })) ?? [];
+      await event.success({ meta: { count: items.length } });
+      res.setHeader('Cache-Control', 'no-store');
+      res.json({
+        items: items.map(v => ({
+          digest: v.digest,
+          verificationResult: v.verificationResult,
+          timeVerified: v.timeVerified,
+          keyFingerprint: v.keyFingerprint,
+          envelope: JSON.parse(v.envelope),
+          bundle: JSON.parse(v.bundle),
+        })),
+      });
     } catch (error) {
       await event.fail({ error: error as Error });
       throw error;

@@ -83,7 +83,7 @@ export const residencyPlugin = createBackendPlugin({
           logger: deps.logger,
         });
         const vsa = await createVsaWiring({
-          config: engineConfigReader(deps.config),
+          config: deps.config,
           settings: engine.settings,
           database: deps.database,
           store,

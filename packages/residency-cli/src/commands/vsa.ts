@@ -27,7 +27,6 @@ import {
 } from '@residency-dev/plugin-residency-node';
 import { CliError, EXIT, errorMessage, type ExitCode } from '../errors';
 import type { CliIo } from '../io';
-import { ObjectConfigReader } from '../config/ObjectConfigReader';
 import type { LoadedConfig } from '../config/loadConfig';
 import { safe } from '../format/text';
 
@@ -64,13 +63,9 @@ export async function writeVsaFiles(options: {
   let signer;
   let vsaSettings;
   try {
-    vsaSettings = loadVsaSettings(
-      new ObjectConfigReader(loaded.data),
-      settings,
-      {
-        baseDir: loaded.baseDir,
-      },
-    );
+    vsaSettings = loadVsaSettings(loaded.config, settings, {
+      baseDir: loaded.baseDir,
+    });
     if (!vsaSettings) {
       throw new VsaError(
         'vsa_config_invalid',

@@ -5,9 +5,7 @@ import {
   type EntityResidencyInputs,
   type EntityResult,
 } from '@residency-dev/plugin-residency-common';
-import {
-  type ResidencyEngine,
-} from '@residency-dev/plugin-residency-node';
+import { type ResidencyEngine } from '@residency-dev/plugin-residency-node';
 import { canonicalJson, sha256Hex } from '../database/chain';
 import type { RecordOutcome, ResidencyStore } from '../database/ResidencyStore';
 

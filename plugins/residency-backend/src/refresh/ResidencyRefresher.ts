@@ -177,6 +177,10 @@ export class ResidencyRefresher {
   ): Promise<RefreshSummary> {
     const cycleId =
       options?.cycleId ?? `full-${Math.floor(Date.now() / this.#cycleMs)}`;
+    // A new pass asks each registry afresh whether it serves the referrers API
+    // (the engine remembers an absent one for the rest of the pass). Registry
+    // isolation itself is this refresher's per-cycle breaker, below.
+    this.#evaluator.engine.newCycle?.();
     const summary: RefreshSummary = {
       cycleId,
       seen: 0,

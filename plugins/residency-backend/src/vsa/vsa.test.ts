@@ -283,6 +283,7 @@ describe('GET /evidence/:id/vsa', () => {
     const router = await createRouter({
       httpAuth: mockServices.httpAuth(),
       auditor: mockServices.auditor.mock(),
+      logger: mockServices.logger.mock(),
       service: { getEvidenceBundle } as unknown as ResidencyService,
       vsa,
     });

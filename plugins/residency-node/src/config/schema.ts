@@ -49,6 +49,17 @@ export const RESIDENCY_CONFIG_SHAPE: ConfigShape = object({
     entityConcurrency: value,
   }),
   boundaries: map(array(value)),
+  vsa: object({
+    verifierId: value,
+    evidenceBaseUrl: value,
+    publish: value,
+    signingKey: object({
+      file: value,
+      awsKms: value,
+      region: value,
+      endpoint: value,
+    }),
+  }),
   registries: array(
     object({
       host: value,

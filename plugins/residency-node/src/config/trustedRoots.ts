@@ -95,7 +95,11 @@ function parseRootJson(bytes: Buffer, path: string): object {
   }
   const problem = trustedRootProblem(json);
   if (problem) {
-    fail('config_invalid', path, `not a usable Sigstore trusted root: ${problem}`);
+    fail(
+      'config_invalid',
+      path,
+      `not a usable Sigstore trusted root: ${problem}`,
+    );
   }
   return json as object;
 }

@@ -82,10 +82,13 @@ test('an auditor downloads an evidence bundle that re-verifies with the CLI', as
       cwd: REPO_ROOT,
     },
   );
+  // Without the auditor's own trust, only internal consistency was checked:
+  // --require-compliant must not pass (exit 2, "could not decide").
   expect(
     strict.status,
     `--require-compliant: ${strict.stdout}${strict.stderr}`,
-  ).toBe(0);
+  ).toBe(2);
+  expect(`${strict.stdout}${strict.stderr}`).toContain('NOT CHECKED');
 
   // An auditor compares the recorded keys with their own copy of the trust
   // configuration (here: the portal's own app-config of this run).

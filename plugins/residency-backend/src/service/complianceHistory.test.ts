@@ -69,7 +69,7 @@ describe('aggregateComplianceHistory', () => {
 });
 
 describe('GET /compliance/history', () => {
-  const databases = TestDatabases.create();
+  const databases = TestDatabases.create({ ids: ['SQLITE_3', 'POSTGRES_15'] });
 
   it.each(databases.eachSupportedId())(
     'aggregates the evidence log in one request, %p',

@@ -27,7 +27,10 @@ import {
   type TestRegistry,
 } from '@residency-dev/signing-kit';
 import { residencyPlugin } from '../plugin';
-import { makeEntity } from '../__testUtils__/harness';
+import {
+  makeEntity,
+  schedulerFromCoreServices,
+} from '../__testUtils__/harness';
 
 jest.setTimeout(60_000);
 
@@ -45,6 +48,8 @@ describe('residencyPlugin with residency.vsa', () => {
 
   it('refresh issues, serves and publishes PASSED, then FAILED when the image turns non-compliant', async () => {
     const eu = generateKey();
+    // A configured key held outside the boundary (us-east-1): what it signs proves
+    // out-of-boundary signing, a violation (unconfigured keys are only ignored).
     const rogue = generateKey();
     const portal = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const portalPub = portal.publicKey
@@ -76,6 +81,7 @@ describe('residencyPlugin with residency.vsa', () => {
             }),
           ],
         }),
+        schedulerFromCoreServices,
         mockServices.scheduler.factory({
           includeInitialDelayedTasksOnStartup: true,
         }),
@@ -92,6 +98,10 @@ describe('residencyPlugin with residency.vsa', () => {
                 },
               ],
               keys: [
+                {
+                  id: 'awskms:///arn:aws:kms:us-east-1:111122223333:key/us',
+                  publicKey: rogue.publicKeyPem,
+                },
                 {
                   id: 'awskms:///arn:aws-eusc:kms:eusc-de-east-1:111122223333:key/eu',
                   publicKey: eu.publicKeyPem,
@@ -154,7 +164,7 @@ describe('residencyPlugin with residency.vsa', () => {
         .set('Authorization', mockCredentials.user.header());
       expect(again.body.decision).toBe('compliant');
 
-      // a forged attestation appears: non-compliant, FAILED published, the gate fails
+      // an attestation signed out of the boundary appears: non-compliant, FAILED published, the gate fails
       await publishSignedImage({
         target: { registry: registry.host },
         repository: 'acme/pay',

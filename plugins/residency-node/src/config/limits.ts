@@ -17,8 +17,6 @@ export function readLimits(
   const lim = issues.attempt(() =>
     read('residency.limits', () => root.getOptionalConfig('limits')),
   );
-  const limit = (key: keyof typeof DEFAULT_LIMITS) =>
-    issues.attempt(() => limitValue(key)) ?? DEFAULT_LIMITS[key];
   const limitValue = (key: keyof typeof DEFAULT_LIMITS) => {
     const v = lim
       ? read(`residency.limits.${key}`, () => lim.getOptionalNumber(key))
@@ -33,6 +31,8 @@ export function readLimits(
     }
     return v;
   };
+  const limit = (key: keyof typeof DEFAULT_LIMITS) =>
+    issues.attempt(() => limitValue(key)) ?? DEFAULT_LIMITS[key];
   return {
     imagesPerEntity: limit('imagesPerEntity'),
     concurrencyPerRegistry: limit('concurrencyPerRegistry'),

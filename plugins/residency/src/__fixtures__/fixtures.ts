@@ -106,6 +106,7 @@ export function fakeApi(partial: Partial<ResidencyApi> = {}): ResidencyApi {
     listEvidence: missing('listEvidence'),
     verifyChain: missing('verifyChain'),
     downloadEvidence: missing('downloadEvidence'),
+    downloadVsa: missing('downloadVsa'),
     listTenants: missing('listTenants'),
     listMismatches: missing('listMismatches'),
     ...partial,

@@ -46,6 +46,14 @@ export interface DownloadedEvidence {
   size: number;
 }
 
+/** What {@link ResidencyApi.downloadVsa} saved. @public */
+export interface DownloadedVsa {
+  filename: string;
+  size: number;
+  /** How many signed summaries (one per decided image digest) the file holds. */
+  count: number;
+}
+
 /**
  * Client of the Residency backend (`/api/residency`).
  *
@@ -72,6 +80,14 @@ export interface ResidencyApi {
   downloadEvidence(
     options: DownloadEvidenceOptions,
   ): Promise<DownloadedEvidence>;
+  /**
+   * Fetches the signed SLSA verification summaries (VSA v1) of an evidence
+   * record and saves them as one JSON file. `undefined` (nothing saved) when
+   * the portal issued none: VSAs not configured (empty list) or 404.
+   */
+  downloadVsa(
+    options: DownloadEvidenceOptions,
+  ): Promise<DownloadedVsa | undefined>;
   listTenants(): Promise<{ items: TenantSummary[] }>;
   listMismatches(options?: { tenant?: string }): Promise<{ items: Mismatch[] }>;
   /** Per UTC day, how many entities were resident, not resident, unknown, unchecked (one request). */

@@ -273,6 +273,80 @@ describe('ResidencyClient', () => {
       expect(saved).toHaveLength(0);
     });
   });
+
+  describe('downloadVsa', () => {
+    const vsaItem = {
+      digest: `sha256:${'a'.repeat(64)}`,
+      verificationResult: 'PASSED',
+      timeVerified: '2026-01-01T00:00:00.000Z',
+      keyFingerprint: 'fp',
+      envelope: { payloadType: 'application/vnd.in-toto+json' },
+      bundle: { mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json' },
+    };
+
+    it('saves the signed summaries of a record with the user token', async () => {
+      let auth: string | null = null;
+      let seenPath = '';
+      server.use(
+        http.get(`${baseUrl}/evidence/:id/vsa`, ({ request }) => {
+          auth = request.headers.get('authorization');
+          seenPath = new URL(request.url).pathname;
+          return HttpResponse.json({ items: [vsaItem] });
+        }),
+      );
+      const { client, saved } = makeClient({ token: 'user-token' });
+      const result = await client.downloadVsa({
+        id: 'ev/7',
+        entityRef: 'component:default/payments',
+        sequence: 7,
+      });
+      expect(auth).toBe('Bearer user-token');
+      expect(seenPath).toBe('/api/residency/evidence/ev%2F7/vsa');
+      expect(result?.filename).toBe(
+        'residency-vsa-component-default-payments-7.json',
+      );
+      expect(result?.count).toBe(1);
+      expect(saved).toHaveLength(1);
+      expect(JSON.parse(await saved[0].blob.text())).toEqual({
+        items: [vsaItem],
+      });
+    });
+
+    it('returns undefined and saves nothing when no VSA was issued (404 or empty)', async () => {
+      let status = 404;
+      server.use(
+        http.get(`${baseUrl}/evidence/:id/vsa`, () =>
+          status === 404
+            ? HttpResponse.json(
+                { error: { name: 'NotFoundError', message: 'none' } },
+                { status: 404 },
+              )
+            : HttpResponse.json({ items: [] }),
+        ),
+      );
+      const { client, saved } = makeClient();
+      await expect(client.downloadVsa({ id: 'abc' })).resolves.toBeUndefined();
+      status = 200;
+      await expect(client.downloadVsa({ id: 'abc' })).resolves.toBeUndefined();
+      expect(saved).toHaveLength(0);
+    });
+
+    it('throws on a forbidden VSA download', async () => {
+      server.use(
+        http.get(`${baseUrl}/evidence/:id/vsa`, () =>
+          HttpResponse.json(
+            { error: { name: 'NotAllowedError', message: 'forbidden' } },
+            { status: 403 },
+          ),
+        ),
+      );
+      const { client, saved } = makeClient();
+      await expect(client.downloadVsa({ id: 'abc' })).rejects.toBeInstanceOf(
+        ResponseError,
+      );
+      expect(saved).toHaveLength(0);
+    });
+  });
 });
 
 describe('file names', () => {

@@ -14,11 +14,16 @@ import type {
   ComplianceDay,
   DownloadEvidenceOptions,
   DownloadedEvidence,
+  DownloadedVsa,
   ListEntitiesOptions,
   ResidencyApi,
   ResidencyEntityRef,
 } from './ResidencyApi';
-import { evidenceFilename, filenameFromContentDisposition } from './filename';
+import {
+  evidenceFilename,
+  filenameFromContentDisposition,
+  vsaFilename,
+} from './filename';
 
 /** Saves a downloaded blob; replaceable in tests and non-browser hosts. @public */
 export type SaveBlob = (blob: Blob, filename: string) => void;
@@ -139,6 +144,32 @@ export class ResidencyClient implements ResidencyApi {
       });
     this.saveBlob(blob, filename);
     return { filename, size: blob.size };
+  }
+
+  async downloadVsa(
+    options: DownloadEvidenceOptions,
+  ): Promise<DownloadedVsa | undefined> {
+    const response = await this.request(
+      `/evidence/${encodeURIComponent(options.id)}/vsa`,
+      { allowNotFound: true },
+    );
+    if (!response) {
+      return undefined;
+    }
+    const body = (await response.json()) as { items?: unknown };
+    if (!Array.isArray(body.items) || body.items.length === 0) {
+      return undefined;
+    }
+    const blob = new Blob([`${JSON.stringify(body, null, 2)}\n`], {
+      type: 'application/json',
+    });
+    const filename = vsaFilename({
+      entityRef: options.entityRef,
+      sequence: options.sequence,
+      id: options.id,
+    });
+    this.saveBlob(blob, filename);
+    return { filename, size: blob.size, count: body.items.length };
   }
 
   async listTenants(): Promise<{ items: TenantSummary[] }> {

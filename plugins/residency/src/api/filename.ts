@@ -57,6 +57,26 @@ export function evidenceFilename(options: {
   sequence?: number;
   id: string;
 }): string {
+  return recordFilename('residency-evidence', options);
+}
+
+/** `residency-vsa-<kind>-<namespace>-<name>-<seq>.json`, the VSA file of a record. */
+export function vsaFilename(options: {
+  entityRef?: ResidencyEntityRef;
+  sequence?: number;
+  id: string;
+}): string {
+  return recordFilename('residency-vsa', options);
+}
+
+function recordFilename(
+  prefix: string,
+  options: {
+    entityRef?: ResidencyEntityRef;
+    sequence?: number;
+    id: string;
+  },
+): string {
   let entity = 'entity';
   if (options.entityRef) {
     try {
@@ -74,7 +94,7 @@ export function evidenceFilename(options: {
       ? String(options.sequence)
       : slug(options.id);
   return (
-    sanitizeFilename(`residency-evidence-${entity}-${seq || 'record'}.json`) ??
-    'residency-evidence.json'
+    sanitizeFilename(`${prefix}-${entity}-${seq || 'record'}.json`) ??
+    `${prefix}.json`
   );
 }

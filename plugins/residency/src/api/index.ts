@@ -6,6 +6,7 @@ export type {
   ListEntitiesOptions,
   DownloadEvidenceOptions,
   DownloadedEvidence,
+  DownloadedVsa,
   ComplianceDay,
 } from './ResidencyApi';
 export { ResidencyClient } from './ResidencyClient';

@@ -199,6 +199,42 @@ describe('EntityResidencyContent', () => {
     );
   });
 
+  it('downloads the signed verification summary of a record, and says quietly when there is none', async () => {
+    const downloadVsa = jest
+      .fn()
+      .mockResolvedValueOnce({ filename: 'vsa-2.json', size: 10, count: 1 })
+      .mockResolvedValueOnce(undefined);
+    const entity = await render(
+      fakeApi({
+        getStatus: async () => makeStatus(),
+        listEvidence: async () => ({ items: [evidence(2), evidence(1)] }),
+        verifyChain: async () => ({ entityRef: 'x', ok: true, length: 2 }),
+        downloadVsa,
+      }),
+    );
+    await userEvent.click(
+      await screen.findByRole('button', {
+        name: 'Download verification summary of record 2',
+      }),
+    );
+    expect(downloadVsa).toHaveBeenCalledWith({
+      id: 'ev-2',
+      entityRef: `component:default/${entity.metadata.name}`,
+      sequence: 2,
+    });
+    expect(await screen.findByText('Saved vsa-2.json')).toBeInTheDocument();
+    await userEvent.click(
+      screen.getByRole('button', {
+        name: 'Download verification summary of record 1',
+      }),
+    );
+    expect(await screen.findByText('No summary')).toBeInTheDocument();
+    // no error alert: only the chain result is an alert
+    expect(screen.getAllByRole('alert').map(a => a.textContent)).toEqual([
+      expect.stringMatching(/^Chain intact/),
+    ]);
+  });
+
   it('explains, instead of downloads, when the evidence permission is missing', async () => {
     const listEvidence = jest.fn();
     const verifyChain = jest.fn();
@@ -215,6 +251,9 @@ describe('EntityResidencyContent', () => {
     ).toBeInTheDocument();
     expect(
       screen.queryByRole('button', { name: /Download evidence/ }),
+    ).toBeNull();
+    expect(
+      screen.queryByRole('button', { name: /Download verification summary/ }),
     ).toBeNull();
     expect(listEvidence).not.toHaveBeenCalled();
     expect(verifyChain).not.toHaveBeenCalled();

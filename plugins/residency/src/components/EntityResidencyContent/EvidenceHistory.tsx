@@ -42,6 +42,12 @@ const useStyles = makeStyles(theme => ({
   },
   meta: { color: theme.palette.text.secondary },
   mono: { fontFamily: 'monospace', wordBreak: 'break-all' },
+  actions: {
+    display: 'flex',
+    flexWrap: 'wrap',
+    alignItems: 'center',
+    gap: theme.spacing(1),
+  },
 }));
 
 /** The command an auditor runs to re-verify a bundle offline. */
@@ -115,6 +121,8 @@ export function EvidenceHistory(props: { entityRef: string }) {
   const [downloadError, setDownloadError] = useState<string | undefined>();
   const [downloading, setDownloading] = useState<string | undefined>();
   const [lastFile, setLastFile] = useState<string | undefined>();
+  /** Per record id: the VSA file saved, or `null` when the portal issued none. */
+  const [vsaFiles, setVsaFiles] = useState<Record<string, string | null>>({});
 
   const load = useCallback(
     async (cursor?: string) => {
@@ -152,6 +160,27 @@ export function EvidenceHistory(props: { entityRef: string }) {
     } catch (e) {
       setDownloadError(
         `Download of record ${entry.sequence} failed: ${(e as Error).message}`,
+      );
+    } finally {
+      setDownloading(undefined);
+    }
+  };
+
+  const downloadVsa = async (entry: EvidenceSummary) => {
+    setDownloadError(undefined);
+    setDownloading(`vsa:${entry.id}`);
+    try {
+      const saved = await api.downloadVsa({
+        id: entry.id,
+        entityRef,
+        sequence: entry.sequence,
+      });
+      setVsaFiles(prev => ({ ...prev, [entry.id]: saved?.filename ?? null }));
+    } catch (e) {
+      setDownloadError(
+        `Download of the verification summary of record ${
+          entry.sequence
+        } failed: ${(e as Error).message}`,
       );
     } finally {
       setDownloading(undefined);
@@ -253,16 +282,38 @@ export function EvidenceHistory(props: { entityRef: string }) {
                   />
                 </Typography>
               </div>
-              <Button
-                size="small"
-                variant="outlined"
-                startIcon={<GetAppIcon />}
-                onClick={() => download(entry)}
-                disabled={downloading === entry.id}
-                aria-label={`Download evidence record ${entry.sequence}`}
-              >
-                Download
-              </Button>
+              <div className={classes.actions}>
+                <Button
+                  size="small"
+                  variant="outlined"
+                  startIcon={<GetAppIcon />}
+                  onClick={() => download(entry)}
+                  disabled={downloading === entry.id}
+                  aria-label={`Download evidence record ${entry.sequence}`}
+                >
+                  Download
+                </Button>
+                <Button
+                  size="small"
+                  startIcon={<GetAppIcon />}
+                  onClick={() => downloadVsa(entry)}
+                  disabled={downloading === `vsa:${entry.id}`}
+                  aria-label={`Download verification summary of record ${entry.sequence}`}
+                >
+                  VSA
+                </Button>
+                {entry.id in vsaFiles && (
+                  <Typography
+                    variant="caption"
+                    component="div"
+                    className={classes.meta}
+                  >
+                    {vsaFiles[entry.id] === null
+                      ? 'No summary'
+                      : `Saved ${vsaFiles[entry.id]}`}
+                  </Typography>
+                )}
+              </div>
             </li>
           ))}
         </ol>

@@ -378,6 +378,14 @@ async function seed(registry: TestRegistry) {
       'awskms:///arn:aws:kms:us-east-1:111122223333:alias/e2e-us-build',
       'us-east-1',
     ),
+    // The portal's own VSA signing key (a PEM file in the boundary's region), pinned in
+    // residency.keys as well, as the README's VSA section says.
+    vsa: writeKey(
+      'portal-vsa',
+      generateKey('ecdsa-p256'),
+      'residency-portal-vsa',
+      REGION,
+    ),
   };
   const target = { registry: registry.host };
   const svc = (
@@ -498,7 +506,7 @@ function appConfig(opts: {
   port: number;
   prefix: string;
   registryHost: string;
-  keys: { eu: RunKey; us: RunKey };
+  keys: { eu: RunKey; us: RunKey; vsa: RunKey };
   guest: { user: string; ownership: string[] };
 }): string {
   const url = `http://127.0.0.1:${opts.port}`;
@@ -584,6 +592,11 @@ function appConfig(opts: {
         validFrom: '2026-01-01T00:00:00Z',
         validUntil: '2036-01-01T00:00:00Z',
       })
+      .key({
+        id: opts.keys.vsa.id,
+        region: opts.keys.vsa.region,
+        publicKeyFile: opts.keys.vsa.publicKeyFile,
+      })
       .tenant(TENANT, {
         boundary: 'eu-sovereign',
         require: ['signature', 'provenance', 'sbom'],
@@ -601,6 +614,16 @@ function appConfig(opts: {
         },
         // Realistic: a verified digest is trusted for a while; Refresh must verify now anyway.
         revalidateAfter: { minutes: 30 },
+        // Signed SLSA VSAs of every decided image (served, not published: flows 2 and 5
+        // read the registry as seeded).
+        vsa: {
+          verifierId: url,
+          evidenceBaseUrl: `${url}/api/residency/evidence`,
+          signingKey: {
+            file: opts.keys.vsa.privateKeyFile,
+            region: opts.keys.vsa.region,
+          },
+        },
       })
       .build(),
   };

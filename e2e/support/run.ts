@@ -48,7 +48,7 @@ export interface RunState {
   databasePrefix: string;
   /** Whether the residency backend plugin answered under /api/residency. */
   residencyApi: boolean;
-  keys: { eu: RunKey; us: RunKey };
+  keys: { eu: RunKey; us: RunKey; vsa: RunKey };
   services: {
     resident: RunService;
     nonResident: RunService;

@@ -48,7 +48,9 @@ export interface DownloadedEvidence {
 
 /** What {@link ResidencyApi.downloadVsa} saved. @public */
 export interface DownloadedVsa {
+  /** The saved file's name (`residency-vsa-<kind>-<namespace>-<name>-<seq>.json`). */
   filename: string;
+  /** Bytes saved. */
   size: number;
   /** How many signed summaries (one per decided image digest) the file holds. */
   count: number;

@@ -146,6 +146,7 @@ export class ResidencyClient implements ResidencyApi {
     return { filename, size: blob.size };
   }
 
+  /** Saves the record's VSAs (`{ items }` as served); `undefined` when none were issued. */
   async downloadVsa(
     options: DownloadEvidenceOptions,
   ): Promise<DownloadedVsa | undefined> {

@@ -52,6 +52,13 @@ const tenant: TenantSummary = {
       insideBoundary: false,
     },
   ],
+  layouts: [
+    {
+      path: '/var/lib/residency/images-eu',
+      region: 'eusc-de-east-1',
+      insideBoundary: true,
+    },
+  ],
   keys: [
     {
       id: 'awskms:///arn:aws-eusc:kms:eusc-de-east-1:1:key/eu',
@@ -360,7 +367,7 @@ describe('ResidencyPage', () => {
     ).toBeInTheDocument();
   });
 
-  it('tenants tab shows boundaries, registries, keys and mismatches linking to entities', async () => {
+  it('tenants tab shows boundaries, registries, on-disk image stores, keys and mismatches linking to entities', async () => {
     const api = pageApi();
     await render(api);
     await userEvent.click(
@@ -370,12 +377,21 @@ describe('ResidencyPage', () => {
       await screen.findByRole('heading', { name: 'Tenants and mismatches' }),
     ).toBeInTheDocument();
     const registries = await screen.findByRole('table', {
-      name: 'Registries of tenant eu-sovereign',
+      name: 'Registries and on-disk image stores of tenant eu-sovereign',
     });
+    // configured OCI layouts are listed beside the registries, marked as such
+    const storeRow = within(registries).getByRole('row', {
+      name: /oci:\/var\/lib\/residency\/images-eu/,
+    });
+    expect(storeRow).toHaveTextContent('on-disk image store (OCI layout)');
+    expect(storeRow).toHaveTextContent('eusc-de-east-1');
+    expect(storeRow).toHaveTextContent('inside');
+    expect(storeRow).not.toHaveTextContent('outside');
     const usRow = within(registries).getByRole('row', {
       name: /registry\.us\.example\.com/,
     });
     expect(usRow).toHaveTextContent('us-east-1');
+    expect(usRow).toHaveTextContent('registry');
     expect(usRow).toHaveTextContent('outside (not accepted for this tenant)');
     // configuration outside the boundary is normal, not an error colour
     expect(within(usRow).getByText(/outside/).className).toMatch(

@@ -25,6 +25,7 @@ import type {
 import { residencyApiRef, type ResidencyApi } from '../../api';
 import { fakeApi } from '../../__fixtures__/fixtures';
 import { ResidencyPage } from './ResidencyPage';
+import { problemFor } from '../common/advice';
 
 // usePermission caches decisions globally (swr) across tests; decide per test here.
 jest.mock('@backstage/plugin-permission-react', () => ({
@@ -314,6 +315,43 @@ describe('ResidencyPage', () => {
     expect(listEntities).toHaveBeenLastCalledWith(
       expect.objectContaining({ cursor: undefined }),
     );
+  });
+
+  it('services tab shows reasons in plain words that wrap, short columns on one line', async () => {
+    const listEntities = jest.fn().mockResolvedValue({
+      items: [
+        row('ledger', {
+          decision: 'non_compliant',
+          tenant: 'eu-sovereign-payments',
+          reasonCodes: ['registry_outside_boundary'],
+        }),
+      ],
+    });
+    await render(pageApi({ listEntities }));
+    await userEvent.click(screen.getByRole('tab', { name: 'Services' }));
+    const table = await screen.findByRole('table', {
+      name: 'Services and their residency status',
+    });
+    const [ledger] = within(table).getAllByRole('row').slice(1);
+    const cells = within(ledger).getAllByRole('cell');
+    const headers = within(table)
+      .getAllByRole('columnheader')
+      .map(h => h.textContent);
+    const cellOf = (name: string) =>
+      cells[headers.findIndex(h => h?.startsWith(name))];
+    // the reason reads as words; the raw code is only a secondary hint
+    const reasons = cellOf('Reasons');
+    expect(reasons).toHaveTextContent(problemFor('registry_outside_boundary'));
+    expect(problemFor('registry_outside_boundary')).toMatch(/ /);
+    expect(
+      within(reasons).getByText('registry_outside_boundary'),
+    ).toBeInTheDocument();
+    expect(window.getComputedStyle(reasons).whiteSpace).toBe('normal');
+    expect(window.getComputedStyle(reasons).maxWidth).toBe('420px');
+    // status and tenant are not squeezed onto several lines
+    expect(cellOf('Tenant')).toHaveTextContent('eu-sovereign-payments');
+    expect(window.getComputedStyle(cellOf('Tenant')).whiteSpace).toBe('nowrap');
+    expect(window.getComputedStyle(cellOf('Status')).whiteSpace).toBe('nowrap');
   });
 
   it('services tab sorts the page and shows an empty state', async () => {

@@ -171,6 +171,11 @@ export interface TenantSummary {
   boundary: { name: string; regions: string[] };
   require: Requirement[];
   registries: { host: string; region: string; insideBoundary: boolean }[];
+  /**
+   * Configured on-disk image stores (`residency.layouts`: OCI image layout
+   * directories, referenced as `oci:<path>`), each with its region.
+   */
+  layouts: { path: string; region: string; insideBoundary: boolean }[];
   keys: (KeyInfo & { insideBoundary: boolean })[];
   counts: Record<Decision, number>;
 }

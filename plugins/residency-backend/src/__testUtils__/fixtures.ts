@@ -115,6 +115,10 @@ export const testSettings: ResidencySettings = {
     { host: 'registry.eu', region: 'eusc-de-east-1', insecure: false },
     { host: 'registry.us', region: 'us-east-1', insecure: false },
   ],
+  layouts: [
+    { path: '/srv/images/eu', region: 'eusc-de-east-1' },
+    { path: '/srv/images/us', region: 'us-east-1' },
+  ],
   keys: [
     {
       id: 'key-eu',

@@ -204,6 +204,11 @@ export class DefaultResidencyService implements ResidencyService {
             region: r.region,
             insideBoundary: inside(r.region),
           })),
+          layouts: (settings.layouts ?? []).map(l => ({
+            path: l.path,
+            region: l.region,
+            insideBoundary: inside(l.region),
+          })),
           keys: settings.keys.map(k => ({
             id: k.id,
             fingerprint: k.fingerprint,

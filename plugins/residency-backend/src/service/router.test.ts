@@ -392,7 +392,7 @@ describe('createRouter', () => {
   });
 
   describe('tenants and mismatches', () => {
-    it('lists tenants with boundary, registries, keys and counts for platform owners', async () => {
+    it('lists tenants with boundary, registries, on-disk image stores, keys and counts for platform owners', async () => {
       const res = await request(app)
         .get('/tenants')
         .set('Authorization', as(OWNER));
@@ -408,6 +408,19 @@ describe('createRouter', () => {
               insideBoundary: true,
             },
             { host: 'registry.us', region: 'us-east-1', insideBoundary: false },
+          ],
+          // the on-disk image stores (residency.layouts) are listed too
+          layouts: [
+            {
+              path: '/srv/images/eu',
+              region: 'eusc-de-east-1',
+              insideBoundary: true,
+            },
+            {
+              path: '/srv/images/us',
+              region: 'us-east-1',
+              insideBoundary: false,
+            },
           ],
           keys: [
             expect.objectContaining({ id: 'key-eu', insideBoundary: true }),

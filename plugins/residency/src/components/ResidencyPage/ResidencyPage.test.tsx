@@ -25,6 +25,7 @@ import type {
 import { residencyApiRef, type ResidencyApi } from '../../api';
 import { fakeApi } from '../../__fixtures__/fixtures';
 import { ResidencyPage } from './ResidencyPage';
+import { problemFor } from '../common/advice';
 
 // usePermission caches decisions globally (swr) across tests; decide per test here.
 jest.mock('@backstage/plugin-permission-react', () => ({
@@ -50,6 +51,13 @@ const tenant: TenantSummary = {
       host: 'registry.us.example.com',
       region: 'us-east-1',
       insideBoundary: false,
+    },
+  ],
+  layouts: [
+    {
+      path: '/var/lib/residency/images-eu',
+      region: 'eusc-de-east-1',
+      insideBoundary: true,
     },
   ],
   keys: [
@@ -309,6 +317,43 @@ describe('ResidencyPage', () => {
     );
   });
 
+  it('services tab shows reasons in plain words that wrap, short columns on one line', async () => {
+    const listEntities = jest.fn().mockResolvedValue({
+      items: [
+        row('ledger', {
+          decision: 'non_compliant',
+          tenant: 'eu-sovereign-payments',
+          reasonCodes: ['registry_outside_boundary'],
+        }),
+      ],
+    });
+    await render(pageApi({ listEntities }));
+    await userEvent.click(screen.getByRole('tab', { name: 'Services' }));
+    const table = await screen.findByRole('table', {
+      name: 'Services and their residency status',
+    });
+    const [ledger] = within(table).getAllByRole('row').slice(1);
+    const cells = within(ledger).getAllByRole('cell');
+    const headers = within(table)
+      .getAllByRole('columnheader')
+      .map(h => h.textContent);
+    const cellOf = (name: string) =>
+      cells[headers.findIndex(h => h?.startsWith(name))];
+    // the reason reads as words; the raw code is only a secondary hint
+    const reasons = cellOf('Reasons');
+    expect(reasons).toHaveTextContent(problemFor('registry_outside_boundary'));
+    expect(problemFor('registry_outside_boundary')).toMatch(/ /);
+    expect(
+      within(reasons).getByText('registry_outside_boundary'),
+    ).toBeInTheDocument();
+    expect(window.getComputedStyle(reasons).whiteSpace).toBe('normal');
+    expect(window.getComputedStyle(reasons).maxWidth).toBe('420px');
+    // status and tenant are not squeezed onto several lines
+    expect(cellOf('Tenant')).toHaveTextContent('eu-sovereign-payments');
+    expect(window.getComputedStyle(cellOf('Tenant')).whiteSpace).toBe('nowrap');
+    expect(window.getComputedStyle(cellOf('Status')).whiteSpace).toBe('nowrap');
+  });
+
   it('services tab sorts the page and shows an empty state', async () => {
     const listEntities = jest.fn().mockImplementation(async options =>
       options?.limit === 1
@@ -360,7 +405,7 @@ describe('ResidencyPage', () => {
     ).toBeInTheDocument();
   });
 
-  it('tenants tab shows boundaries, registries, keys and mismatches linking to entities', async () => {
+  it('tenants tab shows boundaries, registries, on-disk image stores, keys and mismatches linking to entities', async () => {
     const api = pageApi();
     await render(api);
     await userEvent.click(
@@ -370,12 +415,21 @@ describe('ResidencyPage', () => {
       await screen.findByRole('heading', { name: 'Tenants and mismatches' }),
     ).toBeInTheDocument();
     const registries = await screen.findByRole('table', {
-      name: 'Registries of tenant eu-sovereign',
+      name: 'Registries and on-disk image stores of tenant eu-sovereign',
     });
+    // configured OCI layouts are listed beside the registries, marked as such
+    const storeRow = within(registries).getByRole('row', {
+      name: /oci:\/var\/lib\/residency\/images-eu/,
+    });
+    expect(storeRow).toHaveTextContent('on-disk image store (OCI layout)');
+    expect(storeRow).toHaveTextContent('eusc-de-east-1');
+    expect(storeRow).toHaveTextContent('inside');
+    expect(storeRow).not.toHaveTextContent('outside');
     const usRow = within(registries).getByRole('row', {
       name: /registry\.us\.example\.com/,
     });
     expect(usRow).toHaveTextContent('us-east-1');
+    expect(usRow).toHaveTextContent('registry');
     expect(usRow).toHaveTextContent('outside (not accepted for this tenant)');
     // configuration outside the boundary is normal, not an error colour
     expect(within(usRow).getByText(/outside/).className).toMatch(

@@ -33,7 +33,15 @@ import { EntityLink } from './EntityLink';
 import { problemFor } from '../common/advice';
 
 const useStyles = makeStyles(theme => ({
-  reasons: { minWidth: 240 },
+  // Reasons are sentences: let them wrap at word boundaries in a readable width.
+  reasons: {
+    minWidth: 240,
+    maxWidth: 420,
+    whiteSpace: 'normal',
+    overflowWrap: 'break-word',
+  },
+  // Short values (status chip, tenant id, region) stay on one line.
+  nowrap: { whiteSpace: 'nowrap' },
   reasonList: { margin: 0, paddingLeft: theme.spacing(2) },
   code: {
     display: 'block',
@@ -184,7 +192,10 @@ export function ServicesTab(props: { tenants: string[] }) {
   const goPrevious = () => setPageIndex(i => Math.max(0, i - 1));
 
   const header = (key: SortKey, label: string) => (
-    <TableCell sortDirection={sort.key === key ? sort.dir : false}>
+    <TableCell
+      className={classes.nowrap}
+      sortDirection={sort.key === key ? sort.dir : false}
+    >
       <TableSortLabel
         active={sort.key === key}
         direction={sort.key === key ? sort.dir : 'asc'}
@@ -310,14 +321,16 @@ export function ServicesTab(props: { tenants: string[] }) {
                       </EntityLink>
                     </div>
                   </TableCell>
-                  <TableCell>
+                  <TableCell className={classes.nowrap}>
                     <ResidencyStatus
                       decision={row.decision}
                       stale={row.stale}
                     />
                   </TableCell>
-                  <TableCell>{displayValue(row.tenant ?? '—')}</TableCell>
-                  <TableCell>
+                  <TableCell className={classes.nowrap}>
+                    {displayValue(row.tenant ?? '—')}
+                  </TableCell>
+                  <TableCell className={classes.nowrap}>
                     {displayValue(row.declaredRegion ?? '—')}
                   </TableCell>
                   <TableCell>

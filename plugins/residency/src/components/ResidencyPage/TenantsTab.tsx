@@ -91,28 +91,46 @@ function TenantCard(props: { tenant: TenantSummary }) {
         {tenant.require.length ? tenant.require.join(', ') : 'none'}
       </Typography>
       <Typography variant="subtitle2" component="h4">
-        Registries
+        Registries and on-disk image stores
       </Typography>
-      {tenant.registries.length === 0 ? (
+      {tenant.registries.length === 0 && (tenant.layouts ?? []).length === 0 ? (
         <Typography variant="body2">none configured</Typography>
       ) : (
-        <Table size="small" aria-label={`Registries of tenant ${tenant.id}`}>
+        <Table
+          size="small"
+          aria-label={`Registries and on-disk image stores of tenant ${tenant.id}`}
+        >
           <TableHead>
             <TableRow>
-              <TableCell>Host</TableCell>
+              <TableCell>Location</TableCell>
+              <TableCell>Kind</TableCell>
               <TableCell>Region</TableCell>
               <TableCell>Boundary</TableCell>
             </TableRow>
           </TableHead>
           <TableBody>
             {tenant.registries.map(r => (
-              <TableRow key={r.host}>
+              <TableRow key={`registry:${r.host}`}>
                 <TableCell className={classes.mono}>
                   {displayValue(r.host)}
                 </TableCell>
+                <TableCell>registry</TableCell>
                 <TableCell>{displayValue(r.region)}</TableCell>
                 <TableCell>
                   <Inside inside={r.insideBoundary} />
+                </TableCell>
+              </TableRow>
+            ))}
+            {/* older backends send no layouts */}
+            {(tenant.layouts ?? []).map(l => (
+              <TableRow key={`layout:${l.path}`}>
+                <TableCell className={classes.mono}>
+                  {displayValue(`oci:${l.path}`)}
+                </TableCell>
+                <TableCell>on-disk image store (OCI layout)</TableCell>
+                <TableCell>{displayValue(l.region)}</TableCell>
+                <TableCell>
+                  <Inside inside={l.insideBoundary} />
                 </TableCell>
               </TableRow>
             ))}

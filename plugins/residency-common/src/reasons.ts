@@ -1,3 +1,4 @@
+import { RESIDENCY_PREDICATE_TYPE, type AttestationKind } from './types';
 /**
  * Stable reason codes. Every decision the engine makes carries one or more of
  * these; the UI, the CLI and auditors key on them, so they never change meaning.
@@ -132,7 +133,7 @@ export const REASON_ADVICE: Record<BaseReasonCode, string> = {
     'The signing key was outside its validity window; re-sign with a current key.',
   key_revoked: 'The signing key was revoked; re-sign with a current key.',
   attestation_missing:
-    'Attach the required signed attestation, e.g. cosign attest --type slsaprovenance --predicate <file> <image>@<digest>.',
+    'Attach the required signed attestation, e.g. cosign attest --key <kms-uri> --type <slsaprovenance|cyclonedx|...> --predicate <file> <image>@<digest>.',
   attestation_invalid:
     'An attestation did not verify; re-create it with a trusted in-boundary key.',
   subject_mismatch:
@@ -153,3 +154,33 @@ export const REASON_ADVICE: Record<BaseReasonCode, string> = {
   no_images: 'List at least one image in the residency.dev/images annotation.',
   custom_rule: 'A tenant rule failed; see the message for what it requires.',
 };
+
+/**
+ * The `cosign attest --type` and a predicate file name for each attestation kind,
+ * so advice names the right type (an SBOM is not `slsaprovenance`). @public
+ */
+export const COSIGN_ATTEST_TYPES: Record<
+  AttestationKind,
+  { type: string; predicate: string }
+> = {
+  provenance: { type: 'slsaprovenance', predicate: 'provenance.json' },
+  sbom: { type: 'cyclonedx', predicate: 'sbom.cdx.json' },
+  residency: { type: RESIDENCY_PREDICATE_TYPE, predicate: 'residency.json' },
+};
+
+/**
+ * Advice for one reason code: the generic advice of its base code, except a
+ * missing attestation of a known kind, whose command names that kind. @public
+ */
+export function reasonAdvice(code: ReasonCode): string | undefined {
+  const base = baseReasonCode(code);
+  const kind = code.slice(base.length + 1);
+  if (
+    base === 'attestation_missing' &&
+    Object.hasOwn(COSIGN_ATTEST_TYPES, kind)
+  ) {
+    const { type, predicate } = COSIGN_ATTEST_TYPES[kind as AttestationKind];
+    return `Attach a signed ${kind} attestation, e.g. cosign attest --key <kms-uri> --type ${type} --predicate ${predicate} <image>@<digest>.`;
+  }
+  return REASON_ADVICE[base];
+}

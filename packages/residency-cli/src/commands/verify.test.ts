@@ -93,7 +93,9 @@ metadata:
     expect(r.out).toContain(
       'attestation_missing:provenance: No provenance attestation.',
     );
-    expect(r.out).toContain('fix: Attach the required signed attestation');
+    expect(r.out).toContain(
+      'fix: Attach a signed provenance attestation, e.g. cosign attest --key <kms-uri> --type slsaprovenance',
+    );
     // Unsigned claims are shown as such, and terminal escapes from a registry are neutralised.
     expect(r.out).toContain('(unsigned; never decides)');
     expect(r.out).not.toContain('\u001b');

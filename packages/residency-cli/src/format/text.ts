@@ -1,6 +1,5 @@
 import {
-  REASON_ADVICE,
-  baseReasonCode,
+  reasonAdvice,
   type Decision,
   type Reason,
 } from '@residency-dev/plugin-residency-common';
@@ -60,7 +59,7 @@ export function table(header: string[], rows: string[][]): string {
 /** A reason with its plain-language advice. */
 export function reasonLines(reason: Reason, indent = '    '): string {
   const lines = [`${indent}- ${safe(reason.code)}: ${safe(reason.message)}`];
-  const advice = REASON_ADVICE[baseReasonCode(reason.code)];
+  const advice = reasonAdvice(reason.code);
   if (advice) lines.push(`${indent}  fix: ${advice}`);
   if (reason.details && Object.keys(reason.details).length > 0) {
     lines.push(`${indent}  details: ${safe(reason.details, 500)}`);

@@ -1,5 +1,5 @@
 import {
-  RESIDENCY_PREDICATE_TYPE,
+  COSIGN_ATTEST_TYPES,
   baseReasonCode,
   type BaseReasonCode,
   type ImageResult,
@@ -55,11 +55,8 @@ const PROBLEMS: Record<BaseReasonCode, string> = {
 };
 
 /** The predicate type and file cosign needs for each attestation kind. */
-const ATTEST: Record<string, { type: string; predicate: string }> = {
-  provenance: { type: 'slsaprovenance', predicate: 'provenance.json' },
-  sbom: { type: 'cyclonedx', predicate: 'sbom.cdx.json' },
-  residency: { type: RESIDENCY_PREDICATE_TYPE, predicate: 'residency.json' },
-};
+const ATTEST: Record<string, { type: string; predicate: string }> =
+  COSIGN_ATTEST_TYPES;
 
 function imageByDigest(image?: ImageResult): string {
   if (!image) {

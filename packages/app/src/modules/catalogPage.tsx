@@ -4,7 +4,12 @@ import {
   createFrontendModule,
   PageBlueprint,
 } from '@backstage/frontend-plugin-api';
-import { Content, Header, Page } from '@backstage/core-components';
+import {
+  Content,
+  Header,
+  Page,
+  type TableColumn,
+} from '@backstage/core-components';
 import {
   CatalogFilterLayout,
   EntityListProvider,
@@ -15,6 +20,29 @@ import CategoryIcon from '@material-ui/icons/Category';
 import { createResidencyColumn } from '@residency-dev/plugin-residency';
 
 const residencyColumn = createResidencyColumn<CatalogTableRow>();
+
+/**
+ * Columns whose values are short names: kept on one line so that an extra
+ * column (ours) does not squeeze them into one letter per line.
+ */
+const ONE_LINE_FIELDS = new Set([
+  'resolved.entityRef',
+  'resolved.ownedByRelationsTitle',
+  'resolved.partOfSystemRelationTitle',
+]);
+
+function withResidencyColumn(
+  columns: TableColumn<CatalogTableRow>[],
+): TableColumn<CatalogTableRow>[] {
+  return [
+    ...columns.map(c =>
+      typeof c.field === 'string' && ONE_LINE_FIELDS.has(c.field)
+        ? { ...c, cellStyle: { whiteSpace: 'nowrap' as const } }
+        : c,
+    ),
+    residencyColumn,
+  ];
+}
 
 /**
  * The catalog page with a "Residency" column. It replaces the catalog
@@ -47,10 +75,11 @@ export const catalogPageWithResidency = PageBlueprint.makeWithOverrides({
                 </CatalogFilterLayout.Filters>
                 <CatalogFilterLayout.Content>
                   <CatalogTable
-                    columns={context => [
-                      ...CatalogTable.defaultColumnsFunc(context),
-                      residencyColumn,
-                    ]}
+                    columns={context =>
+                      withResidencyColumn(
+                        CatalogTable.defaultColumnsFunc(context),
+                      )
+                    }
                   />
                 </CatalogFilterLayout.Content>
               </CatalogFilterLayout>

@@ -34,23 +34,16 @@ const ONE_LINE_FIELDS = new Set([
 function withResidencyColumn(
   columns: TableColumn<CatalogTableRow>[],
 ): TableColumn<CatalogTableRow>[] {
-  return [
-    ...columns.map(c =>
-      typeof c.field === 'string' && ONE_LINE_FIELDS.has(c.field)
-        ? { ...c, cellStyle: { whiteSpace: 'nowrap' as const } }
-        : c,
-    ),
-    residencyColumn,
-  ];
+  const oneLine = columns.map(c =>
+    typeof c.field === 'string' && ONE_LINE_FIELDS.has(c.field)
+      ? { ...c, cellStyle: { whiteSpace: 'nowrap' as const } }
+      : c,
+  );
+  // Residency right after the name, so the verdict is never the column that
+  // scrolls out of view on a narrow screen.
+  return [...oneLine.slice(0, 1), residencyColumn, ...oneLine.slice(1)];
 }
 
-/**
- * The catalog page with a "Residency" column. It replaces the catalog
- * plugin's `page:catalog` (same id, from a module of the catalog plugin) and
- * keeps every filter extension (kind, type, owner, ..., and Residency's).
- * The list is loaded without server-side pagination so the Residency filter,
- * which runs in the browser, sees every entity.
- */
 export const catalogPageWithResidency = PageBlueprint.makeWithOverrides({
   inputs: {
     filters: createExtensionInput([coreExtensionData.reactElement]),

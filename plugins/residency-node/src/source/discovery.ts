@@ -132,7 +132,7 @@ async function envelopesFromTag(
   return out;
 }
 
-/** cosign's keyless annotations on a DSSE layer (certificate, chain, Rekor bundle, timestamp). */
+/** cosign's keyless annotations on a `.sig` or DSSE layer (certificate, chain, Rekor bundle, timestamp). */
 function keylessAnnotations(
   layer: Descriptor,
 ): Omit<FoundEnvelope, 'source' | 'envelope'> {
@@ -228,18 +228,7 @@ async function simpleSignatureOf(
     source,
     payload,
     signature,
-    ...(a[ANNOTATION_COSIGN_CERTIFICATE] !== undefined
-      ? { certificate: a[ANNOTATION_COSIGN_CERTIFICATE] }
-      : {}),
-    ...(a[ANNOTATION_COSIGN_CHAIN] !== undefined
-      ? { chain: a[ANNOTATION_COSIGN_CHAIN] }
-      : {}),
-    ...(a[ANNOTATION_COSIGN_BUNDLE] !== undefined
-      ? { rekorBundle: a[ANNOTATION_COSIGN_BUNDLE] }
-      : {}),
-    ...(a[ANNOTATION_COSIGN_TIMESTAMP] !== undefined
-      ? { rfc3161Timestamp: a[ANNOTATION_COSIGN_TIMESTAMP] }
-      : {}),
+    ...keylessAnnotations(layer),
   };
 }
 

@@ -76,7 +76,16 @@ check_cli() {
       echo "FAIL residency verify of an unsigned image exited $rc, expected 1" >&2
       exit 1
     fi
-    "$residency" verify-evidence "$work/evidence-$label.json" --require-compliant >/dev/null
+    "$residency" verify-evidence "$work/evidence-$label.json" --require-compliant \
+      -c "$demo_config" >/dev/null
+    # Without the auditor's own trust the bundle is only self-consistent: exit 2, never 0.
+    rc=0
+    "$residency" verify-evidence "$work/evidence-$label.json" --require-compliant \
+      >/dev/null 2>&1 || rc=$?
+    if [ "$rc" -ne 2 ]; then
+      echo "FAIL verify-evidence --require-compliant without --config exited $rc, expected 2" >&2
+      exit 1
+    fi
     # A tampered bundle must fail.
     sed 's/"compliant"/"non_compliant"/' "$work/evidence-$label.json" >"$work/tampered-$label.json"
     if "$residency" verify-evidence "$work/tampered-$label.json" >/dev/null 2>&1; then
@@ -88,7 +97,7 @@ check_cli() {
       --package="$(tgz plugin-residency-node)" --package="$(tgz residency-cli)" \
       residency --help | grep -q '^Usage: residency'
   )
-  echo "  ok  $label: --help, verify (resident and unsigned), verify-evidence (good and tampered), npx"
+  echo "  ok  $label: --help, verify (resident and unsigned), verify-evidence (with and without trust, tampered), npx"
 }
 
 check_cli "node24" "$(dirname "$(command -v node)")"

@@ -51,6 +51,7 @@ export type {
   EvidenceCheckId,
   EvidenceProblem,
   EvidenceProblemCode,
+  EvidenceTrustScope,
 } from './evidence';
 export { decideImage, ruleFacts } from './decide';
 export {

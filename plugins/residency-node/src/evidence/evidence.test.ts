@@ -13,6 +13,7 @@ import {
   slsaProvenanceV1,
 } from '@residency-dev/signing-kit';
 import {
+  canonicalHash,
   canonicalJson,
   chainRecord,
   recordHashOf,
@@ -358,6 +359,103 @@ describe('evidence', () => {
       expect(r.ok).toBe(false);
       expect(r.problems.length).toBeGreaterThan(0);
     }
+  });
+});
+
+describe("the bundle's policy and registries against the auditor's configuration (issue 12, siblings of item 1)", () => {
+  // A forger edits the policy or the registries and recomputes every hash: the
+  // bundle stays self-consistent, so only the auditor's configuration catches it.
+  async function forged(mutate: (r: any) => void): Promise<EvidenceBundle> {
+    const { record } = await makeRecord();
+    const r: any = clone(record);
+    mutate(r);
+    r.result.policyHash = canonicalHash(r.policy);
+    r.result.trustHash = canonicalHash(r.trust);
+    return bundleOf(r);
+  }
+  const codesAt = (b: EvidenceBundle, settings: any, scope?: any) =>
+    verifyEvidenceBundle(clone(b), { settings, scope }).problems.map(
+      p => `${p.code} ${p.path}`,
+    );
+
+  it('the honest bundle has none of these problems against the same configuration', async () => {
+    const { record, settings } = await makeRecord();
+    expect(verifyEvidenceBundle(bundleOf(record), { settings })).toMatchObject({
+      ok: true,
+      problems: [],
+    });
+  });
+
+  it('boundary_changed: a boundary widened to a US region', async () => {
+    const { settings } = await makeRecord();
+    const b = await forged(r => {
+      r.policy.boundary.regions.push('us-east-1');
+      r.result.boundary.regions.push('us-east-1');
+    });
+    expect(verifyEvidenceBundle(clone(b)).ok).toBe(true);
+    expect(codesAt(b, settings)).toContain(
+      'boundary_changed evidence.record.policy.boundary.regions',
+    );
+    const renamed = await forged(r => {
+      r.policy.boundary.name = 'anywhere';
+      r.result.boundary.name = 'anywhere';
+    });
+    expect(verifyEvidenceBundle(clone(renamed)).ok).toBe(true);
+    expect(codesAt(renamed, settings)).toContain(
+      'boundary_changed evidence.record.policy.boundary',
+    );
+  });
+
+  it('policy_changed: requirements emptied, or a tenant that is not configured', async () => {
+    const { settings } = await makeRecord();
+    const b = await forged(r => (r.policy.require = ['signature']));
+    expect(verifyEvidenceBundle(clone(b)).ok).toBe(true);
+    expect(codesAt(b, settings)).toEqual([
+      'policy_changed evidence.record.policy.require',
+    ]);
+    const other = await forged(r => {
+      r.policy.tenant = 'someone-else';
+      r.result.tenant = 'someone-else';
+    });
+    expect(codesAt(other, settings)).toContain(
+      'policy_changed evidence.record.policy.tenant',
+    );
+  });
+
+  it('registry_not_configured and registry_changed: a registry added or relabelled', async () => {
+    const { settings } = await makeRecord();
+    const added = await forged(r =>
+      r.trust.registries.push({ host: 'evil.example.com', region: EU_REGION }),
+    );
+    expect(verifyEvidenceBundle(clone(added)).ok).toBe(true);
+    expect(codesAt(added, settings)).toEqual([
+      'registry_not_configured evidence.record.trust.registries[2]',
+    ]);
+    const relabelled = await forged(r => {
+      const us = r.trust.registries.find(
+        (x: any) => x.host === 'registry.us.example.com',
+      );
+      us.region = EU_REGION;
+    });
+    expect(codesAt(relabelled, settings)).toEqual([
+      'registry_changed evidence.record.trust.registries[1].region',
+    ]);
+  });
+
+  it("scope 'keys' compares keys and boundaries only; requirements and registries stay as recorded", async () => {
+    const { settings } = await makeRecord();
+    const b = await forged(r => {
+      r.policy.require = ['signature'];
+      r.trust.registries.push({ host: 'evil.example.com', region: EU_REGION });
+    });
+    expect(codesAt(b, settings, 'keys')).toEqual([]);
+    const widened = await forged(r => {
+      r.policy.boundary.regions.push('us-east-1');
+      r.result.boundary.regions.push('us-east-1');
+    });
+    expect(codesAt(widened, settings, 'keys')).toEqual([
+      'boundary_changed evidence.record.policy.boundary.regions',
+    ]);
   });
 });
 

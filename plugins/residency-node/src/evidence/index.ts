@@ -7,6 +7,7 @@ export {
   ChainVerifier,
 } from './chain';
 export type { ChainLinkInput, ChainPredecessor } from './chain';
+export type { EvidenceTrustScope } from './auditorTrust';
 export { verifyEvidenceBundle, EVIDENCE_CAPS } from './verifyBundle';
 export { EVIDENCE_CHECKS, UNDECIDABLE_EVIDENCE_CODES } from './problems';
 export type {

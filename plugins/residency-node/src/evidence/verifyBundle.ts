@@ -16,6 +16,10 @@ import {
   regionFromKeyId,
 } from '../config';
 import { decideEntity, type DecisionContext } from '../decide';
+import {
+  checkAgainstAuditorTrust,
+  type EvidenceTrustScope,
+} from './auditorTrust';
 import { chainLinkProblems } from './chain';
 import { Problems } from './problems';
 
@@ -40,14 +44,16 @@ class Stop extends Error {}
  * Re-verifies an evidence bundle offline: the chain hash, the link to the previous
  * record, every key (PEM, fingerprint, region pinned by the id; and, with settings,
  * that the key is still configured the same way), every manifest digest, and the
- * decision recomputed from the record's own material, policy and trust. Each
- * problem names the JSON path of the field that does not verify and its check.
+ * decision recomputed from the record's own material, policy and trust. With
+ * settings (the auditor's trust), the recorded policy and registries are compared
+ * with them too (`scope`, default `configuration`). Each problem names the JSON path
+ * of the field that does not verify and its check.
  *
  * @public
  */
 export function verifyEvidenceBundle(
   bundle: unknown,
-  options?: { settings?: ResidencySettings },
+  options?: { settings?: ResidencySettings; scope?: EvidenceTrustScope },
 ): BundleVerification {
   const problems = new Problems();
   try {
@@ -57,6 +63,14 @@ export function verifyEvidenceBundle(
     checkCaps(record, problems);
     checkSnapshotHashes(record, problems);
     checkKeys(record, options?.settings, problems);
+    if (options?.settings) {
+      checkAgainstAuditorTrust(
+        record,
+        options.settings,
+        options.scope ?? 'configuration',
+        problems,
+      );
+    }
     const roots = resolveTrustedRoots(record, options?.settings, problems);
     checkManifests(record, problems);
     const decision = recomputeDecision(record, roots, problems);

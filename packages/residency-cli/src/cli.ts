@@ -185,6 +185,14 @@ export async function run(
       '--previous <bundle.json>',
       'the bundle of the previous record of the same entity: check the chain link between the two',
     )
+    .option(
+      '--trusted-keys <file>',
+      'your own trust instead of --config: YAML/JSON with keys (id, pem or path, region, validFrom, validUntil, revoked), boundaries and keyless identities (see README)',
+    )
+    .option(
+      '--trusted-root <trusted_root.json>',
+      'a Sigstore trusted root you trust for keyless material (with or instead of --trusted-keys)',
+    )
     .addHelpText(
       'after',
       `
@@ -192,11 +200,24 @@ Exit codes:
   0  the bundle verifies (with --require-compliant: and its decision is compliant)
   1  the bundle does not verify (tampered, hash or chain mismatch, decision differs)
   2  could not decide (material that cannot be checked offline, or
-     --require-compliant without --config: a bundle's own keys are not trust)
+     --require-compliant without --config / --trusted-keys / --trusted-root:
+     a bundle's own keys are not trust)
   3  usage error, or the file is unreadable or not an evidence bundle
 
-Without --config only the bundle's internal consistency is checked; its keys and
-regions are the bundle's own claims, never shown as a verified RESIDENT.`,
+Without --config, --trusted-keys or --trusted-root only the bundle's internal
+consistency is checked; its keys and regions are the bundle's own claims, never
+shown as a verified RESIDENT.
+
+--trusted-keys file (YAML or JSON; paths relative to the file):
+  keys:
+    - id: eu-signing-2026        # the key id as recorded in the bundle
+      pem: "-----BEGIN PUBLIC KEY-----..."   # or path: eu.pub
+      region: eu-central-1       # unless the id pins one (KMS ARN)
+      validFrom: 2026-01-01T00:00:00Z        # optional, also validUntil, revoked
+  boundaries:
+    eu-sovereign: [eu-central-1]
+  identities:                    # optional, keyless: issuer, subject|subjectRegExp, region
+    - { issuer: https://issuer.example, subject: ci@example.com, region: eu-central-1 }`,
     )
     .action(async (file: string, o) => {
       json = Boolean(o.json);
@@ -207,6 +228,8 @@ regions are the bundle's own claims, never shown as a verified RESIDENT.`,
           json: o.json,
           requireCompliant: o.requireCompliant,
           previous: o.previous,
+          trustedKeys: o.trustedKeys,
+          trustedRoot: o.trustedRoot,
         },
         io,
         getEngine(),

@@ -37,7 +37,7 @@ export interface EngineApi {
   ): ChainedEvidence;
   verifyEvidenceBundle(
     bundle: EvidenceBundle,
-    options: { settings?: ResidencySettings },
+    options: { settings?: ResidencySettings; scope?: 'configuration' | 'keys' },
   ): BundleVerification | Promise<BundleVerification>;
   /** Splits a `residency.dev/images` value into references, as the backend does. */
   splitImagesAnnotation(value: string): string[];

@@ -19,6 +19,7 @@ import {
 } from '@residency-dev/plugin-residency-node';
 import { DECISION_LABEL, safe } from '../format/text';
 import { loadSettingsFromFiles } from './settings';
+import { loadAuditorTrust } from './auditorTrust';
 
 /** Largest evidence bundle read, in bytes. */
 export const MAX_EVIDENCE_BYTES = 64 * 1024 * 1024;
@@ -30,6 +31,49 @@ export interface VerifyEvidenceOptions {
   requireCompliant?: boolean;
   /** The bundle of the previous record of the same entity: checks the chain link. */
   previous?: string;
+  /** Auditor trust without a full configuration: keys, boundaries, identities. */
+  trustedKeys?: string;
+  /** A Sigstore trusted_root.json the auditor trusts for keyless material. */
+  trustedRoot?: string;
+}
+
+/** Where the trust a bundle is checked against comes from. */
+type TrustSource = 'configuration' | 'trusted_keys' | 'none';
+
+/**
+ * The auditor's trust: a configuration (`--config`), or trusted keys and/or a trusted
+ * root (`--trusted-keys`, `--trusted-root`); never both kinds at once.
+ */
+async function auditorSettings(
+  options: VerifyEvidenceOptions,
+  io: CliIo,
+  engineApi: EngineApi,
+): Promise<{ settings?: ResidencySettings; source: TrustSource }> {
+  const explicit = Boolean(options.trustedKeys || options.trustedRoot);
+  if (explicit && options.config.length > 0) {
+    throw new CliError(
+      '--config cannot be combined with --trusted-keys or --trusted-root',
+      {
+        code: 'usage',
+        hint: 'Bring either the platform configuration or your own trusted keys and root.',
+      },
+    );
+  }
+  if (options.config.length > 0) {
+    const { settings } = await loadSettingsFromFiles(
+      options.config,
+      io,
+      engineApi,
+    );
+    return { settings, source: 'configuration' };
+  }
+  if (explicit) {
+    return {
+      settings: await loadAuditorTrust(options, io, engineApi),
+      source: 'trusted_keys',
+    };
+  }
+  return { source: 'none' };
 }
 
 /**
@@ -107,13 +151,14 @@ async function checkPrevious(
   file: string,
   bundle: EvidenceBundle,
   settings: ResidencySettings | undefined,
+  scope: 'configuration' | 'keys',
   engineApi: EngineApi,
 ): Promise<ShownProblem[]> {
   const prev = readEvidenceBundle(file);
   const out: ShownProblem[] = [];
   let pv: BundleVerification;
   try {
-    pv = await engineApi.verifyEvidenceBundle(prev, { settings });
+    pv = await engineApi.verifyEvidenceBundle(prev, { settings, scope });
   } catch (e) {
     pv = {
       ok: false,
@@ -271,15 +316,19 @@ export async function verifyEvidenceCommand(
 ): Promise<ExitCode> {
   const file = resolve(io.cwd, options.file);
   const bundle = readEvidenceBundle(file);
-  let settings: ResidencySettings | undefined;
-  if (options.config.length > 0) {
-    settings = (await loadSettingsFromFiles(options.config, io, engineApi))
-      .settings;
-  }
+  const { settings, source: trustSource } = await auditorSettings(
+    options,
+    io,
+    engineApi,
+  );
+  const scope = trustSource === 'trusted_keys' ? 'keys' : 'configuration';
   let verification: BundleVerification;
   let completed = true;
   try {
-    verification = await engineApi.verifyEvidenceBundle(bundle, { settings });
+    verification = await engineApi.verifyEvidenceBundle(bundle, {
+      settings,
+      scope,
+    });
   } catch (e) {
     // The engine must answer with problems for any hostile input; if it throws,
     // nothing was decided.
@@ -303,6 +352,7 @@ export async function verifyEvidenceCommand(
           resolve(io.cwd, options.previous),
           bundle,
           settings,
+          scope,
           engineApi,
         )
       : []),
@@ -366,9 +416,11 @@ export async function verifyEvidenceCommand(
           sequence: bundle.evidence?.sequence ?? null,
           recordHash: bundle.evidence?.recordHash ?? null,
           configChecked: trustChecked,
-          verified: trustChecked
-            ? 'against_configuration'
-            : 'internal_consistency_only',
+          verified: {
+            configuration: 'against_configuration',
+            trusted_keys: 'against_trusted_keys',
+            none: 'internal_consistency_only',
+          }[trustSource],
           checks,
           problems: problems.map(({ path, code, message, check }) => ({
             path,
@@ -412,9 +464,12 @@ export async function verifyEvidenceCommand(
   }
   out.push(
     `  trust            ${
-      settings
-        ? 'compared with the given configuration'
-        : 'NOT CHECKED: only the keys recorded in the bundle were used (pass --config to bring your own trust)'
+      {
+        configuration: 'compared with the given configuration',
+        trusted_keys:
+          'compared with your trusted keys and root (keys, boundaries, keyless identities); requirements and registries are as recorded',
+        none: 'NOT CHECKED: only the keys recorded in the bundle were used (pass --config or --trusted-keys to bring your own trust)',
+      }[trustSource]
     }`,
   );
   out.push(...recordedSummary(record));
@@ -441,11 +496,11 @@ export async function verifyEvidenceCommand(
   out.push('');
   if (verification.ok && !trustChecked) {
     out.push(
-      'RESULT: the bundle verifies. Only its internal consistency was checked: its keys, regions and decision are as the bundle itself claims, not verified against trust you supplied. Pass --config <app-config.yaml> to verify residency.',
+      'RESULT: the bundle verifies. Only its internal consistency was checked: its keys, regions and decision are as the bundle itself claims, not verified against trust you supplied. Pass --config <app-config.yaml> or --trusted-keys <file> to verify residency.',
     );
     if (options.requireCompliant) {
       out.push(
-        'Could not decide: --require-compliant needs --config (exit 2).',
+        'Could not decide: --require-compliant needs --config (or --trusted-keys / --trusted-root) (exit 2).',
       );
     }
   } else if (verification.ok) {

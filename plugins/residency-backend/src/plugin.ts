@@ -13,6 +13,7 @@ import {
 } from '@residency-dev/plugin-residency-node';
 import { createVsaWiring } from './vsa/wiring';
 import { readResidencyBackendOptions } from './config';
+import { assertNoUnsetResidencyVariables } from './unsetVariables';
 import { DatabaseResidencyStore } from './database/DatabaseResidencyStore';
 import { residencyEngineExtensionPoint } from './extensions';
 import { EntityEvaluator } from './refresh/EntityEvaluator';
@@ -59,6 +60,8 @@ export const residencyPlugin = createBackendPlugin({
         catalog: catalogServiceRef,
       },
       async init(deps) {
+        // Like the CLI: an unset ${VAR} under residency: is an error, not a dropped key.
+        await assertNoUnsetResidencyVariables({ config: deps.config });
         const options = readResidencyBackendOptions(deps.config);
         const engine =
           engineOverride ??

@@ -87,7 +87,10 @@ residency:
         { path: 'residency.registries[0].credentials.token', names: [UNSET] },
       ]);
       // Once the variable is set nothing is missing.
-      const env = { ...process.env, [UNSET]: 't0ken' };
+      const env: Record<string, string | undefined> = {
+        ...process.env,
+        [UNSET]: 't0ken',
+      };
       const full = await ConfigSources.toConfig(
         ConfigSources.default({
           argv,

@@ -437,6 +437,43 @@ residency:
   });
 });
 
+describe('property: ${VAR} substitution (issue 12, Also)', () => {
+  it('a value fails to load exactly when findUnsetVariables names an unset variable, and the error names it', () => {
+    const name = fc.constantFrom('A', 'B', 'C');
+    const part = fc.oneof(
+      fc.string({ maxLength: 5 }).filter(t => !t.includes('$')),
+      name.map(n => `\${${n}}`),
+      fc
+        .tuple(
+          name,
+          fc.string({ maxLength: 3 }).filter(t => !/[{}$]/.test(t)),
+        )
+        .map(([n, fb]) => `\${${n}:-${fb}}`),
+      name.map(n => `$\${${n}}`),
+    );
+    const value = fc.array(part, { maxLength: 4 }).map(p => p.join(''));
+    const env = fc.record(
+      { A: fc.constantFrom('a', ''), B: fc.constant('b') },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(value, env, (v, e) => {
+        const unset = findUnsetVariables({ t: v }, e);
+        const err = thrown(() => configReaderFromObject({ t: v }, { env: e }));
+        if (unset.length === 0) {
+          expect(err).toBeUndefined();
+        } else {
+          expect(err).toBeInstanceOf(ResidencyConfigError);
+          expect((err as Error).message).toBe(
+            `t: environment variable ${unset[0].name} is not set`,
+          );
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
 describe('configuration that lies quietly (issue 12)', () => {
   it('item 5: a backtracking tenant subjectRegExp is matched in linear time; RE2-incompatible patterns are refused at load', () => {
     const cfg = residencyConfig({ trustedRoots: [{ publicGood: true }] });

@@ -503,4 +503,36 @@ describe('property: the evidence-bundle reader on arbitrary input (issue 12, Als
       { numRuns: 300 },
     );
   });
+
+  it('changing any one leaf of the hashed record of an honest bundle is detected', async () => {
+    const { record } = await makeRecord();
+    const honest = bundleOf(clone(record));
+    const leaves: (string | number)[][] = [];
+    const walk = (v: unknown, path: (string | number)[]) => {
+      if (Array.isArray(v)) v.forEach((x, i) => walk(x, [...path, i]));
+      else if (v && typeof v === 'object')
+        for (const [k, x] of Object.entries(v)) walk(x, [...path, k]);
+      else leaves.push(path);
+    };
+    walk(honest.evidence.record, []);
+    expect(leaves.length).toBeGreaterThan(50);
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...leaves),
+        fc.oneof(fc.string(), fc.integer(), fc.boolean(), fc.constant(null)),
+        (path, replacement) => {
+          const b: any = clone(honest);
+          let o = b.evidence.record;
+          for (const k of path.slice(0, -1)) o = o[k];
+          const last = path[path.length - 1];
+          fc.pre(JSON.stringify(o[last]) !== JSON.stringify(replacement));
+          o[last] = replacement;
+          const v = verifyEvidenceBundle(b);
+          expect(v.ok).toBe(false);
+          expect(v.problems.map(p => p.path)).toContain('evidence.recordHash');
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
 });

@@ -9,8 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigSources } from '@backstage/config-loader';
 import { rootConfigServiceFactory } from '@backstage/backend-defaults/rootConfig';
-import { startTestBackend } from '@backstage/backend-test-utils';
+import {
+  mockCredentials,
+  startTestBackend,
+} from '@backstage/backend-test-utils';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
+import request from 'supertest';
 import { residencyPlugin } from './plugin';
 import { schedulerFromCoreServices } from './__testUtils__/harness';
 import { findDroppedResidencyValues } from './unsetVariables';
@@ -134,6 +138,14 @@ residency:
 
   it('the same configuration with every variable set or defaulted starts', async () => {
     const backend = await start(join(dir, 'ok.yaml'));
-    await backend.stop();
+    try {
+      // The plugin is mounted: its API answers (401 without credentials).
+      const res = await request(backend.server)
+        .get('/api/residency/tenants')
+        .set('Authorization', mockCredentials.none.header());
+      expect(res.status).toBe(401);
+    } finally {
+      await backend.stop();
+    }
   });
 });

@@ -16,10 +16,10 @@ import { ResidencyConfigError } from '@residency-dev/plugin-residency-node';
 
 type Env = Record<string, string | undefined>;
 
-/** Marks an unset variable in re-read configuration (never valid configuration text). */
-const MARK = '\u0000residency-unset:';
-const MARK_END = '\u0000';
-const MARKED = /\u0000residency-unset:([^\u0000]*)\u0000/g;
+/** Marks an unset variable in re-read configuration (a variable name has no `]`). */
+const MARK = '[[residency-unset:';
+const MARK_END = ']]';
+const MARKED = /\[\[residency-unset:([^\]]*)\]\]/g;
 
 /** One value under `residency:` that Backstage dropped because a variable is unset. */
 export interface DroppedValue {
@@ -77,7 +77,10 @@ function dropped(
 
 function pathOf(segments: (string | number)[]): string {
   return segments
-    .map((s, i) => (typeof s === 'number' ? `[${s}]` : i === 0 ? s : `.${s}`))
+    .map((s, i) => {
+      if (typeof s === 'number') return `[${s}]`;
+      return i === 0 ? s : `.${s}`;
+    })
     .join('');
 }
 
@@ -141,9 +144,9 @@ export async function assertNoUnsetResidencyVariables(options: {
   argv?: string[];
   env?: Env;
 }): Promise<void> {
-  const dropped = await findDroppedResidencyValues(options);
-  if (dropped.length === 0) return;
-  const lines = dropped.flatMap(d =>
+  const lost = await findDroppedResidencyValues(options);
+  if (lost.length === 0) return;
+  const lines = lost.flatMap(d =>
     d.names.map(n => `${d.path}: environment variable ${n} is not set`),
   );
   throw new ResidencyConfigError(
@@ -151,8 +154,8 @@ export async function assertNoUnsetResidencyVariables(options: {
     `${lines.join(
       '; ',
     )} (Backstage would drop the value; set the variable or give a fallback with \${${
-      dropped[0].names[0]
+      lost[0].names[0]
     }:-value})`,
-    dropped[0].path,
+    lost[0].path,
   );
 }

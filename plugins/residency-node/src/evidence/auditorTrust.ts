@@ -42,6 +42,7 @@ export function checkAgainstAuditorTrust(
   scope: EvidenceTrustScope,
   problems: Problems,
 ): void {
+  checkKeyValidity(record.trust.keys, settings, problems);
   if (!isObj(record.policy)) return;
   checkBoundary(record.policy, settings, problems);
   if (scope === 'configuration') {
@@ -50,6 +51,31 @@ export function checkAgainstAuditorTrust(
   } else {
     checkIdentities(record.policy, settings, problems);
   }
+}
+
+/**
+ * A key's validity window is the auditor's: a forger who widens `validUntil` of an
+ * expired key (or moves `validFrom` back) changes which signatures count.
+ */
+function checkKeyValidity(
+  keys: EvidenceRecord['trust']['keys'],
+  settings: ResidencySettings,
+  problems: Problems,
+): void {
+  keys.forEach((k, i) => {
+    const conf = isObj(k) ? settings.keys.find(c => c.id === k.id) : undefined;
+    if (!conf) return;
+    for (const f of ['validFrom', 'validUntil'] as const) {
+      if ((k[f] ?? undefined) !== (conf[f] ?? undefined)) {
+        problems.add(
+          'trust',
+          `${P}.trust.keys[${i}].${f}`,
+          'key_changed',
+          `the configured key has ${f} ${conf[f] ?? '(none)'}`,
+        );
+      }
+    }
+  });
 }
 
 /** The boundary's regions are the auditor's regions for that boundary name. */

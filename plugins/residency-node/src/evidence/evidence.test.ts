@@ -442,6 +442,19 @@ describe("the bundle's policy and registries against the auditor's configuration
     ]);
   });
 
+  it('key_changed: a validity window widened in the record', async () => {
+    const { settings } = await makeRecord();
+    const b = await forged(r => {
+      r.trust.keys[0].validUntil = '2099-01-01T00:00:00.000Z';
+    });
+    expect(verifyEvidenceBundle(clone(b)).ok).toBe(true);
+    for (const scope of ['configuration', 'keys']) {
+      expect(codesAt(b, settings, scope)).toEqual([
+        'key_changed evidence.record.trust.keys[0].validUntil',
+      ]);
+    }
+  });
+
   it("scope 'keys' compares keys and boundaries only; requirements and registries stay as recorded", async () => {
     const { settings } = await makeRecord();
     const b = await forged(r => {

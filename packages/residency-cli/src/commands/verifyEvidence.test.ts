@@ -109,6 +109,29 @@ describe('residency verify-evidence (command layer, engine faked)', () => {
     expect(trusted.out).toContain('RESIDENT (compliant)');
   });
 
+  it('issue 12 item 3, sibling: an evidence bundle with duplicate keys is refused (exit 1), never read as its last value', async () => {
+    const text = JSON.stringify(bundle);
+    // Two decisions: JSON.parse would keep the second, another reader the first.
+    writeFileSync(
+      join(dir, 'dup.json'),
+      text.replace(
+        '"decision":"non_compliant"',
+        '"decision":"non_compliant","decision":"compliant"',
+      ),
+    );
+    const r = await cli(
+      fakeEngine({
+        verification: { ok: true, decision: 'compliant', problems: [] },
+      }),
+      'dup.json',
+      '-c',
+      'app-config.yaml',
+    );
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('duplicate key "decision"');
+    expect(r.out).not.toContain('RESIDENT');
+  });
+
   it('exit 1 and the failing JSON path when it does not verify', async () => {
     const engine = fakeEngine({
       verification: {

@@ -15,6 +15,8 @@ import {
   EVIDENCE_CHECKS,
   UNDECIDABLE_EVIDENCE_CODES,
   chainLinkProblems,
+  parseStrictJson,
+  StrictJsonError,
   type EvidenceProblem,
 } from '@residency-dev/plugin-residency-node';
 import { DECISION_LABEL, safe } from '../format/text';
@@ -116,8 +118,22 @@ export function readEvidenceBundle(file: string): EvidenceBundle {
   }
   let doc: unknown;
   try {
-    doc = JSON.parse(text);
+    // Strict, as every signed document: JSON.parse keeps the last of duplicate keys,
+    // so two readers (ours and an auditor's jq or viewer) could see two decisions.
+    doc = parseStrictJson(text, { maxLength: MAX_EVIDENCE_BYTES });
   } catch (e) {
+    if (e instanceof StrictJsonError && e.problem === 'duplicate_key') {
+      throw new CliError(
+        `${file} is ambiguous: ${errorMessage(
+          e,
+        )}; an evidence bundle never has duplicate keys`,
+        {
+          exitCode: EXIT.FAILED,
+          code: 'bundle_ambiguous',
+          hint: 'The file was altered after export; download the bundle again.',
+        },
+      );
+    }
     throw new CliError(`${file} is not JSON: ${errorMessage(e)}`, {
       code: 'file_unreadable',
       hint: 'Pass the evidence bundle JSON file, unmodified.',

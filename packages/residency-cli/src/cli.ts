@@ -198,7 +198,8 @@ export async function run(
       `
 Exit codes:
   0  the bundle verifies (with --require-compliant: and its decision is compliant)
-  1  the bundle does not verify (tampered, hash or chain mismatch, decision differs)
+  1  the bundle does not verify (tampered, duplicate keys, hash or chain mismatch,
+     decision differs, or your trust differs from the recorded one)
   2  could not decide (material that cannot be checked offline, or
      --require-compliant without --config / --trusted-keys / --trusted-root:
      a bundle's own keys are not trust)

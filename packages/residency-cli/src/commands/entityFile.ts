@@ -1,4 +1,3 @@
-import { readFileSync, statSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import {
   parseEntityRef,
@@ -13,6 +12,7 @@ import {
   type EntityResidencyInputs,
   type ResidencyEntity,
 } from '@residency-dev/plugin-residency-common';
+import { readRegularFile } from '@residency-dev/plugin-residency-node';
 import { CliError, errorMessage } from '../errors';
 import { safe } from '../format/text';
 
@@ -79,11 +79,7 @@ export function readEntityFile(
 ): EntityAnnotations {
   let text: string;
   try {
-    const st = statSync(file);
-    if (!st.isFile()) throw new Error('not a regular file');
-    if (st.size > MAX_CATALOG_BYTES)
-      throw new Error(`larger than ${MAX_CATALOG_BYTES} bytes`);
-    text = readFileSync(file, 'utf8');
+    text = readRegularFile(file, MAX_CATALOG_BYTES).toString('utf8');
   } catch (e) {
     throw new CliError(`cannot read entity file ${file}: ${errorMessage(e)}`, {
       code: 'file_unreadable',

@@ -6,7 +6,6 @@
  * one code path for what `residency verify` accepts.
  */
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Bundle } from '@sigstore/bundle';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
@@ -30,6 +29,7 @@ import {
   keyFingerprint,
   verifyPrehashed,
   PrehashUnsupportedError,
+  readRegularFile,
 } from '@residency-dev/plugin-residency-node';
 import type { Reason } from '@residency-dev/plugin-residency-common';
 import { CliError, EXIT, errorMessage, type ExitCode } from '../errors';
@@ -102,11 +102,8 @@ interface Report {
 
 function readBounded(file: string, what: string, cap: number): Buffer {
   try {
-    const st = statSync(file);
-    if (!st.isFile()) throw new Error('not a regular file');
-    if (st.size > cap)
-      throw new Error(`${st.size} bytes is more than the ${cap}-byte cap`);
-    return readFileSync(file);
+    // Regular files only, at most the cap, even if the file changes after a stat.
+    return readRegularFile(file, cap);
   } catch (e) {
     throw new CliError(`cannot read ${what} ${file}: ${errorMessage(e)}`, {
       code: 'file_unreadable',

@@ -1,4 +1,3 @@
-import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
   EVIDENCE_BUNDLE_SCHEMA,
@@ -16,6 +15,7 @@ import {
   UNDECIDABLE_EVIDENCE_CODES,
   chainLinkProblems,
   parseStrictJson,
+  readRegularFile,
   StrictJsonError,
   type EvidenceProblem,
 } from '@residency-dev/plugin-residency-node';
@@ -99,14 +99,8 @@ function normalisePath(path: string): string {
 export function readEvidenceBundle(file: string): EvidenceBundle {
   let text: string;
   try {
-    const st = statSync(file);
-    if (!st.isFile()) throw new Error('not a regular file');
-    if (st.size > MAX_EVIDENCE_BYTES) {
-      throw new Error(
-        `${st.size} bytes is more than the ${MAX_EVIDENCE_BYTES}-byte cap`,
-      );
-    }
-    text = readFileSync(file, 'utf8');
+    // Regular files only, at most the cap, even if the file changes after a stat.
+    text = readRegularFile(file, MAX_EVIDENCE_BYTES).toString('utf8');
   } catch (e) {
     throw new CliError(
       `cannot read evidence bundle ${file}: ${errorMessage(e)}`,

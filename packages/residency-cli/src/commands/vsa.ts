@@ -8,7 +8,7 @@
  *   a PASSED, fresh VSA over that digest signed by that key.
  */
 import { createHash, createPublicKey } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { EvidenceRecord } from '@residency-dev/plugin-residency-common';
 import {
@@ -20,6 +20,7 @@ import {
   createVsaSigner,
   loadVsaSettings,
   parseImageReference,
+  readRegularFile,
   signVsa,
   verifyVsaForImage,
   type ResidencySettings,
@@ -178,7 +179,10 @@ export async function verifyVsaCommand(
   let pem: string;
   let fingerprint: string;
   try {
-    pem = readFileSync(resolve(io.cwd, options.key), 'utf8');
+    // A PEM key is small: a regular file of at most 64 KiB (never /dev/zero or a FIFO).
+    pem = readRegularFile(resolve(io.cwd, options.key), 64 * 1024).toString(
+      'utf8',
+    );
     fingerprint = createHash('sha256')
       .update(createPublicKey(pem).export({ type: 'spki', format: 'der' }))
       .digest('hex');

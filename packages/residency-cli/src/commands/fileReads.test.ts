@@ -72,7 +72,7 @@ describe('files named on the command line are regular, bounded files (issue 12 i
       'verify-vsa --key',
       f => [
         'verify-vsa',
-        'oci:/nonexistent@sha256:' + 'a'.repeat(64),
+        `oci:/nonexistent@sha256:${'a'.repeat(64)}`,
         '--key',
         f,
       ],

@@ -113,6 +113,41 @@ residency:
     }
   });
 
+  it('also finds $env references and array elements that Backstage removes', async () => {
+    const file = join(dir, 'env.yaml');
+    writeFileSync(
+      file,
+      `residency:
+  registries:
+    - host: registry.eu.example
+      region: eusc-de-east-1
+      credentials:
+        username: robot
+        password: { $env: ${UNSET} }
+  tenants:
+    eu: { boundary: eusc, allowedHosts: ['\${${UNSET}}', git.eu.example] }
+`,
+    );
+    const argv = argvFor(file);
+    const config = await ConfigSources.toConfig(
+      ConfigSources.default({ argv }),
+    );
+    try {
+      expect(config.getOptional('residency.tenants.eu.allowedHosts')).toEqual([
+        'git.eu.example',
+      ]);
+      expect(await findDroppedResidencyValues({ config, argv })).toEqual([
+        {
+          path: 'residency.registries[0].credentials.password',
+          names: [UNSET],
+        },
+        { path: 'residency.tenants.eu.allowedHosts[0]', names: [UNSET] },
+      ]);
+    } finally {
+      config.close();
+    }
+  });
+
   async function start(file: string) {
     const saved = process.argv;
     process.argv = argvFor(file);

@@ -2,10 +2,8 @@ import type {
   EntityResult,
   EvidenceRecord,
   ImageMaterial,
-  ImageResult,
 } from '@residency-dev/plugin-residency-common';
 import { TABLES, now, nowPlus, type DbContext } from '../tables';
-import { toIso } from './rows';
 
 /**
  * Stores the material of each definitively decided image of an evaluation in
@@ -38,10 +36,7 @@ export async function storeImageResults(
       .db(TABLES.images)
       .insert({
         digest: image.digest,
-        trust_hash: result.trustHash,
-        policy_hash: result.policyHash,
         verified_at: now(ctx),
-        result: JSON.stringify(image),
         material: JSON.stringify(material),
       })
       .onConflict(['digest'])
@@ -50,7 +45,7 @@ export async function storeImageResults(
 }
 
 /**
- * The cached entry of a digest younger than `maxAgeSeconds`. One row per digest,
+ * The cached material of a digest younger than `maxAgeSeconds`. One row per digest,
  * whatever trust or policy it was decided under: what is reused is the registry
  * material, and the engine decides it again under the current keys and policy.
  * A key rotation or a tenant change therefore re-decides entities without
@@ -59,7 +54,7 @@ export async function storeImageResults(
 export async function findImageResult(
   ctx: DbContext,
   options: { digest: string; maxAgeSeconds: number },
-): Promise<{ image: ImageResult; material: ImageMaterial } | undefined> {
+): Promise<{ material: ImageMaterial } | undefined> {
   if (options.maxAgeSeconds <= 0) {
     return undefined;
   }
@@ -71,9 +66,5 @@ export async function findImageResult(
   if (!row) {
     return undefined;
   }
-  const image = JSON.parse(row.result) as ImageResult;
-  return {
-    image: { ...image, verifiedAt: toIso(row.verified_at) },
-    material: JSON.parse(row.material) as ImageMaterial,
-  };
+  return { material: JSON.parse(row.material) as ImageMaterial };
 }

@@ -37,6 +37,7 @@ import { findImageResult } from './operations/imageResults';
 import {
   applyRetention,
   getEvidence,
+  listDecisionLog,
   listEvidence,
   verifyChain,
 } from './operations/evidence';
@@ -135,6 +136,10 @@ export class DatabaseResidencyStore implements ResidencyStore {
     entityRef: string;
   }): Promise<ChainVerification> {
     return verifyChain(this.#ctx, options);
+  }
+
+  async listDecisionLog() {
+    return listDecisionLog(this.#ctx);
   }
 
   async countByTenant(): Promise<Record<string, Record<Decision, number>>> {

@@ -77,6 +77,11 @@ export interface ResidencyStore {
 
   verifyChain(options: { entityRef: string }): Promise<ChainVerification>;
 
+  /** Entity, decision and time of every stored evidence record. */
+  listDecisionLog(): Promise<
+    { entity_ref: string; decision: string; created_at: Date | string }[]
+  >;
+
   /** Status counts per tenant (`''` for entities without a tenant). */
   countByTenant(): Promise<Record<string, Record<Decision, number>>>;
 

@@ -181,6 +181,25 @@ export async function verifyChain(
 }
 
 /**
+ * The decision log: entity, decision and time of every stored record (retention
+ * bounds it per entity). Times are returned as stored; SQLite keeps them as
+ * text without a zone, so callers compare them in JS.
+ */
+export async function listDecisionLog(
+  ctx: DbContext,
+): Promise<DecisionLogEntry[]> {
+  return ctx
+    .db<EvidenceRow>(TABLES.evidence)
+    .select('entity_ref', 'decision', 'created_at');
+}
+
+/** One row of {@link listDecisionLog}. */
+export type DecisionLogEntry = Pick<
+  EvidenceRow,
+  'entity_ref' | 'decision' | 'created_at'
+>;
+
+/**
  * Keeps the newest `keepPerEntity` records of each chain; the oldest kept one
  * becomes a checkpoint. Returns the number of records removed.
  */

@@ -1,4 +1,3 @@
-import { createComplianceHistoryRouter } from './service/complianceHistory';
 import {
   coreServices,
   createBackendPlugin,
@@ -137,13 +136,6 @@ export const residencyPlugin = createBackendPlugin({
             logger: deps.logger,
             service,
             ...(vsa ? { vsa: vsa.store } : {}),
-          }),
-        );
-        deps.httpRouter.use(
-          await createComplianceHistoryRouter({
-            httpAuth: deps.httpAuth,
-            permissions: deps.permissions,
-            database: deps.database,
           }),
         );
       },

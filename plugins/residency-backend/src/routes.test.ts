@@ -81,6 +81,8 @@ const FRAMEWORK_ROUTES: Record<string, 'public' | 'signed-in' | 'service'> = {
   'get /api/residency/.well-known/backstage/permissions/metadata': 'signed-in',
   'post /api/residency/.well-known/backstage/permissions/apply-conditions':
     'service',
+  // The spec itself, served by the validated router (backend-openapi-utils).
+  'get /api/residency/openapi.json': 'signed-in',
   'get /api/residency/.backstage/scheduler/v1/tasks': 'service',
   'post /api/residency/.backstage/scheduler/v1/tasks/:id/trigger': 'service',
   'post /api/residency/.backstage/scheduler/v1/tasks/:id/cancel': 'service',

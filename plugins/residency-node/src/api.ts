@@ -8,7 +8,6 @@ import type {
   EntityResult,
   EvidenceBundle,
   EvidenceRecord,
-  ImageResult,
   ImageMaterial,
   Reason,
 } from '@residency-dev/plugin-residency-common';
@@ -40,13 +39,11 @@ export interface EvaluateEntityOptions {
   declaredRegion?: string;
   /**
    * Incremental verification: the engine still resolves each tag to a digest, then asks
-   * this callback for a previous result of that digest; when one is returned (younger
-   * than revalidateAfter under the same trustHash/policyHash, decided by the caller), the
-   * signatures are not fetched again and the previous ImageResult/material are reused.
+   * this callback for material of that digest fetched before (how young is the caller's
+   * choice); when some is returned, the signatures are not fetched again and the material
+   * is decided again under the current trust and policy.
    */
-  reuse?: (
-    digest: string,
-  ) => Promise<{ image: ImageResult; material: ImageMaterial } | undefined>;
+  reuse?: (digest: string) => Promise<{ material: ImageMaterial } | undefined>;
   signal?: AbortSignal;
 }
 

@@ -704,10 +704,7 @@ describe('engine', () => {
       tenant: 'acme-eu',
       reuse: async d =>
         d === f.image.digest
-          ? {
-              image: first.result.images[0],
-              material: first.record.material[0],
-            }
+          ? { material: first.record.material[0] }
           : undefined,
     });
     expect(source.calls - calls).toBe(1); // resolve only
@@ -733,7 +730,6 @@ describe('engine', () => {
       images: [f.reference],
       tenant: 'acme-eu',
       reuse: async () => ({
-        image: first.result.images[0],
         material: first.record.material[0],
       }),
     });

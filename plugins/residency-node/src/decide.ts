@@ -50,10 +50,9 @@ export interface DecisionContext {
   trustHash: string;
 }
 
-/** One image: its material, and the previous result when the material was reused (informational). */
+/** One image: its material (fetched now, or reused from an earlier fetch). */
 export interface ImageInput {
   material: ImageMaterial;
-  reused?: ImageResult;
 }
 
 /** Source error codes that mean "bad input, nothing fetched". */

@@ -254,10 +254,7 @@ export class DefaultResidencyEngine implements ResidencyEngine {
       if (options.reuse) {
         const previous = await options.reuse(resolved.digest);
         if (previous && previous.material.digest === resolved.digest) {
-          return {
-            material: { ...previous.material, reference },
-            reused: previous.image,
-          };
+          return { material: { ...previous.material, reference } };
         }
       }
       material.fetchedAt = this.now().toISOString();

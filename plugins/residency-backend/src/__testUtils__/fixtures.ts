@@ -184,19 +184,18 @@ export class FakeEngine implements ResidencyEngine {
         : DIGEST_A;
       const previous =
         decision === 'unknown' ? undefined : await options.reuse?.(digest);
+      // Reused material is decided again, as the real engine does.
       if (previous) {
         this.reused.push(digest);
-        images.push({ ...previous.image, reference });
-      } else {
-        images.push(
-          makeImage({
-            reference,
-            digest,
-            decision,
-            code: decision === 'unknown' ? 'registry_unreachable' : undefined,
-          }),
-        );
       }
+      images.push(
+        makeImage({
+          reference,
+          digest,
+          decision,
+          code: decision === 'unknown' ? 'registry_unreachable' : undefined,
+        }),
+      );
     }
     // As the real engine: a registry fault is a reason of the image, not of the entity.
     return makeEvaluation({

@@ -1,5 +1,6 @@
 import { TestDatabases, mockServices } from '@backstage/backend-test-utils';
 import type { Knex } from 'knex';
+import { resolve as resolvePath } from 'node:path';
 import { DatabaseResidencyStore } from './DatabaseResidencyStore';
 import {
   DIGEST_A,
@@ -423,7 +424,8 @@ describe.each(databases.eachSupportedId())(
         digest: DIGEST_B,
         maxAgeSeconds: 3600,
       });
-      expect(hit?.image.decision).toBe('compliant');
+      // Material only: nothing of the earlier decision is cached.
+      expect(Object.keys(hit ?? {})).toEqual(['material']);
       expect(hit?.material.digest).toBe(DIGEST_B);
       await knex('residency_image_results').update({
         verified_at:
@@ -544,6 +546,46 @@ describe.each(databases.eachSupportedId())('migrations on %p', databaseId => {
     await expect(
       knex.schema.hasTable('residency_refresh_claims'),
     ).resolves.toBe(true);
+    await knex.destroy();
+  });
+
+  it('drops the cache columns nothing read, keeping the cached material', async () => {
+    const knex = await databases.init(databaseId);
+    const directory = resolvePath(__dirname, '../../migrations');
+    // The schema before 20261202030000_image_material_only.
+    for (let i = 0; i < 3; i++) {
+      await knex.migrate.up({ directory });
+    }
+    const material = { reference: 'registry.eu/app', digest: DIGEST_B };
+    await knex('residency_image_results').insert({
+      digest: DIGEST_B,
+      trust_hash: 't'.repeat(64),
+      policy_hash: 'p'.repeat(64),
+      verified_at: knex.fn.now(),
+      result: JSON.stringify(makeImage({ digest: DIGEST_B })),
+      material: JSON.stringify(material),
+    });
+    await knex.migrate.up({ directory });
+    for (const column of ['result', 'trust_hash', 'policy_hash']) {
+      await expect(
+        knex.schema.hasColumn('residency_image_results', column),
+      ).resolves.toBe(false);
+    }
+    const store = await DatabaseResidencyStore.create({
+      database: mockServices.database({ knex, migrations: { skip: true } }),
+    });
+    await expect(
+      store.findImageResult({ digest: DIGEST_B, maxAgeSeconds: 3600 }),
+    ).resolves.toEqual({ material });
+
+    await knex.migrate.down({ directory });
+    await expect(
+      knex.schema.hasColumn('residency_image_results', 'result'),
+    ).resolves.toBe(true);
+    const [{ c: left }] = await knex('residency_image_results').count({
+      c: '*',
+    });
+    expect(Number(left)).toBe(0);
     await knex.destroy();
   });
 });

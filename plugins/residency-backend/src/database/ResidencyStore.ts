@@ -8,7 +8,6 @@ import type {
   EvidenceRecord,
   EvidenceSummary,
   ImageMaterial,
-  ImageResult,
   Page,
   Reason,
 } from '@residency-dev/plugin-residency-common';
@@ -55,18 +54,18 @@ export interface ResidencyStore {
     inputsHash: string;
     result: EntityResult;
     record: EvidenceRecord;
-    /** Digests whose result the engine reused; their verification time is kept. */
+    /** Digests whose material the engine reused; their fetch time is kept. */
     reusedDigests?: ReadonlySet<string>;
   }): Promise<{ status: EntityStatus; outcome: RecordOutcome }>;
 
   /**
-   * The newest result of a digest younger than `maxAgeSeconds`, under any trust
-   * configuration or policy: its material is reused and decided again.
+   * The material of a digest fetched less than `maxAgeSeconds` ago, under any
+   * trust configuration or policy: the engine decides it again.
    */
   findImageResult(options: {
     digest: string;
     maxAgeSeconds: number;
-  }): Promise<{ image: ImageResult; material: ImageMaterial } | undefined>;
+  }): Promise<{ material: ImageMaterial } | undefined>;
 
   listEvidence(options: {
     entityRef: string;
@@ -77,6 +76,11 @@ export interface ResidencyStore {
   getEvidence(options: { id: string }): Promise<StoredEvidence | undefined>;
 
   verifyChain(options: { entityRef: string }): Promise<ChainVerification>;
+
+  /** Entity, decision and time of every stored evidence record. */
+  listDecisionLog(): Promise<
+    { entity_ref: string; decision: string; created_at: Date | string }[]
+  >;
 
   /** Status counts per tenant (`''` for entities without a tenant). */
   countByTenant(): Promise<Record<string, Record<Decision, number>>>;

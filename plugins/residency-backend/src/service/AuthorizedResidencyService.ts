@@ -189,4 +189,16 @@ export class AuthorizedResidencyService implements ResidencyService {
     );
     return this.#inner.listMismatches(options);
   }
+
+  // Across the whole catalog: platform owners and auditors, like tenants.
+  async getComplianceHistory(options: {
+    days: number;
+    credentials: BackstageCredentials;
+  }) {
+    await this.#ensureAllowed(
+      residencyTenantsReadPermission,
+      options.credentials,
+    );
+    return this.#inner.getComplianceHistory(options);
+  }
 }

@@ -19,6 +19,10 @@ import type { ResidencyEngine } from '@residency-dev/plugin-residency-node';
 import type { ResidencyStore } from '../database/ResidencyStore';
 import { EntityEvaluator, readEntityInputs } from '../refresh/EntityEvaluator';
 import type { ResidencyService } from './ResidencyService';
+import {
+  aggregateComplianceHistory,
+  type ComplianceDay,
+} from './complianceHistory';
 
 /** On-demand refreshes one principal may ask for per window, by default. */
 export const DEFAULT_REFRESH_LIMIT = { perPrincipal: 10, windowSeconds: 60 };
@@ -50,6 +54,7 @@ export class DefaultResidencyService implements ResidencyService {
   readonly #catalog: CatalogService;
   readonly #auth: AuthService;
   readonly #refreshLimit: { perPrincipal: number; windowSeconds: number };
+  readonly #now: () => Date;
 
   static create(options: {
     store: ResidencyStore;
@@ -57,6 +62,8 @@ export class DefaultResidencyService implements ResidencyService {
     catalog: CatalogService;
     auth: AuthService;
     refreshLimit?: { perPrincipal: number; windowSeconds: number };
+    /** The clock of the compliance history (tests set it). */
+    now?: () => Date;
   }): DefaultResidencyService {
     return new DefaultResidencyService(options);
   }
@@ -67,7 +74,9 @@ export class DefaultResidencyService implements ResidencyService {
     catalog: CatalogService;
     auth: AuthService;
     refreshLimit?: { perPrincipal: number; windowSeconds: number };
+    now?: () => Date;
   }) {
+    this.#now = options.now ?? (() => new Date());
     this.#refreshLimit = options.refreshLimit ?? DEFAULT_REFRESH_LIMIT;
     this.#store = options.store;
     this.#evaluator = options.evaluator;
@@ -252,6 +261,18 @@ export class DefaultResidencyService implements ResidencyService {
       after = statuses[statuses.length - 1].entityRef;
     }
     return { items: items.slice(0, MAX_MISMATCHES) };
+  }
+
+  async getComplianceHistory(options: {
+    days: number;
+  }): Promise<{ days: ComplianceDay[] }> {
+    const log = await this.#store.listDecisionLog();
+    return {
+      days: aggregateComplianceHistory(log, {
+        days: options.days,
+        now: this.#now(),
+      }),
+    };
   }
 }
 

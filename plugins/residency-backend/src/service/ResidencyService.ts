@@ -10,6 +10,7 @@ import type {
   Page,
   TenantSummary,
 } from '@residency-dev/plugin-residency-common';
+import type { ComplianceDay } from './complianceHistory';
 
 /** Everything the HTTP API can do; one options object per method. */
 export interface ResidencyService {
@@ -58,4 +59,10 @@ export interface ResidencyService {
     tenant?: string;
     credentials: BackstageCredentials;
   }): Promise<{ items: Mismatch[] }>;
+
+  /** Compliance over the last `days` UTC days, across the whole catalog. */
+  getComplianceHistory(options: {
+    days: number;
+    credentials: BackstageCredentials;
+  }): Promise<{ days: ComplianceDay[] }>;
 }

@@ -5,13 +5,15 @@ import {
   mockServices,
 } from '@backstage/backend-test-utils';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
+import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import express from 'express';
 import request from 'supertest';
 import { DatabaseResidencyStore } from '../database/DatabaseResidencyStore';
-import {
-  aggregateComplianceHistory,
-  createComplianceHistoryRouter,
-} from './complianceHistory';
+import { createEvaluator } from '../__testUtils__/harness';
+import { AuthorizedResidencyService } from './AuthorizedResidencyService';
+import { aggregateComplianceHistory } from './complianceHistory';
+import { DefaultResidencyService } from './DefaultResidencyService';
+import { createRouter } from './router';
 
 const NOW = new Date('2026-11-20T12:00:00Z');
 
@@ -78,7 +80,7 @@ describe('GET /compliance/history', () => {
       const database = mockServices.database.mock({
         getClient: async () => knex,
       });
-      await DatabaseResidencyStore.create({ database });
+      const store = await DatabaseResidencyStore.create({ database });
       const row = (
         entity: string,
         seq: number,
@@ -105,15 +107,27 @@ describe('GET /compliance/history', () => {
       const permissions = mockServices.permissions.mock({
         authorize: async () => [{ result: AuthorizeResult.ALLOW }],
       });
+      const catalog = catalogServiceMock();
+      const service = new AuthorizedResidencyService({
+        inner: DefaultResidencyService.create({
+          store,
+          evaluator: createEvaluator(store).evaluator,
+          catalog,
+          auth: mockServices.auth(),
+          now: () => NOW,
+        }),
+        catalog,
+        permissions,
+      });
       const app = express()
         .use(
-          await createComplianceHistoryRouter({
+          await createRouter({
             httpAuth: mockServices.httpAuth({
               defaultCredentials: mockCredentials.none(),
             }),
-            permissions,
-            database,
-            now: () => NOW,
+            auditor: mockServices.auditor.mock(),
+            logger: mockServices.logger.mock(),
+            service,
           }),
         )
         .use(mockErrorHandler());

@@ -1,16 +1,9 @@
-import type {
-  DatabaseService,
-  HttpAuthService,
-  PermissionsService,
-} from '@backstage/backend-plugin-api';
-import { InputError, NotAllowedError } from '@backstage/errors';
-import { AuthorizeResult } from '@backstage/plugin-permission-common';
-import {
-  residencyTenantsReadPermission,
-  type Decision,
-} from '@residency-dev/plugin-residency-common';
-import express from 'express';
-import Router from 'express-promise-router';
+/*
+ * `GET /compliance/history`: the compliance-over-time aggregate for the
+ * Residency page (one request instead of one per entity), computed from the
+ * evidence log. Served by the router through ResidencyService.
+ */
+import type { Decision } from '@residency-dev/plugin-residency-common';
 
 /** One day of the compliance-over-time chart. */
 export interface ComplianceDay {
@@ -23,8 +16,6 @@ export interface ComplianceDay {
   unchecked: number;
 }
 
-export const MAX_HISTORY_DAYS = 90;
-const DEFAULT_HISTORY_DAYS = 14;
 const DAY_MS = 86_400_000;
 
 function bucket(decision: string): 'resident' | 'notResident' | 'unknown' {
@@ -46,20 +37,6 @@ function timeOf(value: Date | string | number): number {
     return new Date(m ? `${m[1]}T${m[2]}Z` : value).getTime();
   }
   return new Date(value).getTime();
-}
-
-function parseDays(value: unknown): number {
-  if (value === undefined) {
-    return DEFAULT_HISTORY_DAYS;
-  }
-  const n =
-    typeof value === 'string' && /^\d{1,3}$/.test(value) ? Number(value) : NaN;
-  if (!Number.isInteger(n) || n < 1 || n > MAX_HISTORY_DAYS) {
-    throw new InputError(
-      `days must be an integer from 1 to ${MAX_HISTORY_DAYS}`,
-    );
-  }
-  return n;
 }
 
 /**
@@ -111,48 +88,4 @@ export function aggregateComplianceHistory(
     out.push(day);
   }
   return out;
-}
-
-/**
- * `GET /compliance/history?days=14`: the compliance-over-time aggregate for
- * the Residency page (one request instead of one per entity). Across the whole
- * catalog, so it needs the tenants permission (platform owners, auditors).
- * Kept in its own router so it does not touch the main router's file.
- */
-export async function createComplianceHistoryRouter(options: {
-  httpAuth: HttpAuthService;
-  permissions: PermissionsService;
-  database: DatabaseService;
-  now?: () => Date;
-}): Promise<express.Router> {
-  const { httpAuth, permissions, database } = options;
-  const now = options.now ?? (() => new Date());
-  const router = Router();
-  router.get('/compliance/history', async (req, res) => {
-    const credentials = await httpAuth.credentials(req, {
-      allow: ['user', 'service'],
-    });
-    const days = parseDays(req.query.days);
-    const [decision] = await permissions.authorize(
-      [{ permission: residencyTenantsReadPermission }],
-      { credentials },
-    );
-    if (decision.result !== AuthorizeResult.ALLOW) {
-      throw new NotAllowedError(
-        `Missing permission ${residencyTenantsReadPermission.name}`,
-      );
-    }
-    const knex = await database.getClient();
-    // Retention bounds the log per entity; times are compared in JS because
-    // SQLite stores them as text without a zone.
-    const rows = await knex('residency_evidence').select(
-      'entity_ref',
-      'decision',
-      'created_at',
-    );
-    res.json({
-      days: aggregateComplianceHistory(rows, { days, now: now() }),
-    });
-  });
-  return router;
 }

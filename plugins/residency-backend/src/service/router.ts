@@ -4,30 +4,32 @@ import type {
   LoggerService,
 } from '@backstage/backend-plugin-api';
 import { parseEntityRef } from '@backstage/catalog-model';
+import { createValidatedOpenApiRouter } from '@backstage/backend-openapi-utils';
 import express from 'express';
-import Router from 'express-promise-router';
 import type { ResidencyService } from './ResidencyService';
 import { databaseUnavailableHandler } from './unavailable';
 import { RefreshThrottledError } from './errors';
 import type { VsaStore } from '../vsa/VsaStore';
+import { spec } from '../schema/openapi.generated';
 import {
+  entityRefOf,
   evidenceFileName,
-  parseCursor,
-  parseDecision,
-  parseEntityPath,
-  parseEvidenceId,
   parseLimit,
   parseQuery,
-  parseTenant,
 } from './validation';
 
 /** Largest page any list endpoint returns. */
 export const MAX_PAGE_SIZE = 100;
 const DEFAULT_PAGE_SIZE = 25;
+/** Days of compliance history when none are asked for (the spec bounds 1..90). */
+const DEFAULT_HISTORY_DAYS = 14;
 
 /**
- * The HTTP API under /api/residency, as specified in src/schema/openapi.yaml.
- * Thin: validates input, reads credentials, audits, and delegates to the service.
+ * The HTTP API under /api/residency, served from src/schema/openapi.yaml: the
+ * validated router rejects a request the spec does not allow (bad path
+ * segments, ids, cursors, enums, repeated or unknown query parameters) with an
+ * InputError (400) before a handler runs. Handlers are thin: credentials,
+ * audit, and the service.
  */
 export async function createRouter(options: {
   httpAuth: HttpAuthService;
@@ -38,37 +40,42 @@ export async function createRouter(options: {
   vsa?: Pick<VsaStore, 'listForEvidence'>;
 }): Promise<express.Router> {
   const { httpAuth, auditor, service, logger } = options;
-  const router = Router();
-  router.use(express.json({ limit: '1kb' }));
+  const router = createValidatedOpenApiRouter<typeof spec>(spec, {
+    middleware: [express.json({ limit: '1kb' })],
+  });
 
-  const credentialsOf = (req: express.Request) =>
+  const credentialsOf = (req: express.Request<any, any, any, any>) =>
     httpAuth.credentials(req, { allow: ['user', 'service'] });
+  // Bodies go out untyped: the spec's objects are open (extra properties
+  // allowed), which types as an index signature the -common interfaces do not
+  // declare. router.test.ts checks every response against the spec instead.
+  const send = (res: express.Response, body: unknown) => res.json(body);
 
   router.get('/entities', async (req, res) => {
     const credentials = await credentialsOf(req);
     const page = await service.listEntities({
-      decision: parseDecision(req.query.status),
-      tenant: parseTenant(req.query.tenant),
+      decision: req.query.status,
+      tenant: req.query.tenant,
       q: parseQuery(req.query.q),
-      cursor: parseCursor(req.query.cursor),
+      cursor: req.query.cursor,
       limit: parseLimit(req.query.limit, {
         fallback: DEFAULT_PAGE_SIZE,
         max: MAX_PAGE_SIZE,
       }),
       credentials,
     });
-    res.json(page);
+    send(res, page);
   });
 
   router.get('/entities/:kind/:namespace/:name/status', async (req, res) => {
     const credentials = await credentialsOf(req);
-    const { entityRef } = parseEntityPath(req.params);
-    res.json(await service.getStatus({ entityRef, credentials }));
+    const entityRef = entityRefOf(req.params);
+    send(res, await service.getStatus({ entityRef, credentials }));
   });
 
   router.post('/entities/:kind/:namespace/:name/refresh', async (req, res) => {
     const credentials = await credentialsOf(req);
-    const { entityRef } = parseEntityPath(req.params);
+    const entityRef = entityRefOf(req.params);
     const event = await auditor.createEvent({
       eventId: 'entity-refresh',
       severityLevel: 'medium',
@@ -90,7 +97,7 @@ export async function createRouter(options: {
           evidenceId: status.evidenceId ?? null,
         },
       });
-      res.json(status);
+      send(res, status);
     } catch (error) {
       await event.fail({ error: error as Error });
       if (error instanceof RefreshThrottledError) {
@@ -102,11 +109,12 @@ export async function createRouter(options: {
 
   router.get('/entities/:kind/:namespace/:name/evidence', async (req, res) => {
     const credentials = await credentialsOf(req);
-    const { entityRef } = parseEntityPath(req.params);
-    res.json(
+    const entityRef = entityRefOf(req.params);
+    send(
+      res,
       await service.listEvidence({
         entityRef,
-        cursor: parseCursor(req.query.cursor),
+        cursor: req.query.cursor,
         limit: parseLimit(req.query.limit, {
           fallback: DEFAULT_PAGE_SIZE,
           max: MAX_PAGE_SIZE,
@@ -120,14 +128,14 @@ export async function createRouter(options: {
     '/entities/:kind/:namespace/:name/evidence/verify',
     async (req, res) => {
       const credentials = await credentialsOf(req);
-      const { entityRef } = parseEntityPath(req.params);
-      res.json(await service.verifyChain({ entityRef, credentials }));
+      const entityRef = entityRefOf(req.params);
+      send(res, await service.verifyChain({ entityRef, credentials }));
     },
   );
 
   router.get('/evidence/:id', async (req, res) => {
     const credentials = await credentialsOf(req);
-    const id = parseEvidenceId(req.params.id);
+    const id = req.params.id;
     const event = await auditor.createEvent({
       eventId: 'evidence-download',
       // medium like refreshes: the auditor service logs medium at info, so
@@ -155,7 +163,7 @@ export async function createRouter(options: {
         })}"`,
       );
       res.setHeader('Cache-Control', 'no-store');
-      res.json(bundle);
+      send(res, bundle);
     } catch (error) {
       await event.fail({ error: error as Error });
       throw error;
@@ -165,7 +173,7 @@ export async function createRouter(options: {
   // The VSAs of an evidence record; authorised exactly like the record's download.
   router.get('/evidence/:id/vsa', async (req, res) => {
     const credentials = await credentialsOf(req);
-    const id = parseEvidenceId(req.params.id);
+    const id = req.params.id;
     const event = await auditor.createEvent({
       eventId: 'vsa-download',
       severityLevel: 'low',
@@ -178,7 +186,7 @@ export async function createRouter(options: {
         (await options.vsa?.listForEvidence({ evidenceId: id })) ?? [];
       await event.success({ meta: { count: items.length } });
       res.setHeader('Cache-Control', 'no-store');
-      res.json({
+      send(res, {
         items: items.map(v => ({
           digest: v.digest,
           verificationResult: v.verificationResult,
@@ -196,14 +204,27 @@ export async function createRouter(options: {
 
   router.get('/tenants', async (req, res) => {
     const credentials = await credentialsOf(req);
-    res.json(await service.listTenants({ credentials }));
+    send(res, await service.listTenants({ credentials }));
   });
 
   router.get('/mismatches', async (req, res) => {
     const credentials = await credentialsOf(req);
-    res.json(
+    send(
+      res,
       await service.listMismatches({
-        tenant: parseTenant(req.query.tenant),
+        tenant: req.query.tenant,
+        credentials,
+      }),
+    );
+  });
+
+  router.get('/compliance/history', async (req, res) => {
+    const credentials = await credentialsOf(req);
+    send(
+      res,
+      await service.getComplianceHistory({
+        // The validator has parsed the text into a number within the spec's bounds.
+        days: Number(req.query.days ?? DEFAULT_HISTORY_DAYS),
         credentials,
       }),
     );

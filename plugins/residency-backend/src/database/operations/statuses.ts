@@ -1,0 +1,216 @@
+import {
+  DECISIONS,
+  type Decision,
+  type EntityResult,
+  type EntityStatus,
+  type EntityStatusSummary,
+  type Page,
+  type Reason,
+} from '@residency-dev/plugin-residency-common';
+import { TABLES, now, type DbContext } from '../tables';
+import { decodeCursor, encodeCursor, toIso, type StatusRow } from './rows';
+
+/** The full status of a row (the stored EntityResult plus the row's own columns). */
+export function toStatus(row: StatusRow): EntityStatus {
+  const detail = JSON.parse(row.detail) as EntityResult;
+  const lastAttempt = row.last_attempt
+    ? JSON.parse(row.last_attempt)
+    : undefined;
+  return {
+    ...detail,
+    stale: Boolean(row.stale),
+    ...(row.last_verified_at
+      ? { lastVerifiedAt: toIso(row.last_verified_at) }
+      : {}),
+    ...(row.evidence_id ? { evidenceId: row.evidence_id } : {}),
+    ...(row.title ? { title: row.title } : {}),
+    ...(lastAttempt ? { lastAttempt } : {}),
+  };
+}
+
+function toSummary(row: StatusRow): EntityStatusSummary {
+  return {
+    entityRef: row.entity_ref,
+    ...(row.title ? { title: row.title } : {}),
+    ...(row.tenant ? { tenant: row.tenant } : {}),
+    ...(row.declared_region ? { declaredRegion: row.declared_region } : {}),
+    decision: row.decision as Decision,
+    stale: Boolean(row.stale),
+    reasonCodes: JSON.parse(row.reason_codes),
+    images: JSON.parse(row.images),
+    checkedAt: row.checked_at,
+    ...(row.last_verified_at
+      ? { lastVerifiedAt: toIso(row.last_verified_at) }
+      : {}),
+  };
+}
+
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, c => `\\${c}`);
+}
+
+export async function getStatus(
+  ctx: DbContext,
+  options: { entityRef: string },
+): Promise<EntityStatus | undefined> {
+  const row = await ctx
+    .db<StatusRow>(TABLES.status)
+    .where({ entity_ref: options.entityRef })
+    .first();
+  return row ? toStatus(row) : undefined;
+}
+
+/** One page of status summaries, by entity ref, filtered. */
+export async function listStatuses(
+  ctx: DbContext,
+  options: {
+    decision?: Decision;
+    tenant?: string;
+    q?: string;
+    cursor?: string;
+    limit: number;
+  },
+): Promise<Page<EntityStatusSummary>> {
+  const filtered = () => {
+    const query = ctx.db<StatusRow>(TABLES.status);
+    if (options.decision) {
+      query.where('decision', options.decision);
+    }
+    if (options.tenant) {
+      query.where('tenant', options.tenant);
+    }
+    if (options.q) {
+      const like = `%${escapeLike(options.q.toLocaleLowerCase('en-US'))}%`;
+      query.where(inner =>
+        inner
+          .whereRaw(`lower(entity_ref) like ? escape '\\'`, [like])
+          .orWhereRaw(`lower(coalesce(title, '')) like ? escape '\\'`, [like]),
+      );
+    }
+    return query;
+  };
+  const query = filtered()
+    .orderBy('entity_ref', 'asc')
+    .limit(options.limit + 1);
+  if (options.cursor) {
+    const { after } = decodeCursor(
+      options.cursor,
+      (v): v is { after: string } => typeof v?.after === 'string',
+    );
+    query.where('entity_ref', '>', after);
+  }
+  const [rows, countRow] = await Promise.all([
+    query,
+    filtered().count({ count: '*' }).first(),
+  ]);
+  const items = rows.slice(0, options.limit).map(toSummary);
+  const more = rows.length > options.limit;
+  return {
+    items,
+    ...(more
+      ? {
+          nextCursor: encodeCursor({
+            after: items[items.length - 1].entityRef,
+          }),
+        }
+      : {}),
+    totalCount: Number((countRow as any)?.count ?? 0),
+  };
+}
+
+/** Entities per tenant ('' for none) and decision. */
+export async function countByTenant(
+  ctx: DbContext,
+): Promise<Record<string, Record<Decision, number>>> {
+  const rows = await ctx
+    .db(TABLES.status)
+    .select('tenant', 'decision')
+    .count({ count: '*' })
+    .groupBy('tenant', 'decision');
+  const out: Record<string, Record<Decision, number>> = {};
+  for (const row of rows as any[]) {
+    const tenant = row.tenant ?? '';
+    out[tenant] ??= Object.fromEntries(DECISIONS.map(d => [d, 0])) as Record<
+      Decision,
+      number
+    >;
+    if ((DECISIONS as readonly string[]).includes(row.decision)) {
+      out[tenant][row.decision as Decision] = Number(row.count);
+    }
+  }
+  return out;
+}
+
+/** Full statuses by entity ref after `after` (keyset scan). */
+export async function scanStatuses(
+  ctx: DbContext,
+  options: { tenant?: string; after?: string; limit: number },
+): Promise<EntityStatus[]> {
+  const query = ctx
+    .db<StatusRow>(TABLES.status)
+    .orderBy('entity_ref', 'asc')
+    .limit(options.limit);
+  if (options.tenant) {
+    query.where('tenant', options.tenant);
+  }
+  if (options.after) {
+    query.where('entity_ref', '>', options.after);
+  }
+  return (await query).map(toStatus);
+}
+
+/** The inputs hash each known entity was last evaluated with. */
+export async function getInputsHashes(
+  ctx: DbContext,
+  options: { entityRefs: string[] },
+): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (let i = 0; i < options.entityRefs.length; i += 500) {
+    const rows = await ctx
+      .db<StatusRow>(TABLES.status)
+      .whereIn('entity_ref', options.entityRefs.slice(i, i + 500))
+      .select('entity_ref', 'inputs_hash');
+    for (const row of rows) {
+      out.set(row.entity_ref, row.inputs_hash);
+    }
+  }
+  return out;
+}
+
+/** Marks decided evidence stale after a failed attempt; false when there is none. */
+export async function markStale(
+  ctx: DbContext,
+  options: {
+    entityRef: string;
+    attempt: { decision: Decision; reasons: Reason[]; checkedAt: string };
+  },
+): Promise<boolean> {
+  const updated = await ctx
+    .db(TABLES.status)
+    .where({ entity_ref: options.entityRef })
+    .whereNotNull('evidence_id')
+    .whereNot('decision', 'unknown')
+    .update({
+      stale: true,
+      last_attempt: JSON.stringify(options.attempt),
+      updated_at: now(ctx),
+    });
+  return Number(updated) > 0;
+}
+
+/**
+ * Forgets entities: their status and, in the same transaction, their refresh
+ * claims. The evidence chain stays.
+ */
+export async function deleteStatuses(
+  ctx: DbContext,
+  options: { entityRefs: string[] },
+): Promise<void> {
+  for (let i = 0; i < options.entityRefs.length; i += 500) {
+    const refs = options.entityRefs.slice(i, i + 500);
+    await ctx.db.transaction(async trx => {
+      await trx(TABLES.status).whereIn('entity_ref', refs).delete();
+      await trx(TABLES.claims).whereIn('entity_ref', refs).delete();
+    });
+  }
+}

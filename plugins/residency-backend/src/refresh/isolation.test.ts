@@ -13,7 +13,7 @@ import { FakeEngine } from '../__testUtils__/fixtures';
 import { makeEntity, visibilityCatalog } from '../__testUtils__/harness';
 import { EntityEvaluator } from './EntityEvaluator';
 import { ResidencyRefresher } from './ResidencyRefresher';
-import { registryKeyOf } from './registries';
+import { RegistryIsolation, registryKeyOf } from './registries';
 
 jest.setTimeout(60_000);
 
@@ -330,5 +330,52 @@ describe('registryKeyOf', () => {
     expect(registryKeyOf('nginx:1')).toBe('docker.io');
     expect(registryKeyOf('library/nginx')).toBe('docker.io');
     expect(registryKeyOf('oci:/tmp/layout:1')).toBe('oci');
+  });
+});
+
+describe('RegistryIsolation counts availability faults only', () => {
+  const result = (code: string, problem?: string) =>
+    ({
+      images: [
+        {
+          reference: 'registry.eu/app:1',
+          reasons: [
+            {
+              code,
+              message: 'x',
+              ...(problem ? { details: { problem } } : {}),
+            },
+          ],
+        },
+      ],
+    } as any);
+  const afterThree = (code: string, problem?: string) => {
+    const isolation = new RegistryIsolation({
+      concurrency: 4,
+      perRegistryConcurrency: 2,
+      threshold: 3,
+    });
+    for (let i = 0; i < 3; i++) isolation.record(result(code, problem));
+    return isolation.openAmong(['registry.eu']);
+  };
+
+  it.each([
+    ['registry_unreachable', 'network'],
+    ['registry_unreachable', 'timeout'],
+    ['registry_unreachable', undefined],
+    ['rate_limited', undefined],
+  ])('opens after 3 x %s (%s)', (code, problem) => {
+    expect(afterThree(code, problem)).toEqual(['registry.eu']);
+  });
+
+  it.each([
+    // The check was given up by us: says nothing about the registry.
+    ['registry_unreachable', 'aborted'],
+    // The registry answered but misbehaved: each entity keeps its own reason.
+    ['registry_unreachable', 'redirect_not_allowed'],
+    ['digest_mismatch', undefined],
+    ['signature_missing', undefined],
+  ])('stays closed after 3 x %s (%s)', (code, problem) => {
+    expect(afterThree(code, problem)).toEqual([]);
   });
 });

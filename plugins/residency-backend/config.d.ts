@@ -4,7 +4,7 @@ import type { HumanDuration } from '@backstage/types';
 export interface Config {
   /** Residency: region-bound verification of container images. */
   residency?: {
-    /** Schedule of the full refresh (task `residency-refresh`); default every 10 minutes, first run 5 s after start. Its timeout is always `limits.leaseSeconds`; a frequency longer than the lease runs as lease-long slices of one cycle. */
+    /** Schedule of the full refresh (task `residency-refresh`); default every 10 minutes, first run 5 s after start. It runs on every replica as slices every min(frequency, `limits.leaseSeconds`, 60 s), each with `limits.leaseSeconds` as its timeout; slices within one frequency window continue one cycle. */
     schedule?: SchedulerServiceTaskScheduleDefinitionConfig;
     /** Schedule of the delta pass over changed annotations and policies (task `residency-refresh-delta`); default every minute. */
     deltaSchedule?: SchedulerServiceTaskScheduleDefinitionConfig;

@@ -1,11 +1,17 @@
 /*
- * Crash test (issue 13, proof): a real backend replica is killed with SIGKILL
- * in the middle of a full refresh on PostgreSQL; a second replica is started and
- * the time until a full refresh cycle has completed again is measured. The
- * bound is the documented one: the lease (the full task's timeout) plus the
- * scheduler janitor's 60 s plus the pass itself. Runs only with
- * BACKSTAGE_TEST_DATABASE_POSTGRES15_CONNECTION_STRING set. The measured time
- * is printed and recorded in docs/reliability.md.
+ * Crash test (issue 13, proof): two real backend replicas run on PostgreSQL;
+ * one is killed with SIGKILL in the middle of a full refresh, and the time from
+ * the kill until a full refresh cycle has completed is measured. The
+ * bound is the documented one: the lease (the dead replica's claims expire)
+ * plus one slice interval (min(frequency, lease, 60 s); the next slice takes
+ * them over) plus the rest of the pass. Runs whenever
+ * BACKSTAGE_TEST_DATABASE_POSTGRES15_CONNECTION_STRING is set (as in CI). The
+ * measured time is printed and recorded in docs/reliability.md.
+ *
+ * Its first version waited 240 s in vain: the replica's config had a delta
+ * schedule without `timeout`, the backend failed to start but its process
+ * stayed up, and the test waited for a refresh that never came. The replica
+ * now exits on a failed start, and the test prints its log on any failure.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -14,18 +20,16 @@ import { join, resolve } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 
 const PG = process.env.BACKSTAGE_TEST_DATABASE_POSTGRES15_CONNECTION_STRING;
-// UNFINISHED: opt-in only (RESIDENCY_CRASH_TEST=1). Its first run timed out
-// (240 s) before the cause was found; see docs/reliability.md.
-const describeOnPg =
-  PG && process.env.RESIDENCY_CRASH_TEST === '1' ? describe : describe.skip;
+const describeOnPg = PG ? describe : describe.skip;
 
-jest.setTimeout(240_000);
+jest.setTimeout(150_000);
 
 const LEASE_SECONDS = 15;
+/** min(frequency 30 min, lease, 60 s): see ResidencyRefresher.fullTaskSchedule. */
+const SLICE_SECONDS = 15;
 const ENTITIES = 40;
 const ENGINE_DELAY_MS = 500;
 const CONCURRENCY = 2;
-const JANITOR_SECONDS = 60;
 
 async function bundleReplica(): Promise<string> {
   // esbuild is the bundler of the Backstage CLI; workspace packages are bundled
@@ -47,11 +51,20 @@ async function bundleReplica(): Promise<string> {
       {
         name: 'externals',
         setup(build: any) {
-          build.onResolve({ filter: /^[^./]/ }, (args: any) =>
-            args.path.startsWith('@residency-dev/')
-              ? undefined
-              : { external: true },
-          );
+          build.onResolve({ filter: /^[^./]/ }, (args: any) => {
+            if (args.path.startsWith('@residency-dev/')) return undefined;
+            // External, but by the path it resolves to from the importing
+            // file: a dependency installed only under a workspace package's
+            // own node_modules is not visible from the bundle's directory.
+            try {
+              const path = require.resolve(args.path, {
+                paths: [args.resolveDir],
+              });
+              return { path, external: true };
+            } catch {
+              return { external: true };
+            }
+          });
         },
       },
     ],
@@ -62,15 +75,32 @@ async function bundleReplica(): Promise<string> {
 function startReplica(options: {
   bundle: string;
   config: string;
-  log: string[];
+  cwd: string;
+  gate: string;
+  name: string;
 }): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
     [options.bundle, '--config', options.config],
     {
+      // A directory of its own: from the repository, the backend's config
+      // secret scan compiles the config schemas of every workspace package
+      // (~20 s per start on a loaded machine).
+      cwd: options.cwd,
       env: {
         ...process.env,
         NODE_ENV: 'production',
+        GATE_FILE: options.gate,
+        // Reuses compiled code between starts (a cold start takes ~25 s on a
+        // loaded 2-core machine, most of it loading modules).
+        NODE_COMPILE_CACHE: join(
+          __dirname,
+          '..',
+          'node_modules',
+          '.cache',
+          'crash',
+          'compile',
+        ),
         ENTITY_COUNT: String(ENTITIES),
         ENGINE_DELAY_MS: String(ENGINE_DELAY_MS),
       },
@@ -80,16 +110,22 @@ function startReplica(options: {
   return new Promise((resolvePromise, reject) => {
     const onData = (chunk: Buffer) => {
       const text = chunk.toString();
-      options.log.push(text);
+      logs.push(`[${seconds()} s] ${options.name}: ${text}`);
       if (text.includes('REPLICA_READY')) resolvePromise(child);
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
     child.on('exit', code =>
-      reject(new Error(`replica exited with ${code}: ${options.log.join('')}`)),
+      reject(new Error(`replica exited with ${code}: ${logs.join('')}`)),
     );
   });
 }
+
+const T0 = Date.now();
+const seconds = () => ((Date.now() - T0) / 1000).toFixed(1);
+
+/** Every replica's output, printed when a wait times out. */
+const logs: string[] = [];
 
 async function waitFor<T>(
   what: string,
@@ -100,7 +136,9 @@ async function waitFor<T>(
   for (;;) {
     const value = await probe();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${what}:\n${logs.join('')}`);
+    }
     await new Promise(r => setTimeout(r, 250));
   }
 }
@@ -128,9 +166,13 @@ describeOnPg('crash during a full refresh (kill -9, PostgreSQL)', () => {
     await admin?.destroy();
   });
 
-  it('the next full refresh completes within the lease plus the janitor interval plus one pass', async () => {
+  it('the next full refresh completes within the lease plus one slice interval plus the rest of the pass', async () => {
     const bundle = await bundleReplica();
     const dir = mkdtempSync(join(tmpdir(), 'residency-crash-'));
+    writeFileSync(
+      join(dir, 'package.json'),
+      JSON.stringify({ name: 'residency-crash-replica', private: true }),
+    );
     const config = join(dir, 'app-config.yaml');
     writeFileSync(
       config,
@@ -152,6 +194,7 @@ describeOnPg('crash during a full refresh (kill -9, PostgreSQL)', () => {
           },
           deltaSchedule: {
             frequency: { minutes: 30 },
+            timeout: { minutes: 5 },
             initialDelay: { minutes: 30 },
           },
           limits: {
@@ -167,15 +210,25 @@ describeOnPg('crash during a full refresh (kill -9, PostgreSQL)', () => {
         .withSchema('residency')
         .from('residency_refresh_claims')
         .where({ lane: 'full' });
+    // The end-of-cycle claim is not an entity.
+    const entityClaims = () =>
+      claims().where('entity_ref', 'like', 'component:%');
 
-    const logA: string[] = [];
-    const a = await startReplica({ bundle, config, log: logA });
-    children.push(a);
+    // Both replicas are up before either refreshes (their catalogs wait for
+    // a gate file each), as in a deployment with two replicas.
+    const gateA = join(dir, 'gate-a');
+    const gateB = join(dir, 'gate-b');
+    const [a, b] = await Promise.all([
+      startReplica({ bundle, config, cwd: dir, gate: gateA, name: 'A' }),
+      startReplica({ bundle, config, cwd: dir, gate: gateB, name: 'B' }),
+    ]);
+    children.push(a, b);
+    writeFileSync(gateA, '');
     // Mid-pass: some entities done, not all.
     await waitFor(
       'replica A to be mid-pass',
       async () => {
-        const rows = await claims().catch(() => []);
+        const rows = await entityClaims().catch(() => []);
         const done = rows.filter((r: any) => r.done).length;
         return done >= 6 && done < ENTITIES ? done : undefined;
       },
@@ -183,14 +236,16 @@ describeOnPg('crash during a full refresh (kill -9, PostgreSQL)', () => {
     );
     a.kill('SIGKILL');
     const killedAt = Date.now();
-    const doneAtKill = (await claims()).filter((r: any) => r.done).length;
-
-    const logB: string[] = [];
-    children.push(await startReplica({ bundle, config, log: logB }));
+    const atKill = await entityClaims();
+    const doneAtKill = atKill.filter((r: any) => r.done).length;
+    const heldAtKill = atKill.filter((r: any) => !r.done).length;
+    logs.push(`[${seconds()} s] test: A killed\n`);
+    // B's refresh starts now; the entities A held wait for their lease.
+    writeFileSync(gateB, '');
     const cycle = await waitFor(
       'a full cycle to complete after the crash',
       async () => {
-        const rows = await claims();
+        const rows = await entityClaims();
         const byCycle = new Map<string, number>();
         for (const r of rows as any[]) {
           if (r.done)
@@ -199,18 +254,25 @@ describeOnPg('crash during a full refresh (kill -9, PostgreSQL)', () => {
         for (const [id, n] of byCycle) if (n === ENTITIES) return id;
         return undefined;
       },
-      200_000,
+      100_000,
     );
     const recoverySeconds = (Date.now() - killedAt) / 1000;
     const passSeconds = (ENTITIES * ENGINE_DELAY_MS) / CONCURRENCY / 1000;
     // eslint-disable-next-line no-console
     console.log(
-      `crash test: killed with ${doneAtKill}/${ENTITIES} done; cycle ${cycle} complete ${recoverySeconds.toFixed(
+      `crash test: killed with ${doneAtKill}/${ENTITIES} done and ${heldAtKill} claimed; cycle ${cycle} complete ${recoverySeconds.toFixed(
         1,
-      )} s after kill -9 (lease ${LEASE_SECONDS} s, janitor ${JANITOR_SECONDS} s, pass ~${passSeconds} s)`,
+      )} s after kill -9 (lease ${LEASE_SECONDS} s, slice ${SLICE_SECONDS} s, pass ~${passSeconds} s)`,
     );
-    expect(recoverySeconds).toBeLessThanOrEqual(
-      LEASE_SECONDS + JANITOR_SECONDS + passSeconds + 10,
-    );
+    // A margin of 10 s for a loaded machine.
+    const bound = LEASE_SECONDS + SLICE_SECONDS + passSeconds + 10;
+    if (recoverySeconds > bound) {
+      // eslint-disable-next-line no-console
+      console.log(logs.join(''));
+    }
+    expect(doneAtKill).toBeLessThan(ENTITIES);
+    // The dead replica held claims, so the takeover waited for their lease.
+    expect(heldAtKill).toBeGreaterThan(0);
+    expect(recoverySeconds).toBeLessThanOrEqual(bound);
   });
 });

@@ -22,6 +22,15 @@ export const REFRESH_TASK_ID = 'residency-refresh';
 /** Stable id of the short-interval pass over changed annotations. */
 export const DELTA_TASK_ID = 'residency-refresh-delta';
 
+/**
+ * The claim that makes a cycle's end-of-cycle work (removals, retention) run
+ * once per cycle across slices and replicas. Not an entity ref (no kind).
+ */
+export const END_OF_CYCLE_CLAIM = '#end-of-cycle';
+
+/** Longest interval between two slices of the full refresh on one replica. */
+const MAX_SLICE_MS = 60_000;
+
 /** What one pass did. */
 export interface RefreshSummary {
   cycleId: string;
@@ -93,7 +102,8 @@ export class ResidencyRefresher {
   readonly #cycleMs: number;
   readonly #keepRecordsPerEntity?: number;
   readonly #registryFailureThreshold: number;
-  readonly #sliced: boolean;
+  readonly #sliceMs: number;
+  readonly #manual: boolean;
 
   static create(options: ResidencyRefresherOptions): ResidencyRefresher {
     return new ResidencyRefresher(options);
@@ -110,35 +120,42 @@ export class ResidencyRefresher {
     this.#batchSize = options.batchSize;
     this.#leaseSeconds = options.leaseSeconds;
     this.#concurrency = options.entityConcurrency;
-    // Runs of the schedule land in distinct windows; replicas starting the same
-    // run share one. Half the frequency keeps drift from merging two runs.
     this.#registryFailureThreshold = options.registryFailureThreshold ?? 3;
     const frequency = options.schedule.frequency;
-    const frequencyMs =
+    this.#manual = 'trigger' in frequency;
+    // One cycle per window of the configured frequency (a cron schedule counts
+    // as 10 minutes): every slice on every replica within a window continues
+    // the same cycle, and entities done in it are skipped.
+    this.#cycleMs = Math.max(
+      1000,
       'cron' in frequency || 'trigger' in frequency
         ? 10 * 60_000
-        : durationToMilliseconds(frequency as any);
-    // A pass longer than the lease is run as slices (see schedule()): slices in
-    // one window of the configured frequency continue the same cycle.
-    this.#sliced = frequencyMs > this.#leaseSeconds * 1000;
-    this.#cycleMs = this.#sliced
-      ? frequencyMs
-      : Math.max(1000, Math.floor(frequencyMs / 2));
+        : durationToMilliseconds(frequency as any),
+    );
+    this.#sliceMs = Math.max(
+      1000,
+      Math.min(this.#cycleMs, this.#leaseSeconds * 1000, MAX_SLICE_MS),
+    );
   }
 
   /**
-   * The full task as registered: its timeout is the lease, so a replica killed
-   * mid-pass holds the task no longer than its claims (the scheduler frees an
-   * expired run within a minute); when the configured frequency is longer than
-   * the lease, the task runs every lease and each slice continues the cycle of
-   * the current frequency window (entities done in it are skipped).
+   * The full task as registered. It runs on every replica (scope `local`) as
+   * slices: every min(frequency, lease, 60 s), each slice continuing the cycle
+   * of the current frequency window, with the lease as its timeout. Replicas
+   * share the work through the claims alone, so takeover after a crash follows
+   * the lease: a dead replica's claims expire after it, and the next slice of
+   * any live replica takes them (no wait for the scheduler's janitor, which
+   * frees a dead global run only every 60 s after its timeout).
+   * A manually triggered schedule stays manual.
    */
   fullTaskSchedule(
     schedule: SchedulerServiceTaskScheduleDefinition,
   ): SchedulerServiceTaskScheduleDefinition {
     return {
       ...schedule,
-      ...(this.#sliced ? { frequency: { seconds: this.#leaseSeconds } } : {}),
+      ...(this.#manual
+        ? {}
+        : { frequency: { seconds: Math.round(this.#sliceMs / 1000) } }),
       timeout: { seconds: this.#leaseSeconds },
     };
   }
@@ -151,8 +168,10 @@ export class ResidencyRefresher {
   }): Promise<void> {
     await options.scheduler.scheduleTask({
       id: REFRESH_TASK_ID,
-      scope: 'global',
       ...this.fullTaskSchedule(options.schedule),
+      // Local: each replica runs its own slices; the claims coordinate them.
+      // After the spread: a schedule read from config carries `scope`.
+      scope: 'local',
       fn: async signal => {
         await this.runOnce(signal);
       },
@@ -241,7 +260,11 @@ export class ResidencyRefresher {
       inFlight = [];
       // End-of-cycle work runs whatever happened before: timeouts, aborts and
       // failed checks do not skip it. Removal needs the whole catalog listing.
-      await this.#endOfCycle({ listed, present, startedAt, summary });
+      // Once per cycle: the first slice (on any replica) that listed the whole
+      // catalog does it; later slices of the cycle skip it.
+      if (listed) {
+        await this.#endOfCycleOnce({ cycleId, present, startedAt, summary });
+      }
     }
     this.#logger.info(
       `Residency refresh ${cycleId}: ${summary.seen} entities, ${
@@ -255,25 +278,63 @@ export class ResidencyRefresher {
     return summary;
   }
 
+  async #endOfCycleOnce(options: {
+    cycleId: string;
+    present: Set<string>;
+    startedAt: string;
+    summary: RefreshSummary;
+  }) {
+    const claim = {
+      entityRef: END_OF_CYCLE_CLAIM,
+      lane: 'full' as const,
+      cycleId: options.cycleId,
+      claimedBy: this.#instanceId,
+    };
+    let claimed: string[];
+    try {
+      claimed = await this.#store.claimEntities({
+        ...claim,
+        entityRefs: [END_OF_CYCLE_CLAIM],
+        leaseSeconds: this.#leaseSeconds,
+      });
+    } catch (error) {
+      this.#logger.warn(
+        'Residency could not claim the end-of-cycle work; the next slice tries again',
+        error as Error,
+      );
+      return;
+    }
+    if (!claimed.length) {
+      // Done in this cycle already, or under way on another replica.
+      return;
+    }
+    await this.#endOfCycle(options);
+    await this.#store
+      .completeClaim(claim)
+      .catch(error =>
+        this.#logger.warn(
+          'Residency could not record the end-of-cycle work as done',
+          error as Error,
+        ),
+      );
+  }
+
   async #endOfCycle(options: {
-    listed: boolean;
     present: Set<string>;
     startedAt: string;
     summary: RefreshSummary;
   }) {
     const { summary } = options;
-    if (options.listed) {
-      try {
-        summary.removed = await this.#removeVanished(
-          options.present,
-          options.startedAt,
-        );
-      } catch (error) {
-        this.#logger.warn(
-          'Residency could not remove statuses of vanished entities',
-          error as Error,
-        );
-      }
+    try {
+      summary.removed = await this.#removeVanished(
+        options.present,
+        options.startedAt,
+      );
+    } catch (error) {
+      this.#logger.warn(
+        'Residency could not remove statuses of vanished entities',
+        error as Error,
+      );
     }
     if (this.#keepRecordsPerEntity) {
       try {

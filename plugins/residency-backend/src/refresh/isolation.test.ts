@@ -13,7 +13,7 @@ import { FakeEngine } from '../__testUtils__/fixtures';
 import { makeEntity, visibilityCatalog } from '../__testUtils__/harness';
 import { EntityEvaluator } from './EntityEvaluator';
 import { ResidencyRefresher } from './ResidencyRefresher';
-import { registryKeyOf } from './registries';
+import { RegistryIsolation, registryKeyOf } from './registries';
 
 jest.setTimeout(60_000);
 
@@ -104,6 +104,9 @@ describe.each(databases.eachSupportedId())(
       await r.runOnce(undefined, { cycleId: 'good' });
 
       engine.stalled = true;
+      // Long enough that a loaded machine's database writes for the healthy
+      // entities (two slots of their registry) fit in it.
+      engine.stallMs = 2000;
       engine.calls.length = 0;
       engine.finished.length = 0;
       const summary = await r.runOnce(undefined, { cycleId: 'stall' });
@@ -239,7 +242,7 @@ describe.each(databases.eachSupportedId())(
       expect(history.items.length).toBeLessThanOrEqual(2);
     });
 
-    it('sizes the full task from the lease: timeout = lease, slices of the lease continue one cycle', () => {
+    it('sizes the full task from the lease: timeout = lease, slices every min(frequency, lease, 60 s) on every replica', async () => {
       const r = refresher(new FakeEngine(), []);
       expect(
         r.fullTaskSchedule({
@@ -248,10 +251,71 @@ describe.each(databases.eachSupportedId())(
           initialDelay: { seconds: 5 },
         }),
       ).toEqual({
-        frequency: { seconds: 300 },
+        frequency: { seconds: 60 },
         timeout: { seconds: 300 },
         initialDelay: { seconds: 5 },
       });
+      const shortLease = ResidencyRefresher.create({
+        catalog: visibilityCatalog([]),
+        auth: mockServices.auth(),
+        store,
+        evaluator: new EntityEvaluator({
+          engine: new FakeEngine(),
+          store,
+          revalidateAfterSeconds: 0,
+        }),
+        logger: mockServices.logger.mock(),
+        schedule: { frequency: { minutes: 30 }, timeout: { minutes: 30 } },
+        batchSize: 25,
+        leaseSeconds: 15,
+        entityConcurrency: 2,
+      });
+      const scheduleTask = jest.fn(async () => {});
+      await shortLease.schedule({
+        scheduler: { scheduleTask } as any,
+        // As read from config: `scope` is present, undefined.
+        schedule: {
+          frequency: { minutes: 30 },
+          timeout: { minutes: 30 },
+          scope: undefined,
+        },
+        deltaSchedule: { frequency: { minutes: 1 }, timeout: { minutes: 5 } },
+      });
+      // The full task runs on every replica: takeover waits for claims'
+      // leases only, never for the scheduler's janitor to free a dead run.
+      expect(scheduleTask).toHaveBeenCalledWith(
+        expect.objectContaining({
+          id: 'residency-refresh',
+          scope: 'local',
+          frequency: { seconds: 15 },
+          timeout: { seconds: 15 },
+        }),
+      );
+    });
+
+    it('runs the end-of-cycle work once per cycle, not in every slice', async () => {
+      const engine = new TwoRegistryEngine();
+      const entities = entitiesOn(HEALTHY, 3, 'svc');
+      const retention = jest.spyOn(store, 'applyRetention');
+      const scan = jest.spyOn(store, 'scanStatuses');
+      const slice = () =>
+        refresher(engine, entities, { keepRecordsPerEntity: 5 }).runOnce(
+          undefined,
+          { cycleId: 'window-1' },
+        );
+      await slice();
+      await slice();
+      await slice();
+      expect(retention).toHaveBeenCalledTimes(1);
+      expect(scan).toHaveBeenCalledTimes(1);
+      // The next cycle does it again.
+      await refresher(engine, entities, { keepRecordsPerEntity: 5 }).runOnce(
+        undefined,
+        { cycleId: 'window-2' },
+      );
+      expect(retention).toHaveBeenCalledTimes(2);
+      retention.mockRestore();
+      scan.mockRestore();
     });
   },
 );
@@ -266,5 +330,52 @@ describe('registryKeyOf', () => {
     expect(registryKeyOf('nginx:1')).toBe('docker.io');
     expect(registryKeyOf('library/nginx')).toBe('docker.io');
     expect(registryKeyOf('oci:/tmp/layout:1')).toBe('oci');
+  });
+});
+
+describe('RegistryIsolation counts availability faults only', () => {
+  const result = (code: string, problem?: string) =>
+    ({
+      images: [
+        {
+          reference: 'registry.eu/app:1',
+          reasons: [
+            {
+              code,
+              message: 'x',
+              ...(problem ? { details: { problem } } : {}),
+            },
+          ],
+        },
+      ],
+    } as any);
+  const afterThree = (code: string, problem?: string) => {
+    const isolation = new RegistryIsolation({
+      concurrency: 4,
+      perRegistryConcurrency: 2,
+      threshold: 3,
+    });
+    for (let i = 0; i < 3; i++) isolation.record(result(code, problem));
+    return isolation.openAmong(['registry.eu']);
+  };
+
+  it.each([
+    ['registry_unreachable', 'network'],
+    ['registry_unreachable', 'timeout'],
+    ['registry_unreachable', undefined],
+    ['rate_limited', undefined],
+  ])('opens after 3 x %s (%s)', (code, problem) => {
+    expect(afterThree(code, problem)).toEqual(['registry.eu']);
+  });
+
+  it.each([
+    // The check was given up by us: says nothing about the registry.
+    ['registry_unreachable', 'aborted'],
+    // The registry answered but misbehaved: each entity keeps its own reason.
+    ['registry_unreachable', 'redirect_not_allowed'],
+    ['digest_mismatch', undefined],
+    ['signature_missing', undefined],
+  ])('stays closed after 3 x %s (%s)', (code, problem) => {
+    expect(afterThree(code, problem)).toEqual([]);
   });
 });

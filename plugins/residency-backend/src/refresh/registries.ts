@@ -1,15 +1,9 @@
+import type { EntityResult } from '@residency-dev/plugin-residency-common';
 import {
-  baseReasonCode,
-  type EntityResult,
-  type ReasonCode,
-} from '@residency-dev/plugin-residency-common';
+  faultOf,
+  isAvailabilityFault,
+} from '@residency-dev/plugin-residency-node';
 import pLimit, { type Limit } from 'p-limit';
-
-/** Reason codes that say the registry, not the image, failed. */
-const REGISTRY_FAULTS = new Set<string>([
-  'registry_unreachable',
-  'rate_limited',
-]);
 
 /**
  * The registry an image reference points at, as a grouping key for isolation
@@ -38,6 +32,15 @@ export function registriesOf(images: string[]): string[] {
  * `threshold` consecutive failed checks; an open registry is not asked again in
  * this cycle. The state lives for one cycle only (a registry that failed in the
  * last cycle gets a fresh chance in the next).
+ *
+ * This is the refresher's only breaker. The engine's `RegistryCircuit`
+ * (plugin-residency-node, per HTTP request) is not wired in here: this one
+ * also orders and limits work per registry and marks the skipped entities
+ * stale with the reason, which the engine cannot. What counts as a failure is
+ * the engine's own classification (`faultOf`, `isAvailabilityFault`): the
+ * registry unreachable, stalled or rate limited; not an aborted check, not a
+ * registry that answered but misbehaved (a redirect off the allow-list), not
+ * a content problem.
  */
 export class RegistryIsolation {
   readonly #global: Limit;
@@ -86,9 +89,7 @@ export class RegistryIsolation {
     const failed = new Map<string, boolean>();
     for (const image of result.images) {
       const registry = registryKeyOf(image.reference);
-      const fault = image.reasons.some(r =>
-        REGISTRY_FAULTS.has(baseReasonCode(r.code as ReasonCode)),
-      );
+      const fault = image.reasons.some(r => isAvailabilityFault(faultOf(r)));
       failed.set(registry, (failed.get(registry) ?? false) || fault);
     }
     for (const [registry, fault] of failed) {

@@ -5,7 +5,10 @@
  * that takes ENGINE_DELAY_MS per entity) are stand-ins, so the test measures
  * the scheduler and claim takeover, not registry speed.
  * Bundled with esbuild and run with NODE_ENV=production by the test.
+ * With GATE_FILE set, the catalog answers only once that file exists, so the
+ * test can start replicas first and let their refresh begin when it chooses.
  */
+import { existsSync } from 'node:fs';
 import { createBackend } from '@backstage/backend-defaults';
 import {
   createBackendModule,
@@ -39,6 +42,10 @@ backend.add(
           );
         },
         async *streamEntities(req: { pageSize?: number } | undefined) {
+          const gate = process.env.GATE_FILE;
+          while (gate && !existsSync(gate)) {
+            await new Promise(r => setTimeout(r, 100));
+          }
           const size = req?.pageSize ?? 25;
           for (let i = 0; i < entities.length; i += size) {
             yield entities.slice(i, i + size);
@@ -64,4 +71,12 @@ backend.add(
     },
   }),
 );
-backend.start().then(() => process.stdout.write('REPLICA_READY\n'));
+backend.start().then(
+  () => process.stdout.write('REPLICA_READY\n'),
+  error => {
+    // A backend that failed to start keeps running otherwise; the test would
+    // wait for its refresh in vain.
+    process.stderr.write(`REPLICA_FAILED ${error?.stack ?? error}\n`);
+    process.exit(1);
+  },
+);

@@ -72,4 +72,38 @@ describe('EntityResidencySummaryCard', () => {
     ).toHaveAttribute('href', '/catalog/default/component/plain/residency');
     expect(getStatus).not.toHaveBeenCalled();
   });
+
+  it('says in plain words why a status is stale', async () => {
+    await render(
+      fakeApi({
+        getStatus: async () =>
+          makeStatus({
+            stale: true,
+            lastAttempt: {
+              decision: 'unknown',
+              checkedAt: '2026-11-21T08:30:00Z',
+              reasons: [
+                {
+                  code: 'registry_unreachable',
+                  message: 'connect ECONNREFUSED 10.0.0.1:443',
+                },
+                { code: 'rate_limited', message: 'HTTP 429' },
+              ],
+            },
+          }),
+      }),
+    );
+    const note = await screen.findByRole('note', { name: 'Why stale' });
+    expect(note).toHaveTextContent(
+      'Stale: the check at 21 Nov 2026, 08:30 UTC could not decide (The registry did not answer; The registry rate-limited the check), so the last good result is shown.',
+    );
+    // Plain words, not codes or driver messages.
+    expect(note.textContent).not.toMatch(/registry_unreachable|ECONNREFUSED/);
+  });
+
+  it('shows no stale note for a current status', async () => {
+    await render(fakeApi({ getStatus: async () => makeStatus() }));
+    await screen.findByText('Resident');
+    expect(screen.queryByRole('note', { name: 'Why stale' })).toBeNull();
+  });
 });

@@ -17,6 +17,7 @@ import {
   FailingImagesSummary,
   ResidencyStatus,
   formatTime,
+  helpFor,
   statusView,
   useEntityStatus,
   CARD_TITLE_PROPS,
@@ -32,6 +33,22 @@ function useResidencyTabLink(): string {
     name: entity.metadata.name,
   });
   return `${entityPath.replace(/\/$/, '')}/residency`;
+}
+
+/**
+ * Why a status is stale, in plain words: the latest attempt's time and the
+ * distinct problems of its reasons (no codes).
+ */
+function staleBecause(attempt: {
+  checkedAt: string;
+  reasons: Parameters<typeof helpFor>[0][];
+}): string {
+  const problems = [...new Set(attempt.reasons.map(r => helpFor(r).problem))];
+  return `Stale: the check at ${formatTime(
+    attempt.checkedAt,
+  )} could not decide${
+    problems.length ? ` (${problems.join('; ')})` : ''
+  }, so the last good result is shown.`;
 }
 
 /**
@@ -93,6 +110,11 @@ export function EntityResidencySummaryCard(props: { title?: string }) {
             : statusView(status.decision, status.stale).explanation}
         </Typography>
         <FailingImagesSummary status={status} />
+        {status.stale && status.lastAttempt && (
+          <Typography variant="body2" role="note" aria-label="Why stale">
+            {staleBecause(status.lastAttempt)}
+          </Typography>
+        )}
         <Typography variant="body2">
           Tenant {status.tenant ?? 'none'} · checked{' '}
           {formatTime(status.checkedAt)} ·{' '}

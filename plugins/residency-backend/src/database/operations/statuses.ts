@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   DECISIONS,
   type Decision,
@@ -60,7 +61,59 @@ export async function getStatus(
   return row ? toStatus(row) : undefined;
 }
 
-/** One page of status summaries, by entity ref, filtered. */
+/** The columns a summary reads: never `detail` (the whole EntityResult, ~2 KB). */
+const SUMMARY_COLUMNS = [
+  'entity_ref',
+  'title',
+  'tenant',
+  'declared_region',
+  'decision',
+  'stale',
+  'reason_codes',
+  'images',
+  'checked_at',
+  'last_verified_at',
+] as const;
+
+type ListCursor = { after: string; total?: number; filter?: string };
+
+function isListCursor(v: any): v is ListCursor {
+  return (
+    typeof v?.after === 'string' &&
+    (v.total === undefined ||
+      (Number.isSafeInteger(v.total) && v.total >= 0)) &&
+    (v.filter === undefined || typeof v.filter === 'string')
+  );
+}
+
+/** A short fingerprint of the filters, so a cursor's count is only reused for them. */
+function filterKey(options: {
+  decision?: string;
+  tenant?: string;
+  q?: string;
+}): string {
+  return createHash('sha256')
+    .update(
+      JSON.stringify([
+        options.decision ?? null,
+        options.tenant ?? null,
+        options.q ?? null,
+      ]),
+    )
+    .digest('base64url')
+    .slice(0, 16);
+}
+
+/**
+ * One page of status summaries, by entity ref, filtered.
+ *
+ * Keyset pagination on the primary key (`entity_ref > after`, limit + 1), summary
+ * columns only. `totalCount` is counted once, on the first page, and carried in the
+ * cursor: later pages do not recount, so their count is the one of the first page
+ * (exact when it was read; rows added or removed while paging are not reflected).
+ * A cursor made for other filters, or without a count, is counted again.
+ * On PostgreSQL, `q=` uses the trigram indexes of the search-index migration.
+ */
 export async function listStatuses(
   ctx: DbContext,
   options: {
@@ -89,19 +142,27 @@ export async function listStatuses(
     }
     return query;
   };
+  const filter = filterKey(options);
   const query = filtered()
+    .select(...SUMMARY_COLUMNS)
     .orderBy('entity_ref', 'asc')
     .limit(options.limit + 1);
+  let carried: number | undefined;
   if (options.cursor) {
-    const { after } = decodeCursor(
-      options.cursor,
-      (v): v is { after: string } => typeof v?.after === 'string',
-    );
-    query.where('entity_ref', '>', after);
+    const cursor = decodeCursor(options.cursor, isListCursor);
+    query.where('entity_ref', '>', cursor.after);
+    if (cursor.filter === filter) {
+      carried = cursor.total;
+    }
   }
-  const [rows, countRow] = await Promise.all([
-    query,
-    filtered().count({ count: '*' }).first(),
+  const [rows, totalCount] = await Promise.all([
+    query as unknown as Promise<StatusRow[]>,
+    carried !== undefined
+      ? Promise.resolve(carried)
+      : filtered()
+          .count({ count: '*' })
+          .first()
+          .then(row => Number((row as any)?.count ?? 0)),
   ]);
   const items = rows.slice(0, options.limit).map(toSummary);
   const more = rows.length > options.limit;
@@ -111,10 +172,12 @@ export async function listStatuses(
       ? {
           nextCursor: encodeCursor({
             after: items[items.length - 1].entityRef,
+            total: totalCount,
+            filter,
           }),
         }
       : {}),
-    totalCount: Number((countRow as any)?.count ?? 0),
+    totalCount,
   };
 }
 

@@ -544,6 +544,100 @@ describe.each(databases.eachSupportedId())(
       ).resolves.toBeUndefined();
     });
 
+    it('confirms an unchanged evaluation and completes its claim in one round trip on PostgreSQL', async () => {
+      const ref = 'component:default/warm';
+      const claim = {
+        entityRef: ref,
+        lane: 'full' as const,
+        cycleId: 'c1',
+        claimedBy: 'r1',
+      };
+      const claimDone = async () =>
+        Boolean(
+          (
+            await knex('residency_refresh_claims')
+              .where({ entity_ref: ref })
+              .first()
+          )?.done,
+        );
+      await store.claimEntities({
+        entityRefs: [ref],
+        lane: 'full',
+        cycleId: 'c1',
+        claimedBy: 'r1',
+        leaseSeconds: 60,
+      });
+      // First evaluation: appended, and the claim is done in its transaction.
+      const first = await store.recordEvaluation({
+        entityRef: ref,
+        title: 'Warm',
+        inputsHash: 'h',
+        claim,
+        ...makeEvaluation({ entityRef: ref }),
+      });
+      expect(first.outcome).toBe('appended');
+      expect(await claimDone()).toBe(true);
+
+      await knex('residency_refresh_claims')
+        .where({ entity_ref: ref })
+        .update({ done: false, cycle_id: 'c2' });
+      const queries: string[] = [];
+      const onQuery = (q: { sql: string }) => queries.push(q.sql);
+      knex.on('query', onQuery);
+      let second;
+      try {
+        second = await store.recordEvaluation({
+          entityRef: ref,
+          title: 'Warm',
+          inputsHash: 'h',
+          claim: { ...claim, cycleId: 'c2' },
+          // A warm refresh reuses the digest's stored material: nothing to store.
+          reusedDigests: new Set([DIGEST_A]),
+          ...makeEvaluation({ entityRef: ref }),
+        });
+      } finally {
+        knex.removeListener('query', onQuery);
+      }
+      expect(second.outcome).toBe('confirmed');
+      expect(second.status).toMatchObject({
+        entityRef: ref,
+        title: 'Warm',
+        decision: 'compliant',
+        evidenceId: first.status.evidenceId,
+        stale: false,
+      });
+      expect(second.status.lastVerifiedAt).toEqual(expect.any(String));
+      expect(queries).toHaveLength(databaseId === 'POSTGRES_15' ? 1 : 2);
+      expect(await claimDone()).toBe(true);
+
+      // A claim of another replica is not completed by this one's record.
+      await knex('residency_refresh_claims')
+        .where({ entity_ref: ref })
+        .update({ done: false, cycle_id: 'c3', claimed_by: 'r2' });
+      await store.recordEvaluation({
+        entityRef: ref,
+        inputsHash: 'h',
+        claim: { ...claim, cycleId: 'c3' },
+        ...makeEvaluation({ entityRef: ref }),
+      });
+      expect(await claimDone()).toBe(false);
+
+      // A changed decision is not confirmed: it appends, and completes the claim.
+      const changed = await store.recordEvaluation({
+        entityRef: ref,
+        inputsHash: 'h',
+        claim: { ...claim, cycleId: 'c3', claimedBy: 'r2' },
+        ...makeEvaluation({
+          entityRef: ref,
+          decision: 'non_compliant',
+          code: 'key_outside_boundary',
+        }),
+      });
+      expect(changed.outcome).toBe('appended');
+      expect(changed.status.decision).toBe('non_compliant');
+      expect(await claimDone()).toBe(true);
+    });
+
     it('hands each entity to one claimer per cycle and takes over expired leases', async () => {
       const refs = ['component:default/a', 'component:default/b'];
       const one = await store.claimEntities({

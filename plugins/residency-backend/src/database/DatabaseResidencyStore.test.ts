@@ -463,8 +463,13 @@ describe.each(databases.eachSupportedId())(
         });
         expect(queries).toHaveLength(2);
         expect(filtered.totalCount).toBe(6);
-        // A fresh first page sees the new row.
+        // A fresh first page sees the new row (this store's write cleared its counts).
         expect((await store.listStatuses({ limit: 2 })).totalCount).toBe(6);
+        // Within the count cache's lifetime, a first page is one query.
+        queries.splice(0);
+        expect((await store.listStatuses({ limit: 2 })).totalCount).toBe(6);
+        expect(queries).toHaveLength(1);
+        expect(queries[0]).not.toMatch(/count\(/i);
       } finally {
         knex.removeListener('query', onQuery);
       }

@@ -105,13 +105,50 @@ function filterKey(options: {
 }
 
 /**
+ * Counts of `listStatuses` per filter, kept `ttlMs` in this process. Writes of the
+ * same store that can change which rows match (a new evidence record, a deletion)
+ * clear it; writes of other replicas show after at most `ttlMs`.
+ */
+export class StatusCountCache {
+  readonly #ttlMs: number;
+  readonly #now: () => number;
+  readonly #entries = new Map<string, { count: number; at: number }>();
+
+  constructor(options?: { ttlMs?: number; now?: () => number }) {
+    this.#ttlMs = options?.ttlMs ?? 10_000;
+    this.#now = options?.now ?? Date.now;
+  }
+
+  get(key: string): number | undefined {
+    const hit = this.#entries.get(key);
+    if (hit && this.#now() - hit.at < this.#ttlMs) {
+      return hit.count;
+    }
+    this.#entries.delete(key);
+    return undefined;
+  }
+
+  set(key: string, count: number): void {
+    if (this.#entries.size >= 1000) {
+      this.#entries.delete(this.#entries.keys().next().value!);
+    }
+    this.#entries.set(key, { count, at: this.#now() });
+  }
+
+  clear(): void {
+    this.#entries.clear();
+  }
+}
+
+/**
  * One page of status summaries, by entity ref, filtered.
  *
  * Keyset pagination on the primary key (`entity_ref > after`, limit + 1), summary
  * columns only. `totalCount` is counted once, on the first page, and carried in the
  * cursor: later pages do not recount, so their count is the one of the first page
  * (exact when it was read; rows added or removed while paging are not reflected).
- * A cursor made for other filters, or without a count, is counted again.
+ * A cursor made for other filters, or without a count, is counted again. With
+ * `counts`, a first page takes the count of the same filters from that cache.
  * On PostgreSQL, `q=` uses the trigram indexes of the search-index migration.
  */
 export async function listStatuses(
@@ -123,6 +160,7 @@ export async function listStatuses(
     cursor?: string;
     limit: number;
   },
+  counts?: StatusCountCache,
 ): Promise<Page<EntityStatusSummary>> {
   const filtered = () => {
     const query = ctx.db<StatusRow>(TABLES.status);
@@ -147,7 +185,7 @@ export async function listStatuses(
     .select(...SUMMARY_COLUMNS)
     .orderBy('entity_ref', 'asc')
     .limit(options.limit + 1);
-  let carried: number | undefined;
+  let carried = options.cursor ? undefined : counts?.get(filter);
   if (options.cursor) {
     const cursor = decodeCursor(options.cursor, isListCursor);
     query.where('entity_ref', '>', cursor.after);
@@ -162,7 +200,11 @@ export async function listStatuses(
       : filtered()
           .count({ count: '*' })
           .first()
-          .then(row => Number((row as any)?.count ?? 0)),
+          .then(row => {
+            const count = Number((row as any)?.count ?? 0);
+            counts?.set(filter, count);
+            return count;
+          }),
   ]);
   const items = rows.slice(0, options.limit).map(toSummary);
   const more = rows.length > options.limit;

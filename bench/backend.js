@@ -538,3 +538,35 @@ async function apiBench(dir, n, { clients = 50, seconds = 6 } = {}) {
 }
 
 module.exports = { refreshPasses, verificationThroughput, apiBench };
+
+// `node bench/backend.js api`: section 8 alone (BENCH_API_N, BENCH_API_SECONDS),
+// for the 50,000-entity scale run; prints the JSON.
+if (require.main === module && process.argv[2] === 'api') {
+  const os = require('node:os');
+  const { mkdtempSync, rmSync } = require('node:fs');
+  const dir = mkdtempSync(join(os.tmpdir(), 'residency-bench-api-'));
+  const loadBefore = os.loadavg();
+  apiBench(dir, Math.max(100, Number(process.env.BENCH_API_N) || 10_000), {
+    clients: 50,
+    seconds: Math.max(2, Number(process.env.BENCH_API_SECONDS) || 6),
+  })
+    .then(r => {
+      const out = {
+        date: new Date().toISOString(),
+        loadavgBefore: loadBefore,
+        loadavgAfter: os.loadavg(),
+        ...r,
+      };
+      process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+      if (process.env.BENCH_JSON)
+        require('node:fs').writeFileSync(
+          process.env.BENCH_JSON,
+          JSON.stringify(out, null, 2),
+        );
+    })
+    .catch(e => {
+      process.stderr.write(`bench api: ${e?.stack ?? e}\n`);
+      process.exitCode = 2;
+    })
+    .finally(() => rmSync(dir, { recursive: true, force: true }));
+}

@@ -45,9 +45,10 @@ const loaded = new WeakMap<
  * in `bad`. Parsed once per key list (see {@link loaded}); treat the result as
  * read-only.
  */
-export function loadTrustedKeys(
-  keys: (KeyInfo & { publicKeyPem: string })[],
-): LoadedKeys {
+export function loadTrustedKeys(keys: (KeyInfo & { publicKeyPem: string })[]): {
+  keys: TrustedKey[];
+  bad: { index: number; id: string }[];
+} {
   const cached = loaded.get(keys);
   if (
     cached &&

@@ -8,7 +8,8 @@
 require('@backstage/cli-node/config/nodeTransform.cjs');
 
 const engine = require('@residency-dev/plugin-residency-node');
-const source = require('@residency-dev/plugin-residency-node/src/source');
+// A deep import: the package's "exports" only name its entry point.
+const source = require('../plugins/residency-node/src/source');
 const kit = require('@residency-dev/signing-kit');
 const common = require('@residency-dev/plugin-residency-common');
 

@@ -29,6 +29,11 @@ const {
   mapLimited,
   mb,
 } = require('./lib');
+const {
+  refreshPasses,
+  verificationThroughput,
+  apiBench,
+} = require('./backend');
 
 const N = Math.max(10, Number(process.env.BENCH_N) || 200);
 const HOSTILE_SIZE = 64 * MiB;
@@ -38,6 +43,15 @@ const SAMPLE = Math.min(
   Math.max(10, Number(process.env.BENCH_SAMPLE) || 50),
 );
 const BLOB_CAP = source.DEFAULT_SOURCE_LIMITS.blobBytes;
+/** Status rows behind the API measurement (BENCH_API_N=50000 for the scale run). */
+const API_N = Math.max(100, Number(process.env.BENCH_API_N) || 10_000);
+/** Seconds per API phase (floor, status, list first/cursor/search/filter). */
+const API_SECONDS = Math.max(2, Number(process.env.BENCH_API_SECONDS) || 6);
+/** Load average per section: the machine is shared, so every section states it. */
+const loads = {};
+const noteLoad = section => {
+  loads[section] = os.loadavg().map(x => Number(x.toFixed(2)));
+};
 /** One verify (parse + P-256) as measured in /work/shared/ENVIRONMENT.md. */
 const DOC_FLOOR = 0.14;
 
@@ -491,6 +505,7 @@ async function main() {
     global.gc?.();
     const baseRss = process.memoryUsage().rss;
     const rss = rssSampler();
+    noteLoad('1-5 engine');
     log('1. OCI layout, cold');
     rss.phase('layout');
     const L = await throughput(
@@ -521,6 +536,26 @@ async function main() {
     const EV = await evidence(registrySettings, reg.refs, R, 5);
     rss.stop();
     const maxRss = process.resourceUsage().maxRSS * 1024;
+    log(
+      `6. refresh through the refresher and store on PostgreSQL (${N} entities)`,
+    );
+    noteLoad('6 refresh');
+    const RF = await refreshPasses(registrySettings, reg.refs);
+    log('7. verification throughput vs a bare parse + verify loop');
+    noteLoad('7 verification');
+    const VT = verificationThroughput(
+      registrySettings,
+      R.record.material,
+      reg.refs,
+      key.publicKeyPem,
+    );
+    log(`8. API through the real backend, ${API_N} entities, 50 clients`);
+    noteLoad('8 api');
+    const API = await apiBench(dir, API_N, {
+      clients: 50,
+      seconds: API_SECONDS,
+    });
+    noteLoad('after 8');
     log(`5. memory: ${N} images in a fresh process`);
     const M = await memoryChild(dir, registryConfig, reg.refs);
     log('5. hostile .sig layers');
@@ -747,7 +782,132 @@ async function main() {
       );
     }
 
+    // ------------------------------------------------------------ 6-8
+    const warmPerEntity = (RF.warm.statements - RF.perPass) / RF.entities;
+    const speedUp = RF.cold.ms / RF.warm.ms;
+    row(
+      '6 refresh',
+      `cold pass, ${RF.entities} entities (1 image each)`,
+      RF.cold.ms,
+      'ms',
+    );
+    row('6 refresh', 'warm pass, nothing changed', RF.warm.ms, 'ms');
+    row('6 refresh', 'warm pass again', RF.warm2.ms, 'ms');
+    row(
+      '6 refresh',
+      'warm speed-up vs cold (floor: the cold pass)',
+      speedUp,
+      'x',
+      '>= 10',
+      speedUp >= 10,
+    );
+    row(
+      '6 refresh',
+      'DB statements per unchanged entity',
+      warmPerEntity,
+      '',
+      '<= 2',
+      warmPerEntity <= 2,
+    );
+    row(
+      '6 refresh',
+      `  all-in per entity (incl. ${RF.perPass} per pass)`,
+      RF.warm.perEntity,
+      '',
+    );
+    row('6 refresh', '  cold: DB statements per entity', RF.cold.perEntity, '');
+    row(
+      '6 refresh',
+      'warm: discoveries / signatures verified again',
+      `${RF.warm.discovers}/${RF.warm.verifyCacheMisses}`,
+      '',
+      '0/0',
+      RF.warm.discovers === 0 && RF.warm.verifyCacheMisses === 0,
+    );
+    row(
+      '6 refresh',
+      'warm: registry requests (tag resolutions)',
+      RF.warm.resolves,
+      '',
+    );
+    row(
+      '6 refresh',
+      'warm: CPU per entity (this process)',
+      RF.warm.cpuMs / RF.entities,
+      'ms',
+    );
+    row(
+      '6 refresh',
+      'cold: CPU per entity (this process)',
+      RF.cold.cpuMs / RF.entities,
+      'ms',
+    );
+    row(
+      '7 verify',
+      `engine, fresh (nothing cached), ${VT.images} images / ${VT.docs} docs`,
+      VT.engineMs,
+      'ms',
+    );
+    row(
+      '7 verify',
+      'floor: bare JSON.parse + crypto.verify loop',
+      VT.floorMs,
+      'ms',
+    );
+    row(
+      '7 verify',
+      'throughput vs floor (floor ms / engine ms)',
+      VT.ratio,
+      'x',
+      '>= 0.8',
+      VT.ratio >= 0.8,
+    );
+    row('7 verify', 'engine, verification cache warm', VT.warmMs, 'ms');
+    const apiRow = (name, r, target) => {
+      row(
+        '8 api',
+        `${name}: p99 (p50 ${fmt(r.p50)} ms, ${fmt(r.rps)} req/s)`,
+        r.p99,
+        'ms',
+        target ? `<= ${target}` : '',
+        target ? r.p99 <= target && r.errors === 0 : undefined,
+      );
+      if (r.errors)
+        row('8 api', `  ${name}: errors (${r.firstError})`, r.errors, '');
+    };
+    row(
+      '8 api',
+      `${API_N} entities, PostgreSQL, ${API.clients} clients, service token`,
+      API.n,
+      '',
+    );
+    apiRow('floor: bare node:http, same page size', API.floor);
+    apiRow('status', API.status, 25);
+    apiRow('list first page', API.listFirst, 50);
+    apiRow('list cursor pages', API.listCursor, 50);
+    apiRow('list search q=', API.search, 50);
+    apiRow('list filters', API.filter, 50);
+    row(
+      '8 api',
+      'list first page p99 / floor p99',
+      API.listFirst.p99 / API.floor.p99,
+      'x',
+    );
+    row('8 api', 'status p99 / floor p99', API.status.p99 / API.floor.p99, 'x');
+    row(
+      '8 api',
+      'without a token',
+      API.unauthenticatedStatus,
+      '',
+      '401',
+      API.unauthenticatedStatus === 401,
+    );
+
     Object.assign(out, {
+      refresh: { ...RF, warmStatementsPerEntity: warmPerEntity, speedUp },
+      verification: VT,
+      api: API,
+      loads,
       floorPerImage,
       sample: SAMPLE,
       layout: {
@@ -823,6 +983,13 @@ async function main() {
       .join(' ')}\n`,
   );
   process.stdout.write(`${lines.join('\n')}\n`);
+  process.stdout.write(
+    `\nload average (1/5/15 min) at the start of each section: ${Object.entries(
+      loads,
+    )
+      .map(([k, v]) => `${k}: ${v.join(' ')}`)
+      .join('; ')}\n`,
+  );
   const missed = rows.filter(r => r.ok === false);
   process.stdout.write(
     `\n${

@@ -19,6 +19,7 @@ import {
 } from '@residency-dev/plugin-residency-common';
 import type { ResidencySettings } from './api';
 import { loadTrustedKeys } from './keys';
+import { cachedChecks } from './verify/cache';
 import { parseImageReference } from './reference';
 import { evaluateRule } from './cel';
 import { sha256Hex } from './canonical';
@@ -99,7 +100,16 @@ export function decideImage(
   if (settled) return settled;
   const manifest = checkManifestDigest(material, located);
   if (!manifest) return result;
-  const checks = verifyMaterial(material, manifest, ctx);
+  const checks = cachedChecks(
+    material,
+    {
+      trust: ctx.trust,
+      trustedRoots: ctx.trustedRoots,
+      identities: ctx.policy.identities,
+      at: ctx.at,
+    },
+    () => verifyMaterial(material, manifest, ctx),
+  );
   const tally = judgeChecks(checks, result, ctx, trace);
   const reasons = [
     ...located.reasons,

@@ -24,11 +24,53 @@ export interface TrustedKey {
   key: KeyObject;
 }
 
-/** Loads the keys of a trust snapshot; keys whose PEM does not parse are returned in `bad`. */
+type LoadedKeys = {
+  keys: TrustedKey[];
+  bad: { index: number; id: string }[];
+};
+
+/**
+ * Parsed keys per key list: a configuration's list is one object for the life of
+ * the engine, so its PEMs are parsed once, not once per image. The entries and
+ * their PEM texts are compared on each use, so a list changed in place is parsed
+ * again.
+ */
+const loaded = new WeakMap<
+  object,
+  { infos: object[]; pems: string[]; value: LoadedKeys }
+>();
+
+/**
+ * Loads the keys of a trust snapshot; keys whose PEM does not parse are returned
+ * in `bad`. Parsed once per key list (see {@link loaded}); treat the result as
+ * read-only.
+ */
 export function loadTrustedKeys(keys: (KeyInfo & { publicKeyPem: string })[]): {
   keys: TrustedKey[];
   bad: { index: number; id: string }[];
 } {
+  const cached = loaded.get(keys);
+  if (
+    cached &&
+    cached.pems.length === keys.length &&
+    cached.pems.every(
+      (pem, i) => cached.infos[i] === keys[i] && pem === keys[i].publicKeyPem,
+    )
+  ) {
+    return cached.value;
+  }
+  const value = parseTrustedKeys(keys);
+  loaded.set(keys, {
+    infos: [...keys],
+    pems: keys.map(k => k.publicKeyPem),
+    value,
+  });
+  return value;
+}
+
+function parseTrustedKeys(
+  keys: (KeyInfo & { publicKeyPem: string })[],
+): LoadedKeys {
   const out: TrustedKey[] = [];
   const bad: { index: number; id: string }[] = [];
   keys.forEach((info, index) => {

@@ -410,6 +410,100 @@ describe.each(databases.eachSupportedId())(
       });
     });
 
+    it('pages by key with summary columns only, counting once and carrying the count in the cursor', async () => {
+      for (let i = 0; i < 5; i++) {
+        const ref = `component:default/page-${i}`;
+        await store.recordEvaluation({
+          entityRef: ref,
+          title: i === 2 ? 'Search Me' : undefined,
+          inputsHash: 'h',
+          ...makeEvaluation({ entityRef: ref }),
+        });
+      }
+      const queries: string[] = [];
+      const onQuery = (q: { sql: string }) => queries.push(q.sql);
+      knex.on('query', onQuery);
+      try {
+        const page1 = await store.listStatuses({ limit: 2 });
+        expect(page1.totalCount).toBe(5);
+        const page1Queries = queries.splice(0);
+        // One page query and one count.
+        expect(page1Queries).toHaveLength(2);
+        expect(page1Queries.some(q => /count\(/i.test(q))).toBe(true);
+        for (const sql of page1Queries) {
+          expect(sql).not.toMatch(/select \*/i);
+          expect(sql).not.toMatch(/detail/);
+        }
+
+        // A row appears while paging: the cursor's count is reused, not recounted.
+        await store.recordEvaluation({
+          entityRef: 'component:default/page-9',
+          inputsHash: 'h',
+          ...makeEvaluation({ entityRef: 'component:default/page-9' }),
+        });
+        queries.splice(0);
+        const page2 = await store.listStatuses({
+          limit: 2,
+          cursor: page1.nextCursor,
+        });
+        expect(queries).toHaveLength(1);
+        expect(queries[0]).not.toMatch(/count\(/i);
+        expect(page2.totalCount).toBe(5);
+        expect(page2.items.map(i => i.entityRef)).toEqual([
+          'component:default/page-2',
+          'component:default/page-3',
+        ]);
+        expect(page2.items[0].title).toBe('Search Me');
+
+        // The same cursor under other filters is counted again for them.
+        queries.splice(0);
+        const filtered = await store.listStatuses({
+          limit: 2,
+          q: 'page-',
+          cursor: page1.nextCursor,
+        });
+        expect(queries).toHaveLength(2);
+        expect(filtered.totalCount).toBe(6);
+        // A fresh first page sees the new row (this store's write cleared its counts).
+        expect((await store.listStatuses({ limit: 2 })).totalCount).toBe(6);
+        // Within the count cache's lifetime, a first page is one query.
+        queries.splice(0);
+        expect((await store.listStatuses({ limit: 2 })).totalCount).toBe(6);
+        expect(queries).toHaveLength(1);
+        expect(queries[0]).not.toMatch(/count\(/i);
+      } finally {
+        knex.removeListener('query', onQuery);
+      }
+    });
+
+    it('searches with the trigram indexes on PostgreSQL', async () => {
+      if (databaseId !== 'POSTGRES_15') {
+        const indexes = await knex.raw(
+          `select name from sqlite_master where type = 'index' and name like '%trgm%'`,
+        );
+        expect(indexes).toEqual([]);
+        return;
+      }
+      const indexes = await knex.raw(
+        `select indexname from pg_indexes where tablename = 'residency_entity_status' and indexname like '%trgm%' order by indexname`,
+      );
+      expect(indexes.rows.map((r: any) => r.indexname)).toEqual([
+        'residency_entity_status_ref_trgm_idx',
+        'residency_entity_status_title_trgm_idx',
+      ]);
+      await knex.transaction(async trx => {
+        // With few rows the planner prefers a scan; forbid it to see the index is usable.
+        await trx.raw('set local enable_seqscan = off');
+        const plan = await trx.raw(
+          `explain select entity_ref from residency_entity_status where lower(entity_ref) like ? escape '\\' or lower(coalesce(title, '')) like ? escape '\\'`,
+          ['%ledger%', '%ledger%'],
+        );
+        const text = plan.rows.map((r: any) => r['QUERY PLAN']).join('\n');
+        expect(text).toMatch(/residency_entity_status_ref_trgm_idx/);
+        expect(text).toMatch(/residency_entity_status_title_trgm_idx/);
+      });
+    });
+
     it('reuses a digest material while young, across trust and policy changes (decided again by the engine)', async () => {
       const ref = 'component:default/reuse';
       await store.recordEvaluation({
@@ -455,6 +549,100 @@ describe.each(databases.eachSupportedId())(
           maxAgeSeconds: 3600,
         }),
       ).resolves.toBeUndefined();
+    });
+
+    it('confirms an unchanged evaluation and completes its claim in one round trip on PostgreSQL', async () => {
+      const ref = 'component:default/warm';
+      const claim = {
+        entityRef: ref,
+        lane: 'full' as const,
+        cycleId: 'c1',
+        claimedBy: 'r1',
+      };
+      const claimDone = async () =>
+        Boolean(
+          (
+            await knex('residency_refresh_claims')
+              .where({ entity_ref: ref })
+              .first()
+          )?.done,
+        );
+      await store.claimEntities({
+        entityRefs: [ref],
+        lane: 'full',
+        cycleId: 'c1',
+        claimedBy: 'r1',
+        leaseSeconds: 60,
+      });
+      // First evaluation: appended, and the claim is done in its transaction.
+      const first = await store.recordEvaluation({
+        entityRef: ref,
+        title: 'Warm',
+        inputsHash: 'h',
+        claim,
+        ...makeEvaluation({ entityRef: ref }),
+      });
+      expect(first.outcome).toBe('appended');
+      expect(await claimDone()).toBe(true);
+
+      await knex('residency_refresh_claims')
+        .where({ entity_ref: ref })
+        .update({ done: false, cycle_id: 'c2' });
+      const queries: string[] = [];
+      const onQuery = (q: { sql: string }) => queries.push(q.sql);
+      knex.on('query', onQuery);
+      let second;
+      try {
+        second = await store.recordEvaluation({
+          entityRef: ref,
+          title: 'Warm',
+          inputsHash: 'h',
+          claim: { ...claim, cycleId: 'c2' },
+          // A warm refresh reuses the digest's stored material: nothing to store.
+          reusedDigests: new Set([DIGEST_A]),
+          ...makeEvaluation({ entityRef: ref }),
+        });
+      } finally {
+        knex.removeListener('query', onQuery);
+      }
+      expect(second.outcome).toBe('confirmed');
+      expect(second.status).toMatchObject({
+        entityRef: ref,
+        title: 'Warm',
+        decision: 'compliant',
+        evidenceId: first.status.evidenceId,
+        stale: false,
+      });
+      expect(second.status.lastVerifiedAt).toEqual(expect.any(String));
+      expect(queries).toHaveLength(databaseId === 'POSTGRES_15' ? 1 : 2);
+      expect(await claimDone()).toBe(true);
+
+      // A claim of another replica is not completed by this one's record.
+      await knex('residency_refresh_claims')
+        .where({ entity_ref: ref })
+        .update({ done: false, cycle_id: 'c3', claimed_by: 'r2' });
+      await store.recordEvaluation({
+        entityRef: ref,
+        inputsHash: 'h',
+        claim: { ...claim, cycleId: 'c3' },
+        ...makeEvaluation({ entityRef: ref }),
+      });
+      expect(await claimDone()).toBe(false);
+
+      // A changed decision is not confirmed: it appends, and completes the claim.
+      const changed = await store.recordEvaluation({
+        entityRef: ref,
+        inputsHash: 'h',
+        claim: { ...claim, cycleId: 'c3', claimedBy: 'r2' },
+        ...makeEvaluation({
+          entityRef: ref,
+          decision: 'non_compliant',
+          code: 'key_outside_boundary',
+        }),
+      });
+      expect(changed.outcome).toBe('appended');
+      expect(changed.status.decision).toBe('non_compliant');
+      expect(await claimDone()).toBe(true);
     });
 
     it('hands each entity to one claimer per cycle and takes over expired leases', async () => {

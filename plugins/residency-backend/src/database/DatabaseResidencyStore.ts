@@ -28,6 +28,7 @@ import {
   listStatuses,
   markStale,
   scanStatuses,
+  StatusCountCache,
 } from './operations/statuses';
 import {
   recordEvaluation,
@@ -87,6 +88,8 @@ export class DatabaseResidencyStore implements ResidencyStore {
   }
 
   readonly #ctx: DbContext;
+  /** Counts of the list API per filter (StatusCountCache: 10 s, cleared by this store's status writes). */
+  readonly #counts = new StatusCountCache();
 
   private constructor(db: Knex) {
     this.#ctx = { db, sqlite: isSqlite(db) };
@@ -105,13 +108,16 @@ export class DatabaseResidencyStore implements ResidencyStore {
     cursor?: string;
     limit: number;
   }): Promise<Page<EntityStatusSummary>> {
-    return listStatuses(this.#ctx, options);
+    return listStatuses(this.#ctx, options, this.#counts);
   }
 
   async recordEvaluation(
     options: EvaluationInput,
   ): Promise<{ status: EntityStatus; outcome: RecordOutcome }> {
-    return recordEvaluation(this.#ctx, options);
+    const recorded = await recordEvaluation(this.#ctx, options);
+    // A new decision or title may move the entity between filters (or add it).
+    this.#counts.clear();
+    return recorded;
   }
 
   async findImageResult(options: { digest: string; maxAgeSeconds: number }) {
@@ -215,6 +221,8 @@ export class DatabaseResidencyStore implements ResidencyStore {
   }
 
   async deleteStatuses(options: { entityRefs: string[] }): Promise<void> {
+    this.#counts.clear();
     await deleteStatuses(this.#ctx, options);
+    this.#counts.clear();
   }
 }

@@ -47,6 +47,8 @@ export interface ResidencyStore {
   /**
    * Stores one evaluation: per-digest results, and in the same transaction the
    * evidence append (only when the decision or its inputs changed) and the status.
+   * An evaluation that only confirms the status (same decision and inputs) is one
+   * conditional update.
    */
   recordEvaluation(options: {
     entityRef: string;
@@ -56,6 +58,17 @@ export interface ResidencyStore {
     record: EvidenceRecord;
     /** Digests whose material the engine reused; their fetch time is kept. */
     reusedDigests?: ReadonlySet<string>;
+    /**
+     * A held refresh claim to mark done with the evaluation (as `completeClaim`),
+     * in the same statement or transaction, so a warm refresh spends no extra
+     * round trip on it.
+     */
+    claim?: {
+      entityRef: string;
+      lane: 'full' | 'delta';
+      cycleId: string;
+      claimedBy: string;
+    };
   }): Promise<{ status: EntityStatus; outcome: RecordOutcome }>;
 
   /**

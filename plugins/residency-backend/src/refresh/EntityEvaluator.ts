@@ -110,6 +110,8 @@ export class EntityEvaluator {
     inputs: EntityInputs;
     signal?: AbortSignal;
     fresh?: boolean;
+    /** A refresh claim the store marks done with the evaluation's record. */
+    claim?: Parameters<ResidencyStore['recordEvaluation']>[0]['claim'];
   }): Promise<{
     status: EntityStatus;
     outcome: RecordOutcome;
@@ -148,6 +150,7 @@ export class EntityEvaluator {
       result,
       record,
       reusedDigests,
+      ...(options.claim ? { claim: options.claim } : {}),
     });
     await this.#onRecorded?.(recorded.status, recorded.outcome);
     return { ...recorded, result };

@@ -533,12 +533,13 @@ export class ResidencyRefresher {
         summary.skippedUnavailable += 1;
         return;
       }
+      // The claim is marked done with the record (no round trip of its own).
       const { result } = await this.#evaluator.evaluate({
         inputs: input,
         signal,
+        claim,
       });
       isolation.record(result);
-      await this.#store.completeClaim(claim);
       summary.evaluated += 1;
     } catch (error) {
       if (signal?.aborted) {

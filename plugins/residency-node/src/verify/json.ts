@@ -54,6 +54,100 @@ export function parseStrictJson(
       `JSON larger than ${maxLength} bytes`,
     );
   }
+  // Fast path: the native parser builds the value, and one scan over the (then
+  // known valid) text checks what JSON.parse does not: duplicate keys, depth and
+  // number range. Anything the scan does not pass goes through the hand-written
+  // parser below, which throws the precise error (or accepts, when the scan was
+  // merely cautious), so both paths accept and reject exactly the same inputs.
+  let fast: unknown;
+  let parsed = false;
+  try {
+    fast = JSON.parse(text);
+    parsed = true;
+  } catch {
+    // The strict parser reports where and why.
+  }
+  if (parsed && scanIsStrict(text, maxDepth)) {
+    return fast;
+  }
+  return parseSlowly(text, maxDepth);
+}
+
+/**
+ * On text JSON.parse accepted: true when no object repeats a key, nesting stays
+ * below `maxDepth` and every number is finite and short. False means "let the
+ * strict parser decide", never "invalid".
+ */
+function scanIsStrict(text: string, maxDepth: number): boolean {
+  // One entry per open container: the keys seen so far (objects) or null (arrays).
+  const stack: (Set<string> | null)[] = [];
+  let expectKey = false;
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      let end = i + 1;
+      for (;;) {
+        end = text.indexOf('"', end);
+        if (end < 0) return false;
+        let backslashes = 0;
+        for (let k = end - 1; text.charCodeAt(k) === 0x5c; k--) backslashes++;
+        if (backslashes % 2 === 0) break;
+        end++;
+      }
+      if (expectKey) {
+        const keys = stack[stack.length - 1];
+        const raw = text.slice(i + 1, end);
+        // Escaped spellings of one key ("a", "\u0061") are the same key.
+        const key = raw.includes('\\')
+          ? (JSON.parse(text.slice(i, end + 1)) as string)
+          : raw;
+        if (!keys || keys.has(key)) return false;
+        keys.add(key);
+        expectKey = false;
+      }
+      i = end + 1;
+      continue;
+    }
+    if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      if (stack.length + 1 >= maxDepth) return false;
+      const isObject = c === 0x7b;
+      stack.push(isObject ? new Set() : null);
+      expectKey = isObject;
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      stack.pop();
+      expectKey = false;
+    } else if (c === 0x2c /* , */) {
+      expectKey = stack[stack.length - 1] !== null;
+    } else if (c === 0x2d /* - */ || (c >= 0x30 && c <= 0x39)) {
+      let end = i + 1;
+      let exponent = false;
+      for (; end < n; end++) {
+        const d = text.charCodeAt(end);
+        if (d === 0x65 || d === 0x45) exponent = true;
+        else if (
+          !(d >= 0x30 && d <= 0x39) &&
+          d !== 0x2e &&
+          d !== 0x2b &&
+          d !== 0x2d
+        )
+          break;
+      }
+      if (end - i > 300) return false;
+      if (exponent && !Number.isFinite(Number(text.slice(i, end)))) {
+        return false;
+      }
+      i = end;
+      continue;
+    }
+    i++;
+  }
+  return true;
+}
+
+/** The strict parser proper: builds the value itself and stops at the first fault. */
+function parseSlowly(text: string, maxDepth: number): unknown {
   let i = 0;
 
   const err = (msg: string): never => {

@@ -64,7 +64,8 @@ export async function claimEntities(
   return claimed;
 }
 
-function claimRow(options: ClaimKey) {
+/** The row of a held claim. */
+export function claimRow(options: ClaimKey) {
   return {
     entity_ref: options.entityRef,
     lane: options.lane,

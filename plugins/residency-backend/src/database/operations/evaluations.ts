@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import type {
   EntityResult,
   EntityStatus,
@@ -10,7 +11,8 @@ import type { RecordOutcome } from '../ResidencyStore';
 import { appendEvidence } from './evidence';
 import { storeImageResults } from './imageResults';
 import { isUniqueViolation, type StatusRow } from './rows';
-import { getStatus } from './statuses';
+import { getStatus, toStatus } from './statuses';
+import { claimRow, type ClaimKey } from './claims';
 
 /** Reason codes of an entity and of its images, deduplicated, entity's first. */
 export function reasonCodesOf(result: EntityResult): string[] {
@@ -77,6 +79,11 @@ export interface EvaluationInput {
   result: EntityResult;
   record: EvidenceRecord;
   reusedDigests?: ReadonlySet<string>;
+  /**
+   * A refresh claim to mark done with the evaluation: in the same statement when
+   * the evaluation only confirms the status, in the same transaction otherwise.
+   */
+  claim?: ClaimKey;
 }
 
 /**
@@ -92,6 +99,10 @@ export async function recordEvaluation(
   // transaction: it is shared across entities, and holding its rows while
   // waiting for an entity would let writers deadlock.
   await storeImageResults(ctx, options);
+  const confirmed = await confirmUnchanged(ctx, options);
+  if (confirmed) {
+    return { outcome: 'confirmed', status: confirmed };
+  }
   // A concurrent append for the same entity loses on the unique (entity_ref,
   // sequence) constraint; the retry then sees the winner and only confirms.
   for (let attempt = 0; ; attempt++) {
@@ -152,23 +163,12 @@ async function recordOnce(
             checkedAt: result.checkedAt,
           }),
         });
+      await completeIn(trx, options.claim);
       return 'stale';
     }
 
     const evidenceKey = evidenceKeyOf(result);
-    const summaryColumns = {
-      ...base,
-      tenant: result.tenant ?? null,
-      declared_region: result.declaredRegion ?? null,
-      decision: result.decision,
-      stale: false,
-      reason_codes: JSON.stringify(reasonCodesOf(result)),
-      images: JSON.stringify(result.images.map(i => i.reference)),
-      detail: JSON.stringify(result),
-      last_attempt: null,
-      checked_at: result.checkedAt,
-      last_verified_at: now(ctx),
-    };
+    const summaryColumns = statusColumns(ctx, options);
 
     if (
       existing &&
@@ -178,6 +178,7 @@ async function recordOnce(
       await trx(TABLES.status)
         .where({ entity_ref: entityRef })
         .update(summaryColumns);
+      await completeIn(trx, options.claim);
       return 'confirmed';
     }
 
@@ -195,6 +196,83 @@ async function recordOnce(
       })
       .onConflict('entity_ref')
       .merge();
+    await completeIn(trx, options.claim);
     return 'appended';
   });
+}
+
+/** The status columns an evaluation writes (all but the evidence link). */
+function statusColumns(ctx: DbContext, options: EvaluationInput) {
+  const { result } = options;
+  return {
+    title: options.title ?? null,
+    inputs_hash: options.inputsHash,
+    updated_at: now(ctx),
+    tenant: result.tenant ?? null,
+    declared_region: result.declaredRegion ?? null,
+    decision: result.decision,
+    stale: false,
+    reason_codes: JSON.stringify(reasonCodesOf(result)),
+    images: JSON.stringify(result.images.map(i => i.reference)),
+    detail: JSON.stringify(result),
+    last_attempt: null,
+    checked_at: result.checkedAt,
+    last_verified_at: now(ctx),
+  };
+}
+
+async function completeIn(trx: Knex, claim: ClaimKey | undefined) {
+  if (claim) {
+    await trx(TABLES.claims).where(claimRow(claim)).update({ done: true });
+  }
+}
+
+/**
+ * The warm path: the decision and its inputs are those of the status's evidence,
+ * so the evaluation only confirms it. One conditional update (with the claim marked
+ * done in the same statement on PostgreSQL) that returns the row; undefined when the
+ * row is missing or its evidence differs, and the transaction below decides.
+ *
+ * Safe without the advisory lock: the update locks the row, and PostgreSQL checks
+ * the condition again on the newest version after a concurrent writer commits, so
+ * an append that changed the evidence makes this update match nothing.
+ */
+async function confirmUnchanged(
+  ctx: DbContext,
+  options: EvaluationInput,
+): Promise<EntityStatus | undefined> {
+  const { result } = options;
+  const update = ctx
+    .db(TABLES.status)
+    .where({
+      entity_ref: options.entityRef,
+      evidence_key: evidenceKeyOf(result),
+      decision: result.decision,
+    })
+    .whereNotNull('evidence_id')
+    .update(statusColumns(ctx, options))
+    .returning('*');
+  if (ctx.sqlite || !options.claim) {
+    const rows = (await update) as unknown as StatusRow[];
+    if (rows.length === 0) {
+      return undefined;
+    }
+    if (options.claim) {
+      await completeIn(ctx.db, options.claim);
+    }
+    return toStatus(rows[0]);
+  }
+  const rows = (await ctx.db
+    .with('confirmed', update)
+    .with(
+      'claim',
+      ctx
+        .db(TABLES.claims)
+        .where(claimRow(options.claim))
+        .whereExists(ctx.db.select(ctx.db.raw('1')).from('confirmed'))
+        .update({ done: true }),
+    )
+    .select('*')
+    .from('confirmed')) as StatusRow[];
+  return rows.length ? toStatus(rows[0]) : undefined;
 }

@@ -4,6 +4,7 @@ import { DatabaseResidencyStore } from '../DatabaseResidencyStore';
 import { isSqlite, type DbContext } from '../tables';
 import { admitRefresh, finishRefresh } from './refreshRequests';
 import { registerConfigGeneration } from './configGenerations';
+import { StatusCountCache } from './statuses';
 
 jest.setTimeout(60_000);
 
@@ -109,5 +110,23 @@ describe.each(databases.eachSupportedId())('operations on %p', databaseId => {
         liveSeconds: 600,
       }),
     ).toEqual({ newest: true, newestHash: 'old' });
+  });
+});
+
+describe('StatusCountCache', () => {
+  it('keeps a count for its lifetime, per filter, until cleared', () => {
+    let t = 0;
+    const cache = new StatusCountCache({ ttlMs: 1000, now: () => t });
+    expect(cache.get('a')).toBeUndefined();
+    cache.set('a', 5);
+    cache.set('b', 7);
+    t = 999;
+    expect(cache.get('a')).toBe(5);
+    expect(cache.get('b')).toBe(7);
+    t = 1000;
+    expect(cache.get('a')).toBeUndefined();
+    cache.set('a', 6);
+    cache.clear();
+    expect(cache.get('a')).toBeUndefined();
   });
 });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   DECISIONS,
   type Decision,
@@ -60,7 +61,96 @@ export async function getStatus(
   return row ? toStatus(row) : undefined;
 }
 
-/** One page of status summaries, by entity ref, filtered. */
+/** The columns a summary reads: never `detail` (the whole EntityResult, ~2 KB). */
+const SUMMARY_COLUMNS = [
+  'entity_ref',
+  'title',
+  'tenant',
+  'declared_region',
+  'decision',
+  'stale',
+  'reason_codes',
+  'images',
+  'checked_at',
+  'last_verified_at',
+] as const;
+
+type ListCursor = { after: string; total?: number; filter?: string };
+
+function isListCursor(v: any): v is ListCursor {
+  return (
+    typeof v?.after === 'string' &&
+    (v.total === undefined ||
+      (Number.isSafeInteger(v.total) && v.total >= 0)) &&
+    (v.filter === undefined || typeof v.filter === 'string')
+  );
+}
+
+/** A short fingerprint of the filters, so a cursor's count is only reused for them. */
+function filterKey(options: {
+  decision?: string;
+  tenant?: string;
+  q?: string;
+}): string {
+  return createHash('sha256')
+    .update(
+      JSON.stringify([
+        options.decision ?? null,
+        options.tenant ?? null,
+        options.q ?? null,
+      ]),
+    )
+    .digest('base64url')
+    .slice(0, 16);
+}
+
+/**
+ * Counts of `listStatuses` per filter, kept `ttlMs` in this process. Writes of the
+ * same store that can change which rows match (a new evidence record, a deletion)
+ * clear it; writes of other replicas show after at most `ttlMs`.
+ */
+export class StatusCountCache {
+  readonly #ttlMs: number;
+  readonly #now: () => number;
+  readonly #entries = new Map<string, { count: number; at: number }>();
+
+  constructor(options?: { ttlMs?: number; now?: () => number }) {
+    this.#ttlMs = options?.ttlMs ?? 10_000;
+    this.#now = options?.now ?? Date.now;
+  }
+
+  get(key: string): number | undefined {
+    const hit = this.#entries.get(key);
+    if (hit && this.#now() - hit.at < this.#ttlMs) {
+      return hit.count;
+    }
+    this.#entries.delete(key);
+    return undefined;
+  }
+
+  set(key: string, count: number): void {
+    if (this.#entries.size >= 1000) {
+      this.#entries.delete(this.#entries.keys().next().value!);
+    }
+    this.#entries.set(key, { count, at: this.#now() });
+  }
+
+  clear(): void {
+    this.#entries.clear();
+  }
+}
+
+/**
+ * One page of status summaries, by entity ref, filtered.
+ *
+ * Keyset pagination on the primary key (`entity_ref > after`, limit + 1), summary
+ * columns only. `totalCount` is counted once, on the first page, and carried in the
+ * cursor: later pages do not recount, so their count is the one of the first page
+ * (exact when it was read; rows added or removed while paging are not reflected).
+ * A cursor made for other filters, or without a count, is counted again. With
+ * `counts`, a first page takes the count of the same filters from that cache.
+ * On PostgreSQL, `q=` uses the trigram indexes of the search-index migration.
+ */
 export async function listStatuses(
   ctx: DbContext,
   options: {
@@ -70,6 +160,7 @@ export async function listStatuses(
     cursor?: string;
     limit: number;
   },
+  counts?: StatusCountCache,
 ): Promise<Page<EntityStatusSummary>> {
   const filtered = () => {
     const query = ctx.db<StatusRow>(TABLES.status);
@@ -89,19 +180,31 @@ export async function listStatuses(
     }
     return query;
   };
+  const filter = filterKey(options);
   const query = filtered()
+    .select(...SUMMARY_COLUMNS)
     .orderBy('entity_ref', 'asc')
     .limit(options.limit + 1);
+  let carried = options.cursor ? undefined : counts?.get(filter);
   if (options.cursor) {
-    const { after } = decodeCursor(
-      options.cursor,
-      (v): v is { after: string } => typeof v?.after === 'string',
-    );
-    query.where('entity_ref', '>', after);
+    const cursor = decodeCursor(options.cursor, isListCursor);
+    query.where('entity_ref', '>', cursor.after);
+    if (cursor.filter === filter) {
+      carried = cursor.total;
+    }
   }
-  const [rows, countRow] = await Promise.all([
-    query,
-    filtered().count({ count: '*' }).first(),
+  const [rows, totalCount] = await Promise.all([
+    query as unknown as Promise<StatusRow[]>,
+    carried !== undefined
+      ? Promise.resolve(carried)
+      : filtered()
+          .count({ count: '*' })
+          .first()
+          .then(row => {
+            const count = Number((row as any)?.count ?? 0);
+            counts?.set(filter, count);
+            return count;
+          }),
   ]);
   const items = rows.slice(0, options.limit).map(toSummary);
   const more = rows.length > options.limit;
@@ -111,10 +214,12 @@ export async function listStatuses(
       ? {
           nextCursor: encodeCursor({
             after: items[items.length - 1].entityRef,
+            total: totalCount,
+            filter,
           }),
         }
       : {}),
-    totalCount: Number((countRow as any)?.count ?? 0),
+    totalCount,
   };
 }
 

@@ -1,0 +1,572 @@
+/*
+ * Backend sections of the benchmark (issue 14), each beside a floor measured in the
+ * same run:
+ *
+ * 6. Refresh through the real ResidencyRefresher + EntityEvaluator +
+ *    DatabaseResidencyStore on PostgreSQL against the real docker-registry: a cold
+ *    pass (nothing stored) and a warm pass (nothing changed), wall time, every
+ *    PostgreSQL statement counted at the driver (pg Client#query, so BEGIN/COMMIT
+ *    count too), registry fetches, and verification cache hits.
+ * 7. Verification throughput: the engine deciding the registry run's material with a
+ *    fresh engine (no cached verification) against a bare loop over the same
+ *    material (JSON.parse of every signed document + crypto.verify with a key
+ *    parsed once), and the engine with its verification cache warm.
+ * 8. The HTTP API through the real backend (api-child.js) with a static service
+ *    token, on PostgreSQL, 50 clients: status, list first page, cursor pages,
+ *    search, filters; p50/p99/errors, against a bare node:http server in the same
+ *    process answering a page of the same size.
+ */
+'use strict';
+
+const crypto = require('node:crypto');
+const http = require('node:http');
+const { spawn } = require('node:child_process');
+const { writeFileSync } = require('node:fs');
+const { join } = require('node:path');
+const { engine, source, TENANT, now, percentile } = require('./lib');
+
+const PG = process.env.BENCH_PG ?? 'postgresql://postgres@127.0.0.1:5432';
+
+// ------------------------------------------------------------ statement counting
+/** Counts every statement knex sends to PostgreSQL (BEGIN/COMMIT included). */
+function countPgStatements() {
+  const pg = require(require.resolve('pg', {
+    paths: [require.resolve('knex')],
+  }));
+  const counter = { n: 0, on: false };
+  if (!pg.Client.prototype.__benchCounted) {
+    const original = pg.Client.prototype.query;
+    pg.Client.prototype.query = function query(...args) {
+      if (countPgStatements.counter?.on) countPgStatements.counter.n++;
+      return original.apply(this, args);
+    };
+    pg.Client.prototype.__benchCounted = true;
+  }
+  countPgStatements.counter = counter;
+  return counter;
+}
+
+async function createDatabase(name) {
+  const knex = require('knex')({ client: 'pg', connection: PG });
+  await knex.raw(`drop database if exists ${name} with (force)`);
+  await knex.raw(`create database ${name}`);
+  await knex.destroy();
+}
+
+async function dropDatabase(name) {
+  const knex = require('knex')({ client: 'pg', connection: PG });
+  await knex.raw(`drop database if exists ${name} with (force)`);
+  await knex.destroy();
+}
+
+// ------------------------------------------------------------ 6. refresh
+const logger = {
+  info() {},
+  warn() {},
+  error() {},
+  debug() {},
+  child() {
+    return logger;
+  },
+};
+
+function entityOf(i, image) {
+  return {
+    apiVersion: 'backstage.io/v1alpha1',
+    kind: 'Component',
+    metadata: {
+      name: `svc-${i}`,
+      namespace: 'default',
+      annotations: {
+        'residency.dev/images': image,
+        'residency.dev/tenant': TENANT,
+      },
+    },
+    spec: {},
+  };
+}
+
+/** Cold and warm refresh passes of one entity per image. */
+async function refreshPasses(settings, refs) {
+  const {
+    DatabaseResidencyStore,
+  } = require('../plugins/residency-backend/src/database/DatabaseResidencyStore');
+  const {
+    EntityEvaluator,
+  } = require('../plugins/residency-backend/src/refresh/EntityEvaluator');
+  const {
+    ResidencyRefresher,
+  } = require('../plugins/residency-backend/src/refresh/ResidencyRefresher');
+  const {
+    verificationCacheStats,
+  } = require('../plugins/residency-node/src/verify/cache');
+
+  const dbName = `residency_bench_refresh_${process.pid}`;
+  await createDatabase(dbName);
+  const knex = require('knex')({
+    client: 'pg',
+    connection: `${PG}/${dbName}`,
+    pool: { min: 0, max: 10 },
+  });
+  const counter = countPgStatements();
+  const entities = refs.map((r, i) => entityOf(i, r));
+  const catalog = {
+    async *streamEntities(request) {
+      const size = request?.pageSize ?? 25;
+      for (let i = 0; i < entities.length; i += size) {
+        yield entities.slice(i, i + size);
+      }
+    },
+  };
+  const auth = {
+    async getOwnServiceCredentials() {
+      return {
+        $$type: '@backstage/BackstageCredentials',
+        principal: { type: 'service', subject: 'plugin:residency' },
+      };
+    },
+  };
+  const real = source.createArtifactSource({
+    registries: settings.registries,
+    limits: { concurrencyPerRegistry: settings.limits.concurrencyPerRegistry },
+  });
+  const fetches = { resolves: 0, discovers: 0 };
+  const counted = {
+    resolve: (ref, signal) => {
+      fetches.resolves++;
+      return real.resolve(ref, signal);
+    },
+    discover: (image, signal) => {
+      fetches.discovers++;
+      return real.discover(image, signal);
+    },
+  };
+  try {
+    const store = await DatabaseResidencyStore.create({
+      database: { getClient: async () => knex },
+    });
+    const e = engine.DefaultResidencyEngine.create({
+      settings,
+      source: counted,
+    });
+    const evaluator = new EntityEvaluator({
+      engine: e,
+      store,
+      revalidateAfterSeconds: 6 * 3600,
+    });
+    const refresher = ResidencyRefresher.create({
+      catalog,
+      auth,
+      store,
+      evaluator,
+      logger,
+      schedule: { frequency: { minutes: 10 }, timeout: { minutes: 30 } },
+      batchSize: 25,
+      leaseSeconds: 300,
+      entityConcurrency: 4,
+    });
+    const pass = async cycleId => {
+      fetches.resolves = 0;
+      fetches.discovers = 0;
+      const cache0 = { ...verificationCacheStats };
+      counter.n = 0;
+      counter.on = true;
+      const cpu0 = process.cpuUsage();
+      const t0 = now();
+      const summary = await refresher.runOnce(undefined, { cycleId });
+      const ms = now() - t0;
+      const cpu = process.cpuUsage(cpu0);
+      counter.on = false;
+      if (summary.evaluated !== refs.length || summary.failed !== 0) {
+        throw new Error(
+          `refresh ${cycleId}: ${JSON.stringify(summary)} for ${refs.length}`,
+        );
+      }
+      return {
+        ms,
+        cpuMs: (cpu.user + cpu.system) / 1000,
+        statements: counter.n,
+        perEntity: counter.n / refs.length,
+        resolves: fetches.resolves,
+        discovers: fetches.discovers,
+        verifyCacheHits: verificationCacheStats.hits - cache0.hits,
+        verifyCacheMisses: verificationCacheStats.misses - cache0.misses,
+      };
+    };
+    const cold = await pass('bench-cold');
+    const decisions = await knex('residency_entity_status')
+      .select('decision')
+      .count({ n: '*' })
+      .groupBy('decision');
+    if (
+      decisions.length !== 1 ||
+      decisions[0].decision !== 'compliant' ||
+      Number(decisions[0].n) !== refs.length
+    ) {
+      throw new Error(`refresh: statuses ${JSON.stringify(decisions)}`);
+    }
+    const warm = await pass('bench-warm');
+    const warm2 = await pass('bench-warm-2');
+    const evidence = await knex('residency_evidence').count({ n: '*' });
+    if (Number(evidence[0].n) !== refs.length) {
+      throw new Error(
+        `refresh: ${evidence[0].n} evidence records, expected one per entity`,
+      );
+    }
+    // The statements of the warm pass that are per entity: a pass over entities
+    // whose claims are all done already (nothing evaluated) is the per-pass part.
+    counter.n = 0;
+    counter.on = true;
+    await refresher.runOnce(undefined, { cycleId: 'bench-warm-2' });
+    counter.on = false;
+    const perPass = counter.n;
+    return { entities: refs.length, cold, warm, warm2, perPass };
+  } finally {
+    await real.close?.();
+    await knex.destroy();
+    await dropDatabase(dbName);
+  }
+}
+
+// ------------------------------------------------------------ 7. verification
+/** DSSE pre-authentication encoding. */
+function pae(type, payload) {
+  return Buffer.concat([
+    Buffer.from(
+      `DSSEv1 ${Buffer.byteLength(type)} ${type} ${payload.length} `,
+      'utf8',
+    ),
+    payload,
+  ]);
+}
+
+/** Engine decisions over `material` vs a bare parse + verify loop over the same. */
+function verificationThroughput(settings, material, refs, publicKeyPem) {
+  const inputs = material.map(m => ({ material: m }));
+  const decideOnce = e => {
+    const ctx = e.context(TENANT, new Date());
+    const t0 = now();
+    const r = engine.decideEntity({
+      entityRef: 'component:default/verify',
+      tenant: TENANT,
+      images: refs,
+      inputs,
+      ctx,
+    });
+    const ms = now() - t0;
+    if (r.decision !== 'compliant')
+      throw new Error(`verification: ${r.decision}`);
+    return ms;
+  };
+  const key = crypto.createPublicKey(publicKeyPem);
+  const bare = () => {
+    const t0 = now();
+    let ok = 0;
+    for (const m of material) {
+      for (const s of m.simpleSignatures) {
+        const payload = Buffer.from(s.payload, 'base64');
+        JSON.parse(payload.toString('utf8'));
+        if (
+          crypto.verify(
+            'sha256',
+            payload,
+            key,
+            Buffer.from(s.signature, 'base64'),
+          )
+        )
+          ok++;
+      }
+      for (const en of m.envelopes) {
+        const env = JSON.parse(en.envelope);
+        const payload = Buffer.from(env.payload, 'base64');
+        if (
+          crypto.verify(
+            'sha256',
+            pae(env.payloadType, payload),
+            key,
+            Buffer.from(env.signatures[0].sig, 'base64'),
+          )
+        )
+          ok++;
+        JSON.parse(payload.toString('utf8'));
+      }
+    }
+    const ms = now() - t0;
+    const docs = material.reduce(
+      (a, m) => a + m.simpleSignatures.length + m.envelopes.length,
+      0,
+    );
+    if (ok !== docs) throw new Error(`bare loop: ${ok}/${docs} verified`);
+    return { ms, docs };
+  };
+  // Interleaved rounds, best of each: the load of the other tenants of the machine
+  // moves both alike.
+  const rounds = 5;
+  const cold = [];
+  const floor = [];
+  const warm = [];
+  let docs = 0;
+  bare();
+  decideOnce(engine.DefaultResidencyEngine.create({ settings }));
+  for (let k = 0; k < rounds; k++) {
+    const b = bare();
+    floor.push(b.ms);
+    docs = b.docs;
+    // A fresh engine: a new trust snapshot, so nothing is cached.
+    const e = engine.DefaultResidencyEngine.create({ settings });
+    cold.push(decideOnce(e));
+    warm.push(decideOnce(e));
+  }
+  const best = a => Math.min(...a);
+  return {
+    images: material.length,
+    docs,
+    engineMs: best(cold),
+    floorMs: best(floor),
+    warmMs: best(warm),
+    ratio: best(floor) / best(cold),
+    rounds: { cold, floor, warm },
+  };
+}
+
+// ------------------------------------------------------------ 8. API
+function startApiChild(dir, n, prefix, token) {
+  const input = join(dir, 'api.json');
+  writeFileSync(input, JSON.stringify({ n, pg: PG, prefix, token }));
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [join(__dirname, 'api-child.js'), input],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, LOG_LEVEL: 'warn' },
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`api-child did not start: ${stderr.slice(-2000)}`));
+    }, 240_000);
+    let ready = false;
+    child.stdout.on('data', d => {
+      if (ready) return;
+      stdout = (stdout + d).slice(-100_000);
+      const m = /BENCH-READY (\{.*\})\n/.exec(stdout);
+      if (m) {
+        ready = true;
+        clearTimeout(timer);
+        resolve({ child, ...JSON.parse(m[1]) });
+      }
+    });
+    child.stderr.on('data', d => (stderr = (stderr + d).slice(-8000)));
+    child.on('close', code => {
+      clearTimeout(timer);
+      reject(new Error(`api-child exited ${code}: ${stderr.slice(-2000)}`));
+    });
+  });
+}
+
+function get(agent, port, path, token) {
+  return new Promise(resolve => {
+    const t0 = now();
+    const req = http.get(
+      {
+        agent,
+        host: '127.0.0.1',
+        port,
+        path,
+        headers: token ? { authorization: `Bearer ${token}` } : {},
+      },
+      res => {
+        const chunks = [];
+        res.on('data', c => chunks.push(c));
+        res.on('end', () =>
+          resolve({
+            ms: now() - t0,
+            status: res.statusCode,
+            body: Buffer.concat(chunks).toString('utf8'),
+          }),
+        );
+        res.on('error', () => resolve({ ms: now() - t0, status: 0 }));
+      },
+    );
+    req.on('error', () => resolve({ ms: now() - t0, status: 0 }));
+  });
+}
+
+/** `clients` loops issuing `next(client)` requests for `seconds`. */
+async function load({ port, token, clients, seconds, next, check }) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
+  const lat = [];
+  let errors = 0;
+  let firstError;
+  const end = now() + seconds * 1000;
+  const t0 = now();
+  await Promise.all(
+    Array.from({ length: clients }, async (_, c) => {
+      const state = {};
+      while (now() < end) {
+        const path = next(c, state);
+        const r = await get(agent, port, path, token);
+        lat.push(r.ms);
+        const ok = r.status === 200 && (!check || check(r, c, state));
+        if (!ok) {
+          errors++;
+          firstError ??= `${path}: ${r.status} ${String(r.body).slice(0, 200)}`;
+        }
+      }
+    }),
+  );
+  const wall = now() - t0;
+  agent.destroy();
+  return {
+    requests: lat.length,
+    rps: lat.length / (wall / 1000),
+    p50: percentile(lat, 50),
+    p99: percentile(lat, 99),
+    errors,
+    ...(firstError ? { firstError } : {}),
+  };
+}
+
+async function apiBench(dir, n, { clients = 50, seconds = 6 } = {}) {
+  const prefix = `residency_bench_api_${process.pid}_`;
+  const token = crypto.randomBytes(24).toString('base64url');
+  await dropDatabase(`${prefix}residency`);
+  const t0 = now();
+  const api = await startApiChild(dir, n, prefix, token);
+  const startMs = now() - t0;
+  const base = '/api/residency';
+  const rand = k => Math.floor(Math.random() * k);
+  const refAt = i => `svc-${String(i).padStart(6, '0')}`;
+  const out = { n, clients, seconds, startMs };
+  try {
+    // Warm-up: connections, JIT, PostgreSQL caches.
+    await load({
+      port: api.port,
+      token,
+      clients,
+      seconds: 2,
+      next: () => `${base}/entities?limit=25`,
+    });
+    out.floor = await load({
+      port: api.floorPort,
+      clients,
+      seconds,
+      next: () => '/',
+    });
+    out.status = await load({
+      port: api.port,
+      token,
+      clients,
+      seconds,
+      next: () => `${base}/entities/component/default/${refAt(rand(n))}/status`,
+      check: r => JSON.parse(r.body).decision !== undefined,
+    });
+    out.listFirst = await load({
+      port: api.port,
+      token,
+      clients,
+      seconds,
+      next: () => `${base}/entities?limit=25`,
+      check: r => {
+        const b = JSON.parse(r.body);
+        return b.items.length === 25 && b.totalCount === n;
+      },
+    });
+    out.listCursor = await load({
+      port: api.port,
+      token,
+      clients,
+      seconds,
+      next: (c, s) =>
+        `${base}/entities?limit=25${
+          s.cursor ? `&cursor=${encodeURIComponent(s.cursor)}` : ''
+        }`,
+      check: (r, c, s) => {
+        const b = JSON.parse(r.body);
+        s.cursor = b.nextCursor;
+        return b.items.length > 0 && b.totalCount === n;
+      },
+    });
+    out.search = await load({
+      port: api.port,
+      token,
+      clients,
+      seconds,
+      next: (c, s) => {
+        s.i = (s.i ?? 0) + 1;
+        // Alternately a selective search (one service) and a broad one (1 in 7 titles).
+        return s.i % 2
+          ? `${base}/entities?limit=25&q=${refAt(rand(n))}`
+          : `${base}/entities?limit=25&q=ledger`;
+      },
+      check: r => JSON.parse(r.body).items.length > 0,
+    });
+    out.filter = await load({
+      port: api.port,
+      token,
+      clients,
+      seconds,
+      next: (c, s) => {
+        s.i = (s.i ?? 0) + 1;
+        return s.i % 2
+          ? `${base}/entities?limit=25&status=non_compliant`
+          : `${base}/entities?limit=25&tenant=acme-us`;
+      },
+      check: r => JSON.parse(r.body).items.length === 25,
+    });
+    // Without a token: refused (the auth is real).
+    const anon = await get(
+      new http.Agent(),
+      api.port,
+      `${base}/entities?limit=1`,
+    );
+    out.unauthenticatedStatus = anon.status;
+    if (anon.status !== 401)
+      throw new Error(`API without a token answered ${anon.status}`);
+  } finally {
+    // SIGKILL: the backend's graceful stop would reconnect (and recreate) its
+    // database while it shuts down; nothing of the child needs to survive.
+    const closed = new Promise(r => api.child.once('exit', r));
+    api.child.kill('SIGKILL');
+    await closed;
+    await dropDatabase(`${prefix}residency`);
+  }
+  return out;
+}
+
+module.exports = { refreshPasses, verificationThroughput, apiBench };
+
+// `node bench/backend.js api`: section 8 alone (BENCH_API_N, BENCH_API_SECONDS),
+// for the 50,000-entity scale run; prints the JSON.
+if (require.main === module && process.argv[2] === 'api') {
+  const os = require('node:os');
+  const { mkdtempSync, rmSync } = require('node:fs');
+  const dir = mkdtempSync(join(os.tmpdir(), 'residency-bench-api-'));
+  const loadBefore = os.loadavg();
+  apiBench(dir, Math.max(100, Number(process.env.BENCH_API_N) || 10_000), {
+    clients: 50,
+    seconds: Math.max(2, Number(process.env.BENCH_API_SECONDS) || 6),
+  })
+    .then(r => {
+      const out = {
+        date: new Date().toISOString(),
+        loadavgBefore: loadBefore,
+        loadavgAfter: os.loadavg(),
+        ...r,
+      };
+      process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+      if (process.env.BENCH_JSON)
+        require('node:fs').writeFileSync(
+          process.env.BENCH_JSON,
+          JSON.stringify(out, null, 2),
+        );
+    })
+    .catch(e => {
+      process.stderr.write(`bench api: ${e?.stack ?? e}\n`);
+      process.exitCode = 2;
+    })
+    .finally(() => rmSync(dir, { recursive: true, force: true }));
+}

@@ -1,0 +1,140 @@
+/*
+ * Verification results of unchanged material are reused within one configuration
+ * and verified again when the keys, the policy's identities or a key's validity
+ * window change.
+ */
+import { DefaultResidencyEngine } from '../engine';
+import {
+  addSimpleSignature,
+  EU_KEY_ID,
+  FakeSource,
+  keys,
+  newImage,
+  settingsWith,
+  FIXED_NOW,
+} from '../__testUtils__/world';
+import { verificationCacheStats } from './cache';
+import { loadTrustedKeys } from '../keys';
+import type { ResidencySettings } from '../api';
+
+function world(settings: ResidencySettings, clock: { now: Date }) {
+  const f = newImage();
+  addSimpleSignature(f, keys().eu);
+  const source = new FakeSource();
+  source.add(f);
+  const engine = DefaultResidencyEngine.create({
+    settings,
+    source,
+    now: () => clock.now,
+  });
+  const run = () =>
+    engine.evaluateEntity({
+      entityRef: 'component:default/shop',
+      images: [f.reference],
+      tenant: 'acme-eu',
+    });
+  return { run };
+}
+
+function counters() {
+  return { ...verificationCacheStats };
+}
+
+describe('verification cache', () => {
+  it('verifies unchanged material once per configuration, with the same result', async () => {
+    const clock = { now: FIXED_NOW };
+    const { run } = world(settingsWith(), clock);
+    const before = counters();
+    const first = await run();
+    const afterFirst = counters();
+    expect(afterFirst.misses - before.misses).toBe(1);
+    expect(afterFirst.hits - before.hits).toBe(0);
+
+    clock.now = new Date(FIXED_NOW.getTime() + 60_000);
+    const second = await run();
+    const afterSecond = counters();
+    expect(afterSecond.hits - afterFirst.hits).toBe(1);
+    expect(afterSecond.misses - afterFirst.misses).toBe(0);
+    expect(second.result.decision).toBe('compliant');
+    // Same checks; only the time of the decision moved.
+    expect(second.result.images[0].verifiedAt).toBe(clock.now.toISOString());
+    expect({ ...second.result.images[0], verifiedAt: undefined }).toEqual({
+      ...first.result.images[0],
+      verifiedAt: undefined,
+    });
+  });
+
+  it('verifies again under another configuration (a revoked key)', async () => {
+    const clock = { now: FIXED_NOW };
+    const a = world(settingsWith(), clock);
+    expect((await a.run()).result.decision).toBe('compliant');
+    const revoked = settingsWith({
+      keys: [
+        { id: EU_KEY_ID, publicKey: keys().eu.publicKeyPem, revoked: true },
+      ],
+    });
+    const b = world(revoked, clock);
+    const before = counters();
+    const { result } = await b.run();
+    expect(counters().misses - before.misses).toBe(1);
+    expect(result.decision).toBe('non_compliant');
+    expect(result.images[0].reasons.map(r => r.code)).toContain('key_revoked');
+  });
+
+  it('verifies again when the time crosses a key validity window, and never keeps a time-stamped failure', async () => {
+    const clock = { now: FIXED_NOW };
+    const { run } = world(
+      settingsWith({
+        keys: [
+          {
+            id: EU_KEY_ID,
+            publicKey: keys().eu.publicKeyPem,
+            validUntil: '2026-07-01T00:00:00Z',
+          },
+        ],
+      }),
+      clock,
+    );
+    expect((await run()).result.decision).toBe('compliant');
+
+    clock.now = new Date('2026-08-01T00:00:00Z');
+    let before = counters();
+    const expired = await run();
+    expect(counters().misses - before.misses).toBe(1);
+    expect(expired.result.decision).toBe('non_compliant');
+    expect(expired.result.images[0].reasons.map(r => r.code)).toContain(
+      'key_expired',
+    );
+
+    // The key_expired failure names the verification time: verified again, not cached.
+    clock.now = new Date('2026-08-02T00:00:00Z');
+    before = counters();
+    const again = await run();
+    expect(counters().misses - before.misses).toBe(1);
+    expect(JSON.stringify(again.result.images[0].reasons)).toContain(
+      '2026-08-02T00:00:00.000Z',
+    );
+  });
+});
+
+describe('loadTrustedKeys', () => {
+  it('parses a key list once, and again when the list changes in place', () => {
+    const list = [
+      {
+        id: 'eu',
+        region: 'eusc-de-east-1',
+        publicKeyPem: keys().eu.publicKeyPem,
+      },
+    ] as Parameters<typeof loadTrustedKeys>[0];
+    const first = loadTrustedKeys(list);
+    expect(first.keys).toHaveLength(1);
+    expect(loadTrustedKeys(list)).toBe(first);
+    // Another list with the same content is its own configuration.
+    expect(loadTrustedKeys([...list])).not.toBe(first);
+    list[0] = { ...list[0], publicKeyPem: 'not a key' };
+    const changed = loadTrustedKeys(list);
+    expect(changed).not.toBe(first);
+    expect(changed.keys).toHaveLength(0);
+    expect(changed.bad).toEqual([{ index: 0, id: 'eu' }]);
+  });
+});

@@ -1248,6 +1248,8 @@ export function decideEntity(opts: {
   });
   for (const img of base.images) decisions.push(img.decision);
   rec.start();
+  if ((ctx.policy.rules ?? []).length === 0)
+    rec.notApplicable('tenant_rule', 'the tenant defines no rules');
   for (const rule of ctx.policy.rules ?? []) {
     const out = evaluateRule(rule.expression, ruleFacts(base));
     const fields = {

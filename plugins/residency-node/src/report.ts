@@ -283,10 +283,14 @@ function passed(step: FailedStep, m: MaterialCheckInput): Fields {
       };
     case 'key_validity': {
       const k = s?.key;
+      const window =
+        k?.validFrom || k?.validUntil
+          ? `valid from ${k.validFrom ?? 'any time'} until ${
+              k.validUntil ?? 'any time'
+            }`
+          : 'no validity window configured';
       return {
-        expected: `within ${k?.validFrom ?? '−∞'} … ${
-          k?.validUntil ?? '∞'
-        }, not revoked`,
+        expected: `${window}; not revoked`,
         found: `valid at ${(t?.at ?? m.at).toISOString()} (${
           t ? t.source : 'verification time'
         })`,
@@ -382,19 +386,16 @@ export function recordVerifierSteps(
   const order = stepOrder(c, m.keyless);
   const failedAt = c.verified ? undefined : c.failedAt ?? 'signature_verified';
   const failedIndex = failedAt ? order.indexOf(failedAt) : -1;
-  if (!m.keyless) {
-    rec.notApplicable(
-      'certificate_chain',
-      'signed with a pinned key, not a certificate',
-      { ...base, durationMs: 0 },
-    );
-    rec.notApplicable(
-      'identity',
-      'signed with a pinned key, not a certificate',
-      { ...base, durationMs: 0 },
-    );
-  }
+  const certificateSteps = () => {
+    if (m.keyless) return;
+    for (const id of ['certificate_chain', 'identity'] as const)
+      rec.notApplicable(id, 'signed with a pinned key, not a certificate', {
+        ...base,
+        durationMs: 0,
+      });
+  };
   order.forEach((step, i) => {
+    if (step === 'transparency_log') certificateSteps();
     const f = { ...base, durationMs: 0 };
     if (failedIndex !== -1 && i > failedIndex) {
       rec.skip(step, EARLIER_FAILED, f);

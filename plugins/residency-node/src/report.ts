@@ -234,11 +234,22 @@ function describeIdentities(policy: EvidenceRecord['policy']): string {
     .join('; or ');
 }
 
+/** A subject digest (`{ sha256: hex }` or a string) as `alg:hex`. */
+function digestText(d: unknown): string {
+  if (typeof d === 'string') return d;
+  if (d && typeof d === 'object')
+    return Object.entries(d as Record<string, unknown>)
+      .map(([alg, hex]) => `${alg}:${String(hex)}`)
+      .join(' ');
+  return String(d);
+}
+
 function describeDigestFound(error: Reason | undefined): string | undefined {
   const d = error?.details ?? {};
   if (typeof d.signedDigest === 'string') return `signed ${d.signedDigest}`;
   if (typeof d.messageDigest === 'string') return `signed ${d.messageDigest}`;
-  if (Array.isArray(d.subjects)) return `subjects ${d.subjects.join(', ')}`;
+  if (Array.isArray(d.subjects))
+    return `subjects ${d.subjects.map(digestText).join(', ')}`;
   return error?.message;
 }
 

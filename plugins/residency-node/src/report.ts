@@ -129,7 +129,7 @@ function stepOrder(c: Check, keyless: boolean): FailedStep[] {
       'signature_verified',
       ...(keyless ? certSteps : []),
       ...timeSteps,
-      'key_validity',
+      ...(keyless ? [] : (['key_validity'] as FailedStep[])),
     ];
   }
   if (c.format === 'dsse') {

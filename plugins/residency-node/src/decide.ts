@@ -1106,8 +1106,9 @@ export function ruleFacts(
           keyRegion: s.key?.region ?? '',
           subject: s.identity?.subject ?? '',
         })),
+      // a superseded attestation was replaced by a newer one of its kind
       attestations: i.attestations
-        .filter(a => a.verified)
+        .filter(a => a.verified && !a.superseded)
         .map(a => ({
           kind: a.kind,
           predicateType: a.predicateType,

@@ -135,6 +135,17 @@ export interface Config {
          * keyless identities required for `signature`; 1 to 16, default 1.
          */
         minSignatures?: number;
+        /**
+         * Freshness per attestation kind: the newest verified attestation must be
+         * younger than this (`30m`, `12h`, `7d`, `2w`), measured from its trustworthy
+         * signed time (transparency log or RFC 3161 timestamp). One whose only time is
+         * the verification time cannot prove its age. Unset: no limit.
+         */
+        maxAge?: {
+          provenance?: string;
+          sbom?: string;
+          residency?: string;
+        };
         /** CEL rules evaluated over the verified facts. */
         rules?: Array<{
           /** Rule id, reported as `custom_rule:<id>`. */

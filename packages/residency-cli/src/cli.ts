@@ -122,7 +122,14 @@ export async function run(
       'overall deadline; when it passes the result is "could not decide" (exit 2)',
       parseSeconds,
     )
-    .option('--json', 'print the EntityResult document as JSON (see README)')
+    .option(
+      '--json',
+      'print the EntityResult document as JSON, with the verification report of every image (see README)',
+    )
+    .option(
+      '--explain',
+      'print every check performed per image (failing checks first, expected vs found)',
+    )
     .option(
       '--evidence <file>',
       'write the evidence bundle (same format the portal serves) to <file>',
@@ -157,6 +164,7 @@ export async function run(
           entityFile: o.entityFile,
           timeoutSeconds: o.timeout,
           json: o.json,
+          explain: o.explain,
           evidence: o.evidence,
           vsa: o.vsa,
           vsaBundle: o.vsaBundle,

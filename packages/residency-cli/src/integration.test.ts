@@ -181,6 +181,60 @@ describe('residency CLI on the real engine', () => {
     ).toContain(code);
   });
 
+  it('--json carries the verification report of every image; --explain prints it, failing checks first', async () => {
+    const json = await cli('verify', refs.usSigned, ...base, '--json');
+    const doc = JSON.parse(json.out);
+    const checks = doc.images[0].report.checks as {
+      id: string;
+      outcome: string;
+      reason?: string;
+    }[];
+    expect(doc.images[0].report.schema).toBe(
+      'https://residency.dev/verification-report/v1',
+    );
+    expect(checks.slice(0, 6).map(c => `${c.id}:${c.outcome}`)).toEqual([
+      'reference_parsed:pass',
+      'registry_allowed:pass',
+      'registry_region:pass',
+      'tag_resolved:pass',
+      'manifest_hashed:pass',
+      'discovery:pass',
+    ]);
+    expect(checks).toContainEqual(
+      expect.objectContaining({
+        id: 'key_region',
+        outcome: 'fail',
+        reason: 'key_outside_boundary',
+        found: 'us-east-1',
+      }),
+    );
+    expect(doc.report.checks[0]).toMatchObject({
+      id: 'tenant_known',
+      outcome: 'pass',
+    });
+
+    const r = await cli('verify', refs.usSigned, ...base, '--explain');
+    expect(r.code).toBe(1);
+    const lines = r.out.split('\n');
+    const start = lines.indexOf('  checks (failing first)');
+    expect(start).toBeGreaterThan(0);
+    // the first check printed is a failure, with expected and found in words
+    expect(lines[start + 1]).toMatch(
+      /^ {4}FAIL key_region \[simpleSignatures\[0\]\] \(key_outside_boundary\)$/,
+    );
+    expect(lines[start + 2]).toBe(
+      '           expected: a region of boundary eu-sovereign (eusc-de-east-1)',
+    );
+    expect(lines[start + 3]).toBe('           found:    us-east-1');
+    expect(r.out).toContain('    ok   manifest_hashed');
+    expect(r.out).toContain(
+      '    n/a  certificate_chain [simpleSignatures[0]]: signed with a pinned key, not a certificate',
+    );
+    expect(r.out).toContain('    ok   tenant_known');
+    const plain = await cli('verify', refs.usSigned, ...base);
+    expect(plain.out).not.toContain('checks (failing first)');
+  });
+
   it('the worst image decides for several references', async () => {
     const r = await cli('verify', refs.good, refs.unsigned, ...base);
     expect(r.code).toBe(1);

@@ -1,4 +1,9 @@
-import type { EntityResult, KeyInfo, Requirement } from './types';
+import type {
+  AttestationKind,
+  EntityResult,
+  KeyInfo,
+  Requirement,
+} from './types';
 
 /** Schema id of an evidence record. @public */
 export const EVIDENCE_RECORD_SCHEMA = 'https://residency.dev/evidence/v1';
@@ -83,6 +88,11 @@ export interface EvidenceRecord {
     }[];
     /** Signatures by distinct trusted in-boundary keys or identities required (default 1). */
     minSignatures?: number;
+    /**
+     * Freshness: per attestation kind, the largest age (seconds) of the newest
+     * verified attestation, measured from its trustworthy signed time.
+     */
+    maxAgeSeconds?: Partial<Record<AttestationKind, number>>;
     /** Limits that decide before any fetch (too_many_images). */
     limits?: { imagesPerEntity: number };
   };

@@ -6,5 +6,6 @@
 export * from './reasons';
 export * from './types';
 export * from './evidence';
+export * from './report';
 export * from './permissions';
 export * from './entity';

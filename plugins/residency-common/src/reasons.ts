@@ -21,6 +21,7 @@ export const REASON_CODES = [
   'key_expired',
   'key_revoked',
   'attestation_missing',
+  'attestation_stale',
   'attestation_invalid',
   'subject_mismatch',
   'malformed_statement',
@@ -46,6 +47,7 @@ export type BaseReasonCode = (typeof REASON_CODES)[number];
 export type ReasonCode =
   | BaseReasonCode
   | `attestation_missing:${string}`
+  | `attestation_stale:${string}`
   | `custom_rule:${string}`;
 
 /**
@@ -134,6 +136,8 @@ export const REASON_ADVICE: Record<BaseReasonCode, string> = {
   key_revoked: 'The signing key was revoked; re-sign with a current key.',
   attestation_missing:
     'Attach the required signed attestation, e.g. cosign attest --key <kms-uri> --type <slsaprovenance|cyclonedx|...> --predicate <file> <image>@<digest>.',
+  attestation_stale:
+    "The newest verified attestation of this kind is older than the tenant's maxAge, or has no trustworthy signed time (transparency log or RFC 3161 timestamp) to prove its age; re-create it with a timestamp.",
   attestation_invalid:
     'An attestation did not verify; re-create it with a trusted in-boundary key.',
   subject_mismatch:

@@ -1,4 +1,5 @@
 import type { Decision, Reason } from './reasons';
+import type { VerificationReport } from './report';
 
 /** Catalog annotations read by Residency. @public */
 export const ANNOTATION_IMAGES = 'residency.dev/images';
@@ -64,6 +65,13 @@ export interface AttestationResult {
   error?: Reason;
   /** Set when no configured key or identity signed it: it does not change the decision. */
   ignored?: string;
+  /**
+   * Trustworthy signed time (transparency log or RFC 3161 timestamp), when it has one;
+   * an attestation with only the verification time cannot prove its age.
+   */
+  signedAt?: string;
+  /** Set when a newer verified attestation of the same kind decides instead. */
+  superseded?: string;
 }
 
 /** The decision for one image reference. @public */
@@ -86,6 +94,8 @@ export interface ImageResult {
   claims?: Record<string, string>;
   /** When the signatures for this digest were last fetched and verified. */
   verifiedAt?: string;
+  /** Every check performed for this image, in order (absent in records older than the report). */
+  report?: VerificationReport;
 }
 
 /** The decision for one catalog entity. @public */
@@ -103,6 +113,8 @@ export interface EntityResult {
   trustHash: string;
   engineVersion: string;
   checkedAt: string;
+  /** Entity checks (tenant, images, declared region, tenant rules), in order. */
+  report?: VerificationReport;
 }
 
 /** Status of an entity as stored by the backend and served by the API. @public */

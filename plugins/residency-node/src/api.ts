@@ -135,6 +135,10 @@ export interface ResidencySettings {
       }[];
       /** Signatures by distinct trusted in-boundary keys or identities required (default 1). */
       minSignatures?: number;
+      /** Freshness: per attestation kind, the largest age in seconds (from `maxAge`). */
+      maxAgeSeconds?: Partial<
+        Record<'provenance' | 'sbom' | 'residency', number>
+      >;
     }
   >;
   limits: {

@@ -4,6 +4,7 @@
  * verification calls it again on a record's own material to recompute the result.
  */
 import { createHash } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import {
   worstDecision,
@@ -16,6 +17,7 @@ import {
   type ImageResult,
   type Reason,
   type SignatureResult,
+  type CheckId,
 } from '@residency-dev/plugin-residency-common';
 import type { ResidencySettings } from './api';
 import { loadTrustedKeys } from './keys';
@@ -36,6 +38,16 @@ import {
 } from './verify/statement';
 import type { Check, VerifyContext } from './verify/types';
 import { VerifyError } from './errors';
+import {
+  describeSeconds,
+  isKeyless,
+  materialRef,
+  notApplicable,
+  recordVerifierSteps,
+  ReportRecorder,
+  skipped,
+  trustworthyTime,
+} from './report';
 
 /** Pure inputs of a decision: everything comes from configuration snapshots. */
 export interface DecisionContext {
@@ -91,16 +103,22 @@ export function decideImage(
   ctx: DecisionContext,
   trace?: { signatures: string[]; attestations: string[] },
 ): ImageResult {
-  const located = locateImage(material, ctx);
+  const rec = new ReportRecorder();
+  const located = locateImage(material, ctx, rec);
   const { result } = located;
+  const done = (r: ImageResult) => {
+    r.report = rec.report();
+    return r;
+  };
   const settled =
-    refuseBadInput(material, located) ??
-    boundaryOfRegistry(located, ctx) ??
-    refuseFailedFetch(material, located);
-  if (settled) return settled;
-  const manifest = checkManifestDigest(material, located);
-  if (!manifest) return result;
-  const checks = cachedChecks(
+    refuseBadInput(material, located, rec) ??
+    boundaryOfRegistry(located, ctx, rec) ??
+    refuseFailedFetch(material, located, rec);
+  if (settled) return done(settled);
+  const manifest = checkManifestDigest(material, located, rec);
+  if (!manifest) return done(result);
+  recordDiscovery(material, rec);
+  const { checks, durations } = cachedChecks(
     material,
     {
       trust: ctx.trust,
@@ -110,15 +128,43 @@ export function decideImage(
     },
     () => verifyMaterial(material, manifest, ctx),
   );
-  const tally = judgeChecks(checks, result, ctx, trace);
+  const tally = judgeChecks(checks, result, ctx, trace, {
+    rec,
+    material,
+    durations,
+  });
   const reasons = [
     ...located.reasons,
     ...tally.violations,
-    ...unmetRequirements(material, checks, tally, ctx),
+    ...unmetRequirements(material, checks, tally, ctx, rec),
   ];
   result.reasons = dedupe(reasons);
   result.decision = result.reasons.length === 0 ? 'compliant' : 'non_compliant';
-  return result;
+  return done(result);
+}
+
+/** Image steps after the manifest: what discovery found, per list and source. */
+function recordDiscovery(material: ImageMaterial, rec: ReportRecorder): void {
+  const count = (list: { source: string }[], what: string) => {
+    if (list.length === 0) return [];
+    const by = new Map<string, number>();
+    for (const m of list) by.set(m.source, (by.get(m.source) ?? 0) + 1);
+    return [
+      `${list.length} ${what} (${[...by]
+        .map(([k, n]) => `${n} via ${k}`)
+        .join(', ')})`,
+    ];
+  };
+  const found = [
+    ...count(material.simpleSignatures, 'simple-signing signature(s)'),
+    ...count(material.envelopes, 'DSSE envelope(s)'),
+    ...count(material.bundles, 'Sigstore bundle(s)'),
+  ];
+  rec.pass('discovery', {
+    expected:
+      'signatures and attestations of this digest: cosign tags (sha256-<hex>.sig/.att), OCI referrers, or the layout',
+    found: found.length > 0 ? found.join('; ') : 'nothing',
+  });
 }
 
 /** An image result in the making, with the registry entry it resolved to. */
@@ -131,7 +177,11 @@ interface Located {
 }
 
 /** Step 1: parse the reference and find its configured registry (or layout). */
-function locateImage(material: ImageMaterial, ctx: DecisionContext): Located {
+function locateImage(
+  material: ImageMaterial,
+  ctx: DecisionContext,
+  rec: ReportRecorder,
+): Located {
   const result: ImageResult = {
     reference: material.reference,
     decision: 'unknown',
@@ -152,6 +202,12 @@ function locateImage(material: ImageMaterial, ctx: DecisionContext): Located {
       result.repository = ref.repository;
       if (ref.tag) result.tag = ref.tag;
     }
+    rec.pass('reference_parsed', {
+      expected: 'registry/repository[:tag][@digest] or oci:<path>',
+      found: [result.registry, result.repository, result.tag]
+        .filter(Boolean)
+        .join(' '),
+    });
   } catch {
     // reported by refuseBadInput from material.error, or as bad_reference
   }
@@ -182,41 +238,60 @@ function settle(
 function refuseBadInput(
   material: ImageMaterial,
   { result, parsedOk, registry }: Located,
+  rec: ReportRecorder,
 ): ImageResult | undefined {
   if (!parsedOk) {
-    return settle(result, 'invalid', [
-      reason(
-        'bad_reference',
-        material.error?.message ?? 'The image reference is not valid.',
-        { reference: material.reference.slice(0, 300) },
-      ),
-    ]);
+    const why = reason(
+      'bad_reference',
+      material.error?.message ?? 'The image reference is not valid.',
+      { reference: material.reference.slice(0, 300) },
+    );
+    rec.fail('reference_parsed', why, {
+      expected: 'registry/repository[:tag][@digest] or oci:<path>',
+    });
+    return settle(result, 'invalid', [why]);
   }
   if (!registry || material.error?.code === 'registry_not_allowed') {
-    return settle(result, 'invalid', [
-      reason(
-        'registry_not_allowed',
-        `Registry ${result.registry} is not in the residency configuration.`,
-        { registry: result.registry },
-      ),
-    ]);
+    const why = reason(
+      'registry_not_allowed',
+      `Registry ${result.registry} is not in the residency configuration.`,
+      { registry: result.registry },
+    );
+    rec.fail('registry_allowed', why, {
+      expected: 'a registry or layout listed in the residency configuration',
+      found: `${result.registry}, not configured`,
+    });
+    return settle(result, 'invalid', [why]);
   }
+  rec.pass('registry_allowed', {
+    expected: 'a registry or layout listed in the residency configuration',
+    found: `${registry.host}, configured in region ${registry.region}`,
+  });
   if (material.error && INVALID_SOURCE_CODES.has(material.error.code)) {
-    return settle(result, 'invalid', [
-      reason(
-        material.error.code as Reason['code'],
-        material.error.message,
-        material.error.details,
-      ),
-    ]);
+    const why = reason(
+      material.error.code as Reason['code'],
+      material.error.message,
+      material.error.details,
+    );
+    rec.fail('tag_resolved', why);
+    return settle(result, 'invalid', [why]);
   }
   return undefined;
 }
 
 /** Step 3: a registry outside the boundary is a violation (never settles alone). */
-function boundaryOfRegistry(located: Located, ctx: DecisionContext): undefined {
+function boundaryOfRegistry(
+  located: Located,
+  ctx: DecisionContext,
+  rec: ReportRecorder,
+): undefined {
   const reg = located.registry!;
-  if (!inBoundary(reg.region, ctx)) {
+  const expected = `a region of boundary ${ctx.policy.boundary?.name} (${(
+    ctx.policy.boundary?.regions ?? []
+  ).join(', ')})`;
+  if (inBoundary(reg.region, ctx)) {
+    rec.pass('registry_region', { expected, found: reg.region });
+  } else {
     located.reasons.push(
       reason(
         'registry_outside_boundary',
@@ -228,6 +303,10 @@ function boundaryOfRegistry(located: Located, ctx: DecisionContext): undefined {
         },
       ),
     );
+    rec.fail('registry_region', located.reasons[0], {
+      expected,
+      found: reg.region,
+    });
   }
   return undefined;
 }
@@ -236,26 +315,37 @@ function boundaryOfRegistry(located: Located, ctx: DecisionContext): undefined {
 function refuseFailedFetch(
   material: ImageMaterial,
   { result, reasons }: Located,
+  rec: ReportRecorder,
 ): ImageResult | undefined {
   const decided = reasons.length > 0 ? 'non_compliant' : 'unknown';
+  const expected = `one digest for ${
+    result.tag ? `tag ${result.tag}` : 'the reference'
+  }`;
   if (material.error) {
     const code = SOURCE_REASONS.has(material.error.code)
       ? material.error.code
       : 'registry_unreachable';
-    return settle(result, decided, [
-      ...reasons,
-      reason(code as Reason['code'], material.error.message, {
-        ...(material.error.details ?? {}),
-        sourceCode: material.error.code,
-      }),
-    ]);
+    const why = reason(code as Reason['code'], material.error.message, {
+      ...(material.error.details ?? {}),
+      sourceCode: material.error.code,
+    });
+    rec.fail(material.digest ? 'discovery' : 'tag_resolved', why, { expected });
+    return settle(result, decided, [...reasons, why]);
   }
   if (!material.digest || !material.manifest) {
-    return settle(result, decided, [
-      ...reasons,
-      reason('registry_unreachable', 'The image was not resolved to a digest.'),
-    ]);
+    const why = reason(
+      'registry_unreachable',
+      'The image was not resolved to a digest.',
+    );
+    rec.fail('tag_resolved', why, { expected });
+    return settle(result, decided, [...reasons, why]);
   }
+  rec.pass('tag_resolved', {
+    expected,
+    found: material.fetchedAt
+      ? `${material.digest} (material fetched ${material.fetchedAt})`
+      : material.digest,
+  });
   return undefined;
 }
 
@@ -263,6 +353,7 @@ function refuseFailedFetch(
 function checkManifestDigest(
   material: ImageMaterial,
   { result, reasons }: Located,
+  rec: ReportRecorder,
 ): Buffer | undefined {
   const digest = material.digest!;
   result.digest = digest;
@@ -273,17 +364,18 @@ function checkManifestDigest(
     alg === 'sha512'
       ? createHash('sha512').update(manifest).digest('hex')
       : sha256Hex(manifest);
+  const found = `${manifest.length} bytes hash to ${alg}:${ours}`;
   if (ours !== hex) {
-    settle(result, 'unknown', [
-      ...reasons,
-      reason(
-        'digest_mismatch',
-        'The manifest bytes do not hash to the resolved digest.',
-        { digest },
-      ),
-    ]);
+    const why = reason(
+      'digest_mismatch',
+      'The manifest bytes do not hash to the resolved digest.',
+      { digest },
+    );
+    rec.fail('manifest_hashed', why, { expected: digest, found });
+    settle(result, 'unknown', [...reasons, why]);
     return undefined;
   }
+  rec.pass('manifest_hashed', { expected: digest, found });
   return manifest;
 }
 
@@ -292,7 +384,14 @@ function verifyMaterial(
   material: ImageMaterial,
   manifest: Buffer,
   ctx: DecisionContext,
-): Check[] {
+): { checks: Check[]; durations: number[] } {
+  const durations: number[] = [];
+  const timed = (f: () => Check): Check => {
+    const t0 = performance.now();
+    const c = f();
+    durations.push(Math.round((performance.now() - t0) * 1000) / 1000);
+    return c;
+  };
   const vctx: VerifyContext = {
     digest: material.digest!,
     manifest,
@@ -301,42 +400,49 @@ function verifyMaterial(
     identities: ctx.policy.identities ?? [],
     at: ctx.at,
   };
-  return [
+  const checks = [
     ...material.simpleSignatures.map((s, index) =>
-      verifySimpleSignature(
-        {
-          payload: Buffer.from(s.payload, 'base64'),
-          signature: s.signature,
-          certificate: s.certificate,
-          chain: s.chain,
-          rekorBundle: s.rekorBundle,
-          rfc3161Timestamp: s.rfc3161Timestamp,
-          source: asSource(s.source),
-          index,
-        },
-        vctx,
+      timed(() =>
+        verifySimpleSignature(
+          {
+            payload: Buffer.from(s.payload, 'base64'),
+            signature: s.signature,
+            certificate: s.certificate,
+            chain: s.chain,
+            rekorBundle: s.rekorBundle,
+            rfc3161Timestamp: s.rfc3161Timestamp,
+            source: asSource(s.source),
+            index,
+          },
+          vctx,
+        ),
       ),
     ),
     ...material.envelopes.map((e, index) =>
-      verifyEnvelope(
-        {
-          envelope: e.envelope,
-          source: asSource(e.source),
-          index,
-          certificate: e.certificate,
-          rekorBundle: e.rekorBundle,
-          rfc3161Timestamp: e.rfc3161Timestamp,
-        },
-        vctx,
+      timed(() =>
+        verifyEnvelope(
+          {
+            envelope: e.envelope,
+            source: asSource(e.source),
+            index,
+            certificate: e.certificate,
+            rekorBundle: e.rekorBundle,
+            rfc3161Timestamp: e.rfc3161Timestamp,
+          },
+          vctx,
+        ),
       ),
     ),
     ...material.bundles.map((b, index) =>
-      verifyBundle(
-        { bundle: b.bundle, source: asSource(b.source), index },
-        vctx,
+      timed(() =>
+        verifyBundle(
+          { bundle: b.bundle, source: asSource(b.source), index },
+          vctx,
+        ),
       ),
     ),
   ];
+  return { checks, durations };
 }
 
 /** What the checks add up to. */
@@ -349,6 +455,8 @@ interface Tally {
   ignored: { signature: Reason[]; attestation: Reason[] };
   /** Distinct signers (key fingerprints, keyless identities) of verified signatures. */
   signers: Set<string>;
+  /** Kinds whose deciding attestation is older than maxAge (or cannot prove its age). */
+  stale: Map<AttestationKind, Reason>;
 }
 
 /**
@@ -368,19 +476,33 @@ function judgeChecks(
   checks: Check[],
   result: ImageResult,
   ctx: DecisionContext,
-  trace?: { signatures: string[]; attestations: string[] },
+  trace: { signatures: string[]; attestations: string[] } | undefined,
+  report: { rec: ReportRecorder; material: ImageMaterial; durations: number[] },
 ): Tally {
   const tally: Tally = {
     satisfied: new Set(),
     violations: [],
     ignored: { signature: [], attestation: [] },
     signers: new Set(),
+    stale: new Map(),
   };
-  for (const c of checks) {
+  const fresh: FreshnessCandidate[] = [];
+  for (const [n, c] of checks.entries()) {
     const own: Reason[] = c.error ? [c.error] : [];
-    let ok = c.verified && signerInBoundary(c, ctx, own);
+    const regionOk = c.verified && signerInBoundary(c, ctx, own);
+    const afterRegion = own.length;
     const { kind, facts, factsOk } = attestationFacts(c, ctx, own);
-    ok = ok && factsOk;
+    const ok = regionOk && factsOk;
+    const index =
+      c.role === 'signature'
+        ? result.signatures.length
+        : result.attestations.length;
+    recordMaterial(c, index, ctx, report, {
+      kind,
+      regionReason: regionOk ? undefined : own[afterRegion - 1],
+      factReasons: own.slice(afterRegion),
+      durationMs: report.durations[n] ?? 0,
+    });
     const ignored = isIgnored(c);
     if (ignored) tally.ignored[c.role].push(...own);
     else tally.violations.push(...own);
@@ -433,13 +555,263 @@ function judgeChecks(
         ...error,
         ...ignoredNote,
       };
+      const time = trustworthyTime(c);
+      if (time) ar.signedAt = time.at.toISOString();
       result.attestations.push(ar);
       trace?.attestations.push(materialPath(c));
-      if (ok && kind !== 'other' && kind !== 'signature')
+      if (ok && kind !== 'other' && kind !== 'signature') {
         tally.satisfied.add(kind);
+        fresh.push({ kind, index, result: ar, check: c, time: time?.at });
+      }
     }
   }
+  judgeFreshness(fresh, tally, ctx, report.rec);
   return tally;
+}
+
+/** A verified attestation of a known kind, for the freshness and newest-of-kind checks. */
+interface FreshnessCandidate {
+  kind: AttestationKind;
+  index: number;
+  result: AttestationResult;
+  check: Check;
+  /** Trustworthy signed time, if any. */
+  time?: Date;
+}
+
+/**
+ * Freshness (issue 19 items 4-5): per kind, the newest verified attestation by
+ * trustworthy signed time decides and older ones are superseded; with a tenant
+ * `maxAge` for the kind, the deciding one must be younger, and one with only the
+ * verification time cannot prove its age. A stale kind no longer satisfies its
+ * requirement (reported as `attestation_stale:<kind>`).
+ */
+function judgeFreshness(
+  fresh: FreshnessCandidate[],
+  tally: Tally,
+  ctx: DecisionContext,
+  rec: ReportRecorder,
+): void {
+  const kinds = [...new Set(fresh.map(f => f.kind))];
+  for (const kind of kinds) {
+    const all = fresh.filter(f => f.kind === kind);
+    const timed = all
+      .filter(f => f.time)
+      .sort((a, b) => b.time!.getTime() - a.time!.getTime());
+    const newest = timed[0];
+    for (const f of all) {
+      const material = materialRef(f.check, f.index);
+      if (newest && f.time && f !== newest && f.time < newest.time!) {
+        f.result.superseded = `attestations[${newest.index}]`;
+        rec.skip(
+          'attestation_newest',
+          `superseded by attestations[${
+            newest.index
+          }], signed later (${newest.time!.toISOString()})`,
+          { material, durationMs: 0, found: `signed ${f.time.toISOString()}` },
+        );
+      } else {
+        rec.pass('attestation_newest', {
+          material,
+          durationMs: 0,
+          expected: `the newest verified ${kind} attestation by trustworthy signed time`,
+          found: f.time
+            ? `signed ${f.time.toISOString()}${
+                all.length > 1 ? `, newest of ${all.length}` : ''
+              }`
+            : 'no trustworthy signed time: not ordered against the others',
+        });
+      }
+    }
+    const limit = ctx.policy.maxAgeSeconds?.[kind];
+    const deciding = newest ?? all[0];
+    const material = materialRef(deciding.check, deciding.index);
+    if (limit === undefined) {
+      rec.notApplicable(
+        'attestation_freshness',
+        `the tenant sets no maxAge for ${kind}`,
+        { material, durationMs: 0 },
+      );
+      continue;
+    }
+    const expected = `signed at most ${describeSeconds(
+      limit,
+    )} before the check`;
+    if (!deciding.time) {
+      const why = reason(
+        `attestation_stale:${kind}`,
+        `The ${kind} attestation has no trustworthy signed time (transparency log or RFC 3161 timestamp), so it cannot prove it is younger than ${describeSeconds(
+          limit,
+        )}.`,
+        { kind, maxAgeSeconds: limit, ageSeconds: null },
+      );
+      tally.stale.set(kind, why);
+      rec.fail('attestation_freshness', why, {
+        material,
+        durationMs: 0,
+        expected,
+        found: 'only the verification time: the age cannot be proven',
+        time: { source: 'verification_time', at: ctx.at.toISOString() },
+      });
+      continue;
+    }
+    const age = Math.floor((ctx.at.getTime() - deciding.time.getTime()) / 1000);
+    const t = trustworthyTime(deciding.check)!;
+    const time = { source: t.source, at: t.at.toISOString() };
+    if (age > limit) {
+      const why = reason(
+        `attestation_stale:${kind}`,
+        `The newest verified ${kind} attestation is ${describeSeconds(
+          age,
+        )} old; the tenant allows ${describeSeconds(limit)}.`,
+        { kind, ageSeconds: age, maxAgeSeconds: limit, signedAt: time.at },
+      );
+      tally.stale.set(kind, why);
+      rec.fail('attestation_freshness', why, {
+        material,
+        durationMs: 0,
+        expected,
+        found: `signed ${describeSeconds(age)} before the check`,
+        time,
+      });
+    } else {
+      rec.pass('attestation_freshness', {
+        material,
+        durationMs: 0,
+        expected,
+        found: `signed ${describeSeconds(age)} before the check`,
+        time,
+      });
+    }
+  }
+  for (const kind of tally.stale.keys()) tally.satisfied.delete(kind);
+}
+
+/** The report of one signature or attestation: verifier steps, then the judgement. */
+function recordMaterial(
+  c: Check,
+  index: number,
+  ctx: DecisionContext,
+  report: { rec: ReportRecorder; material: ImageMaterial },
+  judged: {
+    kind: AttestationKind | 'other' | 'signature';
+    regionReason?: Reason;
+    factReasons: Reason[];
+    durationMs: number;
+  },
+): void {
+  const { rec } = report;
+  const material = materialRef(c, index);
+  recordVerifierSteps(
+    {
+      check: c,
+      index,
+      keyless: isKeyless(c, report.material, ctx.trustedRoots.length),
+      digest: report.material.digest!,
+      at: ctx.at,
+      policy: ctx.policy,
+      keys: ctx.trust.keys,
+      trustedRoots: ctx.trustedRoots.map(r => r.name),
+      durationMs: judged.durationMs,
+    },
+    rec,
+  );
+  const predicateIds = [
+    'predicate_external_references',
+    'predicate_regions',
+  ] as const;
+  if (!c.verified) {
+    skipped(rec, ['key_region'], material);
+    if (c.role === 'attestation') skipped(rec, [...predicateIds], material);
+    return;
+  }
+  const expected = `a region of boundary ${ctx.policy.boundary?.name} (${(
+    ctx.policy.boundary?.regions ?? []
+  ).join(', ')})`;
+  if (judged.regionReason)
+    rec.fail('key_region', judged.regionReason, {
+      material,
+      durationMs: 0,
+      expected,
+      found: c.signer?.region,
+    });
+  else
+    rec.pass('key_region', {
+      material,
+      durationMs: 0,
+      expected,
+      found: c.signer?.region,
+    });
+  if (c.role === 'signature') return;
+  recordPredicate(judged.kind, judged.factReasons, ctx, rec, material);
+}
+
+/** Predicate checks of a verified attestation: external references (provenance), regions (residency). */
+function recordPredicate(
+  kind: AttestationKind | 'other' | 'signature',
+  reasons: Reason[],
+  ctx: DecisionContext,
+  rec: ReportRecorder,
+  material: ReturnType<typeof materialRef>,
+): void {
+  const f = { material, durationMs: 0 };
+  const malformed = reasons.find(r => r.code === 'malformed_statement');
+  const hosts = ctx.policy.allowedHosts ?? [];
+  if (kind !== 'provenance') {
+    notApplicable(
+      rec,
+      ['predicate_external_references'],
+      `not a provenance attestation (${kind})`,
+      material,
+    );
+  } else if (hosts.length === 0) {
+    rec.notApplicable(
+      'predicate_external_references',
+      'the tenant sets no allowedHosts',
+      f,
+    );
+  } else {
+    const ext =
+      malformed ??
+      reasons.find(r => r.code === 'provenance_external_reference');
+    const expected = `only hosts ${hosts.join(', ')}`;
+    if (ext) {
+      const refs = ext.details?.references;
+      rec.fail('predicate_external_references', ext, {
+        ...f,
+        expected,
+        found: Array.isArray(refs) ? refs.slice(0, 5).join(', ') : ext.message,
+      });
+    } else
+      rec.pass('predicate_external_references', {
+        ...f,
+        expected,
+        found: 'no external reference',
+      });
+  }
+  if (kind !== 'residency') {
+    notApplicable(
+      rec,
+      ['predicate_regions'],
+      `not a residency attestation (${kind})`,
+      material,
+    );
+    return;
+  }
+  const regions = reasons.filter(r => r.code === 'region_mismatch');
+  const expected = `regions inside boundary ${ctx.policy.boundary?.name}, build region = the key's region`;
+  if (malformed ?? regions[0])
+    rec.fail('predicate_regions', malformed ?? regions[0], {
+      ...f,
+      expected,
+      found: (malformed ? [malformed] : regions).map(r => r.message).join(' '),
+    });
+  else
+    rec.pass('predicate_regions', {
+      ...f,
+      expected,
+      found: 'all named regions inside the boundary',
+    });
 }
 
 /** One signer counts once: a pinned key by fingerprint, a keyless identity by issuer and subject. */
@@ -589,6 +961,7 @@ function unmetRequirements(
   checks: Check[],
   tally: Tally,
   ctx: DecisionContext,
+  rec: ReportRecorder,
 ): Reason[] {
   const out: Reason[] = [];
   const require =
@@ -596,20 +969,63 @@ function unmetRequirements(
   const minSignatures = ctx.policy.minSignatures ?? 1;
   for (const r of require) {
     if (r === 'signature') {
-      out.push(...signatureShortfall(material, checks, tally, minSignatures));
+      const short = signatureShortfall(material, checks, tally, minSignatures);
+      recordRequirement(
+        rec,
+        r,
+        tally.satisfied.has('signature') && short.length === 0,
+        short,
+        {
+          expected: `${minSignatures} verified signature(s) by distinct trusted in-boundary signers`,
+          found: `${tally.signers.size} verified`,
+        },
+      );
+      out.push(...short);
       continue;
     }
-    if (tally.satisfied.has(r)) continue;
-    out.push(...tally.ignored.attestation);
-    out.push(
-      reason(
-        `attestation_missing:${r}`,
-        `No verified ${r} attestation from a trusted in-boundary key.`,
-        { type: r },
-      ),
-    );
+    const expected = `a verified ${r} attestation from a trusted in-boundary signer`;
+    if (tally.satisfied.has(r)) {
+      recordRequirement(rec, r, true, [], {
+        expected,
+        found: 'present and verified',
+      });
+      continue;
+    }
+    const stale = tally.stale.get(r);
+    const unmet = stale
+      ? [stale]
+      : [
+          ...tally.ignored.attestation,
+          reason(
+            `attestation_missing:${r}`,
+            `No verified ${r} attestation from a trusted in-boundary key.`,
+            { type: r },
+          ),
+        ];
+    recordRequirement(rec, r, false, unmet, {
+      expected,
+      found: stale ? 'verified, but stale' : 'none verified',
+    });
+    out.push(...unmet);
   }
   return out;
+}
+
+/** One tenant requirement in the report: the last reason is the one that settles it. */
+function recordRequirement(
+  rec: ReportRecorder,
+  requirement: string,
+  met: boolean,
+  unmet: Reason[],
+  f: { expected: string; found: string },
+): void {
+  const fields = {
+    ...f,
+    expected: `${requirement}: ${f.expected}`,
+    durationMs: 0,
+  };
+  if (met) rec.pass('requirement', fields);
+  else rec.fail('requirement', unmet[unmet.length - 1], fields);
 }
 
 function signatureShortfall(
@@ -699,8 +1115,9 @@ export function ruleFacts(
           keyRegion: s.key?.region ?? '',
           subject: s.identity?.subject ?? '',
         })),
+      // a superseded attestation was replaced by a newer one of its kind
       attestations: i.attestations
-        .filter(a => a.verified)
+        .filter(a => a.verified && !a.superseded)
         .map(a => ({
           kind: a.kind,
           predicateType: a.predicateType,
@@ -738,75 +1155,98 @@ export function decideEntity(opts: {
     checkedAt: ctx.at.toISOString(),
   };
   const reasons: Reason[] = [];
-  if (opts.tenant === undefined || opts.tenant === '') {
+  const rec = new ReportRecorder();
+  const invalid = (
+    id: CheckId,
+    why: Reason,
+    expected: string,
+  ): EntityResult => {
+    rec.fail(id, why, { expected });
     return {
       ...base,
       decision: 'invalid',
-      reasons: [
-        reason(
-          'tenant_missing',
-          'The entity has no residency.dev/tenant annotation.',
-        ),
-      ],
+      reasons: [why],
+      report: rec.report(),
     };
+  };
+  const tenantExpected = 'a tenant defined in residency.tenants';
+  if (opts.tenant === undefined || opts.tenant === '') {
+    return invalid(
+      'tenant_known',
+      reason(
+        'tenant_missing',
+        'The entity has no residency.dev/tenant annotation.',
+      ),
+      tenantExpected,
+    );
   }
   if (!ctx.tenantKnown) {
-    return {
-      ...base,
-      decision: 'invalid',
-      reasons: [
-        reason(
-          'tenant_unknown',
-          `Tenant ${opts.tenant} is not defined in residency.tenants.`,
-          { tenant: opts.tenant },
-        ),
-      ],
-    };
+    return invalid(
+      'tenant_known',
+      reason(
+        'tenant_unknown',
+        `Tenant ${opts.tenant} is not defined in residency.tenants.`,
+        { tenant: opts.tenant },
+      ),
+      tenantExpected,
+    );
   }
+  rec.pass('tenant_known', { expected: tenantExpected, found: opts.tenant });
+  const imagesExpected = `1 to ${ctx.limits.imagesPerEntity} images in residency.dev/images`;
   if (opts.images.length === 0) {
-    return {
-      ...base,
-      decision: 'invalid',
-      reasons: [
-        reason(
-          'no_images',
-          'The entity lists no images in residency.dev/images.',
-        ),
-      ],
-    };
+    return invalid(
+      'images_listed',
+      reason(
+        'no_images',
+        'The entity lists no images in residency.dev/images.',
+      ),
+      imagesExpected,
+    );
   }
   if (opts.images.length > ctx.limits.imagesPerEntity) {
-    return {
-      ...base,
-      decision: 'invalid',
-      reasons: [
-        reason(
-          'too_many_images',
-          `The entity lists ${opts.images.length} images; the cap is ${ctx.limits.imagesPerEntity}.`,
-          {
-            count: opts.images.length,
-            cap: ctx.limits.imagesPerEntity,
-          },
-        ),
-      ],
-    };
-  }
-  const decisions: Decision[] = [];
-  if (
-    opts.declaredRegion !== undefined &&
-    !inBoundary(opts.declaredRegion, ctx)
-  ) {
-    reasons.push(
+    return invalid(
+      'images_listed',
       reason(
-        'declared_region_outside_boundary',
-        `Declared region ${opts.declaredRegion} is outside boundary ${ctx.policy.boundary?.name}.`,
+        'too_many_images',
+        `The entity lists ${opts.images.length} images; the cap is ${ctx.limits.imagesPerEntity}.`,
         {
-          region: opts.declaredRegion,
-          boundary: ctx.policy.boundary,
+          count: opts.images.length,
+          cap: ctx.limits.imagesPerEntity,
         },
       ),
+      imagesExpected,
     );
+  }
+  rec.pass('images_listed', {
+    expected: imagesExpected,
+    found: `${opts.images.length} image(s)`,
+  });
+  const decisions: Decision[] = [];
+  const regionExpected = `a region of boundary ${ctx.policy.boundary?.name} (${(
+    ctx.policy.boundary?.regions ?? []
+  ).join(', ')})`;
+  if (opts.declaredRegion === undefined) {
+    rec.notApplicable('declared_region', 'no residency.dev/region annotation');
+  } else if (!inBoundary(opts.declaredRegion, ctx)) {
+    const why = reason(
+      'declared_region_outside_boundary',
+      `Declared region ${opts.declaredRegion} is outside boundary ${ctx.policy.boundary?.name}.`,
+      {
+        region: opts.declaredRegion,
+        boundary: ctx.policy.boundary,
+      },
+    );
+    reasons.push(why);
+    rec.fail('declared_region', why, {
+      expected: regionExpected,
+      found: opts.declaredRegion,
+    });
     decisions.push('non_compliant');
+  } else {
+    rec.pass('declared_region', {
+      expected: regionExpected,
+      found: opts.declaredRegion,
+    });
   }
   // Reused material is decided again (cheap, offline): only the fetch is skipped,
   // so key expiry or revocation since the last fetch still changes the decision,
@@ -817,17 +1257,33 @@ export function decideEntity(opts: {
     return decideImage(i.material, ctx, trace);
   });
   for (const img of base.images) decisions.push(img.decision);
+  rec.start();
+  if ((ctx.policy.rules ?? []).length === 0)
+    rec.notApplicable('tenant_rule', 'the tenant defines no rules');
   for (const rule of ctx.policy.rules ?? []) {
     const out = evaluateRule(rule.expression, ruleFacts(base));
+    const fields = {
+      expected: `rule ${rule.id}: ${rule.expression.slice(0, 500)} is true`,
+      found: out.ok
+        ? 'true'
+        : out.error
+        ? `error: ${out.error.slice(0, 300)}`
+        : 'false',
+    };
     if (!out.ok) {
-      reasons.push(
-        reason(`custom_rule:${rule.id}`, rule.message, {
-          rule: rule.id,
-          ...(out.error ? { error: out.error.slice(0, 300) } : {}),
-        }),
-      );
+      const why = reason(`custom_rule:${rule.id}`, rule.message, {
+        rule: rule.id,
+        ...(out.error ? { error: out.error.slice(0, 300) } : {}),
+      });
+      reasons.push(why);
+      rec.fail('tenant_rule', why, fields);
       decisions.push('non_compliant');
-    }
+    } else rec.pass('tenant_rule', fields);
   }
-  return { ...base, decision: worstDecision(decisions), reasons };
+  return {
+    ...base,
+    decision: worstDecision(decisions),
+    reasons,
+    report: rec.report(),
+  };
 }

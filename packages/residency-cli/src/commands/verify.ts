@@ -16,6 +16,7 @@ import {
   DECISION_LABEL,
   keyValueRows,
   reasonLines,
+  reportLines,
   safe,
   shortFingerprint,
 } from '../format/text';
@@ -34,6 +35,8 @@ export interface VerifyOptions {
   /** Overall deadline in seconds; when it passes the result is "could not decide". */
   timeoutSeconds?: number;
   json?: boolean;
+  /** Print every check performed, failing checks first (the verification report). */
+  explain?: boolean;
   evidence?: string;
   /** Write signed VSAs (DSSE envelopes, JSON Lines) here; see commands/vsa.ts. */
   vsa?: string;
@@ -66,7 +69,7 @@ function keyLabel(
   )}, fp ${shortFingerprint(key.fingerprint)})`;
 }
 
-function formatImage(image: ImageResult): string {
+function formatImage(image: ImageResult, explain = false): string {
   const sigs = image.signatures.map(s => {
     if (s.verified) {
       let who = 'unknown signer';
@@ -123,11 +126,18 @@ function formatImage(image: ImageResult): string {
     lines.push('  reasons');
     lines.push(...image.reasons.map(r => reasonLines(r)));
   }
+  if (explain) {
+    lines.push('  checks (failing first)');
+    lines.push(reportLines(image.report));
+  }
   return lines.join('\n');
 }
 
 /** Human output of a verification: a block per image, then the entity's decision. */
-export function formatEntityResult(result: EntityResult): string {
+export function formatEntityResult(
+  result: EntityResult,
+  options: { explain?: boolean } = {},
+): string {
   const out: string[] = [];
   const boundary = result.boundary
     ? `${result.boundary.name} [${result.boundary.regions.join(', ')}]`
@@ -147,12 +157,16 @@ export function formatEntityResult(result: EntityResult): string {
   );
   for (const image of result.images) {
     out.push('');
-    out.push(formatImage(image));
+    out.push(formatImage(image, options.explain));
   }
-  if (result.reasons.length > 0) {
+  if (result.reasons.length > 0 || options.explain) {
     out.push('');
     out.push('ENTITY');
     out.push(...result.reasons.map(r => reasonLines(r, '  ')));
+    if (options.explain) {
+      out.push('  checks (failing first)');
+      out.push(reportLines(result.report));
+    }
   }
   out.push('');
   out.push(`RESULT: ${DECISION_LABEL[result.decision] ?? result.decision}`);
@@ -285,7 +299,7 @@ export async function verifyCommand(
   if (options.json) {
     io.stdout(`${JSON.stringify(result, null, 2)}\n`);
   } else {
-    io.stdout(formatEntityResult(result));
+    io.stdout(formatEntityResult(result, { explain: options.explain }));
   }
   return exitCodeForDecision(result.decision);
 }

@@ -1,7 +1,10 @@
 import {
+  checksFailingFirst,
   reasonAdvice,
   type Decision,
   type Reason,
+  type VerificationCheck,
+  type VerificationReport,
 } from '@residency-dev/plugin-residency-common';
 
 /** Words shown for each decision. */
@@ -63,6 +66,42 @@ export function reasonLines(reason: Reason, indent = '    '): string {
   if (advice) lines.push(`${indent}  fix: ${advice}`);
   if (reason.details && Object.keys(reason.details).length > 0) {
     lines.push(`${indent}  details: ${safe(reason.details, 500)}`);
+  }
+  return lines.join('\n');
+}
+
+/** Marks of each check outcome in `--explain` output (plain ASCII). */
+const OUTCOME_MARK: Record<VerificationCheck['outcome'], string> = {
+  fail: 'FAIL',
+  pass: 'ok  ',
+  skipped: 'skip',
+  not_applicable: 'n/a ',
+};
+
+/**
+ * A verification report as text for `residency verify --explain`: failing checks
+ * first, each with what was expected and what was found, then the rest in order.
+ */
+export function reportLines(
+  report: VerificationReport | undefined,
+  indent = '    ',
+): string {
+  if (!report) return `${indent}(no verification report recorded)`;
+  const lines: string[] = [];
+  for (const c of checksFailingFirst(report.checks)) {
+    const where = c.material ? ` [${c.material.path}]` : '';
+    const head = `${indent}${OUTCOME_MARK[c.outcome]} ${c.id}${where}`;
+    if (c.outcome === 'skipped' || c.outcome === 'not_applicable') {
+      lines.push(`${head}: ${safe(c.why ?? '')}`);
+      continue;
+    }
+    lines.push(c.reason ? `${head} (${safe(c.reason)})` : head);
+    if (c.expected) lines.push(`${indent}       expected: ${safe(c.expected)}`);
+    if (c.found) lines.push(`${indent}       found:    ${safe(c.found)}`);
+    if (c.outcome === 'fail' && c.time)
+      lines.push(
+        `${indent}       time:     ${safe(c.time.at)} (${safe(c.time.source)})`,
+      );
   }
   return lines.join('\n');
 }

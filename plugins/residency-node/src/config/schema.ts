@@ -98,6 +98,7 @@ export const RESIDENCY_CONFIG_SHAPE: ConfigShape = object({
         }),
       ),
       minSignatures: value,
+      maxAge: object({ provenance: value, sbom: value, residency: value }),
     }),
   ),
 });

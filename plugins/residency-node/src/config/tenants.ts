@@ -1,6 +1,7 @@
 import type { ConfigReader, ResidencySettings } from '../api';
 import { compileRule } from '../cel';
 import { identityMatcher } from './identityPattern';
+import { parseDurationSeconds } from '../report';
 import {
   checkRegion,
   ConfigIssues,
@@ -64,7 +65,40 @@ function readTenant(
     rules: readRules(tc, path),
     identities,
     ...readMinSignatures(tc, path),
+    ...readMaxAge(tc, path),
   };
+}
+
+/**
+ * `maxAge`: per attestation kind, the largest age of the newest verified attestation,
+ * as `<n>s|m|h|d|w` (e.g. `7d`); measured from its trustworthy signed time.
+ */
+function readMaxAge(
+  tc: ConfigReader,
+  path: string,
+): { maxAgeSeconds?: NonNullable<Tenant['maxAgeSeconds']> } {
+  const conf = read(`${path}.maxAge`, () => tc.getOptionalConfig('maxAge'));
+  if (!conf) return {};
+  const out: NonNullable<Tenant['maxAgeSeconds']> = {};
+  for (const kind of conf.keys()) {
+    const kpath = `${path}.maxAge.${kind}`;
+    if (kind !== 'provenance' && kind !== 'sbom' && kind !== 'residency')
+      fail(
+        'config_invalid',
+        kpath,
+        'maxAge applies to provenance, sbom or residency',
+      );
+    const text = read(kpath, () => conf.getString(kind));
+    const seconds = parseDurationSeconds(text);
+    if (seconds === undefined)
+      fail(
+        'config_invalid',
+        kpath,
+        'maxAge must be a duration such as 30m, 12h, 7d or 2w',
+      );
+    out[kind] = seconds;
+  }
+  return Object.keys(out).length > 0 ? { maxAgeSeconds: out } : {};
 }
 
 /** `minSignatures`: distinct signers a tenant asks for (1 to 16; default 1). */

@@ -66,5 +66,6 @@ export function policyOf(
     policy.identities = t.identities.map(i => ({ ...i }));
   if (t.minSignatures !== undefined && t.minSignatures > 1)
     policy.minSignatures = t.minSignatures;
+  if (t.maxAgeSeconds) policy.maxAgeSeconds = { ...t.maxAgeSeconds };
   return policy;
 }

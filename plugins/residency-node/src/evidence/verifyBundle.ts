@@ -597,12 +597,29 @@ function diff(
     ]);
     for (const k of [...keys].sort()) {
       if (recorded[k] === undefined && recomputed[k] === undefined) continue;
+      if (isUnrecordedReport(k, recorded) || isReportDuration(k, path))
+        continue;
       diff(recorded[k], recomputed[k], `${path}.${k}`, out, cap);
     }
     return;
   }
   if (canonicalJsonSafe(recorded) !== canonicalJsonSafe(recomputed))
     out.push(path);
+}
+
+/**
+ * The verification report is compared check by check, except for wall-clock
+ * durations; a record written before reports existed has none, and still verifies.
+ */
+function isUnrecordedReport(
+  key: string,
+  recorded: Record<string, unknown>,
+): boolean {
+  return key === 'report' && recorded.report === undefined;
+}
+
+function isReportDuration(key: string, path: string): boolean {
+  return key === 'durationMs' && /\.report\.checks\[\d+\]$/.test(path);
 }
 
 function canonicalJsonSafe(v: unknown): string {

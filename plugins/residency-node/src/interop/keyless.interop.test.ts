@@ -46,6 +46,15 @@ let other: MockSigstore;
 let noCt: MockSigstore;
 /** GitHub's private instance shape: Fulcio without CT, a TSA, no Rekor. */
 let tsaOnly: MockSigstore;
+/**
+ * The same shape, whose clocks stand nine days ahead: a re-scan signed later than one
+ * by `tsaOnly` (the mock's TSA certificates start now, so the past cannot be mocked;
+ * the checks below run ten days ahead instead).
+ */
+let tsaLater: MockSigstore;
+const DAY = 86400;
+const T0 = Math.floor(Date.now() / 1000) * 1000;
+const TEN_DAYS_ON = new Date(T0 + 10 * DAY * 1000);
 
 beforeAll(async () => {
   registry = await startTestRegistry();
@@ -57,6 +66,12 @@ beforeAll(async () => {
     ctlog: false,
     tlog: false,
     tsa: true,
+  });
+  tsaLater = await mockSigstore(dir, 'tsalater', {
+    ctlog: false,
+    tlog: false,
+    tsa: true,
+    clock: new Date(T0 + 9 * DAY * 1000),
   });
 });
 afterAll(async () => {
@@ -76,6 +91,8 @@ async function decide(
   roots: MockSigstore[],
   identities: Identity[],
   require: string[] = ['signature'],
+  tenantPatch: Record<string, unknown> = {},
+  now?: Date,
 ): Promise<EntityResult> {
   const cfg = residencyConfig({
     registries: [{ host: registry.host, region: EU_REGION, insecure: true }],
@@ -86,8 +103,10 @@ async function decide(
   });
   (cfg.tenants as any)['acme-eu'].identities = identities;
   (cfg.tenants as any)['acme-eu'].require = require;
+  Object.assign((cfg.tenants as any)['acme-eu'], tenantPatch);
   const e = DefaultResidencyEngine.create({
     settings: loadResidencySettings(configReaderFromObject({ residency: cfg })),
+    ...(now ? { now: () => now } : {}),
   });
   try {
     const { result } = await e.evaluateEntity({
@@ -347,6 +366,176 @@ describe('keyless cosign .sig (certificate + Rekor SET annotations)', () => {
     expect(r2.images[0].attestations[0].ignored).toBeDefined();
   });
 });
+
+describe('verification report and freshness with trustworthy signed times (issue 19)', () => {
+  const checksOf = (r: EntityResult, path: string) =>
+    r.images[0]
+      .report!.checks.filter(c => c.material?.path === path)
+      .map(c => `${c.id}:${c.outcome}`);
+  const find = (r: EntityResult, id: string, path: string) =>
+    r.images[0].report!.checks.find(
+      c => c.id === id && c.material?.path === path,
+    );
+
+  it('keyless .sig with a Rekor SET: chain, identity, log and timestamp checks name their anchors', async () => {
+    const r = await decide(await keylessImage(eu), [eu], [euIdentity]);
+    expect(codes(r)).toEqual([]);
+    expect(checksOf(r, 'simpleSignatures[0]')).toEqual([
+      'material_parsed:pass',
+      'subject_digest:pass',
+      'signature_verified:pass',
+      'certificate_chain:pass',
+      'identity:pass',
+      'transparency_log:pass',
+      'timestamp:pass',
+      'key_validity:not_applicable',
+      'key_region:pass',
+    ]);
+    expect(find(r, 'identity', 'simpleSignatures[0]')).toMatchObject({
+      expected: `subject ${SUBJECT} from issuer ${ISSUER}`,
+      found: `subject ${SUBJECT} from issuer ${ISSUER}`,
+    });
+    const log = find(r, 'transparency_log', 'simpleSignatures[0]')!;
+    expect(log.trustAnchor).toMatchObject({
+      trustedRoot: 'root-0',
+      identity: { subject: SUBJECT, issuer: ISSUER, region: EU_REGION },
+    });
+    expect(log.trustAnchor?.logId).toMatch(/^[0-9a-f]{64}$/);
+    expect(log.time?.source).toBe('tlog');
+  });
+
+  it('wrong identity: the identity check fails with the expected pattern and the actual SAN', async () => {
+    const r = await decide(
+      await keylessImage(eu, { subject: 'https://github.com/evil/x' }),
+      [eu],
+      [euIdentity],
+    );
+    expect(checksOf(r, 'simpleSignatures[0]').slice(3, 6)).toEqual([
+      'certificate_chain:pass',
+      'identity:fail',
+      'transparency_log:skipped',
+    ]);
+    expect(find(r, 'identity', 'simpleSignatures[0]')).toMatchObject({
+      reason: 'key_untrusted',
+      expected: `subject ${SUBJECT} from issuer ${ISSUER}`,
+      found: `subject https://github.com/evil/x from issuer ${ISSUER}`,
+    });
+  });
+
+  it('maxAge: a keyless attestation timestamped ten days ago is stale for 7d, fresh for 30d', async () => {
+    const ref = await keylessImage(tsaOnly);
+    await pushKeylessAttestations(ref, [
+      { by: tsaOnly, payload: statement(await digestOfTag(ref)) },
+    ]);
+    const roots = [tsaOnly, tsaLater];
+    const require = ['signature', 'provenance'];
+    const stale = await decide(
+      ref,
+      roots,
+      [euIdentity],
+      require,
+      { maxAge: { provenance: '7d' } },
+      TEN_DAYS_ON,
+    );
+    expect(codes(stale)).toEqual(['attestation_stale:provenance']);
+    const why = stale.images[0].reasons[0].details!;
+    expect(why.maxAgeSeconds).toBe(7 * 86400);
+    expect(why.ageSeconds as number).toBeGreaterThanOrEqual(10 * DAY - 600);
+    expect(why.ageSeconds as number).toBeLessThanOrEqual(10 * DAY);
+    expect(find(stale, 'attestation_freshness', 'envelopes[0]')).toMatchObject({
+      outcome: 'fail',
+      reason: 'attestation_stale:provenance',
+      expected: 'signed at most 7d before the check',
+      time: { source: 'rfc3161' },
+    });
+    expect(stale.images[0].attestations[0].signedAt).toBe(
+      find(stale, 'attestation_freshness', 'envelopes[0]')!.time!.at,
+    );
+
+    const fresh = await decide(
+      ref,
+      roots,
+      [euIdentity],
+      require,
+      { maxAge: { provenance: '30d' } },
+      TEN_DAYS_ON,
+    );
+    expect(codes(fresh)).toEqual([]);
+    expect(find(fresh, 'attestation_freshness', 'envelopes[0]')?.outcome).toBe(
+      'pass',
+    );
+  });
+
+  it('a re-scan replaces an old result: the newest by signed time decides, the older is superseded', async () => {
+    const ref = await keylessImage(tsaOnly);
+    const digest = await digestOfTag(ref);
+    await pushKeylessAttestations(ref, [
+      { by: tsaOnly, payload: statement(digest) },
+      { by: tsaLater, payload: statement(digest) },
+    ]);
+    const r = await decide(
+      ref,
+      [tsaOnly, tsaLater],
+      [euIdentity],
+      ['signature', 'provenance'],
+      { maxAge: { provenance: '7d' } },
+      TEN_DAYS_ON,
+    );
+    expect(codes(r)).toEqual([]);
+    expect(r.images[0].attestations[0].superseded).toBe('attestations[1]');
+    expect(r.images[0].attestations[1].superseded).toBeUndefined();
+    expect(find(r, 'attestation_newest', 'envelopes[0]')).toMatchObject({
+      outcome: 'skipped',
+    });
+    expect(find(r, 'attestation_newest', 'envelopes[0]')!.why).toMatch(
+      /^superseded by attestations\[1\], signed later/,
+    );
+    expect(find(r, 'attestation_newest', 'envelopes[1]')?.outcome).toBe('pass');
+    expect(find(r, 'attestation_freshness', 'envelopes[1]')?.outcome).toBe(
+      'pass',
+    );
+  });
+});
+
+/** cosign keyless `attest` with several attestations in one `.att` manifest (one layer each). */
+async function pushKeylessAttestations(
+  ref: string,
+  items: { by: MockSigstore; payload: Buffer }[],
+) {
+  const digest = await digestOfTag(ref);
+  const repo = ref.slice(ref.indexOf('/') + 1, ref.lastIndexOf(':'));
+  const layers = [];
+  for (const { by, payload } of items) {
+    const s = await by.sign(pae(IN_TOTO, payload), SUBJECT, ISSUER);
+    const envelope = JSON.stringify({
+      payloadType: IN_TOTO,
+      payload: payload.toString('base64'),
+      signatures: [{ keyid: '', sig: s.signature }],
+    });
+    const layer = await pushBlob(registry.url, repo, envelope);
+    layers.push({
+      mediaType: MEDIA_DSSE,
+      ...layer,
+      annotations: {
+        predicateType: 'https://slsa.dev/provenance/v1',
+        'dev.sigstore.cosign/certificate': s.certificate,
+        ...(s.rfc3161Timestamp
+          ? { 'dev.sigstore.cosign/rfc3161timestamp': s.rfc3161Timestamp }
+          : {}),
+      },
+    });
+  }
+  const config = await pushBlob(registry.url, repo, '{}');
+  await pushManifest(registry.url, repo, `${digest.replace(':', '-')}.att`, {
+    schemaVersion: 2,
+    mediaType: MEDIA_MANIFEST,
+    config: {
+      mediaType: 'application/vnd.oci.image.config.v1+json',
+      ...config,
+    },
+    layers,
+  });
+}
 
 /** The digest a `host/repo:tag` reference was pushed as. */
 async function digestOfTag(ref: string): Promise<string> {

@@ -40,7 +40,13 @@ import {
   subjectMatches,
   type Statement,
 } from './statement';
-import type { Check, Signer, VerifyContext } from './types';
+import type {
+  Check,
+  FailedStep,
+  Signer,
+  SignedTime,
+  VerifyContext,
+} from './types';
 import type { TrustedKey } from '../keys';
 import type { VerifyError } from '../errors';
 
@@ -182,6 +188,16 @@ export function verifierMessage(e: unknown): {
   };
 }
 
+/** The report step a @sigstore/verify error code belongs to. */
+export function verifierStep(e: unknown): FailedStep {
+  const code = (e as { code?: string })?.code ?? '';
+  if (code.startsWith('TLOG_')) return 'transparency_log';
+  if (code === 'CERTIFICATE_ERROR') return 'certificate_chain';
+  if (code === 'TIMESTAMP_ERROR') return 'timestamp';
+  if (code === 'UNTRUSTED_SIGNER_ERROR') return 'identity';
+  return 'signature_verified';
+}
+
 /** A verifier failure as one of our reasons (code kept in details, message ours). */
 export function mapVerifierError(e: unknown, role: Check['role']): Reason {
   const code = (e as { code?: string })?.code;
@@ -233,11 +249,21 @@ function identityMatches(
 
 /** The signed times an entity carries (RFC 3161 signing times, tlog integrated times). */
 function signedTimesOf(entity: SignedEntity): Date[] {
-  const out: Date[] = [];
+  return signedTimesDetailed(entity).map(t => t.at);
+}
+
+/** The same times, each with where it came from (log id for log entries). */
+function signedTimesDetailed(entity: SignedEntity): SignedTime[] {
+  const out: SignedTime[] = [];
   for (const t of entity.timestamps) {
-    if (t.$case === 'timestamp-authority') out.push(t.timestamp.signingTime);
+    if (t.$case === 'timestamp-authority')
+      out.push({ source: 'rfc3161', at: t.timestamp.signingTime });
     else if (t.tlogEntry.inclusionPromise)
-      out.push(new Date(Number(t.tlogEntry.integratedTime) * 1000));
+      out.push({
+        source: 'tlog',
+        at: new Date(Number(t.tlogEntry.integratedTime) * 1000),
+        logId: Buffer.from(t.tlogEntry.logId?.keyId ?? []).toString('hex'),
+      });
   }
   return out;
 }
@@ -257,9 +283,10 @@ export function verifyCertificateEntity(
   ctx: Pick<VerifyContext, 'trustedRoots' | 'identities' | 'at'>,
   role: Check['role'],
   options: { ignoreSct?: boolean } = {},
-): { signer: Signer } | { error: Reason } {
+): { signer: Signer } | { error: Reason; step: FailedStep } {
   if (ctx.trustedRoots.length === 0) {
     return {
+      step: 'certificate_chain',
       error: reason(
         'key_untrusted',
         'Certificate-signed material, but no trusted roots are configured.',
@@ -292,6 +319,7 @@ export function verifyCertificateEntity(
     const future = futureTime(signedTimesOf(entity), ctx.at);
     if (future) {
       return {
+        step: 'timestamp',
         error: reason(
           role === 'signature' ? 'signature_invalid' : 'attestation_invalid',
           `A signed time (${future.toISOString()}) lies after the verification time (${ctx.at.toISOString()}); it is refused.`,
@@ -307,6 +335,7 @@ export function verifyCertificateEntity(
     const match = identityMatches(ctx.identities, subject, issuer);
     if (!match) {
       return {
+        step: 'identity',
         error: reason(
           'key_untrusted',
           'The certificate identity is not a configured identity of this tenant.',
@@ -327,18 +356,23 @@ export function verifyCertificateEntity(
         },
         region: match.region,
         timeSource: 'trusted-timestamp',
+        times: signedTimesDetailed(entity),
       },
     };
   }
   if (firstError === undefined) {
     return {
+      step: 'certificate_chain',
       error: reason(
         'key_untrusted',
         'No configured trusted root has a certificate authority.',
       ),
     };
   }
-  return { error: mapVerifierError(firstError, role) };
+  return {
+    error: mapVerifierError(firstError, role),
+    step: verifierStep(firstError),
+  };
 }
 
 /**
@@ -407,6 +441,8 @@ export function verifyBundle(
     return failed(
       { ...base0, role: 'signature' },
       reason('signature_invalid', `Sigstore bundle rejected: ${parsed.error}.`),
+      undefined,
+      'material_parsed',
     );
   }
   let bundle: Bundle = parsed;
@@ -427,6 +463,8 @@ export function verifyBundle(
             payloadType: env.payloadType.slice(0, 200),
           },
         ),
+        undefined,
+        'material_parsed',
       );
     }
   } else {
@@ -437,6 +475,8 @@ export function verifyBundle(
           'signature_invalid',
           'The image manifest is not available to check a message signature.',
         ),
+        undefined,
+        'subject_digest',
       );
     }
     artifact = ctx.manifest;
@@ -463,6 +503,8 @@ export function verifyBundle(
             messageDigest: `sha256:${Buffer.from(md.digest).toString('hex')}`,
           },
         ),
+        undefined,
+        'subject_digest',
       );
     }
   }
@@ -494,11 +536,15 @@ export function verifyBundle(
         'signature_invalid',
         'Sigstore bundle rejected: its signing material (certificate or key) is unusable.',
       ),
+      undefined,
+      'material_parsed',
     );
   }
 
   let signer: Signer | undefined;
-  let statusError: { error: Reason; signer: Signer } | undefined;
+  let statusError:
+    | { error: Reason; signer: Signer; step: FailedStep }
+    | undefined;
   if (!keyless) {
     const hint = vm.$case === 'publicKey' ? vm.publicKey.hint : '';
     const verifying: { key: TrustedKey; times: Date[] }[] = [];
@@ -544,6 +590,8 @@ export function verifyBundle(
             'The bundle is not signed by any configured key.',
             hint ? { hint: hint.slice(0, 200) } : undefined,
           ),
+          undefined,
+          'signature_verified',
         );
       }
       return failed(
@@ -551,23 +599,30 @@ export function verifyBundle(
         lastError
           ? mapVerifierError(lastError, failRole)
           : reason('key_untrusted', 'No keys are configured.'),
+        undefined,
+        lastError ? verifierStep(lastError) : 'signature_verified',
       );
     }
     // a usable key wins over a revoked/expired one
     for (const v of verifying) {
       const picked = pickSigner([v.key], v.times, ctx.at);
       if ('signer' in picked) {
-        signer = picked.signer;
+        signer = {
+          ...picked.signer,
+          times: v.times.length > 0 ? signedTimesDetailed(entity) : [],
+        };
         break;
       }
       statusError ??= {
         error: picked.error,
         signer: { key: v.key.info, region: v.key.info.region },
+        step: picked.step,
       };
     }
   } else {
     const outcome = verifyCertificateEntity(entity, ctx, role);
-    if ('error' in outcome) return failed({ ...base0, role }, outcome.error);
+    if ('error' in outcome)
+      return failed({ ...base0, role }, outcome.error, undefined, outcome.step);
     signer = outcome.signer;
   }
 
@@ -581,6 +636,7 @@ export function verifyBundle(
         { ...base0, role: 'attestation' },
         reason('malformed_statement', ve.message, ve.details),
         signer ?? statusError?.signer,
+        'statement_parsed',
       );
     }
     role =
@@ -600,10 +656,17 @@ export function verifyBundle(
           },
         ),
         signer ?? statusError?.signer,
+        'subject_digest',
       );
     }
   }
   const withRole = { ...base0, role, ...(statement ? { statement } : {}) };
-  if (!signer) return failed(withRole, statusError!.error, statusError!.signer);
+  if (!signer)
+    return failed(
+      withRole,
+      statusError!.error,
+      statusError!.signer,
+      statusError!.step,
+    );
   return { ...withRole, verified: true, signer };
 }

@@ -3,7 +3,7 @@ import type {
   Reason,
 } from '@residency-dev/plugin-residency-common';
 import { keyStatus, verifyRaw, type TrustedKey } from '../keys';
-import type { Check, Signer } from './types';
+import type { Check, FailedStep, Signer } from './types';
 
 export function reason(
   code: Reason['code'],
@@ -47,11 +47,12 @@ export function pickSigner(
   verifying: TrustedKey[],
   trustedTimes: Date[],
   at: Date,
-): { signer: Signer } | { error: Reason; key: TrustedKey } {
+): { signer: Signer } | { error: Reason; key: TrustedKey; step: FailedStep } {
   const future = futureTime(trustedTimes, at);
   if (future) {
     return {
       key: verifying[0],
+      step: 'timestamp',
       error: reason(
         'signature_invalid',
         `A signed time (${future.toISOString()}) lies after the verification time (${at.toISOString()}); it is refused.`,
@@ -59,7 +60,9 @@ export function pickSigner(
       ),
     };
   }
-  let firstError: { error: Reason; key: TrustedKey } | undefined;
+  let firstError:
+    | { error: Reason; key: TrustedKey; step: FailedStep }
+    | undefined;
   for (const k of verifying) {
     const st = keyStatus(k.info, trustedTimes, at);
     if (st.ok) {
@@ -71,7 +74,11 @@ export function pickSigner(
         },
       };
     }
-    firstError ??= { error: reason(st.code, st.message, st.details), key: k };
+    firstError ??= {
+      error: reason(st.code, st.message, st.details),
+      key: k,
+      step: 'key_validity',
+    };
   }
   return firstError!;
 }
@@ -80,6 +87,13 @@ export function failed(
   base: Omit<Check, 'verified'>,
   error: Reason,
   signer?: Signer,
+  step?: FailedStep,
 ): Check {
-  return { ...base, verified: false, error, ...(signer ? { signer } : {}) };
+  return {
+    ...base,
+    verified: false,
+    error,
+    ...(signer ? { signer } : {}),
+    ...(step ? { failedAt: step } : {}),
+  };
 }

@@ -14,7 +14,7 @@ import {
   subjectMatches,
   type Statement,
 } from './statement';
-import type { Check, Signer, VerifyContext } from './types';
+import type { Check, FailedStep, Signer, VerifyContext } from './types';
 import type { Reason } from '@residency-dev/plugin-residency-common';
 import { toSignedEntity } from '@sigstore/verify';
 import { keylessBundle, type KeylessAnnotations } from './simplesigning';
@@ -106,7 +106,12 @@ export function verifyEnvelope(
   try {
     env = parseEnvelope(input.envelope);
   } catch (e) {
-    return failed(base, reason('attestation_invalid', (e as Error).message));
+    return failed(
+      base,
+      reason('attestation_invalid', (e as Error).message),
+      undefined,
+      'material_parsed',
+    );
   }
   if (env.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
     return failed(
@@ -118,6 +123,8 @@ export function verifyEnvelope(
           payloadType: env.payloadType.slice(0, 200),
         },
       ),
+      undefined,
+      'material_parsed',
     );
   }
   // verify: PAE binds payloadType and byte lengths
@@ -142,6 +149,8 @@ export function verifyEnvelope(
         'attestation_invalid',
         'The attestation signature does not verify with any configured key.',
       ),
+      undefined,
+      'signature_verified',
     );
   }
   // A configured key signed it: from here on a failure is that signer's, a violation.
@@ -151,10 +160,12 @@ export function verifyEnvelope(
   const withStatement = { ...base, statement: checked.statement };
   const picked = pickSigner(verifying, [], ctx.at);
   if ('error' in picked) {
-    return failed(withStatement, picked.error, {
-      key: picked.key.info,
-      region: picked.key.info.region,
-    });
+    return failed(
+      withStatement,
+      picked.error,
+      { key: picked.key.info, region: picked.key.info.region },
+      picked.step,
+    );
   }
   return { ...withStatement, verified: true, signer: picked.signer };
 }
@@ -176,6 +187,7 @@ function checkStatement(
         base,
         reason('malformed_statement', ve.message, ve.details),
         by,
+        'statement_parsed',
       ),
     };
   }
@@ -194,6 +206,7 @@ function checkStatement(
           },
         ),
         by,
+        'subject_digest',
       ),
     };
   }
@@ -212,6 +225,7 @@ function verifyKeylessEnvelope(
   base: Omit<Check, 'verified'>,
 ): Check {
   let last: Reason | undefined;
+  let lastStep: FailedStep = 'material_parsed';
   for (const s of env.signatures) {
     const assembled = keylessBundle(input, {
       dsseEnvelope: {
@@ -225,6 +239,7 @@ function verifyKeylessEnvelope(
         'attestation_invalid',
         `Keyless attestation rejected: ${assembled.error}.`,
       );
+      lastStep = 'material_parsed';
       continue;
     }
     let entity;
@@ -235,11 +250,13 @@ function verifyKeylessEnvelope(
         'attestation_invalid',
         'Keyless attestation rejected: its certificate or log entry is unusable.',
       );
+      lastStep = 'material_parsed';
       continue;
     }
     const outcome = verifyCertificateEntity(entity, ctx, 'attestation');
     if ('error' in outcome) {
       last = outcome.error;
+      lastStep = outcome.step;
       continue;
     }
     const checked = checkStatement(env, ctx, base, outcome.signer);
@@ -255,5 +272,7 @@ function verifyKeylessEnvelope(
     base,
     last ??
       reason('attestation_invalid', 'The attestation carries no signature.'),
+    undefined,
+    lastStep,
   );
 }

@@ -116,6 +116,8 @@ export function verifySimpleSignature(
         'signature_invalid',
         `Simple-signing payload rejected: ${parsed.error}.`,
       ),
+      undefined,
+      'material_parsed',
     );
   }
   const sig = decodeBase64(input.signature, MAX_SIGNATURE_BYTES);
@@ -126,6 +128,8 @@ export function verifySimpleSignature(
         'signature_invalid',
         'Signature annotation is not valid base64 of a signature.',
       ),
+      undefined,
+      'material_parsed',
     );
   }
   // validate: the signed digest must be the image digest (checked before any crypto)
@@ -140,6 +144,8 @@ export function verifySimpleSignature(
           imageDigest: ctx.digest,
         },
       ),
+      undefined,
+      'subject_digest',
     );
   }
   // verify against every pinned key
@@ -159,6 +165,8 @@ export function verifySimpleSignature(
           'key_untrusted',
           'The signature verifies only with its embedded certificate, which is not trusted configuration.',
         ),
+        undefined,
+        'signature_verified',
       );
     }
     return failed(
@@ -167,6 +175,8 @@ export function verifySimpleSignature(
         'signature_invalid',
         'The signature does not verify with any configured key.',
       ),
+      undefined,
+      'signature_verified',
     );
   }
   // Trustworthy time only from a Rekor SET that verifies against a configured
@@ -174,12 +184,23 @@ export function verifySimpleSignature(
   const times = rekorTime(input.rekorBundle, sig, input.payload, ctx);
   const picked = pickSigner(verifying, times, ctx.at);
   if ('error' in picked) {
-    return failed(base, picked.error, {
-      key: picked.key.info,
-      region: picked.key.info.region,
-    });
+    return failed(
+      base,
+      picked.error,
+      { key: picked.key.info, region: picked.key.info.region },
+      picked.step,
+    );
   }
-  return { ...base, verified: true, signer: picked.signer };
+  const logId = times.length > 0 ? rekorLogId(input.rekorBundle) : undefined;
+  const signer = {
+    ...picked.signer,
+    times: times.map(at => ({
+      source: 'tlog' as const,
+      at,
+      ...(logId ? { logId } : {}),
+    })),
+  };
+  return { ...base, verified: true, signer };
 }
 
 /**
@@ -205,6 +226,8 @@ function verifyKeylessSimpleSignature(
         'signature_invalid',
         `Keyless signature rejected: ${assembled.error}.`,
       ),
+      undefined,
+      'material_parsed',
     );
   }
   let entity;
@@ -217,10 +240,13 @@ function verifyKeylessSimpleSignature(
         'signature_invalid',
         'Keyless signature rejected: its certificate or log entry is unusable.',
       ),
+      undefined,
+      'material_parsed',
     );
   }
   const keyless = verifyCertificateEntity(entity, ctx, 'signature');
-  if ('error' in keyless) return failed(base, keyless.error);
+  if ('error' in keyless)
+    return failed(base, keyless.error, undefined, keyless.step);
   return { ...base, verified: true, signer: keyless.signer };
 }
 
@@ -351,6 +377,20 @@ export function keylessBundle(
     return { bundle };
   } catch {
     return { error: 'its annotations do not form a valid Sigstore bundle' };
+  }
+}
+
+/** The log id (hex) named by a Rekor bundle annotation already verified by rekorTime. */
+function rekorLogId(rekorBundle: string | undefined): string | undefined {
+  try {
+    const doc = parseStrictJson(rekorBundle ?? '', {
+      maxLength: 256 * 1024,
+      maxDepth: 8,
+    });
+    const id = isObject(doc) && isObject(doc.Payload) ? doc.Payload.logID : '';
+    return typeof id === 'string' ? id.slice(0, 128) : undefined;
+  } catch {
+    return undefined;
   }
 }
 

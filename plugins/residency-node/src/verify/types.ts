@@ -5,6 +5,29 @@ import type {
 import type { TrustedKey } from '../keys';
 import type { Statement } from './statement';
 
+/** A trustworthy signed time: a verified log entry or RFC 3161 timestamp. */
+export interface SignedTime {
+  source: 'tlog' | 'rfc3161';
+  at: Date;
+  /** Hex log id of the transparency log entry. */
+  logId?: string;
+}
+
+/**
+ * The step of a signature/attestation check that failed (the verification report
+ * marks the steps before it passed and the ones after it skipped).
+ */
+export type FailedStep =
+  | 'material_parsed'
+  | 'signature_verified'
+  | 'certificate_chain'
+  | 'identity'
+  | 'transparency_log'
+  | 'timestamp'
+  | 'key_validity'
+  | 'statement_parsed'
+  | 'subject_digest';
+
 /** Who signed, as established from configuration only. */
 export interface Signer {
   /** Pinned key that verified (key-based). */
@@ -20,6 +43,8 @@ export interface Signer {
   region: string;
   /** How the key validity time was established. */
   timeSource?: 'trusted-timestamp' | 'verification-time';
+  /** The trustworthy signed times that were verified (empty: verification time only). */
+  times?: SignedTime[];
 }
 
 /** The outcome of checking one signature, envelope or bundle. */
@@ -35,6 +60,8 @@ export interface Check {
   signer?: Signer;
   statement?: Statement;
   error?: Reason;
+  /** The step that failed, when `error` is set. */
+  failedAt?: FailedStep;
 }
 
 /** Context of a check: trust material from configuration only. */

@@ -53,7 +53,10 @@ export async function mockSigstore(
   name: string,
   opts: { tlog?: boolean; ctlog?: boolean; tsa?: boolean; clock?: Date } = {},
 ): Promise<MockSigstore> {
-  const clock = opts.clock ?? nowSeconds();
+  // One second ahead: the mock's TSA and root certificates start at the wall clock
+  // (truncated to the second when encoded), so a clock taken just before a second
+  // boundary would sign timestamps before its own TSA certificate and fail at random.
+  const clock = opts.clock ?? new Date(nowSeconds().getTime() + 1000);
   const keyPair = () => generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const ctLog = await initializeCTLog(keyPair(), clock);
   const useCt = opts.ctlog ?? true;

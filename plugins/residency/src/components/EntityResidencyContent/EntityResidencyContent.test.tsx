@@ -261,6 +261,55 @@ describe('EntityResidencyContent', () => {
     expect((await screen.findAllByText('Resident')).length).toBeGreaterThan(0);
   });
 
+  it('an auditor expands the checklist of an image: failing checks first, expected vs found', async () => {
+    const image = makeStatus().images[0];
+    await render(
+      fakeApi({
+        getStatus: async () =>
+          makeStatus({
+            decision: 'non_compliant',
+            images: [
+              {
+                ...image,
+                decision: 'non_compliant',
+                report: {
+                  schema: 'https://residency.dev/verification-report/v1',
+                  checks: [
+                    { id: 'manifest_hashed', outcome: 'pass' },
+                    {
+                      id: 'requirement',
+                      outcome: 'fail',
+                      reason: 'attestation_stale:sbom',
+                      expected:
+                        'sbom: a verified sbom attestation from a trusted in-boundary signer',
+                      found: 'verified, but stale',
+                    },
+                  ],
+                },
+              },
+            ],
+          }),
+        listEvidence: async () => ({ items: [] }),
+        verifyChain: async () => ({ entityRef: 'x', ok: true, length: 0 }),
+      }),
+    );
+    await userEvent.click(
+      await screen.findByRole('button', {
+        name: `Checks of image ${image.reference}`,
+      }),
+    );
+    const items = within(
+      screen.getByRole('list', {
+        name: `Checklist of image ${image.reference}`,
+      }),
+    ).getAllByRole('listitem');
+    expect(items[0]).toHaveAccessibleName('Tenant requirement met: failed');
+    expect(items[0]).toHaveTextContent('Found: verified, but stale');
+    expect(items[1]).toHaveAccessibleName(
+      'Manifest bytes match the digest: passed',
+    );
+  });
+
   it('reports a broken chain with the first broken record', async () => {
     await render(
       fakeApi({

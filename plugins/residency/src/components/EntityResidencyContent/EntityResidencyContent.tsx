@@ -12,6 +12,7 @@ import { isResidencyAvailable } from '../../helpers';
 import {
   EntityOverview,
   ImageList,
+  VerificationChecklist,
   MissingAnnotation,
   RefreshButton,
   RefreshNotice,
@@ -99,6 +100,12 @@ export function EntityResidencyContent() {
           {loading && <Progress />}
           {!loading && status && status.images.length > 0 && (
             <ImageList images={status.images} context={{ tenants }} />
+          )}
+          {!loading && status?.report && (
+            <VerificationChecklist
+              report={status.report}
+              subject="the entity (tenant, images, rules)"
+            />
           )}
           {!loading && (!status || status.images.length === 0) && (
             <EmptyState

@@ -17,6 +17,7 @@ import { ResidencyStatus, formatTime } from './status';
 import { ReasonList } from './ReasonList';
 import { SafeLink, displayValue } from './SafeLink';
 import type { ReasonContext } from './advice';
+import { VerificationChecklist } from './VerificationChecklist';
 
 const useStyles = makeStyles(theme => ({
   root: {
@@ -320,6 +321,10 @@ export function ImageDetails(props: {
           <ImageFacts image={image} />
         </AccordionDetails>
       </Accordion>
+      <VerificationChecklist
+        report={image.report}
+        subject={`image ${image.reference}`}
+      />
     </section>
   );
 }

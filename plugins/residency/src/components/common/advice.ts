@@ -39,6 +39,8 @@ const PROBLEMS: Record<BaseReasonCode, string> = {
   key_expired: 'The signing key was outside its validity window',
   key_revoked: 'The signing key was revoked',
   attestation_missing: 'A required attestation is missing',
+  attestation_stale:
+    'A required attestation is too old, or cannot prove its age',
   attestation_invalid: 'An attestation did not verify',
   subject_mismatch: 'An attestation is for a different image',
   malformed_statement: 'An attestation is not a well-formed in-toto statement',

@@ -10,3 +10,4 @@ export * from './useEntityStatus';
 export * from './advice';
 export * from './useTenantNames';
 export * from './RefreshNotice';
+export * from './VerificationChecklist';

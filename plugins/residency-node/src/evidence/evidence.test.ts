@@ -17,8 +17,10 @@ import {
   canonicalJson,
   chainRecord,
   recordHashOf,
+  sha256Hex,
   verifyEvidenceBundle,
 } from '.';
+import { publicGoodTrustedRoot } from '../config';
 import {
   addEnvelope,
   addMessageBundle,
@@ -453,6 +455,26 @@ describe("the bundle's policy and registries against the auditor's configuration
         'key_changed evidence.record.trust.keys[0].validUntil',
       ]);
     }
+  });
+
+  it('trusted_root_not_configured: a trusted root the auditor does not trust (even the embedded public-good one)', async () => {
+    const { settings } = await makeRecord();
+    const b = await forged(r => {
+      r.trust.trustedRoots = [
+        {
+          name: 'public-good',
+          sha256: sha256Hex(publicGoodTrustedRoot()),
+        },
+      ];
+    });
+    expect(verifyEvidenceBundle(clone(b)).ok).toBe(true);
+    for (const scope of ['configuration', 'keys']) {
+      expect(codesAt(b, settings, scope)).toEqual([
+        'trusted_root_not_configured evidence.record.trust.trustedRoots[0]',
+      ]);
+    }
+    const trusting = settingsWith({ trustedRoots: [{ publicGood: true }] });
+    expect(codesAt(b, trusting, 'keys')).toEqual([]);
   });
 
   it("scope 'keys' compares keys and boundaries only; requirements and registries stay as recorded", async () => {

@@ -525,22 +525,33 @@ describe('property: the evidence-bundle reader on arbitrary input (issue 12, Als
         ),
       ),
     })).v;
+    const settings = settingsWith();
     fc.assert(
-      fc.property(json, doc => {
-        const v = verifyEvidenceBundle(doc);
-        expect(v.ok).toBe(false);
-        expect(v.problems.length).toBeGreaterThan(0);
-        for (const p of v.problems) {
-          expect(typeof p.path).toBe('string');
-          expect(typeof p.check).toBe('string');
-        }
-      }),
+      fc.property(
+        json,
+        fc.constantFrom(undefined, 'configuration', 'keys'),
+        (doc, scope) => {
+          // Also with the auditor's trust: the comparisons never throw either.
+          const v = scope
+            ? verifyEvidenceBundle(doc, {
+                settings,
+                scope: scope as 'configuration' | 'keys',
+              })
+            : verifyEvidenceBundle(doc);
+          expect(v.ok).toBe(false);
+          expect(v.problems.length).toBeGreaterThan(0);
+          for (const p of v.problems) {
+            expect(typeof p.path).toBe('string');
+            expect(typeof p.check).toBe('string');
+          }
+        },
+      ),
       { numRuns: 300 },
     );
   });
 
   it('changing any one leaf of the hashed record of an honest bundle is detected', async () => {
-    const { record } = await makeRecord();
+    const { record, settings } = await makeRecord();
     const honest = bundleOf(clone(record));
     const leaves: (string | number)[][] = [];
     const walk = (v: unknown, path: (string | number)[]) => {
@@ -565,6 +576,8 @@ describe('property: the evidence-bundle reader on arbitrary input (issue 12, Als
           const v = verifyEvidenceBundle(b);
           expect(v.ok).toBe(false);
           expect(v.problems.map(p => p.path)).toContain('evidence.recordHash');
+          const withTrust = verifyEvidenceBundle(b, { settings });
+          expect(withTrust.ok).toBe(false);
         },
       ),
       { numRuns: 200 },

@@ -43,6 +43,7 @@ export function checkAgainstAuditorTrust(
   problems: Problems,
 ): void {
   checkKeyValidity(record.trust.keys, settings, problems);
+  checkTrustedRoots(record.trust.trustedRoots, settings, problems);
   if (!isObj(record.policy)) return;
   checkBoundary(record.policy, settings, problems);
   if (scope === 'configuration') {
@@ -74,6 +75,30 @@ function checkKeyValidity(
           `the configured key has ${f} ${conf[f] ?? '(none)'}`,
         );
       }
+    }
+  });
+}
+
+/**
+ * Each trusted root the record names is one the auditor trusts (by the SHA-256 of its
+ * bytes). Without this, a record naming the public-good root would be checked against
+ * the copy embedded offline although the auditor never said they trust it.
+ */
+function checkTrustedRoots(
+  roots: EvidenceRecord['trust']['trustedRoots'],
+  settings: ResidencySettings,
+  problems: Problems,
+): void {
+  if (!Array.isArray(roots)) return;
+  const ours = new Set((settings.trustedRoots ?? []).map(r => r.sha256));
+  roots.forEach((r, i) => {
+    if (!isObj(r) || !ours.has(String(r.sha256))) {
+      problems.add(
+        'trust',
+        `${P}.trust.trustedRoots[${i}]`,
+        'trusted_root_not_configured',
+        `trusted root ${isObj(r) ? String(r.name) : '?'} is not in your trust`,
+      );
     }
   });
 }

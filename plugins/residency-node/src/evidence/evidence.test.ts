@@ -17,8 +17,10 @@ import {
   canonicalJson,
   chainRecord,
   recordHashOf,
+  sha256Hex,
   verifyEvidenceBundle,
 } from '.';
+import { publicGoodTrustedRoot } from '../config';
 import {
   addEnvelope,
   addMessageBundle,
@@ -455,6 +457,26 @@ describe("the bundle's policy and registries against the auditor's configuration
     }
   });
 
+  it('trusted_root_not_configured: a trusted root the auditor does not trust (even the embedded public-good one)', async () => {
+    const { settings } = await makeRecord();
+    const b = await forged(r => {
+      r.trust.trustedRoots = [
+        {
+          name: 'public-good',
+          sha256: sha256Hex(publicGoodTrustedRoot()),
+        },
+      ];
+    });
+    expect(verifyEvidenceBundle(clone(b)).ok).toBe(true);
+    for (const scope of ['configuration', 'keys']) {
+      expect(codesAt(b, settings, scope)).toEqual([
+        'trusted_root_not_configured evidence.record.trust.trustedRoots[0]',
+      ]);
+    }
+    const trusting = settingsWith({ trustedRoots: [{ publicGood: true }] });
+    expect(codesAt(b, trusting, 'keys')).toEqual([]);
+  });
+
   it("scope 'keys' compares keys and boundaries only; requirements and registries stay as recorded", async () => {
     const { settings } = await makeRecord();
     const b = await forged(r => {
@@ -503,22 +525,33 @@ describe('property: the evidence-bundle reader on arbitrary input (issue 12, Als
         ),
       ),
     })).v;
+    const settings = settingsWith();
     fc.assert(
-      fc.property(json, doc => {
-        const v = verifyEvidenceBundle(doc);
-        expect(v.ok).toBe(false);
-        expect(v.problems.length).toBeGreaterThan(0);
-        for (const p of v.problems) {
-          expect(typeof p.path).toBe('string');
-          expect(typeof p.check).toBe('string');
-        }
-      }),
+      fc.property(
+        json,
+        fc.constantFrom(undefined, 'configuration', 'keys'),
+        (doc, scope) => {
+          // Also with the auditor's trust: the comparisons never throw either.
+          const v = scope
+            ? verifyEvidenceBundle(doc, {
+                settings,
+                scope: scope as 'configuration' | 'keys',
+              })
+            : verifyEvidenceBundle(doc);
+          expect(v.ok).toBe(false);
+          expect(v.problems.length).toBeGreaterThan(0);
+          for (const p of v.problems) {
+            expect(typeof p.path).toBe('string');
+            expect(typeof p.check).toBe('string');
+          }
+        },
+      ),
       { numRuns: 300 },
     );
   });
 
   it('changing any one leaf of the hashed record of an honest bundle is detected', async () => {
-    const { record } = await makeRecord();
+    const { record, settings } = await makeRecord();
     const honest = bundleOf(clone(record));
     const leaves: (string | number)[][] = [];
     const walk = (v: unknown, path: (string | number)[]) => {
@@ -543,6 +576,8 @@ describe('property: the evidence-bundle reader on arbitrary input (issue 12, Als
           const v = verifyEvidenceBundle(b);
           expect(v.ok).toBe(false);
           expect(v.problems.map(p => p.path)).toContain('evidence.recordHash');
+          const withTrust = verifyEvidenceBundle(b, { settings });
+          expect(withTrust.ok).toBe(false);
         },
       ),
       { numRuns: 200 },

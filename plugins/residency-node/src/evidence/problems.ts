@@ -44,6 +44,7 @@ export type EvidenceProblemCode =
   | 'boundary_changed'
   | 'registry_not_configured'
   | 'registry_changed'
+  | 'trusted_root_not_configured'
   | 'trusted_root_unavailable'
   | 'digest_mismatch'
   | 'decision_mismatch'

@@ -58,10 +58,26 @@ describe('verification cache', () => {
     expect(second.result.decision).toBe('compliant');
     // Same checks; only the time of the decision moved.
     expect(second.result.images[0].verifiedAt).toBe(clock.now.toISOString());
-    expect({ ...second.result.images[0], verifiedAt: undefined }).toEqual({
-      ...first.result.images[0],
+    const strip = (image: any) => ({
+      ...image,
       verifiedAt: undefined,
+      report: undefined,
     });
+    expect(strip(second.result.images[0])).toEqual(
+      strip(first.result.images[0]),
+    );
+    // The report lists the same checks with the same outcomes; a check timed by
+    // the verification time names the new time.
+    const outline = (image: any) =>
+      image.report.checks.map((c: any) => [c.id, c.outcome, c.reason]);
+    expect(outline(second.result.images[0])).toEqual(
+      outline(first.result.images[0]),
+    );
+    const times = second.result.images[0].report.checks
+      .filter((c: any) => c.time?.source === 'verification_time')
+      .map((c: any) => c.time.at);
+    expect(times.length).toBeGreaterThan(0);
+    expect(new Set(times)).toEqual(new Set([clock.now.toISOString()]));
   });
 
   it('verifies again under another configuration (a revoked key)', async () => {

@@ -1129,6 +1129,12 @@ export function ruleFacts(
   };
 }
 
+/** A CEL rule's result in words: true, false, or the evaluation error. */
+function ruleOutcome(out: { ok: boolean; error?: string }): string {
+  if (out.ok) return 'true';
+  return out.error ? `error: ${out.error.slice(0, 300)}` : 'false';
+}
+
 /** Decides one entity: tenant checks, each image, then the tenant's CEL rules. */
 export function decideEntity(opts: {
   entityRef: string;
@@ -1264,11 +1270,7 @@ export function decideEntity(opts: {
     const out = evaluateRule(rule.expression, ruleFacts(base));
     const fields = {
       expected: `rule ${rule.id}: ${rule.expression.slice(0, 500)} is true`,
-      found: out.ok
-        ? 'true'
-        : out.error
-        ? `error: ${out.error.slice(0, 300)}`
-        : 'false',
+      found: ruleOutcome(out),
     };
     if (!out.ok) {
       const why = reason(`custom_rule:${rule.id}`, rule.message, {

@@ -13,6 +13,7 @@ import {
   checksFailingFirst,
   type CheckId,
   type CheckOutcome,
+  type TimeSourceKind,
   type VerificationCheck,
   type VerificationReport,
 } from '@residency-dev/plugin-residency-common';
@@ -77,6 +78,12 @@ const OUTCOME_WORDS: Record<CheckOutcome, string> = {
   fail: 'failed',
   skipped: 'skipped',
   not_applicable: 'not applicable',
+};
+
+const TIME_WORDS: Record<TimeSourceKind, string> = {
+  verification_time: 'verification time',
+  tlog: 'transparency log',
+  rfc3161: 'RFC 3161 timestamp',
 };
 
 function OutcomeIcon(props: { outcome: CheckOutcome }) {
@@ -148,13 +155,7 @@ function CheckItem(props: { check: VerificationCheck }) {
         )}
         {c.time && c.outcome === 'fail' && (
           <Typography variant="body2" className={classes.words}>
-            Time used: {displayValue(c.time.at)} (
-            {c.time.source === 'verification_time'
-              ? 'verification time'
-              : c.time.source === 'tlog'
-              ? 'transparency log'
-              : 'RFC 3161 timestamp'}
-            )
+            Time used: {displayValue(c.time.at)} ({TIME_WORDS[c.time.source]})
           </Typography>
         )}
       </div>

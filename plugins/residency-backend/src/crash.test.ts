@@ -31,6 +31,12 @@ const ENTITIES = 40;
 const ENGINE_DELAY_MS = 500;
 const CONCURRENCY = 2;
 
+const T0 = Date.now();
+const seconds = () => ((Date.now() - T0) / 1000).toFixed(1);
+
+/** Every replica's output, printed when a wait times out. */
+const logs: string[] = [];
+
 async function bundleReplica(): Promise<string> {
   // esbuild is the bundler of the Backstage CLI; workspace packages are bundled
   // from source, everything else is required from node_modules at run time.
@@ -77,6 +83,7 @@ function startReplica(options: {
   config: string;
   cwd: string;
   gate: string;
+  start?: string;
   name: string;
 }): Promise<ChildProcess> {
   const child = spawn(
@@ -91,6 +98,7 @@ function startReplica(options: {
         ...process.env,
         NODE_ENV: 'production',
         GATE_FILE: options.gate,
+        ...(options.start ? { START_FILE: options.start } : {}),
         // Reuses compiled code between starts (a cold start takes ~25 s on a
         // loaded 2-core machine, most of it loading modules).
         NODE_COMPILE_CACHE: join(
@@ -120,12 +128,6 @@ function startReplica(options: {
     );
   });
 }
-
-const T0 = Date.now();
-const seconds = () => ((Date.now() - T0) / 1000).toFixed(1);
-
-/** Every replica's output, printed when a wait times out. */
-const logs: string[] = [];
 
 async function waitFor<T>(
   what: string,
@@ -218,10 +220,28 @@ describeOnPg('crash during a full refresh (kill -9, PostgreSQL)', () => {
     // a gate file each), as in a deployment with two replicas.
     const gateA = join(dir, 'gate-a');
     const gateB = join(dir, 'gate-b');
-    const [a, b] = await Promise.all([
-      startReplica({ bundle, config, cwd: dir, gate: gateA, name: 'A' }),
-      startReplica({ bundle, config, cwd: dir, gate: gateB, name: 'B' }),
-    ]);
+    // B loads its modules beside A but starts only after A: two first starts
+    // on an empty database race in the scheduler's table migrations
+    // (duplicate key on create table).
+    const startB = join(dir, 'start-b');
+    const bStarted = startReplica({
+      bundle,
+      config,
+      cwd: dir,
+      gate: gateB,
+      start: startB,
+      name: 'B',
+    });
+    bStarted.catch(() => {});
+    const a = await startReplica({
+      bundle,
+      config,
+      cwd: dir,
+      gate: gateA,
+      name: 'A',
+    });
+    writeFileSync(startB, '');
+    const b = await bStarted;
     children.push(a, b);
     writeFileSync(gateA, '');
     // Mid-pass: some entities done, not all.

@@ -6,7 +6,9 @@
  * the scheduler and claim takeover, not registry speed.
  * Bundled with esbuild and run with NODE_ENV=production by the test.
  * With GATE_FILE set, the catalog answers only once that file exists, so the
- * test can start replicas first and let their refresh begin when it chooses.
+ * test can start replicas first and let their refresh begin when it chooses;
+ * with START_FILE set, the process loads its modules (the slow part of a start)
+ * but starts the backend only once that file exists.
  */
 import { existsSync } from 'node:fs';
 import { createBackend } from '@backstage/backend-defaults';
@@ -71,12 +73,22 @@ backend.add(
     },
   }),
 );
-backend.start().then(
-  () => process.stdout.write('REPLICA_READY\n'),
-  error => {
-    // A backend that failed to start keeps running otherwise; the test would
-    // wait for its refresh in vain.
-    process.stderr.write(`REPLICA_FAILED ${error?.stack ?? error}\n`);
-    process.exit(1);
-  },
-);
+/** With START_FILE set, loads everything but starts only once that file exists. */
+async function whenAllowedToStart() {
+  const start = process.env.START_FILE;
+  while (start && !existsSync(start)) {
+    await new Promise(r => setTimeout(r, 100));
+  }
+}
+
+whenAllowedToStart()
+  .then(() => backend.start())
+  .then(
+    () => process.stdout.write('REPLICA_READY\n'),
+    error => {
+      // A backend that failed to start keeps running otherwise; the test would
+      // wait for its refresh in vain.
+      process.stderr.write(`REPLICA_FAILED ${error?.stack ?? error}\n`);
+      process.exit(1);
+    },
+  );

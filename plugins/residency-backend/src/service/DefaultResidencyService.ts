@@ -18,7 +18,7 @@ import {
 import type { ResidencyEngine } from '@residency-dev/plugin-residency-node';
 import type { ResidencyStore } from '../database/ResidencyStore';
 import { EntityEvaluator, readEntityInputs } from '../refresh/EntityEvaluator';
-import type { ResidencyService } from './ResidencyService';
+import type { ResidencyService, ServiceOptions } from './ResidencyService';
 import {
   aggregateComplianceHistory,
   type ComplianceDay,
@@ -174,10 +174,9 @@ export class DefaultResidencyService implements ResidencyService {
     return this.#store.listEvidence(options);
   }
 
-  async getEvidenceBundle(options: {
-    id: string;
-    credentials: BackstageCredentials;
-  }): Promise<EvidenceBundle> {
+  async getEvidenceBundle(
+    options: ServiceOptions<'getEvidenceBundle'>,
+  ): Promise<EvidenceBundle> {
     const stored = await this.#store.getEvidence({ id: options.id });
     if (!stored) {
       throw new NotFoundError(`No evidence record ${options.id}`);

@@ -1,12 +1,11 @@
 import type {
   EntityResult,
   EntityStatus,
-  EvidenceRecord,
   Reason,
 } from '@residency-dev/plugin-residency-common';
 import { canonicalJson, sha256Hex } from '../chain';
 import { TABLES, now, type DbContext } from '../tables';
-import type { RecordOutcome } from '../ResidencyStore';
+import type { RecordOutcome, StoreOptions } from '../ResidencyStore';
 import { appendEvidence } from './evidence';
 import { storeImageResults } from './imageResults';
 import { isUniqueViolation, type StatusRow } from './rows';
@@ -69,16 +68,6 @@ export function evidenceKeyOf(result: EntityResult): string {
   );
 }
 
-/** What recordEvaluation is given. */
-export interface EvaluationInput {
-  entityRef: string;
-  title?: string;
-  inputsHash: string;
-  result: EntityResult;
-  record: EvidenceRecord;
-  reusedDigests?: ReadonlySet<string>;
-}
-
 /**
  * Stores one evaluation across three tables: the per-digest cache, then in one
  * transaction the evidence append (only when the decision or its inputs
@@ -86,7 +75,7 @@ export interface EvaluationInput {
  */
 export async function recordEvaluation(
   ctx: DbContext,
-  options: EvaluationInput,
+  options: StoreOptions<'recordEvaluation'>,
 ): Promise<{ status: EntityStatus; outcome: RecordOutcome }> {
   // The per-digest cache is written on its own, outside the evidence
   // transaction: it is shared across entities, and holding its rows while
@@ -109,7 +98,7 @@ export async function recordEvaluation(
 
 async function recordOnce(
   ctx: DbContext,
-  options: EvaluationInput,
+  options: StoreOptions<'recordEvaluation'>,
 ): Promise<RecordOutcome> {
   const { entityRef, result, record } = options;
   return ctx.db.transaction(async trx => {

@@ -5,10 +5,15 @@ import {
   type EntityStatus,
   type EntityStatusSummary,
   type Page,
-  type Reason,
 } from '@residency-dev/plugin-residency-common';
+import type { StoreOptions } from '../ResidencyStore';
 import { TABLES, now, type DbContext } from '../tables';
-import { decodeCursor, encodeCursor, toIso, type StatusRow } from './rows';
+import {
+  decodeCursor,
+  pageOf,
+  toIso,
+  type StatusRow,
+} from './rows';
 
 /** The full status of a row (the stored EntityResult plus the row's own columns). */
 export function toStatus(row: StatusRow): EntityStatus {
@@ -51,7 +56,7 @@ function escapeLike(text: string): string {
 
 export async function getStatus(
   ctx: DbContext,
-  options: { entityRef: string },
+  options: StoreOptions<'getStatus'>,
 ): Promise<EntityStatus | undefined> {
   const row = await ctx
     .db<StatusRow>(TABLES.status)
@@ -63,13 +68,7 @@ export async function getStatus(
 /** One page of status summaries, by entity ref, filtered. */
 export async function listStatuses(
   ctx: DbContext,
-  options: {
-    decision?: Decision;
-    tenant?: string;
-    q?: string;
-    cursor?: string;
-    limit: number;
-  },
+  options: StoreOptions<'listStatuses'>,
 ): Promise<Page<EntityStatusSummary>> {
   const filtered = () => {
     const query = ctx.db<StatusRow>(TABLES.status);
@@ -103,19 +102,13 @@ export async function listStatuses(
     query,
     filtered().count({ count: '*' }).first(),
   ]);
-  const items = rows.slice(0, options.limit).map(toSummary);
-  const more = rows.length > options.limit;
-  return {
-    items,
-    ...(more
-      ? {
-          nextCursor: encodeCursor({
-            after: items[items.length - 1].entityRef,
-          }),
-        }
-      : {}),
-    totalCount: Number((countRow as any)?.count ?? 0),
-  };
+  return pageOf({
+    rows,
+    limit: options.limit,
+    countRow,
+    toItem: toSummary,
+    cursorOf: last => ({ after: last.entityRef }),
+  });
 }
 
 /** Entities per tenant ('' for none) and decision. */
@@ -144,7 +137,7 @@ export async function countByTenant(
 /** Full statuses by entity ref after `after` (keyset scan). */
 export async function scanStatuses(
   ctx: DbContext,
-  options: { tenant?: string; after?: string; limit: number },
+  options: StoreOptions<'scanStatuses'>,
 ): Promise<EntityStatus[]> {
   const query = ctx
     .db<StatusRow>(TABLES.status)
@@ -162,7 +155,7 @@ export async function scanStatuses(
 /** The inputs hash each known entity was last evaluated with. */
 export async function getInputsHashes(
   ctx: DbContext,
-  options: { entityRefs: string[] },
+  options: StoreOptions<'getInputsHashes'>,
 ): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   for (let i = 0; i < options.entityRefs.length; i += 500) {
@@ -180,10 +173,7 @@ export async function getInputsHashes(
 /** Marks decided evidence stale after a failed attempt; false when there is none. */
 export async function markStale(
   ctx: DbContext,
-  options: {
-    entityRef: string;
-    attempt: { decision: Decision; reasons: Reason[]; checkedAt: string };
-  },
+  options: StoreOptions<'markStale'>,
 ): Promise<boolean> {
   const updated = await ctx
     .db(TABLES.status)
@@ -204,7 +194,7 @@ export async function markStale(
  */
 export async function deleteStatuses(
   ctx: DbContext,
-  options: { entityRefs: string[] },
+  options: StoreOptions<'deleteStatuses'>,
 ): Promise<void> {
   for (let i = 0; i < options.entityRefs.length; i += 500) {
     const refs = options.entityRefs.slice(i, i + 500);

@@ -47,6 +47,17 @@ function principalRef(credentials: BackstageCredentials): string | undefined {
   return undefined;
 }
 
+/** What {@link DefaultResidencyService.create} needs. */
+export interface DefaultResidencyServiceOptions {
+  store: ResidencyStore;
+  evaluator: EntityEvaluator;
+  catalog: CatalogService;
+  auth: AuthService;
+  refreshLimit?: { perPrincipal: number; windowSeconds: number };
+  /** The clock of the compliance history (tests set it). */
+  now?: () => Date;
+}
+
 /** The residency service without authorization; wrap it in AuthorizedResidencyService. */
 export class DefaultResidencyService implements ResidencyService {
   readonly #store: ResidencyStore;
@@ -56,26 +67,13 @@ export class DefaultResidencyService implements ResidencyService {
   readonly #refreshLimit: { perPrincipal: number; windowSeconds: number };
   readonly #now: () => Date;
 
-  static create(options: {
-    store: ResidencyStore;
-    evaluator: EntityEvaluator;
-    catalog: CatalogService;
-    auth: AuthService;
-    refreshLimit?: { perPrincipal: number; windowSeconds: number };
-    /** The clock of the compliance history (tests set it). */
-    now?: () => Date;
-  }): DefaultResidencyService {
+  static create(
+    options: DefaultResidencyServiceOptions,
+  ): DefaultResidencyService {
     return new DefaultResidencyService(options);
   }
 
-  private constructor(options: {
-    store: ResidencyStore;
-    evaluator: EntityEvaluator;
-    catalog: CatalogService;
-    auth: AuthService;
-    refreshLimit?: { perPrincipal: number; windowSeconds: number };
-    now?: () => Date;
-  }) {
+  private constructor(options: DefaultResidencyServiceOptions) {
     this.#now = options.now ?? (() => new Date());
     this.#refreshLimit = options.refreshLimit ?? DEFAULT_REFRESH_LIMIT;
     this.#store = options.store;

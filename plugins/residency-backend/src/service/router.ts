@@ -197,7 +197,9 @@ export async function createRouter(options: {
     send(res, bundle);
   });
 
-  // The VSAs of an evidence record; authorised exactly like the record's download.
+  // The VSAs of an evidence record; authorised exactly like the record's download
+  // (the same service call), audited through the same audited() with its own
+  // event: the two handlers differ only in what they answer.
   router.get('/evidence/:id/vsa', async (req, res) => {
     const credentials = await credentialsOf(req);
     const id = req.params.id;

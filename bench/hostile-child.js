@@ -8,7 +8,7 @@
 'use strict';
 
 const { readFileSync } = require('node:fs');
-const { engine, settingsOf, TENANT, now } = require('./lib');
+const { engine, settingsOf, TENANT, now, watchRss } = require('./lib');
 
 async function main() {
   const input = JSON.parse(readFileSync(process.argv[2], 'utf8'));
@@ -28,30 +28,18 @@ async function main() {
     global.gc?.();
     await new Promise(r => setTimeout(r, 50));
     global.gc?.();
-    const baseRss = process.memoryUsage().rss;
-    const maxRssBefore = process.resourceUsage().maxRSS * 1024;
-    let peak = baseRss;
-    const timer = setInterval(() => {
-      const r = process.memoryUsage().rss;
-      if (r > peak) peak = r;
-    }, 2);
+    const rss = watchRss(2);
     const t0 = now();
     const { result, record } = await evalOne(reference);
     const ms = now() - t0;
-    clearInterval(timer);
-    const rssAfter = process.memoryUsage().rss;
-    if (rssAfter > peak) peak = rssAfter;
-    const maxRssAfter = process.resourceUsage().maxRSS * 1024;
-    // The kernel's high-water mark catches spikes the sampler may miss; it only says
-    // something about this evaluation if it moved during it.
-    if (maxRssAfter > maxRssBefore && maxRssAfter > peak) peak = maxRssAfter;
+    const peak = rss.stop();
     out.push({
       reference,
       ms,
       decision: result.decision,
       reasons: result.images[0]?.reasons?.map(r => r.code) ?? [],
       error: record.material[0]?.error ?? null,
-      growth: peak - baseRss,
+      growth: peak - rss.baseRss,
     });
   }
   await e.close();

@@ -8,7 +8,7 @@
 require('@backstage/cli-node/config/nodeTransform.cjs');
 
 const engine = require('@residency-dev/plugin-residency-node');
-// A deep import: the package's "exports" only name its entry point.
+// Source internals (limits) are not exported by the package; read them from its tree.
 const source = require('../plugins/residency-node/src/source');
 const kit = require('@residency-dev/signing-kit');
 const common = require('@residency-dev/plugin-residency-common');
@@ -64,21 +64,34 @@ function percentile(values, p) {
   return s[i];
 }
 
-/** Runs fn over items with at most `n` in flight. */
-async function mapLimited(items, n, fn) {
-  const out = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i], i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
-  return out;
-}
-
 const mb = bytes => bytes / MiB;
+
+/**
+ * Watches RSS from now on, sampling every `intervalMs`. stop() returns the peak:
+ * the highest sample, the RSS at stop, and the kernel's high-water mark when it
+ * moved meanwhile (it catches spikes the sampler may miss, and only says
+ * something about this span if it moved during it).
+ */
+function watchRss(intervalMs) {
+  const baseRss = process.memoryUsage().rss;
+  const maxRssBefore = process.resourceUsage().maxRSS * 1024;
+  let peak = baseRss;
+  const timer = setInterval(() => {
+    const r = process.memoryUsage().rss;
+    if (r > peak) peak = r;
+  }, intervalMs);
+  return {
+    baseRss,
+    stop() {
+      clearInterval(timer);
+      const rssAfter = process.memoryUsage().rss;
+      if (rssAfter > peak) peak = rssAfter;
+      const maxRssAfter = process.resourceUsage().maxRSS * 1024;
+      if (maxRssAfter > maxRssBefore && maxRssAfter > peak) peak = maxRssAfter;
+      return peak;
+    },
+  };
+}
 
 module.exports = {
   engine,
@@ -93,6 +106,6 @@ module.exports = {
   settingsOf,
   now,
   percentile,
-  mapLimited,
   mb,
+  watchRss,
 };

@@ -8,20 +8,14 @@
 'use strict';
 
 const { readFileSync } = require('node:fs');
-const { engine, settingsOf, TENANT, now } = require('./lib');
+const { engine, settingsOf, TENANT, now, watchRss } = require('./lib');
 
 async function main() {
   const input = JSON.parse(readFileSync(process.argv[2], 'utf8'));
   const settings = settingsOf(input.config);
   const e = engine.DefaultResidencyEngine.create({ settings });
   global.gc?.();
-  const baseRss = process.memoryUsage().rss;
-  const maxRssBefore = process.resourceUsage().maxRSS * 1024;
-  let peak = baseRss;
-  const timer = setInterval(() => {
-    const r = process.memoryUsage().rss;
-    if (r > peak) peak = r;
-  }, 5);
+  const rss = watchRss(5);
   const t0 = now();
   const { result } = await e.evaluateEntity({
     entityRef: 'component:default/memory',
@@ -29,9 +23,7 @@ async function main() {
     tenant: TENANT,
   });
   const ms = now() - t0;
-  clearInterval(timer);
-  const maxRssAfter = process.resourceUsage().maxRSS * 1024;
-  if (maxRssAfter > maxRssBefore && maxRssAfter > peak) peak = maxRssAfter;
+  const peak = rss.stop();
   await e.close();
   global.gc?.();
   const m = process.memoryUsage();
@@ -39,7 +31,7 @@ async function main() {
     `${JSON.stringify({
       ms,
       decision: result.decision,
-      baseRss,
+      baseRss: rss.baseRss,
       peakRss: peak,
       rssAfter: m.rss,
       heapUsedAfter: m.heapUsed,

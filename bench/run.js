@@ -26,7 +26,6 @@ const {
   settingsOf,
   now,
   percentile,
-  mapLimited,
   mb,
 } = require('./lib');
 const {
@@ -34,6 +33,8 @@ const {
   verificationThroughput,
   apiBench,
 } = require('./backend');
+// The engine's own worker pool (a dependency of residency-node, hoisted).
+const pMap = require('p-map');
 
 const N = Math.max(10, Number(process.env.BENCH_N) || 200);
 const HOSTILE_SIZE = 64 * MiB;
@@ -132,9 +133,8 @@ function cpuMs(start) {
 async function publishAll(target, refOf, n = N) {
   const key = publishAll.key;
   const t0 = now();
-  const published = await mapLimited(
+  const published = await pMap(
     Array.from({ length: n }, (_, i) => i),
-    target.layout ? 2 : 6,
     async i => {
       const repository = target.layout ? 'bench/svc' : `bench/svc-${i}`;
       const tag = target.layout ? `svc-${i}` : 'v1';
@@ -150,6 +150,7 @@ async function publishAll(target, refOf, n = N) {
       });
       return refOf(p.reference);
     },
+    { concurrency: target.layout ? 2 : 6 },
   );
   return { refs: published, ms: now() - t0 };
 }

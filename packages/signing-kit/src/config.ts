@@ -4,7 +4,11 @@
  * (and drift from config.d.ts). It builds plain data; the engine validates it.
  */
 
-/** A key entry of `residency.keys`. */
+/**
+ * A key entry of `residency.keys`. The entry types repeat the shape of
+ * residency-backend's config.d.ts on purpose: the kit does not depend on the
+ * backend, and config.d.ts is Backstage's schema source, which cannot import.
+ */
 export interface ResidencyKeyConfig {
   id: string;
   region?: string;

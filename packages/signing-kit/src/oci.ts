@@ -1,5 +1,10 @@
 /*
  * OCI media types, descriptors and the small JSON helpers shared by the writers.
+ *
+ * The media types and annotations are written here again on purpose, not imported
+ * from residency-node's source/oci.ts: the kit plays cosign's part, and a constant
+ * the engine got wrong must not be copied into the material the engine is tested
+ * against (the interop tests compare both with real cosign output).
  */
 import { createHash } from 'node:crypto';
 

@@ -4,55 +4,27 @@ import {
   resolvePackagePath,
 } from '@backstage/backend-plugin-api';
 import type { Knex } from 'knex';
-import type {
-  ChainVerification,
-  Decision,
-  EntityStatus,
-  EntityStatusSummary,
-  EvidenceSummary,
-  Page,
-  Reason,
-} from '@residency-dev/plugin-residency-common';
 import { isSqlite, type DbContext } from './tables';
-import {
-  admitRefresh,
-  finishRefresh,
-  type RefreshAdmission,
-} from './operations/refreshRequests';
-import { registerConfigGeneration } from './operations/configGenerations';
-import {
-  countByTenant,
-  deleteStatuses,
-  getInputsHashes,
-  getStatus,
-  listStatuses,
-  markStale,
-  scanStatuses,
-  StatusCountCache,
-} from './operations/statuses';
-import {
-  recordEvaluation,
-  type EvaluationInput,
-} from './operations/evaluations';
-import { findImageResult } from './operations/imageResults';
-import {
-  applyRetention,
-  getEvidence,
-  listDecisionLog,
-  listEvidence,
-  verifyChain,
-} from './operations/evidence';
-import {
-  claimEntities,
-  completeClaim,
-  releaseClaim,
-  type ClaimKey,
-} from './operations/claims';
-import type {
-  RecordOutcome,
-  ResidencyStore,
-  StoredEvidence,
-} from './ResidencyStore';
+import { StatusCountCache } from './operations/statuses';
+import * as claims from './operations/claims';
+import * as configGenerations from './operations/configGenerations';
+import * as evaluations from './operations/evaluations';
+import * as evidence from './operations/evidence';
+import * as imageResults from './operations/imageResults';
+import * as refreshRequests from './operations/refreshRequests';
+import * as statuses from './operations/statuses';
+import type { ResidencyStore, StoreOptions } from './ResidencyStore';
+
+/** Every operation, by the store method it serves. */
+const ops = {
+  ...statuses,
+  ...evaluations,
+  ...imageResults,
+  ...evidence,
+  ...claims,
+  ...refreshRequests,
+  ...configGenerations,
+};
 
 const migrationsDir = resolvePackagePath(
   '@residency-dev/plugin-residency-backend',
@@ -95,134 +67,88 @@ export class DatabaseResidencyStore implements ResidencyStore {
     this.#ctx = { db, sqlite: isSqlite(db) };
   }
 
-  async getStatus(options: {
-    entityRef: string;
-  }): Promise<EntityStatus | undefined> {
-    return getStatus(this.#ctx, options);
+  getStatus(options: StoreOptions<'getStatus'>) {
+    return ops.getStatus(this.#ctx, options);
   }
 
-  async listStatuses(options: {
-    decision?: Decision;
-    tenant?: string;
-    q?: string;
-    cursor?: string;
-    limit: number;
-  }): Promise<Page<EntityStatusSummary>> {
-    return listStatuses(this.#ctx, options, this.#counts);
+  listStatuses(options: StoreOptions<'listStatuses'>) {
+    return ops.listStatuses(this.#ctx, options, this.#counts);
   }
 
-  async recordEvaluation(
-    options: EvaluationInput,
-  ): Promise<{ status: EntityStatus; outcome: RecordOutcome }> {
-    const recorded = await recordEvaluation(this.#ctx, options);
+  async recordEvaluation(options: StoreOptions<'recordEvaluation'>) {
+    const recorded = await ops.recordEvaluation(this.#ctx, options);
     // A new decision or title may move the entity between filters (or add it).
     this.#counts.clear();
     return recorded;
   }
 
-  async findImageResult(options: { digest: string; maxAgeSeconds: number }) {
-    return findImageResult(this.#ctx, options);
+  findImageResult(options: StoreOptions<'findImageResult'>) {
+    return ops.findImageResult(this.#ctx, options);
   }
 
-  async listEvidence(options: {
-    entityRef: string;
-    cursor?: string;
-    limit: number;
-  }): Promise<Page<EvidenceSummary>> {
-    return listEvidence(this.#ctx, options);
+  listEvidence(options: StoreOptions<'listEvidence'>) {
+    return ops.listEvidence(this.#ctx, options);
   }
 
-  async getEvidence(options: {
-    id: string;
-  }): Promise<StoredEvidence | undefined> {
-    return getEvidence(this.#ctx, options);
+  getEvidence(options: StoreOptions<'getEvidence'>) {
+    return ops.getEvidence(this.#ctx, options);
   }
 
-  async verifyChain(options: {
-    entityRef: string;
-  }): Promise<ChainVerification> {
-    return verifyChain(this.#ctx, options);
+  verifyChain(options: StoreOptions<'verifyChain'>) {
+    return ops.verifyChain(this.#ctx, options);
   }
 
-  async listDecisionLog() {
-    return listDecisionLog(this.#ctx);
+  listDecisionLog() {
+    return ops.listDecisionLog(this.#ctx);
   }
 
-  async countByTenant(): Promise<Record<string, Record<Decision, number>>> {
-    return countByTenant(this.#ctx);
+  countByTenant() {
+    return ops.countByTenant(this.#ctx);
   }
 
-  async scanStatuses(options: {
-    tenant?: string;
-    after?: string;
-    limit: number;
-  }): Promise<EntityStatus[]> {
-    return scanStatuses(this.#ctx, options);
+  scanStatuses(options: StoreOptions<'scanStatuses'>) {
+    return ops.scanStatuses(this.#ctx, options);
   }
 
-  async getInputsHashes(options: {
-    entityRefs: string[];
-  }): Promise<Map<string, string>> {
-    return getInputsHashes(this.#ctx, options);
+  getInputsHashes(options: StoreOptions<'getInputsHashes'>) {
+    return ops.getInputsHashes(this.#ctx, options);
   }
 
-  async claimEntities(options: {
-    entityRefs: string[];
-    lane: 'full' | 'delta';
-    cycleId: string;
-    claimedBy: string;
-    leaseSeconds: number;
-  }): Promise<string[]> {
-    return claimEntities(this.#ctx, options);
+  claimEntities(options: StoreOptions<'claimEntities'>) {
+    return ops.claimEntities(this.#ctx, options);
   }
 
-  async completeClaim(options: ClaimKey): Promise<void> {
-    await completeClaim(this.#ctx, options);
+  completeClaim(options: StoreOptions<'completeClaim'>) {
+    return ops.completeClaim(this.#ctx, options);
   }
 
-  async markStale(options: {
-    entityRef: string;
-    attempt: { decision: Decision; reasons: Reason[]; checkedAt: string };
-  }): Promise<boolean> {
-    return markStale(this.#ctx, options);
+  markStale(options: StoreOptions<'markStale'>) {
+    return ops.markStale(this.#ctx, options);
   }
 
-  async releaseClaim(options: ClaimKey): Promise<void> {
-    await releaseClaim(this.#ctx, options);
+  releaseClaim(options: StoreOptions<'releaseClaim'>) {
+    return ops.releaseClaim(this.#ctx, options);
   }
 
-  async applyRetention(options: { keepPerEntity: number }): Promise<number> {
-    return applyRetention(this.#ctx, options);
+  applyRetention(options: StoreOptions<'applyRetention'>) {
+    return ops.applyRetention(this.#ctx, options);
   }
 
-  async admitRefresh(options: {
-    entityRef: string;
-    principal: string;
-    holder: string;
-    leaseSeconds: number;
-    limit: number;
-    windowSeconds: number;
-  }): Promise<RefreshAdmission> {
-    return admitRefresh(this.#ctx, options);
+  admitRefresh(options: StoreOptions<'admitRefresh'>) {
+    return ops.admitRefresh(this.#ctx, options);
   }
 
-  async finishRefresh(options: {
-    entityRef: string;
-    holder: string;
-  }): Promise<void> {
-    await finishRefresh(this.#ctx, options);
+  finishRefresh(options: StoreOptions<'finishRefresh'>) {
+    return ops.finishRefresh(this.#ctx, options);
   }
 
-  async registerConfigGeneration(options: {
-    configHash: string;
-    liveSeconds: number;
-  }): Promise<{ newest: boolean; newestHash: string }> {
-    return registerConfigGeneration(this.#ctx, options);
+  registerConfigGeneration(options: StoreOptions<'registerConfigGeneration'>) {
+    return ops.registerConfigGeneration(this.#ctx, options);
   }
 
-  async deleteStatuses(options: { entityRefs: string[] }): Promise<void> {
+  async deleteStatuses(options: StoreOptions<'deleteStatuses'>) {
     this.#counts.clear();
-    await deleteStatuses(this.#ctx, options);
+    await ops.deleteStatuses(this.#ctx, options);
     this.#counts.clear();
   }
 }

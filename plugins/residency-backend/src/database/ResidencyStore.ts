@@ -12,6 +12,22 @@ import type {
   Reason,
 } from '@residency-dev/plugin-residency-common';
 
+/**
+ * The options of a store method. The interface owns every option shape; the
+ * operations in operations/ and the facade take them from here.
+ */
+export type StoreOptions<K extends keyof ResidencyStore> = Parameters<
+  ResidencyStore[K]
+>[0];
+
+/** One replica's claim of an entity in a refresh lane and cycle. */
+export interface ClaimKey {
+  entityRef: string;
+  lane: 'full' | 'delta';
+  cycleId: string;
+  claimedBy: string;
+}
+
 /** What recording an evaluation did to the stored status and evidence. */
 export type RecordOutcome =
   /** A new evidence record was appended (decision or inputs changed). */
@@ -124,12 +140,7 @@ export interface ResidencyStore {
   }): Promise<string[]>;
 
   /** Marks a claimed entity done for the cycle (only if the caller still holds it). */
-  completeClaim(options: {
-    entityRef: string;
-    lane: 'full' | 'delta';
-    cycleId: string;
-    claimedBy: string;
-  }): Promise<void>;
+  completeClaim(options: ClaimKey): Promise<void>;
 
   /**
    * Marks an entity's last good status stale with the reasons of an attempt that
@@ -145,12 +156,7 @@ export interface ResidencyStore {
    * Gives a claim back unfinished (the check was aborted): the entity keeps its
    * status and any replica may claim it again at once. Only the holder releases.
    */
-  releaseClaim(options: {
-    entityRef: string;
-    lane: 'full' | 'delta';
-    cycleId: string;
-    claimedBy: string;
-  }): Promise<void>;
+  releaseClaim(options: ClaimKey): Promise<void>;
 
   /**
    * Retention: keeps the newest `keepPerEntity` records of each chain. The oldest

@@ -13,9 +13,8 @@ import {
   residencyEvidenceReadPermission,
   residencyRefreshPermission,
   residencyTenantsReadPermission,
-  type Decision,
 } from '@residency-dev/plugin-residency-common';
-import type { ResidencyService } from './ResidencyService';
+import type { ResidencyService, ServiceOptions } from './ResidencyService';
 
 /**
  * Every authorization decision of the API, in one place:
@@ -70,22 +69,25 @@ export class AuthorizedResidencyService implements ResidencyService {
     }
   }
 
-  async getStatus(options: {
-    entityRef: string;
-    credentials: BackstageCredentials;
-  }) {
+  /** The entity is visible to the caller (else 404) and the permission allows it (else 403). */
+  async #ensureEntityAllowed(
+    permission: ResourcePermission<'catalog-entity'>,
+    options: { entityRef: string; credentials: BackstageCredentials },
+  ) {
+    await this.#ensureVisible(options.entityRef, options.credentials);
+    await this.#ensureAllowed(
+      permission,
+      options.credentials,
+      options.entityRef,
+    );
+  }
+
+  async getStatus(options: ServiceOptions<'getStatus'>) {
     await this.#ensureVisible(options.entityRef, options.credentials);
     return this.#inner.getStatus(options);
   }
 
-  async listEntities(options: {
-    decision?: Decision;
-    tenant?: string;
-    q?: string;
-    cursor?: string;
-    limit: number;
-    credentials: BackstageCredentials;
-  }) {
+  async listEntities(options: ServiceOptions<'listEntities'>) {
     const page = await this.#inner.listEntities(options);
     if (page.items.length === 0) {
       return page;
@@ -109,39 +111,17 @@ export class AuthorizedResidencyService implements ResidencyService {
     };
   }
 
-  async refresh(options: {
-    entityRef: string;
-    credentials: BackstageCredentials;
-    signal?: AbortSignal;
-  }) {
-    await this.#ensureVisible(options.entityRef, options.credentials);
-    await this.#ensureAllowed(
-      residencyRefreshPermission,
-      options.credentials,
-      options.entityRef,
-    );
+  async refresh(options: ServiceOptions<'refresh'>) {
+    await this.#ensureEntityAllowed(residencyRefreshPermission, options);
     return this.#inner.refresh(options);
   }
 
-  async listEvidence(options: {
-    entityRef: string;
-    cursor?: string;
-    limit: number;
-    credentials: BackstageCredentials;
-  }) {
-    await this.#ensureVisible(options.entityRef, options.credentials);
-    await this.#ensureAllowed(
-      residencyEvidenceReadPermission,
-      options.credentials,
-      options.entityRef,
-    );
+  async listEvidence(options: ServiceOptions<'listEvidence'>) {
+    await this.#ensureEntityAllowed(residencyEvidenceReadPermission, options);
     return this.#inner.listEvidence(options);
   }
 
-  async getEvidenceBundle(options: {
-    id: string;
-    credentials: BackstageCredentials;
-  }) {
+  async getEvidenceBundle(options: ServiceOptions<'getEvidenceBundle'>) {
     const bundle = await this.#inner.getEvidenceBundle(options);
     const entityRef = bundle.evidence.record.entityRef;
     // Same answer as an unknown id, so ids do not reveal hidden entities.
@@ -158,16 +138,8 @@ export class AuthorizedResidencyService implements ResidencyService {
     return bundle;
   }
 
-  async verifyChain(options: {
-    entityRef: string;
-    credentials: BackstageCredentials;
-  }) {
-    await this.#ensureVisible(options.entityRef, options.credentials);
-    await this.#ensureAllowed(
-      residencyEvidenceReadPermission,
-      options.credentials,
-      options.entityRef,
-    );
+  async verifyChain(options: ServiceOptions<'verifyChain'>) {
+    await this.#ensureEntityAllowed(residencyEvidenceReadPermission, options);
     return this.#inner.verifyChain(options);
   }
 
@@ -179,10 +151,7 @@ export class AuthorizedResidencyService implements ResidencyService {
     return this.#inner.listTenants(options);
   }
 
-  async listMismatches(options: {
-    tenant?: string;
-    credentials: BackstageCredentials;
-  }) {
+  async listMismatches(options: ServiceOptions<'listMismatches'>) {
     await this.#ensureAllowed(
       residencyTenantsReadPermission,
       options.credentials,
@@ -191,10 +160,7 @@ export class AuthorizedResidencyService implements ResidencyService {
   }
 
   // Across the whole catalog: platform owners and auditors, like tenants.
-  async getComplianceHistory(options: {
-    days: number;
-    credentials: BackstageCredentials;
-  }) {
+  async getComplianceHistory(options: ServiceOptions<'getComplianceHistory'>) {
     await this.#ensureAllowed(
       residencyTenantsReadPermission,
       options.credentials,

@@ -18,7 +18,7 @@ import {
 import type { ResidencyEngine } from '@residency-dev/plugin-residency-node';
 import type { ResidencyStore } from '../database/ResidencyStore';
 import { EntityEvaluator, readEntityInputs } from '../refresh/EntityEvaluator';
-import type { ResidencyService } from './ResidencyService';
+import type { ResidencyService, ServiceOptions } from './ResidencyService';
 import {
   aggregateComplianceHistory,
   type ComplianceDay,
@@ -47,6 +47,17 @@ function principalRef(credentials: BackstageCredentials): string | undefined {
   return undefined;
 }
 
+/** What {@link DefaultResidencyService.create} needs. */
+export interface DefaultResidencyServiceOptions {
+  store: ResidencyStore;
+  evaluator: EntityEvaluator;
+  catalog: CatalogService;
+  auth: AuthService;
+  refreshLimit?: { perPrincipal: number; windowSeconds: number };
+  /** The clock of the compliance history (tests set it). */
+  now?: () => Date;
+}
+
 /** The residency service without authorization; wrap it in AuthorizedResidencyService. */
 export class DefaultResidencyService implements ResidencyService {
   readonly #store: ResidencyStore;
@@ -56,26 +67,13 @@ export class DefaultResidencyService implements ResidencyService {
   readonly #refreshLimit: { perPrincipal: number; windowSeconds: number };
   readonly #now: () => Date;
 
-  static create(options: {
-    store: ResidencyStore;
-    evaluator: EntityEvaluator;
-    catalog: CatalogService;
-    auth: AuthService;
-    refreshLimit?: { perPrincipal: number; windowSeconds: number };
-    /** The clock of the compliance history (tests set it). */
-    now?: () => Date;
-  }): DefaultResidencyService {
+  static create(
+    options: DefaultResidencyServiceOptions,
+  ): DefaultResidencyService {
     return new DefaultResidencyService(options);
   }
 
-  private constructor(options: {
-    store: ResidencyStore;
-    evaluator: EntityEvaluator;
-    catalog: CatalogService;
-    auth: AuthService;
-    refreshLimit?: { perPrincipal: number; windowSeconds: number };
-    now?: () => Date;
-  }) {
+  private constructor(options: DefaultResidencyServiceOptions) {
     this.#now = options.now ?? (() => new Date());
     this.#refreshLimit = options.refreshLimit ?? DEFAULT_REFRESH_LIMIT;
     this.#store = options.store;
@@ -174,10 +172,9 @@ export class DefaultResidencyService implements ResidencyService {
     return this.#store.listEvidence(options);
   }
 
-  async getEvidenceBundle(options: {
-    id: string;
-    credentials: BackstageCredentials;
-  }): Promise<EvidenceBundle> {
+  async getEvidenceBundle(
+    options: ServiceOptions<'getEvidenceBundle'>,
+  ): Promise<EvidenceBundle> {
     const stored = await this.#store.getEvidence({ id: options.id });
     if (!stored) {
       throw new NotFoundError(`No evidence record ${options.id}`);

@@ -12,6 +12,11 @@ import type {
 } from '@residency-dev/plugin-residency-common';
 import type { ComplianceDay } from './complianceHistory';
 
+/** The options of a service method (the interface owns every option shape). */
+export type ServiceOptions<K extends keyof ResidencyService> = Parameters<
+  ResidencyService[K]
+>[0];
+
 /** Everything the HTTP API can do; one options object per method. */
 export interface ResidencyService {
   getStatus(options: {

@@ -5,6 +5,7 @@ import type {
 } from '@backstage/backend-plugin-api';
 import { parseEntityRef } from '@backstage/catalog-model';
 import { createValidatedOpenApiRouter } from '@backstage/backend-openapi-utils';
+import type { JsonObject } from '@backstage/types';
 import express from 'express';
 import type { ResidencyService } from './ResidencyService';
 import { databaseUnavailableHandler } from './unavailable';
@@ -51,6 +52,30 @@ export async function createRouter(options: {
   // declare. router.test.ts checks every response against the spec instead.
   const send = (res: express.Response, body: unknown) => res.json(body);
 
+  /**
+   * Runs `action` inside an audit event: the event succeeds with the meta the
+   * action returns, or fails with its error, which is thrown on.
+   */
+  const audited = async <T>(
+    req: express.Request<any, any, any, any>,
+    event: {
+      eventId: string;
+      severityLevel: 'low' | 'medium';
+      meta: JsonObject;
+    },
+    action: () => Promise<{ value: T; meta: JsonObject }>,
+  ): Promise<T> => {
+    const audit = await auditor.createEvent({ ...event, request: req });
+    try {
+      const { value, meta } = await action();
+      await audit.success({ meta });
+      return value;
+    } catch (error) {
+      await audit.fail({ error: error as Error });
+      throw error;
+    }
+  };
+
   router.get('/entities', async (req, res) => {
     const credentials = await credentialsOf(req);
     const page = await service.listEntities({
@@ -76,35 +101,37 @@ export async function createRouter(options: {
   router.post('/entities/:kind/:namespace/:name/refresh', async (req, res) => {
     const credentials = await credentialsOf(req);
     const entityRef = entityRefOf(req.params);
-    const event = await auditor.createEvent({
-      eventId: 'entity-refresh',
-      severityLevel: 'medium',
-      request: req,
-      meta: { entityRef },
-    });
-    try {
-      const status = await service.refresh({ entityRef, credentials });
-      // The attempt's outcome, not the status kept from the last good check: a
-      // check that could not decide is recorded as such, with its reasons.
-      const undecided = status.stale && status.lastAttempt;
-      await event.success({
-        meta: {
-          decision: undecided ? status.lastAttempt!.decision : status.decision,
-          stale: Boolean(undecided),
-          reasonCodes: undecided
-            ? [...new Set(status.lastAttempt!.reasons.map(r => r.code))]
-            : [],
-          evidenceId: status.evidenceId ?? null,
-        },
-      });
-      send(res, status);
-    } catch (error) {
-      await event.fail({ error: error as Error });
+    const status = await audited(
+      req,
+      {
+        eventId: 'entity-refresh',
+        severityLevel: 'medium',
+        meta: { entityRef },
+      },
+      async () => {
+        const value = await service.refresh({ entityRef, credentials });
+        // The attempt's outcome, not the status kept from the last good check: a
+        // check that could not decide is recorded as such, with its reasons.
+        const undecided = value.stale && value.lastAttempt;
+        return {
+          value,
+          meta: {
+            decision: undecided ? value.lastAttempt!.decision : value.decision,
+            stale: Boolean(undecided),
+            reasonCodes: undecided
+              ? [...new Set(value.lastAttempt!.reasons.map(r => r.code))]
+              : [],
+            evidenceId: value.evidenceId ?? null,
+          },
+        };
+      },
+    ).catch(error => {
       if (error instanceof RefreshThrottledError) {
         res.setHeader('Retry-After', String(error.retryAfterSeconds));
       }
       throw error;
-    }
+    });
+    send(res, status);
   });
 
   router.get('/entities/:kind/:namespace/:name/evidence', async (req, res) => {
@@ -136,70 +163,72 @@ export async function createRouter(options: {
   router.get('/evidence/:id', async (req, res) => {
     const credentials = await credentialsOf(req);
     const id = req.params.id;
-    const event = await auditor.createEvent({
-      eventId: 'evidence-download',
-      // medium like refreshes: the auditor service logs medium at info, so
-      // downloads are in the audit trail at default log levels
-      severityLevel: 'medium',
-      request: req,
-      meta: { evidenceId: id },
-    });
-    try {
-      const bundle = await service.getEvidenceBundle({ id, credentials });
-      const ref = parseEntityRef(bundle.evidence.record.entityRef);
-      await event.success({
-        meta: {
-          entityRef: bundle.evidence.record.entityRef,
-          sequence: bundle.evidence.sequence,
-        },
-      });
-      res.setHeader(
-        'Content-Disposition',
-        `attachment; filename="${evidenceFileName({
-          kind: ref.kind,
-          namespace: ref.namespace,
-          name: ref.name,
-          sequence: bundle.evidence.sequence,
-        })}"`,
-      );
-      res.setHeader('Cache-Control', 'no-store');
-      send(res, bundle);
-    } catch (error) {
-      await event.fail({ error: error as Error });
-      throw error;
-    }
+    const bundle = await audited(
+      req,
+      {
+        eventId: 'evidence-download',
+        // medium like refreshes: the auditor service logs medium at info, so
+        // downloads are in the audit trail at default log levels
+        severityLevel: 'medium',
+        meta: { evidenceId: id },
+      },
+      async () => {
+        const value = await service.getEvidenceBundle({ id, credentials });
+        return {
+          value,
+          meta: {
+            entityRef: value.evidence.record.entityRef,
+            sequence: value.evidence.sequence,
+          },
+        };
+      },
+    );
+    const ref = parseEntityRef(bundle.evidence.record.entityRef);
+    res.setHeader(
+      'Content-Disposition',
+      `attachment; filename="${evidenceFileName({
+        kind: ref.kind,
+        namespace: ref.namespace,
+        name: ref.name,
+        sequence: bundle.evidence.sequence,
+      })}"`,
+    );
+    res.setHeader('Cache-Control', 'no-store');
+    send(res, bundle);
   });
 
-  // The VSAs of an evidence record; authorised exactly like the record's download.
+  // The VSAs of an evidence record; authorised exactly like the record's download
+  // (the same service call), audited through the same audited() with its own
+  // event: the two handlers differ only in what they answer.
   router.get('/evidence/:id/vsa', async (req, res) => {
     const credentials = await credentialsOf(req);
     const id = req.params.id;
-    const event = await auditor.createEvent({
-      eventId: 'vsa-download',
-      severityLevel: 'low',
-      request: req,
-      meta: { evidenceId: id },
-    });
-    try {
-      await service.getEvidenceBundle({ id, credentials });
-      const items =
-        (await options.vsa?.listForEvidence({ evidenceId: id })) ?? [];
-      await event.success({ meta: { count: items.length } });
-      res.setHeader('Cache-Control', 'no-store');
-      send(res, {
-        items: items.map(v => ({
-          digest: v.digest,
-          verificationResult: v.verificationResult,
-          timeVerified: v.timeVerified,
-          keyFingerprint: v.keyFingerprint,
-          envelope: JSON.parse(v.envelope),
-          bundle: JSON.parse(v.bundle),
-        })),
-      });
-    } catch (error) {
-      await event.fail({ error: error as Error });
-      throw error;
-    }
+    const body = await audited(
+      req,
+      {
+        eventId: 'vsa-download',
+        severityLevel: 'low',
+        meta: { evidenceId: id },
+      },
+      async () => {
+        await service.getEvidenceBundle({ id, credentials });
+        const items =
+          (await options.vsa?.listForEvidence({ evidenceId: id })) ?? [];
+        const value = {
+          items: items.map(v => ({
+            digest: v.digest,
+            verificationResult: v.verificationResult,
+            timeVerified: v.timeVerified,
+            keyFingerprint: v.keyFingerprint,
+            envelope: JSON.parse(v.envelope),
+            bundle: JSON.parse(v.bundle),
+          })),
+        };
+        return { value, meta: { count: items.length } };
+      },
+    );
+    res.setHeader('Cache-Control', 'no-store');
+    send(res, body);
   });
 
   router.get('/tenants', async (req, res) => {

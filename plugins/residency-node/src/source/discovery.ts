@@ -101,6 +101,8 @@ async function signaturesFromTag(
   return out;
 }
 
+// Parallel to signaturesFromTag on purpose: the same walk over a tag's layers,
+// but each keeps only its own media type and reads it into its own shape.
 async function envelopesFromTag(
   store: OciStore,
   tag: string | undefined,

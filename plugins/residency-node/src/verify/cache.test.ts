@@ -73,8 +73,8 @@ describe('verification cache', () => {
     expect(outline(second.result.images[0])).toEqual(
       outline(first.result.images[0]),
     );
-    const times = second.result.images[0].report.checks
-      .filter((c: any) => c.time?.source === 'verification_time')
+    const times = second.result.images[0]
+      .report!.checks.filter((c: any) => c.time?.source === 'verification_time')
       .map((c: any) => c.time.at);
     expect(times.length).toBeGreaterThan(0);
     expect(new Set(times)).toEqual(new Set([clock.now.toISOString()]));

@@ -1,12 +1,5 @@
+import type { StoreOptions } from '../ResidencyStore';
 import { TABLES, now, nowPlus, type DbContext } from '../tables';
-
-/** A claim of one refresh lane (the `manual` lane belongs to refreshRequests.ts). */
-export interface ClaimKey {
-  entityRef: string;
-  lane: 'full' | 'delta';
-  cycleId: string;
-  claimedBy: string;
-}
 
 /**
  * Claims entities for a refresh cycle and returns those this replica holds:
@@ -15,13 +8,7 @@ export interface ClaimKey {
  */
 export async function claimEntities(
   ctx: DbContext,
-  options: {
-    entityRefs: string[];
-    lane: 'full' | 'delta';
-    cycleId: string;
-    claimedBy: string;
-    leaseSeconds: number;
-  },
+  options: StoreOptions<'claimEntities'>,
 ): Promise<string[]> {
   const { db } = ctx;
   const { lane, cycleId, claimedBy } = options;
@@ -64,8 +51,8 @@ export async function claimEntities(
   return claimed;
 }
 
-/** The row of a held claim. */
-export function claimRow(options: ClaimKey) {
+/** The row key of a held claim of one refresh lane (`manual` belongs to refreshRequests.ts). */
+export function claimRow(options: StoreOptions<'completeClaim'>) {
   return {
     entity_ref: options.entityRef,
     lane: options.lane,
@@ -77,7 +64,7 @@ export function claimRow(options: ClaimKey) {
 /** Marks a held claim done: the entity was evaluated in this cycle. */
 export async function completeClaim(
   ctx: DbContext,
-  options: ClaimKey,
+  options: StoreOptions<'completeClaim'>,
 ): Promise<void> {
   await ctx.db(TABLES.claims).where(claimRow(options)).update({ done: true });
 }
@@ -85,7 +72,7 @@ export async function completeClaim(
 /** Gives an unfinished claim back, so another replica may take it at once. */
 export async function releaseClaim(
   ctx: DbContext,
-  options: ClaimKey,
+  options: StoreOptions<'releaseClaim'>,
 ): Promise<void> {
   await ctx
     .db(TABLES.claims)

@@ -1,3 +1,4 @@
+import type { StoreOptions } from '../ResidencyStore';
 import { TABLES, nowPlus, now, type DbContext } from '../tables';
 
 /**
@@ -9,7 +10,7 @@ import { TABLES, nowPlus, now, type DbContext } from '../tables';
  */
 export async function registerConfigGeneration(
   ctx: DbContext,
-  options: { configHash: string; liveSeconds: number },
+  options: StoreOptions<'registerConfigGeneration'>,
 ): Promise<{ newest: boolean; newestHash: string }> {
   const { db } = ctx;
   await db(TABLES.configGenerations)

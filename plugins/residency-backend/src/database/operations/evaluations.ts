@@ -2,17 +2,16 @@ import type { Knex } from 'knex';
 import type {
   EntityResult,
   EntityStatus,
-  EvidenceRecord,
   Reason,
 } from '@residency-dev/plugin-residency-common';
 import { canonicalJson, sha256Hex } from '../chain';
 import { TABLES, now, type DbContext } from '../tables';
-import type { RecordOutcome } from '../ResidencyStore';
+import type { ClaimKey, RecordOutcome, StoreOptions } from '../ResidencyStore';
 import { appendEvidence } from './evidence';
 import { storeImageResults } from './imageResults';
 import { isUniqueViolation, type StatusRow } from './rows';
 import { getStatus, toStatus } from './statuses';
-import { claimRow, type ClaimKey } from './claims';
+import { claimRow } from './claims';
 
 /** Reason codes of an entity and of its images, deduplicated, entity's first. */
 export function reasonCodesOf(result: EntityResult): string[] {
@@ -71,21 +70,6 @@ export function evidenceKeyOf(result: EntityResult): string {
   );
 }
 
-/** What recordEvaluation is given. */
-export interface EvaluationInput {
-  entityRef: string;
-  title?: string;
-  inputsHash: string;
-  result: EntityResult;
-  record: EvidenceRecord;
-  reusedDigests?: ReadonlySet<string>;
-  /**
-   * A refresh claim to mark done with the evaluation: in the same statement when
-   * the evaluation only confirms the status, in the same transaction otherwise.
-   */
-  claim?: ClaimKey;
-}
-
 /**
  * Stores one evaluation across three tables: the per-digest cache, then in one
  * transaction the evidence append (only when the decision or its inputs
@@ -93,7 +77,7 @@ export interface EvaluationInput {
  */
 export async function recordEvaluation(
   ctx: DbContext,
-  options: EvaluationInput,
+  options: StoreOptions<'recordEvaluation'>,
 ): Promise<{ status: EntityStatus; outcome: RecordOutcome }> {
   // The per-digest cache is written on its own, outside the evidence
   // transaction: it is shared across entities, and holding its rows while
@@ -120,7 +104,7 @@ export async function recordEvaluation(
 
 async function recordOnce(
   ctx: DbContext,
-  options: EvaluationInput,
+  options: StoreOptions<'recordEvaluation'>,
 ): Promise<RecordOutcome> {
   const { entityRef, result, record } = options;
   return ctx.db.transaction(async trx => {
@@ -202,7 +186,10 @@ async function recordOnce(
 }
 
 /** The status columns an evaluation writes (all but the evidence link). */
-function statusColumns(ctx: DbContext, options: EvaluationInput) {
+function statusColumns(
+  ctx: DbContext,
+  options: StoreOptions<'recordEvaluation'>,
+) {
   const { result } = options;
   return {
     title: options.title ?? null,
@@ -239,7 +226,7 @@ async function completeIn(trx: Knex, claim: ClaimKey | undefined) {
  */
 async function confirmUnchanged(
   ctx: DbContext,
-  options: EvaluationInput,
+  options: StoreOptions<'recordEvaluation'>,
 ): Promise<EntityStatus | undefined> {
   const { result } = options;
   const update = ctx

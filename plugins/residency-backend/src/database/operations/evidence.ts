@@ -8,8 +8,8 @@ import type {
 } from '@residency-dev/plugin-residency-common';
 import { ChainVerifier, computeEvidenceId, recordHashOf } from '../chain';
 import { TABLES, now, type DbContext } from '../tables';
-import type { StoredEvidence } from '../ResidencyStore';
-import { decodeCursor, encodeCursor, toIso, type EvidenceRow } from './rows';
+import type { StoredEvidence, StoreOptions } from '../ResidencyStore';
+import { decodeCursor, pageOf, toIso, type EvidenceRow } from './rows';
 
 /**
  * Appends a record to the entity's chain inside the caller's transaction and
@@ -48,7 +48,7 @@ export async function appendEvidence(
 /** One page of an entity's chain, newest first. */
 export async function listEvidence(
   ctx: DbContext,
-  options: { entityRef: string; cursor?: string; limit: number },
+  options: StoreOptions<'listEvidence'>,
 ): Promise<Page<EvidenceSummary>> {
   const { db } = ctx;
   const query = db<EvidenceRow>(TABLES.evidence)
@@ -80,7 +80,7 @@ export async function listEvidence(
       .count({ count: '*' })
       .first(),
   ]);
-  const items: EvidenceSummary[] = rows.slice(0, options.limit).map(r => ({
+  const toItem = (r: (typeof rows)[number]): EvidenceSummary => ({
     id: r.id,
     entityRef: r.entity_ref,
     sequence: Number(r.sequence),
@@ -90,24 +90,20 @@ export async function listEvidence(
     previousHash: r.previous_hash ?? null,
     createdAt: toIso(r.created_at)!,
     ...(r.checkpoint ? { checkpoint: true } : {}),
-  }));
-  return {
-    items,
-    ...(rows.length > options.limit
-      ? {
-          nextCursor: encodeCursor({
-            before: items[items.length - 1].sequence,
-          }),
-        }
-      : {}),
-    totalCount: Number((countRow as any)?.count ?? 0),
-  };
+  });
+  return pageOf({
+    rows,
+    limit: options.limit,
+    countRow,
+    toItem,
+    cursorOf: last => ({ before: last.sequence }),
+  });
 }
 
 /** One record with its chain links, and the id of the record before it. */
 export async function getEvidence(
   ctx: DbContext,
-  options: { id: string },
+  options: StoreOptions<'getEvidence'>,
 ): Promise<StoredEvidence | undefined> {
   const { db } = ctx;
   const row = await db<EvidenceRow>(TABLES.evidence)
@@ -144,7 +140,7 @@ export async function getEvidence(
 /** Walks an entity's chain in batches through the engine's ChainVerifier. */
 export async function verifyChain(
   ctx: DbContext,
-  options: { entityRef: string },
+  options: StoreOptions<'verifyChain'>,
 ): Promise<ChainVerification> {
   const verifier = new ChainVerifier(options.entityRef);
   const batch = 200;
@@ -205,7 +201,7 @@ export type DecisionLogEntry = Pick<
  */
 export async function applyRetention(
   ctx: DbContext,
-  options: { keepPerEntity: number },
+  options: StoreOptions<'applyRetention'>,
 ): Promise<number> {
   const { db } = ctx;
   const keep = Math.max(1, Math.floor(options.keepPerEntity));

@@ -3,6 +3,7 @@ import type {
   EvidenceRecord,
   ImageMaterial,
 } from '@residency-dev/plugin-residency-common';
+import type { StoreOptions } from '../ResidencyStore';
 import { TABLES, now, nowPlus, type DbContext } from '../tables';
 
 /**
@@ -53,7 +54,7 @@ export async function storeImageResults(
  */
 export async function findImageResult(
   ctx: DbContext,
-  options: { digest: string; maxAgeSeconds: number },
+  options: StoreOptions<'findImageResult'>,
 ): Promise<{ material: ImageMaterial } | undefined> {
   if (options.maxAgeSeconds <= 0) {
     return undefined;

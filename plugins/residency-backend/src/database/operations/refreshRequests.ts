@@ -1,3 +1,4 @@
+import type { StoreOptions } from '../ResidencyStore';
 import { TABLES, nowPlus, now, type DbContext } from '../tables';
 
 /** Why an on-demand refresh may not start now. */
@@ -18,14 +19,7 @@ export type RefreshAdmission =
  */
 export async function admitRefresh(
   ctx: DbContext,
-  options: {
-    entityRef: string;
-    principal: string;
-    holder: string;
-    leaseSeconds: number;
-    limit: number;
-    windowSeconds: number;
-  },
+  options: StoreOptions<'admitRefresh'>,
 ): Promise<RefreshAdmission> {
   const { db } = ctx;
   // Requests older than the window no longer count.
@@ -87,7 +81,7 @@ export async function admitRefresh(
 /** Ends an admitted on-demand refresh (the entity may be refreshed again). */
 export async function finishRefresh(
   ctx: DbContext,
-  options: { entityRef: string; holder: string },
+  options: StoreOptions<'finishRefresh'>,
 ): Promise<void> {
   await ctx
     .db(TABLES.claims)

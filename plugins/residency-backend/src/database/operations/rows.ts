@@ -1,4 +1,5 @@
 import { InputError } from '@backstage/errors';
+import type { Page } from '@residency-dev/plugin-residency-common';
 
 /** A row of residency_entity_status. */
 export type StatusRow = {
@@ -74,6 +75,27 @@ export function decodeCursor<T>(cursor: string, check: (v: any) => v is T): T {
     // fall through
   }
   throw new InputError('Malformed cursor');
+}
+
+/**
+ * A page from a keyset query that asked for `limit + 1` rows: the extra row
+ * only tells that there is a next page, whose cursor comes from the last item.
+ */
+export function pageOf<R, T>(options: {
+  rows: R[];
+  limit: number;
+  countRow: unknown;
+  toItem: (row: R) => T;
+  cursorOf: (last: T) => Record<string, unknown>;
+}): Page<T> {
+  const items = options.rows.slice(0, options.limit).map(options.toItem);
+  return {
+    items,
+    ...(options.rows.length > options.limit
+      ? { nextCursor: encodeCursor(options.cursorOf(items[items.length - 1])) }
+      : {}),
+    totalCount: Number((options.countRow as any)?.count ?? 0),
+  };
 }
 
 /** True for a unique-constraint violation on PostgreSQL or SQLite. */

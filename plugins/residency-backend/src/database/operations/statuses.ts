@@ -6,8 +6,8 @@ import {
   type EntityStatus,
   type EntityStatusSummary,
   type Page,
-  type Reason,
 } from '@residency-dev/plugin-residency-common';
+import type { StoreOptions } from '../ResidencyStore';
 import { TABLES, now, type DbContext } from '../tables';
 import { decodeCursor, encodeCursor, toIso, type StatusRow } from './rows';
 
@@ -52,7 +52,7 @@ function escapeLike(text: string): string {
 
 export async function getStatus(
   ctx: DbContext,
-  options: { entityRef: string },
+  options: StoreOptions<'getStatus'>,
 ): Promise<EntityStatus | undefined> {
   const row = await ctx
     .db<StatusRow>(TABLES.status)
@@ -153,13 +153,7 @@ export class StatusCountCache {
  */
 export async function listStatuses(
   ctx: DbContext,
-  options: {
-    decision?: Decision;
-    tenant?: string;
-    q?: string;
-    cursor?: string;
-    limit: number;
-  },
+  options: StoreOptions<'listStatuses'>,
   counts?: StatusCountCache,
 ): Promise<Page<EntityStatusSummary>> {
   const filtered = () => {
@@ -249,7 +243,7 @@ export async function countByTenant(
 /** Full statuses by entity ref after `after` (keyset scan). */
 export async function scanStatuses(
   ctx: DbContext,
-  options: { tenant?: string; after?: string; limit: number },
+  options: StoreOptions<'scanStatuses'>,
 ): Promise<EntityStatus[]> {
   const query = ctx
     .db<StatusRow>(TABLES.status)
@@ -267,7 +261,7 @@ export async function scanStatuses(
 /** The inputs hash each known entity was last evaluated with. */
 export async function getInputsHashes(
   ctx: DbContext,
-  options: { entityRefs: string[] },
+  options: StoreOptions<'getInputsHashes'>,
 ): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   for (let i = 0; i < options.entityRefs.length; i += 500) {
@@ -285,10 +279,7 @@ export async function getInputsHashes(
 /** Marks decided evidence stale after a failed attempt; false when there is none. */
 export async function markStale(
   ctx: DbContext,
-  options: {
-    entityRef: string;
-    attempt: { decision: Decision; reasons: Reason[]; checkedAt: string };
-  },
+  options: StoreOptions<'markStale'>,
 ): Promise<boolean> {
   const updated = await ctx
     .db(TABLES.status)
@@ -309,7 +300,7 @@ export async function markStale(
  */
 export async function deleteStatuses(
   ctx: DbContext,
-  options: { entityRefs: string[] },
+  options: StoreOptions<'deleteStatuses'>,
 ): Promise<void> {
   for (let i = 0; i < options.entityRefs.length; i += 500) {
     const refs = options.entityRefs.slice(i, i + 500);

@@ -241,6 +241,8 @@ async function main() {
     res.end(page);
   });
   await new Promise(r => floor.listen(0, '127.0.0.1', r));
+  // BENCH_API_PROF: the parent asks for a clean exit so --cpu-prof writes its profile.
+  process.on('SIGUSR2', () => process.exit(0));
   process.stdout.write(
     `BENCH-READY ${JSON.stringify({
       port,

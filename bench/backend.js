@@ -334,9 +334,14 @@ function startApiChild(dir, n, prefix, token) {
   const input = join(dir, 'api.json');
   writeFileSync(input, JSON.stringify({ n, pg: PG, prefix, token }));
   return new Promise((resolve, reject) => {
+    const prof = process.env.BENCH_API_PROF;
     const child = spawn(
       process.execPath,
-      [join(__dirname, 'api-child.js'), input],
+      [
+        ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []),
+        join(__dirname, 'api-child.js'),
+        input,
+      ],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
         env: { ...process.env, LOG_LEVEL: 'warn' },
@@ -428,6 +433,33 @@ async function load({ port, token, clients, seconds, next, check }) {
     errors,
     ...(firstError ? { firstError } : {}),
   };
+}
+
+/** Self time per function (top 25) of the .cpuprofile files in `dir`. */
+function topOfProfiles(dir) {
+  const { readdirSync, readFileSync } = require('node:fs');
+  const self = new Map();
+  let total = 0;
+  for (const f of readdirSync(dir).filter(x => x.endsWith('.cpuprofile'))) {
+    const profile = JSON.parse(readFileSync(join(dir, f), 'utf8'));
+    const byId = new Map(profile.nodes.map(nd => [nd.id, nd]));
+    for (const id of profile.samples) {
+      const frame = byId.get(id).callFrame;
+      const key = `${frame.functionName || '(anonymous)'} ${frame.url
+        .split('/')
+        .slice(-3)
+        .join('/')}`;
+      self.set(key, (self.get(key) ?? 0) + 1);
+      total++;
+    }
+  }
+  return [...self.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 25)
+    .map(([fn, n]) => ({
+      fn,
+      percent: Number(((100 * n) / total).toFixed(1)),
+    }));
 }
 
 async function apiBench(dir, n, { clients = 50, seconds = 6 } = {}) {
@@ -530,8 +562,12 @@ async function apiBench(dir, n, { clients = 50, seconds = 6 } = {}) {
     // SIGKILL: the backend's graceful stop would reconnect (and recreate) its
     // database while it shuts down; nothing of the child needs to survive.
     const closed = new Promise(r => api.child.once('exit', r));
-    api.child.kill('SIGKILL');
+    api.child.kill(process.env.BENCH_API_PROF ? 'SIGUSR2' : 'SIGKILL');
+    const killer = setTimeout(() => api.child.kill('SIGKILL'), 30_000);
     await closed;
+    clearTimeout(killer);
+    if (process.env.BENCH_API_PROF)
+      out.profile = topOfProfiles(process.env.BENCH_API_PROF);
     await dropDatabase(`${prefix}residency`);
   }
   return out;

@@ -112,9 +112,9 @@ function scanIsStrict(text: string, maxDepth: number): boolean {
     }
     if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
       if (stack.length + 1 >= maxDepth) return false;
-      const isObject = c === 0x7b;
-      stack.push(isObject ? new Set() : null);
-      expectKey = isObject;
+      const opensObject = c === 0x7b;
+      stack.push(opensObject ? new Set() : null);
+      expectKey = opensObject;
     } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
       stack.pop();
       expectKey = false;

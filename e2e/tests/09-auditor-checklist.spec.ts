@@ -49,7 +49,9 @@ test('an auditor expands the checklist of an image: failing checks first, expect
   // failing checks first, each with its failed icon
   for (let i = 0; i < failing; i++) {
     await expect(items.nth(i)).toHaveAttribute('aria-label', /: failed$/);
-    await expect(items.nth(i).getByTitle('failed')).toBeVisible();
+    await expect(
+      items.nth(i).getByRole('img', { name: 'failed' }),
+    ).toBeVisible();
   }
   await expect(items.nth(failing)).not.toHaveAttribute(
     'aria-label',

@@ -329,7 +329,14 @@ function refuseFailedFetch(
       ...(material.error.details ?? {}),
       sourceCode: material.error.code,
     });
-    rec.fail(material.digest ? 'discovery' : 'tag_resolved', why, { expected });
+    // resolved, then the signatures could not be fetched: the failure is discovery's
+    if (material.digest)
+      rec.pass('tag_resolved', { expected, found: material.digest });
+    rec.fail(material.digest ? 'discovery' : 'tag_resolved', why, {
+      expected: material.digest
+        ? 'the signatures and attestations of this digest'
+        : expected,
+    });
     return settle(result, decided, [...reasons, why]);
   }
   if (!material.digest || !material.manifest) {

@@ -86,7 +86,13 @@ export type {
   ResidencyPredicate,
   ProvenanceFacts,
 } from './verify/statement';
-export type { Check, Signer, VerifyContext } from './verify/types';
+export type {
+  Check,
+  FailedStep,
+  SignedTime,
+  Signer,
+  VerifyContext,
+} from './verify/types';
 export { parseStrictJson, StrictJsonError } from './verify/json';
 export { loadTrustedKeys, keyStatus, verifyRaw } from './keys';
 export type { TrustedKey, KeyStatus } from './keys';

@@ -390,6 +390,24 @@ describe('verification report: one check list per reason code', () => {
     ]);
   });
 
+  it('registry_unreachable after resolving: the tag resolved, discovery failed', async () => {
+    class FailingDiscovery extends FakeSource {
+      async discover(): Promise<never> {
+        throw new SourceError('registry_unreachable', 'connection reset');
+      }
+    }
+    const f = signed();
+    const result = await evaluate([f], { source: new FailingDiscovery() });
+    expect(steps(result)).toEqual([
+      'reference_parsed:pass',
+      'registry_allowed:pass',
+      'registry_region:pass',
+      'tag_resolved:pass',
+      'discovery:fail:registry_unreachable',
+    ]);
+    expect(check(result, 'tag_resolved').found).toBe(f.image.digest);
+  });
+
   it('signature_missing: discovery found nothing, the requirement fails', async () => {
     const result = await evaluate([newImage()]);
     expect(steps(result)).toEqual([

@@ -5,9 +5,11 @@ import type {
 import type { TrustedKey } from '../keys';
 import type { Statement } from './statement';
 
-/** A trustworthy signed time: a verified log entry or RFC 3161 timestamp. */
+/** A trustworthy signed time: a verified log entry or RFC 3161 timestamp. @public */
 export interface SignedTime {
+  /** Transparency log integrated time, or RFC 3161 timestamp. */
   source: 'tlog' | 'rfc3161';
+  /** The signed time. */
   at: Date;
   /** Hex log id of the transparency log entry. */
   logId?: string;
@@ -16,6 +18,8 @@ export interface SignedTime {
 /**
  * The step of a signature/attestation check that failed (the verification report
  * marks the steps before it passed and the ones after it skipped).
+ *
+ * @public
  */
 export type FailedStep =
   | 'material_parsed'

@@ -8,3 +8,4 @@ export * from './types';
 export * from './evidence';
 export * from './permissions';
 export * from './entity';
+export * from './exceptions';

@@ -123,3 +123,4 @@ export type {
   SourceErrorCode,
 } from './source/types';
 export * from './vsa';
+export * from './exception';

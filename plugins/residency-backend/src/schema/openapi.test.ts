@@ -4,6 +4,9 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { createRouter } from '../service/router';
 import { createComplianceHistoryRouter } from '../service/complianceHistory';
+import { createExceptionsRouter } from '../exceptions/router';
+import type { ExceptionService } from '../exceptions/ExceptionService';
+import type { EntityStateTracker } from '../exceptions/EntityStateTracker';
 import { specErrors } from '../__testUtils__/openapi';
 import type { ResidencyService } from '../service/ResidencyService';
 
@@ -31,7 +34,18 @@ describe('openapi.yaml', () => {
       permissions: mockServices.permissions(),
       database: mockServices.database.mock(),
     });
-    const served = [...(router as any).stack, ...(compliance as any).stack]
+    const exceptions = await createExceptionsRouter({
+      httpAuth: mockServices.httpAuth(),
+      auditor: mockServices.auditor.mock(),
+      service: {} as ExceptionService,
+      tracker: {} as EntityStateTracker,
+      store: { getStatus: async () => undefined },
+    });
+    const served = [
+      ...(router as any).stack,
+      ...(compliance as any).stack,
+      ...(exceptions as any).stack,
+    ]
       .filter((layer: any) => layer.route)
       .flatMap((layer: any) =>
         Object.keys(layer.route.methods).map(

@@ -135,6 +135,10 @@ export async function run(
       '--vsa-bundle <file>',
       'with --vsa: also write the VSAs as Sigstore bundles v0.3 (JSON Lines)',
     )
+    .option(
+      '--exception <file>',
+      'honour a signed residency exception (exported from the portal) when signed by a key in residency.exceptions.keys, unexpired, and covering the failing digests and codes: exit 0, shown as RESIDENT BY EXCEPTION',
+    )
     .addHelpText('after', EXIT_CODES_HELP)
     .action(async (images: string[], o) => {
       json = Boolean(o.json);
@@ -160,6 +164,7 @@ export async function run(
           evidence: o.evidence,
           vsa: o.vsa,
           vsaBundle: o.vsaBundle,
+          exception: o.exception,
         },
         io,
         getEngine(),
@@ -185,6 +190,10 @@ export async function run(
       '--previous <bundle.json>',
       'the bundle of the previous record of the same entity: check the chain link between the two',
     )
+    .option(
+      '--exception <file>',
+      "a signed residency exception: check its signature (residency.exceptions.keys from --config) and that its window contains the record's check time (exit 1 if not)",
+    )
     .addHelpText(
       'after',
       `
@@ -207,6 +216,7 @@ regions are the bundle's own claims, never shown as a verified RESIDENT.`,
           json: o.json,
           requireCompliant: o.requireCompliant,
           previous: o.previous,
+          exception: o.exception,
         },
         io,
         getEngine(),

@@ -19,6 +19,12 @@ import {
 } from '@residency-dev/plugin-residency-node';
 import { DECISION_LABEL, safe } from '../format/text';
 import { loadSettingsFromFiles } from './settings';
+import {
+  checkExceptionForRecord,
+  exceptionKeys,
+  readExceptionEnvelope,
+} from './exception';
+import type { ExceptionCheck } from '@residency-dev/plugin-residency-node';
 
 /** Largest evidence bundle read, in bytes. */
 export const MAX_EVIDENCE_BYTES = 64 * 1024 * 1024;
@@ -30,6 +36,8 @@ export interface VerifyEvidenceOptions {
   requireCompliant?: boolean;
   /** The bundle of the previous record of the same entity: checks the chain link. */
   previous?: string;
+  /** A signed exception: checked against residency.exceptions.keys and the record's time. */
+  exception?: string;
 }
 
 /**
@@ -272,9 +280,31 @@ export async function verifyEvidenceCommand(
   const file = resolve(io.cwd, options.file);
   const bundle = readEvidenceBundle(file);
   let settings: ResidencySettings | undefined;
+  let loaded: Awaited<ReturnType<typeof loadSettingsFromFiles>>['loaded'];
   if (options.config.length > 0) {
-    settings = (await loadSettingsFromFiles(options.config, io, engineApi))
-      .settings;
+    ({ settings, loaded } = await loadSettingsFromFiles(
+      options.config,
+      io,
+      engineApi,
+    ));
+  }
+  let exceptionCheck: ExceptionCheck | undefined;
+  if (options.exception) {
+    const keys = loaded! ? exceptionKeys(loaded) : [];
+    if (keys.length === 0)
+      throw new CliError(
+        '--exception needs --config with residency.exceptions.keys',
+        {
+          code: 'config_invalid',
+        },
+      );
+    const rec = (bundle as Partial<EvidenceBundle>).evidence?.record;
+    exceptionCheck = checkExceptionForRecord({
+      envelope: readExceptionEnvelope(resolve(io.cwd, options.exception)),
+      keys,
+      entityRef: rec?.entityRef,
+      checkedAt: rec?.result?.checkedAt,
+    });
   }
   let verification: BundleVerification;
   let completed = true;
@@ -320,12 +350,17 @@ export async function verifyEvidenceCommand(
       ? record.result.decision
       : undefined;
   const trustChecked = settings !== undefined;
-  const exitCode = exitCodeForVerification(
+  const bundleExit = exitCodeForVerification(
     verification,
     recordedDecision,
     Boolean(options.requireCompliant),
     trustChecked,
   );
+  // A forged, foreign or out-of-window exception fails the run.
+  const exitCode: ExitCode =
+    exceptionCheck && !exceptionCheck.ok && bundleExit === EXIT.OK
+      ? EXIT.FAILED
+      : bundleExit;
 
   const problems = verification.problems.map(p => ({
     path: normalisePath(p.path),
@@ -370,6 +405,7 @@ export async function verifyEvidenceCommand(
             ? 'against_configuration'
             : 'internal_consistency_only',
           checks,
+          ...(exceptionCheck ? { exception: exceptionCheck } : {}),
           problems: problems.map(({ path, code, message, check }) => ({
             path,
             code,
@@ -437,6 +473,14 @@ export async function verifyEvidenceCommand(
       out.push(`  ${safe(p.path, 200)}`);
       out.push(`    ${safe(p.code)}: ${safe(p.message, 500)}`);
     }
+  }
+  if (exceptionCheck) {
+    out.push('');
+    out.push(
+      `Exception  ${exceptionCheck.ok ? 'VALID' : 'NOT VALID'} (${
+        exceptionCheck.code
+      }): ${safe(exceptionCheck.message, 500)}`,
+    );
   }
   out.push('');
   if (verification.ok && !trustChecked) {

@@ -69,7 +69,13 @@ export async function createExceptionsRouter(options: {
         ? await options.tracker.verdictOf(status)
         : undefined;
       res.setHeader('Cache-Control', 'no-store');
-      res.json({ items, canApprove, ...(verdict ? { verdict } : {}) });
+      const principal = credentials.principal as { userEntityRef?: string };
+      res.json({
+        items,
+        canApprove,
+        ...(principal.userEntityRef ? { viewer: principal.userEntityRef } : {}),
+        ...(verdict ? { verdict } : {}),
+      });
     },
   );
 

@@ -1,15 +1,10 @@
-import { useMemo, useState } from 'react';
+import { useState } from 'react';
 import {
   InfoCard,
   Progress,
   ResponseErrorPanel,
 } from '@backstage/core-components';
-import {
-  discoveryApiRef,
-  fetchApiRef,
-  identityApiRef,
-  useApi,
-} from '@backstage/core-plugin-api';
+import { useApi } from '@backstage/core-plugin-api';
 import Box from '@material-ui/core/Box';
 import Button from '@material-ui/core/Button';
 import Checkbox from '@material-ui/core/Checkbox';
@@ -26,7 +21,7 @@ import {
   type ExceptionVerdict,
   type ResidencyException,
 } from '@residency-dev/plugin-residency-common';
-import { ExceptionsClient } from '../../api/ExceptionsClient';
+import { residencyApiRef } from '../../api';
 import { CARD_TITLE_PROPS } from '../common';
 
 const useStyles = makeStyles(theme => ({
@@ -124,6 +119,7 @@ function RequestForm(props: {
         ))}
       </FormGroup>
       <TextField
+        id="residency-exception-justification"
         label="Justification"
         fullWidth
         multiline
@@ -132,6 +128,7 @@ function RequestForm(props: {
         onChange={e => setJustification(e.target.value)}
       />
       <TextField
+        id="residency-exception-reference"
         label="Ticket or legal reference"
         fullWidth
         margin="dense"
@@ -188,21 +185,13 @@ export function ExceptionsCard(props: {
   status?: EntityStatus;
 }) {
   const classes = useStyles();
-  const discoveryApi = useApi(discoveryApiRef);
-  const fetchApi = useApi(fetchApiRef);
-  const identityApi = useApi(identityApiRef);
-  const client = useMemo(
-    () => new ExceptionsClient({ discoveryApi, fetchApi }),
-    [discoveryApi, fetchApi],
-  );
+  const api = useApi(residencyApiRef);
   const [actionError, setActionError] = useState<Error>();
   const state = useAsyncRetry(async () => {
-    const [list, identity] = await Promise.all([
-      client.list(props.entityRef),
-      identityApi.getBackstageIdentity(),
-    ]);
-    return { ...list, me: identity.userEntityRef };
-  }, [client, props.entityRef]);
+    if (!api.listExceptions) return undefined;
+    const list = await api.listExceptions({ entityRef: props.entityRef });
+    return { ...list, me: list.viewer };
+  }, [api, props.entityRef]);
 
   const act = async (
     e: ResidencyException,
@@ -210,13 +199,14 @@ export function ExceptionsCard(props: {
   ) => {
     setActionError(undefined);
     try {
-      await client.decide(e.id, action);
+      await api.decideException!({ id: e.id, action });
       state.retry();
     } catch (err) {
       setActionError(err as Error);
     }
   };
 
+  if (!api.listExceptions) return null;
   return (
     <InfoCard titleTypographyProps={CARD_TITLE_PROPS} title="Exceptions">
       {state.loading && <Progress />}
@@ -270,11 +260,14 @@ export function ExceptionsCard(props: {
           </div>
         </Box>
       ))}
-      {props.status && (
+      {props.status && api.requestException && (
         <RequestForm
           status={props.status}
           onSubmit={async r => {
-            await client.requestException(props.entityRef, r);
+            await api.requestException!({
+              entityRef: props.entityRef,
+              request: r,
+            });
             state.retry();
           }}
         />

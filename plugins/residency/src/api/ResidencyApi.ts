@@ -126,7 +126,6 @@ export interface ComplianceDay {
   unchecked: number;
 }
 
-/** @public */
 /** An entity's exceptions, whether the caller may decide them, and the verdict. @public */
 export interface EntityExceptions {
   items: ResidencyException[];
@@ -146,6 +145,7 @@ export interface ExceptionRequest {
   expiresAt?: string;
 }
 
+/** @public */
 export const residencyApiRef = createApiRef<ResidencyApi>({
   id: 'plugin.residency.service',
 });

@@ -118,3 +118,74 @@ describe('residency verify --exception', () => {
     expect(r.err).toContain('--exception needs residency.exceptions.keys');
   });
 });
+
+describe('residency verify-evidence --exception', () => {
+  let dir: string;
+  const portal = pair();
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'residency-ve-exception-'));
+    writeFileSync(
+      join(dir, 'portal.pub'),
+      portal.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    );
+    writeFileSync(
+      join(dir, 'app-config.yaml'),
+      'residency:\n  tenants: {}\n  exceptions:\n    keys:\n      - publicKeyFile: portal.pub\n',
+    );
+    const bundle = (checkedAt: string) =>
+      JSON.stringify({
+        schema: 'https://residency.dev/evidence-bundle/v1',
+        evidence: {
+          id: 'rec-1',
+          sequence: 1,
+          previousHash: null,
+          recordHash: 'h'.repeat(64),
+          record: {
+            entityRef: 'component:default/residency-cli',
+            result: { decision: 'non_compliant', checkedAt },
+          },
+        },
+        exportedAt: '2026-11-24T00:00:00Z',
+      });
+    writeFileSync(join(dir, 'inside.json'), bundle('2026-11-24T00:00:00Z'));
+    writeFileSync(join(dir, 'after.json'), bundle('2026-11-26T00:00:00Z'));
+    writeFileSync(
+      join(dir, 'exception.json'),
+      await signedBy(portal, '2026-11-25T00:00:00Z'),
+    );
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  async function cli(file: string) {
+    const io = memoryIo({ cwd: dir });
+    const code = await run(
+      [
+        'verify-evidence',
+        file,
+        '--config',
+        'app-config.yaml',
+        '--exception',
+        'exception.json',
+      ],
+      {
+        io,
+        engine: fakeEngine({
+          verification: { ok: true, decision: 'non_compliant', problems: [] },
+        }),
+      },
+    );
+    return { code, out: io.out };
+  }
+
+  it('accepts an exception in force when the record was decided', async () => {
+    const r = await cli('inside.json');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('Exception  VALID (exception_valid)');
+  });
+
+  it('fails a record decided after the exception ended', async () => {
+    const r = await cli('after.json');
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('Exception  NOT VALID (exception_expired)');
+  });
+});

@@ -53,7 +53,11 @@ describe('ExceptionsCard', () => {
       fakeApi({
         listExceptions: async () => ({
           items: [
-            exception({ status: 'approved', decidedBy: 'user:default/dpo' }),
+            exception({
+              status: 'approved',
+              decidedBy: 'user:default/dpo',
+              envelope: '{"payloadType":"x"}',
+            }),
           ],
           canApprove: false,
           viewer: 'user:default/dev',
@@ -87,6 +91,16 @@ describe('ExceptionsCard', () => {
     // Not an approver: no approve button; the requester may revoke.
     expect(screen.queryByRole('button', { name: 'Approve' })).toBeNull();
     expect(screen.getByRole('button', { name: 'Revoke' })).toBeInTheDocument();
+    // The signed statement, for `residency verify --exception`.
+    const download = screen.getByRole('link', {
+      name: 'Download signed exception',
+    });
+    expect(download).toHaveAttribute(
+      'href',
+      `data:application/json;charset=utf-8,${encodeURIComponent(
+        '{"payloadType":"x"}',
+      )}`,
+    );
   });
 
   it('lets an approver approve another person’s request, never their own', async () => {

@@ -250,6 +250,17 @@ export function ExceptionsCard(props: {
                   </Button>
                 </>
               )}
+            {e.status === 'approved' && e.envelope && (
+              <Button
+                size="small"
+                href={`data:application/json;charset=utf-8,${encodeURIComponent(
+                  e.envelope,
+                )}`}
+                download={`exception-${e.id}.json`}
+              >
+                Download signed exception
+              </Button>
+            )}
             {(e.status === 'approved' || e.status === 'requested') &&
               (state.value!.canApprove ||
                 e.requestedBy === state.value!.me) && (

@@ -110,6 +110,15 @@ describe('applyExceptions', () => {
     ).toBe('not_resident');
   });
 
+  it('shows invalid as not resident and never waives it', () => {
+    const invalid = {
+      decision: 'invalid' as Decision,
+      reasons: [reason('signature_missing')],
+      images: [image(D1, 'invalid', ['signature_missing'])],
+    };
+    expect(applyExceptions(invalid, [grant()], NOW).state).toBe('not_resident');
+  });
+
   it('ignores requested, revoked and expired exceptions', () => {
     for (const e of [
       grant({ status: 'requested' }),

@@ -106,7 +106,9 @@ export interface ExceptionVerdict {
 /** The state of a decision without exceptions. @public */
 export function stateOfDecision(decision: Decision): ResidencyState {
   if (decision === 'compliant') return 'resident';
-  if (decision === 'non_compliant') return 'not_resident';
+  // `invalid` (bad annotation or tenant settings) is shown as not resident, as in the UI
+  if (decision === 'non_compliant' || decision === 'invalid')
+    return 'not_resident';
   return 'unknown';
 }
 

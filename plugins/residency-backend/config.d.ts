@@ -99,6 +99,38 @@ export interface Config {
       publicGood?: boolean;
     }>;
     /**
+     * Exceptions: short-lived waivers of named reason codes for named image digests,
+     * requested by an owner and approved by another person holding
+     * `residency.exception.approve`; signed with the `residency.vsa` key.
+     */
+    exceptions?: {
+      /** Longest window of an exception in days, for every tenant; default 7. */
+      maxDays?: number;
+      /** Per-tenant overrides of the longest window. */
+      tenants?: {
+        [id: string]: {
+          /** Longest window of an exception of this tenant, in days (at most `maxDays`). */
+          maxDays?: number;
+        };
+      };
+      /** Public keys whose exceptions the CLI honours (`verify --exception`, `verify-evidence`). */
+      keys?: Array<{
+        /** PEM public key. */
+        publicKey?: string;
+        /** File with a PEM public key. */
+        publicKeyFile?: string;
+      }>;
+    };
+    /** Notifications when an entity's residency gets worse, and before exceptions expire. */
+    alerts?: {
+      /** Base URL of the portal, for links to the Residency tab (default: relative links). */
+      baseUrl?: string;
+      /** Extra recipients per tenant (entity refs such as `group:default/dpo`), besides the owners. */
+      recipients?: {
+        [tenant: string]: string[];
+      };
+    };
+    /**
      * SLSA Verification Summary Attestations (VSA v1) signed by this verifier: issued by
      * the backend on every check (served at `/evidence/{id}/vsa`) and by `residency verify --vsa`.
      */

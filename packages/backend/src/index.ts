@@ -17,6 +17,9 @@ backend.add(import('@backstage/plugin-auth-backend-module-guest-provider'));
 backend.add(demoSignInModule);
 backend.add(import('@backstage/plugin-catalog-backend'));
 backend.add(import('@backstage/plugin-permission-backend'));
+// Residency alerts (worsened residency, exceptions about to expire) and live updates
+backend.add(import('@backstage/plugin-notifications-backend'));
+backend.add(import('@backstage/plugin-signals-backend'));
 backend.add(
   import('@residency-dev/plugin-permission-backend-module-residency-policy'),
 );

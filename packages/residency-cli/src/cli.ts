@@ -142,6 +142,10 @@ export async function run(
       '--vsa-bundle <file>',
       'with --vsa: also write the VSAs as Sigstore bundles v0.3 (JSON Lines)',
     )
+    .option(
+      '--exception <file>',
+      'honour a signed residency exception (exported from the portal) when signed by a key in residency.exceptions.keys, unexpired, and covering the failing digests and codes: exit 0, shown as RESIDENT BY EXCEPTION',
+    )
     .addHelpText('after', EXIT_CODES_HELP)
     .action(async (images: string[], o) => {
       json = Boolean(o.json);
@@ -168,6 +172,7 @@ export async function run(
           evidence: o.evidence,
           vsa: o.vsa,
           vsaBundle: o.vsaBundle,
+          exception: o.exception,
         },
         io,
         getEngine(),
@@ -200,6 +205,10 @@ export async function run(
     .option(
       '--trusted-root <trusted_root.json>',
       'a Sigstore trusted root you trust for keyless material (with or instead of --trusted-keys)',
+    )
+    .option(
+      '--exception <file>',
+      "a signed residency exception: check its signature (residency.exceptions.keys from --config) and that its window contains the record's check time (exit 1 if not)",
     )
     .addHelpText(
       'after',
@@ -239,6 +248,7 @@ shown as a verified RESIDENT.
           previous: o.previous,
           trustedKeys: o.trustedKeys,
           trustedRoot: o.trustedRoot,
+          exception: o.exception,
         },
         io,
         getEngine(),

@@ -21,6 +21,9 @@ import { AuthorizedResidencyService } from './service/AuthorizedResidencyService
 import { DefaultResidencyService } from './service/DefaultResidencyService';
 import { createRouter } from './service/router';
 import { residencySchedulerServiceRef } from './scheduler/residencyScheduler';
+import { notificationService } from '@backstage/plugin-notifications-node';
+import { createExceptionWiring } from './exceptions/wiring';
+import { createExceptionsRouter } from './exceptions/router';
 
 /**
  * The Residency backend plugin: scheduled verification of the catalog, status and
@@ -57,6 +60,7 @@ export const residencyPlugin = createBackendPlugin({
         permissions: coreServices.permissions,
         permissionsRegistry: coreServices.permissionsRegistry,
         catalog: catalogServiceRef,
+        notifications: notificationService,
       },
       async init(deps) {
         // Like the CLI: an unset ${VAR} under residency: is an error, not a dropped key.
@@ -91,13 +95,26 @@ export const residencyPlugin = createBackendPlugin({
           store,
           logger: deps.logger,
         });
+        const exceptions = await createExceptionWiring({
+          config: deps.config,
+          database: deps.database,
+          store,
+          catalog: deps.catalog,
+          permissions: deps.permissions,
+          auditor: deps.auditor,
+          logger: deps.logger,
+          notifications: deps.notifications,
+          ...(vsa ? { signer: vsa.signer } : {}),
+        });
         const evaluator = new EntityEvaluator({
           engine,
           store,
           revalidateAfterSeconds: options.revalidateAfterSeconds,
-          ...(vsa
-            ? { onRecorded: vsa.issuer.onRecorded.bind(vsa.issuer) }
-            : {}),
+          // VSAs, then the state with exceptions (and its alerts); neither throws
+          onRecorded: async (status, outcome) => {
+            await vsa?.issuer.onRecorded(status, outcome);
+            await exceptions.tracker.onRecorded(status);
+          },
         });
 
         const refresher = ResidencyRefresher.create({
@@ -129,6 +146,17 @@ export const residencyPlugin = createBackendPlugin({
           catalog: deps.catalog,
           permissions: deps.permissions,
         });
+        await exceptions.schedule(deps.scheduler);
+        // Before the main router: its 1 kB body parser would refuse a justification.
+        deps.httpRouter.use(
+          await createExceptionsRouter({
+            httpAuth: deps.httpAuth,
+            auditor: deps.auditor,
+            service: exceptions.service,
+            tracker: exceptions.tracker,
+            store,
+          }),
+        );
         deps.httpRouter.use(
           await createRouter({
             httpAuth: deps.httpAuth,

@@ -195,6 +195,7 @@ describe('every route under /api/residency', () => {
       .set('Authorization', mockCredentials.service.header());
     expect(res.status).toBe(200);
     expect(res.body.tasks.map((t: any) => t.taskId).sort()).toEqual([
+      'residency-exceptions',
       'residency-refresh',
       'residency-refresh-delta',
     ]);

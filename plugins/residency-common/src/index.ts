@@ -9,3 +9,4 @@ export * from './evidence';
 export * from './report';
 export * from './permissions';
 export * from './entity';
+export * from './exceptions';

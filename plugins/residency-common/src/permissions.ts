@@ -30,9 +30,23 @@ export const residencyTenantsReadPermission = createPermission({
   attributes: { action: 'read' },
 });
 
+/**
+ * Approve, reject or revoke an entity's residency exception. Never granted to the
+ * requester of the exception itself (checked by the backend, whatever the policy).
+ *
+ * @public
+ */
+export const residencyExceptionApprovePermission: ResourcePermission<'catalog-entity'> =
+  createPermission({
+    name: 'residency.exception.approve',
+    attributes: { action: 'update' },
+    resourceType: 'catalog-entity',
+  });
+
 /** Every permission Residency defines. @public */
 export const residencyPermissions = [
   residencyEvidenceReadPermission,
   residencyRefreshPermission,
   residencyTenantsReadPermission,
+  residencyExceptionApprovePermission,
 ];

@@ -130,3 +130,4 @@ export type {
   SourceErrorCode,
 } from './source/types';
 export * from './vsa';
+export * from './exception';

@@ -42,7 +42,7 @@ const loaded = new WeakMap<
 
 /**
  * Loads the keys of a trust snapshot; keys whose PEM does not parse are returned
- * in `bad`. Parsed once per key list (see {@link loaded}); treat the result as
+ * in `bad`. Parsed once per key list (see `loaded` below); treat the result as
  * read-only.
  */
 export function loadTrustedKeys(keys: (KeyInfo & { publicKeyPem: string })[]): {

@@ -23,6 +23,13 @@ import {
 import { loadSettingsFromFiles } from './settings';
 import { readEntityFile } from './entityFile';
 import { writeVsaFiles } from './vsa';
+import {
+  applyExceptionFile,
+  exceptionKeys,
+  formatExceptionOutcome,
+  readExceptionEnvelope,
+  type ExceptionOutcome,
+} from './exception';
 
 export interface VerifyOptions {
   images: string[];
@@ -42,6 +49,8 @@ export interface VerifyOptions {
   vsa?: string;
   /** Also write the VSAs as Sigstore bundles v0.3 (JSON Lines) here. */
   vsaBundle?: string;
+  /** A signed exception to honour (see commands/exception.ts). */
+  exception?: string;
 }
 
 /** Exit code of a decision: 0 resident, 1 not resident, 2 unknown. */
@@ -296,10 +305,42 @@ export async function verifyCommand(
     });
   }
 
+  let exception: ExceptionOutcome | undefined;
+  if (options.exception) {
+    const keys = exceptionKeys(loaded);
+    if (keys.length === 0) {
+      throw new CliError('--exception needs residency.exceptions.keys', {
+        code: 'config_invalid',
+        hint: 'Pin the public key of the portal that signs exceptions under residency.exceptions.keys.',
+      });
+    }
+    exception = applyExceptionFile({
+      envelope: readExceptionEnvelope(resolve(io.cwd, options.exception)),
+      keys,
+      result,
+      now: io.now(),
+    });
+  }
+
   if (options.json) {
-    io.stdout(`${JSON.stringify(result, null, 2)}\n`);
+    const doc = exception
+      ? {
+          ...result,
+          exception: {
+            honoured: exception.verdict.state === 'resident_by_exception',
+            code: exception.check.code,
+            message: exception.check.message,
+            ...exception.verdict,
+          },
+        }
+      : result;
+    io.stdout(`${JSON.stringify(doc, null, 2)}\n`);
   } else {
     io.stdout(formatEntityResult(result, { explain: options.explain }));
+    if (exception) io.stdout(formatExceptionOutcome(exception));
   }
-  return exitCodeForDecision(result.decision);
+  // Resident by exception passes the gate; the output never calls it resident.
+  return exception?.verdict.state === 'resident_by_exception'
+    ? EXIT.OK
+    : exitCodeForDecision(result.decision);
 }

@@ -22,6 +22,12 @@ import {
 import { DECISION_LABEL, safe } from '../format/text';
 import { loadSettingsFromFiles } from './settings';
 import { loadAuditorTrust } from './auditorTrust';
+import {
+  checkExceptionForRecord,
+  exceptionKeys,
+  readExceptionEnvelope,
+} from './exception';
+import type { ExceptionCheck } from '@residency-dev/plugin-residency-node';
 
 /** Largest evidence bundle read, in bytes. */
 export const MAX_EVIDENCE_BYTES = 64 * 1024 * 1024;
@@ -37,6 +43,8 @@ export interface VerifyEvidenceOptions {
   trustedKeys?: string;
   /** A Sigstore trusted_root.json the auditor trusts for keyless material. */
   trustedRoot?: string;
+  /** A signed exception: checked against residency.exceptions.keys and the record's time. */
+  exception?: string;
 }
 
 /** Where the trust a bundle is checked against comes from. */
@@ -50,7 +58,11 @@ async function auditorSettings(
   options: VerifyEvidenceOptions,
   io: CliIo,
   engineApi: EngineApi,
-): Promise<{ settings?: ResidencySettings; source: TrustSource }> {
+): Promise<{
+  settings?: ResidencySettings;
+  loaded?: Awaited<ReturnType<typeof loadSettingsFromFiles>>['loaded'];
+  source: TrustSource;
+}> {
   const explicit = Boolean(options.trustedKeys || options.trustedRoot);
   if (explicit && options.config.length > 0) {
     throw new CliError(
@@ -62,12 +74,12 @@ async function auditorSettings(
     );
   }
   if (options.config.length > 0) {
-    const { settings } = await loadSettingsFromFiles(
+    const { settings, loaded } = await loadSettingsFromFiles(
       options.config,
       io,
       engineApi,
     );
-    return { settings, source: 'configuration' };
+    return { settings, loaded, source: 'configuration' };
   }
   if (explicit) {
     return {
@@ -326,12 +338,30 @@ export async function verifyEvidenceCommand(
 ): Promise<ExitCode> {
   const file = resolve(io.cwd, options.file);
   const bundle = readEvidenceBundle(file);
-  const { settings, source: trustSource } = await auditorSettings(
-    options,
-    io,
-    engineApi,
-  );
+  const {
+    settings,
+    loaded,
+    source: trustSource,
+  } = await auditorSettings(options, io, engineApi);
   const scope = trustSource === 'trusted_keys' ? 'keys' : 'configuration';
+  let exceptionCheck: ExceptionCheck | undefined;
+  if (options.exception) {
+    const keys = loaded ? exceptionKeys(loaded) : [];
+    if (keys.length === 0)
+      throw new CliError(
+        '--exception needs --config with residency.exceptions.keys',
+        {
+          code: 'config_invalid',
+        },
+      );
+    const rec = (bundle as Partial<EvidenceBundle>).evidence?.record;
+    exceptionCheck = checkExceptionForRecord({
+      envelope: readExceptionEnvelope(resolve(io.cwd, options.exception)),
+      keys,
+      entityRef: rec?.entityRef,
+      checkedAt: rec?.result?.checkedAt,
+    });
+  }
   let verification: BundleVerification;
   let completed = true;
   try {
@@ -380,12 +410,17 @@ export async function verifyEvidenceCommand(
       ? record.result.decision
       : undefined;
   const trustChecked = settings !== undefined;
-  const exitCode = exitCodeForVerification(
+  const bundleExit = exitCodeForVerification(
     verification,
     recordedDecision,
     Boolean(options.requireCompliant),
     trustChecked,
   );
+  // A forged, foreign or out-of-window exception fails the run.
+  const exitCode: ExitCode =
+    exceptionCheck && !exceptionCheck.ok && bundleExit === EXIT.OK
+      ? EXIT.FAILED
+      : bundleExit;
 
   const problems = verification.problems.map(p => ({
     path: normalisePath(p.path),
@@ -432,6 +467,7 @@ export async function verifyEvidenceCommand(
             none: 'internal_consistency_only',
           }[trustSource],
           checks,
+          ...(exceptionCheck ? { exception: exceptionCheck } : {}),
           problems: problems.map(({ path, code, message, check }) => ({
             path,
             code,
@@ -502,6 +538,14 @@ export async function verifyEvidenceCommand(
       out.push(`  ${safe(p.path, 200)}`);
       out.push(`    ${safe(p.code)}: ${safe(p.message, 500)}`);
     }
+  }
+  if (exceptionCheck) {
+    out.push('');
+    out.push(
+      `Exception  ${exceptionCheck.ok ? 'VALID' : 'NOT VALID'} (${
+        exceptionCheck.code
+      }): ${safe(exceptionCheck.message, 500)}`,
+    );
   }
   out.push('');
   if (verification.ok && !trustChecked) {

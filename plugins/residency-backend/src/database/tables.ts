@@ -8,6 +8,10 @@ export const TABLES = {
   claims: 'residency_refresh_claims',
   refreshRequests: 'residency_refresh_requests',
   configGenerations: 'residency_config_generations',
+  exceptions: 'residency_exceptions',
+  exceptionEvents: 'residency_exception_events',
+  entityState: 'residency_entity_state',
+  notificationsSent: 'residency_notifications_sent',
 } as const;
 
 /** A row of residency_refresh_requests. */

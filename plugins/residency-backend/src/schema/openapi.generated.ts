@@ -627,6 +627,357 @@ export const spec = {
         ],
       },
     },
+    '/entities/{kind}/{namespace}/{name}/exceptions': {
+      get: {
+        operationId: 'ListEntityExceptions',
+        description:
+          "The entity's exceptions (newest first), whether the caller may approve them, and the current verdict with exceptions applied (`resident_by_exception` lists what was waived, by whom, until when). Follows catalog read access.",
+        parameters: [
+          {
+            $ref: '#/components/parameters/kind',
+          },
+          {
+            $ref: '#/components/parameters/namespace',
+          },
+          {
+            $ref: '#/components/parameters/name',
+          },
+        ],
+        responses: {
+          '200': {
+            description: 'The exceptions.',
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['items', 'canApprove'],
+                  properties: {
+                    items: {
+                      type: 'array',
+                      items: {
+                        $ref: '#/components/schemas/ResidencyException',
+                      },
+                    },
+                    canApprove: {
+                      type: 'boolean',
+                    },
+                    viewer: {
+                      type: 'string',
+                      description: 'The caller (a user entity ref)',
+                    },
+                    verdict: {
+                      $ref: '#/components/schemas/ExceptionVerdict',
+                    },
+                  },
+                },
+              },
+            },
+          },
+          '400': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '401': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '404': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+        },
+        security: [
+          {},
+          {
+            JWT: [],
+          },
+        ],
+      },
+      post: {
+        operationId: 'RequestEntityException',
+        description:
+          "Requests an exception (needs `residency.refresh` on the entity). Covers named reason codes (never all; I/O and input failures cannot be waived) for named digests of the entity's current images, until `expiresAt` (default and maximum: the tenant's longest window, 7 days unless configured). Audited.",
+        parameters: [
+          {
+            $ref: '#/components/parameters/kind',
+          },
+          {
+            $ref: '#/components/parameters/namespace',
+          },
+          {
+            $ref: '#/components/parameters/name',
+          },
+        ],
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                required: [
+                  'reasonCodes',
+                  'digests',
+                  'justification',
+                  'reference',
+                ],
+                properties: {
+                  reasonCodes: {
+                    type: 'array',
+                    minItems: 1,
+                    maxItems: 16,
+                    items: {
+                      type: 'string',
+                    },
+                  },
+                  digests: {
+                    type: 'array',
+                    minItems: 1,
+                    maxItems: 32,
+                    items: {
+                      type: 'string',
+                      pattern: '^sha256:[0-9a-f]{64}$',
+                    },
+                  },
+                  justification: {
+                    type: 'string',
+                    minLength: 3,
+                    maxLength: 4000,
+                  },
+                  reference: {
+                    type: 'string',
+                    minLength: 3,
+                    maxLength: 500,
+                  },
+                  expiresAt: {
+                    type: 'string',
+                    format: 'date-time',
+                  },
+                },
+              },
+            },
+          },
+        },
+        responses: {
+          '201': {
+            description: 'The requested exception.',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/ResidencyException',
+                },
+              },
+            },
+          },
+          '400': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '401': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '403': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '404': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+        },
+        security: [
+          {},
+          {
+            JWT: [],
+          },
+        ],
+      },
+    },
+    '/exceptions/{id}/approve': {
+      post: {
+        operationId: 'ApproveException',
+        description:
+          'Approves a requested exception: needs `residency.exception.approve` on the entity and never the requester (403). Signs the in-toto exception statement with the portal key and re-decides the entity at once. Audited.',
+        parameters: [
+          {
+            name: 'id',
+            in: 'path',
+            required: true,
+            schema: {
+              type: 'string',
+              pattern: '^[0-9a-f-]{36}$',
+            },
+          },
+        ],
+        requestBody: {
+          required: false,
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                properties: {
+                  comment: {
+                    type: 'string',
+                    maxLength: 2000,
+                  },
+                },
+              },
+            },
+          },
+        },
+        responses: {
+          '200': {
+            description: 'The exception after the step.',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/ResidencyException',
+                },
+              },
+            },
+          },
+          '401': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '403': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '404': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '409': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+        },
+        security: [
+          {},
+          {
+            JWT: [],
+          },
+        ],
+      },
+    },
+    '/exceptions/{id}/reject': {
+      post: {
+        operationId: 'RejectException',
+        description:
+          'Rejects a requested exception (same rule as approve). Audited.',
+        parameters: [
+          {
+            name: 'id',
+            in: 'path',
+            required: true,
+            schema: {
+              type: 'string',
+              pattern: '^[0-9a-f-]{36}$',
+            },
+          },
+        ],
+        requestBody: {
+          required: false,
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                properties: {
+                  comment: {
+                    type: 'string',
+                    maxLength: 2000,
+                  },
+                },
+              },
+            },
+          },
+        },
+        responses: {
+          '200': {
+            description: 'The exception after the step.',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/ResidencyException',
+                },
+              },
+            },
+          },
+          '401': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '403': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '404': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '409': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+        },
+        security: [
+          {},
+          {
+            JWT: [],
+          },
+        ],
+      },
+    },
+    '/exceptions/{id}/revoke': {
+      post: {
+        operationId: 'RevokeException',
+        description:
+          'Revokes a requested or approved exception (an approver, or the requester withdrawing it) and re-decides the entity at once. Audited.',
+        parameters: [
+          {
+            name: 'id',
+            in: 'path',
+            required: true,
+            schema: {
+              type: 'string',
+              pattern: '^[0-9a-f-]{36}$',
+            },
+          },
+        ],
+        requestBody: {
+          required: false,
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                properties: {
+                  comment: {
+                    type: 'string',
+                    maxLength: 2000,
+                  },
+                },
+              },
+            },
+          },
+        },
+        responses: {
+          '200': {
+            description: 'The exception after the step.',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/ResidencyException',
+                },
+              },
+            },
+          },
+          '401': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '403': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '404': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+          '409': {
+            $ref: '#/components/responses/ErrorResponse',
+          },
+        },
+        security: [
+          {},
+          {
+            JWT: [],
+          },
+        ],
+      },
+    },
   },
   components: {
     securitySchemes: {
@@ -734,6 +1085,147 @@ export const spec = {
       },
     },
     schemas: {
+      ResidencyException: {
+        type: 'object',
+        required: [
+          'id',
+          'entityRef',
+          'status',
+          'reasonCodes',
+          'digests',
+          'justification',
+          'reference',
+          'requestedBy',
+          'requestedAt',
+          'expiresAt',
+        ],
+        properties: {
+          id: {
+            type: 'string',
+          },
+          entityRef: {
+            type: 'string',
+          },
+          status: {
+            type: 'string',
+            enum: ['requested', 'approved', 'rejected', 'revoked', 'expired'],
+          },
+          reasonCodes: {
+            type: 'array',
+            items: {
+              type: 'string',
+            },
+          },
+          digests: {
+            type: 'array',
+            items: {
+              type: 'string',
+            },
+          },
+          justification: {
+            type: 'string',
+          },
+          reference: {
+            type: 'string',
+          },
+          requestedBy: {
+            type: 'string',
+          },
+          requestedAt: {
+            type: 'string',
+          },
+          expiresAt: {
+            type: 'string',
+          },
+          decidedBy: {
+            type: 'string',
+          },
+          decidedAt: {
+            type: 'string',
+          },
+          comment: {
+            type: 'string',
+          },
+          envelope: {
+            type: 'string',
+            description:
+              'Signed in-toto statement (DSSE envelope JSON), predicate https://residency.dev/exception/v1',
+          },
+          keyFingerprint: {
+            type: 'string',
+          },
+        },
+      },
+      ExceptionVerdict: {
+        type: 'object',
+        required: ['state', 'waived', 'uncovered'],
+        properties: {
+          state: {
+            type: 'string',
+            enum: [
+              'resident',
+              'resident_by_exception',
+              'not_resident',
+              'unknown',
+            ],
+          },
+          validUntil: {
+            type: 'string',
+          },
+          waived: {
+            type: 'array',
+            items: {
+              type: 'object',
+              required: [
+                'exceptionId',
+                'digest',
+                'reasonCodes',
+                'requestedBy',
+                'approvedBy',
+                'expiresAt',
+              ],
+              properties: {
+                exceptionId: {
+                  type: 'string',
+                },
+                digest: {
+                  type: 'string',
+                },
+                reasonCodes: {
+                  type: 'array',
+                  items: {
+                    type: 'string',
+                  },
+                },
+                requestedBy: {
+                  type: 'string',
+                },
+                approvedBy: {
+                  type: 'string',
+                },
+                expiresAt: {
+                  type: 'string',
+                },
+              },
+            },
+          },
+          uncovered: {
+            type: 'array',
+            items: {
+              type: 'object',
+              required: ['code'],
+              properties: {
+                digest: {
+                  type: 'string',
+                },
+                code: {
+                  type: 'string',
+                },
+              },
+            },
+          },
+        },
+      },
       Error: {
         type: 'object',
         required: ['error'],
@@ -901,6 +1393,163 @@ export const spec = {
             description:
               'Set when no configured key or identity signed it; it does not change the decision.',
           },
+          signedAt: {
+            type: 'string',
+            format: 'date-time',
+            description:
+              'Trustworthy signed time (transparency log or RFC 3161 timestamp), when it has one.',
+          },
+          superseded: {
+            type: 'string',
+            description:
+              'Set (e.g. `attestations[2]`) when a newer verified attestation of the same kind decides instead.',
+          },
+        },
+      },
+      VerificationCheck: {
+        type: 'object',
+        description:
+          'One check the engine performed (schema https://residency.dev/verification-report/v1, plugins/residency-common/schema/verification-report.v1.json).',
+        required: ['id', 'outcome'],
+        properties: {
+          id: {
+            type: 'string',
+            enum: [
+              'tenant_known',
+              'images_listed',
+              'declared_region',
+              'reference_parsed',
+              'registry_allowed',
+              'registry_region',
+              'tag_resolved',
+              'manifest_hashed',
+              'discovery',
+              'material_parsed',
+              'signature_verified',
+              'certificate_chain',
+              'identity',
+              'transparency_log',
+              'timestamp',
+              'key_validity',
+              'key_region',
+              'statement_parsed',
+              'subject_digest',
+              'predicate_external_references',
+              'predicate_regions',
+              'attestation_freshness',
+              'attestation_newest',
+              'requirement',
+              'tenant_rule',
+            ],
+          },
+          outcome: {
+            type: 'string',
+            enum: ['pass', 'fail', 'skipped', 'not_applicable'],
+          },
+          why: {
+            type: 'string',
+            description: 'Why a check was skipped or is not applicable.',
+          },
+          expected: {
+            type: 'string',
+          },
+          found: {
+            type: 'string',
+          },
+          reason: {
+            type: 'string',
+            description: 'The reason code a failure produced.',
+          },
+          material: {
+            type: 'object',
+            required: ['role', 'format', 'source', 'index', 'path'],
+            properties: {
+              role: {
+                type: 'string',
+                enum: ['signature', 'attestation'],
+              },
+              format: {
+                type: 'string',
+                enum: ['simplesigning', 'dsse', 'sigstore-bundle'],
+              },
+              source: {
+                type: 'string',
+                enum: ['cosign-tag', 'referrers', 'layout'],
+              },
+              index: {
+                type: 'integer',
+                minimum: 0,
+              },
+              path: {
+                type: 'string',
+              },
+            },
+          },
+          trustAnchor: {
+            type: 'object',
+            properties: {
+              key: {
+                $ref: '#/components/schemas/VerifiedKey',
+              },
+              trustedRoot: {
+                type: 'string',
+              },
+              identity: {
+                type: 'object',
+                properties: {
+                  subject: {
+                    type: 'string',
+                  },
+                  issuer: {
+                    type: 'string',
+                  },
+                  region: {
+                    type: 'string',
+                  },
+                },
+              },
+              logId: {
+                type: 'string',
+              },
+              tsa: {
+                type: 'boolean',
+              },
+            },
+          },
+          time: {
+            type: 'object',
+            required: ['source', 'at'],
+            properties: {
+              source: {
+                type: 'string',
+                enum: ['tlog', 'rfc3161', 'verification_time'],
+              },
+              at: {
+                type: 'string',
+                format: 'date-time',
+              },
+            },
+          },
+          durationMs: {
+            type: 'number',
+            minimum: 0,
+          },
+        },
+      },
+      VerificationReport: {
+        type: 'object',
+        required: ['schema', 'checks'],
+        properties: {
+          schema: {
+            type: 'string',
+            enum: ['https://residency.dev/verification-report/v1'],
+          },
+          checks: {
+            type: 'array',
+            items: {
+              $ref: '#/components/schemas/VerificationCheck',
+            },
+          },
         },
       },
       ImageResult: {
@@ -961,6 +1610,11 @@ export const spec = {
           verifiedAt: {
             type: 'string',
             format: 'date-time',
+          },
+          report: {
+            $ref: '#/components/schemas/VerificationReport',
+            description:
+              'Every check performed for this image, in order (absent in records older than the report).',
           },
         },
       },
@@ -1032,6 +1686,11 @@ export const spec = {
           },
           evidenceId: {
             type: 'string',
+          },
+          report: {
+            $ref: '#/components/schemas/VerificationReport',
+            description:
+              'Entity checks (tenant, images, declared region, tenant rules), in order.',
           },
           lastAttempt: {
             type: 'object',
@@ -1123,7 +1782,7 @@ export const spec = {
           totalCount: {
             type: 'number',
             description:
-              'Omitted when rows the caller cannot see were dropped from the page.',
+              "Rows matching the filters, counted on the first page (cached per filter for up to 10 s per replica) and carried in the cursor (later pages repeat the first page's count, no recount). Omitted when rows the caller cannot see were dropped from the page.",
           },
         },
       },

@@ -3,6 +3,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { createRouter } from '../service/router';
+import { createExceptionsRouter } from '../exceptions/router';
+import type { ExceptionService } from '../exceptions/ExceptionService';
+import type { EntityStateTracker } from '../exceptions/EntityStateTracker';
 import { specErrors } from '../__testUtils__/openapi';
 import { spec as specModule } from './openapi.generated';
 import type { ResidencyService } from '../service/ResidencyService';
@@ -37,7 +40,14 @@ describe('openapi.yaml', () => {
       logger: mockServices.logger.mock(),
       service: {} as ResidencyService,
     });
-    const served = (router as any).stack
+    const exceptions = await createExceptionsRouter({
+      httpAuth: mockServices.httpAuth(),
+      auditor: mockServices.auditor.mock(),
+      service: {} as ExceptionService,
+      tracker: {} as EntityStateTracker,
+      store: { getStatus: async () => undefined },
+    });
+    const served = [...(router as any).stack, ...(exceptions as any).stack]
       // The spec's own route, added by createValidatedOpenApiRouter.
       .filter(
         (layer: any) => layer.route && layer.route.path !== '/openapi.json',

@@ -8,6 +8,7 @@ import {
   loadVsaSettings,
   type ConfigReader,
   type ResidencySettings,
+  type VsaSigner,
 } from '@residency-dev/plugin-residency-node';
 import type { ResidencyStore } from '../database/ResidencyStore';
 import { VsaIssuer } from './VsaIssuer';
@@ -23,7 +24,9 @@ export async function createVsaWiring(options: {
   database: DatabaseService;
   store: ResidencyStore;
   logger: LoggerService;
-}): Promise<{ issuer: VsaIssuer; store: DatabaseVsaStore } | undefined> {
+}): Promise<
+  { issuer: VsaIssuer; store: DatabaseVsaStore; signer: VsaSigner } | undefined
+> {
   const settings = loadVsaSettings(options.config, options.settings);
   if (!settings) return undefined;
   const signer = createVsaSigner(settings);
@@ -50,6 +53,7 @@ export async function createVsaWiring(options: {
   const store = new DatabaseVsaStore(await options.database.getClient());
   return {
     store,
+    signer,
     issuer: new VsaIssuer({
       settings,
       signer,

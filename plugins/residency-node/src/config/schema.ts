@@ -49,6 +49,15 @@ export const RESIDENCY_CONFIG_SHAPE: ConfigShape = object({
     entityConcurrency: value,
   }),
   boundaries: map(array(value)),
+  exceptions: object({
+    maxDays: value,
+    tenants: map(object({ maxDays: value })),
+    keys: array(object({ publicKey: value, publicKeyFile: value })),
+  }),
+  alerts: object({
+    baseUrl: value,
+    recipients: map(array(value)),
+  }),
   vsa: object({
     verifierId: value,
     evidenceBaseUrl: value,

@@ -6,8 +6,10 @@ import type {
   EntityStatus,
   EntityStatusSummary,
   EvidenceSummary,
+  ExceptionVerdict,
   Mismatch,
   Page,
+  ResidencyException,
   TenantSummary,
 } from '@residency-dev/plugin-residency-common';
 
@@ -91,6 +93,21 @@ export interface ResidencyApi {
     options: DownloadEvidenceOptions,
   ): Promise<DownloadedVsa | undefined>;
   listTenants(): Promise<{ items: TenantSummary[] }>;
+  /** The entity's exceptions (absent in implementations without exceptions). */
+  listExceptions?(options: {
+    entityRef: ResidencyEntityRef;
+  }): Promise<EntityExceptions>;
+  /** Requests an exception for the entity. */
+  requestException?(options: {
+    entityRef: ResidencyEntityRef;
+    request: ExceptionRequest;
+  }): Promise<ResidencyException>;
+  /** Approves, rejects or revokes an exception. */
+  decideException?(options: {
+    id: string;
+    action: 'approve' | 'reject' | 'revoke';
+    comment?: string;
+  }): Promise<ResidencyException>;
   listMismatches(options?: { tenant?: string }): Promise<{ items: Mismatch[] }>;
   /** Per UTC day, how many entities were resident, not resident, unknown, unchecked (one request). */
   getComplianceHistory(options?: {
@@ -107,6 +124,25 @@ export interface ComplianceDay {
   unknown: number;
   /** Entities without any evidence yet on that day. */
   unchecked: number;
+}
+
+/** An entity's exceptions, whether the caller may decide them, and the verdict. @public */
+export interface EntityExceptions {
+  items: ResidencyException[];
+  canApprove: boolean;
+  /** The caller's user entity ref. */
+  viewer?: string;
+  verdict?: ExceptionVerdict;
+}
+
+/** What a request for an exception names. @public */
+export interface ExceptionRequest {
+  reasonCodes: string[];
+  digests: string[];
+  justification: string;
+  reference: string;
+  /** ISO 8601; default: the tenant's longest window. */
+  expiresAt?: string;
 }
 
 /** @public */

@@ -8,6 +8,7 @@ import type {
   EvidenceSummary,
   Mismatch,
   Page,
+  ResidencyException,
   TenantSummary,
 } from '@residency-dev/plugin-residency-common';
 import type {
@@ -15,6 +16,8 @@ import type {
   DownloadEvidenceOptions,
   DownloadedEvidence,
   DownloadedVsa,
+  EntityExceptions,
+  ExceptionRequest,
   ListEntitiesOptions,
   ResidencyApi,
   ResidencyEntityRef,
@@ -198,18 +201,63 @@ export class ResidencyClient implements ResidencyApi {
     return (await response!.json()) as { days: ComplianceDay[] };
   }
 
+  async listExceptions(options: {
+    entityRef: ResidencyEntityRef;
+  }): Promise<EntityExceptions> {
+    const response = await this.request(
+      `${entityPath(options.entityRef)}/exceptions`,
+    );
+    return (await response!.json()) as EntityExceptions;
+  }
+
+  async requestException(options: {
+    entityRef: ResidencyEntityRef;
+    request: ExceptionRequest;
+  }): Promise<ResidencyException> {
+    const response = await this.request(
+      `${entityPath(options.entityRef)}/exceptions`,
+      { method: 'POST', body: options.request },
+    );
+    return (await response!.json()) as ResidencyException;
+  }
+
+  async decideException(options: {
+    id: string;
+    action: 'approve' | 'reject' | 'revoke';
+    comment?: string;
+  }): Promise<ResidencyException> {
+    const response = await this.request(
+      `/exceptions/${encodeURIComponent(options.id)}/${options.action}`,
+      {
+        method: 'POST',
+        body: options.comment ? { comment: options.comment } : {},
+      },
+    );
+    return (await response!.json()) as ResidencyException;
+  }
+
   private async request(
     path: string,
     options: {
       method?: 'GET' | 'POST';
       allowNotFound?: boolean;
       accept?: string;
+      /** A JSON body. */
+      body?: unknown;
     } = {},
   ): Promise<Response | undefined> {
     const baseUrl = await this.discoveryApi.getBaseUrl('residency');
     const response = await this.fetchApi.fetch(`${baseUrl}${path}`, {
       method: options.method ?? 'GET',
-      headers: { Accept: options.accept ?? 'application/json' },
+      headers: {
+        Accept: options.accept ?? 'application/json',
+        ...(options.body !== undefined
+          ? { 'Content-Type': 'application/json' }
+          : {}),
+      },
+      ...(options.body !== undefined
+        ? { body: JSON.stringify(options.body) }
+        : {}),
     });
     if (options.allowNotFound && response.status === 404) {
       return undefined;

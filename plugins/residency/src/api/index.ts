@@ -8,6 +8,8 @@ export type {
   DownloadedEvidence,
   DownloadedVsa,
   ComplianceDay,
+  EntityExceptions,
+  ExceptionRequest,
 } from './ResidencyApi';
 export { ResidencyClient } from './ResidencyClient';
 export type { SaveBlob } from './ResidencyClient';

@@ -21,6 +21,7 @@ import {
   CARD_TITLE_PROPS,
 } from '../common';
 import { EvidenceHistory } from './EvidenceHistory';
+import { ExceptionsCard } from './ExceptionsCard';
 
 /**
  * The "Residency" tab of an entity: full per-image detail, the evidence
@@ -119,6 +120,9 @@ export function EntityResidencyContent() {
             />
           )}
         </InfoCard>
+      </Grid>
+      <Grid item xs={12}>
+        <ExceptionsCard entityRef={entityRef} status={status} />
       </Grid>
       <Grid item xs={12}>
         <EvidenceHistory entityRef={entityRef} />

@@ -1,0 +1,78 @@
+import type { Knex } from 'knex';
+import type {
+  ExceptionStatus,
+  ResidencyException,
+  ResidencyState,
+} from '@residency-dev/plugin-residency-common';
+import { isSqlite, type DbContext } from '../database/tables';
+import * as ops from '../database/operations/exceptions';
+
+export type {
+  ExceptionEvent,
+  StateChange,
+} from '../database/operations/exceptions';
+
+/**
+ * Persistence of exceptions, their event chain, the residency state per entity and
+ * notification dedup keys (tables created by the plugin's migrations).
+ */
+export class ExceptionStore {
+  readonly #ctx: DbContext;
+
+  constructor(db: Knex) {
+    this.#ctx = { db, sqlite: isSqlite(db) };
+  }
+
+  insert(e: ResidencyException) {
+    return ops.insertException(this.#ctx, e);
+  }
+  get(id: string) {
+    return ops.getException(this.#ctx, id);
+  }
+  list(options: { entityRef?: string; statuses?: ExceptionStatus[] }) {
+    return ops.listExceptions(this.#ctx, options);
+  }
+  transition(options: Parameters<typeof ops.transitionException>[1]) {
+    return ops.transitionException(this.#ctx, options);
+  }
+  listLapsed(at: string) {
+    return ops.listLapsed(this.#ctx, at);
+  }
+  listExpiringBetween(from: string, until: string) {
+    return ops.listExpiringBetween(this.#ctx, from, until);
+  }
+  appendEvent(options: Parameters<typeof ops.appendExceptionEvent>[1]) {
+    return ops.appendExceptionEvent(this.#ctx, options);
+  }
+  listEvents(entityRef: string) {
+    return ops.listExceptionEvents(this.#ctx, entityRef);
+  }
+  recordState(options: {
+    entityRef: string;
+    state: ResidencyState;
+    detail: unknown;
+  }) {
+    return ops.recordEntityState(this.#ctx, options);
+  }
+  claimNotification(key: string) {
+    return ops.claimNotification(this.#ctx, key);
+  }
+
+  /** Recomputes the entity's exception event chain. */
+  async verifyEvents(
+    entityRef: string,
+  ): Promise<{ ok: boolean; length: number; brokenAt?: number }> {
+    const events = await this.listEvents(entityRef);
+    let previous: string | null = null;
+    for (const e of events) {
+      if (
+        e.previousHash !== previous ||
+        ops.exceptionEventHash(e) !== e.recordHash
+      ) {
+        return { ok: false, length: events.length, brokenAt: e.sequence };
+      }
+      previous = e.recordHash;
+    }
+    return { ok: true, length: events.length };
+  }
+}

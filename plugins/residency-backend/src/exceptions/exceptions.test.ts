@@ -1,0 +1,384 @@
+/*
+ * The whole life of an exception on every database engine, through the real
+ * router, store and signer: request, self-approval refused, approval, decision
+ * change, expiry re-decision (with the owners' alert), revocation.
+ */
+import {
+  TestDatabases,
+  mockCredentials,
+  mockErrorHandler,
+  mockServices,
+} from '@backstage/backend-test-utils';
+import { AuthorizeResult } from '@backstage/plugin-permission-common';
+import express from 'express';
+import request from 'supertest';
+import { createHash, generateKeyPairSync } from 'node:crypto';
+import {
+  FileVsaSigner,
+  checkException,
+} from '@residency-dev/plugin-residency-node';
+import {
+  DIGEST_A,
+  DIGEST_B,
+  makeEvaluation,
+  makeImage,
+} from '../__testUtils__/fixtures';
+import {
+  createStoreOn,
+  makeEntity,
+  visibilityCatalog,
+} from '../__testUtils__/harness';
+import { specErrors } from '../__testUtils__/openapi';
+import { DatabaseResidencyStore } from '../database/DatabaseResidencyStore';
+import { EntityStateTracker } from './EntityStateTracker';
+import { ExceptionService } from './ExceptionService';
+import { ExceptionStore } from './ExceptionStore';
+import { ResidencyAlerts } from './ResidencyAlerts';
+import { createExceptionsRouter } from './router';
+import { DEFAULT_EXCEPTION_MAX_DAYS } from './settings';
+
+jest.setTimeout(120_000);
+
+const databases = TestDatabases.create({ ids: ['SQLITE_3', 'POSTGRES_15'] });
+
+const DEV = 'user:default/dev';
+const PLATFORM = 'user:default/platform';
+const DPO = 'user:default/dpo';
+const ENTITY = 'component:default/payments';
+const as = (user: string) => mockCredentials.user.header(user);
+const DAY = 24 * 3600 * 1000;
+
+/** dev may request (residency.refresh); platform and dpo may also approve. */
+function permissions() {
+  return mockServices.permissions.mock({
+    authorize: jest.fn(async (requests: any[], options: any) => {
+      const user = options?.credentials?.principal?.userEntityRef;
+      const approver = user === PLATFORM || user === DPO;
+      return requests.map(r => ({
+        result:
+          r.permission.name !== 'residency.exception.approve' || approver
+            ? AuthorizeResult.ALLOW
+            : AuthorizeResult.DENY,
+      }));
+    }) as any,
+  });
+}
+
+describe.each(databases.eachSupportedId())('exceptions on %p', databaseId => {
+  let app: express.Express;
+  let store: DatabaseResidencyStore;
+  let exceptions: ExceptionStore;
+  let service: ExceptionService;
+  let tracker: EntityStateTracker;
+  let send: jest.Mock;
+  let alerts: ResidencyAlerts;
+  let knex: import('knex').Knex;
+  let auditor: ReturnType<typeof mockServices.auditor.mock>;
+  let clock: Date;
+  let publicKey: import('node:crypto').KeyObject;
+
+  const record = async (
+    decision: 'compliant' | 'non_compliant',
+    digest = DIGEST_A,
+  ) => {
+    const images = [
+      makeImage({
+        digest,
+        decision,
+        ...(decision === 'non_compliant' ? { code: 'signature_missing' } : {}),
+      }),
+    ];
+    const { status } = await store.recordEvaluation({
+      entityRef: ENTITY,
+      inputsHash: createHash('sha256')
+        .update(`${decision}-${digest}`)
+        .digest('hex'),
+      ...makeEvaluation({
+        entityRef: ENTITY,
+        decision,
+        images,
+        ...(decision === 'non_compliant' ? { code: 'signature_missing' } : {}),
+      }),
+    });
+    return tracker.onRecorded(status);
+  };
+
+  beforeEach(async () => {
+    const created = await createStoreOn(databases, databaseId);
+    store = created.store;
+    knex = created.knex;
+    exceptions = new ExceptionStore(created.knex);
+    clock = new Date();
+    const now = () => clock;
+    const logger = mockServices.logger.mock();
+    send = jest.fn(async () => {});
+    const settings = {
+      maxDays: DEFAULT_EXCEPTION_MAX_DAYS,
+      tenantMaxDays: { 'eu-public': 3 },
+      recipients: { 'eu-public': ['group:default/dpo'] },
+      baseUrl: 'https://portal.example',
+    };
+    alerts = new ResidencyAlerts({
+      notifications: { send },
+      store: exceptions,
+      settings,
+      logger,
+    });
+    tracker = new EntityStateTracker({
+      store,
+      exceptions,
+      alerts,
+      logger,
+      now,
+    });
+    const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    publicKey = keys.publicKey;
+    service = new ExceptionService({
+      exceptions,
+      store,
+      tracker,
+      catalog: visibilityCatalog([
+        makeEntity('payments', { images: `registry.eu/pay@${DIGEST_A}` }),
+      ]),
+      permissions: permissions(),
+      settings,
+      signer: FileVsaSigner.fromPem(
+        keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+        { keyId: 'portal-key', region: 'eusc-de-east-1' },
+      ),
+      logger,
+      now,
+    });
+    auditor = mockServices.auditor.mock();
+    app = express();
+    app.use(
+      await createExceptionsRouter({
+        httpAuth: mockServices.httpAuth(),
+        auditor,
+        service,
+        tracker,
+        store,
+      }),
+    );
+    app.use(mockErrorHandler());
+  });
+
+  const ask = (user: string, body: Record<string, unknown> = {}) =>
+    request(app)
+      .post('/entities/component/default/payments/exceptions')
+      .set('Authorization', as(user))
+      .send({
+        reasonCodes: ['signature_missing'],
+        digests: [DIGEST_A],
+        justification: 'Signing service outage, ticket open',
+        reference: 'INC-4711',
+        ...body,
+      });
+  const act = (user: string, id: string, action: string) =>
+    request(app)
+      .post(`/exceptions/${id}/${action}`)
+      .set('Authorization', as(user))
+      .send({});
+  const state = async () =>
+    (
+      await request(app)
+        .get('/entities/component/default/payments/exceptions')
+        .set('Authorization', as(DEV))
+    ).body;
+
+  it('lives: request, self-approval refused, approval, expiry, revocation', async () => {
+    expect((await record('compliant'))?.state).toBe('resident');
+    // Worse: resident -> not resident, owners (and the tenant's DPO group) told once.
+    const worse = await record('non_compliant');
+    expect(worse).toMatchObject({ changed: true, state: 'not_resident' });
+    expect(send).toHaveBeenCalledTimes(1);
+    expect(send.mock.calls[0][0]).toMatchObject({
+      recipients: { type: 'entity', entityRef: [ENTITY, 'group:default/dpo'] },
+      payload: {
+        link: 'https://portal.example/catalog/default/component/payments/residency',
+        severity: 'high',
+      },
+    });
+    expect(send.mock.calls[0][0].payload.description).toContain(
+      'from resident to not resident',
+    );
+
+    // Request: default window is the tenant's maximum (3 days, not 7).
+    const asked = await ask(PLATFORM);
+    expect(asked.status).toBe(201);
+    expect(
+      specErrors({
+        method: 'post',
+        path: '/entities/{kind}/{namespace}/{name}/exceptions',
+        status: 201,
+        body: asked.body,
+      }),
+    ).toEqual([]);
+    expect(Date.parse(asked.body.expiresAt) - clock.getTime()).toBe(3 * DAY);
+    const id = asked.body.id;
+
+    // The requester may hold the permission, and is still refused.
+    const self = await act(PLATFORM, id, 'approve');
+    expect(self.status).toBe(403);
+    expect(self.body.error.message).toMatch(/requester cannot decide/);
+    // Without the permission: refused too.
+    expect((await act(DEV, id, 'approve')).status).toBe(403);
+    expect((await state()).verdict.state).toBe('not_resident');
+
+    const approved = await act(DPO, id, 'approve');
+    expect(approved.status).toBe(200);
+    expect(approved.body).toMatchObject({ status: 'approved', decidedBy: DPO });
+    // The signed statement verifies with the portal key and says what is waived.
+    const check = checkException({
+      envelope: approved.body.envelope,
+      keys: [publicKey],
+      now: clock,
+      digest: DIGEST_A,
+      reasonCodes: ['signature_missing'],
+    });
+    expect(check).toMatchObject({
+      ok: true,
+      predicate: { requester: PLATFORM, approver: DPO, entity: ENTITY },
+    });
+    // A second approval loses the compare-and-set.
+    expect((await act(DPO, id, 'approve')).status).toBe(409);
+
+    const byException = await state();
+    expect(byException.verdict).toMatchObject({
+      state: 'resident_by_exception',
+      waived: [
+        {
+          exceptionId: id,
+          digest: DIGEST_A,
+          reasonCodes: ['signature_missing'],
+          requestedBy: PLATFORM,
+          approvedBy: DPO,
+        },
+      ],
+    });
+    expect(
+      specErrors({
+        method: 'get',
+        path: '/entities/{kind}/{namespace}/{name}/exceptions',
+        status: 200,
+        body: byException,
+      }),
+    ).toEqual([]);
+    expect(send).toHaveBeenCalledTimes(1); // better is not alerted
+
+    // 47 hours before expiry: requester and approver are told, once.
+    clock = new Date(Date.parse(approved.body.expiresAt) - 47 * 3600 * 1000);
+    const soon = {
+      onExpiringSoon: async (e: any) => {
+        await alerts.expiringSoon(e);
+      },
+    };
+    expect(await service.runOnce(soon)).toEqual([]);
+    await service.runOnce(soon); // a second pass (or replica) sends nothing new
+    expect(send).toHaveBeenCalledTimes(2);
+    expect(send.mock.calls[1][0].recipients.entityRef).toEqual([PLATFORM, DPO]);
+
+    // Expiry: the scheduled pass expires it and re-decides at once; owners told.
+    clock = new Date(Date.parse(approved.body.expiresAt) + 1000);
+    const expired = await service.runOnce();
+    expect(expired.map(e => e.id)).toEqual([id]);
+    expect((await service.runOnce()).length).toBe(0); // only once
+    expect((await state()).verdict.state).toBe('not_resident');
+    expect(send).toHaveBeenCalledTimes(3);
+    expect(send.mock.calls[2][0].payload.title).toContain('not resident');
+    expect(send.mock.calls[2][0].payload.description).toContain(
+      'from resident by exception to not resident',
+    );
+
+    // Revocation of a new approved exception re-decides at once.
+    const second = (await ask(DEV)).body.id;
+    expect((await act(PLATFORM, second, 'approve')).status).toBe(200);
+    expect((await state()).verdict.state).toBe('resident_by_exception');
+    expect((await act(DPO, second, 'revoke')).body.status).toBe('revoked');
+    expect((await state()).verdict.state).toBe('not_resident');
+
+    // A new digest is not covered: the exception waives named digests only.
+    const third = (await ask(DEV)).body.id;
+    expect((await act(DPO, third, 'approve')).status).toBe(200);
+    expect((await state()).verdict.state).toBe('resident_by_exception');
+    expect((await record('non_compliant', DIGEST_B))?.state).toBe(
+      'not_resident',
+    );
+
+    // Every step is in the hash-chained exception events and was audited.
+    const events = await exceptions.listEvents(ENTITY);
+    expect(events.map(e => e.kind)).toEqual([
+      'requested',
+      'approved',
+      'expired',
+      'requested',
+      'approved',
+      'revoked',
+      'requested',
+      'approved',
+    ]);
+    expect(await exceptions.verifyEvents(ENTITY)).toEqual({
+      ok: true,
+      length: 8,
+    });
+    const ids = auditor.createEvent.mock.calls.map((c: any[]) => c[0].eventId);
+    expect(ids).toEqual(
+      expect.arrayContaining([
+        'exception-request',
+        'exception-approve',
+        'exception-revoke',
+      ]),
+    );
+  });
+
+  it('refuses requests that waive everything, I/O failures, or too long a window', async () => {
+    await record('non_compliant');
+    expect((await ask(DEV, { reasonCodes: [] })).status).toBe(400);
+    expect((await ask(DEV, { reasonCodes: ['*'] })).status).toBe(400);
+    expect(
+      (await ask(DEV, { reasonCodes: ['registry_unreachable'] })).status,
+    ).toBe(400);
+    expect((await ask(DEV, { digests: [DIGEST_B] })).status).toBe(400);
+    expect(
+      (
+        await ask(DEV, {
+          expiresAt: new Date(clock.getTime() + 4 * DAY).toISOString(),
+        })
+      ).status,
+    ).toBe(400);
+    expect(
+      (
+        await ask(DEV, {
+          expiresAt: new Date(clock.getTime() - 1000).toISOString(),
+        })
+      ).status,
+    ).toBe(400);
+    expect((await ask(DEV, { justification: '' })).status).toBe(400);
+    expect(await exceptions.list({ entityRef: ENTITY })).toEqual([]);
+  });
+
+  it('a tampered exception event breaks the chain', async () => {
+    await record('non_compliant');
+    const id = (await ask(DEV)).body.id;
+    expect((await act(DPO, id, 'reject')).body.status).toBe('rejected');
+    expect((await act(DPO, id, 'approve')).status).toBe(409);
+    expect(await exceptions.verifyEvents(ENTITY)).toEqual({
+      ok: true,
+      length: 2,
+    });
+    const [first] = await exceptions.listEvents(ENTITY);
+    await knex('residency_exception_events')
+      .where({ entity_ref: ENTITY, sequence: 1 })
+      .update({
+        record: JSON.stringify({
+          ...first.record,
+          reasonCodes: ['key_untrusted'],
+        }),
+      });
+    expect(await exceptions.verifyEvents(ENTITY)).toEqual({
+      ok: false,
+      length: 2,
+      brokenAt: 1,
+    });
+  });
+});

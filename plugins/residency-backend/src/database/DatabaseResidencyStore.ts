@@ -34,7 +34,10 @@ import {
   recordEvaluation,
   type EvaluationInput,
 } from './operations/evaluations';
-import { findImageResult } from './operations/imageResults';
+import {
+  findImageResult,
+  findImageResultsOfEntities,
+} from './operations/imageResults';
 import {
   applyRetention,
   getEvidence,
@@ -121,6 +124,13 @@ export class DatabaseResidencyStore implements ResidencyStore {
 
   async findImageResult(options: { digest: string; maxAgeSeconds: number }) {
     return findImageResult(this.#ctx, options);
+  }
+
+  async findImageResultsOfEntities(options: {
+    entityRefs: string[];
+    maxAgeSeconds: number;
+  }) {
+    return findImageResultsOfEntities(this.#ctx, options);
   }
 
   async listEvidence(options: {

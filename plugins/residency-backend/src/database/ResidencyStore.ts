@@ -81,6 +81,15 @@ export interface ResidencyStore {
     maxAgeSeconds: number;
   }): Promise<{ image: ImageResult; material: ImageMaterial } | undefined>;
 
+  /**
+   * As `findImageResult`, at once for every digest the current statuses of
+   * `entityRefs` show (one statement per page of a refresh). Optional.
+   */
+  findImageResultsOfEntities?(options: {
+    entityRefs: string[];
+    maxAgeSeconds: number;
+  }): Promise<Map<string, { image: ImageResult; material: ImageMaterial }>>;
+
   listEvidence(options: {
     entityRef: string;
     cursor?: string;

@@ -16,7 +16,9 @@ import type { RecordOutcome, ResidencyStore } from '../database/ResidencyStore';
 export const CONFIG_LIVE_SECONDS = 600;
 
 /** How long a result fetched ahead for a page may wait for its evaluation. */
-const PREFETCH_TTL_MS = 60_000;
+const PREFETCH_TTL_MS = 10_000;
+/** Results fetched ahead kept at most (two pages in flight need 50 or so). */
+const PREFETCH_MAX_ENTRIES = 1_000;
 
 /** The residency inputs an entity declares through its annotations. */
 export type EntityInputs = EntityResidencyInputs;
@@ -78,7 +80,8 @@ export class EntityEvaluator {
       maxAgeSeconds: this.#revalidateAfterSeconds,
     });
     const at = Date.now();
-    if (this.#prefetched.size > 5_000) {
+    // A few pages' worth at most (pages are evaluated within seconds).
+    if (this.#prefetched.size + found.size > PREFETCH_MAX_ENTRIES) {
       this.#prefetched.clear();
     }
     for (const [digest, hit] of found) {
@@ -91,9 +94,13 @@ export class EntityEvaluator {
     if (!entry) {
       return undefined;
     }
-    this.#prefetched.delete(digest);
-    // Kept for one page's evaluation only, never as a long-lived cache.
-    return Date.now() - entry.at < PREFETCH_TTL_MS ? entry.hit : undefined;
+    // Kept for a page's evaluation (entities of a page may share a digest), never
+    // as a long-lived cache.
+    if (Date.now() - entry.at >= PREFETCH_TTL_MS) {
+      this.#prefetched.delete(digest);
+      return undefined;
+    }
+    return entry.hit;
   }
 
   get engine(): ResidencyEngine {

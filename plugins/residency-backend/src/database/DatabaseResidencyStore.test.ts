@@ -656,6 +656,59 @@ describe.each(databases.eachSupportedId())(
       expect(await claimDone()).toBe(true);
     });
 
+    it('reads the reusable results of a page of entities in one statement', async () => {
+      const refs = ['component:default/p1', 'component:default/p2'];
+      await store.recordEvaluation({
+        entityRef: refs[0],
+        inputsHash: 'h',
+        ...makeEvaluation({
+          entityRef: refs[0],
+          images: [makeImage({ digest: DIGEST_B })],
+        }),
+      });
+      const queries: string[] = [];
+      const onQuery = (q: { sql: string }) => queries.push(q.sql);
+      knex.on('query', onQuery);
+      let found;
+      try {
+        found = await store.findImageResultsOfEntities({
+          entityRefs: [...refs, 'component:default/unknown'],
+          maxAgeSeconds: 3600,
+        });
+      } finally {
+        knex.removeListener('query', onQuery);
+      }
+      expect(queries).toHaveLength(1);
+      expect([...found.keys()]).toEqual([DIGEST_B]);
+      // The same entry findImageResult gives.
+      expect(found.get(DIGEST_B)).toEqual(
+        await store.findImageResult({ digest: DIGEST_B, maxAgeSeconds: 3600 }),
+      );
+      // Too old, or no entity with it: nothing.
+      await knex('residency_image_results').update({
+        verified_at:
+          databaseId === 'SQLITE_3'
+            ? '2000-01-01 00:00:00'
+            : new Date('2000-01-01T00:00:00Z'),
+      });
+      expect(
+        (
+          await store.findImageResultsOfEntities({
+            entityRefs: refs,
+            maxAgeSeconds: 3600,
+          })
+        ).size,
+      ).toBe(0);
+      expect(
+        (
+          await store.findImageResultsOfEntities({
+            entityRefs: [refs[1]],
+            maxAgeSeconds: 10 ** 10,
+          })
+        ).size,
+      ).toBe(0);
+    });
+
     it('hands each entity to one claimer per cycle and takes over expired leases', async () => {
       const refs = ['component:default/a', 'component:default/b'];
       const one = await store.claimEntities({

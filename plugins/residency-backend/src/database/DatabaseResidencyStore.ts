@@ -86,6 +86,12 @@ export class DatabaseResidencyStore implements ResidencyStore {
     return ops.findImageResult(this.#ctx, options);
   }
 
+  findImageResultsOfEntities(
+    options: StoreOptions<'findImageResultsOfEntities'>,
+  ) {
+    return ops.findImageResultsOfEntities(this.#ctx, options);
+  }
+
   listEvidence(options: StoreOptions<'listEvidence'>) {
     return ops.listEvidence(this.#ctx, options);
   }

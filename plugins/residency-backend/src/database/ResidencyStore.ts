@@ -17,7 +17,7 @@ import type {
  * operations in operations/ and the facade take them from here.
  */
 export type StoreOptions<K extends keyof ResidencyStore> = Parameters<
-  ResidencyStore[K]
+  NonNullable<ResidencyStore[K]>
 >[0];
 
 /** One replica's claim of an entity in a refresh lane and cycle. */
@@ -95,6 +95,15 @@ export interface ResidencyStore {
     digest: string;
     maxAgeSeconds: number;
   }): Promise<{ material: ImageMaterial } | undefined>;
+
+  /**
+   * As `findImageResult`, at once for every digest the current statuses of
+   * `entityRefs` show (one statement per page of a refresh). Optional.
+   */
+  findImageResultsOfEntities?(options: {
+    entityRefs: string[];
+    maxAgeSeconds: number;
+  }): Promise<Map<string, { material: ImageMaterial }>>;
 
   listEvidence(options: {
     entityRef: string;

@@ -15,6 +15,11 @@ import type { RecordOutcome, ResidencyStore } from '../database/ResidencyStore';
  */
 export const CONFIG_LIVE_SECONDS = 600;
 
+/** How long a result fetched ahead for a page may wait for its evaluation. */
+const PREFETCH_TTL_MS = 10_000;
+/** Results fetched ahead kept at most (two pages in flight need 50 or so). */
+const PREFETCH_MAX_ENTRIES = 1_000;
+
 /** The residency inputs an entity declares through its annotations. */
 export type EntityInputs = EntityResidencyInputs;
 
@@ -50,6 +55,52 @@ export class EntityEvaluator {
     this.#store = options.store;
     this.#revalidateAfterSeconds = options.revalidateAfterSeconds;
     this.#onRecorded = options.onRecorded;
+  }
+
+  /** Reusable results fetched ahead for a page of entities, by digest, with when. */
+  readonly #prefetched = new Map<
+    string,
+    {
+      at: number;
+      hit: NonNullable<Awaited<ReturnType<ResidencyStore['findImageResult']>>>;
+    }
+  >();
+
+  /**
+   * Reads the reusable per-digest results of a page of entities in one statement
+   * (their current statuses name the digests), so that their evaluations need no
+   * `findImageResult` each. Digests not found this way are looked up as before.
+   */
+  async prefetch(entityRefs: string[]): Promise<void> {
+    if (!this.#store.findImageResultsOfEntities || entityRefs.length === 0) {
+      return;
+    }
+    const found = await this.#store.findImageResultsOfEntities({
+      entityRefs,
+      maxAgeSeconds: this.#revalidateAfterSeconds,
+    });
+    const at = Date.now();
+    // A few pages' worth at most (pages are evaluated within seconds).
+    if (this.#prefetched.size + found.size > PREFETCH_MAX_ENTRIES) {
+      this.#prefetched.clear();
+    }
+    for (const [digest, hit] of found) {
+      this.#prefetched.set(digest, { at, hit });
+    }
+  }
+
+  #takePrefetched(digest: string) {
+    const entry = this.#prefetched.get(digest);
+    if (!entry) {
+      return undefined;
+    }
+    // Kept for a page's evaluation (entities of a page may share a digest), never
+    // as a long-lived cache.
+    if (Date.now() - entry.at >= PREFETCH_TTL_MS) {
+      this.#prefetched.delete(digest);
+      return undefined;
+    }
+    return entry.hit;
   }
 
   get engine(): ResidencyEngine {
@@ -130,10 +181,12 @@ export class EntityEvaluator {
         if (options.fresh) {
           return undefined;
         }
-        const hit = await this.#store.findImageResult({
-          digest,
-          maxAgeSeconds: this.#revalidateAfterSeconds,
-        });
+        const hit =
+          this.#takePrefetched(digest) ??
+          (await this.#store.findImageResult({
+            digest,
+            maxAgeSeconds: this.#revalidateAfterSeconds,
+          }));
         if (hit) {
           reusedDigests.add(digest);
         }

@@ -459,6 +459,8 @@ export class ResidencyRefresher {
     isolation: RegistryIsolation,
     signal?: AbortSignal,
   ) {
+    // The page's reusable per-digest results in one statement, not one per image.
+    await this.#evaluator.prefetch(inputs.map(i => i.entityRef));
     // Entities on registries that already failed go last, so healthy registries finish first.
     const ordered = inputs
       .map(input => ({ input, registries: registriesOf(input.images) }))

@@ -435,7 +435,10 @@ function trustedRootFor(
   settings: ResidencySettings | undefined,
 ): TrustedRoots[number] | undefined {
   const fromSettings = settings?.trustedRoots?.find(t => t.sha256 === r.sha256);
-  if (fromSettings) return fromSettings;
+  // A root is the same root by content; its name is only the platform's label
+  // (the auditor's copy may be named after its file), and the recomputed report
+  // names roots as the record does.
+  if (fromSettings) return { ...fromSettings, name: r.name };
   try {
     const pg = publicGoodTrustedRoot();
     if (sha256Hex(pg) === r.sha256) {

@@ -35,6 +35,12 @@ const useStyles = makeStyles(theme => ({
   inside: { color: theme.palette.text.primary },
   outside: { color: theme.palette.error.main, fontWeight: 600 },
   cell: { fontSize: '0.8rem' },
+  // Backstage's tables break words anywhere ("Reside|nt"); in this half-width
+  // card, headings wrap between words and tenant ids stay whole.
+  byTenant: {
+    '& th, & td': { wordBreak: 'normal', overflowWrap: 'normal' },
+  },
+  nowrap: { whiteSpace: 'nowrap' },
 }));
 
 const DECISIONS: Decision[] = [
@@ -222,6 +228,7 @@ export function OverviewTab(props: {
   tenantsAllowed: boolean;
 }) {
   const { tenants, mismatches, tenantsError, tenantsAllowed } = props;
+  const classes = useStyles();
   let tenantBody: ReactNode;
   if (!tenantsAllowed) {
     tenantBody = (
@@ -257,7 +264,11 @@ export function OverviewTab(props: {
             title="Services by tenant"
           >
             {tenantBody ?? (
-              <Table size="small" aria-label="Services by tenant and status">
+              <Table
+                size="small"
+                aria-label="Services by tenant and status"
+                className={classes.byTenant}
+              >
                 <TableHead>
                   <TableRow>
                     <TableCell>Tenant</TableCell>
@@ -269,7 +280,9 @@ export function OverviewTab(props: {
                 <TableBody>
                   {tenants!.map(t => (
                     <TableRow key={t.id}>
-                      <TableCell>{displayValue(t.id)}</TableCell>
+                      <TableCell className={classes.nowrap}>
+                        {displayValue(t.id)}
+                      </TableCell>
                       {DECISIONS.map(d => (
                         <TableCell key={d}>{t.counts?.[d] ?? 0}</TableCell>
                       ))}

@@ -35,13 +35,13 @@ const useStyles = makeStyles(theme => ({
   inside: { color: theme.palette.text.primary },
   outside: { color: theme.palette.error.main, fontWeight: 600 },
   cell: { fontSize: '0.8rem' },
-  // Backstage's tables break words anywhere ("Reside|nt"); in this half-width
-  // card, headings wrap between words and tenant ids stay whole.
-  byTenant: {
-    '& th, & td': { wordBreak: 'normal', overflowWrap: 'normal' },
-  },
   nowrap: { whiteSpace: 'nowrap' },
 }));
+
+// Backstage's tables break words anywhere ("Reside|nt"); in the half-width
+// "Services by tenant" card, headings wrap between words instead (inline, as
+// the theme's table cell style would otherwise win over a class).
+const WHOLE_WORDS = { wordBreak: 'normal', overflowWrap: 'normal' } as const;
 
 const DECISIONS: Decision[] = [
   'compliant',
@@ -264,16 +264,14 @@ export function OverviewTab(props: {
             title="Services by tenant"
           >
             {tenantBody ?? (
-              <Table
-                size="small"
-                aria-label="Services by tenant and status"
-                className={classes.byTenant}
-              >
+              <Table size="small" aria-label="Services by tenant and status">
                 <TableHead>
                   <TableRow>
-                    <TableCell>Tenant</TableCell>
+                    <TableCell style={WHOLE_WORDS}>Tenant</TableCell>
                     {DECISIONS.map(d => (
-                      <TableCell key={d}>{decisionLabel(d)}</TableCell>
+                      <TableCell key={d} style={WHOLE_WORDS}>
+                        {decisionLabel(d)}
+                      </TableCell>
                     ))}
                   </TableRow>
                 </TableHead>

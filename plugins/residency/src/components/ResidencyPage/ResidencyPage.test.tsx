@@ -183,6 +183,17 @@ describe('ResidencyPage', () => {
     }
   });
 
+  it('marks the keyboard-focused tab without a pulsating ripple in the text colour', async () => {
+    await render(pageApi());
+    const selected = screen.getByRole('tab', { name: 'Overview' });
+    while (document.activeElement !== selected) {
+      await userEvent.tab();
+    }
+    expect(selected).toHaveClass('Mui-focusVisible');
+    // the focus ripple painted the text colour over the tab: light on light in dark theme
+    expect(selected.querySelector('.MuiTouchRipple-childPulsate')).toBeNull();
+  });
+
   it('overview shows counts per status and tenant, and the tenant-by-region matrix', async () => {
     const api = pageApi();
     await render(api);
@@ -206,6 +217,14 @@ describe('ResidencyPage', () => {
         .getAllByRole('cell')
         .map(c => c.textContent),
     ).toEqual(['eu-sovereign', '3', '1', '2', '0']);
+    // headings wrap between words ("Not resident"), never inside one ("Reside|nt")
+    for (const cell of within(byTenant).getAllByRole('columnheader')) {
+      expect(window.getComputedStyle(cell).wordBreak).toBe('normal');
+    }
+    expect(
+      window.getComputedStyle(within(tenantRow).getAllByRole('cell')[0])
+        .whiteSpace,
+    ).toBe('nowrap');
 
     const matrix = screen.getByRole('table', {
       name: 'Tenant by region matrix',
@@ -352,6 +371,14 @@ describe('ResidencyPage', () => {
     expect(cellOf('Tenant')).toHaveTextContent('eu-sovereign-payments');
     expect(window.getComputedStyle(cellOf('Tenant')).whiteSpace).toBe('nowrap');
     expect(window.getComputedStyle(cellOf('Status')).whiteSpace).toBe('nowrap');
+    // image references break at any point only when a part is longer than
+    // the column, in a column wide enough to read them
+    const images = cellOf('Images');
+    expect(window.getComputedStyle(images).minWidth).toBe('220px');
+    const firstImage = images.firstElementChild as HTMLElement;
+    expect(window.getComputedStyle(firstImage).wordBreak).toBe('normal');
+    expect(window.getComputedStyle(firstImage).overflowWrap).toBe('anywhere');
+    expect(window.getComputedStyle(cellOf('Entity')).minWidth).toBe('140px');
   });
 
   it('services tab sorts the page and shows an empty state', async () => {

@@ -67,7 +67,7 @@ const useStyles = makeStyles(theme => ({
   },
   // Image references break at their separators, not every few characters,
   // in a column wide enough to read a registry host and repository.
-  images: { minWidth: 220, wordBreak: 'normal' },
+  images: { minWidth: 220 },
   mono: {
     fontFamily: 'monospace',
     wordBreak: 'normal',
@@ -75,7 +75,7 @@ const useStyles = makeStyles(theme => ({
   },
   // The service's name on its own line(s), its evidence link below it as a
   // secondary link, so "Billing Worker" does not read as "Billing Worker Evidence".
-  entity: { minWidth: 140, wordBreak: 'normal' },
+  entity: { minWidth: 140 },
   evidence: {
     marginTop: theme.spacing(0.5),
     fontSize: theme.typography.caption.fontSize,

@@ -183,17 +183,6 @@ describe('ResidencyPage', () => {
     }
   });
 
-  it('marks the keyboard-focused tab without a pulsating ripple in the text colour', async () => {
-    await render(pageApi());
-    const selected = screen.getByRole('tab', { name: 'Overview' });
-    while (document.activeElement !== selected) {
-      await userEvent.tab();
-    }
-    expect(selected).toHaveClass('Mui-focusVisible');
-    // the focus ripple painted the text colour over the tab: light on light in dark theme
-    expect(selected.querySelector('.MuiTouchRipple-childPulsate')).toBeNull();
-  });
-
   it('overview shows counts per status and tenant, and the tenant-by-region matrix', async () => {
     const api = pageApi();
     await render(api);

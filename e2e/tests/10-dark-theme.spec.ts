@@ -169,12 +169,15 @@ test('the catalog in the dark theme: readable, nothing clipped', async ({
   run,
 }) => {
   await openAsGuest(page, run.mainUrl, '/catalog');
+  const table = page.getByRole('table').first();
   await expect(
-    page
-      .getByRole('table')
-      .first()
-      .getByRole('columnheader', { name: 'Residency' }),
+    table.getByRole('columnheader', { name: 'Residency' }),
   ).toBeVisible();
+  // the verdict sits right after the name, as the entity's second fact
+  const headers = (await table.getByRole('columnheader').allTextContents()).map(
+    h => h.trim().toLowerCase(),
+  );
+  expect(headers.indexOf('residency')).toBe(headers.indexOf('name') + 1);
   await check(page, 'catalog', 'catalog-dark.png');
 });
 

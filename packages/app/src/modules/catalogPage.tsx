@@ -40,8 +40,11 @@ function withResidencyColumn(
       : c,
   );
   // Residency right after the name, so the verdict is never the column that
-  // scrolls out of view on a narrow screen.
-  return [...oneLine.slice(0, 1), residencyColumn, ...oneLine.slice(1)];
+  // scrolls out of view on a narrow screen. The default columns start with a
+  // hidden title column (for search): count from the first visible one.
+  const name = oneLine.findIndex(c => !c.hidden);
+  const at = name < 0 ? 0 : name + 1;
+  return [...oneLine.slice(0, at), residencyColumn, ...oneLine.slice(at)];
 }
 
 export const catalogPageWithResidency = PageBlueprint.makeWithOverrides({

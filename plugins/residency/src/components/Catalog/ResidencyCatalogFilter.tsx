@@ -6,9 +6,11 @@ import {
   type EntityFilter,
 } from '@backstage/plugin-catalog-react';
 import FormControl from '@material-ui/core/FormControl';
+import InputBase from '@material-ui/core/InputBase';
 import InputLabel from '@material-ui/core/InputLabel';
-import Select from '@material-ui/core/Select';
+import NativeSelect from '@material-ui/core/NativeSelect';
 import Box from '@material-ui/core/Box';
+import { makeStyles } from '@material-ui/core/styles';
 import type {
   Decision,
   EntityStatusSummary,
@@ -57,6 +59,33 @@ export type ResidencyEntityFilters = DefaultEntityFilters & {
   residency?: EntityResidencyFilter;
 };
 
+// The look of the catalog's own pickers (Kind, Owner, ...): a bold label above
+// a bordered box, in the theme's colours (a native select underneath).
+const useStyles = makeStyles(theme => ({
+  label: {
+    position: 'static',
+    transform: 'none',
+    marginBottom: theme.spacing(1),
+    fontWeight: theme.typography.fontWeightBold as number,
+    fontSize: theme.typography.body2.fontSize,
+    color: theme.palette.text.primary,
+    '&.Mui-focused': { color: theme.palette.text.primary },
+  },
+  input: {
+    borderRadius: theme.shape.borderRadius,
+    backgroundColor: theme.palette.background.paper,
+    color: theme.palette.text.primary,
+    border: `1px solid ${theme.palette.divider}`,
+    fontSize: theme.typography.body1.fontSize,
+    padding: theme.spacing(1.25, 3.25, 1.25, 1.5),
+    '&:focus': {
+      borderRadius: theme.shape.borderRadius,
+      backgroundColor: theme.palette.background.paper,
+      borderColor: theme.palette.primary.main,
+    },
+  },
+}));
+
 /**
  * A "Residency" picker for the catalog's filter column.
  *
@@ -79,16 +108,21 @@ export function ResidencyCatalogFilter() {
     });
   }, [value, index, updateFilters]);
 
+  const classes = useStyles();
   return (
     <Box pb={1} pt={1}>
       <FormControl fullWidth>
-        <InputLabel shrink htmlFor="residency-catalog-filter">
+        <InputLabel
+          disableAnimation
+          htmlFor="residency-catalog-filter"
+          className={classes.label}
+        >
           Residency
         </InputLabel>
-        <Select
-          native
+        <NativeSelect
           value={value}
           onChange={e => setValue(e.target.value as ResidencyFilterValue | '')}
+          input={<InputBase classes={{ input: classes.input }} />}
           inputProps={{ id: 'residency-catalog-filter' }}
         >
           <option value="">All</option>
@@ -97,7 +131,7 @@ export function ResidencyCatalogFilter() {
               {o.label}
             </option>
           ))}
-        </Select>
+        </NativeSelect>
       </FormControl>
     </Box>
   );

@@ -211,6 +211,11 @@ describe('EntityResidencyCard', () => {
       'residency.dev/images: registry.eu.example.com/team/payments@sha256:<digest>',
     );
     expect(screen.getByRole('button', { name: /copy/i })).toBeInTheDocument();
+    // the long image line wraps in the theme's text colour instead of clipping
+    const example = screen.getByLabelText('Example catalog-info.yaml');
+    expect(example.tagName).toBe('PRE');
+    expect(window.getComputedStyle(example).whiteSpace).toBe('pre-wrap');
+    expect(window.getComputedStyle(example).overflowWrap).toBe('anywhere');
     expect(getStatus).not.toHaveBeenCalled();
   });
 

@@ -101,6 +101,30 @@ describe('EntityResidencySummaryCard', () => {
     expect(note.textContent).not.toMatch(/registry_unreachable|ECONNREFUSED/);
   });
 
+  it('names the configuration problem of an unchecked service instead of a generic line', async () => {
+    await render(
+      fakeApi({
+        getStatus: async () =>
+          makeStatus({
+            decision: 'invalid',
+            images: [],
+            reasons: [
+              {
+                code: 'tenant_unknown',
+                message: 'Tenant "x" is not configured.',
+              },
+            ],
+          }),
+      }),
+    );
+    expect(
+      await screen.findByText(
+        'The tenant is not defined, so nothing was checked.',
+      ),
+    ).toBeInTheDocument();
+    expect(screen.queryByText(/configuration problem/)).toBeNull();
+  });
+
   it('shows no stale note for a current status', async () => {
     await render(fakeApi({ getStatus: async () => makeStatus() }));
     await screen.findByText('Resident');

@@ -95,6 +95,21 @@ export function EntityResidencySummaryCard(props: { title?: string }) {
     );
   } else {
     const failing = status.images.filter(i => i.decision !== 'compliant');
+    // Without a failing image (a configuration problem, an undecided check) the
+    // entity's own reasons are the verdict's cause: say them, not a generic line.
+    const entityProblems = [
+      ...new Set(status.reasons.map(r => helpFor(r).problem)),
+    ];
+    let summary = statusView(status.decision, status.stale).explanation;
+    if (failing.length > 0) {
+      summary = `${failing.length} of ${status.images.length} image${
+        status.images.length === 1 ? '' : 's'
+      } ${failing.length === 1 ? 'fails' : 'fail'}:`;
+    } else if (status.decision !== 'compliant' && entityProblems.length) {
+      summary = `${entityProblems.join('; ')}${
+        status.decision === 'invalid' ? ', so nothing was checked.' : '.'
+      }`;
+    }
     body = (
       <>
         <ResidencyStatus
@@ -103,11 +118,7 @@ export function EntityResidencySummaryCard(props: { title?: string }) {
           variant="headline"
         />
         <Typography variant="body2" color="textSecondary">
-          {failing.length > 0
-            ? `${failing.length} of ${status.images.length} image${
-                status.images.length === 1 ? '' : 's'
-              } ${failing.length === 1 ? 'fails' : 'fail'}:`
-            : statusView(status.decision, status.stale).explanation}
+          {summary}
         </Typography>
         <FailingImagesSummary status={status} />
         {status.stale && status.lastAttempt && (

@@ -35,7 +35,13 @@ const useStyles = makeStyles(theme => ({
   inside: { color: theme.palette.text.primary },
   outside: { color: theme.palette.error.main, fontWeight: 600 },
   cell: { fontSize: '0.8rem' },
+  nowrap: { whiteSpace: 'nowrap' },
 }));
+
+// Backstage's tables break words anywhere ("Reside|nt"); in the half-width
+// "Services by tenant" card, headings wrap between words instead (inline, as
+// the theme's table cell style would otherwise win over a class).
+const WHOLE_WORDS = { wordBreak: 'normal', overflowWrap: 'normal' } as const;
 
 const DECISIONS: Decision[] = [
   'compliant',
@@ -222,6 +228,7 @@ export function OverviewTab(props: {
   tenantsAllowed: boolean;
 }) {
   const { tenants, mismatches, tenantsError, tenantsAllowed } = props;
+  const classes = useStyles();
   let tenantBody: ReactNode;
   if (!tenantsAllowed) {
     tenantBody = (
@@ -260,16 +267,20 @@ export function OverviewTab(props: {
               <Table size="small" aria-label="Services by tenant and status">
                 <TableHead>
                   <TableRow>
-                    <TableCell>Tenant</TableCell>
+                    <TableCell style={WHOLE_WORDS}>Tenant</TableCell>
                     {DECISIONS.map(d => (
-                      <TableCell key={d}>{decisionLabel(d)}</TableCell>
+                      <TableCell key={d} style={WHOLE_WORDS}>
+                        {decisionLabel(d)}
+                      </TableCell>
                     ))}
                   </TableRow>
                 </TableHead>
                 <TableBody>
                   {tenants!.map(t => (
                     <TableRow key={t.id}>
-                      <TableCell>{displayValue(t.id)}</TableCell>
+                      <TableCell className={classes.nowrap}>
+                        {displayValue(t.id)}
+                      </TableCell>
                       {DECISIONS.map(d => (
                         <TableCell key={d}>{t.counts?.[d] ?? 0}</TableCell>
                       ))}

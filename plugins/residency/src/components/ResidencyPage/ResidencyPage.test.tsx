@@ -206,6 +206,14 @@ describe('ResidencyPage', () => {
         .getAllByRole('cell')
         .map(c => c.textContent),
     ).toEqual(['eu-sovereign', '3', '1', '2', '0']);
+    // headings wrap between words ("Not resident"), never inside one ("Reside|nt")
+    for (const cell of within(byTenant).getAllByRole('columnheader')) {
+      expect(window.getComputedStyle(cell).wordBreak).toBe('normal');
+    }
+    expect(
+      window.getComputedStyle(within(tenantRow).getAllByRole('cell')[0])
+        .whiteSpace,
+    ).toBe('nowrap');
 
     const matrix = screen.getByRole('table', {
       name: 'Tenant by region matrix',
@@ -352,6 +360,14 @@ describe('ResidencyPage', () => {
     expect(cellOf('Tenant')).toHaveTextContent('eu-sovereign-payments');
     expect(window.getComputedStyle(cellOf('Tenant')).whiteSpace).toBe('nowrap');
     expect(window.getComputedStyle(cellOf('Status')).whiteSpace).toBe('nowrap');
+    // image references break at any point only when a part is longer than
+    // the column, in a column wide enough to read them
+    const images = cellOf('Images');
+    expect(window.getComputedStyle(images).minWidth).toBe('220px');
+    const firstImage = images.firstElementChild as HTMLElement;
+    expect(window.getComputedStyle(firstImage).wordBreak).toBe('normal');
+    expect(window.getComputedStyle(firstImage).overflowWrap).toBe('anywhere');
+    expect(window.getComputedStyle(cellOf('Entity')).minWidth).toBe('140px');
   });
 
   it('services tab sorts the page and shows an empty state', async () => {

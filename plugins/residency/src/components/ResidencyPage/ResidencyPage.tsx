@@ -6,6 +6,7 @@ import { usePermission } from '@backstage/plugin-permission-react';
 import Box from '@material-ui/core/Box';
 import Tab from '@material-ui/core/Tab';
 import Tabs from '@material-ui/core/Tabs';
+import { makeStyles } from '@material-ui/core/styles';
 import {
   residencyTenantsReadPermission,
   type Mismatch,
@@ -23,6 +24,25 @@ const TABS = [
 ] as const;
 
 type TabId = (typeof TABS)[number]['id'];
+
+// Backstage's tab style paints a near-white hover background (lighten(link, 0.95))
+// and MUI a pulsating focus ripple in the text colour: in the dark theme the
+// selected tab under the mouse or keyboard focus became light text on a light box.
+// Hover and focus use the theme's action colours and an outline instead.
+const useTabStyles = makeStyles(theme => ({
+  tab: {
+    '&:hover': {
+      backgroundColor: theme.palette.action.hover,
+      color: theme.palette.text.primary,
+    },
+    '&.Mui-focusVisible': {
+      outline: `2px solid ${theme.palette.primary.main}`,
+      outlineOffset: -2,
+      backgroundColor: theme.palette.action.focus,
+      color: theme.palette.text.primary,
+    },
+  },
+}));
 
 /** The tabs of the Residency page, without the page header. */
 export function ResidencyPageContent(props: { initialTab?: TabId }) {
@@ -55,6 +75,7 @@ export function ResidencyPageContent(props: { initialTab?: TabId }) {
   } = loaded.error ? { error: loaded.error } : loaded.value ?? {};
 
   const tenantsAllowed = !permission.loading && permission.allowed;
+  const tabClasses = useTabStyles();
   return (
     <>
       <Box mb={2}>
@@ -71,6 +92,8 @@ export function ResidencyPageContent(props: { initialTab?: TabId }) {
               value={t.id}
               label={t.label}
               id={`residency-tab-${t.id}`}
+              className={tabClasses.tab}
+              disableFocusRipple
               aria-controls={`residency-tabpanel-${t.id}`}
             />
           ))}

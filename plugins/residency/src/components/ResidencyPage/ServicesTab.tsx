@@ -65,7 +65,21 @@ const useStyles = makeStyles(theme => ({
     gap: theme.spacing(1),
     padding: theme.spacing(1),
   },
-  mono: { fontFamily: 'monospace', wordBreak: 'break-all' },
+  // Image references break at their separators, not every few characters,
+  // in a column wide enough to read a registry host and repository.
+  images: { minWidth: 220 },
+  mono: {
+    fontFamily: 'monospace',
+    wordBreak: 'normal',
+    overflowWrap: 'anywhere',
+  },
+  // The service's name on its own line(s), its evidence link below it as a
+  // secondary link, so "Billing Worker" does not read as "Billing Worker Evidence".
+  entity: { minWidth: 140 },
+  evidence: {
+    marginTop: theme.spacing(0.5),
+    fontSize: theme.typography.caption.fontSize,
+  },
 }));
 
 export const PAGE_SIZE = 25;
@@ -309,9 +323,9 @@ export function ServicesTab(props: { tenants: string[] }) {
             <TableBody>
               {rows.map(row => (
                 <TableRow key={row.entityRef}>
-                  <TableCell>
+                  <TableCell className={classes.entity}>
                     <EntityLink entityRef={row.entityRef} title={row.title} />
-                    <div>
+                    <div className={classes.evidence}>
                       <EntityLink
                         entityRef={row.entityRef}
                         title={row.title}
@@ -333,7 +347,7 @@ export function ServicesTab(props: { tenants: string[] }) {
                   <TableCell className={classes.nowrap}>
                     {displayValue(row.declaredRegion ?? '—')}
                   </TableCell>
-                  <TableCell>
+                  <TableCell className={classes.images}>
                     {row.images.slice(0, 3).map((image, i) => (
                       <div key={i} className={classes.mono}>
                         {displayValue(image)}

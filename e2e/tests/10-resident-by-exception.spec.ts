@@ -14,6 +14,7 @@ test('a developer requests, a platform owner approves, the tab shows Resident by
 }) => {
   const svc = run.services.byException;
   const tab = `${componentPath(svc.name)}/residency`;
+  const exceptionsPath = `/api/residency/entities/component/default/${svc.name}/exceptions`;
   const statusCard = (p: typeof page) =>
     p
       .getByRole('heading', { name: 'Residency status', level: 2 })
@@ -48,6 +49,34 @@ test('a developer requests, a platform owner approves, the tab shows Resident by
   await expect(
     statusCard(page).getByText('Not resident', { exact: true }),
   ).toBeVisible();
+
+  // Through the API too: Dana's own approval is refused.
+  const demo = await fetch(`${run.mainUrl}/api/auth/demo/refresh`, {
+    headers: {
+      'x-requested-with': 'XMLHttpRequest',
+      'x-residency-demo-user': 'user:default/dana-dev',
+    },
+  });
+  expect(demo.status).toBe(200);
+  const danaToken = ((await demo.json()) as any).backstageIdentity.token;
+  const requested = await api(run.mainUrl, exceptionsPath, {
+    token: danaToken,
+  });
+  expect(requested.status).toBe(200);
+  expect(requested.body.items).toHaveLength(1);
+  expect(requested.body.items[0]).toMatchObject({
+    status: 'requested',
+    requestedBy: 'user:default/dana-dev',
+    reasonCodes: ['signature_missing'],
+  });
+  const selfApproval = await api(
+    run.mainUrl,
+    `/api/residency/exceptions/${encodeURIComponent(
+      requested.body.items[0].id,
+    )}/approve`,
+    { token: danaToken, method: 'POST' },
+  );
+  expect(selfApproval.status).toBe(403);
 
   // Pat, a platform owner, approves it in another browser.
   const context = await browser.newContext({
@@ -84,11 +113,7 @@ test('a developer requests, a platform owner approves, the tab shows Resident by
 
   // The backend's verdict agrees; the stored decision stays not resident.
   const token = await guestToken(run.mainUrl);
-  const list = await api(
-    run.mainUrl,
-    `/api/residency/entities/component/default/${svc.name}/exceptions`,
-    { token },
-  );
+  const list = await api(run.mainUrl, exceptionsPath, { token });
   expect(list.status).toBe(200);
   expect(list.body.verdict.state).toBe('resident_by_exception');
   expect(list.body.items[0]).toMatchObject({

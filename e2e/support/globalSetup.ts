@@ -6,12 +6,14 @@
  *    formats with fresh keys: a resident service (signature by an in-boundary key,
  *    SLSA provenance, CycloneDX SBOM), a non-resident one (key outside the boundary,
  *    SBOM missing, declared region outside), an unsigned one (attestations only; a
- *    test signs it later) and one with an unknown tenant;
+ *    test signs it later), one with an unknown tenant, and an unsigned one owned by
+ *    Dana (developer) that flow 11 waives by exception;
  * 2. fresh PostgreSQL databases for this run (prefix residency_e2e_<stamp>_);
  * 3. the production build of packages/app (rebuilt only when sources are newer);
  * 4. two backend replicas on the same database, both serving the built app:
  *    "main", whose guest holds every role, and "no-evidence", whose guest is
- *    user:default/dana-dev (a developer who does not own the seeded services).
+ *    user:default/dana-dev (a developer who owns none of the seeded services but
+ *    audit-export).
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import {
@@ -407,6 +409,11 @@ async function seed(registry: TestRegistry) {
     nonResident: svc('ledger-sync', 'Ledger Sync', TENANT, 'us-east-1'),
     unsigned: svc('billing-worker', 'Billing Worker', TENANT, REGION),
     unknownTenant: svc('orders-web', 'Orders Web', 'acme-moon', REGION),
+    // Owned by Dana (developer), who requests an exception for it (flow 11).
+    byException: {
+      ...svc('audit-export', 'Audit Export', TENANT, REGION),
+      owner: 'user:default/dana-dev',
+    },
   };
   const provenance = slsaProvenanceV1();
   const sbom = cycloneDxSbom();
@@ -436,6 +443,15 @@ async function seed(registry: TestRegistry) {
     target,
     repository: services.unsigned.repository,
     tag: services.unsigned.tag,
+    key: euKey,
+    signatures: [],
+    attestations: [provenance, sbom],
+  });
+  // Waived by an exception in flow 11: attestations by the in-boundary key, no signature.
+  await publishSignedImage({
+    target,
+    repository: services.byException.repository,
+    tag: services.byException.tag,
     key: euKey,
     signatures: [],
     attestations: [provenance, sbom],
@@ -490,7 +506,7 @@ metadata:
 spec:
   type: service
   lifecycle: production
-  owner: group:default/team-payments`);
+  owner: ${s.owner ?? 'group:default/team-payments'}`);
   }
   return `${docs.join('\n---\n')}\n`;
 }
@@ -823,7 +839,11 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
         recordPids();
         log(`docker-registry on ${registry.host}`);
         const s = await seed(registry);
-        log('seeded 4 images with cosign signatures and attestations');
+        log(
+          `seeded ${
+            Object.keys(s.services).length
+          } images with cosign signatures and attestations`,
+        );
         return s;
       })(),
     ]);

@@ -37,6 +37,8 @@ export interface RunService {
   tag: string;
   tenant: string;
   region: string;
+  /** The owner's entity ref, when not the default `group:default/team-payments`. */
+  owner?: string;
 }
 
 export interface RunState {
@@ -54,6 +56,8 @@ export interface RunState {
     nonResident: RunService;
     unsigned: RunService;
     unknownTenant: RunService;
+    /** Not resident (no signature), owned by Dana; flow 11 waives it by exception. */
+    byException: RunService;
   };
 }
 

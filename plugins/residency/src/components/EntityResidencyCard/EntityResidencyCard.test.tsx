@@ -429,4 +429,59 @@ describe('EntityResidencyCard', () => {
     ).toBeInTheDocument();
     expect(screen.queryByText(/Signatures fetched/)).toBeNull();
   });
+
+  it('shows Resident by exception, with what was waived, when the backend verdict says so', async () => {
+    const digest = `sha256:${'d'.repeat(64)}`;
+    await render(
+      fakeApi({
+        getStatus: async () =>
+          makeStatus({
+            decision: 'non_compliant',
+            images: [
+              {
+                ...residentImage,
+                digest,
+                decision: 'non_compliant',
+                reasons: [
+                  { code: 'signature_missing', message: 'No signature.' },
+                ],
+              },
+            ],
+          }),
+        listExceptions: async () => ({
+          items: [],
+          canApprove: false,
+          verdict: {
+            state: 'resident_by_exception',
+            validUntil: '2026-12-05T09:00:00Z',
+            uncovered: [],
+            waived: [
+              {
+                exceptionId: 'e1',
+                digest,
+                reasonCodes: ['signature_missing'],
+                requestedBy: 'user:default/dana-dev',
+                approvedBy: 'user:default/pat-platform',
+                expiresAt: '2026-12-05T09:00:00Z',
+              },
+            ],
+          },
+        }),
+      }),
+    );
+    expect(await screen.findByText('Resident by exception')).toHaveAttribute(
+      'data-state',
+      'resident_by_exception',
+    );
+    expect(
+      screen.getByText(
+        'Not resident on its own evidence: an approved exception waives signature_missing (approved by user:default/pat-platform) until 5 Dec 2026, 09:00 UTC.',
+      ),
+    ).toBeInTheDocument();
+    // the entity's headline verdict; the failing image itself still says so
+    expect(screen.getAllByTestId('residency-status')[0]).toHaveTextContent(
+      /^Resident by exception$/,
+    );
+    expect(screen.queryByText('Resident')).toBeNull();
+  });
 });

@@ -16,6 +16,7 @@ import {
   RefreshButton,
   RefreshNotice,
   useEntityStatus,
+  useExceptionVerdict,
   useTenantNames,
   CARD_TITLE_PROPS,
 } from '../common';
@@ -40,6 +41,7 @@ export function EntityResidencyCard(props: { title?: string }) {
     refreshedAt,
   } = useEntityStatus(entityRef, available);
   const tenants = useTenantNames(status?.reasons);
+  const { verdict } = useExceptionVerdict(entityRef, status);
   const title = props.title ?? 'Residency';
 
   if (!available) {
@@ -79,7 +81,7 @@ export function EntityResidencyCard(props: { title?: string }) {
   } else {
     body = (
       <>
-        <EntityOverview status={status} tenants={tenants} />
+        <EntityOverview status={status} tenants={tenants} verdict={verdict} />
         {status.images.length > 0 && (
           <>
             <Typography variant="subtitle1" component="h3" gutterBottom>

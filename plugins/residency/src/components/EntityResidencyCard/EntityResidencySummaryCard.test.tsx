@@ -130,4 +130,102 @@ describe('EntityResidencySummaryCard', () => {
     await screen.findByText('Resident');
     expect(screen.queryByRole('note', { name: 'Why stale' })).toBeNull();
   });
+
+  describe('resident by exception', () => {
+    const digest = `sha256:${'b'.repeat(64)}`;
+    const failing = {
+      ...residentImage,
+      digest,
+      decision: 'non_compliant' as const,
+      reasons: [
+        { code: 'signature_missing' as const, message: 'No signature.' },
+      ],
+    };
+    const status = makeStatus({ decision: 'non_compliant', images: [failing] });
+    const verdict = {
+      state: 'resident_by_exception' as const,
+      validUntil: '2026-12-04T10:00:00Z',
+      uncovered: [],
+      waived: [
+        {
+          exceptionId: 'x',
+          digest,
+          reasonCodes: ['signature_missing'],
+          requestedBy: 'user:default/dev',
+          approvedBy: 'user:default/dpo',
+          expiresAt: '2026-12-04T10:00:00Z',
+        },
+      ],
+    };
+
+    it('shows its own verdict and what was waived when an approved exception covers the failure', async () => {
+      const listExceptions = jest.fn(async () => ({
+        items: [],
+        canApprove: false,
+        verdict,
+      }));
+      await render(fakeApi({ getStatus: async () => status, listExceptions }));
+      const verdictChip = await screen.findByText('Resident by exception');
+      expect(verdictChip).toHaveAttribute(
+        'data-state',
+        'resident_by_exception',
+      );
+      // never mistaken for resident, and the plain verdict is replaced
+      expect(screen.queryByText('Resident')).toBeNull();
+      expect(screen.queryByText('Not resident')).toBeNull();
+      expect(
+        screen.getByText(
+          'Not resident on its own evidence: an approved exception waives signature_missing (approved by user:default/dpo) until 4 Dec 2026, 10:00 UTC.',
+        ),
+      ).toBeInTheDocument();
+      expect(listExceptions).toHaveBeenCalledWith({
+        entityRef: 'component:default/payments',
+      });
+    });
+
+    it('stays not resident when the backend verdict is not resident', async () => {
+      await render(
+        fakeApi({
+          getStatus: async () => status,
+          listExceptions: async () => ({
+            items: [],
+            canApprove: false,
+            verdict: {
+              state: 'not_resident',
+              waived: [],
+              uncovered: [{ digest, code: 'signature_missing' }],
+            },
+          }),
+        }),
+      );
+      expect(await screen.findByText('Not resident')).toBeInTheDocument();
+      expect(screen.queryByText('Resident by exception')).toBeNull();
+    });
+
+    it('shows not resident when the exceptions request fails', async () => {
+      await render(
+        fakeApi({
+          getStatus: async () => status,
+          listExceptions: async () => {
+            throw new Error('HTTP 500');
+          },
+        }),
+      );
+      expect(await screen.findByText('Not resident')).toBeInTheDocument();
+      expect(screen.queryByText('Resident by exception')).toBeNull();
+    });
+
+    it('does not ask for exceptions of a resident entity', async () => {
+      const listExceptions = jest.fn(async () => ({
+        items: [],
+        canApprove: false,
+        verdict,
+      }));
+      await render(
+        fakeApi({ getStatus: async () => makeStatus(), listExceptions }),
+      );
+      expect(await screen.findByText('Resident')).toBeInTheDocument();
+      expect(listExceptions).not.toHaveBeenCalled();
+    });
+  });
 });

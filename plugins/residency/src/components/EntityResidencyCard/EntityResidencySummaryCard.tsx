@@ -16,10 +16,12 @@ import { isResidencyAvailable } from '../../helpers';
 import {
   FailingImagesSummary,
   ResidencyStatus,
+  byExceptionView,
   formatTime,
   helpFor,
   statusView,
   useEntityStatus,
+  useExceptionVerdict,
   CARD_TITLE_PROPS,
 } from '../common';
 
@@ -63,6 +65,7 @@ export function EntityResidencySummaryCard(props: { title?: string }) {
   const entityRef = stringifyEntityRef(entity);
   const available = isResidencyAvailable(entity);
   const { loading, error, status } = useEntityStatus(entityRef, available);
+  const { verdict } = useExceptionVerdict(entityRef, status);
   const tabLink = useResidencyTabLink();
   const title = props.title ?? 'Residency';
   const owner = getEntityRelations(entity, 'ownedBy')[0]?.name;
@@ -110,13 +113,20 @@ export function EntityResidencySummaryCard(props: { title?: string }) {
         status.decision === 'invalid' ? ', so nothing was checked.' : '.'
       }`;
     }
+    const byException = byExceptionView(status, verdict);
     body = (
       <>
         <ResidencyStatus
           decision={status.decision}
           stale={status.stale}
           variant="headline"
+          byException={!!byException}
         />
+        {byException && (
+          <Typography variant="body2" color="textSecondary">
+            {byException.explanation}
+          </Typography>
+        )}
         <Typography variant="body2" color="textSecondary">
           {summary}
         </Typography>

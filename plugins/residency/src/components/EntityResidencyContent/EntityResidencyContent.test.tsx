@@ -407,6 +407,94 @@ describe('EntityResidencyContent', () => {
   });
 });
 
+describe('EntityResidencyContent with exceptions', () => {
+  it('shows "Resident by exception" in the status header once an exception is approved', async () => {
+    const digest = `sha256:${'c'.repeat(64)}`;
+    const base = makeStatus().images[0];
+    const status = makeStatus({
+      decision: 'non_compliant',
+      images: [
+        {
+          ...base,
+          digest,
+          decision: 'non_compliant',
+          reasons: [{ code: 'signature_missing', message: 'No signature.' }],
+        },
+      ],
+    });
+    let approved = false;
+    const request = {
+      id: '00000000-0000-4000-8000-000000000002',
+      entityRef: 'component:default/payments',
+      reasonCodes: ['signature_missing'],
+      digests: [digest],
+      justification: 'Signing outage',
+      reference: 'INC-7',
+      requestedBy: 'user:default/dev',
+      requestedAt: '2026-12-01T10:00:00Z',
+      expiresAt: '2026-12-04T10:00:00Z',
+    };
+    const decideException = jest.fn(async () => {
+      approved = true;
+      return { ...request, status: 'approved' as const };
+    });
+    await render(
+      fakeApi({
+        getStatus: async () => status,
+        listEvidence: async () => ({ items: [] }),
+        verifyChain: async () => ({ entityRef: 'x', ok: true, length: 0 }),
+        decideException,
+        listExceptions: async () => ({
+          items: [
+            {
+              ...request,
+              status: approved ? ('approved' as const) : ('requested' as const),
+            },
+          ],
+          canApprove: true,
+          viewer: 'user:default/owner',
+          verdict: approved
+            ? {
+                state: 'resident_by_exception' as const,
+                validUntil: '2026-12-04T10:00:00Z',
+                uncovered: [],
+                waived: [
+                  {
+                    exceptionId: request.id,
+                    digest,
+                    reasonCodes: ['signature_missing'],
+                    requestedBy: 'user:default/dev',
+                    approvedBy: 'user:default/owner',
+                    expiresAt: '2026-12-04T10:00:00Z',
+                  },
+                ],
+              }
+            : {
+                state: 'not_resident' as const,
+                waived: [],
+                uncovered: [{ digest, code: 'signature_missing' }],
+              },
+        }),
+      }),
+    );
+    const header = screen
+      .getByRole('heading', { name: 'Residency status' })
+      .closest('.MuiCard-root') as HTMLElement;
+    expect(await within(header).findByText('Not resident')).toBeInTheDocument();
+    await userEvent.click(
+      await screen.findByRole('button', { name: 'Approve' }),
+    );
+    expect(
+      await within(header).findByText('Resident by exception'),
+    ).toBeInTheDocument();
+    expect(within(header).queryByText('Not resident')).toBeNull();
+    expect(decideException).toHaveBeenCalledWith({
+      id: request.id,
+      action: 'approve',
+    });
+  });
+});
+
 describe('verifyCommandFor', () => {
   it('quotes file names a shell would interpret', () => {
     expect(verifyCommandFor('a b;rm -rf ~.json')).toBe(

@@ -17,6 +17,7 @@ import {
   RefreshButton,
   RefreshNotice,
   useEntityStatus,
+  useExceptionVerdict,
   useTenantNames,
   CARD_TITLE_PROPS,
 } from '../common';
@@ -43,6 +44,7 @@ export function EntityResidencyContent() {
     refreshedAt,
   } = useEntityStatus(entityRef, available);
   const tenants = useTenantNames(status?.reasons);
+  const exceptions = useExceptionVerdict(entityRef, status);
 
   if (!available) {
     return (
@@ -71,7 +73,13 @@ export function EntityResidencyContent() {
       />
     );
   } else {
-    statusBody = <EntityOverview status={status} tenants={tenants} />;
+    statusBody = (
+      <EntityOverview
+        status={status}
+        tenants={tenants}
+        verdict={exceptions.verdict}
+      />
+    );
   }
 
   return (
@@ -122,7 +130,11 @@ export function EntityResidencyContent() {
         </InfoCard>
       </Grid>
       <Grid item xs={12}>
-        <ExceptionsCard entityRef={entityRef} status={status} />
+        <ExceptionsCard
+          entityRef={entityRef}
+          status={status}
+          onChange={exceptions.retry}
+        />
       </Grid>
       <Grid item xs={12}>
         <EvidenceHistory entityRef={entityRef} />

@@ -183,6 +183,8 @@ function RequestForm(props: {
 export function ExceptionsCard(props: {
   entityRef: string;
   status?: EntityStatus;
+  /** Called after a request, approval, rejection or revocation. */
+  onChange?: () => void;
 }) {
   const classes = useStyles();
   const api = useApi(residencyApiRef);
@@ -201,6 +203,7 @@ export function ExceptionsCard(props: {
     try {
       await api.decideException!({ id: e.id, action });
       state.retry();
+      props.onChange?.();
     } catch (err) {
       setActionError(err as Error);
     }
@@ -280,6 +283,7 @@ export function ExceptionsCard(props: {
               request: r,
             });
             state.retry();
+            props.onChange?.();
           }}
         />
       )}

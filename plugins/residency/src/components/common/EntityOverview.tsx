@@ -1,6 +1,9 @@
 import { makeStyles } from '@material-ui/core/styles';
 import Typography from '@material-ui/core/Typography';
-import type { EntityStatus } from '@residency-dev/plugin-residency-common';
+import type {
+  EntityStatus,
+  ExceptionVerdict,
+} from '@residency-dev/plugin-residency-common';
 import { ResidencyStatus, formatTime, statusView } from './status';
 import { ReasonList } from './ReasonList';
 import { displayValue } from './SafeLink';
@@ -62,16 +65,46 @@ export function FailingImagesSummary(props: { status: EntityStatus }) {
 }
 
 /**
+ * Whether approved exceptions make this status "resident by exception", and
+ * the sentence that says what was waived, by whom and until when.
+ */
+export function byExceptionView(
+  status: EntityStatus,
+  verdict: ExceptionVerdict | undefined,
+): { explanation: string } | undefined {
+  if (
+    !verdict ||
+    verdict.state !== 'resident_by_exception' ||
+    status.stale ||
+    status.decision !== 'non_compliant'
+  ) {
+    return undefined;
+  }
+  const codes = [...new Set(verdict.waived.flatMap(w => w.reasonCodes))];
+  const approvers = [...new Set(verdict.waived.map(w => w.approvedBy))];
+  return {
+    explanation: `Not resident on its own evidence: an approved exception waives ${codes.join(
+      ', ',
+    )} (approved by ${approvers.join(', ')}) until ${formatTime(
+      verdict.validUntil,
+    )}.`,
+  };
+}
+
+/**
  * The entity-level part of a status: the verdict, which images fail, then
  * tenant, boundary, declared region and times, then entity-level reasons.
  */
 export function EntityOverview(props: {
   status: EntityStatus;
   tenants?: string[];
+  /** The verdict with exceptions applied, when known. */
+  verdict?: ExceptionVerdict;
 }) {
   const classes = useStyles();
   const { status } = props;
   const view = statusView(status.decision, status.stale);
+  const byException = byExceptionView(status, props.verdict);
   const failingCount = status.images.filter(
     i => i.decision !== 'compliant',
   ).length;
@@ -81,7 +114,13 @@ export function EntityOverview(props: {
         decision={status.decision}
         stale={status.stale}
         variant="headline"
+        byException={!!byException}
       />
+      {byException && (
+        <Typography variant="body2" className={classes.explanation}>
+          {byException.explanation}
+        </Typography>
+      )}
       <Typography variant="body2" className={classes.explanation}>
         {failingCount > 0
           ? `${failingCount} of ${status.images.length} image${

@@ -11,3 +11,4 @@ export * from './advice';
 export * from './useTenantNames';
 export * from './RefreshNotice';
 export * from './VerificationChecklist';
+export * from './useExceptionVerdict';

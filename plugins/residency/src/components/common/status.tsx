@@ -5,6 +5,7 @@ import {
   StatusWarning,
 } from '@backstage/core-components';
 import Typography from '@material-ui/core/Typography';
+import { makeStyles } from '@material-ui/core/styles';
 import type { Decision } from '@residency-dev/plugin-residency-common';
 
 /** How a decision is shown to people. */
@@ -78,6 +79,21 @@ const ICONS = {
   pending: StatusPending,
 } as const;
 
+/** Words for a not-resident decision that approved exceptions waive. */
+export const BY_EXCEPTION_LABEL = 'Resident by exception';
+
+const useStyles = makeStyles(theme => ({
+  // Its own colour and shape: never the green of "Resident", never the red of "Not resident".
+  byException: {
+    display: 'inline-block',
+    padding: theme.spacing(0.25, 1),
+    borderRadius: theme.shape.borderRadius,
+    border: `2px dashed ${theme.palette.secondary.main}`,
+    color: theme.palette.secondary.main,
+    fontWeight: 700,
+  },
+}));
+
 /** A status in colour and words. */
 export function ResidencyStatus(props: {
   decision: Decision;
@@ -85,6 +101,11 @@ export function ResidencyStatus(props: {
   /** Adds "(configuration)" for invalid decisions. */
   detailed?: boolean;
   variant?: 'inline' | 'headline';
+  /**
+   * Approved exceptions in force waive every failure of this (current,
+   * not-resident) decision: shown as "Resident by exception".
+   */
+  byException?: boolean;
 }) {
   const {
     decision,
@@ -92,6 +113,25 @@ export function ResidencyStatus(props: {
     detailed = true,
     variant = 'inline',
   } = props;
+  const classes = useStyles();
+  if (props.byException && !stale && decision === 'non_compliant') {
+    const chip = (
+      <span
+        className={classes.byException}
+        data-testid="residency-status"
+        data-state="resident_by_exception"
+      >
+        {BY_EXCEPTION_LABEL}
+      </span>
+    );
+    return variant === 'headline' ? (
+      <Typography variant="h6" component="p">
+        {chip}
+      </Typography>
+    ) : (
+      chip
+    );
+  }
   const view = statusView(decision, stale);
   const Icon = ICONS[view.severity];
   const text =

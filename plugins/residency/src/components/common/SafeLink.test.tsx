@@ -43,9 +43,19 @@ describe('SafeLink', () => {
 });
 
 describe('display helpers', () => {
-  it('bounds long values and stringifies objects', () => {
+  it('bounds long values and puts structured details in words, not JSON', () => {
     expect(displayValue('x'.repeat(600))).toHaveLength(501);
-    expect(displayValue({ a: 1 })).toBe('{"a":1}');
+    expect(displayValue({ a: 1 })).toBe('a: 1');
+    expect(
+      displayValue({
+        name: 'eu-sovereign',
+        regions: ['eusc-de-east-1', 'eu-central-1'],
+        owner: { team: 'platform', contact: null },
+      }),
+    ).toBe(
+      'name: eu-sovereign; regions: eusc-de-east-1, eu-central-1; owner: (team: platform)',
+    );
+    expect(displayValue({ a: { b: { c: { d: 1 } } } })).toBe('a: (b: (c: …))');
     expect(displayValue(undefined)).toBe('');
   });
 

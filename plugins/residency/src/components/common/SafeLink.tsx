@@ -41,13 +41,31 @@ export function displayValue(value: unknown): string {
   } else if (value === undefined || value === null) {
     text = '';
   } else if (typeof value === 'object') {
-    try {
-      text = JSON.stringify(value);
-    } catch {
-      text = String(value);
-    }
+    text = plainWords(value, 0);
   } else {
     text = String(value);
   }
   return text.length > 500 ? `${text.slice(0, 500)}…` : text;
+}
+
+/**
+ * A structured detail (a boundary, a list of regions) in words rather than JSON:
+ * lists joined by commas, objects as `key: value` pairs separated by semicolons,
+ * nested objects in parentheses. Deeper than three levels, the rest is elided.
+ */
+function plainWords(value: unknown, depth: number): string {
+  if (value === undefined || value === null) return '';
+  if (typeof value !== 'object') return String(value);
+  if (depth >= 3) return '…';
+  if (Array.isArray(value)) {
+    return value.map(v => plainWords(v, depth + 1)).join(', ');
+  }
+  const pairs = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined && v !== null)
+    .map(([k, v]) => {
+      const words = plainWords(v, depth + 1);
+      const nested = typeof v === 'object' && !Array.isArray(v);
+      return `${k}: ${nested && words !== '…' ? `(${words})` : words}`;
+    });
+  return pairs.join('; ');
 }

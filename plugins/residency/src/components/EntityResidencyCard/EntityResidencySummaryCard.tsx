@@ -19,6 +19,7 @@ import {
   byExceptionView,
   formatTime,
   helpFor,
+  staleBecause,
   statusView,
   useEntityStatus,
   useExceptionVerdict,
@@ -35,22 +36,6 @@ function useResidencyTabLink(): string {
     name: entity.metadata.name,
   });
   return `${entityPath.replace(/\/$/, '')}/residency`;
-}
-
-/**
- * Why a status is stale, in plain words: the latest attempt's time and the
- * distinct problems of its reasons (no codes).
- */
-function staleBecause(attempt: {
-  checkedAt: string;
-  reasons: Parameters<typeof helpFor>[0][];
-}): string {
-  const problems = [...new Set(attempt.reasons.map(r => helpFor(r).problem))];
-  return `Stale: the check at ${formatTime(
-    attempt.checkedAt,
-  )} could not decide${
-    problems.length ? ` (${problems.join('; ')})` : ''
-  }, so the last good result is shown.`;
 }
 
 /**

@@ -142,6 +142,36 @@ describe('EntityResidencyContent', () => {
     );
   });
 
+  it('says in the evidence history why no newer record exists when the status is stale', async () => {
+    await render(
+      fakeApi({
+        getStatus: async () =>
+          makeStatus({
+            stale: true,
+            lastAttempt: {
+              decision: 'unknown',
+              checkedAt: '2026-11-21T08:30:00Z',
+              reasons: [
+                {
+                  code: 'registry_unreachable',
+                  message: 'connect ECONNREFUSED 10.0.0.1:443',
+                },
+              ],
+            },
+          }),
+        listEvidence: async () => ({ items: [evidence(1)] }),
+        verifyChain: async () => ({ entityRef: 'x', ok: true, length: 1 }),
+      }),
+    );
+    const note = await screen.findByLabelText('Why no newer record');
+    expect(note).toHaveTextContent(
+      'Stale: the check at 21 Nov 2026, 08:30 UTC could not decide',
+    );
+    expect(note).toHaveTextContent(/registry/i);
+    expect(note).toHaveTextContent('the newest record below still stands');
+    expect(note).not.toHaveTextContent('registry_unreachable');
+  });
+
   it('shows the evidence timeline, chain result and the offline command, and downloads a record', async () => {
     const downloadEvidence = jest
       .fn()

@@ -137,7 +137,7 @@ export function EntityResidencyContent() {
         />
       </Grid>
       <Grid item xs={12}>
-        <EvidenceHistory entityRef={entityRef} />
+        <EvidenceHistory entityRef={entityRef} status={status} />
       </Grid>
     </Grid>
   );

@@ -16,9 +16,10 @@ import GetAppIcon from '@material-ui/icons/GetApp';
 import { Alert } from '@material-ui/lab';
 import {
   residencyEvidenceReadPermission,
+  type EntityStatus,
   type EvidenceSummary,
 } from '@residency-dev/plugin-residency-common';
-import { problemFor } from '../common/advice';
+import { problemFor, staleBecause } from '../common/advice';
 import { residencyApiRef } from '../../api';
 import {
   ResidencyStatus,
@@ -106,8 +107,12 @@ function ChainResult(props: { entityRef: string }) {
 }
 
 /** The evidence timeline for an entity, with downloads and chain verification. */
-export function EvidenceHistory(props: { entityRef: string }) {
-  const { entityRef } = props;
+export function EvidenceHistory(props: {
+  entityRef: string;
+  /** The entity's status: when stale, the history says why no newer record exists. */
+  status?: Pick<EntityStatus, 'stale' | 'lastAttempt'>;
+}) {
+  const { entityRef, status } = props;
   const classes = useStyles();
   const api = useApi(residencyApiRef);
   const permission = usePermission({
@@ -226,6 +231,12 @@ export function EvidenceHistory(props: { entityRef: string }) {
       >
         Decisions
       </Typography>
+      {status?.stale && status.lastAttempt && (
+        <Alert severity="warning" aria-label="Why no newer record">
+          {staleBecause(status.lastAttempt)} No record is written for a check
+          that could not decide; the newest record below still stands.
+        </Alert>
+      )}
       {downloadError && (
         <Alert severity="error" role="alert">
           {downloadError}

@@ -5,6 +5,7 @@ import {
   type ImageResult,
   type Reason,
 } from '@residency-dev/plugin-residency-common';
+import { formatTime } from './status';
 
 /** What a person needs to act on one reason. */
 export interface ReasonHelp {
@@ -190,4 +191,21 @@ function adviceText(base: BaseReasonCode): string {
 /** A reason code in plain words (the problem only), for lists of codes. */
 export function problemFor(code: string): string {
   return helpFor({ code: code as Reason['code'], message: '' }).problem;
+}
+
+/**
+ * Why a status is stale, in plain words: the latest attempt's time and the
+ * distinct problems of its reasons (no codes). Shared by the summary card and
+ * the evidence history, which both show the last good result of a stale status.
+ */
+export function staleBecause(attempt: {
+  checkedAt: string;
+  reasons: Reason[];
+}): string {
+  const problems = [...new Set(attempt.reasons.map(r => helpFor(r).problem))];
+  return `Stale: the check at ${formatTime(
+    attempt.checkedAt,
+  )} could not decide${
+    problems.length ? ` (${problems.join('; ')})` : ''
+  }, so the last good result is shown.`;
 }

@@ -102,6 +102,9 @@ async function lowContrast(root: Locator): Promise<string[]> {
         seen.add(el);
         const h = el as HTMLElement;
         if (!h.offsetParent) continue; // hidden
+        // Inactive controls are exempt from the contrast minimum (WCAG 1.4.3).
+        if (h.closest('[disabled], [aria-disabled="true"], .Mui-disabled'))
+          continue;
         const ownText = Array.from(h.childNodes)
           .filter(n => n.nodeType === Node.TEXT_NODE)
           .map(n => n.textContent ?? '')

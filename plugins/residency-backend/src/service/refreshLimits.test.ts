@@ -67,13 +67,18 @@ describe.each(databases.eachSupportedId())(
 
     it('runs one refresh per entity at a time; a second one gets 429 with Retry-After', async () => {
       const engine = new FakeEngine();
-      engine.delayMs = 300;
+      engine.delayMs = 1500;
       const { app } = await appWith(engine);
+      // The second request starts once the first is inside the engine (not
+      // after a fixed delay, which a slow database under load can outlast).
+      const inEngine = async () => {
+        while (engine.calls.length === 0) {
+          await new Promise(r => setTimeout(r, 5));
+        }
+      };
       const [first, second] = await Promise.all([
         refresh(app, 'a', 'user:default/one'),
-        new Promise(r => setTimeout(r, 100)).then(() =>
-          refresh(app, 'a', 'user:default/two'),
-        ),
+        inEngine().then(() => refresh(app, 'a', 'user:default/two')),
       ]);
       expect(first.status).toBe(200);
       expect(second.status).toBe(429);

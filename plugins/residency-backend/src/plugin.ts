@@ -23,7 +23,6 @@ import { createRouter } from './service/router';
 import { residencySchedulerServiceRef } from './scheduler/residencyScheduler';
 import { notificationService } from '@backstage/plugin-notifications-node';
 import { createExceptionWiring } from './exceptions/wiring';
-import { createExceptionsRouter } from './exceptions/router';
 
 /**
  * The Residency backend plugin: scheduled verification of the catalog, status and
@@ -147,16 +146,6 @@ export const residencyPlugin = createBackendPlugin({
           permissions: deps.permissions,
         });
         await exceptions.schedule(deps.scheduler);
-        // Before the main router: its 1 kB body parser would refuse a justification.
-        deps.httpRouter.use(
-          await createExceptionsRouter({
-            httpAuth: deps.httpAuth,
-            auditor: deps.auditor,
-            service: exceptions.service,
-            tracker: exceptions.tracker,
-            store,
-          }),
-        );
         deps.httpRouter.use(
           await createRouter({
             httpAuth: deps.httpAuth,
@@ -164,6 +153,11 @@ export const residencyPlugin = createBackendPlugin({
             logger: deps.logger,
             service,
             ...(vsa ? { vsa: vsa.store } : {}),
+            exceptions: {
+              service: exceptions.service,
+              tracker: exceptions.tracker,
+              store,
+            },
           }),
         );
       },

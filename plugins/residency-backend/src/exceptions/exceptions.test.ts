@@ -34,7 +34,8 @@ import { EntityStateTracker } from './EntityStateTracker';
 import { ExceptionService } from './ExceptionService';
 import { ExceptionStore } from './ExceptionStore';
 import { ResidencyAlerts } from './ResidencyAlerts';
-import { createExceptionsRouter } from './router';
+import { createRouter } from '../service/router';
+import type { ResidencyService } from '../service/ResidencyService';
 import { DEFAULT_EXCEPTION_MAX_DAYS } from './settings';
 
 jest.setTimeout(120_000);
@@ -152,12 +153,12 @@ describe.each(databases.eachSupportedId())('exceptions on %p', databaseId => {
     auditor = mockServices.auditor.mock();
     app = express();
     app.use(
-      await createExceptionsRouter({
+      await createRouter({
         httpAuth: mockServices.httpAuth(),
         auditor,
-        service,
-        tracker,
-        store,
+        logger,
+        service: {} as ResidencyService,
+        exceptions: { service, tracker, store },
       }),
     );
     app.use(mockErrorHandler());
@@ -355,6 +356,40 @@ describe.each(databases.eachSupportedId())('exceptions on %p', databaseId => {
     ).toBe(400);
     expect((await ask(DEV, { justification: '' })).status).toBe(400);
     expect(await exceptions.list({ entityRef: ENTITY })).toEqual([]);
+  });
+
+  it('the validated router refuses what the spec does not allow, before any handler', async () => {
+    await record('non_compliant');
+    const bad = [
+      await request(app)
+        .post('/exceptions/not-an-id/approve')
+        .set('Authorization', as(DPO))
+        .send({}),
+      await request(app)
+        .post('/entities/compo%00nent/default/payments/exceptions')
+        .set('Authorization', as(DEV))
+        .send({}),
+      await request(app)
+        .get('/entities/component/default/..%2fother/exceptions')
+        .set('Authorization', as(DEV)),
+      await ask(DEV, { digests: ['sha256:ABC'] }),
+      await ask(DEV, { expiresAt: 'next tuesday' }),
+      await request(app)
+        .post(`/exceptions/${'0'.repeat(36)}/reject`)
+        .set('Authorization', as(DPO))
+        .send({ comment: 'x'.repeat(2001) }),
+    ];
+    for (const res of bad) {
+      expect({ status: res.status, name: res.body.error?.name }).toEqual({
+        status: 400,
+        name: 'InputError',
+      });
+    }
+    // A justification of 4000 characters fits the exception routes' body limit.
+    expect((await ask(DEV, { justification: 'j'.repeat(4000) })).status).toBe(
+      201,
+    );
+    expect(auditor.createEvent).toHaveBeenCalledTimes(1);
   });
 
   it('a tampered exception event breaks the chain', async () => {

@@ -1,34 +1,38 @@
 /*
- * /api/residency exception routes (src/schema/openapi.yaml): thin — read
- * credentials, audit every step, delegate to ExceptionService.
+ * The exception routes of /api/residency (src/schema/openapi.yaml), added to the
+ * plugin's validated OpenAPI router: path segments, ids and bodies are checked
+ * against the spec before a handler runs (400 otherwise). Handlers are thin:
+ * credentials, an audit event per step, the ExceptionService.
  */
 import type {
   AuditorService,
   HttpAuthService,
 } from '@backstage/backend-plugin-api';
-import { InputError, NotFoundError } from '@backstage/errors';
-import express from 'express';
-import Router from 'express-promise-router';
+import type { ApiRouter } from '@backstage/backend-openapi-utils';
+import type express from 'express';
 import type { ResidencyException } from '@residency-dev/plugin-residency-common';
-import { parseEntityPath } from '../service/validation';
+import { entityRefOf } from '../service/validation';
+import type { spec } from '../schema/openapi.generated';
 import type { ExceptionService } from './ExceptionService';
 import type { EntityStateTracker } from './EntityStateTracker';
 import type { ResidencyStore } from '../database/ResidencyStore';
 
-const ID = /^[0-9a-f-]{36}$/;
+/** Largest exception request body (a justification is up to 4000 characters). */
+export const EXCEPTION_BODY_LIMIT = '16kb';
 
-function parseId(id: unknown): string {
-  if (typeof id !== 'string' || !ID.test(id))
-    throw new NotFoundError('No such exception');
-  return id;
+/** Does a request go to an exception route (which takes larger bodies)? */
+export function isExceptionRoute(path: string): boolean {
+  return (
+    /^\/exceptions\/[^/]+\/(approve|reject|revoke)$/.test(path) ||
+    /^\/entities\/[^/]+\/[^/]+\/[^/]+\/exceptions$/.test(path)
+  );
 }
 
-function optionalComment(body: unknown): string | undefined {
-  const c = (body as { comment?: unknown } | undefined)?.comment;
-  if (c === undefined) return undefined;
-  if (typeof c !== 'string' || c.length > 2000)
-    throw new InputError('comment must be a string of at most 2000 characters');
-  return c;
+/** What the exception routes need. */
+export interface ExceptionRoutesOptions {
+  service: ExceptionService;
+  tracker: EntityStateTracker;
+  store: Pick<ResidencyStore, 'getStatus'>;
 }
 
 const auditMeta = (e: ResidencyException) => ({
@@ -42,24 +46,46 @@ const auditMeta = (e: ResidencyException) => ({
   ...(e.decidedBy ? { decidedBy: e.decidedBy } : {}),
 });
 
-export async function createExceptionsRouter(options: {
-  httpAuth: HttpAuthService;
-  auditor: AuditorService;
-  service: ExceptionService;
-  tracker: EntityStateTracker;
-  store: Pick<ResidencyStore, 'getStatus'>;
-}): Promise<express.Router> {
+/** Adds the exception routes to the plugin's validated router. */
+export function addExceptionRoutes(
+  router: ApiRouter<typeof spec>,
+  options: ExceptionRoutesOptions & {
+    httpAuth: HttpAuthService;
+    auditor: AuditorService;
+  },
+): void {
   const { httpAuth, auditor, service } = options;
-  const router = Router();
-  router.use(express.json({ limit: '16kb' }));
-  const credentialsOf = (req: express.Request) =>
+  const credentialsOf = (req: express.Request<any, any, any, any>) =>
     httpAuth.credentials(req, { allow: ['user', 'service'] });
+
+  /** Runs a step inside a high-severity audit event (success or failure). */
+  const audited = async (
+    req: express.Request<any, any, any, any>,
+    eventId: string,
+    meta: Record<string, string>,
+    step: () => Promise<ResidencyException>,
+  ): Promise<ResidencyException> => {
+    const event = await auditor.createEvent({
+      eventId,
+      severityLevel: 'high',
+      request: req,
+      meta,
+    });
+    try {
+      const e = await step();
+      await event.success({ meta: auditMeta(e) });
+      return e;
+    } catch (error) {
+      await event.fail({ error: error as Error });
+      throw error;
+    }
+  };
 
   router.get(
     '/entities/:kind/:namespace/:name/exceptions',
     async (req, res) => {
       const credentials = await credentialsOf(req);
-      const { entityRef } = parseEntityPath(req.params);
+      const entityRef = entityRefOf(req.params);
       const { items, canApprove } = await service.list({
         entityRef,
         credentials,
@@ -75,7 +101,7 @@ export async function createExceptionsRouter(options: {
         canApprove,
         ...(principal.userEntityRef ? { viewer: principal.userEntityRef } : {}),
         ...(verdict ? { verdict } : {}),
-      });
+      } as any);
     },
   );
 
@@ -83,20 +109,14 @@ export async function createExceptionsRouter(options: {
     '/entities/:kind/:namespace/:name/exceptions',
     async (req, res) => {
       const credentials = await credentialsOf(req);
-      const { entityRef } = parseEntityPath(req.params);
-      const event = await auditor.createEvent({
-        eventId: 'exception-request',
-        severityLevel: 'high',
-        request: req,
-        meta: { entityRef },
-      });
-      try {
-        const body = req.body ?? {};
-        const e = await service.request({
+      const entityRef = entityRefOf(req.params);
+      const body = req.body;
+      const e = await audited(req, 'exception-request', { entityRef }, () =>
+        service.request({
           entityRef,
           input: {
-            reasonCodes: body.reasonCodes,
-            digests: body.digests,
+            reasonCodes: [...body.reasonCodes],
+            digests: [...body.digests],
             justification: body.justification,
             reference: body.reference,
             ...(body.expiresAt !== undefined
@@ -104,44 +124,38 @@ export async function createExceptionsRouter(options: {
               : {}),
           },
           credentials,
-        });
-        await event.success({ meta: auditMeta(e) });
-        res.status(201).json(e);
-      } catch (error) {
-        await event.fail({ error: error as Error });
-        throw error;
-      }
+        }),
+      );
+      res.status(201).json(e as any);
     },
   );
 
-  for (const action of ['approve', 'reject', 'revoke'] as const) {
+  router.post('/exceptions/:id/approve', async (req, res) => {
+    const credentials = await credentialsOf(req);
+    const id = req.params.id;
+    const e = await audited(req, 'exception-approve', { exceptionId: id }, () =>
+      service.approve({ id, credentials }),
+    );
+    res.json(e as any);
+  });
+
+  for (const action of ['reject', 'revoke'] as const) {
     router.post(`/exceptions/:id/${action}`, async (req, res) => {
       const credentials = await credentialsOf(req);
-      const id = parseId(req.params.id);
-      const event = await auditor.createEvent({
-        eventId: `exception-${action}`,
-        severityLevel: 'high',
-        request: req,
-        meta: { exceptionId: id },
-      });
-      try {
-        const comment = optionalComment(req.body);
-        const e =
-          action === 'approve'
-            ? await service.approve({ id, credentials })
-            : await service[action]({
-                id,
-                credentials,
-                ...(comment !== undefined ? { comment } : {}),
-              });
-        await event.success({ meta: auditMeta(e) });
-        res.json(e);
-      } catch (error) {
-        await event.fail({ error: error as Error });
-        throw error;
-      }
+      const id = req.params.id;
+      const comment = req.body?.comment;
+      const e = await audited(
+        req,
+        `exception-${action}`,
+        { exceptionId: id },
+        () =>
+          service[action]({
+            id,
+            credentials,
+            ...(comment !== undefined ? { comment } : {}),
+          }),
+      );
+      res.json(e as any);
     });
   }
-
-  return router;
 }

@@ -13,6 +13,12 @@ import { RefreshThrottledError } from './errors';
 import type { VsaStore } from '../vsa/VsaStore';
 import { spec } from '../schema/openapi.generated';
 import {
+  EXCEPTION_BODY_LIMIT,
+  addExceptionRoutes,
+  isExceptionRoute,
+  type ExceptionRoutesOptions,
+} from '../exceptions/router';
+import {
   entityRefOf,
   evidenceFileName,
   parseLimit,
@@ -39,10 +45,23 @@ export async function createRouter(options: {
   service: ResidencyService;
   /** Stored VSAs (when residency.vsa is configured). */
   vsa?: Pick<VsaStore, 'listForEvidence'>;
+  /** The exception workflow (its routes are served when given). */
+  exceptions?: ExceptionRoutesOptions;
 }): Promise<express.Router> {
   const { httpAuth, auditor, service, logger } = options;
+  // Bodies: 1 kB, except an exception request's justification (up to 4000
+  // characters) and a decision's comment.
+  const smallBody = express.json({ limit: '1kb' });
+  const exceptionBody = express.json({ limit: EXCEPTION_BODY_LIMIT });
   const router = createValidatedOpenApiRouter<typeof spec>(spec, {
-    middleware: [express.json({ limit: '1kb' })],
+    middleware: [
+      (req, res, next) =>
+        (isExceptionRoute(req.path) ? exceptionBody : smallBody)(
+          req,
+          res,
+          next,
+        ),
+    ],
   });
 
   const credentialsOf = (req: express.Request<any, any, any, any>) =>
@@ -258,6 +277,10 @@ export async function createRouter(options: {
       }),
     );
   });
+
+  if (options.exceptions) {
+    addExceptionRoutes(router, { ...options.exceptions, httpAuth, auditor });
+  }
 
   router.use(databaseUnavailableHandler({ logger }));
 

@@ -19,35 +19,6 @@ export function entityRefOf(params: {
   )}`;
 }
 
-// The spec's patterns for an entity path segment, for routers the validated
-// router does not serve (the exceptions router): a name of at most 253 characters
-// separated by single `-`, `_` or `.`; a kind starting with a letter.
-const NAME = /^[A-Za-z0-9](?:[A-Za-z0-9]|[-_.](?=[A-Za-z0-9])){0,252}$/;
-const KIND = /^[A-Za-z][A-Za-z0-9-]{0,62}$/;
-
-/**
- * The entity ref of a path that no spec validated: each segment is checked as
- * the spec would (an InputError names the segment), then lowercased.
- */
-export function parseEntityPath(params: Record<string, unknown>): {
-  entityRef: string;
-} {
-  const segment = (key: 'kind' | 'namespace' | 'name', re: RegExp) => {
-    const value = params[key];
-    if (typeof value !== 'string' || !re.test(value)) {
-      throw new InputError(`Malformed entity ${key}`);
-    }
-    return value;
-  };
-  return {
-    entityRef: entityRefOf({
-      kind: segment('kind', KIND),
-      namespace: segment('namespace', NAME),
-      name: segment('name', NAME),
-    }),
-  };
-}
-
 /**
  * The page size. The spec says a positive integer and the validator has
  * parsed it; a value above `max` is capped rather than refused (a client

@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 /*
  * The only place the CLI touches the verification engine. Commands receive an
  * `EngineApi` so the command layer can be unit-tested alone; the default one is the
@@ -37,7 +38,12 @@ export interface EngineApi {
   ): ChainedEvidence;
   verifyEvidenceBundle(
     bundle: EvidenceBundle,
-    options: { settings?: ResidencySettings; scope?: 'configuration' | 'keys' },
+    options: {
+      settings?: ResidencySettings;
+      scope?: 'configuration' | 'keys';
+      /** Keys trusted to sign exceptions (absent: the keys the record names). */
+      exceptionKeys?: readonly KeyObject[];
+    },
   ): BundleVerification | Promise<BundleVerification>;
   /** Splits a `residency.dev/images` value into references, as the backend does. */
   splitImagesAnnotation(value: string): string[];

@@ -1,3 +1,4 @@
+import type { ExceptionVerdict } from './exceptions';
 import type {
   AttestationKind,
   EntityResult,
@@ -106,20 +107,114 @@ export interface EvidenceRecord {
   createdAt: string;
 }
 
+/** Schema id of an exception event record in an entity's evidence chain. @public */
+export const EXCEPTION_EVENT_SCHEMA =
+  'https://residency.dev/exception-event/v1';
+
+/** What an exception event record says happened. @public */
+export type ExceptionEventKind =
+  | 'exception.requested'
+  | 'exception.approved'
+  | 'exception.rejected'
+  | 'exception.revoked'
+  | 'exception.expired'
+  | 'exception.applied';
+
+/** Every exception event kind, in lifecycle order. @public */
+export const EXCEPTION_EVENT_KINDS: readonly ExceptionEventKind[] = [
+  'exception.requested',
+  'exception.approved',
+  'exception.rejected',
+  'exception.revoked',
+  'exception.expired',
+  'exception.applied',
+];
+
+/** The exception an event is about, as the portal stored it. @public */
+export interface ExceptionEventSubject {
+  /** Exception id (UUID). */
+  id: string;
+  /** Waived reason codes. */
+  reasonCodes: string[];
+  /** Covered image digests. */
+  digests: string[];
+  /** Ticket or legal reference. */
+  reference: string;
+  /** User entity ref of the requester. */
+  requestedBy: string;
+  /** End of the window (ISO 8601). */
+  expiresAt: string;
+  /** Why it was rejected or revoked. */
+  comment?: string;
+}
+
+/**
+ * One step of an exception's life, appended to the entity's evidence chain
+ * between its decision records. `exception.approved` carries the signed
+ * exception statement; `exception.applied` records the entity becoming
+ * resident by exception with the statements of every exception it relies on.
+ *
+ * @public
+ */
+export interface ExceptionEventRecord {
+  schema: typeof EXCEPTION_EVENT_SCHEMA;
+  kind: ExceptionEventKind;
+  entityRef: string;
+  /** Who did it (a user entity ref), or `system` for an expiry or a re-decision. */
+  actor: string;
+  /** When it happened (ISO 8601). */
+  at: string;
+  /** The exception (for `exception.applied`: absent; see `statements`). */
+  exception?: ExceptionEventSubject;
+  /** Id of the decision record in force when the event was recorded, if any. */
+  decisionEvidenceId: string | null;
+  /** `exception.approved`: the signed statement (DSSE envelope JSON) and its key. */
+  statement?: ExceptionStatementEvidence;
+  /** `exception.applied`: the entity's state with the waivers applied. */
+  verdict?: ExceptionVerdict;
+  /** `exception.applied`: the signed statements of the exceptions in `verdict.waived`. */
+  statements?: ExceptionStatementEvidence[];
+}
+
+/** A signed exception statement as evidence: the envelope and the key that signed it. @public */
+export interface ExceptionStatementEvidence {
+  /** DSSE envelope JSON (payload: in-toto Statement v1, predicate https://residency.dev/exception/v1). */
+  envelope: string;
+  /** SHA-256 fingerprint of the signing public key. */
+  keyFingerprint: string;
+  /** The signing public key (SPKI PEM), for checks without the auditor's own keys. */
+  publicKeyPem: string;
+}
+
+/** Any record of an entity's evidence chain: a decision, or an exception event. @public */
+export type ChainRecord = EvidenceRecord | ExceptionEventRecord;
+
+/** Is this chain record an exception event (not a decision)? @public */
+export function isExceptionEventRecord(
+  record: unknown,
+): record is ExceptionEventRecord {
+  return (
+    typeof record === 'object' &&
+    record !== null &&
+    (record as { schema?: unknown }).schema === EXCEPTION_EVENT_SCHEMA
+  );
+}
+
 /** A stored record with its chain position. @public */
-export interface ChainedEvidence {
+export interface ChainedEvidence<R extends ChainRecord = EvidenceRecord> {
   id: string;
   sequence: number;
   previousHash: string | null;
   /** SHA-256 (hex) of canonical JSON of `{ sequence, previousHash, record }`. */
   recordHash: string;
-  record: EvidenceRecord;
+  record: R;
 }
 
 /** The document served by `GET /evidence/{id}` and written by `residency verify --evidence`. @public */
 export interface EvidenceBundle {
   schema: typeof EVIDENCE_BUNDLE_SCHEMA;
-  evidence: ChainedEvidence;
+  /** A decision record, or an exception event (`isExceptionEventRecord`). */
+  evidence: ChainedEvidence<ChainRecord>;
   /** The link to the previous record of the same entity, if any. */
   previous?: { id: string; sequence: number; recordHash: string };
   exportedAt: string;

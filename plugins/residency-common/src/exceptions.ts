@@ -75,6 +75,8 @@ export interface ResidencyException {
   envelope?: string;
   /** SHA-256 fingerprint of the public key that signed the envelope. */
   keyFingerprint?: string;
+  /** The public key that signed the envelope (SPKI PEM). */
+  publicKeyPem?: string;
 }
 
 /** The residency state shown to users. @public */

@@ -166,6 +166,12 @@ export interface EvidenceSummary {
   createdAt: string;
   /** Set on checkpoint records written by retention. */
   checkpoint?: boolean;
+  /**
+   * Set on exception event records (`exception.requested`, `exception.approved`,
+   * ...); absent on decision records. On an event, `decision` is the decision in
+   * force when it was recorded and `reasonCodes` the exception's codes.
+   */
+  kind?: string;
 }
 
 /** Result of recomputing an entity's evidence chain. @public */

@@ -1,7 +1,10 @@
 import { resolve } from 'node:path';
 import {
   EVIDENCE_BUNDLE_SCHEMA,
+  isExceptionEventRecord,
   type EvidenceBundle,
+  type EvidenceRecord,
+  type ExceptionEventRecord,
 } from '@residency-dev/plugin-residency-common';
 import { CliError, EXIT, errorMessage, type ExitCode } from '../errors';
 import type { CliIo } from '../io';
@@ -263,7 +266,7 @@ function metadataProblems(bundle: EvidenceBundle): ShownProblem[] {
 /** What the record claims, for the auditor to compare (as recorded; verified below). */
 function recordedSummary(record: unknown): string[] {
   const out: string[] = [];
-  const r = record as Partial<EvidenceBundle['evidence']['record']> | undefined;
+  const r = record as Partial<EvidenceRecord> | undefined;
   const images = Array.isArray(r?.result?.images) ? r!.result!.images : [];
   const keys = Array.isArray(r?.trust?.keys) ? r!.trust!.keys : [];
   if (images.length > 0) {
@@ -294,6 +297,26 @@ function recordedSummary(record: unknown): string[] {
     if (keys.length > 50) out.push(`  … ${keys.length - 50} more`);
   }
   return out;
+}
+
+/** What an exception event record says, for the output (as recorded; verified by the checks). */
+function eventSummary(e: ExceptionEventRecord) {
+  const waived = Array.isArray(e.verdict?.waived)
+    ? e.verdict!.waived.map(
+        w =>
+          `${String(w?.reasonCodes)} on ${String(
+            w?.digest,
+          )} by exception ${String(w?.exceptionId)}`,
+      )
+    : [];
+  return {
+    kind: String(e.kind),
+    actor: String(e.actor),
+    at: String(e.at),
+    ...(e.exception?.id ? { exceptionId: String(e.exception.id) } : {}),
+    ...(e.verdict?.state ? { state: String(e.verdict.state) } : {}),
+    waived,
+  };
 }
 
 /**
@@ -354,7 +377,10 @@ export async function verifyEvidenceCommand(
           code: 'config_invalid',
         },
       );
-    const rec = (bundle as Partial<EvidenceBundle>).evidence?.record;
+    const chained = (bundle as Partial<EvidenceBundle>).evidence?.record;
+    const rec = isExceptionEventRecord(chained)
+      ? undefined
+      : (chained as EvidenceRecord | undefined);
     exceptionCheck = checkExceptionForRecord({
       envelope: readExceptionEnvelope(resolve(io.cwd, options.exception)),
       keys,
@@ -368,6 +394,9 @@ export async function verifyEvidenceCommand(
     verification = await engineApi.verifyEvidenceBundle(bundle, {
       settings,
       scope,
+      // The auditor's configuration names the exception keys (none: a problem);
+      // without one, a statement is checked against the key its record names.
+      ...(loaded ? { exceptionKeys: exceptionKeys(loaded) } : {}),
     });
   } catch (e) {
     // The engine must answer with problems for any hostile input; if it throws,
@@ -404,7 +433,13 @@ export async function verifyEvidenceCommand(
       problems: [...verification.problems, ...chainProblems],
     };
   }
-  const record = (bundle as Partial<EvidenceBundle>).evidence?.record;
+  const chained = (bundle as Partial<EvidenceBundle>).evidence?.record;
+  const event: ExceptionEventRecord | undefined = isExceptionEventRecord(
+    chained,
+  )
+    ? chained
+    : undefined;
+  const record = event ? undefined : (chained as EvidenceRecord | undefined);
   const recordedDecision =
     typeof record?.result?.decision === 'string'
       ? record.result.decision
@@ -438,7 +473,12 @@ export async function verifyEvidenceCommand(
   }[] = EVIDENCE_CHECKS.map(c => {
     const mine = problems.filter(p => p.check === c.id);
     let status: CheckStatus = mine.length === 0 ? 'pass' : 'fail';
-    if (!completed) status = 'not_run';
+    // A decision record has no exception statement; an exception event has no
+    // material, trust snapshot or decision to recompute.
+    const applies = event
+      ? !['material', 'trust', 'decision'].includes(c.id)
+      : c.id !== 'exception';
+    if (!completed || (!applies && mine.length === 0)) status = 'not_run';
     return {
       id: c.id,
       title: c.title,
@@ -457,7 +497,8 @@ export async function verifyEvidenceCommand(
           recordedDecision: recordedDecision ?? null,
           recomputedDecision: verification.decision ?? null,
           entityRef:
-            typeof record?.entityRef === 'string' ? record.entityRef : null,
+            typeof chained?.entityRef === 'string' ? chained.entityRef : null,
+          ...(event ? { event: eventSummary(event) } : {}),
           sequence: bundle.evidence?.sequence ?? null,
           recordHash: bundle.evidence?.recordHash ?? null,
           configChecked: trustChecked,
@@ -484,8 +525,18 @@ export async function verifyEvidenceCommand(
 
   const out: string[] = [];
   out.push(`Evidence bundle ${file}`);
-  if (record?.entityRef)
-    out.push(`  entity           ${safe(record.entityRef)}`);
+  if (chained?.entityRef)
+    out.push(`  entity           ${safe(chained.entityRef)}`);
+  if (event) {
+    const e = eventSummary(event);
+    out.push(
+      `  exception event  ${safe(e.kind)} by ${safe(e.actor)} at ${safe(e.at)}${
+        e.exceptionId ? ` (exception ${safe(e.exceptionId)})` : ''
+      }`,
+    );
+    if (e.waived.length > 0)
+      out.push(`  waived           ${safe(e.waived.join('; '), 500)}`);
+  }
   if (bundle.evidence?.recordHash) {
     out.push(
       `  record           #${safe(bundle.evidence.sequence)} ${safe(
@@ -493,13 +544,15 @@ export async function verifyEvidenceCommand(
       )}`,
     );
   }
-  out.push(
-    `  recorded result  ${
-      recordedDecision
-        ? decisionLabel(recordedDecision, trustChecked)
-        : '(missing)'
-    }`,
-  );
+  if (!event) {
+    out.push(
+      `  recorded result  ${
+        recordedDecision
+          ? decisionLabel(recordedDecision, trustChecked)
+          : '(missing)'
+      }`,
+    );
+  }
   if (verification.decision) {
     out.push(
       `  recomputed       ${decisionLabel(

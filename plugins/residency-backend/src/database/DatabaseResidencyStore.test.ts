@@ -1,3 +1,4 @@
+import type { EvidenceRecord } from '@residency-dev/plugin-residency-common';
 import { TestDatabases, mockServices } from '@backstage/backend-test-utils';
 import type { Knex } from 'knex';
 import { resolve as resolvePath } from 'node:path';
@@ -182,7 +183,9 @@ describe.each(databases.eachSupportedId())(
         sequence: 1,
         recordHash: stored?.evidence.previousHash,
       });
-      expect(stored?.evidence.record.result.decision).toBe('invalid');
+      expect((stored?.evidence.record as EvidenceRecord).result.decision).toBe(
+        'invalid',
+      );
       await expect(
         store.getEvidence({ id: 'f'.repeat(32) }),
       ).resolves.toBeUndefined();

@@ -104,6 +104,10 @@ export class DatabaseResidencyStore implements ResidencyStore {
     return ops.verifyChain(this.#ctx, options);
   }
 
+  appendExceptionEvent(options: StoreOptions<'appendExceptionEvent'>) {
+    return ops.appendExceptionEvent(this.#ctx, options);
+  }
+
   listDecisionLog() {
     return ops.listDecisionLog(this.#ctx);
   }

@@ -1,6 +1,8 @@
 import type {
   ChainVerification,
+  ChainRecord,
   ChainedEvidence,
+  ExceptionEventRecord,
   Decision,
   EntityResult,
   EntityStatus,
@@ -39,7 +41,8 @@ export type RecordOutcome =
 
 /** A stored evidence record with its neighbour link, as served for download. */
 export interface StoredEvidence {
-  evidence: ChainedEvidence;
+  /** A decision record, or an exception event (`isExceptionEventRecord`). */
+  evidence: ChainedEvidence<ChainRecord>;
   checkpoint: boolean;
   createdAt: string;
   previous?: { id: string; sequence: number; recordHash: string };
@@ -114,6 +117,18 @@ export interface ResidencyStore {
   getEvidence(options: { id: string }): Promise<StoredEvidence | undefined>;
 
   verifyChain(options: { entityRef: string }): Promise<ChainVerification>;
+
+  /**
+   * Appends an exception event to the entity's evidence chain (after its
+   * decision records), retrying when another replica appended first. `decision`
+   * and `reasonCodes` fill the summary columns (the decision in force, the
+   * exception's codes); they are not part of the hashed record.
+   */
+  appendExceptionEvent(options: {
+    record: ExceptionEventRecord;
+    decision: Decision;
+    reasonCodes: string[];
+  }): Promise<{ id: string; sequence: number }>;
 
   /** Entity, decision and time of every stored evidence record. */
   listDecisionLog(): Promise<

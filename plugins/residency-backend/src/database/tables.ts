@@ -9,7 +9,6 @@ export const TABLES = {
   refreshRequests: 'residency_refresh_requests',
   configGenerations: 'residency_config_generations',
   exceptions: 'residency_exceptions',
-  exceptionEvents: 'residency_exception_events',
   entityState: 'residency_entity_state',
   notificationsSent: 'residency_notifications_sent',
 } as const;

@@ -2,6 +2,9 @@
  * The residency state of an entity as users see it: the stored decision seen through
  * the exceptions in force now. Re-decided after every recorded check, after every
  * approval or revocation, and when exceptions lapse; a worsening is alerted once.
+ * Becoming resident by exception is recorded in the entity's evidence chain
+ * (`exception.applied`, with the signed statements of every waiver), by the one
+ * replica whose compare-and-set recorded the change.
  */
 import type { LoggerService } from '@backstage/backend-plugin-api';
 import {
@@ -9,7 +12,9 @@ import {
   applyExceptions,
   type EntityStatus,
   type ExceptionVerdict,
+  type ResidencyException,
 } from '@residency-dev/plugin-residency-common';
+import { buildExceptionEventRecord } from '@residency-dev/plugin-residency-node';
 import type { ResidencyStore } from '../database/ResidencyStore';
 import type { ExceptionStore, StateChange } from './ExceptionStore';
 import type { ResidencyAlerts } from './ResidencyAlerts';
@@ -17,7 +22,7 @@ import type { ResidencyAlerts } from './ResidencyAlerts';
 export class EntityStateTracker {
   constructor(
     private readonly options: {
-      store: Pick<ResidencyStore, 'getStatus'>;
+      store: Pick<ResidencyStore, 'getStatus' | 'appendExceptionEvent'>;
       exceptions: ExceptionStore;
       alerts?: ResidencyAlerts;
       logger: LoggerService;
@@ -31,11 +36,49 @@ export class EntityStateTracker {
 
   /** The state of a status at `now`, with what was waived. */
   async verdictOf(status: EntityStatus): Promise<ExceptionVerdict> {
-    const list = await this.options.exceptions.list({
+    return (await this.#verdictWith(status)).verdict;
+  }
+
+  async #verdictWith(
+    status: EntityStatus,
+  ): Promise<{ verdict: ExceptionVerdict; approved: ResidencyException[] }> {
+    const approved = await this.options.exceptions.list({
       entityRef: status.entityRef,
       statuses: ['approved'],
     });
-    return applyExceptions(status, list, this.#now());
+    return {
+      verdict: applyExceptions(status, approved, this.#now()),
+      approved,
+    };
+  }
+
+  /** Records in the evidence chain that the entity is resident by exception. */
+  async #recordApplied(
+    status: EntityStatus,
+    verdict: ExceptionVerdict,
+    approved: ResidencyException[],
+  ) {
+    const used = new Set(verdict.waived.map(w => w.exceptionId));
+    const statements = approved
+      .filter(e => used.has(e.id) && e.envelope)
+      .map(e => ({
+        envelope: e.envelope!,
+        keyFingerprint: e.keyFingerprint ?? '',
+        publicKeyPem: e.publicKeyPem ?? '',
+      }));
+    await this.options.store.appendExceptionEvent({
+      record: buildExceptionEventRecord({
+        kind: 'exception.applied',
+        entityRef: status.entityRef,
+        actor: 'system',
+        at: this.#now().toISOString(),
+        decisionEvidenceId: status.evidenceId ?? null,
+        verdict,
+        statements,
+      }),
+      decision: status.decision,
+      reasonCodes: [...new Set(verdict.waived.flatMap(w => w.reasonCodes))],
+    });
   }
 
   /** Re-decides one entity from its stored status; undefined without a status. */
@@ -52,12 +95,15 @@ export class EntityStateTracker {
     status: EntityStatus,
   ): Promise<(StateChange & { verdict: ExceptionVerdict }) | undefined> {
     try {
-      const verdict = await this.verdictOf(status);
+      const { verdict, approved } = await this.#verdictWith(status);
       const change = await this.options.exceptions.recordState({
         entityRef: status.entityRef,
         state: verdict.state,
         detail: verdict.waived.length ? verdict.waived : verdict.uncovered,
       });
+      if (change.changed && verdict.state === 'resident_by_exception') {
+        await this.#recordApplied(status, verdict, approved);
+      }
       if (
         change.changed &&
         change.previous &&

@@ -1,8 +1,9 @@
 /*
  * The exception workflow: request (an owner), approve or reject (another person with
  * `residency.exception.approve`), revoke, and lapse at expiry. Every step is a
- * compare-and-set on the exception's status, is appended to the entity's exception
- * event chain (anchored to its evidence head) and re-decides the entity at once.
+ * compare-and-set on the exception's status, is appended to the entity's evidence
+ * chain as an exception event record (the approval with its signed statement)
+ * and re-decides the entity at once.
  */
 import { randomUUID } from 'node:crypto';
 import type {
@@ -26,10 +27,10 @@ import {
   isWaivableReasonCode,
   residencyExceptionApprovePermission,
   residencyRefreshPermission,
-  type ExceptionStatus,
   type ResidencyException,
 } from '@residency-dev/plugin-residency-common';
 import {
+  buildExceptionEventRecord,
   buildExceptionStatement,
   signException,
   type VsaSigner,
@@ -58,7 +59,7 @@ export class ExceptionService {
   constructor(
     private readonly options: {
       exceptions: ExceptionStore;
-      store: Pick<ResidencyStore, 'getStatus'>;
+      store: Pick<ResidencyStore, 'getStatus' | 'appendExceptionEvent'>;
       tracker: EntityStateTracker;
       catalog: CatalogService;
       permissions: PermissionsService;
@@ -116,33 +117,36 @@ export class ExceptionService {
     return e;
   }
 
+  /** Appends the step to the entity's evidence chain. */
   async #event(
     e: ResidencyException,
-    kind: ExceptionStatus,
+    kind: 'requested' | 'approved' | 'rejected' | 'revoked' | 'expired',
     actor: string,
     at: string,
   ) {
     const status = await this.options.store.getStatus({
       entityRef: e.entityRef,
     });
-    await this.options.exceptions.appendEvent({
-      entityRef: e.entityRef,
-      exceptionId: e.id,
-      kind,
-      record: {
-        schema: 'https://residency.dev/exception-event/v1',
-        kind,
-        exceptionId: e.id,
+    await this.options.store.appendExceptionEvent({
+      record: buildExceptionEventRecord({
+        kind: `exception.${kind}`,
         entityRef: e.entityRef,
         actor,
         at,
-        reasonCodes: e.reasonCodes,
-        digests: e.digests,
-        reference: e.reference,
-        expiresAt: e.expiresAt,
-        evidenceHead: status?.evidenceId ?? null,
-        ...(e.envelope ? { envelope: e.envelope } : {}),
-      },
+        decisionEvidenceId: status?.evidenceId ?? null,
+        exception: e,
+        ...(kind === 'approved' && e.envelope
+          ? {
+              statement: {
+                envelope: e.envelope,
+                keyFingerprint: e.keyFingerprint ?? '',
+                publicKeyPem: e.publicKeyPem ?? '',
+              },
+            }
+          : {}),
+      }),
+      decision: status?.decision ?? 'unknown',
+      reasonCodes: e.reasonCodes,
     });
   }
 
@@ -265,6 +269,7 @@ export class ExceptionService {
       at,
       envelope: signed.envelope,
       keyFingerprint: signed.keyFingerprint,
+      publicKeyPem: signed.publicKeyPem,
     });
     if (!done) throw new ConflictError(`Exception ${e.id} was decided already`);
     await this.#event(done, 'approved', user, at);

@@ -7,14 +7,12 @@ import type {
 import { isSqlite, type DbContext } from '../database/tables';
 import * as ops from '../database/operations/exceptions';
 
-export type {
-  ExceptionEvent,
-  StateChange,
-} from '../database/operations/exceptions';
+export type { StateChange } from '../database/operations/exceptions';
 
 /**
- * Persistence of exceptions, their event chain, the residency state per entity and
- * notification dedup keys (tables created by the plugin's migrations).
+ * Persistence of exceptions, the residency state per entity and notification
+ * dedup keys (tables created by the plugin's migrations). Exception events go
+ * to the entity's evidence chain (ResidencyStore.appendExceptionEvent).
  */
 export class ExceptionStore {
   readonly #ctx: DbContext;
@@ -41,12 +39,6 @@ export class ExceptionStore {
   listExpiringBetween(from: string, until: string) {
     return ops.listExpiringBetween(this.#ctx, from, until);
   }
-  appendEvent(options: Parameters<typeof ops.appendExceptionEvent>[1]) {
-    return ops.appendExceptionEvent(this.#ctx, options);
-  }
-  listEvents(entityRef: string) {
-    return ops.listExceptionEvents(this.#ctx, entityRef);
-  }
   recordState(options: {
     entityRef: string;
     state: ResidencyState;
@@ -56,23 +48,5 @@ export class ExceptionStore {
   }
   claimNotification(key: string) {
     return ops.claimNotification(this.#ctx, key);
-  }
-
-  /** Recomputes the entity's exception event chain. */
-  async verifyEvents(
-    entityRef: string,
-  ): Promise<{ ok: boolean; length: number; brokenAt?: number }> {
-    const events = await this.listEvents(entityRef);
-    let previous: string | null = null;
-    for (const e of events) {
-      if (
-        e.previousHash !== previous ||
-        ops.exceptionEventHash(e) !== e.recordHash
-      ) {
-        return { ok: false, length: events.length, brokenAt: e.sequence };
-      }
-      previous = e.recordHash;
-    }
-    return { ok: true, length: events.length };
   }
 }

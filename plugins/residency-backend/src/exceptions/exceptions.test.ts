@@ -16,7 +16,9 @@ import { createHash, generateKeyPairSync } from 'node:crypto';
 import {
   FileVsaSigner,
   checkException,
+  verifyEvidenceBundle,
 } from '@residency-dev/plugin-residency-node';
+import { EVIDENCE_BUNDLE_SCHEMA } from '@residency-dev/plugin-residency-common';
 import {
   DIGEST_A,
   DIGEST_B,
@@ -306,22 +308,73 @@ describe.each(databases.eachSupportedId())('exceptions on %p', databaseId => {
       'not_resident',
     );
 
-    // Every step is in the hash-chained exception events and was audited.
-    const events = await exceptions.listEvents(ENTITY);
-    expect(events.map(e => e.kind)).toEqual([
-      'requested',
-      'approved',
-      'expired',
-      'requested',
-      'approved',
-      'revoked',
-      'requested',
-      'approved',
+    // Every step is a record of the entity's evidence chain, between its
+    // decisions, and was audited.
+    const page = await store.listEvidence({ entityRef: ENTITY, limit: 100 });
+    const chain = [...page.items].reverse();
+    expect(chain.map(i => i.kind ?? 'decision')).toEqual([
+      'decision',
+      'decision',
+      'exception.requested',
+      'exception.approved',
+      'exception.applied',
+      'exception.expired',
+      'exception.requested',
+      'exception.approved',
+      'exception.applied',
+      'exception.revoked',
+      'exception.requested',
+      'exception.approved',
+      'exception.applied',
+      'decision',
     ]);
-    expect(await exceptions.verifyEvents(ENTITY)).toEqual({
+    expect(await store.verifyChain({ entityRef: ENTITY })).toEqual({
+      entityRef: ENTITY,
       ok: true,
-      length: 8,
+      length: 14,
     });
+    // The compliance history counts decisions only.
+    expect((await store.listDecisionLog()).length).toBe(3);
+    // The approval and the resident-by-exception record download as bundles
+    // that verify offline against the portal's key, and not against another.
+    const bundleOf = async (sequence: number) => {
+      const stored = await store.getEvidence({ id: chain[sequence - 1].id });
+      return {
+        schema: EVIDENCE_BUNDLE_SCHEMA,
+        evidence: stored!.evidence,
+        exportedAt: new Date().toISOString(),
+      };
+    };
+    const approval = await bundleOf(4);
+    expect(approval.evidence.record).toMatchObject({
+      kind: 'exception.approved',
+      actor: DPO,
+      exception: { id, requestedBy: PLATFORM },
+      statement: { envelope: approved.body.envelope },
+    });
+    const applied = await bundleOf(5);
+    expect(applied.evidence.record).toMatchObject({
+      kind: 'exception.applied',
+      verdict: { state: 'resident_by_exception' },
+      statements: [{ envelope: approved.body.envelope }],
+    });
+    for (const b of [approval, applied, await bundleOf(6)]) {
+      expect(
+        verifyEvidenceBundle(b, { exceptionKeys: [publicKey] }).problems,
+      ).toEqual([]);
+      expect(verifyEvidenceBundle(b).problems).toEqual([]);
+    }
+    const other = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey;
+    const codes = (b: unknown) =>
+      verifyEvidenceBundle(b, { exceptionKeys: [other] }).problems.map(
+        p => p.code,
+      );
+    expect(codes(approval)).toEqual(['exception_signature_invalid']);
+    // The waiver then has no valid statement behind it either.
+    expect(codes(applied)).toEqual([
+      'exception_signature_invalid',
+      'exception_not_covered',
+    ]);
     const ids = auditor.createEvent.mock.calls.map((c: any[]) => c[0].eventId);
     expect(ids).toEqual(
       expect.arrayContaining([
@@ -392,28 +445,32 @@ describe.each(databases.eachSupportedId())('exceptions on %p', databaseId => {
     expect(auditor.createEvent).toHaveBeenCalledTimes(1);
   });
 
-  it('a tampered exception event breaks the chain', async () => {
+  it('a tampered exception event breaks the evidence chain', async () => {
     await record('non_compliant');
     const id = (await ask(DEV)).body.id;
     expect((await act(DPO, id, 'reject')).body.status).toBe('rejected');
     expect((await act(DPO, id, 'approve')).status).toBe(409);
-    expect(await exceptions.verifyEvents(ENTITY)).toEqual({
+    expect(await store.verifyChain({ entityRef: ENTITY })).toMatchObject({
       ok: true,
-      length: 2,
+      length: 3,
     });
-    const [first] = await exceptions.listEvents(ENTITY);
-    await knex('residency_exception_events')
-      .where({ entity_ref: ENTITY, sequence: 1 })
+    const row = await knex('residency_evidence')
+      .where({ entity_ref: ENTITY, sequence: 2 })
+      .first();
+    expect(row.kind).toBe('exception.requested');
+    const rec = JSON.parse(row.record);
+    await knex('residency_evidence')
+      .where({ entity_ref: ENTITY, sequence: 2 })
       .update({
         record: JSON.stringify({
-          ...first.record,
-          reasonCodes: ['key_untrusted'],
+          ...rec,
+          exception: { ...rec.exception, reasonCodes: ['key_untrusted'] },
         }),
       });
-    expect(await exceptions.verifyEvents(ENTITY)).toEqual({
+    expect(await store.verifyChain({ entityRef: ENTITY })).toMatchObject({
       ok: false,
-      length: 2,
-      brokenAt: 1,
+      length: 3,
+      brokenAt: { sequence: 2 },
     });
   });
 });

@@ -1154,6 +1154,10 @@ export const spec = {
           keyFingerprint: {
             type: 'string',
           },
+          publicKeyPem: {
+            type: 'string',
+            description: 'The public key that signed the envelope (SPKI PEM)',
+          },
         },
       },
       ExceptionVerdict: {
@@ -1831,6 +1835,19 @@ export const spec = {
           checkpoint: {
             type: 'boolean',
           },
+          kind: {
+            type: 'string',
+            enum: [
+              'exception.requested',
+              'exception.approved',
+              'exception.rejected',
+              'exception.revoked',
+              'exception.expired',
+              'exception.applied',
+            ],
+            description:
+              "Set on exception event records (absent on decision records). On an event, decision is the decision in force when it was recorded and reasonCodes are the exception's codes.",
+          },
         },
       },
       EvidenceSummaryPage: {
@@ -1873,7 +1890,7 @@ export const spec = {
           record: {
             type: 'object',
             description:
-              'The EvidenceRecord (schema https://residency.dev/evidence/v1).',
+              'The EvidenceRecord (schema https://residency.dev/evidence/v1), or an exception event record (schema https://residency.dev/exception-event/v1, with the signed exception statement on exception.approved and exception.applied).',
             additionalProperties: {},
           },
         },

@@ -7,7 +7,12 @@
  * it has credentials) as a cosign `.att` layer and a referrer, never replacing others'.
  */
 import type { LoggerService } from '@backstage/backend-plugin-api';
-import type { EntityStatus } from '@residency-dev/plugin-residency-common';
+import {
+  isExceptionEventRecord,
+  type ChainedEvidence,
+  type EntityStatus,
+  type EvidenceRecord,
+} from '@residency-dev/plugin-residency-common';
 import {
   VSA_PREDICATE_TYPE,
   buildVsaStatements,
@@ -53,8 +58,13 @@ export class VsaIssuer {
 
   /** Builds, signs and stores the VSAs of one evidence record. */
   async issue(evidenceId: string, confirmedAt?: string): Promise<number> {
-    const stored = await this.options.store.getEvidence({ id: evidenceId });
-    if (!stored) return 0;
+    const found = await this.options.store.getEvidence({ id: evidenceId });
+    // Only decision records are verified summaries; exception events are not.
+    if (!found || isExceptionEventRecord(found.evidence.record)) return 0;
+    const stored = {
+      ...found,
+      evidence: found.evidence as ChainedEvidence<EvidenceRecord>,
+    };
     const { settings, signer, vsaStore } = this.options;
     const { record } = stored.evidence;
     const timeVerified =
@@ -106,9 +116,7 @@ export class VsaIssuer {
    * failures are logged (the VSA is stored and served anyway).
    */
   private async publish(
-    record: NonNullable<
-      Awaited<ReturnType<ResidencyStore['getEvidence']>>
-    >['evidence']['record'],
+    record: EvidenceRecord,
     digest: string,
     envelope: string,
     bundle: string,

@@ -4,9 +4,9 @@
  * the offline bundle verifier and the CLI's `--previous` check all use these.
  */
 import type {
+  ChainRecord,
   ChainVerification,
   ChainedEvidence,
-  EvidenceRecord,
 } from '@residency-dev/plugin-residency-common';
 import { canonicalHash, sha256Hex } from '../canonical';
 import type { EvidenceProblem } from './problems';
@@ -17,7 +17,7 @@ const HEX64 = /^[0-9a-f]{64}$/;
 export function recordHashOf(
   sequence: number,
   previousHash: string | null,
-  record: EvidenceRecord,
+  record: ChainRecord,
 ): string {
   return canonicalHash({ sequence, previousHash, record });
 }
@@ -28,11 +28,14 @@ export function recordHashOf(
  *
  * @public
  */
-export function chainRecord(
-  record: EvidenceRecord,
-  previous?: Pick<ChainedEvidence, 'sequence' | 'recordHash'> | null,
+export function chainRecord<R extends ChainRecord>(
+  record: R,
+  previous?: Pick<
+    ChainedEvidence<ChainRecord>,
+    'sequence' | 'recordHash'
+  > | null,
   id?: string,
-): ChainedEvidence {
+): ChainedEvidence<R> {
   const sequence = previous ? previous.sequence + 1 : 1;
   const previousHash = previous ? previous.recordHash : null;
   const recordHash = recordHashOf(sequence, previousHash, record);
@@ -229,7 +232,7 @@ function recordHashProblems(link: ChainLinkInput): EvidenceProblem[] {
     actual = recordHashOf(
       link.sequence as number,
       (link.previousHash ?? null) as string | null,
-      link.record as EvidenceRecord,
+      link.record as ChainRecord,
     );
   } catch {
     return [
@@ -269,7 +272,7 @@ export class ChainVerifier {
     this.#entityRef = entityRef;
   }
 
-  add(evidence: ChainedEvidence & { checkpoint?: boolean }): void {
+  add(evidence: ChainedEvidence<ChainRecord> & { checkpoint?: boolean }): void {
     this.#length += 1;
     if (this.#brokenAt) return;
     const { id, sequence, recordHash } = evidence;

@@ -21,6 +21,10 @@ export const EVIDENCE_CHECKS = [
     id: 'decision',
     title: 'recorded decision recomputed under the recorded policy',
   },
+  {
+    id: 'exception',
+    title: 'exception event: signed statement, its window and what it covers',
+  },
 ] as const;
 
 /** @public */
@@ -50,7 +54,12 @@ export type EvidenceProblemCode =
   | 'decision_mismatch'
   | 'material_mismatch'
   | 'previous_invalid'
-  | 'cannot_verify';
+  | 'cannot_verify'
+  | 'exception_signature_invalid'
+  | 'exception_key_not_configured'
+  | 'exception_outside_window'
+  | 'exception_not_covered'
+  | 'exception_mismatch';
 
 /** Problem codes meaning "could not check", not "does not verify". @public */
 export const UNDECIDABLE_EVIDENCE_CODES: ReadonlySet<EvidenceProblemCode> =

@@ -2,12 +2,14 @@
  * Offline re-verification of an evidence bundle: a short function calling named
  * steps, each adding problems tagged with the check it belongs to.
  */
-import { createHash, createPublicKey } from 'node:crypto';
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import {
   EVIDENCE_BUNDLE_SCHEMA,
   EVIDENCE_RECORD_SCHEMA,
+  isExceptionEventRecord,
   type EvidenceRecord,
 } from '@residency-dev/plugin-residency-common';
+import { exceptionEventProblems } from '../exception/events';
 import type { BundleVerification, ResidencySettings } from '../api';
 import { canonicalHash, canonicalJson, sha256Hex } from '../canonical';
 import {
@@ -49,16 +51,36 @@ class Stop extends Error {}
  * with them too (`scope`, default `configuration`). Each problem names the JSON path
  * of the field that does not verify and its check.
  *
+ * An exception event record (`exception.approved`, `exception.applied`, ...) is
+ * checked for its hash and chain link, then its signed exception statements:
+ * against `exceptionKeys` (the auditor's `residency.exceptions.keys`; an empty
+ * list is a problem), or without them against the key the record names.
+ *
  * @public
  */
 export function verifyEvidenceBundle(
   bundle: unknown,
-  options?: { settings?: ResidencySettings; scope?: EvidenceTrustScope },
+  options?: {
+    settings?: ResidencySettings;
+    scope?: EvidenceTrustScope;
+    /** Public keys trusted to sign exceptions. */
+    exceptionKeys?: readonly KeyObject[];
+  },
 ): BundleVerification {
   const problems = new Problems();
   try {
     const record = checkEnvelope(bundle, problems);
     checkChainLink(bundle as Record<string, unknown>, problems);
+    if (isExceptionEventRecord(record)) {
+      for (const p of exceptionEventProblems(record, {
+        ...(options?.exceptionKeys
+          ? { trustedKeys: options.exceptionKeys }
+          : {}),
+      })) {
+        problems.add(p.check, p.path, p.code, p.message);
+      }
+      return finish(problems, undefined);
+    }
     checkRecordShape(record, problems);
     checkCaps(record, problems);
     checkSnapshotHashes(record, problems);

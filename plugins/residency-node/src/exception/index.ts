@@ -7,3 +7,4 @@ export { signException } from './sign';
 export type { SignedException } from './sign';
 export { checkException, exceptionKeyFromPem } from './verify';
 export type { ExceptionCheck, ExceptionCheckCode } from './verify';
+export { buildExceptionEventRecord, exceptionEventProblems } from './events';

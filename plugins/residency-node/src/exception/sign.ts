@@ -7,8 +7,12 @@ import type { ExceptionStatement } from './statement';
 
 /** A signed exception: a DSSE envelope as cosign writes it. @public */
 export interface SignedException {
+  /** The DSSE envelope JSON. */
   envelope: string;
+  /** SHA-256 fingerprint of the signing public key. */
   keyFingerprint: string;
+  /** The signing public key (SPKI PEM), recorded beside the envelope in evidence. */
+  publicKeyPem: string;
 }
 
 /**
@@ -25,7 +29,8 @@ export async function signException(
   const sig = await signer.sign(
     dsse.preAuthEncoding(IN_TOTO_PAYLOAD_TYPE, payload),
   );
-  const { fingerprint } = describePublicKey(await signer.publicKey());
+  const publicKey = await signer.publicKey();
+  const { fingerprint } = describePublicKey(publicKey);
   return {
     envelope: JSON.stringify({
       payloadType: IN_TOTO_PAYLOAD_TYPE,
@@ -33,5 +38,6 @@ export async function signException(
       signatures: [{ keyid: '', sig: sig.toString('base64') }],
     }),
     keyFingerprint: fingerprint,
+    publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
   };
 }

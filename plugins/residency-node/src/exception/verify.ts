@@ -81,6 +81,29 @@ function parsePredicate(p: unknown): ExceptionPredicate | string {
   return p as unknown as ExceptionPredicate;
 }
 
+const IN_TOTO_STATEMENT_V1 = 'https://in-toto.io/Statement/v1';
+
+/**
+ * The digests of an in-toto Statement v1 `subject` list as `alg:hex`: every
+ * subject has a name and a digest map; only sha256/sha512 entries are read.
+ */
+function subjectDigests(subject: unknown): string[] | string {
+  if (!Array.isArray(subject) || subject.length === 0 || subject.length > 64)
+    return 'subject must list 1 to 64 artifacts';
+  const out: string[] = [];
+  for (const s of subject) {
+    if (!isObject(s) || typeof s.name !== 'string' || !isObject(s.digest))
+      return 'each subject needs a name and a digest';
+    const found = Object.entries(s.digest)
+      .filter(([alg]) => alg === 'sha256' || alg === 'sha512')
+      .map(([alg, hex]) => `${alg}:${String(hex)}`);
+    if (found.length === 0 || !found.every(d => DIGEST.test(d)))
+      return 'each subject needs a sha256 or sha512 digest (lowercase hex)';
+    out.push(...found);
+  }
+  return out;
+}
+
 /** Parses a PEM public key for {@link checkException}. @public */
 export function exceptionKeyFromPem(pem: string): KeyObject {
   return createPublicKey({ key: pem, format: 'pem' });
@@ -126,7 +149,9 @@ export function checkException(options: {
   } catch (e) {
     return fail('exception_malformed', (e as Error).message);
   }
-  if (!isObject(doc) || doc.predicateType !== EXCEPTION_PREDICATE_TYPE)
+  if (!isObject(doc) || doc._type !== IN_TOTO_STATEMENT_V1)
+    return fail('exception_malformed', `_type must be ${IN_TOTO_STATEMENT_V1}`);
+  if (doc.predicateType !== EXCEPTION_PREDICATE_TYPE)
     return fail(
       'exception_malformed',
       `predicateType must be ${EXCEPTION_PREDICATE_TYPE}`,
@@ -134,6 +159,17 @@ export function checkException(options: {
   const predicate = parsePredicate(doc.predicate);
   if (typeof predicate === 'string')
     return fail('exception_malformed', predicate);
+  const subjects = subjectDigests(doc.subject);
+  if (typeof subjects === 'string')
+    return fail('exception_malformed', subjects);
+  if (
+    subjects.length !== predicate.digests.length ||
+    !predicate.digests.every(d => subjects.includes(d))
+  )
+    return fail(
+      'exception_malformed',
+      'the statement subjects and predicate.digests name different digests',
+    );
   if (Date.parse(predicate.approvedAt) > now.getTime() + 5 * 60 * 1000)
     return fail(
       'exception_not_yet_valid',

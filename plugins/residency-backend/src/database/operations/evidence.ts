@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type {
+  ChainRecord,
   ChainVerification,
   Decision,
   EvidenceRecord,
@@ -21,6 +22,28 @@ export async function appendEvidence(
   trx: Knex.Transaction,
   options: { entityRef: string; record: EvidenceRecord; reasonCodes: string[] },
 ): Promise<string> {
+  const { id } = await appendChainRecord(ctx, trx, {
+    entityRef: options.entityRef,
+    record: options.record,
+    kind: 'decision',
+    decision: options.record.result.decision,
+    reasonCodes: options.reasonCodes,
+  });
+  return id;
+}
+
+/** Appends any chain record (a decision or an exception event) at the chain head. */
+async function appendChainRecord(
+  ctx: DbContext,
+  trx: Knex.Transaction,
+  options: {
+    entityRef: string;
+    record: ChainRecord;
+    kind: string;
+    decision: Decision;
+    reasonCodes: string[];
+  },
+): Promise<{ id: string; sequence: number }> {
   const { entityRef, record } = options;
   const head = await trx<EvidenceRow>(TABLES.evidence)
     .where({ entity_ref: entityRef })
@@ -36,13 +59,41 @@ export async function appendEvidence(
     sequence,
     previous_hash: previousHash,
     record_hash: recordHash,
-    decision: record.result.decision,
+    decision: options.decision,
     reason_codes: JSON.stringify(options.reasonCodes),
     checkpoint: false,
     record: JSON.stringify(record),
+    kind: options.kind,
     created_at: now(ctx),
   });
-  return id;
+  return { id, sequence };
+}
+
+/**
+ * Appends an exception event to the entity's evidence chain in its own
+ * transaction. Another replica (or a refresh) appending the same sequence first
+ * fails this insert on the unique (entity_ref, sequence) key; it is retried on
+ * the new head.
+ */
+export async function appendExceptionEvent(
+  ctx: DbContext,
+  options: StoreOptions<'appendExceptionEvent'>,
+): Promise<{ id: string; sequence: number }> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await ctx.db.transaction(trx =>
+        appendChainRecord(ctx, trx, {
+          entityRef: options.record.entityRef,
+          record: options.record,
+          kind: options.record.kind,
+          decision: options.decision,
+          reasonCodes: options.reasonCodes,
+        }),
+      );
+    } catch (e) {
+      if (attempt >= 4) throw e;
+    }
+  }
 }
 
 /** One page of an entity's chain, newest first. */
@@ -64,6 +115,7 @@ export async function listEvidence(
       'decision',
       'reason_codes',
       'checkpoint',
+      'kind',
       'created_at',
     );
   if (options.cursor) {
@@ -90,6 +142,7 @@ export async function listEvidence(
     previousHash: r.previous_hash ?? null,
     createdAt: toIso(r.created_at)!,
     ...(r.checkpoint ? { checkpoint: true } : {}),
+    ...(r.kind && r.kind !== 'decision' ? { kind: r.kind } : {}),
   });
   return pageOf({
     rows,
@@ -153,11 +206,11 @@ export async function verifyChain(
       .orderBy('sequence', 'asc')
       .limit(batch);
     for (const row of rows) {
-      let record: EvidenceRecord;
+      let record: ChainRecord;
       try {
         record = JSON.parse(row.record);
       } catch {
-        record = undefined as unknown as EvidenceRecord;
+        record = undefined as unknown as ChainRecord;
       }
       verifier.add({
         id: row.id,
@@ -177,7 +230,8 @@ export async function verifyChain(
 }
 
 /**
- * The decision log: entity, decision and time of every stored record (retention
+ * The decision log: entity, decision and time of every stored decision record
+ * (exception events are not decisions) (retention
  * bounds it per entity). Times are returned as stored; SQLite keeps them as
  * text without a zone, so callers compare them in JS.
  */
@@ -186,6 +240,7 @@ export async function listDecisionLog(
 ): Promise<DecisionLogEntry[]> {
   return ctx
     .db<EvidenceRow>(TABLES.evidence)
+    .where({ kind: 'decision' })
     .select('entity_ref', 'decision', 'created_at');
 }
 

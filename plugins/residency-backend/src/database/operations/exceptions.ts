@@ -1,6 +1,6 @@
 /*
- * Exceptions, their hash-chained events, the residency state last seen per entity
- * and the notification dedup keys. Every write that more than one replica may race
+ * Exceptions, the residency state last seen per entity and the notification
+ * dedup keys (exception events are evidence records: operations/evidence.ts). Every write that more than one replica may race
  * on is a compare-and-set or a primary-key insert.
  */
 import type {
@@ -8,7 +8,6 @@ import type {
   ResidencyException,
   ResidencyState,
 } from '@residency-dev/plugin-residency-common';
-import { canonicalJson, sha256Hex } from '../chain';
 import { TABLES, now, type DbContext } from '../tables';
 
 interface ExceptionRow {
@@ -27,6 +26,7 @@ interface ExceptionRow {
   comment: string | null;
   envelope: string | null;
   key_fingerprint: string | null;
+  public_key_pem?: string | null;
 }
 
 function fromRow(r: ExceptionRow): ResidencyException {
@@ -46,6 +46,7 @@ function fromRow(r: ExceptionRow): ResidencyException {
     ...(r.comment ? { comment: r.comment } : {}),
     ...(r.envelope ? { envelope: r.envelope } : {}),
     ...(r.key_fingerprint ? { keyFingerprint: r.key_fingerprint } : {}),
+    ...(r.public_key_pem ? { publicKeyPem: r.public_key_pem } : {}),
   };
 }
 
@@ -111,6 +112,7 @@ export async function transitionException(
     comment?: string;
     envelope?: string;
     keyFingerprint?: string;
+    publicKeyPem?: string;
   },
 ): Promise<ResidencyException | undefined> {
   const changed = await ctx
@@ -124,6 +126,7 @@ export async function transitionException(
       ...(options.keyFingerprint
         ? { key_fingerprint: options.keyFingerprint }
         : {}),
+      ...(options.publicKeyPem ? { public_key_pem: options.publicKeyPem } : {}),
     });
   return changed === 1 ? getException(ctx, options.id) : undefined;
 }
@@ -154,103 +157,6 @@ export async function listExpiringBetween(
     .where('expires_at', '<=', until)
     .limit(500);
   return rows.map(fromRow);
-}
-
-/** One event of an entity's exception chain. */
-export interface ExceptionEvent {
-  entityRef: string;
-  sequence: number;
-  exceptionId: string;
-  kind: string;
-  record: Record<string, unknown>;
-  recordHash: string;
-  previousHash: string | null;
-}
-
-/** Hash of an event: over its record, sequence and previous hash. */
-export function exceptionEventHash(e: {
-  sequence: number;
-  previousHash: string | null;
-  record: Record<string, unknown>;
-}): string {
-  return sha256Hex(
-    canonicalJson({
-      sequence: e.sequence,
-      previousHash: e.previousHash,
-      record: e.record,
-    }),
-  );
-}
-
-/**
- * Appends an event to the entity's exception chain; a concurrent append on another
- * replica takes the same sequence and fails on the primary key, and is retried.
- */
-export async function appendExceptionEvent(
-  ctx: DbContext,
-  options: {
-    entityRef: string;
-    exceptionId: string;
-    kind: string;
-    record: Record<string, unknown>;
-  },
-): Promise<ExceptionEvent> {
-  for (let attempt = 0; ; attempt++) {
-    const last = await ctx
-      .db(TABLES.exceptionEvents)
-      .where({ entity_ref: options.entityRef })
-      .orderBy('sequence', 'desc')
-      .first();
-    const sequence = last ? Number(last.sequence) + 1 : 1;
-    const previousHash: string | null = last ? last.record_hash : null;
-    const recordHash = exceptionEventHash({
-      sequence,
-      previousHash,
-      record: options.record,
-    });
-    try {
-      await ctx.db(TABLES.exceptionEvents).insert({
-        entity_ref: options.entityRef,
-        sequence,
-        exception_id: options.exceptionId,
-        kind: options.kind,
-        record: canonicalJson(options.record),
-        record_hash: recordHash,
-        previous_hash: previousHash,
-        created_at: now(ctx),
-      });
-      return {
-        entityRef: options.entityRef,
-        sequence,
-        exceptionId: options.exceptionId,
-        kind: options.kind,
-        record: options.record,
-        recordHash,
-        previousHash,
-      };
-    } catch (e) {
-      if (attempt >= 4) throw e;
-    }
-  }
-}
-
-export async function listExceptionEvents(
-  ctx: DbContext,
-  entityRef: string,
-): Promise<ExceptionEvent[]> {
-  const rows = await ctx
-    .db(TABLES.exceptionEvents)
-    .where({ entity_ref: entityRef })
-    .orderBy('sequence');
-  return rows.map(r => ({
-    entityRef: r.entity_ref,
-    sequence: Number(r.sequence),
-    exceptionId: r.exception_id,
-    kind: r.kind,
-    record: JSON.parse(r.record),
-    recordHash: r.record_hash,
-    previousHash: r.previous_hash ?? null,
-  }));
 }
 
 /** What recording a state did. */

@@ -32,6 +32,8 @@ export type EvidenceRow = {
   reason_codes: string;
   checkpoint: boolean | number;
   record: string;
+  /** `decision`, or the exception event kind. */
+  kind: string;
   created_at: Date | string;
 };
 

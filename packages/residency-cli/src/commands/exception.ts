@@ -61,7 +61,12 @@ export function exceptionKeys(loaded: LoadedConfig): KeyObject[] {
   });
 }
 
-/** The envelope text of an exception file (envelope JSON or the portal's JSON). */
+/**
+ * The envelope text of an exception file: a DSSE envelope (as cosign or in-toto
+ * write it), the portal's exception JSON (`envelope`), or a Sigstore bundle with a
+ * `dsseEnvelope` (as sigstore-js writes it; only the envelope is read: its key
+ * hint and any verification material are never trust).
+ */
 export function readExceptionEnvelope(path: string): string {
   let text: string;
   try {
@@ -79,6 +84,14 @@ export function readExceptionEnvelope(path: string): string {
   try {
     const doc = JSON.parse(text);
     if (doc && typeof doc.envelope === 'string') return doc.envelope;
+    if (
+      doc &&
+      typeof doc.mediaType === 'string' &&
+      doc.mediaType.startsWith('application/vnd.dev.sigstore.bundle') &&
+      doc.dsseEnvelope &&
+      typeof doc.dsseEnvelope === 'object'
+    )
+      return JSON.stringify(doc.dsseEnvelope);
   } catch {
     // not JSON: checkException reports it as malformed
   }

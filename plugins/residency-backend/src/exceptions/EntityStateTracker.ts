@@ -101,7 +101,10 @@ export class EntityStateTracker {
         state: verdict.state,
         detail: verdict.waived.length ? verdict.waived : verdict.uncovered,
       });
-      if (change.changed && verdict.state === 'resident_by_exception') {
+      if (
+        (change.changed || change.first) &&
+        verdict.state === 'resident_by_exception'
+      ) {
         await this.#recordApplied(status, verdict, approved);
       }
       if (

@@ -5,10 +5,11 @@
 import { TestDatabases, mockServices } from '@backstage/backend-test-utils';
 import knexFactory, { type Knex } from 'knex';
 import { createHash } from 'node:crypto';
-import { makeEvaluation, makeImage } from '../__testUtils__/fixtures';
+import { DIGEST_A, makeEvaluation, makeImage } from '../__testUtils__/fixtures';
 import { createStoreOn } from '../__testUtils__/harness';
 import { DatabaseResidencyStore } from '../database/DatabaseResidencyStore';
 import { EntityStateTracker } from './EntityStateTracker';
+import { ExceptionService } from './ExceptionService';
 import { ExceptionStore } from './ExceptionStore';
 import { ResidencyAlerts, plainReasons } from './ResidencyAlerts';
 
@@ -24,21 +25,41 @@ describe.each(databases.eachSupportedId())('alerts on %p', databaseId => {
   let second: Knex;
   let send: jest.Mock;
 
-  const replica = (db: Knex) => {
+  let clock: Date;
+  const replica = async (db: Knex) => {
     const exceptions = new ExceptionStore(db);
     const logger = mockServices.logger.mock();
+    const now = () => clock;
+    // Each replica has its own store too: its own connection to the database.
+    const replicaStore = await DatabaseResidencyStore.create({
+      database: mockServices.database({ knex: db, migrations: { skip: true } }),
+    });
+    const alerts = new ResidencyAlerts({
+      notifications: { send },
+      store: exceptions,
+      settings,
+      logger,
+    });
+    const tracker = new EntityStateTracker({
+      store: replicaStore,
+      exceptions,
+      logger,
+      alerts,
+      now,
+    });
     return {
       exceptions,
-      tracker: new EntityStateTracker({
-        store,
+      alerts,
+      tracker,
+      service: new ExceptionService({
         exceptions,
+        store: replicaStore,
+        tracker,
+        catalog: {} as any,
+        permissions: {} as any,
+        settings,
         logger,
-        alerts: new ResidencyAlerts({
-          notifications: { send },
-          store: exceptions,
-          settings,
-          logger,
-        }),
+        now,
       }),
     };
   };
@@ -76,6 +97,7 @@ describe.each(databases.eachSupportedId())('alerts on %p', databaseId => {
           connection: first.client.config.connection,
         });
     send = jest.fn(async () => {});
+    clock = new Date();
   });
 
   afterEach(async () => {
@@ -83,10 +105,20 @@ describe.each(databases.eachSupportedId())('alerts on %p', databaseId => {
   });
 
   it('two replicas seeing the same worsening notify once', async () => {
-    const a = replica(first);
-    const b = replica(second);
+    const a = await replica(first);
+    const b = await replica(second);
     const good = await record('compliant');
-    await Promise.all([a.tracker.onRecorded(good), b.tracker.onRecorded(good)]);
+    const firsts = await Promise.all([
+      a.tracker.onRecorded(good),
+      b.tracker.onRecorded(good),
+    ]);
+    // The first state is recorded by exactly one of them, and is no transition.
+    expect(firsts.map(r => [r?.first ?? false, r?.changed])).toEqual(
+      expect.arrayContaining([
+        [true, false],
+        [false, false],
+      ]),
+    );
     expect(send).not.toHaveBeenCalled();
 
     const bad = await record('non_compliant');
@@ -110,6 +142,80 @@ describe.each(databases.eachSupportedId())('alerts on %p', databaseId => {
     await b.tracker.onRecorded(again);
     await a.tracker.onRecorded(await record('non_compliant'));
     expect(send).toHaveBeenCalledTimes(2);
+  });
+
+  it('two replicas running the exception pass at once: one notice before expiry, one expiry, one alert', async () => {
+    const a = await replica(first);
+    const b = await replica(second);
+    const bad = await record('non_compliant');
+    const expiresAt = new Date(clock.getTime() + 3 * 24 * 3600 * 1000);
+    await a.exceptions.insert({
+      id: '00000000-0000-4000-8000-00000000aaaa',
+      entityRef: ENTITY,
+      status: 'requested',
+      reasonCodes: ['key_outside_boundary'],
+      digests: [DIGEST_A],
+      justification: 'Key migration in progress',
+      reference: 'CHG-17',
+      requestedBy: 'user:default/dev',
+      requestedAt: clock.toISOString(),
+      expiresAt: expiresAt.toISOString(),
+    });
+    await a.exceptions.transition({
+      id: '00000000-0000-4000-8000-00000000aaaa',
+      from: 'requested',
+      to: 'approved',
+      by: 'user:default/dpo',
+      at: clock.toISOString(),
+    });
+    await a.tracker.onRecorded(bad);
+    expect((await b.tracker.redecide(ENTITY))?.state).toBe(
+      'resident_by_exception',
+    );
+
+    // 47 hours before the end: requester and approver are told once.
+    clock = new Date(expiresAt.getTime() - 47 * 3600 * 1000);
+    const soon = (r: Awaited<ReturnType<typeof replica>>) => ({
+      onExpiringSoon: async (e: any) => {
+        await r.alerts.expiringSoon(e);
+      },
+    });
+    await Promise.all([
+      a.service.runOnce(soon(a)),
+      b.service.runOnce(soon(b)),
+      a.service.runOnce(soon(a)),
+    ]);
+    expect(send).toHaveBeenCalledTimes(1);
+    expect(send.mock.calls[0][0]).toMatchObject({
+      recipients: {
+        type: 'entity',
+        entityRef: ['user:default/dev', 'user:default/dpo'],
+      },
+      payload: { topic: 'residency-exception' },
+    });
+
+    // After the end: exactly one replica expires it and records it; the owners
+    // are told once that the entity is not resident any more.
+    clock = new Date(expiresAt.getTime() + 1000);
+    const expired = await Promise.all([
+      a.service.runOnce(),
+      b.service.runOnce(),
+    ]);
+    expect(expired.flat().map(e => e.id)).toEqual([
+      '00000000-0000-4000-8000-00000000aaaa',
+    ]);
+    expect(send).toHaveBeenCalledTimes(2);
+    expect(send.mock.calls[1][0].payload.description).toContain(
+      'from resident by exception to not resident',
+    );
+    const page = await store.listEvidence({ entityRef: ENTITY, limit: 50 });
+    expect(page.items.filter(i => i.kind === 'exception.expired')).toHaveLength(
+      1,
+    );
+    expect(page.items.filter(i => i.kind === 'exception.applied')).toHaveLength(
+      1,
+    );
+    expect((await store.verifyChain({ entityRef: ENTITY })).ok).toBe(true);
   });
 
   it('a notification key is claimed by exactly one replica', async () => {

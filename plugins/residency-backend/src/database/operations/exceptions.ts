@@ -163,6 +163,8 @@ export async function listExpiringBetween(
 export interface StateChange {
   /** True only for the one caller (across replicas) that made the change. */
   changed: boolean;
+  /** True only for the one caller that recorded the entity's first state (not a change). */
+  first?: boolean;
   previous?: ResidencyState;
   state: ResidencyState;
   /** Counter of the change (part of the notification dedup key). */
@@ -171,7 +173,7 @@ export interface StateChange {
 
 /**
  * Records the residency state of an entity. The first state seen is not a
- * transition. A change is a compare-and-set on the transition counter: of several
+ * transition (`first` for the one caller that recorded it). A change is a compare-and-set on the transition counter: of several
  * replicas seeing the same change, exactly one gets `changed: true`.
  */
 export async function recordEntityState(
@@ -185,6 +187,8 @@ export async function recordEntityState(
       .where({ entity_ref: options.entityRef })
       .first();
     if (!row) {
+      // Of replicas inserting the first state at once, only the one whose row
+      // was written gets it back (the others' inserts are ignored).
       const inserted = await db(TABLES.entityState)
         .insert({
           entity_ref: options.entityRef,
@@ -195,17 +199,18 @@ export async function recordEntityState(
         })
         .onConflict('entity_ref')
         .ignore()
+        .returning('entity_ref')
         .then(
-          () => true,
+          rows => Array.isArray(rows) && rows.length === 1,
           () => false,
         );
-      if (inserted) {
-        const mine = await db(TABLES.entityState)
-          .where({ entity_ref: options.entityRef })
-          .first();
-        if (mine?.state === options.state && Number(mine.transition) === 0)
-          return { changed: false, state: options.state, transition: 0 };
-      }
+      if (inserted)
+        return {
+          changed: false,
+          first: true,
+          state: options.state,
+          transition: 0,
+        };
       continue;
     }
     const transition = Number(row.transition);

@@ -157,8 +157,11 @@ export interface ExceptionEventSubject {
  * @public
  */
 export interface ExceptionEventRecord {
+  /** Always {@link EXCEPTION_EVENT_SCHEMA}: tells an event from a decision record. */
   schema: typeof EXCEPTION_EVENT_SCHEMA;
+  /** What happened. */
   kind: ExceptionEventKind;
+  /** The entity whose chain holds the record. */
   entityRef: string;
   /** Who did it (a user entity ref), or `system` for an expiry or a re-decision. */
   actor: string;

@@ -10,7 +10,13 @@ import type {
 import { ChainVerifier, computeEvidenceId, recordHashOf } from '../chain';
 import { TABLES, now, type DbContext } from '../tables';
 import type { StoredEvidence, StoreOptions } from '../ResidencyStore';
-import { decodeCursor, pageOf, toIso, type EvidenceRow } from './rows';
+import {
+  decodeCursor,
+  isUniqueViolation,
+  pageOf,
+  toIso,
+  type EvidenceRow,
+} from './rows';
 
 /**
  * Appends a record to the entity's chain inside the caller's transaction and
@@ -71,27 +77,35 @@ async function appendChainRecord(
 
 /**
  * Appends an exception event to the entity's evidence chain in its own
- * transaction. Another replica (or a refresh) appending the same sequence first
- * fails this insert on the unique (entity_ref, sequence) key; it is retried on
- * the new head.
+ * transaction, serialized with the entity's other writers (recordEvaluation)
+ * by the same per-entity advisory lock on PostgreSQL. Where no lock exists
+ * (SQLite, one writer), a concurrent append of the same sequence fails on the
+ * unique (entity_ref, sequence) key and is retried on the new head.
  */
 export async function appendExceptionEvent(
   ctx: DbContext,
   options: StoreOptions<'appendExceptionEvent'>,
 ): Promise<{ id: string; sequence: number }> {
+  const entityRef = options.record.entityRef;
   for (let attempt = 0; ; attempt++) {
     try {
-      return await ctx.db.transaction(trx =>
-        appendChainRecord(ctx, trx, {
-          entityRef: options.record.entityRef,
+      return await ctx.db.transaction(async trx => {
+        if (!ctx.sqlite) {
+          await trx.raw(
+            'select pg_advisory_xact_lock(hashtextextended(?, 0))',
+            [`residency:${entityRef}`],
+          );
+        }
+        return appendChainRecord(ctx, trx, {
+          entityRef,
           record: options.record,
           kind: options.record.kind,
           decision: options.decision,
           reasonCodes: options.reasonCodes,
-        }),
-      );
-    } catch (e) {
-      if (attempt >= 4) throw e;
+        });
+      });
+    } catch (error) {
+      if (attempt >= 4 || !isUniqueViolation(error)) throw error;
     }
   }
 }

@@ -22,8 +22,11 @@
  *     - issuer: https://token.actions.githubusercontent.com
  *       subject: https://github.com/acme/shop/.github/workflows/release.yml@refs/heads/main
  *       region: eu-central-1
+ *   exceptionKeys:              # optional: keys trusted to sign residency exceptions
+ *     - path: portal-exceptions.pub   # or `pem: |` (as residency.exceptions.keys)
  */
 import { dirname, resolve } from 'node:path';
+import type { KeyObject } from 'node:crypto';
 import {
   configReaderFromObject,
   parseConfigYaml,
@@ -32,11 +35,16 @@ import {
 import { CliError, EXIT, errorMessage } from '../errors';
 import type { CliIo } from '../io';
 import type { EngineApi, ResidencySettings } from '../engine';
+import { exceptionKeys } from './exception';
 
 /** Largest trusted-keys file read, in bytes. */
 export const MAX_TRUSTED_KEYS_BYTES = 1024 * 1024;
 
-const TOP = new Set(['keys', 'boundaries', 'identities']);
+const TOP = new Set(['keys', 'boundaries', 'identities', 'exceptionKeys']);
+const EXCEPTION_KEY_FIELDS: Record<string, string> = {
+  pem: 'publicKey',
+  path: 'publicKeyFile',
+};
 const KEY_FIELDS: Record<string, string> = {
   id: 'id',
   pem: 'publicKey',
@@ -87,6 +95,24 @@ function residencyBlock(doc: unknown, file: string): Record<string, unknown> {
     keys: mapped,
     tenants: {},
   };
+  if (doc.exceptionKeys !== undefined) {
+    if (!Array.isArray(doc.exceptionKeys)) {
+      throw bad(file, 'exceptionKeys must be a list');
+    }
+    block.exceptions = {
+      keys: doc.exceptionKeys.map((k, i) => {
+        if (!isObj(k)) throw bad(file, `exceptionKeys[${i}] must be an object`);
+        const out: Record<string, unknown> = {};
+        for (const [f, v] of Object.entries(k)) {
+          const to = EXCEPTION_KEY_FIELDS[f];
+          if (!to)
+            throw bad(file, `exceptionKeys[${i}].${f} is not a known field`);
+          out[to] = v;
+        }
+        return out;
+      }),
+    };
+  }
   if (doc.identities !== undefined) {
     if (!Array.isArray(doc.identities)) {
       throw bad(file, 'identities must be a list');
@@ -112,7 +138,7 @@ export async function loadAuditorTrust(
   options: { trustedKeys?: string; trustedRoot?: string },
   io: CliIo,
   engine: EngineApi,
-): Promise<ResidencySettings> {
+): Promise<{ settings: ResidencySettings; exceptionKeys: KeyObject[] }> {
   let block: Record<string, unknown> = {
     boundaries: {},
     keys: [],
@@ -152,7 +178,10 @@ export async function loadAuditorTrust(
       { residency: block },
       { env: io.env },
     );
-    return await engine.loadResidencySettings(reader, { baseDir });
+    return {
+      settings: await engine.loadResidencySettings(reader, { baseDir }),
+      exceptionKeys: exceptionKeys({ config: reader, baseDir }),
+    };
   } catch (e) {
     if (e instanceof CliError) throw e;
     throw new CliError(

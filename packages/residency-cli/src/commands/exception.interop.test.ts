@@ -204,6 +204,40 @@ describe('exceptions from independent producers', () => {
       },
     );
 
+    it("an auditor's trusted-keys file brings the exception key too", async () => {
+      writeFileSync(
+        join(dir, 'trusted-keys.yaml'),
+        `keys: []\nboundaries: {}\nexceptionKeys:\n  - path: ${vector(
+          'portal.pub',
+        )}\n`,
+      );
+      writeFileSync(
+        join(dir, 'other-keys.yaml'),
+        `keys: []\nboundaries: {}\nexceptionKeys:\n  - path: ${vector(
+          'other.pub',
+        )}\n`,
+      );
+      const ok = await verifyEvidence(
+        'applied.json',
+        appliedBundle('valid.dsse.json'),
+        '--trusted-keys',
+        'trusted-keys.yaml',
+      );
+      expect(ok.doc.problems).toEqual([]);
+      expect(ok.code).toBe(0);
+      expect(ok.doc.verified).toBe('against_trusted_keys');
+      const other = await verifyEvidence(
+        'applied.json',
+        appliedBundle('valid.dsse.json'),
+        '--trusted-keys',
+        'other-keys.yaml',
+      );
+      expect(other.code).toBe(1);
+      expect(other.doc.problems.map((p: any) => p.code)).toContain(
+        'exception_signature_invalid',
+      );
+    });
+
     it('a configuration without exception keys cannot pass an exception record', async () => {
       writeFileSync(join(dir, 'no-keys.yaml'), 'residency:\n  tenants: {}\n');
       const r = await verifyEvidence(

@@ -23,8 +23,13 @@ import type { LoadedConfig } from '../config/loadConfig';
 
 const MAX_FILE_BYTES = 1024 * 1024;
 
-/** The public keys exceptions must be signed by (`residency.exceptions.keys`). */
-export function exceptionKeys(loaded: LoadedConfig): KeyObject[] {
+/**
+ * The public keys exceptions must be signed by (`residency.exceptions.keys`), read
+ * from a configuration (or an auditor's trusted-keys file, in the same form).
+ */
+export function exceptionKeys(
+  loaded: Pick<LoadedConfig, 'config' | 'baseDir'>,
+): KeyObject[] {
   const ex = loaded.config.getOptionalConfig('residency.exceptions');
   const entries = ex?.getOptionalConfigArray('keys') ?? [];
   return entries.map((k, i) => {

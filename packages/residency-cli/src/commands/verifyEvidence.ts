@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import type { KeyObject } from 'node:crypto';
 import {
   EVIDENCE_BUNDLE_SCHEMA,
   isExceptionEventRecord,
@@ -64,6 +65,8 @@ async function auditorSettings(
 ): Promise<{
   settings?: ResidencySettings;
   loaded?: Awaited<ReturnType<typeof loadSettingsFromFiles>>['loaded'];
+  /** Keys trusted to sign exceptions (undefined: no trust brought). */
+  exceptionKeys?: KeyObject[];
   source: TrustSource;
 }> {
   const explicit = Boolean(options.trustedKeys || options.trustedRoot);
@@ -82,11 +85,18 @@ async function auditorSettings(
       io,
       engineApi,
     );
-    return { settings, loaded, source: 'configuration' };
+    return {
+      settings,
+      loaded,
+      exceptionKeys: exceptionKeys(loaded),
+      source: 'configuration',
+    };
   }
   if (explicit) {
+    const trust = await loadAuditorTrust(options, io, engineApi);
     return {
-      settings: await loadAuditorTrust(options, io, engineApi),
+      settings: trust.settings,
+      exceptionKeys: trust.exceptionKeys,
       source: 'trusted_keys',
     };
   }
@@ -363,16 +373,16 @@ export async function verifyEvidenceCommand(
   const bundle = readEvidenceBundle(file);
   const {
     settings,
-    loaded,
+    exceptionKeys: trustedExceptionKeys,
     source: trustSource,
   } = await auditorSettings(options, io, engineApi);
   const scope = trustSource === 'trusted_keys' ? 'keys' : 'configuration';
   let exceptionCheck: ExceptionCheck | undefined;
   if (options.exception) {
-    const keys = loaded ? exceptionKeys(loaded) : [];
+    const keys = trustedExceptionKeys ?? [];
     if (keys.length === 0)
       throw new CliError(
-        '--exception needs --config with residency.exceptions.keys',
+        '--exception needs trusted exception keys: residency.exceptions.keys in --config, or exceptionKeys in --trusted-keys',
         {
           code: 'config_invalid',
         },
@@ -394,9 +404,9 @@ export async function verifyEvidenceCommand(
     verification = await engineApi.verifyEvidenceBundle(bundle, {
       settings,
       scope,
-      // The auditor's configuration names the exception keys (none: a problem);
-      // without one, a statement is checked against the key its record names.
-      ...(loaded ? { exceptionKeys: exceptionKeys(loaded) } : {}),
+      // The auditor's trust names the exception keys (none: a problem); without
+      // trust, a statement is checked against the key its record names.
+      ...(trustedExceptionKeys ? { exceptionKeys: trustedExceptionKeys } : {}),
     });
   } catch (e) {
     // The engine must answer with problems for any hostile input; if it throws,

@@ -804,6 +804,60 @@ describe.each(databases.eachSupportedId())('migrations on %p', databaseId => {
     await knex.destroy();
   });
 
+  it('moves exception events into the evidence chain: kind column, old event table dropped, and back', async () => {
+    const knex = await databases.init(databaseId);
+    const directory = resolvePath(__dirname, '../../migrations');
+    // The schema before 20261202140000_exception_evidence.
+    for (let i = 0; i < 6; i++) {
+      await knex.migrate.up({ directory });
+    }
+    await knex('residency_evidence').insert({
+      id: 'e'.repeat(32),
+      entity_ref: 'component:default/m',
+      sequence: 1,
+      previous_hash: null,
+      record_hash: 'a'.repeat(64),
+      decision: 'compliant',
+      reason_codes: '[]',
+      checkpoint: false,
+      record: '{}',
+    });
+    await knex('residency_exception_events').insert({
+      entity_ref: 'component:default/m',
+      sequence: 1,
+      exception_id: 'x',
+      kind: 'requested',
+      record: '{}',
+      record_hash: 'b'.repeat(64),
+      previous_hash: null,
+    });
+    await knex.migrate.up({ directory });
+    await expect(
+      knex.schema.hasTable('residency_exception_events'),
+    ).resolves.toBe(false);
+    await expect(
+      knex.schema.hasColumn('residency_exceptions', 'public_key_pem'),
+    ).resolves.toBe(true);
+    await expect(
+      knex('residency_evidence').select('id', 'kind'),
+    ).resolves.toEqual([{ id: 'e'.repeat(32), kind: 'decision' }]);
+
+    await knex.migrate.down({ directory });
+    await expect(
+      knex.schema.hasTable('residency_exception_events'),
+    ).resolves.toBe(true);
+    await expect(
+      knex.schema.hasColumn('residency_evidence', 'kind'),
+    ).resolves.toBe(false);
+    await expect(
+      knex.schema.hasColumn('residency_exceptions', 'public_key_pem'),
+    ).resolves.toBe(false);
+    await expect(knex('residency_evidence').select('id')).resolves.toEqual([
+      { id: 'e'.repeat(32) },
+    ]);
+    await knex.destroy();
+  });
+
   it('drops the cache columns nothing read, keeping the cached material', async () => {
     const knex = await databases.init(databaseId);
     const directory = resolvePath(__dirname, '../../migrations');

@@ -295,7 +295,7 @@ describe('the exception statement is an in-toto Statement v1', () => {
     const statement = JSON.parse(Buffer.from(env.payload, 'base64').toString());
     expect(statement).toMatchObject({
       _type: 'https://in-toto.io/Statement/v1',
-      subject: [{ name: ENTITY, digest: { sha256: 'a'.repeat(64) } }],
+      subject: [{ name: DIGEST, digest: { sha256: 'a'.repeat(64) } }],
       predicateType: 'https://residency.dev/exception/v1',
     });
     const resign = async (doc: unknown) => {
@@ -333,5 +333,18 @@ describe('the exception statement is an in-toto Statement v1', () => {
     expect(await check({ ...statement, subject: [] })).toMatchObject({
       code: 'exception_malformed',
     });
+    // `name` is optional in Statement v1: a producer may leave it out.
+    expect(
+      await check({
+        ...statement,
+        subject: [{ digest: { sha256: 'a'.repeat(64) } }],
+      }),
+    ).toMatchObject({ ok: true });
+    expect(
+      await check({
+        ...statement,
+        subject: [{ name: 7, digest: { sha256: 'a'.repeat(64) } }],
+      }),
+    ).toMatchObject({ code: 'exception_malformed' });
   });
 });

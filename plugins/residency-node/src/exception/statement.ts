@@ -41,9 +41,11 @@ export function buildExceptionStatement(
 ): ExceptionStatement {
   return {
     _type: 'https://in-toto.io/Statement/v1',
+    // One subject per covered image digest, matched by digest; the name (unique
+    // within the subject list, as Statement v1 asks) is the digest itself.
     subject: e.digests.map(d => {
       const [alg, hex] = d.split(':');
-      return { name: e.entityRef, digest: { [alg]: hex } };
+      return { name: d, digest: { [alg]: hex } };
     }),
     predicateType: EXCEPTION_PREDICATE_TYPE,
     predicate: {

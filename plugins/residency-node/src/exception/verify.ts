@@ -84,16 +84,22 @@ function parsePredicate(p: unknown): ExceptionPredicate | string {
 const IN_TOTO_STATEMENT_V1 = 'https://in-toto.io/Statement/v1';
 
 /**
- * The digests of an in-toto Statement v1 `subject` list as `alg:hex`: every
- * subject has a name and a digest map; only sha256/sha512 entries are read.
+ * The digests of an in-toto Statement v1 `subject` list as `alg:hex`. The spec
+ * (in-toto/attestation spec/v1/statement.md) requires `digest` on every subject
+ * and leaves `name` optional (a string when set); only sha256/sha512 entries are
+ * read.
  */
 function subjectDigests(subject: unknown): string[] | string {
   if (!Array.isArray(subject) || subject.length === 0 || subject.length > 64)
     return 'subject must list 1 to 64 artifacts';
   const out: string[] = [];
   for (const s of subject) {
-    if (!isObject(s) || typeof s.name !== 'string' || !isObject(s.digest))
-      return 'each subject needs a name and a digest';
+    if (
+      !isObject(s) ||
+      (s.name !== undefined && typeof s.name !== 'string') ||
+      !isObject(s.digest)
+    )
+      return 'each subject needs a digest (and a string name, if any)';
     const found = Object.entries(s.digest)
       .filter(([alg]) => alg === 'sha256' || alg === 'sha512')
       .map(([alg, hex]) => `${alg}:${String(hex)}`);

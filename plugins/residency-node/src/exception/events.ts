@@ -160,12 +160,16 @@ function checkStatement(
   if (!keys) return undefined;
   const check = checkException({ envelope: s.envelope, keys, now: at });
   if (!check.ok) {
+    const code = CHECK_CODE[check.code] ?? 'malformed';
+    // Name the statement's own code where the problem code is broader.
+    const message =
+      code === check.code ? check.message : `${check.code}: ${check.message}`;
     problems.add(
       `${path}.envelope`,
-      CHECK_CODE[check.code] ?? 'malformed',
-      `${check.code}: ${
-        check.message
-      } (at the record's time ${at.toISOString()})`,
+      code,
+      code === 'exception_outside_window'
+        ? `${message} (the record's time is ${at.toISOString()})`
+        : message,
     );
     return undefined;
   }

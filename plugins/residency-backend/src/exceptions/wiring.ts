@@ -8,6 +8,7 @@ import type {
 import type { Config } from '@backstage/config';
 import type { CatalogService } from '@backstage/plugin-catalog-node';
 import type { NotificationService } from '@backstage/plugin-notifications-node';
+import type { SignalsService } from '@backstage/plugin-signals-node';
 import type { VsaSigner } from '@residency-dev/plugin-residency-node';
 import type { ResidencyStore } from '../database/ResidencyStore';
 import { EntityStateTracker } from './EntityStateTracker';
@@ -15,6 +16,7 @@ import { ExceptionService } from './ExceptionService';
 import { ExceptionStore } from './ExceptionStore';
 import { ResidencyAlerts } from './ResidencyAlerts';
 import { readExceptionSettings } from './settings';
+import { ResidencySignals } from '../signals/ResidencySignals';
 
 /** Stable id of the scheduled exception pass (expiry, expiring-soon notices). */
 export const EXCEPTION_TASK_ID = 'residency-exceptions';
@@ -29,9 +31,14 @@ export async function createExceptionWiring(options: {
   auditor: AuditorService;
   logger: LoggerService;
   notifications?: NotificationService;
+  signals?: SignalsService;
   signer?: VsaSigner;
 }) {
   const settings = readExceptionSettings(options.config);
+  const signals = new ResidencySignals({
+    signals: options.signals,
+    logger: options.logger,
+  });
   const exceptions = new ExceptionStore(await options.database.getClient());
   const alerts = new ResidencyAlerts({
     notifications: options.notifications,
@@ -53,6 +60,7 @@ export async function createExceptionWiring(options: {
     permissions: options.permissions,
     settings,
     signer: options.signer,
+    signals,
     logger: options.logger,
   });
   const runOnce = () =>
@@ -81,6 +89,7 @@ export async function createExceptionWiring(options: {
     alerts,
     tracker,
     service,
+    signals,
     runOnce,
     /** Every minute, on one replica at a time. */
     async schedule(scheduler: SchedulerService) {

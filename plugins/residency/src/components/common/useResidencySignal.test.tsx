@@ -67,8 +67,9 @@ describe('useResidencySignal', () => {
       makeStatus({ decision: 'non_compliant', checkedAt: at(1) }),
       makeStatus({ decision: 'compliant', checkedAt: at(2) }),
     ];
+    let reads = 0;
     const getStatus = jest.fn(
-      async () => answers[getStatus.mock.calls.length - 1],
+      async (): Promise<EntityStatus> => answers[Math.min(reads++, 1)],
     );
     const listExceptions = jest.fn(async () => ({
       items: [],
@@ -106,10 +107,11 @@ describe('useResidencySignal', () => {
         uncovered: [],
       },
     ];
+    let listed = 0;
     const listExceptions = jest.fn(async () => ({
       items: [],
       canApprove: false,
-      verdict: verdicts[Math.min(listExceptions.mock.calls.length - 1, 1)],
+      verdict: verdicts[Math.min(listed++, 1)],
     }));
     const signals = new FakeSignalApi();
     await render(fakeApi({ getStatus, listExceptions }), signals);

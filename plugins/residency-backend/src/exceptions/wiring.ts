@@ -1,9 +1,11 @@
-import type {
-  AuditorService,
-  DatabaseService,
-  LoggerService,
-  PermissionsService,
-  SchedulerService,
+import {
+  readSchedulerServiceTaskScheduleDefinitionFromConfig,
+  type AuditorService,
+  type DatabaseService,
+  type LoggerService,
+  type PermissionsService,
+  type SchedulerService,
+  type SchedulerServiceTaskScheduleDefinition,
 } from '@backstage/backend-plugin-api';
 import type { Config } from '@backstage/config';
 import type { CatalogService } from '@backstage/plugin-catalog-node';
@@ -35,6 +37,16 @@ export async function createExceptionWiring(options: {
   signer?: VsaSigner;
 }) {
   const settings = readExceptionSettings(options.config);
+  const scheduleConfig = options.config.getOptionalConfig(
+    'residency.exceptions.schedule',
+  );
+  const schedule: SchedulerServiceTaskScheduleDefinition = scheduleConfig
+    ? readSchedulerServiceTaskScheduleDefinitionFromConfig(scheduleConfig)
+    : {
+        frequency: { minutes: 1 },
+        timeout: { minutes: 5 },
+        initialDelay: { seconds: 20 },
+      };
   const signals = new ResidencySignals({
     signals: options.signals,
     logger: options.logger,
@@ -91,14 +103,12 @@ export async function createExceptionWiring(options: {
     service,
     signals,
     runOnce,
-    /** Every minute, on one replica at a time. */
+    /** `residency.exceptions.schedule` (every minute), on one replica at a time. */
     async schedule(scheduler: SchedulerService) {
       await scheduler.scheduleTask({
         id: EXCEPTION_TASK_ID,
+        ...schedule,
         scope: 'global',
-        frequency: { minutes: 1 },
-        timeout: { minutes: 5 },
-        initialDelay: { seconds: 20 },
         fn: async () => {
           await runOnce();
         },

@@ -53,6 +53,7 @@ export const RESIDENCY_CONFIG_SHAPE: ConfigShape = object({
     maxDays: value,
     tenants: map(object({ maxDays: value })),
     keys: array(object({ publicKey: value, publicKeyFile: value })),
+    schedule: opaque,
   }),
   alerts: object({
     baseUrl: value,

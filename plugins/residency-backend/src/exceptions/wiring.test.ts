@@ -4,13 +4,14 @@
  */
 import { TestDatabases, mockServices } from '@backstage/backend-test-utils';
 import { ConfigReader } from '@backstage/config';
+import type { JsonObject } from '@backstage/types';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { createStoreOn } from '../__testUtils__/harness';
 import { EXCEPTION_TASK_ID, createExceptionWiring } from './wiring';
 
 const databases = TestDatabases.create({ ids: ['SQLITE_3'] });
 
-async function scheduled(residency: Record<string, unknown>) {
+async function scheduled(residency: JsonObject) {
   const { knex, store } = await createStoreOn(databases, 'SQLITE_3');
   const wiring = await createExceptionWiring({
     config: new ConfigReader({ residency }),

@@ -39,6 +39,7 @@ export const RESIDENCY_CONFIG_SHAPE: ConfigShape = object({
     developers: array(value),
     auditors: array(value),
     platformOwners: array(value),
+    dataProtectionOfficers: array(value),
   }),
   limits: object({
     imagesPerEntity: value,

@@ -540,6 +540,8 @@ function appConfig(opts: {
   registryHost: string;
   keys: { eu: RunKey; us: RunKey; vsa: RunKey };
   guest: { user: string; ownership: string[] };
+  /** The portal's address people use (the main replica), for links in alerts. */
+  portalUrl: string;
 }): string {
   const url = `http://127.0.0.1:${opts.port}`;
   const config = {
@@ -609,6 +611,8 @@ function appConfig(opts: {
       ],
     },
     permission: { enabled: true },
+    // as in app-config.yaml: signals travel between the two replicas on the event bus
+    events: { useEventBus: 'always' },
     residency: ResidencyConfigBuilder.create()
       .boundary('eu-sovereign', [REGION])
       .registry({ host: opts.registryHost, region: REGION, insecure: true })
@@ -655,9 +659,9 @@ function appConfig(opts: {
             initialDelay: { seconds: 5 },
           },
         },
-        // Alerts link to the Residency tab of this portal and also go to the DPO group.
+        // Alerts link to the Residency tab of the portal and also go to the DPO group.
         alerts: {
-          baseUrl: url,
+          baseUrl: opts.portalUrl,
           recipients: { [TENANT]: ['group:default/dpo'] },
         },
         // Signed SLSA VSAs of every decided image (served, not published: flows 2 and 5
@@ -884,7 +888,13 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     databasesUsed = true;
 
     const [mainPort, danaPort] = [await freePort(), await freePort()];
-    const common = { prefix, registryHost: registry!.host, keys };
+    const common = {
+      prefix,
+      registryHost: registry!.host,
+      keys,
+      // one address in alerts, whichever replica sends them
+      portalUrl: `http://127.0.0.1:${mainPort}`,
+    };
     const mainConfig = join(RUN_DIR, 'app-config.e2e.yaml');
     writeFileSync(
       mainConfig,

@@ -169,6 +169,8 @@ test('an approved exception expires: the entity is re-decided and its owner is t
   await expect(item).toContainText(
     'Residency changed from resident by exception to not resident.',
   );
+  // long descriptions are folded
+  await item.getByRole('button', { name: 'Show more' }).click();
   // the reason in the engine's words, not a bare code
   await expect(item).toContainText(
     'No signature was found for this image digest.',

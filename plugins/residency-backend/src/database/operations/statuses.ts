@@ -229,13 +229,13 @@ export async function listStatuses(
  * The rows of a page that are resident by exception: a current `non_compliant`
  * decision whose last recorded state (the exception tracker's, re-decided after
  * every check, approval, revocation and expiry) is `resident_by_exception`, and
- * that still has an approved exception inside its window at `now` (one past its
+ * that still has an approved exception inside its window at `at` (one past its
  * window counts as lapsed before the scheduled pass marks it expired).
  */
 async function byExceptionRefs(
   ctx: DbContext,
   rows: StatusRow[],
-  now: Date,
+  at: Date,
 ): Promise<Set<string>> {
   const refs = rows
     .filter(r => r.decision === 'non_compliant' && !r.stale)
@@ -251,7 +251,7 @@ async function byExceptionRefs(
       .db(TABLES.exceptions)
       .whereIn('entity_ref', refs)
       .where('status', 'approved')
-      .where('expires_at', '>', now.toISOString())
+      .where('expires_at', '>', at.toISOString())
       .distinct('entity_ref'),
   ]);
   const current = new Set(

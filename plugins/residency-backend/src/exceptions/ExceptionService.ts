@@ -38,6 +38,7 @@ import type { ResidencyStore } from '../database/ResidencyStore';
 import type { ExceptionStore } from './ExceptionStore';
 import type { EntityStateTracker } from './EntityStateTracker';
 import type { ExceptionSettings } from './settings';
+import type { ResidencySignals } from '../signals/ResidencySignals';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
@@ -65,6 +66,8 @@ export class ExceptionService {
       settings: ExceptionSettings;
       /** The portal's key (residency.vsa); without it nothing can be approved. */
       signer?: VsaSigner;
+      /** Tells browsers showing the entity to reload (every exception event). */
+      signals?: ResidencySignals;
       logger: LoggerService;
       now?: () => Date;
     },
@@ -144,6 +147,7 @@ export class ExceptionService {
         ...(e.envelope ? { envelope: e.envelope } : {}),
       },
     });
+    await this.options.signals?.entityChanged(e.entityRef, 'exception');
   }
 
   #validate(input: ExceptionRequestInput, maxDays: number, now: Date) {

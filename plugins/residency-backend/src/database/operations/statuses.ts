@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import {
   DECISIONS,
+  stateOfDecision,
   type Decision,
   type EntityResult,
   type EntityStatus,
@@ -200,7 +201,14 @@ export async function listStatuses(
             return count;
           }),
   ]);
-  const items = rows.slice(0, options.limit).map(toSummary);
+  const page = rows.slice(0, options.limit);
+  const byException = await byExceptionRefs(ctx, page, new Date());
+  const items = page.map(row => ({
+    ...toSummary(row),
+    state: byException.has(row.entity_ref)
+      ? ('resident_by_exception' as const)
+      : stateOfDecision(row.decision as Decision),
+  }));
   const more = rows.length > options.limit;
   return {
     items,
@@ -215,6 +223,45 @@ export async function listStatuses(
       : {}),
     totalCount,
   };
+}
+
+/**
+ * The rows of a page that are resident by exception: a current `non_compliant`
+ * decision whose last recorded state (the exception tracker's, re-decided after
+ * every check, approval, revocation and expiry) is `resident_by_exception`, and
+ * that still has an approved exception inside its window at `at` (one past its
+ * window counts as lapsed before the scheduled pass marks it expired).
+ */
+async function byExceptionRefs(
+  ctx: DbContext,
+  rows: StatusRow[],
+  at: Date,
+): Promise<Set<string>> {
+  const refs = rows
+    .filter(r => r.decision === 'non_compliant' && !r.stale)
+    .map(r => r.entity_ref);
+  if (refs.length === 0) return new Set();
+  const [states, inForce] = await Promise.all([
+    ctx
+      .db(TABLES.entityState)
+      .whereIn('entity_ref', refs)
+      .where('state', 'resident_by_exception')
+      .select('entity_ref'),
+    ctx
+      .db(TABLES.exceptions)
+      .whereIn('entity_ref', refs)
+      .where('status', 'approved')
+      .where('expires_at', '>', at.toISOString())
+      .distinct('entity_ref'),
+  ]);
+  const current = new Set(
+    (inForce as { entity_ref: string }[]).map(r => r.entity_ref),
+  );
+  return new Set(
+    (states as { entity_ref: string }[])
+      .map(r => r.entity_ref)
+      .filter(ref => current.has(ref)),
+  );
 }
 
 /** Entities per tenant ('' for none) and decision. */

@@ -228,6 +228,261 @@ async function refreshPasses(settings, refs) {
   }
 }
 
+// ------------------------------------------------------------ 6b. two replicas
+/** The data directory of a registry started by startTestRegistry (from its config). */
+function registryDataDir(host) {
+  const { readdirSync, readFileSync } = require('node:fs');
+  const tmp = require('node:os').tmpdir();
+  for (const d of readdirSync(tmp).filter(x =>
+    x.startsWith('residency-registry-'),
+  )) {
+    try {
+      const config = readFileSync(join(tmp, d, 'config.yml'), 'utf8');
+      if (config.includes(`addr: ${host}\n`)) return join(tmp, d, 'data');
+    } catch {
+      // another registry's directory, going away
+    }
+  }
+  throw new Error(`no data directory for the registry on ${host}`);
+}
+
+/**
+ * A second docker-registry process serving the same storage as the one on `host`:
+ * the registry of the second replica (same images, same digests, its own CPU).
+ */
+async function startSecondRegistry(host, dir) {
+  const { writeFileSync: write, openSync, closeSync } = require('node:fs');
+  const net = require('node:net');
+  const port = await new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const p = srv.address().port;
+      srv.close(() => resolve(p));
+    });
+  });
+  const config = join(dir, 'registry-b.yml');
+  write(
+    config,
+    [
+      'version: 0.1',
+      'log:',
+      '  level: error',
+      '  accesslog:',
+      '    disabled: true',
+      'storage:',
+      '  filesystem:',
+      `    rootdirectory: ${JSON.stringify(registryDataDir(host))}`,
+      'http:',
+      `  addr: 127.0.0.1:${port}`,
+      '',
+    ].join('\n'),
+  );
+  const logFd = openSync(join(dir, 'registry-b.log'), 'a');
+  const child = spawn('docker-registry', ['serve', config], {
+    stdio: ['ignore', 'ignore', logFd],
+  });
+  closeSync(logFd);
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    try {
+      const res = await fetch(`${url}/v2/`);
+      await res.arrayBuffer();
+      if (res.status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (i > 300) throw new Error('second docker-registry did not start');
+    await new Promise(r => setTimeout(r, 50));
+  }
+  return {
+    url,
+    pid: child.pid,
+    stop: () =>
+      new Promise(r => {
+        child.once('exit', r);
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** The pid of the docker-registry process listening on `host` (from its cmdline). */
+function registryPid(host) {
+  const { readdirSync, readFileSync } = require('node:fs');
+  const config = join(registryDataDir(host), '..', 'config.yml');
+  for (const pid of readdirSync('/proc').filter(x => /^\d+$/.test(x))) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      if (cmd.includes('serve') && cmd.includes(config)) return Number(pid);
+    } catch {
+      // gone
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Cold refresh of every entity by one replica, then by two replicas at once (fresh
+ * database, fresh engines and verification caches each time), each replica with
+ * its own registry process over the same storage. Counts evaluations per replica
+ * (duplicates = evaluations beyond one per entity) and the CPU time of this
+ * process (both replicas), the registries and PostgreSQL, to show the limit.
+ */
+async function replicaScaling(makeSettings, refs, host, dir) {
+  const {
+    DatabaseResidencyStore,
+  } = require('../plugins/residency-backend/src/database/DatabaseResidencyStore');
+  const {
+    EntityEvaluator,
+  } = require('../plugins/residency-backend/src/refresh/EntityEvaluator');
+  const {
+    ResidencyRefresher,
+  } = require('../plugins/residency-backend/src/refresh/ResidencyRefresher');
+  const second = await startSecondRegistry(host, dir);
+  const registryPids = [registryPid(host), second.pid].filter(Boolean);
+  const entities = refs.map((r, i) => entityOf(i, r));
+  const catalog = {
+    async *streamEntities(request) {
+      const size = request?.pageSize ?? 25;
+      for (let i = 0; i < entities.length; i += size) {
+        yield entities.slice(i, i + size);
+      }
+    },
+  };
+  const auth = {
+    async getOwnServiceCredentials() {
+      return {
+        $$type: '@backstage/BackstageCredentials',
+        principal: { type: 'service', subject: 'plugin:residency' },
+      };
+    },
+  };
+  const pgAdmin = require('knex')({ client: 'pg', connection: PG });
+  const run = async (endpoints, label) => {
+    const dbName = `residency_bench_replicas_${process.pid}_${label}`;
+    await createDatabase(dbName);
+    const settings = makeSettings();
+    const replicas = [];
+    try {
+      for (const [k, endpoint] of endpoints.entries()) {
+        const knex = require('knex')({
+          client: 'pg',
+          connection: `${PG}/${dbName}`,
+          pool: { min: 0, max: 10 },
+        });
+        const store = await DatabaseResidencyStore.create({
+          database: { getClient: async () => knex },
+        });
+        const real = source.createArtifactSource({
+          registries: settings.registries.map(r => ({
+            ...r,
+            ...(endpoint ? { endpoint } : {}),
+          })),
+          limits: {
+            concurrencyPerRegistry: settings.limits.concurrencyPerRegistry,
+          },
+        });
+        const e = engine.DefaultResidencyEngine.create({
+          settings,
+          source: real,
+        });
+        const evaluator = new EntityEvaluator({
+          engine: e,
+          store,
+          revalidateAfterSeconds: 6 * 3600,
+        });
+        const refresher = ResidencyRefresher.create({
+          catalog,
+          auth,
+          store,
+          evaluator,
+          logger,
+          schedule: { frequency: { minutes: 10 }, timeout: { minutes: 30 } },
+          batchSize: 25,
+          leaseSeconds: 300,
+          entityConcurrency: 4,
+          instanceId: `replica-${k}`,
+        });
+        replicas.push({ knex, real, refresher });
+      }
+      const pgPids = async () =>
+        (
+          await pgAdmin.raw(
+            'select pid from pg_stat_activity where datname = ?',
+            [dbName],
+          )
+        ).rows.map(x => x.pid);
+      const before = {
+        self: process.cpuUsage(),
+        registries: procCpuMs(registryPids),
+        pg: procCpuMs(await pgPids()),
+      };
+      const pgSeen = new Map();
+      const sampler = setInterval(async () => {
+        for (const [pid, ms] of procCpuMs(await pgPids())) pgSeen.set(pid, ms);
+      }, 500);
+      const t0 = now();
+      const summaries = await Promise.all(
+        replicas.map(r => r.refresher.runOnce(undefined, { cycleId: label })),
+      );
+      const ms = now() - t0;
+      clearInterval(sampler);
+      for (const [pid, cpu] of procCpuMs(await pgPids())) pgSeen.set(pid, cpu);
+      const self = process.cpuUsage(before.self);
+      const regAfter = procCpuMs(registryPids);
+      let registriesMs = 0;
+      for (const [pid, cpu] of regAfter)
+        registriesMs += cpu - (before.registries.get(pid) ?? 0);
+      let pgMs = 0;
+      for (const [pid, cpu] of pgSeen) pgMs += cpu - (before.pg.get(pid) ?? 0);
+      const evaluated = summaries.map(x => x.evaluated);
+      const failed = summaries.reduce((a, x) => a + x.failed, 0);
+      const statuses = await replicas[0]
+        .knex('residency_entity_status')
+        .count({ n: '*' });
+      const evidence = await replicas[0]
+        .knex('residency_evidence')
+        .count({ n: '*' });
+      if (Number(statuses[0].n) !== refs.length || failed !== 0) {
+        throw new Error(
+          `replicas ${label}: ${statuses[0].n} statuses, ${failed} failed`,
+        );
+      }
+      const cpu = {
+        benchProcessMs: (self.user + self.system) / 1000,
+        registriesMs,
+        postgresMs: pgMs,
+      };
+      const cpuTotal = cpu.benchProcessMs + cpu.registriesMs + cpu.postgresMs;
+      return {
+        replicas: endpoints.length,
+        ms,
+        evaluated,
+        duplicates: evaluated.reduce((a, b) => a + b, 0) - refs.length,
+        evidenceRecords: Number(evidence[0].n),
+        cpu,
+        // Share of the machine's 2 cores this work kept busy during the pass.
+        coresBusy: cpuTotal / ms,
+        loadavg: require('node:os').loadavg(),
+      };
+    } finally {
+      for (const r of replicas) {
+        await r.real.close?.();
+        await r.knex.destroy();
+      }
+      await dropDatabase(dbName);
+    }
+  };
+  try {
+    const one = await run([undefined], 'one');
+    const two = await run([undefined, second.url], 'two');
+    return { one, two, wallRatio: two.ms / one.ms };
+  } finally {
+    await pgAdmin.destroy();
+    await second.stop();
+  }
+}
+
 // ------------------------------------------------------------ 7. verification
 /** DSSE pre-authentication encoding. */
 function pae(type, payload) {
@@ -668,7 +923,118 @@ async function apiBench(dir, n, { clients = 50, seconds = 6 } = {}) {
   return out;
 }
 
-module.exports = { refreshPasses, verificationThroughput, apiBench };
+// ------------------------------------------------------------ query plans
+/**
+ * `node bench/backend.js explain`: the plans PostgreSQL picks for the API's reads at
+ * BENCH_API_N rows (the same seed as section 8): the SQL is what the store sends
+ * (captured from knex), run under `explain (analyze, buffers)`.
+ */
+async function explainPlans(n) {
+  process.env.BENCH_API_N = String(n);
+  const { seed } = require('./api-child');
+  const {
+    DatabaseResidencyStore,
+  } = require('../plugins/residency-backend/src/database/DatabaseResidencyStore');
+  const dbName = `residency_bench_explain_${process.pid}`;
+  await createDatabase(dbName);
+  const knex = require('knex')({
+    client: 'pg',
+    connection: `${PG}/${dbName}`,
+  });
+  try {
+    const store = await DatabaseResidencyStore.create({
+      database: { getClient: async () => knex },
+    });
+    await seed(knex);
+    const captured = [];
+    knex.on('query', q => captured.push({ sql: q.sql, bindings: q.bindings }));
+    let first;
+    const cases = {
+      status: () =>
+        store.getStatus({ entityRef: 'component:default/svc-001234' }),
+      'list first page (page + count)': async () => {
+        first = await store.listStatuses({ limit: 25 });
+      },
+      'list cursor page': () =>
+        store.listStatuses({ limit: 25, cursor: first.nextCursor }),
+      'search q=ledger (page + count)': () =>
+        store.listStatuses({ limit: 25, q: 'ledger' }),
+      'search q=svc-004321 (page + count)': () =>
+        store.listStatuses({ limit: 25, q: 'svc-004321' }),
+      'filter status=non_compliant': () =>
+        store.listStatuses({ limit: 25, decision: 'non_compliant' }),
+      'filter tenant=acme-us': () =>
+        store.listStatuses({ limit: 25, tenant: 'acme-us' }),
+    };
+    const out = {};
+    for (const [name, run] of Object.entries(cases)) {
+      captured.length = 0;
+      await run();
+      out[name] = [];
+      for (const q of [...captured]) {
+        const plan = await knex.raw(
+          `explain (analyze, buffers, format json) ${q.sql}`,
+          q.bindings,
+        );
+        const top = plan.rows[0]['QUERY PLAN'][0];
+        const nodes = [];
+        const walk = (node, depth) => {
+          nodes.push(
+            `${'  '.repeat(depth)}${node['Node Type']}${
+              node['Index Name'] ? ` using ${node['Index Name']}` : ''
+            }${node['Relation Name'] ? ` on ${node['Relation Name']}` : ''} (rows ${
+              node['Actual Rows']
+            }, ${node['Actual Total Time']} ms)`,
+          );
+          for (const c of node.Plans ?? []) walk(c, depth + 1);
+        };
+        walk(top.Plan, 0);
+        out[name].push({
+          sql: q.sql,
+          executionMs: top['Execution Time'],
+          planningMs: top['Planning Time'],
+          plan: nodes,
+        });
+      }
+    }
+    return { n, plans: out };
+  } finally {
+    await knex.destroy();
+    await dropDatabase(dbName);
+  }
+}
+
+module.exports = {
+  refreshPasses,
+  replicaScaling,
+  verificationThroughput,
+  apiBench,
+};
+
+if (require.main === module && process.argv[2] === 'explain') {
+  explainPlans(Math.max(100, Number(process.env.BENCH_API_N) || 50_000))
+    .then(r => {
+      for (const [name, qs] of Object.entries(r.plans)) {
+        process.stdout.write(`\n## ${name} (${r.n} rows)\n`);
+        for (const q of qs) {
+          process.stdout.write(
+            `${q.sql}\n  planning ${q.planningMs} ms, execution ${
+              q.executionMs
+            } ms\n${q.plan.map(l => `  ${l}`).join('\n')}\n`,
+          );
+        }
+      }
+      if (process.env.BENCH_JSON)
+        require('node:fs').writeFileSync(
+          process.env.BENCH_JSON,
+          JSON.stringify(r, null, 2),
+        );
+    })
+    .catch(e => {
+      process.stderr.write(`bench explain: ${e?.stack ?? e}\n`);
+      process.exitCode = 2;
+    });
+}
 
 // `node bench/backend.js api`: section 8 alone (BENCH_API_N, BENCH_API_SECONDS),
 // for the 50,000-entity scale run; prints the JSON.

@@ -86,6 +86,28 @@ function entityOf(i, image) {
   };
 }
 
+/** Starts a CPU profile of this process; the returned function writes it to `file`. */
+async function profileThisProcess(file) {
+  if (!file) return async () => {};
+  const inspector = require('node:inspector');
+  const session = new inspector.Session();
+  session.connect();
+  const post = (method, params) =>
+    new Promise((resolve, reject) =>
+      session.post(method, params ?? {}, (err, r) =>
+        err ? reject(err) : resolve(r),
+      ),
+    );
+  await post('Profiler.enable');
+  await post('Profiler.setSamplingInterval', { interval: 250 });
+  await post('Profiler.start');
+  return async () => {
+    const { profile } = await post('Profiler.stop');
+    writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+  };
+}
+
 /** Cold and warm refresh passes of one entity per image. */
 async function refreshPasses(settings, refs) {
   const {
@@ -166,6 +188,18 @@ async function refreshPasses(settings, refs) {
       entityConcurrency: 4,
     });
     const pass = async cycleId => {
+      // BENCH_REFRESH_PROF=<dir>: a CPU profile of each pass.
+      const stopProfile = await profileThisProcess(
+        process.env.BENCH_REFRESH_PROF &&
+          join(process.env.BENCH_REFRESH_PROF, `${cycleId}.cpuprofile`),
+      );
+      try {
+        return await timedPass(cycleId);
+      } finally {
+        await stopProfile();
+      }
+    };
+    const timedPass = async cycleId => {
       fetches.resolves = 0;
       fetches.discovers = 0;
       const cache0 = { ...verificationCacheStats };
@@ -972,8 +1006,12 @@ async function explainPlans(n) {
       await run();
       out[name] = [];
       for (const q of [...captured]) {
+        // knex reports the PostgreSQL text ($1, $2, ... in order); raw wants `?`.
         const plan = await knex.raw(
-          `explain (analyze, buffers, format json) ${q.sql}`,
+          `explain (analyze, buffers, format json) ${q.sql.replace(
+            /\$\d+/g,
+            '?',
+          )}`,
           q.bindings,
         );
         const top = plan.rows[0]['QUERY PLAN'][0];

@@ -534,6 +534,8 @@ function pae(type, payload) {
  * descheduled on the shared machine does not count (the work is synchronous).
  */
 function measure(f) {
+  // Each round starts without the garbage of earlier work (node --expose-gc).
+  global.gc?.();
   const c0 = process.threadCpuUsage();
   const t0 = now();
   const value = f();
@@ -1020,9 +1022,9 @@ async function explainPlans(n) {
           nodes.push(
             `${'  '.repeat(depth)}${node['Node Type']}${
               node['Index Name'] ? ` using ${node['Index Name']}` : ''
-            }${node['Relation Name'] ? ` on ${node['Relation Name']}` : ''} (rows ${
-              node['Actual Rows']
-            }, ${node['Actual Total Time']} ms)`,
+            }${
+              node['Relation Name'] ? ` on ${node['Relation Name']}` : ''
+            } (rows ${node['Actual Rows']}, ${node['Actual Total Time']} ms)`,
           );
           for (const c of node.Plans ?? []) walk(c, depth + 1);
         };

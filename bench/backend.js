@@ -216,8 +216,13 @@ async function refreshPasses(settings, refs) {
           `refresh ${cycleId}: ${JSON.stringify(summary)} for ${refs.length}`,
         );
       }
+      global.gc?.();
+      const mem = process.memoryUsage();
       return {
         ms,
+        // after the pass, after a full GC: flat across warm passes = no growth per entity
+        heapUsedAfter: mem.heapUsed,
+        rssAfter: mem.rss,
         cpuMs: (cpu.user + cpu.system) / 1000,
         statements: counter.n,
         perEntity: counter.n / refs.length,

@@ -908,6 +908,20 @@ async function main() {
       'ms',
     );
     row(
+      '6 refresh',
+      'heap after GC: cold -> warm -> warm again',
+      [RF.cold, RF.warm, RF.warm2]
+        .map(p => fmt(p.heapUsedAfter / MiB))
+        .join(' -> '),
+      'MiB',
+    );
+    row(
+      '6 refresh',
+      'heap growth per entity between the warm passes',
+      (RF.warm2.heapUsedAfter - RF.warm.heapUsedAfter) / RF.entities,
+      'bytes',
+    );
+    row(
       '6b replicas',
       `one replica: cold refresh of ${N} entities`,
       RS.one.ms,

@@ -134,9 +134,9 @@ async function settledOrAborted(
     await Promise.race([
       p,
       new Promise<void>(r => {
-        onAbort = r;
+        onAbort = () => r();
         if (signal.aborted) r();
-        else signal.addEventListener('abort', r, { once: true });
+        else signal.addEventListener('abort', onAbort, { once: true });
       }),
     ]);
   } finally {

@@ -128,7 +128,10 @@ async function settledOrAborted(
   p: Promise<void>,
   signal: AbortSignal | undefined,
 ): Promise<void> {
-  if (!signal) return p;
+  if (!signal) {
+    await p;
+    return;
+  }
   let onAbort: (() => void) | undefined;
   try {
     await Promise.race([

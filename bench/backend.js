@@ -131,6 +131,8 @@ async function refreshPasses(settings, refs) {
     pool: { min: 0, max: 10 },
   });
   const counter = countPgStatements();
+  const pgAdmin = require('knex')({ client: 'pg', connection: PG });
+  const registryPids = [registryPid(refs[0].split('/')[0])].filter(Boolean);
   const entities = refs.map((r, i) => entityOf(i, r));
   const catalog = {
     async *streamEntities(request) {
@@ -205,11 +207,33 @@ async function refreshPasses(settings, refs) {
       const cache0 = { ...verificationCacheStats };
       counter.n = 0;
       counter.on = true;
+      // CPU of the other processes doing the pass's work: the registry and the
+      // PostgreSQL backends of this database (sampled, as connections come and go).
+      const pgPids = async () =>
+        (
+          await pgAdmin.raw(
+            'select pid from pg_stat_activity where datname = ?',
+            [dbName],
+          )
+        ).rows.map(x => x.pid);
+      const pg0 = procCpuMs(await pgPids());
+      const pgSeen = new Map();
+      const sampler = setInterval(async () => {
+        for (const [pid, v] of procCpuMs(await pgPids())) pgSeen.set(pid, v);
+      }, 500);
+      const reg0 = procCpuMs(registryPids);
       const cpu0 = process.cpuUsage();
       const t0 = now();
       const summary = await refresher.runOnce(undefined, { cycleId });
       const ms = now() - t0;
       const cpu = process.cpuUsage(cpu0);
+      clearInterval(sampler);
+      for (const [pid, v] of procCpuMs(await pgPids())) pgSeen.set(pid, v);
+      let registryCpuMs = 0;
+      for (const [pid, v] of procCpuMs(registryPids))
+        registryCpuMs += v - (reg0.get(pid) ?? 0);
+      let postgresCpuMs = 0;
+      for (const [pid, v] of pgSeen) postgresCpuMs += v - (pg0.get(pid) ?? 0);
       counter.on = false;
       if (summary.evaluated !== refs.length || summary.failed !== 0) {
         throw new Error(
@@ -224,6 +248,11 @@ async function refreshPasses(settings, refs) {
         heapUsedAfter: mem.heapUsed,
         rssAfter: mem.rss,
         cpuMs: (cpu.user + cpu.system) / 1000,
+        registryCpuMs,
+        postgresCpuMs,
+        // all processes: this one, the registry and PostgreSQL
+        allCpuMs:
+          (cpu.user + cpu.system) / 1000 + registryCpuMs + postgresCpuMs,
         statements: counter.n,
         perEntity: counter.n / refs.length,
         resolves: fetches.resolves,
@@ -263,6 +292,7 @@ async function refreshPasses(settings, refs) {
   } finally {
     await real.close?.();
     await knex.destroy();
+    await pgAdmin.destroy();
     await dropDatabase(dbName);
   }
 }

@@ -909,6 +909,36 @@ async function main() {
     );
     row(
       '6 refresh',
+      'CPU per entity, all processes (bench/registry/PostgreSQL): cold',
+      `${fmt(RF.cold.allCpuMs / RF.entities)} (${[
+        RF.cold.cpuMs,
+        RF.cold.registryCpuMs,
+        RF.cold.postgresCpuMs,
+      ]
+        .map(x => fmt(x / RF.entities))
+        .join('/')})`,
+      'ms',
+    );
+    row(
+      '6 refresh',
+      'CPU per entity, all processes (bench/registry/PostgreSQL): warm',
+      `${fmt(RF.warm.allCpuMs / RF.entities)} (${[
+        RF.warm.cpuMs,
+        RF.warm.registryCpuMs,
+        RF.warm.postgresCpuMs,
+      ]
+        .map(x => fmt(x / RF.entities))
+        .join('/')})`,
+      'ms',
+    );
+    row(
+      '6 refresh',
+      'warm vs cold by CPU of all processes (load-independent)',
+      RF.cold.allCpuMs / RF.warm.allCpuMs,
+      'x',
+    );
+    row(
+      '6 refresh',
       'heap after GC: cold -> warm -> warm again',
       [RF.cold, RF.warm, RF.warm2]
         .map(p => fmt(p.heapUsedAfter / MiB))

@@ -136,8 +136,45 @@ export class StatusCountCache {
     this.#entries.set(key, { count, at: this.#now() });
   }
 
+  /** Counts being read now, per filter, and the clear() generation they started in. */
+  readonly #pending = new Map<string, Promise<number>>();
+  #generation = 0;
+
+  /**
+   * The cached count of `key`, or the one being read now, or a new read by
+   * `count`: first pages asking at once (as every client does when the entry
+   * expires) share one count query. A count started before a clear() is
+   * answered to its callers but not kept.
+   */
+  shared(key: string, count: () => Promise<number>): Promise<number> {
+    const hit = this.get(key);
+    if (hit !== undefined) {
+      return Promise.resolve(hit);
+    }
+    const running = this.#pending.get(key);
+    if (running) {
+      return running;
+    }
+    const generation = this.#generation;
+    const read = count().then(
+      n => {
+        if (this.#pending.get(key) === read) this.#pending.delete(key);
+        if (generation === this.#generation) this.set(key, n);
+        return n;
+      },
+      error => {
+        if (this.#pending.get(key) === read) this.#pending.delete(key);
+        throw error;
+      },
+    );
+    this.#pending.set(key, read);
+    return read;
+  }
+
   clear(): void {
     this.#entries.clear();
+    this.#pending.clear();
+    this.#generation++;
   }
 }
 
@@ -180,7 +217,7 @@ export async function listStatuses(
     .select(...SUMMARY_COLUMNS)
     .orderBy('entity_ref', 'asc')
     .limit(options.limit + 1);
-  let carried = options.cursor ? undefined : counts?.get(filter);
+  let carried: number | undefined;
   if (options.cursor) {
     const cursor = decodeCursor(options.cursor, isListCursor);
     query.where('entity_ref', '>', cursor.after);
@@ -188,18 +225,25 @@ export async function listStatuses(
       carried = cursor.total;
     }
   }
+  const countNow = () =>
+    filtered()
+      .count({ count: '*' })
+      .first()
+      .then(row => Number((row as any)?.count ?? 0));
+  let total: Promise<number>;
+  if (carried !== undefined) {
+    total = Promise.resolve(carried);
+  } else if (counts && !options.cursor) {
+    total = counts.shared(filter, countNow);
+  } else {
+    total = countNow().then(count => {
+      counts?.set(filter, count);
+      return count;
+    });
+  }
   const [rows, totalCount] = await Promise.all([
     query as unknown as Promise<StatusRow[]>,
-    carried !== undefined
-      ? Promise.resolve(carried)
-      : filtered()
-          .count({ count: '*' })
-          .first()
-          .then(row => {
-            const count = Number((row as any)?.count ?? 0);
-            counts?.set(filter, count);
-            return count;
-          }),
+    total,
   ]);
   const page = rows.slice(0, options.limit);
   const byException = await byExceptionRefs(ctx, page, new Date());

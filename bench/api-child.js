@@ -117,8 +117,19 @@ function detailOf(i, ref, decision) {
 }
 
 async function seed(knex) {
+  // In chunks of 1,000 rows, so the seeding does not set the process's peak RSS.
+  for (let start = 0; start < N; start += 1000) {
+    await knex('residency_entity_status').insert(
+      seedRows(start, Math.min(N, start + 1000)),
+    );
+  }
+  // The steady state autovacuum keeps: statistics, visibility map, GIN pending lists merged.
+  await knex.raw('vacuum analyze residency_entity_status');
+}
+
+function seedRows(from, to) {
   const rows = [];
-  for (let i = 0; i < N; i++) {
+  for (let i = from; i < to; i++) {
     const ref = refOf(i);
     const decision = DECISIONS[i % DECISIONS.length];
     const detail = detailOf(i, ref, decision);
@@ -142,11 +153,58 @@ async function seed(knex) {
       last_verified_at: new Date(),
     });
   }
-  for (let i = 0; i < rows.length; i += 1000) {
-    await knex('residency_entity_status').insert(rows.slice(i, i + 1000));
+  return rows;
+}
+
+/** This process's CPU time (ms) and memory; with `gc`, after a full collection. */
+function usage(gc) {
+  if (gc) global.gc?.();
+  const cpu = process.cpuUsage();
+  const m = process.memoryUsage();
+  return {
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    rss: m.rss,
+    heapUsed: m.heapUsed,
+    maxRss: process.resourceUsage().maxRSS * 1024,
+    gc: Boolean(gc && global.gc),
+  };
+}
+
+let profiler;
+/**
+ * The parent's control calls on the floor port (never on the backend's):
+ * `/__bench/usage[?gc=1]`, `/__bench/prof/start`, `/__bench/prof/stop?file=<path>`
+ * (a CPU profile of one phase, written where the parent says).
+ */
+async function control(url) {
+  const u = new URL(url, 'http://x');
+  if (u.pathname === '/__bench/usage') return usage(u.searchParams.has('gc'));
+  const post = (method, params) =>
+    new Promise((resolve, reject) =>
+      profiler.post(method, params ?? {}, (err, r) =>
+        err ? reject(err) : resolve(r),
+      ),
+    );
+  if (u.pathname === '/__bench/prof/start') {
+    const inspector = require('node:inspector');
+    profiler = new inspector.Session();
+    profiler.connect();
+    await post('Profiler.enable');
+    await post('Profiler.setSamplingInterval', { interval: 250 });
+    await post('Profiler.start');
+    return { started: true };
   }
-  // The steady state autovacuum keeps: statistics, visibility map, GIN pending lists merged.
-  await knex.raw('vacuum analyze residency_entity_status');
+  if (u.pathname === '/__bench/prof/stop') {
+    const { profile } = await post('Profiler.stop');
+    require('node:fs').writeFileSync(
+      u.searchParams.get('file'),
+      JSON.stringify(profile),
+    );
+    profiler.disconnect();
+    profiler = undefined;
+    return { written: true };
+  }
+  throw new Error(`unknown control ${u.pathname}`);
 }
 
 async function main() {
@@ -234,6 +292,19 @@ async function main() {
     totalCount: N,
   });
   const floor = http.createServer((req, res) => {
+    if (req.url.startsWith('/__bench/')) {
+      control(req.url).then(
+        body => {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify(body));
+        },
+        e => {
+          res.writeHead(500);
+          res.end(String(e?.stack ?? e));
+        },
+      );
+      return;
+    }
     res.writeHead(200, {
       'content-type': 'application/json',
       'content-length': Buffer.byteLength(page),
@@ -241,8 +312,6 @@ async function main() {
     res.end(page);
   });
   await new Promise(r => floor.listen(0, '127.0.0.1', r));
-  // BENCH_API_PROF: the parent asks for a clean exit so --cpu-prof writes its profile.
-  process.on('SIGUSR2', () => process.exit(0));
   process.stdout.write(
     `BENCH-READY ${JSON.stringify({
       port,

@@ -86,6 +86,28 @@ function entityOf(i, image) {
   };
 }
 
+/** Starts a CPU profile of this process; the returned function writes it to `file`. */
+async function profileThisProcess(file) {
+  if (!file) return async () => {};
+  const inspector = require('node:inspector');
+  const session = new inspector.Session();
+  session.connect();
+  const post = (method, params) =>
+    new Promise((resolve, reject) =>
+      session.post(method, params ?? {}, (err, r) =>
+        err ? reject(err) : resolve(r),
+      ),
+    );
+  await post('Profiler.enable');
+  await post('Profiler.setSamplingInterval', { interval: 250 });
+  await post('Profiler.start');
+  return async () => {
+    const { profile } = await post('Profiler.stop');
+    writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+  };
+}
+
 /** Cold and warm refresh passes of one entity per image. */
 async function refreshPasses(settings, refs) {
   const {
@@ -109,6 +131,8 @@ async function refreshPasses(settings, refs) {
     pool: { min: 0, max: 10 },
   });
   const counter = countPgStatements();
+  const pgAdmin = require('knex')({ client: 'pg', connection: PG });
+  const registryPids = [registryPid(refs[0].split('/')[0])].filter(Boolean);
   const entities = refs.map((r, i) => entityOf(i, r));
   const catalog = {
     async *streamEntities(request) {
@@ -166,25 +190,69 @@ async function refreshPasses(settings, refs) {
       entityConcurrency: 4,
     });
     const pass = async cycleId => {
+      // BENCH_REFRESH_PROF=<dir>: a CPU profile of each pass.
+      const stopProfile = await profileThisProcess(
+        process.env.BENCH_REFRESH_PROF &&
+          join(process.env.BENCH_REFRESH_PROF, `${cycleId}.cpuprofile`),
+      );
+      try {
+        return await timedPass(cycleId);
+      } finally {
+        await stopProfile();
+      }
+    };
+    const timedPass = async cycleId => {
       fetches.resolves = 0;
       fetches.discovers = 0;
       const cache0 = { ...verificationCacheStats };
       counter.n = 0;
       counter.on = true;
+      // CPU of the other processes doing the pass's work: the registry and the
+      // PostgreSQL backends of this database (sampled, as connections come and go).
+      const pgPids = async () =>
+        (
+          await pgAdmin.raw(
+            'select pid from pg_stat_activity where datname = ?',
+            [dbName],
+          )
+        ).rows.map(x => x.pid);
+      const pg0 = procCpuMs(await pgPids());
+      const pgSeen = new Map();
+      const sampler = setInterval(async () => {
+        for (const [pid, v] of procCpuMs(await pgPids())) pgSeen.set(pid, v);
+      }, 500);
+      const reg0 = procCpuMs(registryPids);
       const cpu0 = process.cpuUsage();
       const t0 = now();
       const summary = await refresher.runOnce(undefined, { cycleId });
       const ms = now() - t0;
       const cpu = process.cpuUsage(cpu0);
+      clearInterval(sampler);
+      for (const [pid, v] of procCpuMs(await pgPids())) pgSeen.set(pid, v);
+      let registryCpuMs = 0;
+      for (const [pid, v] of procCpuMs(registryPids))
+        registryCpuMs += v - (reg0.get(pid) ?? 0);
+      let postgresCpuMs = 0;
+      for (const [pid, v] of pgSeen) postgresCpuMs += v - (pg0.get(pid) ?? 0);
       counter.on = false;
       if (summary.evaluated !== refs.length || summary.failed !== 0) {
         throw new Error(
           `refresh ${cycleId}: ${JSON.stringify(summary)} for ${refs.length}`,
         );
       }
+      global.gc?.();
+      const mem = process.memoryUsage();
       return {
         ms,
+        // after the pass, after a full GC: flat across warm passes = no growth per entity
+        heapUsedAfter: mem.heapUsed,
+        rssAfter: mem.rss,
         cpuMs: (cpu.user + cpu.system) / 1000,
+        registryCpuMs,
+        postgresCpuMs,
+        // all processes: this one, the registry and PostgreSQL
+        allCpuMs:
+          (cpu.user + cpu.system) / 1000 + registryCpuMs + postgresCpuMs,
         statements: counter.n,
         perEntity: counter.n / refs.length,
         resolves: fetches.resolves,
@@ -224,7 +292,263 @@ async function refreshPasses(settings, refs) {
   } finally {
     await real.close?.();
     await knex.destroy();
+    await pgAdmin.destroy();
     await dropDatabase(dbName);
+  }
+}
+
+// ------------------------------------------------------------ 6b. two replicas
+/** The data directory of a registry started by startTestRegistry (from its config). */
+function registryDataDir(host) {
+  const { readdirSync, readFileSync } = require('node:fs');
+  const tmp = require('node:os').tmpdir();
+  for (const d of readdirSync(tmp).filter(x =>
+    x.startsWith('residency-registry-'),
+  )) {
+    try {
+      const config = readFileSync(join(tmp, d, 'config.yml'), 'utf8');
+      if (config.includes(`addr: ${host}\n`)) return join(tmp, d, 'data');
+    } catch {
+      // another registry's directory, going away
+    }
+  }
+  throw new Error(`no data directory for the registry on ${host}`);
+}
+
+/**
+ * A second docker-registry process serving the same storage as the one on `host`:
+ * the registry of the second replica (same images, same digests, its own CPU).
+ */
+async function startSecondRegistry(host, dir) {
+  const { writeFileSync: write, openSync, closeSync } = require('node:fs');
+  const net = require('node:net');
+  const port = await new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const p = srv.address().port;
+      srv.close(() => resolve(p));
+    });
+  });
+  const config = join(dir, 'registry-b.yml');
+  write(
+    config,
+    [
+      'version: 0.1',
+      'log:',
+      '  level: error',
+      '  accesslog:',
+      '    disabled: true',
+      'storage:',
+      '  filesystem:',
+      `    rootdirectory: ${JSON.stringify(registryDataDir(host))}`,
+      'http:',
+      `  addr: 127.0.0.1:${port}`,
+      '',
+    ].join('\n'),
+  );
+  const logFd = openSync(join(dir, 'registry-b.log'), 'a');
+  const child = spawn('docker-registry', ['serve', config], {
+    stdio: ['ignore', 'ignore', logFd],
+  });
+  closeSync(logFd);
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    try {
+      const res = await fetch(`${url}/v2/`);
+      await res.arrayBuffer();
+      if (res.status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (i > 300) throw new Error('second docker-registry did not start');
+    await new Promise(r => setTimeout(r, 50));
+  }
+  return {
+    url,
+    pid: child.pid,
+    stop: () =>
+      new Promise(r => {
+        child.once('exit', r);
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** The pid of the docker-registry process listening on `host` (from its cmdline). */
+function registryPid(host) {
+  const { readdirSync, readFileSync } = require('node:fs');
+  const config = join(registryDataDir(host), '..', 'config.yml');
+  for (const pid of readdirSync('/proc').filter(x => /^\d+$/.test(x))) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      if (cmd.includes('serve') && cmd.includes(config)) return Number(pid);
+    } catch {
+      // gone
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Cold refresh of every entity by one replica, then by two replicas at once (fresh
+ * database, fresh engines and verification caches each time), each replica with
+ * its own registry process over the same storage. Counts evaluations per replica
+ * (duplicates = evaluations beyond one per entity) and the CPU time of this
+ * process (both replicas), the registries and PostgreSQL, to show the limit.
+ */
+async function replicaScaling(makeSettings, refs, host, dir) {
+  const {
+    DatabaseResidencyStore,
+  } = require('../plugins/residency-backend/src/database/DatabaseResidencyStore');
+  const {
+    EntityEvaluator,
+  } = require('../plugins/residency-backend/src/refresh/EntityEvaluator');
+  const {
+    ResidencyRefresher,
+  } = require('../plugins/residency-backend/src/refresh/ResidencyRefresher');
+  const second = await startSecondRegistry(host, dir);
+  const registryPids = [registryPid(host), second.pid].filter(Boolean);
+  const entities = refs.map((r, i) => entityOf(i, r));
+  const catalog = {
+    async *streamEntities(request) {
+      const size = request?.pageSize ?? 25;
+      for (let i = 0; i < entities.length; i += size) {
+        yield entities.slice(i, i + size);
+      }
+    },
+  };
+  const auth = {
+    async getOwnServiceCredentials() {
+      return {
+        $$type: '@backstage/BackstageCredentials',
+        principal: { type: 'service', subject: 'plugin:residency' },
+      };
+    },
+  };
+  const pgAdmin = require('knex')({ client: 'pg', connection: PG });
+  const run = async (endpoints, label) => {
+    const dbName = `residency_bench_replicas_${process.pid}_${label}`;
+    await createDatabase(dbName);
+    const settings = makeSettings();
+    const replicas = [];
+    try {
+      for (const [k, endpoint] of endpoints.entries()) {
+        const knex = require('knex')({
+          client: 'pg',
+          connection: `${PG}/${dbName}`,
+          pool: { min: 0, max: 10 },
+        });
+        const store = await DatabaseResidencyStore.create({
+          database: { getClient: async () => knex },
+        });
+        const real = source.createArtifactSource({
+          registries: settings.registries.map(r => ({
+            ...r,
+            ...(endpoint ? { endpoint } : {}),
+          })),
+          limits: {
+            concurrencyPerRegistry: settings.limits.concurrencyPerRegistry,
+          },
+        });
+        const e = engine.DefaultResidencyEngine.create({
+          settings,
+          source: real,
+        });
+        const evaluator = new EntityEvaluator({
+          engine: e,
+          store,
+          revalidateAfterSeconds: 6 * 3600,
+        });
+        const refresher = ResidencyRefresher.create({
+          catalog,
+          auth,
+          store,
+          evaluator,
+          logger,
+          schedule: { frequency: { minutes: 10 }, timeout: { minutes: 30 } },
+          batchSize: 25,
+          leaseSeconds: 300,
+          entityConcurrency: 4,
+          instanceId: `replica-${k}`,
+        });
+        replicas.push({ knex, real, refresher });
+      }
+      const pgPids = async () =>
+        (
+          await pgAdmin.raw(
+            'select pid from pg_stat_activity where datname = ?',
+            [dbName],
+          )
+        ).rows.map(x => x.pid);
+      const before = {
+        self: process.cpuUsage(),
+        registries: procCpuMs(registryPids),
+        pg: procCpuMs(await pgPids()),
+      };
+      const pgSeen = new Map();
+      const sampler = setInterval(async () => {
+        for (const [pid, ms] of procCpuMs(await pgPids())) pgSeen.set(pid, ms);
+      }, 500);
+      const t0 = now();
+      const summaries = await Promise.all(
+        replicas.map(r => r.refresher.runOnce(undefined, { cycleId: label })),
+      );
+      const ms = now() - t0;
+      clearInterval(sampler);
+      for (const [pid, cpu] of procCpuMs(await pgPids())) pgSeen.set(pid, cpu);
+      const self = process.cpuUsage(before.self);
+      const regAfter = procCpuMs(registryPids);
+      let registriesMs = 0;
+      for (const [pid, cpu] of regAfter)
+        registriesMs += cpu - (before.registries.get(pid) ?? 0);
+      let pgMs = 0;
+      for (const [pid, cpu] of pgSeen) pgMs += cpu - (before.pg.get(pid) ?? 0);
+      const evaluated = summaries.map(x => x.evaluated);
+      const failed = summaries.reduce((a, x) => a + x.failed, 0);
+      const statuses = await replicas[0]
+        .knex('residency_entity_status')
+        .count({ n: '*' });
+      const evidence = await replicas[0]
+        .knex('residency_evidence')
+        .count({ n: '*' });
+      if (Number(statuses[0].n) !== refs.length || failed !== 0) {
+        throw new Error(
+          `replicas ${label}: ${statuses[0].n} statuses, ${failed} failed`,
+        );
+      }
+      const cpu = {
+        benchProcessMs: (self.user + self.system) / 1000,
+        registriesMs,
+        postgresMs: pgMs,
+      };
+      const cpuTotal = cpu.benchProcessMs + cpu.registriesMs + cpu.postgresMs;
+      return {
+        replicas: endpoints.length,
+        ms,
+        evaluated,
+        duplicates: evaluated.reduce((a, b) => a + b, 0) - refs.length,
+        evidenceRecords: Number(evidence[0].n),
+        cpu,
+        // Share of the machine's 2 cores this work kept busy during the pass.
+        coresBusy: cpuTotal / ms,
+        loadavg: require('node:os').loadavg(),
+      };
+    } finally {
+      for (const r of replicas) {
+        await r.real.close?.();
+        await r.knex.destroy();
+      }
+      await dropDatabase(dbName);
+    }
+  };
+  try {
+    const one = await run([undefined], 'one');
+    const two = await run([undefined, second.url], 'two');
+    return { one, two, wallRatio: two.ms / one.ms };
+  } finally {
+    await pgAdmin.destroy();
+    await second.stop();
   }
 }
 
@@ -240,92 +564,114 @@ function pae(type, payload) {
   ]);
 }
 
-/** Engine decisions over `material` vs a bare parse + verify loop over the same. */
+/**
+ * Wall and CPU time (ms) of `f`: CPU time of this thread, so that time spent
+ * descheduled on the shared machine does not count (the work is synchronous).
+ */
+function measure(f) {
+  // Each round starts without the garbage of earlier work (node --expose-gc).
+  global.gc?.();
+  const c0 = process.threadCpuUsage();
+  const t0 = now();
+  const value = f();
+  const ms = now() - t0;
+  const c = process.threadCpuUsage(c0);
+  return { ms, cpuMs: (c.user + c.system) / 1000, value };
+}
+
+/**
+ * Engine decisions over `material` vs a bare parse + verify loop over the same.
+ * Both are synchronous, so they are compared by this thread's CPU time (robust
+ * against the load of the shared machine); wall times are kept beside it.
+ */
 function verificationThroughput(settings, material, refs, publicKeyPem) {
   const inputs = material.map(m => ({ material: m }));
   const decideOnce = e => {
     const ctx = e.context(TENANT, new Date());
-    const t0 = now();
-    const r = engine.decideEntity({
-      entityRef: 'component:default/verify',
-      tenant: TENANT,
-      images: refs,
-      inputs,
-      ctx,
-    });
-    const ms = now() - t0;
-    if (r.decision !== 'compliant')
-      throw new Error(`verification: ${r.decision}`);
-    return ms;
+    const m = measure(() =>
+      engine.decideEntity({
+        entityRef: 'component:default/verify',
+        tenant: TENANT,
+        images: refs,
+        inputs,
+        ctx,
+      }),
+    );
+    if (m.value.decision !== 'compliant')
+      throw new Error(`verification: ${m.value.decision}`);
+    return m;
   };
   const key = crypto.createPublicKey(publicKeyPem);
-  const bare = () => {
-    const t0 = now();
-    let ok = 0;
-    for (const m of material) {
-      for (const s of m.simpleSignatures) {
-        const payload = Buffer.from(s.payload, 'base64');
-        JSON.parse(payload.toString('utf8'));
-        if (
-          crypto.verify(
-            'sha256',
-            payload,
-            key,
-            Buffer.from(s.signature, 'base64'),
+  const docs = material.reduce(
+    (a, m) => a + m.simpleSignatures.length + m.envelopes.length,
+    0,
+  );
+  const bare = () =>
+    measure(() => {
+      let ok = 0;
+      for (const m of material) {
+        for (const s of m.simpleSignatures) {
+          const payload = Buffer.from(s.payload, 'base64');
+          JSON.parse(payload.toString('utf8'));
+          if (
+            crypto.verify(
+              'sha256',
+              payload,
+              key,
+              Buffer.from(s.signature, 'base64'),
+            )
           )
-        )
-          ok++;
-      }
-      for (const en of m.envelopes) {
-        const env = JSON.parse(en.envelope);
-        const payload = Buffer.from(env.payload, 'base64');
-        if (
-          crypto.verify(
-            'sha256',
-            pae(env.payloadType, payload),
-            key,
-            Buffer.from(env.signatures[0].sig, 'base64'),
+            ok++;
+        }
+        for (const en of m.envelopes) {
+          const env = JSON.parse(en.envelope);
+          const payload = Buffer.from(env.payload, 'base64');
+          if (
+            crypto.verify(
+              'sha256',
+              pae(env.payloadType, payload),
+              key,
+              Buffer.from(env.signatures[0].sig, 'base64'),
+            )
           )
-        )
-          ok++;
-        JSON.parse(payload.toString('utf8'));
+            ok++;
+          JSON.parse(payload.toString('utf8'));
+        }
       }
-    }
-    const ms = now() - t0;
-    const docs = material.reduce(
-      (a, m) => a + m.simpleSignatures.length + m.envelopes.length,
-      0,
-    );
-    if (ok !== docs) throw new Error(`bare loop: ${ok}/${docs} verified`);
-    return { ms, docs };
-  };
+      if (ok !== docs) throw new Error(`bare loop: ${ok}/${docs} verified`);
+    });
   // Interleaved rounds, best of each: the load of the other tenants of the machine
   // moves both alike.
-  const rounds = 5;
+  const rounds = 7;
   const cold = [];
   const floor = [];
   const warm = [];
-  let docs = 0;
   bare();
   decideOnce(engine.DefaultResidencyEngine.create({ settings }));
   for (let k = 0; k < rounds; k++) {
-    const b = bare();
-    floor.push(b.ms);
-    docs = b.docs;
+    floor.push(bare());
     // A fresh engine: a new trust snapshot, so nothing is cached.
     const e = engine.DefaultResidencyEngine.create({ settings });
     cold.push(decideOnce(e));
     warm.push(decideOnce(e));
   }
-  const best = a => Math.min(...a);
+  const best = (a, f) => Math.min(...a.map(x => x[f]));
   return {
     images: material.length,
     docs,
-    engineMs: best(cold),
-    floorMs: best(floor),
-    warmMs: best(warm),
-    ratio: best(floor) / best(cold),
-    rounds: { cold, floor, warm },
+    engineCpuMs: best(cold, 'cpuMs'),
+    floorCpuMs: best(floor, 'cpuMs'),
+    warmCpuMs: best(warm, 'cpuMs'),
+    ratio: best(floor, 'cpuMs') / best(cold, 'cpuMs'),
+    engineMs: best(cold, 'ms'),
+    floorMs: best(floor, 'ms'),
+    warmMs: best(warm, 'ms'),
+    ratioWall: best(floor, 'ms') / best(cold, 'ms'),
+    rounds: {
+      cold: cold.map(({ ms, cpuMs }) => ({ ms, cpuMs })),
+      floor: floor.map(({ ms, cpuMs }) => ({ ms, cpuMs })),
+      warm: warm.map(({ ms, cpuMs }) => ({ ms, cpuMs })),
+    },
   };
 }
 
@@ -334,14 +680,9 @@ function startApiChild(dir, n, prefix, token) {
   const input = join(dir, 'api.json');
   writeFileSync(input, JSON.stringify({ n, pg: PG, prefix, token }));
   return new Promise((resolve, reject) => {
-    const prof = process.env.BENCH_API_PROF;
     const child = spawn(
       process.execPath,
-      [
-        ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []),
-        join(__dirname, 'api-child.js'),
-        input,
-      ],
+      ['--expose-gc', join(__dirname, 'api-child.js'), input],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
         env: { ...process.env, LOG_LEVEL: 'warn' },
@@ -435,31 +776,96 @@ async function load({ port, token, clients, seconds, next, check }) {
   };
 }
 
-/** Self time per function (top 25) of the .cpuprofile files in `dir`. */
-function topOfProfiles(dir) {
-  const { readdirSync, readFileSync } = require('node:fs');
+/**
+ * Self time per function (top 25) of a .cpuprofile, as a share of the busy samples
+ * (idle excluded: the process waits on PostgreSQL and on the clients).
+ */
+function topOfProfile(file) {
+  const { readFileSync } = require('node:fs');
   const self = new Map();
   let total = 0;
-  for (const f of readdirSync(dir).filter(x => x.endsWith('.cpuprofile'))) {
-    const profile = JSON.parse(readFileSync(join(dir, f), 'utf8'));
-    const byId = new Map(profile.nodes.map(nd => [nd.id, nd]));
-    for (const id of profile.samples) {
-      const frame = byId.get(id).callFrame;
-      const key = `${frame.functionName || '(anonymous)'} ${frame.url
-        .split('/')
-        .slice(-3)
-        .join('/')}`;
-      self.set(key, (self.get(key) ?? 0) + 1);
-      total++;
+  let idle = 0;
+  const profile = JSON.parse(readFileSync(file, 'utf8'));
+  const byId = new Map(profile.nodes.map(nd => [nd.id, nd]));
+  for (const id of profile.samples) {
+    const frame = byId.get(id).callFrame;
+    if (frame.functionName === '(idle)') {
+      idle++;
+      continue;
+    }
+    const key = `${frame.functionName || '(anonymous)'} ${frame.url
+      .split('/')
+      .slice(-3)
+      .join('/')}:${frame.lineNumber + 1}`;
+    self.set(key, (self.get(key) ?? 0) + 1);
+    total++;
+  }
+  return {
+    idlePercent: Number(((100 * idle) / (idle + total)).toFixed(1)),
+    busy: [...self.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 25)
+      .map(([fn, n]) => ({
+        fn,
+        percent: Number(((100 * n) / total).toFixed(1)),
+      })),
+  };
+}
+
+/** CPU ms (user + system) of processes, from /proc/<pid>/stat (Linux). */
+function procCpuMs(pids) {
+  const { readFileSync } = require('node:fs');
+  const out = new Map();
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // fields 14 and 15 of stat (utime, stime), in clock ticks of 10 ms
+      out.set(pid, (Number(f[11]) + Number(f[12])) * 10);
+    } catch {
+      // the connection's process ended
     }
   }
-  return [...self.entries()]
-    .sort((a, b) => b[1] - a[1])
-    .slice(0, 25)
-    .map(([fn, n]) => ({
-      fn,
-      percent: Number(((100 * n) / total).toFixed(1)),
-    }));
+  return out;
+}
+
+/**
+ * CPU spent per process group between two snapshots: the backend process, the
+ * PostgreSQL processes serving its database, and this (the clients') process.
+ */
+async function cpuSnapshot(api, pgAdmin, database) {
+  const [usage, pids] = await Promise.all([
+    control(api, '/__bench/usage'),
+    pgAdmin
+      .raw('select pid from pg_stat_activity where datname = ?', [database])
+      .then(r => r.rows.map(x => x.pid)),
+  ]);
+  const c = process.cpuUsage();
+  return {
+    backend: usage.cpuMs,
+    postgres: procCpuMs(pids),
+    client: (c.user + c.system) / 1000,
+  };
+}
+
+function cpuPerRequest(a, b, requests) {
+  let pg = 0;
+  for (const [pid, ms] of b.postgres) pg += ms - (a.postgres.get(pid) ?? 0);
+  const per = x => Number((x / requests).toFixed(3));
+  return {
+    backend: per(b.backend - a.backend),
+    postgres: per(pg),
+    client: per(b.client - a.client),
+    total: per(b.backend - a.backend + pg + b.client - a.client),
+  };
+}
+
+/** A control call of api-child.js on its floor port. */
+function control(api, path) {
+  return get(new http.Agent(), api.floorPort, path).then(r => {
+    if (r.status !== 200) throw new Error(`${path}: ${r.status} ${r.body}`);
+    return JSON.parse(r.body);
+  });
 }
 
 async function apiBench(dir, n, { clients = 50, seconds = 6 } = {}) {
@@ -473,6 +879,25 @@ async function apiBench(dir, n, { clients = 50, seconds = 6 } = {}) {
   const rand = k => Math.floor(Math.random() * k);
   const refAt = i => `svc-${String(i).padStart(6, '0')}`;
   const out = { n, clients, seconds, startMs };
+  const database = `${prefix}residency`;
+  const pgAdmin = require('knex')({ client: 'pg', connection: PG });
+  const prof = process.env.BENCH_API_PROF;
+  const memory = { afterStart: await control(api, '/__bench/usage?gc=1') };
+  /** One measured phase: latencies, CPU per request of each process, optional profile. */
+  const phase = async (name, options) => {
+    if (prof) await control(api, '/__bench/prof/start');
+    const before = await cpuSnapshot(api, pgAdmin, database);
+    const r = await load({ clients, seconds, ...options });
+    const after = await cpuSnapshot(api, pgAdmin, database);
+    r.cpuMsPerRequest = cpuPerRequest(before, after, r.requests);
+    if (prof) {
+      const file = join(prof, `${name}.cpuprofile`);
+      await control(api, `/__bench/prof/stop?file=${encodeURIComponent(file)}`);
+      r.profile = topOfProfile(file);
+    }
+    memory[name] = await control(api, '/__bench/usage?gc=1');
+    return r;
+  };
   try {
     // Warm-up: connections, JIT, PostgreSQL caches.
     await load({
@@ -482,36 +907,36 @@ async function apiBench(dir, n, { clients = 50, seconds = 6 } = {}) {
       seconds: 2,
       next: () => `${base}/entities?limit=25`,
     });
-    out.floor = await load({
+    memory.afterWarmUp = await control(api, '/__bench/usage?gc=1');
+    out.floor = await phase('floor', {
       port: api.floorPort,
-      clients,
-      seconds,
       next: () => '/',
     });
-    out.status = await load({
+    // The backend's own liveness route: the same root HTTP middleware (helmet,
+    // cors, compression, request log, rate limit) without the plugin, its auth and
+    // its database; what the plugin adds per request is the difference to it.
+    out.framework = await phase('framework', {
+      port: api.port,
+      next: () => '/.backstage/health/v1/liveness',
+    });
+    out.status = await phase('status', {
       port: api.port,
       token,
-      clients,
-      seconds,
       next: () => `${base}/entities/component/default/${refAt(rand(n))}/status`,
       check: r => JSON.parse(r.body).decision !== undefined,
     });
-    out.listFirst = await load({
+    out.listFirst = await phase('listFirst', {
       port: api.port,
       token,
-      clients,
-      seconds,
       next: () => `${base}/entities?limit=25`,
       check: r => {
         const b = JSON.parse(r.body);
         return b.items.length === 25 && b.totalCount === n;
       },
     });
-    out.listCursor = await load({
+    out.listCursor = await phase('listCursor', {
       port: api.port,
       token,
-      clients,
-      seconds,
       next: (c, s) =>
         `${base}/entities?limit=25${
           s.cursor ? `&cursor=${encodeURIComponent(s.cursor)}` : ''
@@ -522,11 +947,9 @@ async function apiBench(dir, n, { clients = 50, seconds = 6 } = {}) {
         return b.items.length > 0 && b.totalCount === n;
       },
     });
-    out.search = await load({
+    out.search = await phase('search', {
       port: api.port,
       token,
-      clients,
-      seconds,
       next: (c, s) => {
         s.i = (s.i ?? 0) + 1;
         // Alternately a selective search (one service) and a broad one (1 in 7 titles).
@@ -536,11 +959,9 @@ async function apiBench(dir, n, { clients = 50, seconds = 6 } = {}) {
       },
       check: r => JSON.parse(r.body).items.length > 0,
     });
-    out.filter = await load({
+    out.filter = await phase('filter', {
       port: api.port,
       token,
-      clients,
-      seconds,
       next: (c, s) => {
         s.i = (s.i ?? 0) + 1;
         return s.i % 2
@@ -556,24 +977,139 @@ async function apiBench(dir, n, { clients = 50, seconds = 6 } = {}) {
       `${base}/entities?limit=1`,
     );
     out.unauthenticatedStatus = anon.status;
+    out.memory = memory;
     if (anon.status !== 401)
       throw new Error(`API without a token answered ${anon.status}`);
   } finally {
     // SIGKILL: the backend's graceful stop would reconnect (and recreate) its
     // database while it shuts down; nothing of the child needs to survive.
     const closed = new Promise(r => api.child.once('exit', r));
-    api.child.kill(process.env.BENCH_API_PROF ? 'SIGUSR2' : 'SIGKILL');
+    api.child.kill('SIGKILL');
     const killer = setTimeout(() => api.child.kill('SIGKILL'), 30_000);
     await closed;
     clearTimeout(killer);
-    if (process.env.BENCH_API_PROF)
-      out.profile = topOfProfiles(process.env.BENCH_API_PROF);
+    await pgAdmin.destroy();
     await dropDatabase(`${prefix}residency`);
   }
   return out;
 }
 
-module.exports = { refreshPasses, verificationThroughput, apiBench };
+// ------------------------------------------------------------ query plans
+/**
+ * `node bench/backend.js explain`: the plans PostgreSQL picks for the API's reads at
+ * BENCH_API_N rows (the same seed as section 8): the SQL is what the store sends
+ * (captured from knex), run under `explain (analyze, buffers)`.
+ */
+async function explainPlans(n) {
+  process.env.BENCH_API_N = String(n);
+  const { seed } = require('./api-child');
+  const {
+    DatabaseResidencyStore,
+  } = require('../plugins/residency-backend/src/database/DatabaseResidencyStore');
+  const dbName = `residency_bench_explain_${process.pid}`;
+  await createDatabase(dbName);
+  const knex = require('knex')({
+    client: 'pg',
+    connection: `${PG}/${dbName}`,
+  });
+  try {
+    const store = await DatabaseResidencyStore.create({
+      database: { getClient: async () => knex },
+    });
+    await seed(knex);
+    const captured = [];
+    knex.on('query', q => captured.push({ sql: q.sql, bindings: q.bindings }));
+    let first;
+    const cases = {
+      status: () =>
+        store.getStatus({ entityRef: 'component:default/svc-001234' }),
+      'list first page (page + count)': async () => {
+        first = await store.listStatuses({ limit: 25 });
+      },
+      'list cursor page': () =>
+        store.listStatuses({ limit: 25, cursor: first.nextCursor }),
+      'search q=ledger (page + count)': () =>
+        store.listStatuses({ limit: 25, q: 'ledger' }),
+      'search q=svc-004321 (page + count)': () =>
+        store.listStatuses({ limit: 25, q: 'svc-004321' }),
+      'filter status=non_compliant': () =>
+        store.listStatuses({ limit: 25, decision: 'non_compliant' }),
+      'filter tenant=acme-us': () =>
+        store.listStatuses({ limit: 25, tenant: 'acme-us' }),
+    };
+    const out = {};
+    for (const [name, run] of Object.entries(cases)) {
+      captured.length = 0;
+      await run();
+      out[name] = [];
+      for (const q of [...captured]) {
+        // knex reports the PostgreSQL text ($1, $2, ... in order); raw wants `?`.
+        const plan = await knex.raw(
+          `explain (analyze, buffers, format json) ${q.sql.replace(
+            /\$\d+/g,
+            '?',
+          )}`,
+          q.bindings,
+        );
+        const top = plan.rows[0]['QUERY PLAN'][0];
+        const nodes = [];
+        const walk = (node, depth) => {
+          nodes.push(
+            `${'  '.repeat(depth)}${node['Node Type']}${
+              node['Index Name'] ? ` using ${node['Index Name']}` : ''
+            }${
+              node['Relation Name'] ? ` on ${node['Relation Name']}` : ''
+            } (rows ${node['Actual Rows']}, ${node['Actual Total Time']} ms)`,
+          );
+          for (const c of node.Plans ?? []) walk(c, depth + 1);
+        };
+        walk(top.Plan, 0);
+        out[name].push({
+          sql: q.sql,
+          executionMs: top['Execution Time'],
+          planningMs: top['Planning Time'],
+          plan: nodes,
+        });
+      }
+    }
+    return { n, plans: out };
+  } finally {
+    await knex.destroy();
+    await dropDatabase(dbName);
+  }
+}
+
+module.exports = {
+  refreshPasses,
+  replicaScaling,
+  verificationThroughput,
+  apiBench,
+};
+
+if (require.main === module && process.argv[2] === 'explain') {
+  explainPlans(Math.max(100, Number(process.env.BENCH_API_N) || 50_000))
+    .then(r => {
+      for (const [name, qs] of Object.entries(r.plans)) {
+        process.stdout.write(`\n## ${name} (${r.n} rows)\n`);
+        for (const q of qs) {
+          process.stdout.write(
+            `${q.sql}\n  planning ${q.planningMs} ms, execution ${
+              q.executionMs
+            } ms\n${q.plan.map(l => `  ${l}`).join('\n')}\n`,
+          );
+        }
+      }
+      if (process.env.BENCH_JSON)
+        require('node:fs').writeFileSync(
+          process.env.BENCH_JSON,
+          JSON.stringify(r, null, 2),
+        );
+    })
+    .catch(e => {
+      process.stderr.write(`bench explain: ${e?.stack ?? e}\n`);
+      process.exitCode = 2;
+    });
+}
 
 // `node bench/backend.js api`: section 8 alone (BENCH_API_N, BENCH_API_SECONDS),
 // for the 50,000-entity scale run; prints the JSON.

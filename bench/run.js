@@ -30,6 +30,7 @@ const {
 } = require('./lib');
 const {
   refreshPasses,
+  replicaScaling,
   verificationThroughput,
   apiBench,
 } = require('./backend');
@@ -68,6 +69,41 @@ const fmt = v =>
       ? v.toFixed(0)
       : v.toFixed(2)
     : String(v);
+
+/**
+ * HTTP requests the engine's undici pools send (diagnostics channel
+ * `undici:request:create`), by kind of path: what the registry is asked per image.
+ */
+const httpRequests = { on: false, byKind: {}, total: 0 };
+require('node:diagnostics_channel').subscribe(
+  'undici:request:create',
+  ({ request }) => {
+    if (!httpRequests.on) return;
+    const path = String(request.path);
+    const kind = path.includes('/referrers/')
+      ? 'referrers API'
+      : /\/manifests\/sha256-[0-9a-f]{64}\.(sig|att)$/.test(path)
+      ? 'cosign .sig/.att tags'
+      : /\/manifests\/sha256-[0-9a-f]{64}$/.test(path)
+      ? 'referrers tag schema'
+      : path.includes('/manifests/')
+      ? 'manifests'
+      : path.includes('/blobs/')
+      ? 'blobs'
+      : 'other';
+    httpRequests.byKind[kind] = (httpRequests.byKind[kind] ?? 0) + 1;
+    httpRequests.total++;
+  },
+);
+function countRequests() {
+  httpRequests.byKind = {};
+  httpRequests.total = 0;
+  httpRequests.on = true;
+  return () => {
+    httpRequests.on = false;
+    return { total: httpRequests.total, byKind: { ...httpRequests.byKind } };
+  };
+}
 
 /** A source that forwards to the real one and records when the fetching ended. */
 function instrumented(real) {
@@ -158,6 +194,7 @@ async function publishAll(target, refOf, n = N) {
 /** Section 1/2: cold evaluation of all images in one entity, then one by one. */
 async function throughput(label, settings, refs, floorPerImage) {
   const { e, inst, close } = makeEngine(settings);
+  const stopCounting = countRequests();
   const cpu0 = process.cpuUsage();
   const t0 = now();
   const { result, record } = await e.evaluateEntity({
@@ -167,6 +204,7 @@ async function throughput(label, settings, refs, floorPerImage) {
   });
   const total = now() - t0;
   const cpu = cpuMs(cpu0);
+  const requests = stopCounting();
   const decide = now() - inst.stats.lastFetchEnd;
   const bad = result.images.filter(i => i.decision !== 'compliant');
   if (bad.length > 0) {
@@ -192,7 +230,7 @@ async function throughput(label, settings, refs, floorPerImage) {
       throw new Error(`${label}: ${ref} not compliant`);
   }
   await close();
-  return { total, cpu, decide, per, result, record, floorPerImage };
+  return { total, cpu, decide, per, result, record, floorPerImage, requests };
 }
 
 /** Cold evaluation of all images in one entity, nothing else (scaling check). */
@@ -542,6 +580,14 @@ async function main() {
     );
     noteLoad('6 refresh');
     const RF = await refreshPasses(registrySettings, reg.refs);
+    log('6b. two replicas, a registry process each');
+    noteLoad('6b replicas');
+    const RS = await replicaScaling(
+      () => settingsOf(registryConfig),
+      reg.refs,
+      registry.host,
+      dir,
+    );
     log('7. verification throughput vs a bare parse + verify loop');
     noteLoad('7 verification');
     const VT = verificationThroughput(
@@ -654,6 +700,24 @@ async function main() {
       `one image per entity (${SAMPLE} sampled): p95`,
       percentile(R.per, 95),
       'ms',
+    );
+    const referrersApi = R.requests.byKind['referrers API'] ?? 0;
+    row(
+      '2 registry',
+      `cold: registry requests per image (${R.requests.total} for ${N})`,
+      R.requests.total / N,
+      '',
+    );
+    for (const [kind, n] of Object.entries(R.requests.byKind).sort()) {
+      row('2 registry', `  ${kind} per image`, n / N, '');
+    }
+    row(
+      '2 registry',
+      'referrers API asked in the cycle (absent: remembered)',
+      referrersApi,
+      '',
+      '<= 1 (per registry)',
+      referrersApi <= 1,
     );
     row('floor', 'P-256 crypto.verify alone, measured now', floor, 'ms');
     row('floor', 'documented floor: parse + P-256 verify', DOC_FLOOR, 'ms');
@@ -844,26 +908,123 @@ async function main() {
       'ms',
     );
     row(
+      '6 refresh',
+      'CPU per entity, all processes (bench/registry/PostgreSQL): cold',
+      `${fmt(RF.cold.allCpuMs / RF.entities)} (${[
+        RF.cold.cpuMs,
+        RF.cold.registryCpuMs,
+        RF.cold.postgresCpuMs,
+      ]
+        .map(x => fmt(x / RF.entities))
+        .join('/')})`,
+      'ms',
+    );
+    row(
+      '6 refresh',
+      'CPU per entity, all processes (bench/registry/PostgreSQL): warm',
+      `${fmt(RF.warm.allCpuMs / RF.entities)} (${[
+        RF.warm.cpuMs,
+        RF.warm.registryCpuMs,
+        RF.warm.postgresCpuMs,
+      ]
+        .map(x => fmt(x / RF.entities))
+        .join('/')})`,
+      'ms',
+    );
+    row(
+      '6 refresh',
+      'warm vs cold by CPU of all processes (load-independent)',
+      RF.cold.allCpuMs / RF.warm.allCpuMs,
+      'x',
+    );
+    row(
+      '6 refresh',
+      'heap after GC: cold -> warm -> warm again',
+      [RF.cold, RF.warm, RF.warm2]
+        .map(p => fmt(p.heapUsedAfter / MiB))
+        .join(' -> '),
+      'MiB',
+    );
+    row(
+      '6 refresh',
+      'heap growth per entity between the warm passes',
+      (RF.warm2.heapUsedAfter - RF.warm.heapUsedAfter) / RF.entities,
+      'bytes',
+    );
+    row(
+      '6b replicas',
+      `one replica: cold refresh of ${N} entities`,
+      RS.one.ms,
+      'ms',
+    );
+    row(
+      '6b replicas',
+      `two replicas (own registry each): evaluations ${RS.two.evaluated.join(
+        ' + ',
+      )}`,
+      RS.two.ms,
+      'ms',
+    );
+    row(
+      '6b replicas',
+      'duplicate evaluations (two replicas)',
+      RS.two.duplicates,
+      '',
+      '0',
+      RS.two.duplicates === 0,
+    );
+    row(
+      '6b replicas',
+      'wall, two replicas / one',
+      RS.wallRatio,
+      'x',
+      '<= 0.6',
+      RS.wallRatio <= 0.6,
+    );
+    for (const r of [RS.one, RS.two]) {
+      const c = r.cpu;
+      row(
+        '6b replicas',
+        `  ${r.replicas} replica(s): CPU s bench/registries/PostgreSQL`,
+        `${(c.benchProcessMs / 1000).toFixed(1)}/${(
+          c.registriesMs / 1000
+        ).toFixed(1)}/${(c.postgresMs / 1000).toFixed(1)}`,
+        's',
+      );
+      row(
+        '6b replicas',
+        `  ${r.replicas} replica(s): cores kept busy (CPU / wall, of 2)`,
+        r.coresBusy,
+        '',
+      );
+    }
+    row(
       '7 verify',
-      `engine, fresh (nothing cached), ${VT.images} images / ${VT.docs} docs`,
-      VT.engineMs,
+      `engine, fresh (nothing cached), ${VT.images} images / ${VT.docs} docs: CPU`,
+      VT.engineCpuMs,
       'ms',
     );
     row(
       '7 verify',
-      'floor: bare JSON.parse + crypto.verify loop',
-      VT.floorMs,
+      'floor: bare JSON.parse + crypto.verify loop: CPU',
+      VT.floorCpuMs,
       'ms',
     );
     row(
       '7 verify',
-      'throughput vs floor (floor ms / engine ms)',
+      'throughput vs floor (floor CPU ms / engine CPU ms)',
       VT.ratio,
       'x',
       '>= 0.8',
       VT.ratio >= 0.8,
     );
-    row('7 verify', 'engine, verification cache warm', VT.warmMs, 'ms');
+    row(
+      '7 verify',
+      `  wall: engine ${fmt(VT.engineMs)} ms, floor ${fmt(VT.floorMs)} ms`,
+      VT.ratioWall,
+      'x',
+    );
+    row('7 verify', 'engine, verification cache warm: CPU', VT.warmCpuMs, 'ms');
     const apiRow = (name, r, target) => {
       row(
         '8 api',
@@ -883,11 +1044,90 @@ async function main() {
       '',
     );
     apiRow('floor: bare node:http, same page size', API.floor);
+    apiRow('backend liveness route (root middleware only)', API.framework);
     apiRow('status', API.status, 25);
     apiRow('list first page', API.listFirst, 50);
     apiRow('list cursor pages', API.listCursor, 50);
     apiRow('list search q=', API.search, 50);
     apiRow('list filters', API.filter, 50);
+    // CPU per request: meaningful on a loaded machine, where latencies are queueing.
+    for (const [name, r] of [
+      ['floor', API.floor],
+      ['liveness', API.framework],
+      ['status', API.status],
+      ['list first page', API.listFirst],
+      ['list cursor', API.listCursor],
+      ['list search', API.search],
+      ['list filters', API.filter],
+    ]) {
+      const c = r.cpuMsPerRequest;
+      row(
+        '8 api cpu',
+        `${name}: ms CPU/request backend/PostgreSQL/client`,
+        `${c.backend.toFixed(3)}/${c.postgres.toFixed(3)}/${c.client.toFixed(
+          3,
+        )}`,
+        'ms',
+      );
+    }
+    row(
+      '8 api cpu',
+      'status: backend CPU/request x floor / x liveness',
+      `${fmt(
+        API.status.cpuMsPerRequest.backend / API.floor.cpuMsPerRequest.backend,
+      )} / ${fmt(
+        API.status.cpuMsPerRequest.backend /
+          API.framework.cpuMsPerRequest.backend,
+      )}`,
+      'x',
+    );
+    row(
+      '8 api cpu',
+      `status: lower bound of mean latency at ${API.clients} clients (clients x backend CPU/request)`,
+      API.clients * API.status.cpuMsPerRequest.backend,
+      'ms',
+    );
+    const apiMem = API.memory;
+    const heapMiB = m => m.heapUsed / MiB;
+    row(
+      '8 api memory',
+      `backend after start + seeding ${API_N}: RSS / heap (after GC)`,
+      `${fmt(apiMem.afterStart.rss / MiB)} / ${fmt(
+        heapMiB(apiMem.afterStart),
+      )}`,
+      'MiB',
+    );
+    row(
+      '8 api memory',
+      'backend peak RSS (kernel high-water mark)',
+      apiMem.filter.maxRss / MiB,
+      'MiB',
+    );
+    row(
+      '8 api memory',
+      `heap after GC: warm-up -> after all phases (${
+        Object.keys(apiMem).length - 2
+      } phases)`,
+      `${fmt(heapMiB(apiMem.afterWarmUp))} -> ${fmt(heapMiB(apiMem.filter))}`,
+      'MiB',
+    );
+    row(
+      '8 api memory',
+      'heap growth per request after warm-up (steady state)',
+      (apiMem.filter.heapUsed - apiMem.afterWarmUp.heapUsed) /
+        [
+          'floor',
+          'framework',
+          'status',
+          'listFirst',
+          'listCursor',
+          'search',
+          'filter',
+        ]
+          .map(k => API[k].requests)
+          .reduce((a, b) => a + b, 0),
+      'bytes',
+    );
     row(
       '8 api',
       'list first page p99 / floor p99',
@@ -906,6 +1146,7 @@ async function main() {
 
     Object.assign(out, {
       refresh: { ...RF, warmStatementsPerEntity: warmPerEntity, speedUp },
+      replicas: RS,
       verification: VT,
       api: API,
       loads,
@@ -921,6 +1162,8 @@ async function main() {
         small: { n: nSmall, ...LS },
       },
       registry: {
+        requests: R.requests,
+        requestsPerImage: R.requests.total / N,
         totalMs: R.total,
         perImageMs: perR,
         decideMs: R.decide,

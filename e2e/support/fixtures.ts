@@ -72,7 +72,8 @@ export async function openAs(
   button:
     | 'Sign in as Dana (developer)'
     | 'Sign in as Ali (auditor)'
-    | 'Sign in as Pat (platform owner)',
+    | 'Sign in as Pat (platform owner)'
+    | 'Sign in as Dora (data protection officer)',
 ) {
   await page.goto(`${baseUrl}${path}`);
   await page.getByRole('button', { name: button }).click();

@@ -7,7 +7,8 @@
  *    SLSA provenance, CycloneDX SBOM), a non-resident one (key outside the boundary,
  *    SBOM missing, declared region outside), an unsigned one (attestations only; a
  *    test signs it later), one with an unknown tenant, and an unsigned one owned by
- *    Dana (developer) that flow 11 waives by exception;
+ *    Dana (developer) that flow 11 waives by exception, and another of hers that
+ *    flow 12 waives for a minute;
  * 2. fresh PostgreSQL databases for this run (prefix residency_e2e_<stamp>_);
  * 3. the production build of packages/app (rebuilt only when sources are newer);
  * 4. two backend replicas on the same database, both serving the built app:
@@ -414,6 +415,11 @@ async function seed(registry: TestRegistry) {
       ...svc('audit-export', 'Audit Export', TENANT, REGION),
       owner: 'user:default/dana-dev',
     },
+    // Owned by Dana too; flow 12 waives it briefly and sees the exception expire.
+    expiring: {
+      ...svc('consent-log', 'Consent Log', TENANT, REGION),
+      owner: 'user:default/dana-dev',
+    },
   };
   const provenance = slsaProvenanceV1();
   const sbom = cycloneDxSbom();
@@ -452,6 +458,15 @@ async function seed(registry: TestRegistry) {
     target,
     repository: services.byException.repository,
     tag: services.byException.tag,
+    key: euKey,
+    signatures: [],
+    attestations: [provenance, sbom],
+  });
+  // Waived for a minute in flow 12: attestations by the in-boundary key, no signature.
+  await publishSignedImage({
+    target,
+    repository: services.expiring.repository,
+    tag: services.expiring.tag,
     key: euKey,
     signatures: [],
     attestations: [provenance, sbom],
@@ -511,11 +526,12 @@ spec:
   return `${docs.join('\n---\n')}\n`;
 }
 
-/** The demo users of examples/org.yaml, one per role (developer, auditor, platform owner). */
+/** The demo users of examples/org.yaml, one per role (developer, auditor, platform owner, DPO). */
 const DEMO_USERS = [
   'user:default/dana-dev',
   'user:default/ali-auditor',
   'user:default/pat-platform',
+  'user:default/dora-dpo',
 ];
 
 function appConfig(opts: {
@@ -524,6 +540,8 @@ function appConfig(opts: {
   registryHost: string;
   keys: { eu: RunKey; us: RunKey; vsa: RunKey };
   guest: { user: string; ownership: string[] };
+  /** The portal's address people use (the main replica), for links in alerts. */
+  portalUrl: string;
 }): string {
   const url = `http://127.0.0.1:${opts.port}`;
   const config = {
@@ -593,6 +611,8 @@ function appConfig(opts: {
       ],
     },
     permission: { enabled: true },
+    // as in app-config.yaml: signals travel between the two replicas on the event bus
+    events: { useEventBus: 'always' },
     residency: ResidencyConfigBuilder.create()
       .boundary('eu-sovereign', [REGION])
       .registry({ host: opts.registryHost, region: REGION, insecure: true })
@@ -630,6 +650,20 @@ function appConfig(opts: {
         },
         // Realistic: a verified digest is trusted for a while; Refresh must verify now anyway.
         revalidateAfter: { minutes: 30 },
+        // Flow 12 sees an exception expire: the pass that expires exceptions runs
+        // every 5 s instead of every minute.
+        exceptions: {
+          schedule: {
+            frequency: { seconds: 5 },
+            timeout: { minutes: 1 },
+            initialDelay: { seconds: 5 },
+          },
+        },
+        // Alerts link to the Residency tab of the portal and also go to the DPO group.
+        alerts: {
+          baseUrl: opts.portalUrl,
+          recipients: { [TENANT]: ['group:default/dpo'] },
+        },
         // Signed SLSA VSAs of every decided image (served, not published: flows 2 and 5
         // read the registry as seeded).
         vsa: {
@@ -854,7 +888,13 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     databasesUsed = true;
 
     const [mainPort, danaPort] = [await freePort(), await freePort()];
-    const common = { prefix, registryHost: registry!.host, keys };
+    const common = {
+      prefix,
+      registryHost: registry!.host,
+      keys,
+      // one address in alerts, whichever replica sends them
+      portalUrl: `http://127.0.0.1:${mainPort}`,
+    };
     const mainConfig = join(RUN_DIR, 'app-config.e2e.yaml');
     writeFileSync(
       mainConfig,

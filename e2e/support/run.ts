@@ -58,6 +58,8 @@ export interface RunState {
     unknownTenant: RunService;
     /** Not resident (no signature), owned by Dana; flow 11 waives it by exception. */
     byException: RunService;
+    /** Not resident (no signature), owned by Dana; flow 12 waives it until the exception expires. */
+    expiring: RunService;
   };
 }
 

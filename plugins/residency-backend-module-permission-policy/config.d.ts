@@ -1,7 +1,7 @@
 export interface Config {
   /** Residency: region-bound verification of container images. */
   residency?: {
-    /** Catalog groups behind the three roles of the Residency permission policy. */
+    /** Catalog groups behind the roles of the Residency permission policy. */
     roles?: {
       /** Groups whose members read evidence of and refresh the entities they own. */
       developers?: string[];
@@ -9,6 +9,11 @@ export interface Config {
       auditors?: string[];
       /** Groups whose members may do everything. */
       platformOwners?: string[];
+      /**
+       * Groups whose members approve or reject exceptions (never their own) and read
+       * all evidence, tenants and mismatches, as auditors do; default `group:default/dpo`.
+       */
+      dataProtectionOfficers?: string[];
     };
   };
 }

@@ -120,6 +120,11 @@ export interface Config {
         /** File with a PEM public key. */
         publicKeyFile?: string;
       }>;
+      /**
+       * The pass that marks lapsed exceptions expired (and re-decides their entities)
+       * and sends expiring-soon notices; one replica at a time. Default: every minute.
+       */
+      schedule?: SchedulerServiceTaskScheduleDefinitionConfig;
     };
     /** Notifications when an entity's residency gets worse, and before exceptions expire. */
     alerts?: {

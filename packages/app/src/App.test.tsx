@@ -33,6 +33,7 @@ describe('App', () => {
       'Sign in as Dana (developer)',
       'Sign in as Ali (auditor)',
       'Sign in as Pat (platform owner)',
+      'Sign in as Dora (data protection officer)',
     ]) {
       expect(screen.getByRole('button', { name })).toBeInTheDocument();
     }

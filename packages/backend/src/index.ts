@@ -20,6 +20,9 @@ backend.add(import('@backstage/plugin-permission-backend'));
 // Residency alerts (worsened residency, exceptions about to expire) and live updates
 backend.add(import('@backstage/plugin-notifications-backend'));
 backend.add(import('@backstage/plugin-signals-backend'));
+// The event bus behind signals: a signal published on one replica (a refresh, an
+// exception expiring) reaches browsers connected to any replica (PostgreSQL).
+backend.add(import('@backstage/plugin-events-backend'));
 backend.add(
   import('@residency-dev/plugin-permission-backend-module-residency-policy'),
 );

@@ -10,7 +10,7 @@
  *   registries/eu-west/          OCI layout, region eu-west-1
  *   registries/us-east/          OCI layout, region us-east-1 (outside every boundary)
  *   catalog/entities.yaml        demo Components (+ System) with residency.dev/* annotations
- *   catalog/org.yaml             Groups developers/auditors/platform-owners and User guest
+ *   catalog/org.yaml             Groups developers/auditors/platform-owners/dpo and User guest
  *                                (loaded only when the repository has no examples/org.yaml)
  *   app-config.demo.yaml         merged on top of app-config.yaml by `npm start`
  *
@@ -695,13 +695,14 @@ function orgDocs(): unknown[] {
     group('developers', 'Service teams.'),
     group('auditors', 'May browse and download residency evidence.'),
     group('platform-owners', 'Own tenant-to-region mappings.'),
+    group('dpo', 'Data protection officers: approve exceptions, get alerts.'),
     {
       apiVersion: 'backstage.io/v1alpha1',
       kind: 'User',
       metadata: { name: 'guest' },
       spec: {
         profile: { displayName: 'Guest' },
-        memberOf: ['developers', 'auditors', 'platform-owners'],
+        memberOf: ['developers', 'auditors', 'platform-owners', 'dpo'],
       },
     },
   ];
@@ -755,6 +756,16 @@ function demoResidencyConfig(manifest: DemoManifest) {
       boundary: 'eu',
       require: ['signature', 'provenance'],
       allowedHosts: EU_HOSTS,
+    })
+    // The DPO group (examples/org.yaml) is told when a demo service's residency
+    // gets worse, besides its owners.
+    .backend({
+      alerts: {
+        recipients: {
+          'acme-eu': ['group:default/dpo'],
+          globex: ['group:default/dpo'],
+        },
+      },
     });
   for (const l of Object.values(manifest.layouts))
     config.layout(l.path, l.region);

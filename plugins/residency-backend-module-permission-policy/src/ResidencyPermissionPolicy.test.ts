@@ -6,6 +6,7 @@ import {
 } from '@backstage/plugin-permission-common';
 import {
   residencyEvidenceReadPermission,
+  residencyExceptionApprovePermission,
   residencyRefreshPermission,
   residencyTenantsReadPermission,
 } from '@residency-dev/plugin-residency-common';
@@ -61,6 +62,34 @@ describe('ResidencyPermissionPolicy', () => {
     await expect(ask(residencyRefreshPermission)).resolves.toEqual({
       result: AuthorizeResult.DENY,
     });
+  });
+
+  it('lets data protection officers approve exceptions and review as auditors, not refresh', async () => {
+    const ask = policyFor(['group:default/dpo']);
+    for (const p of [
+      residencyExceptionApprovePermission,
+      residencyEvidenceReadPermission,
+      residencyTenantsReadPermission,
+    ]) {
+      await expect(ask(p)).resolves.toEqual({ result: AuthorizeResult.ALLOW });
+    }
+    await expect(ask(residencyRefreshPermission)).resolves.toEqual({
+      result: AuthorizeResult.DENY,
+    });
+  });
+
+  it('lets only platform owners and data protection officers approve exceptions', async () => {
+    for (const group of ['auditors', 'developers', 'marketing']) {
+      const ask = policyFor([`group:default/${group}`]);
+      await expect(ask(residencyExceptionApprovePermission)).resolves.toEqual({
+        result: AuthorizeResult.DENY,
+      });
+    }
+    await expect(
+      policyFor(['group:default/platform-owners'])(
+        residencyExceptionApprovePermission,
+      ),
+    ).resolves.toEqual({ result: AuthorizeResult.ALLOW });
   });
 
   it('limits developers to the entities their groups own', async () => {

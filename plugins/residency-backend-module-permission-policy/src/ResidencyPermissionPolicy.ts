@@ -13,11 +13,12 @@ import type {
 } from '@backstage/plugin-permission-node';
 import {
   residencyEvidenceReadPermission,
+  residencyExceptionApprovePermission,
   residencyRefreshPermission,
   residencyTenantsReadPermission,
 } from '@residency-dev/plugin-residency-common';
 
-/** Catalog group refs behind each of the three roles. @public */
+/** Catalog group refs behind each role. @public */
 export interface ResidencyRoleGroups {
   /** Evidence and refresh of the entities their groups own. */
   developers: string[];
@@ -25,16 +26,25 @@ export interface ResidencyRoleGroups {
   auditors: string[];
   /** Every Residency permission. */
   platformOwners: string[];
+  /**
+   * Data protection officers: approve or reject exceptions (never their own; the
+   * backend refuses that whatever the policy says), and everything auditors may.
+   */
+  dataProtectionOfficers: string[];
 }
 
-/** The groups of the demo organisation: developers, auditors, platform-owners. @public */
+/** The groups of the demo organisation: developers, auditors, platform-owners, dpo. @public */
 export const DEFAULT_ROLE_GROUPS: ResidencyRoleGroups = {
   developers: ['group:default/developers'],
   auditors: ['group:default/auditors'],
   platformOwners: ['group:default/platform-owners'],
+  dataProtectionOfficers: ['group:default/dpo'],
 };
 
-/** Reads `residency.roles.{developers,auditors,platformOwners}` (group refs). @public */
+/**
+ * Reads `residency.roles.{developers,auditors,platformOwners,dataProtectionOfficers}`
+ * (group refs). @public
+ */
 export function readRoleGroups(config: Config): ResidencyRoleGroups {
   const roles = config.getOptionalConfig('residency.roles');
   const read = (key: keyof ResidencyRoleGroups) =>
@@ -45,14 +55,16 @@ export function readRoleGroups(config: Config): ResidencyRoleGroups {
     developers: read('developers'),
     auditors: read('auditors'),
     platformOwners: read('platformOwners'),
+    dataProtectionOfficers: read('dataProtectionOfficers'),
   };
 }
 
-type Role = 'platformOwner' | 'auditor' | 'developer' | 'none';
+type Role = 'platformOwner' | 'dpo' | 'auditor' | 'developer' | 'none';
 
 /**
- * Residency's three roles, decided from the caller's catalog group memberships:
+ * Residency's roles, decided from the caller's catalog group memberships:
  * - platform owner: every Residency permission;
+ * - data protection officer: approves exceptions, and what auditors may;
  * - auditor: evidence of every entity, tenants and mismatches; no refresh;
  * - developer: evidence and refresh of the entities their groups own.
  * Non-Residency permissions are allowed, so the catalog works as usual.
@@ -93,10 +105,16 @@ export class ResidencyPermissionPolicy implements PermissionPolicy {
     if (role === 'platformOwner') {
       return { result: AuthorizeResult.ALLOW };
     }
+    if (isPermission(permission, residencyExceptionApprovePermission)) {
+      return {
+        result: role === 'dpo' ? AuthorizeResult.ALLOW : AuthorizeResult.DENY,
+      };
+    }
+    // a data protection officer reviews as an auditor does
+    const reviewer = role === 'auditor' || role === 'dpo';
     if (isPermission(permission, residencyTenantsReadPermission)) {
       return {
-        result:
-          role === 'auditor' ? AuthorizeResult.ALLOW : AuthorizeResult.DENY,
+        result: reviewer ? AuthorizeResult.ALLOW : AuthorizeResult.DENY,
       };
     }
     const ownedOnly = (): PolicyDecision =>
@@ -113,7 +131,7 @@ export class ResidencyPermissionPolicy implements PermissionPolicy {
           }
         : { result: AuthorizeResult.DENY };
     if (isPermission(permission, residencyEvidenceReadPermission)) {
-      if (role === 'auditor') {
+      if (reviewer) {
         return { result: AuthorizeResult.ALLOW };
       }
       return role === 'developer'
@@ -134,6 +152,7 @@ export class ResidencyPermissionPolicy implements PermissionPolicy {
     );
     const inAny = (groups: string[]) => groups.some(g => refs.has(g));
     if (inAny(this.#groups.platformOwners)) return 'platformOwner';
+    if (inAny(this.#groups.dataProtectionOfficers)) return 'dpo';
     if (inAny(this.#groups.auditors)) return 'auditor';
     if (inAny(this.#groups.developers)) return 'developer';
     return 'none';

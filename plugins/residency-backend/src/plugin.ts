@@ -22,6 +22,7 @@ import { DefaultResidencyService } from './service/DefaultResidencyService';
 import { createRouter } from './service/router';
 import { residencySchedulerServiceRef } from './scheduler/residencyScheduler';
 import { notificationService } from '@backstage/plugin-notifications-node';
+import { signalsServiceRef } from '@backstage/plugin-signals-node';
 import { createExceptionWiring } from './exceptions/wiring';
 
 /**
@@ -60,6 +61,7 @@ export const residencyPlugin = createBackendPlugin({
         permissionsRegistry: coreServices.permissionsRegistry,
         catalog: catalogServiceRef,
         notifications: notificationService,
+        signals: signalsServiceRef,
       },
       async init(deps) {
         // Like the CLI: an unset ${VAR} under residency: is an error, not a dropped key.
@@ -103,6 +105,7 @@ export const residencyPlugin = createBackendPlugin({
           auditor: deps.auditor,
           logger: deps.logger,
           notifications: deps.notifications,
+          signals: deps.signals,
           ...(vsa ? { signer: vsa.signer } : {}),
         });
         const evaluator = new EntityEvaluator({
@@ -113,6 +116,8 @@ export const residencyPlugin = createBackendPlugin({
           onRecorded: async (status, outcome) => {
             await vsa?.issuer.onRecorded(status, outcome);
             await exceptions.tracker.onRecorded(status);
+            // the Residency tab and cards showing this entity reload
+            await exceptions.signals.entityChanged(status.entityRef, 'checked');
           },
         });
 

@@ -10,3 +10,4 @@ export * from './report';
 export * from './permissions';
 export * from './entity';
 export * from './exceptions';
+export * from './signals';

@@ -1,5 +1,6 @@
 import type { Decision, Reason } from './reasons';
 import type { VerificationReport } from './report';
+import type { ResidencyState } from './exceptions';
 
 /** Catalog annotations read by Residency. @public */
 export const ANNOTATION_IMAGES = 'residency.dev/images';
@@ -145,6 +146,13 @@ export interface EntityStatusSummary {
   images: string[];
   checkedAt: string;
   lastVerifiedAt?: string;
+  /**
+   * The state shown to people: `resident_by_exception` when approved exceptions
+   * in force waive every failure of this current `non_compliant` decision,
+   * otherwise the decision's own state. Absent from older backends (read the
+   * decision then).
+   */
+  state?: ResidencyState;
 }
 
 /** A page of results. @public */

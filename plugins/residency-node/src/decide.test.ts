@@ -6,7 +6,6 @@
 import {
   cycloneDxSbom,
   residencyPredicate as residencyPredicateOf,
-  slsaProvenanceV02,
   slsaProvenanceV1,
   signDsse,
   generateKey,
@@ -33,6 +32,8 @@ import {
   statementFor,
   US_REG,
   type Fixture,
+  addExternalProvenance,
+  EXTERNAL_DEPENDENCY,
 } from './__testUtils__/world';
 import type { ResidencySettings } from './api';
 
@@ -529,24 +530,12 @@ describe('decision: one test per reason code', () => {
 
   it('provenance_external_reference: SLSA v0.2 materials on a host outside allowedHosts', async () => {
     const f = signed();
-    const p = slsaProvenanceV02({
-      builderId: 'https://builder.eu.example.com/runner',
-      buildType: 'https://slsa.dev/container-based-build/v0.1',
-      materials: [
-        {
-          uri: 'git+https://github.com/evil/dep@v1',
-          digest: { sha1: 'b'.repeat(40) },
-        },
-      ],
-    });
-    addEnvelope(f, keys().eu, statementFor(f, p.predicateType, p.predicate));
+    addExternalProvenance(f);
     const { result } = await evaluate([f]);
     const r = img(result).reasons.find(
       x => x.code === 'provenance_external_reference',
     );
-    expect(r?.details?.references).toEqual([
-      'git+https://github.com/evil/dep@v1',
-    ]);
+    expect(r?.details?.references).toEqual([EXTERNAL_DEPENDENCY]);
   });
 
   it('provenance_external_reference: SLSA v1 externalParameters pointing outside', async () => {

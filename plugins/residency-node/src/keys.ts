@@ -84,7 +84,19 @@ function parseTrustedKeys(
   return { keys: out, bad };
 }
 
+/** Hash algorithms per key object (reading the key's details allocates each time). */
+const hashesOfKey = new WeakMap<KeyObject, (string | null)[]>();
+
 function hashesFor(key: KeyObject): (string | null)[] {
+  let hashes = hashesOfKey.get(key);
+  if (!hashes) {
+    hashes = hashesForType(key);
+    hashesOfKey.set(key, hashes);
+  }
+  return hashes;
+}
+
+function hashesForType(key: KeyObject): (string | null)[] {
   switch (key.asymmetricKeyType) {
     case 'ed25519':
       return [null];
@@ -211,6 +223,11 @@ export function decodeBase64(
   if (t.length === 0 || t.length > Math.ceil((maxBytes * 4) / 3) + 4)
     return undefined;
   if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(t)) return undefined;
-  if (t.replace(/=+$/, '').length % 4 === 1) return undefined;
-  return Buffer.from(t.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+  let padding = 0;
+  while (padding < 2 && t.charCodeAt(t.length - 1 - padding) === 0x3d /* = */)
+    padding++;
+  if ((t.length - padding) % 4 === 1) return undefined;
+  // Node's base64 decoder reads the URL-safe alphabet (-, _) as well, without a
+  // rewritten copy of the text (payloads are kilobytes).
+  return Buffer.from(t, 'base64');
 }

@@ -33,11 +33,12 @@ export class ReportRecorder {
     outcome: VerificationCheck['outcome'],
     f: Fields,
   ): void {
+    const at = performance.now();
     const durationMs =
       f.durationMs ??
-      Math.max(0, Math.round((performance.now() - this.started) * 1000) / 1000);
+      Math.max(0, Math.round((at - this.started) * 1000) / 1000);
     this.checks.push({ id, outcome, ...f, durationMs });
-    this.started = performance.now();
+    this.started = at;
   }
 
   pass(id: CheckId, f: Fields = {}): void {
@@ -214,10 +215,13 @@ function anchorOf(c: Check): VerificationCheck['trustAnchor'] {
 export function trustworthyTime(
   c: Check,
 ): { source: 'tlog' | 'rfc3161'; at: Date } | undefined {
-  const times = [...(c.signer?.times ?? [])].sort(
-    (a, b) => a.at.getTime() - b.at.getTime(),
-  );
-  return times[0];
+  const times = c.signer?.times;
+  if (!times || times.length === 0) return undefined;
+  let earliest = times[0];
+  for (const t of times) {
+    if (t.at.getTime() < earliest.at.getTime()) earliest = t;
+  }
+  return earliest;
 }
 
 function describeIdentities(policy: EvidenceRecord['policy']): string {
@@ -390,9 +394,10 @@ export function recordVerifierSteps(
   rec: ReportRecorder,
 ): void {
   const c = m.check;
+  const anchor = anchorOf(c);
   const base: Fields = {
     material: materialRef(c, m.index),
-    ...(anchorOf(c) ? { trustAnchor: anchorOf(c) } : {}),
+    ...(anchor ? { trustAnchor: anchor } : {}),
   };
   const order = stepOrder(c, m.keyless);
   const failedAt = c.verified ? undefined : c.failedAt ?? 'signature_verified';

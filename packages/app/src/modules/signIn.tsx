@@ -20,7 +20,7 @@ export const DEMO_USERS = [
     title: 'Guest',
     role: 'Every role',
     description:
-      'Member of developers, auditors and platform owners: sees every view.',
+      'Member of developers, auditors, platform owners and the DPO group: sees every view.',
     button: 'Enter',
   },
   {
@@ -46,6 +46,14 @@ export const DEMO_USERS = [
     description:
       'Every Residency action: Refresh, evidence downloads, tenants and mismatches.',
     button: 'Sign in as Pat (platform owner)',
+  },
+  {
+    id: 'user:default/dora-dpo',
+    title: 'Dora',
+    role: 'Data protection officer',
+    description:
+      'Approves or rejects exceptions, reads all evidence and tenants, and gets residency alerts of the demo tenants; no Refresh.',
+    button: 'Sign in as Dora (data protection officer)',
   },
 ] as const;
 
@@ -98,7 +106,7 @@ export function DemoSignInPage(props: SignInPageProps) {
       <Content>
         <Grid container spacing={3}>
           {DEMO_USERS.map(user => (
-            <Grid item xs={12} sm={6} md={3} key={user.id}>
+            <Grid item xs={12} sm={6} md={4} key={user.id}>
               <InfoCard
                 title={user.title}
                 subheader={user.role}

@@ -38,6 +38,18 @@ describe('verify-evidence with the auditor trust of --trusted-keys / --trusted-r
     return { code, out: io.out, err: io.err };
   }
 
+  /** `verify-evidence <bundle> <trust…> --require-compliant --json`: exit code and the parsed report. */
+  async function gate(bundle: string, ...trust: string[]) {
+    const r = await cli(
+      'verify-evidence',
+      bundle,
+      ...trust,
+      '--require-compliant',
+      '--json',
+    );
+    return { code: r.code, report: JSON.parse(r.out) };
+  }
+
   function write(name: string, text: string) {
     writeFileSync(join(dir, name), text);
   }
@@ -214,16 +226,9 @@ boundaries:
   });
 
   it('an honest bundle passes --require-compliant against --trusted-keys', async () => {
-    const r = await cli(
-      'verify-evidence',
-      'honest.json',
-      '--trusted-keys',
-      'trusted-keys.yaml',
-      '--require-compliant',
-      '--json',
-    );
+    const r = await gate('honest.json', '--trusted-keys', 'trusted-keys.yaml');
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.out)).toMatchObject({
+    expect(r.report).toMatchObject({
       ok: true,
       recordedDecision: 'compliant',
       verified: 'against_trusted_keys',
@@ -240,16 +245,13 @@ boundaries:
   });
 
   it('a US key relabelled as EU fails against --trusted-keys (key_changed)', async () => {
-    const r = await cli(
-      'verify-evidence',
+    const r = await gate(
       'forged-relabel.json',
       '--trusted-keys',
       'trusted-keys.yaml',
-      '--require-compliant',
-      '--json',
     );
     expect(r.code).toBe(1);
-    expect(JSON.parse(r.out).problems).toContainEqual(
+    expect(r.report.problems).toContainEqual(
       expect.objectContaining({
         path: '$.evidence.record.trust.keys[0].fingerprint',
         code: 'key_changed',
@@ -258,16 +260,13 @@ boundaries:
   });
 
   it('a boundary widened to the US fails against --trusted-keys (boundary_changed)', async () => {
-    const r = await cli(
-      'verify-evidence',
+    const r = await gate(
       'forged-boundary.json',
       '--trusted-keys',
       'trusted-keys.yaml',
-      '--require-compliant',
-      '--json',
     );
     expect(r.code).toBe(1);
-    expect(JSON.parse(r.out).problems).toContainEqual(
+    expect(r.report.problems).toContainEqual(
       expect.objectContaining({
         path: '$.evidence.record.policy.boundary.regions',
         code: 'boundary_changed',
@@ -299,31 +298,25 @@ boundaries:
       code: 0,
       out: expect.stringContaining('RESIDENT'),
     });
-    const forged = await cli(
-      'verify-evidence',
+    const forged = await gate(
       'forged-keyless.json',
       '--trusted-root',
       'root.json',
       '--trusted-keys',
       'trusted-identities.json',
-      '--require-compliant',
-      '--json',
     );
     expect(forged.code).not.toBe(0);
-    expect(JSON.parse(forged.out).problems).toContainEqual(
+    expect(forged.report.problems).toContainEqual(
       expect.objectContaining({ code: 'trusted_root_unavailable' }),
     );
     // Without the identity list, a root alone does not say where anything is.
-    const rootOnly = await cli(
-      'verify-evidence',
+    const rootOnly = await gate(
       'honest-keyless.json',
       '--trusted-root',
       'root.json',
-      '--require-compliant',
-      '--json',
     );
     expect(rootOnly.code).toBe(1);
-    expect(JSON.parse(rootOnly.out).problems).toContainEqual(
+    expect(rootOnly.report.problems).toContainEqual(
       expect.objectContaining({ code: 'boundary_changed' }),
     );
   });

@@ -39,6 +39,7 @@ import type { ResidencyStore } from '../database/ResidencyStore';
 import type { ExceptionStore } from './ExceptionStore';
 import type { EntityStateTracker } from './EntityStateTracker';
 import type { ExceptionSettings } from './settings';
+import type { ResidencySignals } from '../signals/ResidencySignals';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
@@ -66,6 +67,8 @@ export class ExceptionService {
       settings: ExceptionSettings;
       /** The portal's key (residency.vsa); without it nothing can be approved. */
       signer?: VsaSigner;
+      /** Tells browsers showing the entity to reload (every exception event). */
+      signals?: ResidencySignals;
       logger: LoggerService;
       now?: () => Date;
     },
@@ -148,6 +151,7 @@ export class ExceptionService {
       decision: status?.decision ?? 'unknown',
       reasonCodes: e.reasonCodes,
     });
+    await this.options.signals?.entityChanged(e.entityRef, 'exception');
   }
 
   #validate(input: ExceptionRequestInput, maxDays: number, now: Date) {

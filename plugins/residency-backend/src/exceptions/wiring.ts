@@ -1,13 +1,16 @@
-import type {
-  AuditorService,
-  DatabaseService,
-  LoggerService,
-  PermissionsService,
-  SchedulerService,
+import {
+  readSchedulerServiceTaskScheduleDefinitionFromConfig,
+  type AuditorService,
+  type DatabaseService,
+  type LoggerService,
+  type PermissionsService,
+  type SchedulerService,
+  type SchedulerServiceTaskScheduleDefinition,
 } from '@backstage/backend-plugin-api';
 import type { Config } from '@backstage/config';
 import type { CatalogService } from '@backstage/plugin-catalog-node';
 import type { NotificationService } from '@backstage/plugin-notifications-node';
+import type { SignalsService } from '@backstage/plugin-signals-node';
 import type { VsaSigner } from '@residency-dev/plugin-residency-node';
 import type { ResidencyStore } from '../database/ResidencyStore';
 import { EntityStateTracker } from './EntityStateTracker';
@@ -15,6 +18,7 @@ import { ExceptionService } from './ExceptionService';
 import { ExceptionStore } from './ExceptionStore';
 import { ResidencyAlerts } from './ResidencyAlerts';
 import { readExceptionSettings } from './settings';
+import { ResidencySignals } from '../signals/ResidencySignals';
 
 /** Stable id of the scheduled exception pass (expiry, expiring-soon notices). */
 export const EXCEPTION_TASK_ID = 'residency-exceptions';
@@ -29,9 +33,24 @@ export async function createExceptionWiring(options: {
   auditor: AuditorService;
   logger: LoggerService;
   notifications?: NotificationService;
+  signals?: SignalsService;
   signer?: VsaSigner;
 }) {
   const settings = readExceptionSettings(options.config);
+  const scheduleConfig = options.config.getOptionalConfig(
+    'residency.exceptions.schedule',
+  );
+  const schedule: SchedulerServiceTaskScheduleDefinition = scheduleConfig
+    ? readSchedulerServiceTaskScheduleDefinitionFromConfig(scheduleConfig)
+    : {
+        frequency: { minutes: 1 },
+        timeout: { minutes: 5 },
+        initialDelay: { seconds: 20 },
+      };
+  const signals = new ResidencySignals({
+    signals: options.signals,
+    logger: options.logger,
+  });
   const exceptions = new ExceptionStore(await options.database.getClient());
   const alerts = new ResidencyAlerts({
     notifications: options.notifications,
@@ -53,6 +72,7 @@ export async function createExceptionWiring(options: {
     permissions: options.permissions,
     settings,
     signer: options.signer,
+    signals,
     logger: options.logger,
   });
   const runOnce = () =>
@@ -81,15 +101,14 @@ export async function createExceptionWiring(options: {
     alerts,
     tracker,
     service,
+    signals,
     runOnce,
-    /** Every minute, on one replica at a time. */
+    /** `residency.exceptions.schedule` (every minute), on one replica at a time. */
     async schedule(scheduler: SchedulerService) {
       await scheduler.scheduleTask({
         id: EXCEPTION_TASK_ID,
+        ...schedule,
         scope: 'global',
-        frequency: { minutes: 1 },
-        timeout: { minutes: 5 },
-        initialDelay: { seconds: 20 },
         fn: async () => {
           await runOnce();
         },

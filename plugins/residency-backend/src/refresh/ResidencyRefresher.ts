@@ -584,18 +584,23 @@ export class ResidencyRefresher {
     startedAt: string,
   ): Promise<number> {
     const gone: string[] = [];
-    let after: string | undefined;
+    // Summaries (keyset pages without the stored results): only the ref and the
+    // time are needed, never each entity's full result.
+    let cursor: string | undefined;
     for (;;) {
-      const rows = await this.#store.scanStatuses({ after, limit: 500 });
-      for (const row of rows) {
+      const page = await this.#store.listStatuses({
+        limit: 500,
+        ...(cursor ? { cursor } : {}),
+      });
+      for (const row of page.items) {
         if (!present.has(row.entityRef) && row.checkedAt < startedAt) {
           gone.push(row.entityRef);
         }
       }
-      if (rows.length < 500) {
+      if (!page.nextCursor) {
         break;
       }
-      after = rows[rows.length - 1].entityRef;
+      cursor = page.nextCursor;
     }
     if (gone.length) {
       await this.#store.deleteStatuses({ entityRefs: gone });

@@ -297,7 +297,9 @@ describe.each(databases.eachSupportedId())(
       const engine = new TwoRegistryEngine();
       const entities = entitiesOn(HEALTHY, 3, 'svc');
       const retention = jest.spyOn(store, 'applyRetention');
-      const scan = jest.spyOn(store, 'scanStatuses');
+      // The scan for vanished entities reads summaries (never the stored results).
+      const scan = jest.spyOn(store, 'listStatuses');
+      const fullScan = jest.spyOn(store, 'scanStatuses');
       const slice = () =>
         refresher(engine, entities, { keepRecordsPerEntity: 5 }).runOnce(
           undefined,
@@ -308,6 +310,7 @@ describe.each(databases.eachSupportedId())(
       await slice();
       expect(retention).toHaveBeenCalledTimes(1);
       expect(scan).toHaveBeenCalledTimes(1);
+      expect(fullScan).not.toHaveBeenCalled();
       // The next cycle does it again.
       await refresher(engine, entities, { keepRecordsPerEntity: 5 }).runOnce(
         undefined,
@@ -316,6 +319,7 @@ describe.each(databases.eachSupportedId())(
       expect(retention).toHaveBeenCalledTimes(2);
       retention.mockRestore();
       scan.mockRestore();
+      fullScan.mockRestore();
     });
   },
 );

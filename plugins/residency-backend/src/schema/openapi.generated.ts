@@ -1768,6 +1768,17 @@ export const spec = {
             type: 'string',
             format: 'date-time',
           },
+          state: {
+            type: 'string',
+            enum: [
+              'resident',
+              'resident_by_exception',
+              'not_resident',
+              'unknown',
+            ],
+            description:
+              "The state shown to people: resident_by_exception when approved exceptions in force waive every failure of this current non_compliant decision; otherwise the decision's own state (invalid reads not_resident).",
+          },
         },
       },
       EntityStatusSummaryPage: {

@@ -14,6 +14,7 @@ import {
   signSimpleSigning,
   signStatement,
   simpleSigningPayload,
+  slsaProvenanceV02,
   type SigningKey,
   type BuiltImage,
 } from '@residency-dev/signing-kit';
@@ -162,6 +163,19 @@ export function addEnvelope(
     envelope: JSON.stringify(env),
     source: 'cosign-tag',
   });
+}
+
+/** Dependency outside every allowed host, used by the external-reference cases. */
+export const EXTERNAL_DEPENDENCY = 'git+https://github.com/evil/dep@v1';
+
+/** Adds an EU-signed SLSA v0.2 provenance whose materials name `EXTERNAL_DEPENDENCY`. */
+export function addExternalProvenance(f: Fixture) {
+  const p = slsaProvenanceV02({
+    builderId: 'https://builder.eu.example.com/runner',
+    buildType: 'https://slsa.dev/container-based-build/v0.1',
+    materials: [{ uri: EXTERNAL_DEPENDENCY, digest: { sha1: 'b'.repeat(40) } }],
+  });
+  addEnvelope(f, keys().eu, statementFor(f, p.predicateType, p.predicate));
 }
 
 export function addRawEnvelope(f: Fixture, envelope: unknown) {

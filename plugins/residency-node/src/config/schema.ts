@@ -39,6 +39,7 @@ export const RESIDENCY_CONFIG_SHAPE: ConfigShape = object({
     developers: array(value),
     auditors: array(value),
     platformOwners: array(value),
+    dataProtectionOfficers: array(value),
   }),
   limits: object({
     imagesPerEntity: value,
@@ -53,6 +54,7 @@ export const RESIDENCY_CONFIG_SHAPE: ConfigShape = object({
     maxDays: value,
     tenants: map(object({ maxDays: value })),
     keys: array(object({ publicKey: value, publicKeyFile: value })),
+    schedule: opaque,
   }),
   alerts: object({
     baseUrl: value,

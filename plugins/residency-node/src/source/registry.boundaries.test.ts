@@ -335,6 +335,44 @@ describe('an absent referrers API is remembered per registry', () => {
     }
   });
 
+  it('images asking at once while the first request is in flight wait for its 404: one request', async () => {
+    const s = await serve((_req, res) => {
+      setTimeout(() => {
+        res.writeHead(404);
+        res.end();
+      }, 50);
+    });
+    const c = client(s);
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        c.getReferrers('app', sha256(`image ${i}`)),
+      ),
+    );
+    expect(answers).toEqual(Array(8).fill(undefined));
+    expect(s.requests).toHaveLength(1);
+  });
+
+  it('a 5xx is not an absent API: the next image asks again, and gets the listing', async () => {
+    let calls = 0;
+    const s = await serve((_req, res) => {
+      calls++;
+      if (calls <= 2) {
+        // both attempts of the first image's request
+        res.writeHead(503);
+        res.end();
+        return;
+      }
+      sendIndex(res);
+    });
+    const c = client(s);
+    const err = await errorOf(c.getReferrers('app', MANIFEST_DIGEST));
+    expect(err.code).toBe('registry_unreachable');
+    expect(await c.getReferrers('app', sha256('next'))).toEqual([]);
+    expect(s.requests.filter(r => r.url.includes('/referrers/'))).toHaveLength(
+      3,
+    );
+  });
+
   it('a registry with the API is asked for every image', async () => {
     const s = await serve((_req, res) => sendIndex(res));
     const c = client(s);

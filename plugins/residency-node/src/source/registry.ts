@@ -123,6 +123,30 @@ class RegistryStore implements OciStore {
   }
 }
 
+/** Waits for `p` to settle, or for `signal` to abort (whichever comes first). */
+async function settledOrAborted(
+  p: Promise<void>,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  if (!signal) {
+    await p;
+    return;
+  }
+  let onAbort: (() => void) | undefined;
+  try {
+    await Promise.race([
+      p,
+      new Promise<void>(r => {
+        onAbort = () => r();
+        if (signal.aborted) r();
+        else signal.addEventListener('abort', onAbort, { once: true });
+      }),
+    ]);
+  } finally {
+    if (onAbort) signal.removeEventListener('abort', onAbort);
+  }
+}
+
 /** The target of a `Link: <...>; rel="next"` header, if any. */
 function nextLink(header: string | undefined): string | undefined {
   return /<([^>]+)>\s*;\s*rel="?next"?/.exec(header ?? '')?.[1];
@@ -137,6 +161,15 @@ export class RegistryClient {
    * Cleared by {@link RegistryClient.newCycle}, and after 10 minutes at the latest.
    */
   private referrersAbsentUntil = 0;
+  /** The registry answered a `/referrers/` request with a listing this cycle. */
+  private referrersPresent = false;
+  /**
+   * The one `/referrers/` request in flight while it is not known whether the
+   * registry has the API: images asking meanwhile wait for its answer instead of
+   * each asking too (settled whatever the answer; only a clean 400/404/405 marks
+   * the API absent, a 5xx, timeout or reset leaves it unknown).
+   */
+  private referrersProbe?: Promise<void>;
   private readonly http: RegistryHttp;
   private readonly healthSlot: HealthSlot;
   private readonly ownsPools: boolean;
@@ -241,7 +274,9 @@ export class RegistryClient {
   /**
    * OCI 1.1 referrers of a digest. Undefined when the registry has no referrers API
    * (404/400/405: the caller falls back to the `sha256-<hex>` tag schema); that answer
-   * is remembered until {@link RegistryClient.newCycle}. A listing longer than the
+   * is remembered until {@link RegistryClient.newCycle}. While the first request of a
+   * cycle is in flight, concurrent callers wait for its answer (one request per
+   * registry and cycle when the API is absent). A listing longer than the
    * page cap, or one whose later page fails, is an error, never a partial list.
    */
   async getReferrers(
@@ -251,7 +286,30 @@ export class RegistryClient {
   ): Promise<Descriptor[] | undefined> {
     checkTarget(repository);
     parseDigest(digest);
+    while (!this.referrersPresent && this.referrersProbe) {
+      await settledOrAborted(this.referrersProbe, signal);
+      signal?.throwIfAborted();
+    }
     if (Date.now() < this.referrersAbsentUntil) return undefined;
+    let settle: (() => void) | undefined;
+    if (!this.referrersPresent) {
+      this.referrersProbe = new Promise<void>(r => (settle = r));
+    }
+    try {
+      return await this.listReferrers(repository, digest, signal);
+    } finally {
+      if (settle) {
+        this.referrersProbe = undefined;
+        settle();
+      }
+    }
+  }
+
+  private async listReferrers(
+    repository: string,
+    digest: string,
+    signal?: AbortSignal,
+  ): Promise<Descriptor[] | undefined> {
     const out: Descriptor[] = [];
     let path: string | undefined = `/v2/${repository}/referrers/${digest}`;
     for (let page = 0; path !== undefined; page++) {
@@ -270,6 +328,7 @@ export class RegistryClient {
         this.referrersAbsentUntil = Date.now() + REFERRERS_ABSENT_MS;
         return undefined;
       }
+      this.referrersPresent = true;
       out.push(...this.referrersPage(res.body, digest, out.length));
       // A link outside the registry is refused by request() (registry fault, unknown).
       path = nextLink(res.headers.link);
@@ -322,6 +381,7 @@ export class RegistryClient {
    */
   newCycle(options: { health?: RegistryHealth } = {}): void {
     this.referrersAbsentUntil = 0;
+    this.referrersPresent = false;
     if ('health' in options) this.healthSlot.current = options.health;
   }
 

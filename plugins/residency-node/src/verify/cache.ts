@@ -73,8 +73,9 @@ function materialKey(
       h.update(v);
     }
   };
+  // The manifest bytes are not fed: the caller checked that they hash to `digest`
+  // before asking (decideImage), so the digest stands for them.
   put(material.digest);
-  put(material.manifest);
   put(String(material.simpleSignatures.length));
   for (const s of material.simpleSignatures) {
     put(s.payload);
@@ -97,7 +98,8 @@ function materialKey(
 
 /**
  * The checks of `material`, computed by `verify` or taken from the cache of this
- * trust snapshot and these trusted roots.
+ * trust snapshot and these trusted roots. The material's manifest must already be
+ * known to hash to its digest.
  */
 export function cachedChecks(
   material: ImageMaterial,

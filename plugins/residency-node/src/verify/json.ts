@@ -23,6 +23,9 @@ export interface StrictJsonOptions {
   maxDepth?: number;
 }
 
+/** Fatal on malformed UTF-8; one instance for all calls (a call without `stream` starts afresh). */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
 /** Parses bytes or text as strict JSON (UTF-8, no BOM, no duplicate keys). */
 export function parseStrictJson(
   input: Uint8Array | string,
@@ -39,9 +42,7 @@ export function parseStrictJson(
       );
     }
     try {
-      text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(
-        input,
-      );
+      text = UTF8.decode(input);
     } catch {
       throw new StrictJsonError('syntax', 'JSON is not valid UTF-8');
     }

@@ -129,4 +129,32 @@ describe('StatusCountCache', () => {
     cache.clear();
     expect(cache.get('a')).toBeUndefined();
   });
+
+  it('first pages asking at once share one count; a count older than a clear() is not kept', async () => {
+    const cache = new StatusCountCache({ ttlMs: 1000, now: () => 0 });
+    let reads = 0;
+    let answer!: (n: number) => void;
+    const count = () => {
+      reads++;
+      return new Promise<number>(r => (answer = r));
+    };
+    const asked = [cache.shared('a', count), cache.shared('a', count)];
+    expect(reads).toBe(1);
+    answer(5);
+    expect(await Promise.all(asked)).toEqual([5, 5]);
+    expect(await cache.shared('a', count)).toBe(5);
+    expect(reads).toBe(1);
+
+    cache.clear();
+    const before = cache.shared('a', count);
+    cache.clear(); // a status write while the count is read
+    answer(6);
+    expect(await before).toBe(6);
+    expect(cache.get('a')).toBeUndefined();
+    expect(reads).toBe(2);
+
+    const failing = cache.shared('b', () => Promise.reject(new Error('db')));
+    await expect(failing).rejects.toThrow('db');
+    expect(await cache.shared('b', async () => 7)).toBe(7);
+  });
 });

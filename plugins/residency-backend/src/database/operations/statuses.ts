@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import {
   DECISIONS,
+  stateOfDecision,
   type Decision,
   type EntityResult,
   type EntityStatus,
@@ -135,8 +136,45 @@ export class StatusCountCache {
     this.#entries.set(key, { count, at: this.#now() });
   }
 
+  /** Counts being read now, per filter, and the clear() generation they started in. */
+  readonly #pending = new Map<string, Promise<number>>();
+  #generation = 0;
+
+  /**
+   * The cached count of `key`, or the one being read now, or a new read by
+   * `count`: first pages asking at once (as every client does when the entry
+   * expires) share one count query. A count started before a clear() is
+   * answered to its callers but not kept.
+   */
+  shared(key: string, count: () => Promise<number>): Promise<number> {
+    const hit = this.get(key);
+    if (hit !== undefined) {
+      return Promise.resolve(hit);
+    }
+    const running = this.#pending.get(key);
+    if (running) {
+      return running;
+    }
+    const generation = this.#generation;
+    const read = count().then(
+      n => {
+        if (this.#pending.get(key) === read) this.#pending.delete(key);
+        if (generation === this.#generation) this.set(key, n);
+        return n;
+      },
+      error => {
+        if (this.#pending.get(key) === read) this.#pending.delete(key);
+        throw error;
+      },
+    );
+    this.#pending.set(key, read);
+    return read;
+  }
+
   clear(): void {
     this.#entries.clear();
+    this.#pending.clear();
+    this.#generation++;
   }
 }
 
@@ -179,7 +217,7 @@ export async function listStatuses(
     .select(...SUMMARY_COLUMNS)
     .orderBy('entity_ref', 'asc')
     .limit(options.limit + 1);
-  let carried = options.cursor ? undefined : counts?.get(filter);
+  let carried: number | undefined;
   if (options.cursor) {
     const cursor = decodeCursor(options.cursor, isListCursor);
     query.where('entity_ref', '>', cursor.after);
@@ -187,20 +225,34 @@ export async function listStatuses(
       carried = cursor.total;
     }
   }
+  const countNow = () =>
+    filtered()
+      .count({ count: '*' })
+      .first()
+      .then(row => Number((row as any)?.count ?? 0));
+  let total: Promise<number>;
+  if (carried !== undefined) {
+    total = Promise.resolve(carried);
+  } else if (counts && !options.cursor) {
+    total = counts.shared(filter, countNow);
+  } else {
+    total = countNow().then(count => {
+      counts?.set(filter, count);
+      return count;
+    });
+  }
   const [rows, totalCount] = await Promise.all([
     query as unknown as Promise<StatusRow[]>,
-    carried !== undefined
-      ? Promise.resolve(carried)
-      : filtered()
-          .count({ count: '*' })
-          .first()
-          .then(row => {
-            const count = Number((row as any)?.count ?? 0);
-            counts?.set(filter, count);
-            return count;
-          }),
+    total,
   ]);
-  const items = rows.slice(0, options.limit).map(toSummary);
+  const page = rows.slice(0, options.limit);
+  const byException = await byExceptionRefs(ctx, page, new Date());
+  const items = page.map(row => ({
+    ...toSummary(row),
+    state: byException.has(row.entity_ref)
+      ? ('resident_by_exception' as const)
+      : stateOfDecision(row.decision as Decision),
+  }));
   const more = rows.length > options.limit;
   return {
     items,
@@ -215,6 +267,45 @@ export async function listStatuses(
       : {}),
     totalCount,
   };
+}
+
+/**
+ * The rows of a page that are resident by exception: a current `non_compliant`
+ * decision whose last recorded state (the exception tracker's, re-decided after
+ * every check, approval, revocation and expiry) is `resident_by_exception`, and
+ * that still has an approved exception inside its window at `at` (one past its
+ * window counts as lapsed before the scheduled pass marks it expired).
+ */
+async function byExceptionRefs(
+  ctx: DbContext,
+  rows: StatusRow[],
+  at: Date,
+): Promise<Set<string>> {
+  const refs = rows
+    .filter(r => r.decision === 'non_compliant' && !r.stale)
+    .map(r => r.entity_ref);
+  if (refs.length === 0) return new Set();
+  const [states, inForce] = await Promise.all([
+    ctx
+      .db(TABLES.entityState)
+      .whereIn('entity_ref', refs)
+      .where('state', 'resident_by_exception')
+      .select('entity_ref'),
+    ctx
+      .db(TABLES.exceptions)
+      .whereIn('entity_ref', refs)
+      .where('status', 'approved')
+      .where('expires_at', '>', at.toISOString())
+      .distinct('entity_ref'),
+  ]);
+  const current = new Set(
+    (inForce as { entity_ref: string }[]).map(r => r.entity_ref),
+  );
+  return new Set(
+    (states as { entity_ref: string }[])
+      .map(r => r.entity_ref)
+      .filter(ref => current.has(ref)),
+  );
 }
 
 /** Entities per tenant ('' for none) and decision. */

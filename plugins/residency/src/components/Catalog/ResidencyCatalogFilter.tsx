@@ -15,13 +15,22 @@ import type {
   Decision,
   EntityStatusSummary,
 } from '@residency-dev/plugin-residency-common';
-import { decisionOf, useResidencyIndex } from './useResidencyIndex';
+import { isByException } from '../common/status';
+import { summaryOf, useResidencyIndex } from './useResidencyIndex';
 
-/** The filter's choices: a stored decision, or "not set up" (no annotations). */
-export type ResidencyFilterValue = Decision | 'not_set_up';
+/**
+ * The filter's choices: a stored decision ("not resident" without the ones
+ * waived by exceptions), "resident by exception", or "not set up" (no
+ * annotations).
+ */
+export type ResidencyFilterValue =
+  | Decision
+  | 'resident_by_exception'
+  | 'not_set_up';
 
 const OPTIONS: { value: ResidencyFilterValue; label: string }[] = [
   { value: 'compliant', label: 'Resident' },
+  { value: 'resident_by_exception', label: 'Resident by exception' },
   { value: 'non_compliant', label: 'Not resident' },
   { value: 'invalid', label: 'Not resident (configuration)' },
   { value: 'unknown', label: 'Unknown' },
@@ -29,7 +38,8 @@ const OPTIONS: { value: ResidencyFilterValue; label: string }[] = [
 ];
 
 /**
- * Keeps catalog entities whose stored residency decision is the chosen one.
+ * Keeps catalog entities whose stored residency decision (or "resident by
+ * exception") is the chosen one.
  * Runs in the browser (the status is not part of the entity), so it is meant
  * for the catalog table without server-side pagination.
  *
@@ -42,11 +52,14 @@ export class EntityResidencyFilter implements EntityFilter {
   ) {}
 
   filterEntity(entity: Entity): boolean {
-    const decision = decisionOf(this.index, stringifyEntityRef(entity));
+    const summary = summaryOf(this.index, stringifyEntityRef(entity));
     if (this.value === 'not_set_up') {
-      return decision === undefined;
+      return summary === undefined;
     }
-    return decision === this.value;
+    if (!summary) return false;
+    if (this.value === 'resident_by_exception') return isByException(summary);
+    if (this.value === 'non_compliant' && isByException(summary)) return false;
+    return summary.decision === this.value;
   }
 
   toQueryValue(): string {

@@ -57,4 +57,71 @@ describe('catalog column and filter', () => {
       'compliant',
     );
   });
+
+  it('shows "Resident by exception" in its own style, never as Resident or Not resident', async () => {
+    const listEntities = jest.fn().mockResolvedValue({
+      items: [{ ...summary('non_compliant'), state: 'resident_by_exception' }],
+    });
+    await renderInTestApp(
+      <TestApiProvider apis={[[residencyApiRef, fakeApi({ listEntities })]]}>
+        <EntityResidencyStatusCell entity={annotatedEntity} />
+      </TestApiProvider>,
+    );
+    const cell = await screen.findByTestId('residency-status');
+    expect(cell).toHaveTextContent(/^Resident by exception$/);
+    expect(cell).toHaveAttribute('data-state', 'resident_by_exception');
+    expect(screen.queryByText('Not resident')).toBeNull();
+    expect(screen.queryByText('Resident')).toBeNull();
+  });
+
+  it('ignores a "by exception" state on a decision that cannot have one', async () => {
+    const listEntities = jest.fn().mockResolvedValue({
+      items: [
+        {
+          ...summary('non_compliant'),
+          stale: true,
+          state: 'resident_by_exception',
+        },
+      ],
+    });
+    await renderInTestApp(
+      <TestApiProvider apis={[[residencyApiRef, fakeApi({ listEntities })]]}>
+        <EntityResidencyStatusCell entity={annotatedEntity} />
+      </TestApiProvider>,
+    );
+    expect(await screen.findByText('Not resident')).toBeInTheDocument();
+    expect(screen.queryByText('Resident by exception')).toBeNull();
+  });
+
+  it('filters "Resident by exception" apart from "Not resident"', () => {
+    const index = new Map([
+      [
+        'component:default/payments',
+        { ...summary('non_compliant'), state: 'resident_by_exception' },
+      ],
+    ]);
+    expect(
+      new EntityResidencyFilter('resident_by_exception', index).filterEntity(
+        annotatedEntity,
+      ),
+    ).toBe(true);
+    expect(
+      new EntityResidencyFilter('non_compliant', index).filterEntity(
+        annotatedEntity,
+      ),
+    ).toBe(false);
+    const plain = new Map([
+      ['component:default/payments', summary('non_compliant')],
+    ]);
+    expect(
+      new EntityResidencyFilter('resident_by_exception', plain).filterEntity(
+        annotatedEntity,
+      ),
+    ).toBe(false);
+    expect(
+      new EntityResidencyFilter('non_compliant', plain).filterEntity(
+        annotatedEntity,
+      ),
+    ).toBe(true);
+  });
 });

@@ -2,8 +2,8 @@ import type { TableColumn } from '@backstage/core-components';
 import { stringifyEntityRef, type Entity } from '@backstage/catalog-model';
 import Typography from '@material-ui/core/Typography';
 import { isResidencyAvailable } from '../../helpers';
-import { ResidencyStatus } from '../common/status';
-import { decisionOf, useResidencyIndex } from './useResidencyIndex';
+import { ResidencyStatus, isByException } from '../common/status';
+import { summaryOf, useResidencyIndex } from './useResidencyIndex';
 
 /** The residency status of one catalog row, in colour and words. */
 export function EntityResidencyStatusCell(props: { entity: Entity }) {
@@ -25,20 +25,27 @@ export function EntityResidencyStatusCell(props: { entity: Entity }) {
       </Typography>
     );
   }
-  const decision = decisionOf(value, stringifyEntityRef(props.entity));
-  if (!decision) {
+  const summary = summaryOf(value, stringifyEntityRef(props.entity));
+  if (!summary) {
     return (
       <Typography variant="body2" color="textSecondary">
         Not checked yet
       </Typography>
     );
   }
-  return <ResidencyStatus decision={decision} />;
+  return (
+    <ResidencyStatus
+      decision={summary.decision}
+      byException={isByException(summary)}
+    />
+  );
 }
 
 /**
  * A "Residency" column for the catalog table (`CatalogTable` columns): each
- * row's stored status, read with one paged request for the whole table.
+ * row's stored status, read with one paged request for the whole table, with
+ * "Resident by exception" in its own colour and words where approved exceptions
+ * waive a not-resident decision.
  *
  * @public
  */

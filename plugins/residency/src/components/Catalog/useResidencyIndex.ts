@@ -49,10 +49,18 @@ export function useResidencyIndex() {
   }, [api]);
 }
 
+/** The stored summary of an entity ref in an index, or undefined when not checked. */
+export function summaryOf(
+  index: Map<string, EntityStatusSummary> | undefined,
+  entityRef: string,
+): EntityStatusSummary | undefined {
+  return index?.get(entityRef.toLocaleLowerCase('en-US'));
+}
+
 /** The stored decision of an entity ref in an index, or undefined when not checked. */
 export function decisionOf(
   index: Map<string, EntityStatusSummary> | undefined,
   entityRef: string,
 ): Decision | undefined {
-  return index?.get(entityRef.toLocaleLowerCase('en-US'))?.decision;
+  return summaryOf(index, entityRef)?.decision;
 }

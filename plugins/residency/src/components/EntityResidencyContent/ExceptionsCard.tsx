@@ -23,6 +23,7 @@ import {
 } from '@residency-dev/plugin-residency-common';
 import { residencyApiRef } from '../../api';
 import { CARD_TITLE_PROPS } from '../common';
+import { useResidencySignal } from '../common/useResidencySignal';
 
 const useStyles = makeStyles(theme => ({
   // Its own colour: never the green of "Resident", never the red of "Not resident".
@@ -188,12 +189,14 @@ export function ExceptionsCard(props: {
 }) {
   const classes = useStyles();
   const api = useApi(residencyApiRef);
+  // requested, approved, rejected, revoked or expired by someone else
+  const signals = useResidencySignal(props.entityRef);
   const [actionError, setActionError] = useState<Error>();
   const state = useAsyncRetry(async () => {
     if (!api.listExceptions) return undefined;
     const list = await api.listExceptions({ entityRef: props.entityRef });
     return { ...list, me: list.viewer };
-  }, [api, props.entityRef]);
+  }, [api, props.entityRef, signals]);
 
   const act = async (
     e: ResidencyException,

@@ -286,6 +286,42 @@ describe('ResidencyPage', () => {
     );
   });
 
+  it('services tab shows "Resident by exception" as its own state', async () => {
+    const listEntities = jest.fn().mockResolvedValue({
+      items: [
+        row('waived', {
+          decision: 'non_compliant',
+          reasonCodes: ['signature_missing'],
+          state: 'resident_by_exception',
+        }),
+        row('failing', {
+          decision: 'non_compliant',
+          reasonCodes: ['signature_missing'],
+          state: 'not_resident',
+        }),
+      ],
+      totalCount: 2,
+    });
+    await render(pageApi({ listEntities }));
+    await userEvent.click(screen.getByRole('tab', { name: 'Services' }));
+    const waived = (
+      await screen.findByRole('link', { name: 'component:default/waived' })
+    ).closest('tr')!;
+    expect(within(waived).getByTestId('residency-status')).toHaveAttribute(
+      'data-state',
+      'resident_by_exception',
+    );
+    expect(within(waived).getByTestId('residency-status')).toHaveTextContent(
+      /^Resident by exception$/,
+    );
+    const failing = screen
+      .getByRole('link', { name: 'component:default/failing' })
+      .closest('tr')!;
+    expect(within(failing).getByTestId('residency-status')).toHaveTextContent(
+      /^Not resident$/,
+    );
+  });
+
   it('services tab pages forward and back with the server cursor', async () => {
     const listEntities = jest.fn().mockImplementation(async options => {
       if (options?.cursor === 'page-2') {

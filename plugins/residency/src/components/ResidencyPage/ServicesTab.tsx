@@ -28,7 +28,12 @@ import type {
   Page,
 } from '@residency-dev/plugin-residency-common';
 import { residencyApiRef } from '../../api';
-import { ResidencyStatus, displayValue, formatTime } from '../common';
+import {
+  ResidencyStatus,
+  displayValue,
+  formatTime,
+  isByException,
+} from '../common';
 import { EntityLink } from './EntityLink';
 import { problemFor } from '../common/advice';
 
@@ -103,7 +108,10 @@ const DECISION_ORDER: Record<Decision, number> = {
 function sortValue(row: EntityStatusSummary, key: SortKey): string | number {
   switch (key) {
     case 'status':
-      return row.stale ? 2.5 : DECISION_ORDER[row.decision] ?? 9;
+      if (row.stale) return 2.5;
+      // waived, but not resident on its own: between unknown and resident
+      if (isByException(row)) return 2.75;
+      return DECISION_ORDER[row.decision] ?? 9;
     case 'tenant':
       return row.tenant ?? '';
     case 'region':
@@ -339,6 +347,7 @@ export function ServicesTab(props: { tenants: string[] }) {
                     <ResidencyStatus
                       decision={row.decision}
                       stale={row.stale}
+                      byException={isByException(row)}
                     />
                   </TableCell>
                   <TableCell className={classes.nowrap}>

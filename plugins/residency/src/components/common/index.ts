@@ -12,3 +12,4 @@ export * from './useTenantNames';
 export * from './RefreshNotice';
 export * from './VerificationChecklist';
 export * from './useExceptionVerdict';
+export * from './useResidencySignal';

@@ -6,7 +6,10 @@ import {
 } from '@backstage/core-components';
 import Typography from '@material-ui/core/Typography';
 import { makeStyles } from '@material-ui/core/styles';
-import type { Decision } from '@residency-dev/plugin-residency-common';
+import type {
+  Decision,
+  EntityStatusSummary,
+} from '@residency-dev/plugin-residency-common';
 
 /** How a decision is shown to people. */
 export interface StatusView {
@@ -78,6 +81,20 @@ const ICONS = {
   warning: StatusWarning,
   pending: StatusPending,
 } as const;
+
+/**
+ * Whether a list row reads "resident by exception": the backend's state with
+ * exceptions, only ever for a current not-resident decision.
+ */
+export function isByException(
+  summary: Pick<EntityStatusSummary, 'state' | 'decision' | 'stale'>,
+): boolean {
+  return (
+    summary.state === 'resident_by_exception' &&
+    summary.decision === 'non_compliant' &&
+    !summary.stale
+  );
+}
 
 /** Words for a not-resident decision that approved exceptions waive. */
 export const BY_EXCEPTION_LABEL = 'Resident by exception';

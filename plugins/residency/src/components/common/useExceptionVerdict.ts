@@ -5,6 +5,7 @@ import type {
   ExceptionVerdict,
 } from '@residency-dev/plugin-residency-common';
 import { residencyApiRef } from '../../api';
+import { useResidencySignal } from './useResidencySignal';
 
 /**
  * The verdict with approved exceptions applied, as the backend computes it
@@ -18,6 +19,8 @@ export function useExceptionVerdict(
   status: EntityStatus | undefined,
 ): { verdict?: ExceptionVerdict; retry: () => void } {
   const api = useApi(residencyApiRef);
+  // an exception decided or expired elsewhere: read the verdict again
+  const signals = useResidencySignal(entityRef);
   const applicable =
     !!api.listExceptions &&
     !!status &&
@@ -26,7 +29,7 @@ export function useExceptionVerdict(
   const loaded = useAsyncRetry(async () => {
     if (!applicable) return undefined;
     return (await api.listExceptions!({ entityRef })).verdict;
-  }, [api, entityRef, applicable, status?.checkedAt]);
+  }, [api, entityRef, applicable, status?.checkedAt, signals]);
   return {
     verdict: applicable && !loaded.error ? loaded.value : undefined,
     retry: loaded.retry,

@@ -204,6 +204,31 @@ describe('exceptions from independent producers', () => {
       },
     );
 
+    it('an exception event is never a compliant decision (--require-compliant, exit 1)', async () => {
+      writeFileSync(
+        join(dir, 'applied.json'),
+        JSON.stringify(appliedBundle('valid.dsse.json')),
+      );
+      const io = memoryIo({ cwd: dir, now: NOW });
+      const code = await run(
+        [
+          'verify-evidence',
+          'applied.json',
+          '--config',
+          'portal.yaml',
+          '--require-compliant',
+        ],
+        { io },
+      );
+      expect(code).toBe(1);
+      expect(io.out).toContain(
+        'RESULT: the bundle verifies, but it records an exception event, not a compliant decision (--require-compliant).',
+      );
+      expect(io.out).toContain(
+        'exception event  exception.applied by system at 2026-12-02T00:00:00Z',
+      );
+    });
+
     it("an auditor's trusted-keys file brings the exception key too", async () => {
       writeFileSync(
         join(dir, 'trusted-keys.yaml'),

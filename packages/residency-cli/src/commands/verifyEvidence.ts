@@ -624,6 +624,8 @@ export async function verifyEvidenceCommand(
     out.push(
       exitCode === EXIT.OK
         ? 'RESULT: the bundle verifies.'
+        : event
+        ? 'RESULT: the bundle verifies, but it records an exception event, not a compliant decision (--require-compliant).'
         : `RESULT: the bundle verifies, but its recorded decision is ${recordedDecision} (--require-compliant).`,
     );
   } else {

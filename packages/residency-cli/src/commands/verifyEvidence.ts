@@ -620,11 +620,11 @@ export async function verifyEvidenceCommand(
         'Could not decide: --require-compliant needs --config (or --trusted-keys / --trusted-root) (exit 2).',
       );
     }
+  } else if (verification.ok && exitCode === EXIT.OK) {
+    out.push('RESULT: the bundle verifies.');
   } else if (verification.ok) {
     out.push(
-      exitCode === EXIT.OK
-        ? 'RESULT: the bundle verifies.'
-        : event
+      event
         ? 'RESULT: the bundle verifies, but it records an exception event, not a compliant decision (--require-compliant).'
         : `RESULT: the bundle verifies, but its recorded decision is ${recordedDecision} (--require-compliant).`,
     );

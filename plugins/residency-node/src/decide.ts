@@ -739,6 +739,7 @@ function recordMaterial(
       keys: ctx.trust.keys,
       trustedRoots: texts(ctx).trustedRootNames,
       durationMs: judged.durationMs,
+      material,
     },
     rec,
   );

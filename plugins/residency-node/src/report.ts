@@ -93,22 +93,23 @@ export class ReportRecorder {
 
 const EARLIER_FAILED = 'an earlier check of this material failed';
 
+const MATERIAL_LISTS = {
+  simplesigning: 'simpleSignatures',
+  dsse: 'envelopes',
+  'sigstore-bundle': 'bundles',
+} as const;
+
 /** Where the material of a check sits in the record. */
 export function materialRef(
   c: Check,
   index: number,
 ): NonNullable<VerificationCheck['material']> {
-  const lists = {
-    simplesigning: 'simpleSignatures',
-    dsse: 'envelopes',
-    'sigstore-bundle': 'bundles',
-  } as const;
   return {
     role: c.role,
     format: c.format,
     source: c.source,
     index,
-    path: `${lists[c.format]}[${c.index}]`,
+    path: `${MATERIAL_LISTS[c.format]}[${c.index}]`,
   };
 }
 
@@ -212,6 +213,8 @@ export interface MaterialCheckInput {
   trustedRoots: string[];
   /** Time the verifier took for this material. */
   durationMs: number;
+  /** Its `materialRef`, when the caller already built it (shared by its checks). */
+  material?: NonNullable<VerificationCheck['material']>;
 }
 
 function anchorOf(c: Check): VerificationCheck['trustAnchor'] {
@@ -426,9 +429,10 @@ export function recordVerifierSteps(
   const anchor = anchorOf(c);
   // Shared by every check of this material (the recorder copies the fields, not
   // the material reference and trust anchor objects).
+  const material = m.material ?? materialRef(c, m.index);
   const f: Fields = anchor
-    ? { material: materialRef(c, m.index), trustAnchor: anchor, durationMs: 0 }
-    : { material: materialRef(c, m.index), durationMs: 0 };
+    ? { material, trustAnchor: anchor, durationMs: 0 }
+    : { material, durationMs: 0 };
   const order = stepOrder(c, m.keyless);
   const failedAt = c.verified ? undefined : c.failedAt ?? 'signature_verified';
   const failedIndex = failedAt ? order.indexOf(failedAt) : -1;

@@ -92,6 +92,7 @@ export class ReportRecorder {
 }
 
 const EARLIER_FAILED = 'an earlier check of this material failed';
+const NOT_A_CERTIFICATE = 'signed with a pinned key, not a certificate';
 
 const MATERIAL_LISTS = {
   simplesigning: 'simpleSignatures',
@@ -463,8 +464,6 @@ export function recordVerifierSteps(
       f,
     );
 }
-
-const NOT_A_CERTIFICATE = 'signed with a pinned key, not a certificate';
 
 function failedFields(step: FailedStep, m: MaterialCheckInput): Fields {
   const e = m.check.error;

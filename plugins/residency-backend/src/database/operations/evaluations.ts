@@ -214,6 +214,10 @@ async function completeIn(trx: Knex, claim: ClaimKey | undefined) {
   }
 }
 
+/** What a confirmation reads back: the columns it does not write, and the database's time. */
+const CONFIRMED_COLUMNS = ['evidence_id', 'last_verified_at'] as const;
+type ConfirmedColumn = (typeof CONFIRMED_COLUMNS)[number];
+
 /**
  * The warm path: the decision and its inputs are those of the status's evidence,
  * so the evaluation only confirms it. One conditional update (with the claim marked
@@ -277,7 +281,3 @@ async function confirmUnchanged(
     .from('confirmed')) as Pick<StatusRow, ConfirmedColumn>[];
   return rows.length ? written(rows[0]) : undefined;
 }
-
-/** What a confirmation reads back: the columns it does not write, and the database's time. */
-const CONFIRMED_COLUMNS = ['evidence_id', 'last_verified_at'] as const;
-type ConfirmedColumn = (typeof CONFIRMED_COLUMNS)[number];

@@ -89,6 +89,27 @@ function keyRef(c: Check) {
     : {};
 }
 
+/** Report texts that depend only on the decision context: built once per context. */
+interface ContextTexts {
+  regionExpected: string;
+  trustedRootNames: string[];
+}
+const contextTexts = new WeakMap<DecisionContext, ContextTexts>();
+
+function texts(ctx: DecisionContext): ContextTexts {
+  let t = contextTexts.get(ctx);
+  if (!t) {
+    t = {
+      regionExpected: `a region of boundary ${ctx.policy.boundary?.name} (${(
+        ctx.policy.boundary?.regions ?? []
+      ).join(', ')})`,
+      trustedRootNames: ctx.trustedRoots.map(r => r.name),
+    };
+    contextTexts.set(ctx, t);
+  }
+  return t;
+}
+
 function inBoundary(region: string, ctx: DecisionContext) {
   return (ctx.policy.boundary?.regions ?? []).includes(region);
 }
@@ -286,9 +307,7 @@ function boundaryOfRegistry(
   rec: ReportRecorder,
 ): undefined {
   const reg = located.registry!;
-  const expected = `a region of boundary ${ctx.policy.boundary?.name} (${(
-    ctx.policy.boundary?.regions ?? []
-  ).join(', ')})`;
+  const expected = texts(ctx).regionExpected;
   if (inBoundary(reg.region, ctx)) {
     rec.pass('registry_region', { expected, found: reg.region });
   } else {
@@ -718,8 +737,9 @@ function recordMaterial(
       at: ctx.at,
       policy: ctx.policy,
       keys: ctx.trust.keys,
-      trustedRoots: ctx.trustedRoots.map(r => r.name),
+      trustedRoots: texts(ctx).trustedRootNames,
       durationMs: judged.durationMs,
+      material,
     },
     rec,
   );
@@ -732,9 +752,7 @@ function recordMaterial(
     if (c.role === 'attestation') skipped(rec, [...predicateIds], material);
     return;
   }
-  const expected = `a region of boundary ${ctx.policy.boundary?.name} (${(
-    ctx.policy.boundary?.regions ?? []
-  ).join(', ')})`;
+  const expected = texts(ctx).regionExpected;
   if (judged.regionReason)
     rec.fail('key_region', judged.regionReason, {
       material,
@@ -1235,9 +1253,7 @@ export function decideEntity(opts: {
     found: `${opts.images.length} image(s)`,
   });
   const decisions: Decision[] = [];
-  const regionExpected = `a region of boundary ${ctx.policy.boundary?.name} (${(
-    ctx.policy.boundary?.regions ?? []
-  ).join(', ')})`;
+  const regionExpected = texts(ctx).regionExpected;
   if (opts.declaredRegion === undefined) {
     rec.notApplicable('declared_region', 'no residency.dev/region annotation');
   } else if (!inBoundary(opts.declaredRegion, ctx)) {

@@ -28,36 +28,56 @@ export class ReportRecorder {
     this.started = performance.now();
   }
 
+  /**
+   * One check in one object: the same keys in the same order as
+   * `{ id, outcome, why, ...shared, ...own, durationMs }` (`why` only when given),
+   * without intermediate copies. `shared` is typically the material and trust anchor
+   * of a signature, the same objects for all its checks.
+   */
   private add(
     id: CheckId,
     outcome: VerificationCheck['outcome'],
-    f: Fields,
+    why: string | undefined,
+    shared: Fields,
+    own?: Fields,
   ): void {
     const at = performance.now();
+    const given = own?.durationMs ?? shared.durationMs;
     const durationMs =
-      f.durationMs ??
-      Math.max(0, Math.round((at - this.started) * 1000) / 1000);
-    this.checks.push({ id, outcome, ...f, durationMs });
+      given ?? Math.max(0, Math.round((at - this.started) * 1000) / 1000);
+    let check: VerificationCheck;
+    if (why === undefined)
+      check = own
+        ? { id, outcome, ...shared, ...own, durationMs }
+        : { id, outcome, ...shared, durationMs };
+    else
+      check = own
+        ? { id, outcome, why, ...shared, ...own, durationMs }
+        : { id, outcome, why, ...shared, durationMs };
+    this.checks.push(check);
     this.started = at;
   }
 
-  pass(id: CheckId, f: Fields = {}): void {
-    this.add(id, 'pass', f);
+  pass(id: CheckId, f: Fields = {}, own?: Fields): void {
+    this.add(id, 'pass', undefined, f, own);
   }
 
   fail(id: CheckId, why: Reason | undefined, f: Fields = {}): void {
-    this.add(id, 'fail', {
-      ...(why ? { reason: why.code, found: f.found ?? why.message } : {}),
-      ...f,
-    });
+    this.add(
+      id,
+      'fail',
+      undefined,
+      why ? { reason: why.code, found: f.found ?? why.message } : {},
+      f,
+    );
   }
 
-  skip(id: CheckId, why: string, f: Fields = {}): void {
-    this.add(id, 'skipped', { why, ...f });
+  skip(id: CheckId, why: string, f: Fields = {}, own?: Fields): void {
+    this.add(id, 'skipped', why, f, own);
   }
 
-  notApplicable(id: CheckId, why: string, f: Fields = {}): void {
-    this.add(id, 'not_applicable', { why, ...f });
+  notApplicable(id: CheckId, why: string, f: Fields = {}, own?: Fields): void {
+    this.add(id, 'not_applicable', why, f, own);
   }
 
   /** Adds checks built elsewhere (material checks). */
@@ -72,23 +92,25 @@ export class ReportRecorder {
 }
 
 const EARLIER_FAILED = 'an earlier check of this material failed';
+const NOT_A_CERTIFICATE = 'signed with a pinned key, not a certificate';
+
+const MATERIAL_LISTS = {
+  simplesigning: 'simpleSignatures',
+  dsse: 'envelopes',
+  'sigstore-bundle': 'bundles',
+} as const;
 
 /** Where the material of a check sits in the record. */
 export function materialRef(
   c: Check,
   index: number,
 ): NonNullable<VerificationCheck['material']> {
-  const lists = {
-    simplesigning: 'simpleSignatures',
-    dsse: 'envelopes',
-    'sigstore-bundle': 'bundles',
-  } as const;
   return {
     role: c.role,
     format: c.format,
     source: c.source,
     index,
-    path: `${lists[c.format]}[${c.index}]`,
+    path: `${MATERIAL_LISTS[c.format]}[${c.index}]`,
   };
 }
 
@@ -119,8 +141,21 @@ function keyVerified(c: Check): boolean {
   return !!c.signer?.key;
 }
 
-/** The order in which each verifier performs its steps. */
-function stepOrder(c: Check, keyless: boolean): FailedStep[] {
+const stepOrders = new Map<string, readonly FailedStep[]>();
+
+/** The order in which each verifier performs its steps (one array per kind, shared). */
+function stepOrder(c: Check, keyless: boolean): readonly FailedStep[] {
+  const isDsse = c.role === 'attestation' || !!c.statement;
+  const k = `${c.format}|${keyless}|${isDsse}`;
+  let order = stepOrders.get(k);
+  if (!order) {
+    order = Object.freeze(computeStepOrder(c, keyless));
+    stepOrders.set(k, order);
+  }
+  return order;
+}
+
+function computeStepOrder(c: Check, keyless: boolean): FailedStep[] {
   const timeSteps: FailedStep[] = ['transparency_log', 'timestamp'];
   const certSteps: FailedStep[] = ['certificate_chain', 'identity'];
   if (c.format === 'simplesigning') {
@@ -179,6 +214,8 @@ export interface MaterialCheckInput {
   trustedRoots: string[];
   /** Time the verifier took for this material. */
   durationMs: number;
+  /** Its `materialRef`, when the caller already built it (shared by its checks). */
+  material?: NonNullable<VerificationCheck['material']>;
 }
 
 function anchorOf(c: Check): VerificationCheck['trustAnchor'] {
@@ -337,8 +374,7 @@ function timeChecks(
   if (step === 'transparency_log') {
     const log = times.find(t => t.source === 'tlog');
     if (log) {
-      rec.pass(step, {
-        ...base,
+      rec.pass(step, base, {
         expected: 'an entry verified by a configured transparency log',
         found: `entry in log ${
           log.logId?.slice(0, 16) ?? '?'
@@ -364,8 +400,7 @@ function timeChecks(
   }
   const t = trustworthyTime(m.check);
   if (t) {
-    rec.pass(step, {
-      ...base,
+    rec.pass(step, base, {
       expected:
         'a signed time from a verified log entry or RFC 3161 timestamp, not in the future',
       found: `${
@@ -377,10 +412,8 @@ function timeChecks(
     rec.skip(
       step,
       'no trustworthy signed time: the verification time is used, so the age of this material cannot be proven',
-      {
-        ...base,
-        time: { source: 'verification_time', at: m.at.toISOString() },
-      },
+      base,
+      { time: { source: 'verification_time', at: m.at.toISOString() } },
     );
   }
 }
@@ -395,24 +428,21 @@ export function recordVerifierSteps(
 ): void {
   const c = m.check;
   const anchor = anchorOf(c);
-  const base: Fields = {
-    material: materialRef(c, m.index),
-    ...(anchor ? { trustAnchor: anchor } : {}),
-  };
+  // Shared by every check of this material (the recorder copies the fields, not
+  // the material reference and trust anchor objects).
+  const material = m.material ?? materialRef(c, m.index);
+  const f: Fields = anchor
+    ? { material, trustAnchor: anchor, durationMs: 0 }
+    : { material, durationMs: 0 };
   const order = stepOrder(c, m.keyless);
   const failedAt = c.verified ? undefined : c.failedAt ?? 'signature_verified';
   const failedIndex = failedAt ? order.indexOf(failedAt) : -1;
-  const certificateSteps = () => {
-    if (m.keyless) return;
-    for (const id of ['certificate_chain', 'identity'] as const)
-      rec.notApplicable(id, 'signed with a pinned key, not a certificate', {
-        ...base,
-        durationMs: 0,
-      });
-  };
-  order.forEach((step, i) => {
-    if (step === 'transparency_log') certificateSteps();
-    const f = { ...base, durationMs: 0 };
+  for (let i = 0; i < order.length; i++) {
+    const step = order[i];
+    if (step === 'transparency_log' && !m.keyless) {
+      rec.notApplicable('certificate_chain', NOT_A_CERTIFICATE, f);
+      rec.notApplicable('identity', NOT_A_CERTIFICATE, f);
+    }
     if (failedIndex !== -1 && i > failedIndex) {
       rec.skip(step, EARLIER_FAILED, f);
     } else if (i === failedIndex) {
@@ -424,14 +454,14 @@ export function recordVerifierSteps(
     } else if (step === 'transparency_log' || step === 'timestamp') {
       timeChecks(step, m, rec, f);
     } else {
-      rec.pass(step, { ...f, ...passed(step, m) });
+      rec.pass(step, f, passed(step, m));
     }
-  });
+  }
   if (m.keyless)
     rec.notApplicable(
       'key_validity',
       'a short-lived certificate: its validity at the signing time is checked with the chain',
-      { ...base, durationMs: 0 },
+      f,
     );
 }
 

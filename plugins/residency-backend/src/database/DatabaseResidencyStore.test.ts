@@ -65,6 +65,8 @@ describe.each(databases.eachSupportedId())(
       });
       expect(second.outcome).toBe('confirmed');
       expect(second.status.evidenceId).toBe(first.status.evidenceId);
+      // The confirmation does not read the row back: what it returns is what is stored.
+      expect(second.status).toEqual(await store.getStatus({ entityRef: ref }));
 
       const third = await store.recordEvaluation({
         entityRef: ref,
@@ -629,6 +631,7 @@ describe.each(databases.eachSupportedId())(
       });
       expect(second.status.lastVerifiedAt).toEqual(expect.any(String));
       expect(queries).toHaveLength(databaseId === 'POSTGRES_15' ? 1 : 2);
+      expect(second.status).toEqual(await store.getStatus({ entityRef: ref }));
       expect(await claimDone()).toBe(true);
 
       // A claim of another replica is not completed by this one's record.

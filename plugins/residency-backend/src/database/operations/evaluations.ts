@@ -214,6 +214,10 @@ async function completeIn(trx: Knex, claim: ClaimKey | undefined) {
   }
 }
 
+/** What a confirmation reads back: the columns it does not write, and the database's time. */
+const CONFIRMED_COLUMNS = ['evidence_id', 'last_verified_at'] as const;
+type ConfirmedColumn = (typeof CONFIRMED_COLUMNS)[number];
+
 /**
  * The warm path: the decision and its inputs are those of the status's evidence,
  * so the evaluation only confirms it. One conditional update (with the claim marked
@@ -229,6 +233,9 @@ async function confirmUnchanged(
   options: StoreOptions<'recordEvaluation'>,
 ): Promise<EntityStatus | undefined> {
   const { result } = options;
+  const columns = statusColumns(ctx, options);
+  // Only the columns the database decides come back (not the ~20 KB `detail` just
+  // written): the status is built from the written values plus these.
   const update = ctx
     .db(TABLES.status)
     .where({
@@ -237,17 +244,28 @@ async function confirmUnchanged(
       decision: result.decision,
     })
     .whereNotNull('evidence_id')
-    .update(statusColumns(ctx, options))
-    .returning('*');
+    .update(columns)
+    .returning([...CONFIRMED_COLUMNS]);
+  const written = (row: Pick<StatusRow, ConfirmedColumn>) =>
+    toStatus({
+      ...row,
+      title: columns.title,
+      stale: columns.stale,
+      detail: columns.detail,
+      last_attempt: columns.last_attempt,
+    } as StatusRow);
   if (ctx.sqlite || !options.claim) {
-    const rows = (await update) as unknown as StatusRow[];
+    const rows = (await update) as unknown as Pick<
+      StatusRow,
+      ConfirmedColumn
+    >[];
     if (rows.length === 0) {
       return undefined;
     }
     if (options.claim) {
       await completeIn(ctx.db, options.claim);
     }
-    return toStatus(rows[0]);
+    return written(rows[0]);
   }
   const rows = (await ctx.db
     .with('confirmed', update)
@@ -259,7 +277,7 @@ async function confirmUnchanged(
         .whereExists(ctx.db.select(ctx.db.raw('1')).from('confirmed'))
         .update({ done: true }),
     )
-    .select('*')
-    .from('confirmed')) as StatusRow[];
-  return rows.length ? toStatus(rows[0]) : undefined;
+    .select([...CONFIRMED_COLUMNS])
+    .from('confirmed')) as Pick<StatusRow, ConfirmedColumn>[];
+  return rows.length ? written(rows[0]) : undefined;
 }

@@ -180,6 +180,8 @@ export interface EvidenceSummary {
    * force when it was recorded and `reasonCodes` the exception's codes.
    */
   kind?: string;
+  /** On exception event records: who acted (requester, approver, revoker; `system` for expiry). */
+  actor?: string;
 }
 
 /** Result of recomputing an entity's evidence chain. @public */

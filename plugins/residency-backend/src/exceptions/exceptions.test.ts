@@ -328,6 +328,23 @@ describe.each(databases.eachSupportedId())('exceptions on %p', databaseId => {
       'exception.applied',
       'decision',
     ]);
+    // Event rows name who acted; decision rows name no one.
+    expect(chain.map(i => i.actor ?? '-')).toEqual([
+      '-',
+      '-',
+      DEV,
+      PLATFORM,
+      'system',
+      'system',
+      DEV,
+      PLATFORM,
+      'system',
+      DPO,
+      DEV,
+      DPO,
+      'system',
+      '-',
+    ]);
     expect(await store.verifyChain({ entityRef: ENTITY })).toEqual({
       entityRef: ENTITY,
       ok: true,

@@ -332,8 +332,8 @@ describe.each(databases.eachSupportedId())('exceptions on %p', databaseId => {
     expect(chain.map(i => i.actor ?? '-')).toEqual([
       '-',
       '-',
-      DEV,
       PLATFORM,
+      DPO,
       'system',
       'system',
       DEV,
@@ -400,6 +400,55 @@ describe.each(databases.eachSupportedId())('exceptions on %p', databaseId => {
         'exception-revoke',
       ]),
     );
+  });
+
+  it('counts resident by exception apart from not resident (state filter of the list)', async () => {
+    const count = async (
+      filter: Parameters<DatabaseResidencyStore['listStatuses']>[0],
+    ) => {
+      const page = await store.listStatuses({ limit: 10, ...filter });
+      // the page's rows agree with the count and with their own state
+      expect(page.items).toHaveLength(page.totalCount!);
+      if (filter.state) {
+        expect(page.items.every(i => i.state === filter.state)).toBe(true);
+      }
+      return page.totalCount;
+    };
+    await record('non_compliant');
+    expect(await count({ state: 'not_resident' })).toBe(1);
+    expect(await count({ state: 'resident_by_exception' })).toBe(0);
+
+    const id = (await ask(DEV)).body.id;
+    expect((await act(DPO, id, 'approve')).status).toBe(200);
+    expect(await count({ state: 'resident_by_exception' })).toBe(1);
+    expect(await count({ state: 'not_resident' })).toBe(0);
+    // the decision itself is unchanged; both filters combine
+    expect(await count({ decision: 'non_compliant' })).toBe(1);
+    expect(
+      await count({ decision: 'non_compliant', state: 'not_resident' }),
+    ).toBe(0);
+    expect(await count({ state: 'resident' })).toBe(0);
+    expect(await count({ state: 'unknown' })).toBe(0);
+
+    // Past its window, before the exception pass marks it expired: not resident.
+    await knex('residency_exceptions')
+      .where({ id })
+      .update({ expires_at: new Date(Date.now() - 1000).toISOString() });
+    expect(await count({ state: 'resident_by_exception' })).toBe(0);
+    expect(await count({ state: 'not_resident' })).toBe(1);
+    await knex('residency_exceptions')
+      .where({ id })
+      .update({ expires_at: new Date(Date.now() + DAY).toISOString() });
+    expect(await count({ state: 'resident_by_exception' })).toBe(1);
+
+    // Revoked: not resident again.
+    expect((await act(DPO, id, 'revoke')).status).toBe(200);
+    expect(await count({ state: 'resident_by_exception' })).toBe(0);
+    expect(await count({ state: 'not_resident' })).toBe(1);
+
+    await record('compliant');
+    expect(await count({ state: 'resident' })).toBe(1);
+    expect(await count({ state: 'not_resident' })).toBe(0);
   });
 
   it('refuses requests that waive everything, I/O failures, or too long a window', async () => {

@@ -12,6 +12,7 @@ import type {
   ImageMaterial,
   Page,
   Reason,
+  ResidencyState,
 } from '@residency-dev/plugin-residency-common';
 
 /**
@@ -57,6 +58,8 @@ export interface ResidencyStore {
 
   listStatuses(options: {
     decision?: Decision;
+    /** The state shown to people (`resident_by_exception` is counted apart). */
+    state?: ResidencyState;
     tenant?: string;
     q?: string;
     cursor?: string;

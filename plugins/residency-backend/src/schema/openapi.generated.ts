@@ -34,6 +34,21 @@ export const spec = {
             }
           },
           {
+            "name": "state",
+            "in": "query",
+            "required": false,
+            "description": "The state shown to people: resident_by_exception counts apart from not_resident (which covers non_compliant and invalid decisions not waived by exceptions in force).",
+            "schema": {
+              "type": "string",
+              "enum": [
+                "resident",
+                "resident_by_exception",
+                "not_resident",
+                "unknown"
+              ]
+            }
+          },
+          {
             "name": "tenant",
             "in": "query",
             "required": false,

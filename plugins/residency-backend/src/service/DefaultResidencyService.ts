@@ -14,6 +14,7 @@ import {
   type EvidenceBundle,
   type Mismatch,
   type TenantSummary,
+  type ResidencyState,
 } from '@residency-dev/plugin-residency-common';
 import type { ResidencyEngine } from '@residency-dev/plugin-residency-node';
 import type { ResidencyStore } from '../database/ResidencyStore';
@@ -98,6 +99,7 @@ export class DefaultResidencyService implements ResidencyService {
 
   async listEntities(options: {
     decision?: Decision;
+    state?: ResidencyState;
     tenant?: string;
     q?: string;
     cursor?: string;

@@ -19,8 +19,9 @@ import type {
   Mismatch,
   TenantSummary,
 } from '@residency-dev/plugin-residency-common';
-import { residencyApiRef } from '../../api';
+import { residencyApiRef, type ListEntitiesOptions } from '../../api';
 import {
+  BY_EXCEPTION_LABEL,
   SECTION_CARD_TITLE_PROPS,
   ResidencyStatus,
   decisionLabel,
@@ -51,19 +52,62 @@ const DECISIONS: Decision[] = [
 ];
 export const CHART_DAYS = 14;
 
+/**
+ * The counts of "Services by status": one per decision, except that services
+ * whose failures are all waived by exceptions in force are counted as Resident
+ * by exception and not as Not resident (the list's `state` filter).
+ */
+const STATUS_COUNTS: {
+  key: string;
+  label: string;
+  filter: ListEntitiesOptions;
+  chip: ReactNode;
+}[] = [
+  {
+    key: 'compliant',
+    label: decisionLabel('compliant'),
+    filter: { status: 'compliant' },
+    chip: <ResidencyStatus decision="compliant" />,
+  },
+  {
+    key: 'resident_by_exception',
+    label: BY_EXCEPTION_LABEL,
+    filter: { state: 'resident_by_exception' },
+    chip: <ResidencyStatus decision="non_compliant" byException />,
+  },
+  {
+    key: 'non_compliant',
+    label: decisionLabel('non_compliant'),
+    filter: { status: 'non_compliant', state: 'not_resident' },
+    chip: <ResidencyStatus decision="non_compliant" />,
+  },
+  {
+    key: 'invalid',
+    label: decisionLabel('invalid'),
+    filter: { status: 'invalid' },
+    chip: <ResidencyStatus decision="invalid" />,
+  },
+  {
+    key: 'unknown',
+    label: decisionLabel('unknown'),
+    filter: { status: 'unknown' },
+    chip: <ResidencyStatus decision="unknown" />,
+  },
+];
+
 function StatusCounts() {
   const classes = useStyles();
   const api = useApi(residencyApiRef);
   const state = useAsync(async () => {
     const [all, ...pages] = await Promise.all([
       api.listEntities({ limit: 1 }),
-      ...DECISIONS.map(status => api.listEntities({ status, limit: 1 })),
+      ...STATUS_COUNTS.map(c => api.listEntities({ ...c.filter, limit: 1 })),
     ]);
-    const byDecision = {} as Record<Decision, number | undefined>;
-    DECISIONS.forEach((d, i) => {
-      byDecision[d] = pages[i].totalCount;
+    const byKey: Record<string, number | undefined> = {};
+    STATUS_COUNTS.forEach((c, i) => {
+      byKey[c.key] = pages[i].totalCount;
     });
-    return { total: all.totalCount, byDecision };
+    return { total: all.totalCount, byKey };
   }, [api]);
   if (state.loading) return <Progress />;
   if (state.error || !state.value) {
@@ -86,17 +130,15 @@ function StatusCounts() {
         </div>
         <Typography variant="body2">Services</Typography>
       </div>
-      {DECISIONS.map(d => (
-        <div key={d} className={classes.count}>
+      {STATUS_COUNTS.map(c => (
+        <div key={c.key} className={classes.count}>
           <div
             className={classes.number}
-            aria-label={`${counts.byDecision[d] ?? 'unknown'} ${decisionLabel(
-              d,
-            )}`}
+            aria-label={`${counts.byKey[c.key] ?? 'unknown'} ${c.label}`}
           >
-            {counts.byDecision[d] ?? '?'}
+            {counts.byKey[c.key] ?? '?'}
           </div>
-          <ResidencyStatus decision={d} />
+          {c.chip}
         </div>
       ))}
     </div>

@@ -206,6 +206,11 @@ export interface TenantSummary {
   layouts: { path: string; region: string; insideBoundary: boolean }[];
   keys: (KeyInfo & { insideBoundary: boolean })[];
   counts: Record<Decision, number>;
+  /**
+   * Of `counts.non_compliant`, how many are resident by exception (exceptions
+   * in force waive every failure), as the entity list's `state` filter counts them.
+   */
+  residentByException?: number;
 }
 
 /** A tenant/region mapping mismatch. @public */

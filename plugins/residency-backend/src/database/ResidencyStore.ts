@@ -141,6 +141,9 @@ export interface ResidencyStore {
   /** Status counts per tenant (`''` for entities without a tenant). */
   countByTenant(): Promise<Record<string, Record<Decision, number>>>;
 
+  /** Resident-by-exception entities per tenant (`''` for none), at this moment. */
+  countResidentByExceptionByTenant(): Promise<Record<string, number>>;
+
   /** Stored statuses in entity-ref order, for scans (mismatches). */
   scanStatuses(options: {
     tenant?: string;

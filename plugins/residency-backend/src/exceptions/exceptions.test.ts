@@ -417,6 +417,12 @@ describe.each(databases.eachSupportedId())('exceptions on %p', databaseId => {
       ).toEqual([]);
       return page.totalCount;
     };
+    // the tenants' counts (GET /tenants) use the same rule
+    const perTenant = async () =>
+      Object.values(await store.countResidentByExceptionByTenant()).reduce(
+        (a, b) => a + b,
+        0,
+      );
     await record('non_compliant');
     expect(await count({ state: 'not_resident' })).toBe(1);
     expect(await count({ state: 'resident_by_exception' })).toBe(0);
@@ -424,6 +430,7 @@ describe.each(databases.eachSupportedId())('exceptions on %p', databaseId => {
     const id = (await ask(DEV)).body.id;
     expect((await act(DPO, id, 'approve')).status).toBe(200);
     expect(await count({ state: 'resident_by_exception' })).toBe(1);
+    expect(await perTenant()).toBe(1);
     expect(await count({ state: 'not_resident' })).toBe(0);
     // the decision itself is unchanged; both filters combine
     expect(await count({ decision: 'non_compliant' })).toBe(1);
@@ -438,6 +445,7 @@ describe.each(databases.eachSupportedId())('exceptions on %p', databaseId => {
       .where({ id })
       .update({ expires_at: new Date(Date.now() - 1000).toISOString() });
     expect(await count({ state: 'resident_by_exception' })).toBe(0);
+    expect(await perTenant()).toBe(0);
     expect(await count({ state: 'not_resident' })).toBe(1);
     await knex('residency_exceptions')
       .where({ id })

@@ -2242,6 +2242,10 @@ export const spec = {
                 "type": "integer"
               }
             }
+          },
+          "residentByException": {
+            "type": "integer",
+            "description": "Of counts.non_compliant, how many are resident by exception (exceptions in force waive every failure), as the entity list's state filter counts them."
           }
         }
       },

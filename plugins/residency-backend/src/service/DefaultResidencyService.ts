@@ -197,7 +197,10 @@ export class DefaultResidencyService implements ResidencyService {
 
   async listTenants(): Promise<{ items: TenantSummary[] }> {
     const settings = this.#engine.settings;
-    const counts = await this.#store.countByTenant();
+    const [counts, byException] = await Promise.all([
+      this.#store.countByTenant(),
+      this.#store.countResidentByExceptionByTenant(),
+    ]);
     const items = Object.entries(settings.tenants)
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([id, tenant]): TenantSummary => {
@@ -234,6 +237,7 @@ export class DefaultResidencyService implements ResidencyService {
               Decision,
               number
             >),
+          residentByException: byException[id] ?? 0,
         };
       });
     return { items };

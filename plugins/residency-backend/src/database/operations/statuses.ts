@@ -368,6 +368,23 @@ async function byExceptionRefs(
   );
 }
 
+/** Resident-by-exception entities per tenant ('' for none), now. */
+export async function countResidentByExceptionByTenant(
+  ctx: DbContext,
+): Promise<Record<string, number>> {
+  const query = ctx.db(TABLES.status);
+  whereState(ctx, query, 'resident_by_exception', new Date());
+  const rows = await query
+    .select('tenant')
+    .count({ count: '*' })
+    .groupBy('tenant');
+  const out: Record<string, number> = {};
+  for (const row of rows as any[]) {
+    out[row.tenant ?? ''] = Number(row.count);
+  }
+  return out;
+}
+
 /** Entities per tenant ('' for none) and decision. */
 export async function countByTenant(
   ctx: DbContext,

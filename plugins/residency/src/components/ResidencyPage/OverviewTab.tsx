@@ -44,12 +44,6 @@ const useStyles = makeStyles(theme => ({
 // the theme's table cell style would otherwise win over a class).
 const WHOLE_WORDS = { wordBreak: 'normal', overflowWrap: 'normal' } as const;
 
-const DECISIONS: Decision[] = [
-  'compliant',
-  'non_compliant',
-  'invalid',
-  'unknown',
-];
 export const CHART_DAYS = 14;
 
 /**
@@ -94,6 +88,14 @@ const STATUS_COUNTS: {
     chip: <ResidencyStatus decision="unknown" />,
   },
 ];
+
+/** A tenant's count for one of {@link STATUS_COUNTS}. */
+function tenantCount(t: TenantSummary, key: string): number {
+  const byException = t.residentByException ?? 0;
+  if (key === 'resident_by_exception') return byException;
+  const n = t.counts?.[key as Decision] ?? 0;
+  return key === 'non_compliant' ? Math.max(0, n - byException) : n;
+}
 
 function StatusCounts() {
   const classes = useStyles();
@@ -310,9 +312,9 @@ export function OverviewTab(props: {
                 <TableHead>
                   <TableRow>
                     <TableCell style={WHOLE_WORDS}>Tenant</TableCell>
-                    {DECISIONS.map(d => (
-                      <TableCell key={d} style={WHOLE_WORDS}>
-                        {decisionLabel(d)}
+                    {STATUS_COUNTS.map(c => (
+                      <TableCell key={c.key} style={WHOLE_WORDS}>
+                        {c.label}
                       </TableCell>
                     ))}
                   </TableRow>
@@ -323,8 +325,10 @@ export function OverviewTab(props: {
                       <TableCell className={classes.nowrap}>
                         {displayValue(t.id)}
                       </TableCell>
-                      {DECISIONS.map(d => (
-                        <TableCell key={d}>{t.counts?.[d] ?? 0}</TableCell>
+                      {STATUS_COUNTS.map(c => (
+                        <TableCell key={c.key}>
+                          {tenantCount(t, c.key)}
+                        </TableCell>
                       ))}
                     </TableRow>
                   ))}

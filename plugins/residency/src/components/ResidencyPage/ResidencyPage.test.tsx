@@ -71,7 +71,9 @@ const tenant: TenantSummary = {
       insideBoundary: true,
     },
   ],
-  counts: { compliant: 3, non_compliant: 1, unknown: 0, invalid: 2 },
+  counts: { compliant: 3, non_compliant: 4, unknown: 0, invalid: 2 },
+  // 3 of the 4 non_compliant decisions are waived by exceptions in force
+  residentByException: 3,
 };
 
 const mismatch: Mismatch = {
@@ -206,7 +208,19 @@ describe('ResidencyPage', () => {
       within(tenantRow)
         .getAllByRole('cell')
         .map(c => c.textContent),
-    ).toEqual(['eu-sovereign', '3', '1', '2', '0']);
+    ).toEqual(['eu-sovereign', '3', '3', '1', '2', '0']);
+    expect(
+      within(byTenant)
+        .getAllByRole('columnheader')
+        .map(c => c.textContent),
+    ).toEqual([
+      'Tenant',
+      'Resident',
+      'Resident by exception',
+      'Not resident',
+      'Not resident (configuration)',
+      'Unknown',
+    ]);
     // headings wrap between words ("Not resident"), never inside one ("Reside|nt")
     for (const cell of within(byTenant).getAllByRole('columnheader')) {
       expect(window.getComputedStyle(cell).wordBreak).toBe('normal');

@@ -37,9 +37,11 @@ const useStyles = makeStyles(theme => ({
   outside: { color: theme.palette.error.main, fontWeight: 600 },
   cell: { fontSize: '0.8rem' },
   nowrap: { whiteSpace: 'nowrap' },
+  // a narrow screen scrolls the five status columns instead of cutting them off
+  scroll: { overflowX: 'auto' },
 }));
 
-// Backstage's tables break words anywhere ("Reside|nt"); in the half-width
+// Backstage's tables break words anywhere ("Reside|nt"); in the
 // "Services by tenant" card, headings wrap between words instead (inline, as
 // the theme's table cell style would otherwise win over a class).
 const WHOLE_WORDS = { wordBreak: 'normal', overflowWrap: 'normal' } as const;
@@ -302,42 +304,44 @@ export function OverviewTab(props: {
             <StatusCounts />
           </InfoCard>
         </Grid>
-        <Grid item xs={12} md={6}>
+        <Grid item xs={12}>
           <InfoCard
             titleTypographyProps={SECTION_CARD_TITLE_PROPS}
             title="Services by tenant"
           >
             {tenantBody ?? (
-              <Table size="small" aria-label="Services by tenant and status">
-                <TableHead>
-                  <TableRow>
-                    <TableCell style={WHOLE_WORDS}>Tenant</TableCell>
-                    {STATUS_COUNTS.map(c => (
-                      <TableCell key={c.key} style={WHOLE_WORDS}>
-                        {c.label}
-                      </TableCell>
-                    ))}
-                  </TableRow>
-                </TableHead>
-                <TableBody>
-                  {tenants!.map(t => (
-                    <TableRow key={t.id}>
-                      <TableCell className={classes.nowrap}>
-                        {displayValue(t.id)}
-                      </TableCell>
+              <div className={classes.scroll}>
+                <Table size="small" aria-label="Services by tenant and status">
+                  <TableHead>
+                    <TableRow>
+                      <TableCell style={WHOLE_WORDS}>Tenant</TableCell>
                       {STATUS_COUNTS.map(c => (
-                        <TableCell key={c.key}>
-                          {tenantCount(t, c.key)}
+                        <TableCell key={c.key} style={WHOLE_WORDS}>
+                          {c.label}
                         </TableCell>
                       ))}
                     </TableRow>
-                  ))}
-                </TableBody>
-              </Table>
+                  </TableHead>
+                  <TableBody>
+                    {tenants!.map(t => (
+                      <TableRow key={t.id}>
+                        <TableCell className={classes.nowrap}>
+                          {displayValue(t.id)}
+                        </TableCell>
+                        {STATUS_COUNTS.map(c => (
+                          <TableCell key={c.key}>
+                            {tenantCount(t, c.key)}
+                          </TableCell>
+                        ))}
+                      </TableRow>
+                    ))}
+                  </TableBody>
+                </Table>
+              </div>
             )}
           </InfoCard>
         </Grid>
-        <Grid item xs={12} md={6}>
+        <Grid item xs={12}>
           <InfoCard
             titleTypographyProps={SECTION_CARD_TITLE_PROPS}
             title="Compliance over time"

@@ -249,6 +249,17 @@ test('the Residency page’s tabs in the dark theme', async ({ page, run }) => {
     await openAsGuest(page, run.mainUrl, `/residency?tab=${tab}`);
     const selected = page.getByRole('tab', { name });
     await expect(selected).toHaveAttribute('aria-selected', 'true');
+    if (tab === 'overview') {
+      // Backstage's progress bar appears only after a delay: wait for the
+      // tables themselves, so the checks see them and not a loading card
+      for (const table of [
+        'Services by tenant and status',
+        'Tenant by region matrix',
+      ]) {
+        await expect(page.getByRole('table', { name: table })).toBeVisible();
+      }
+      await expect(page.getByLabel(/services in total$/)).toBeVisible();
+    }
     // clicked with the mouse, which stays on it (hover), then focused as by keyboard
     await selected.click();
     await selected.focus();

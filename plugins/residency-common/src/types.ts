@@ -180,6 +180,8 @@ export interface EvidenceSummary {
    * force when it was recorded and `reasonCodes` the exception's codes.
    */
   kind?: string;
+  /** On exception event records: who acted (requester, approver, revoker; `system` for expiry). */
+  actor?: string;
 }
 
 /** Result of recomputing an entity's evidence chain. @public */
@@ -204,6 +206,11 @@ export interface TenantSummary {
   layouts: { path: string; region: string; insideBoundary: boolean }[];
   keys: (KeyInfo & { insideBoundary: boolean })[];
   counts: Record<Decision, number>;
+  /**
+   * Of `counts.non_compliant`, how many are resident by exception (exceptions
+   * in force waive every failure), as the entity list's `state` filter counts them.
+   */
+  residentByException?: number;
 }
 
 /** A tenant/region mapping mismatch. @public */

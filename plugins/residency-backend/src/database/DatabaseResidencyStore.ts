@@ -116,6 +116,10 @@ export class DatabaseResidencyStore implements ResidencyStore {
     return ops.countByTenant(this.#ctx);
   }
 
+  countResidentByExceptionByTenant() {
+    return ops.countResidentByExceptionByTenant(this.#ctx);
+  }
+
   scanStatuses(options: StoreOptions<'scanStatuses'>) {
     return ops.scanStatuses(this.#ctx, options);
   }

@@ -12,6 +12,7 @@ import type {
   ImageMaterial,
   Page,
   Reason,
+  ResidencyState,
 } from '@residency-dev/plugin-residency-common';
 
 /**
@@ -57,6 +58,8 @@ export interface ResidencyStore {
 
   listStatuses(options: {
     decision?: Decision;
+    /** The state shown to people (`resident_by_exception` is counted apart). */
+    state?: ResidencyState;
     tenant?: string;
     q?: string;
     cursor?: string;
@@ -137,6 +140,9 @@ export interface ResidencyStore {
 
   /** Status counts per tenant (`''` for entities without a tenant). */
   countByTenant(): Promise<Record<string, Record<Decision, number>>>;
+
+  /** Resident-by-exception entities per tenant (`''` for none), at this moment. */
+  countResidentByExceptionByTenant(): Promise<Record<string, number>>;
 
   /** Stored statuses in entity-ref order, for scans (mismatches). */
   scanStatuses(options: {

@@ -328,6 +328,23 @@ describe.each(databases.eachSupportedId())('exceptions on %p', databaseId => {
       'exception.applied',
       'decision',
     ]);
+    // Event rows name who acted; decision rows name no one.
+    expect(chain.map(i => i.actor ?? '-')).toEqual([
+      '-',
+      '-',
+      PLATFORM,
+      DPO,
+      'system',
+      'system',
+      DEV,
+      PLATFORM,
+      'system',
+      DPO,
+      DEV,
+      DPO,
+      'system',
+      '-',
+    ]);
     expect(await store.verifyChain({ entityRef: ENTITY })).toEqual({
       entityRef: ENTITY,
       ok: true,
@@ -383,6 +400,66 @@ describe.each(databases.eachSupportedId())('exceptions on %p', databaseId => {
         'exception-revoke',
       ]),
     );
+  });
+
+  it('counts resident by exception apart from not resident (state filter of the list)', async () => {
+    const count = async (
+      filter: Omit<
+        Parameters<DatabaseResidencyStore['listStatuses']>[0],
+        'limit'
+      >,
+    ) => {
+      const page = await store.listStatuses({ ...filter, limit: 10 });
+      // the page's rows agree with the count and with their own state
+      expect(page.items).toHaveLength(page.totalCount!);
+      expect(
+        page.items.filter(i => filter.state && i.state !== filter.state),
+      ).toEqual([]);
+      return page.totalCount;
+    };
+    // the tenants' counts (GET /tenants) use the same rule
+    const perTenant = async () =>
+      Object.values(await store.countResidentByExceptionByTenant()).reduce(
+        (a, b) => a + b,
+        0,
+      );
+    await record('non_compliant');
+    expect(await count({ state: 'not_resident' })).toBe(1);
+    expect(await count({ state: 'resident_by_exception' })).toBe(0);
+
+    const id = (await ask(DEV)).body.id;
+    expect((await act(DPO, id, 'approve')).status).toBe(200);
+    expect(await count({ state: 'resident_by_exception' })).toBe(1);
+    expect(await perTenant()).toBe(1);
+    expect(await count({ state: 'not_resident' })).toBe(0);
+    // the decision itself is unchanged; both filters combine
+    expect(await count({ decision: 'non_compliant' })).toBe(1);
+    expect(
+      await count({ decision: 'non_compliant', state: 'not_resident' }),
+    ).toBe(0);
+    expect(await count({ state: 'resident' })).toBe(0);
+    expect(await count({ state: 'unknown' })).toBe(0);
+
+    // Past its window, before the exception pass marks it expired: not resident.
+    await knex('residency_exceptions')
+      .where({ id })
+      .update({ expires_at: new Date(Date.now() - 1000).toISOString() });
+    expect(await count({ state: 'resident_by_exception' })).toBe(0);
+    expect(await perTenant()).toBe(0);
+    expect(await count({ state: 'not_resident' })).toBe(1);
+    await knex('residency_exceptions')
+      .where({ id })
+      .update({ expires_at: new Date(Date.now() + DAY).toISOString() });
+    expect(await count({ state: 'resident_by_exception' })).toBe(1);
+
+    // Revoked: not resident again.
+    expect((await act(DPO, id, 'revoke')).status).toBe(200);
+    expect(await count({ state: 'resident_by_exception' })).toBe(0);
+    expect(await count({ state: 'not_resident' })).toBe(1);
+
+    await record('compliant');
+    expect(await count({ state: 'resident' })).toBe(1);
+    expect(await count({ state: 'not_resident' })).toBe(0);
   });
 
   it('refuses requests that waive everything, I/O failures, or too long a window', async () => {

@@ -14,6 +14,7 @@ import {
   type EvidenceBundle,
   type Mismatch,
   type TenantSummary,
+  type ResidencyState,
 } from '@residency-dev/plugin-residency-common';
 import type { ResidencyEngine } from '@residency-dev/plugin-residency-node';
 import type { ResidencyStore } from '../database/ResidencyStore';
@@ -98,6 +99,7 @@ export class DefaultResidencyService implements ResidencyService {
 
   async listEntities(options: {
     decision?: Decision;
+    state?: ResidencyState;
     tenant?: string;
     q?: string;
     cursor?: string;
@@ -195,7 +197,10 @@ export class DefaultResidencyService implements ResidencyService {
 
   async listTenants(): Promise<{ items: TenantSummary[] }> {
     const settings = this.#engine.settings;
-    const counts = await this.#store.countByTenant();
+    const [counts, byException] = await Promise.all([
+      this.#store.countByTenant(),
+      this.#store.countResidentByExceptionByTenant(),
+    ]);
     const items = Object.entries(settings.tenants)
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([id, tenant]): TenantSummary => {
@@ -232,6 +237,7 @@ export class DefaultResidencyService implements ResidencyService {
               Decision,
               number
             >),
+          residentByException: byException[id] ?? 0,
         };
       });
     return { items };

@@ -9,6 +9,7 @@ import type {
   Mismatch,
   Page,
   TenantSummary,
+  ResidencyState,
 } from '@residency-dev/plugin-residency-common';
 import type { ComplianceDay } from './complianceHistory';
 
@@ -26,6 +27,8 @@ export interface ResidencyService {
 
   listEntities(options: {
     decision?: Decision;
+    /** The state shown to people (`resident_by_exception` is counted apart). */
+    state?: ResidencyState;
     tenant?: string;
     q?: string;
     cursor?: string;

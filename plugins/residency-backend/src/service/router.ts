@@ -99,6 +99,7 @@ export async function createRouter(options: {
     const credentials = await credentialsOf(req);
     const page = await service.listEntities({
       decision: req.query.status,
+      state: req.query.state,
       tenant: req.query.tenant,
       q: parseQuery(req.query.q),
       cursor: req.query.cursor,

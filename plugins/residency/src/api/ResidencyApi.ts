@@ -11,6 +11,7 @@ import type {
   Page,
   ResidencyException,
   TenantSummary,
+  ResidencyState,
 } from '@residency-dev/plugin-residency-common';
 
 /**
@@ -27,6 +28,11 @@ export type ResidencyStatusFilter = Decision;
 /** Options of {@link ResidencyApi.listEntities}. @public */
 export interface ListEntitiesOptions {
   status?: ResidencyStatusFilter;
+  /**
+   * The state shown to people: `resident_by_exception` is counted apart from
+   * `not_resident` (non_compliant or invalid decisions not waived).
+   */
+  state?: ResidencyState;
   tenant?: string;
   q?: string;
   cursor?: string;

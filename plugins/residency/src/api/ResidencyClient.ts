@@ -86,6 +86,7 @@ export class ResidencyClient implements ResidencyApi {
     const response = await this.request(
       `/entities${query({
         status: options.status,
+        state: options.state,
         tenant: options.tenant,
         q: options.q,
         cursor: options.cursor,

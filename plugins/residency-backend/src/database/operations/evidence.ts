@@ -110,6 +110,20 @@ export async function appendExceptionEvent(
   }
 }
 
+/** The `actor` of an exception event record, when it names one. */
+function actorOf(record: unknown): string | undefined {
+  let parsed: unknown = record;
+  if (typeof record === 'string') {
+    try {
+      parsed = JSON.parse(record);
+    } catch {
+      return undefined;
+    }
+  }
+  const actor = (parsed as { actor?: unknown } | null)?.actor;
+  return typeof actor === 'string' && actor ? actor : undefined;
+}
+
 /** One page of an entity's chain, newest first. */
 export async function listEvidence(
   ctx: DbContext,
@@ -146,6 +160,20 @@ export async function listEvidence(
       .count({ count: '*' })
       .first(),
   ]);
+  // Event rows name who acted: read from their records (events only, one query).
+  const eventIds = rows
+    .filter(r => r.kind && r.kind !== 'decision')
+    .map(r => r.id);
+  const actors = new Map<string, string>();
+  if (eventIds.length) {
+    const records = await db<EvidenceRow>(TABLES.evidence)
+      .whereIn('id', eventIds)
+      .select('id', 'record');
+    for (const r of records) {
+      const actor = actorOf(r.record);
+      if (actor) actors.set(r.id, actor);
+    }
+  }
   const toItem = (r: (typeof rows)[number]): EvidenceSummary => ({
     id: r.id,
     entityRef: r.entity_ref,
@@ -157,6 +185,7 @@ export async function listEvidence(
     createdAt: toIso(r.created_at)!,
     ...(r.checkpoint ? { checkpoint: true } : {}),
     ...(r.kind && r.kind !== 'decision' ? { kind: r.kind } : {}),
+    ...(actors.has(r.id) ? { actor: actors.get(r.id) } : {}),
   });
   return pageOf({
     rows,

@@ -7,7 +7,9 @@ import {
   type EntityStatus,
   type EntityStatusSummary,
   type Page,
+  type ResidencyState,
 } from '@residency-dev/plugin-residency-common';
+import type { Knex } from 'knex';
 import type { StoreOptions } from '../ResidencyStore';
 import { TABLES, now, type DbContext } from '../tables';
 import { decodeCursor, encodeCursor, toIso, type StatusRow } from './rows';
@@ -92,6 +94,7 @@ function filterKey(options: {
   decision?: string;
   tenant?: string;
   q?: string;
+  state?: string;
 }): string {
   return createHash('sha256')
     .update(
@@ -99,6 +102,7 @@ function filterKey(options: {
         options.decision ?? null,
         options.tenant ?? null,
         options.q ?? null,
+        ...(options.state ? [options.state] : []),
       ]),
     )
     .digest('base64url')
@@ -194,6 +198,7 @@ export async function listStatuses(
   options: StoreOptions<'listStatuses'>,
   counts?: StatusCountCache,
 ): Promise<Page<EntityStatusSummary>> {
+  const at = new Date();
   const filtered = () => {
     const query = ctx.db<StatusRow>(TABLES.status);
     if (options.decision) {
@@ -201,6 +206,9 @@ export async function listStatuses(
     }
     if (options.tenant) {
       query.where('tenant', options.tenant);
+    }
+    if (options.state) {
+      whereState(ctx, query, options.state, at);
     }
     if (options.q) {
       const like = `%${escapeLike(options.q.toLocaleLowerCase('en-US'))}%`;
@@ -233,6 +241,9 @@ export async function listStatuses(
   let total: Promise<number>;
   if (carried !== undefined) {
     total = Promise.resolve(carried);
+  } else if (options.state) {
+    // Exceptions lapse with time, not only with writes: counted every time.
+    total = countNow();
   } else if (counts && !options.cursor) {
     total = counts.shared(filter, countNow);
   } else {
@@ -246,7 +257,7 @@ export async function listStatuses(
     total,
   ]);
   const page = rows.slice(0, options.limit);
-  const byException = await byExceptionRefs(ctx, page, new Date());
+  const byException = await byExceptionRefs(ctx, page, at);
   const items = page.map(row => ({
     ...toSummary(row),
     state: byException.has(row.entity_ref)
@@ -267,6 +278,55 @@ export async function listStatuses(
       : {}),
     totalCount,
   };
+}
+
+/**
+ * Restricts a status query to one state, in SQL and with the same rule as
+ * {@link byExceptionRefs}: `resident_by_exception` is a current (not stale)
+ * `non_compliant` decision whose tracked state is resident by exception and that
+ * has an approved exception inside its window at `at`; `not_resident` is every
+ * other `non_compliant` or `invalid` decision.
+ */
+function whereState(
+  ctx: DbContext,
+  query: Knex.QueryBuilder,
+  state: ResidencyState,
+  at: Date,
+): void {
+  const byException = (q: Knex.QueryBuilder) =>
+    q
+      .where('decision', 'non_compliant')
+      .where('stale', false)
+      .whereIn(
+        'entity_ref',
+        ctx
+          .db(TABLES.entityState)
+          .where('state', 'resident_by_exception')
+          .select('entity_ref'),
+      )
+      .whereIn(
+        'entity_ref',
+        ctx
+          .db(TABLES.exceptions)
+          .where('status', 'approved')
+          .where('expires_at', '>', at.toISOString())
+          .select('entity_ref'),
+      );
+  switch (state) {
+    case 'resident':
+      query.where('decision', 'compliant');
+      return;
+    case 'resident_by_exception':
+      query.where(byException);
+      return;
+    case 'not_resident':
+      query
+        .whereIn('decision', ['non_compliant', 'invalid'])
+        .whereNot(byException);
+      return;
+    default:
+      query.where('decision', 'unknown');
+  }
 }
 
 /**
@@ -306,6 +366,23 @@ async function byExceptionRefs(
       .map(r => r.entity_ref)
       .filter(ref => current.has(ref)),
   );
+}
+
+/** Resident-by-exception entities per tenant ('' for none), now. */
+export async function countResidentByExceptionByTenant(
+  ctx: DbContext,
+): Promise<Record<string, number>> {
+  const query = ctx.db(TABLES.status);
+  whereState(ctx, query, 'resident_by_exception', new Date());
+  const rows = await query
+    .select('tenant')
+    .count({ count: '*' })
+    .groupBy('tenant');
+  const out: Record<string, number> = {};
+  for (const row of rows as any[]) {
+    out[row.tenant ?? ''] = Number(row.count);
+  }
+  return out;
 }
 
 /** Entities per tenant ('' for none) and decision. */

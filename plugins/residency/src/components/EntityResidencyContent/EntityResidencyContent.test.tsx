@@ -229,6 +229,94 @@ describe('EntityResidencyContent', () => {
     );
   });
 
+  it('shows exception event records as events, with who acted, not as new decisions', async () => {
+    const waived = ['signature_missing'];
+    const entity = await render(
+      fakeApi({
+        getStatus: async () => makeStatus(),
+        listEvidence: async () => ({
+          items: [
+            evidence(7, {
+              kind: 'exception.expired',
+              actor: 'system',
+              decision: 'non_compliant',
+              reasonCodes: waived,
+            }),
+            evidence(6, {
+              kind: 'exception.applied',
+              actor: 'system',
+              decision: 'non_compliant',
+              reasonCodes: waived,
+            }),
+            evidence(5, {
+              kind: 'exception.approved',
+              actor: 'user:default/pat-platform',
+              decision: 'non_compliant',
+              reasonCodes: waived,
+            }),
+            evidence(4, {
+              kind: 'exception.requested',
+              actor: 'user:default/dana-dev',
+              decision: 'non_compliant',
+              reasonCodes: waived,
+            }),
+            evidence(3, {
+              kind: 'exception.rejected',
+              actor: 'user:default/dora-dpo',
+              decision: 'non_compliant',
+              reasonCodes: waived,
+            }),
+            evidence(2, {
+              kind: 'exception.revoked',
+              actor: 'user:default/pat-platform',
+              decision: 'non_compliant',
+              reasonCodes: waived,
+            }),
+            evidence(1, {
+              decision: 'non_compliant',
+              reasonCodes: waived,
+            }),
+          ],
+        }),
+        verifyChain: async () => ({ entityRef: 'x', ok: true, length: 7 }),
+      }),
+    );
+    expect(entity).toBeDefined();
+    const timeline = await screen.findByRole('list', {
+      name: 'Evidence timeline',
+    });
+    const entries = within(timeline).getAllByRole('listitem');
+    const labels = [
+      '#7 Exception expired',
+      '#6 Resident by exception applied',
+      '#5 Exception approved by pat-platform',
+      '#4 Exception requested by dana-dev',
+      '#3 Exception rejected by dora-dpo',
+      '#2 Exception revoked by pat-platform',
+    ];
+    labels.forEach((label, i) => {
+      const event = entries[i];
+      expect(event).toHaveTextContent(label);
+      // an event is not presented as a decision of its own
+      expect(within(event).queryByTestId('residency-status')).toBeNull();
+      expect(event).toHaveTextContent(
+        'Not a new decision; the decision in force was Not resident.',
+      );
+      expect(event).toHaveTextContent(
+        'Covers: The image is not signed (signature_missing).',
+      );
+    });
+    // the decision record is shown as before
+    expect(entries[6]).not.toHaveTextContent('Not a new decision');
+    expect(entries[6]).not.toHaveTextContent('Covers:');
+    expect(
+      within(entries[6]).getByTestId('residency-status'),
+    ).toHaveTextContent('Not resident');
+    expect(
+      screen.getByRole('heading', { name: 'Decisions and exception events' }),
+    ).toBeInTheDocument();
+  });
+
   it('downloads the signed verification summary of a record, and says quietly when there is none', async () => {
     const downloadVsa = jest
       .fn()

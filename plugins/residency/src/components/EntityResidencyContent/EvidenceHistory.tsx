@@ -24,6 +24,7 @@ import { residencyApiRef } from '../../api';
 import {
   ResidencyStatus,
   ShortDigest,
+  decisionLabel,
   displayValue,
   formatTime,
   CARD_TITLE_PROPS,
@@ -42,6 +43,7 @@ const useStyles = makeStyles(theme => ({
     gap: theme.spacing(1),
   },
   meta: { color: theme.palette.text.secondary },
+  event: { color: theme.palette.text.primary },
   mono: { fontFamily: 'monospace', wordBreak: 'break-all' },
   actions: {
     display: 'flex',
@@ -104,6 +106,41 @@ function ChainResult(props: { entityRef: string }) {
       . Records from that point on cannot be trusted as an unbroken history.
     </Alert>
   );
+}
+
+const EVENT_LABELS: Record<string, { label: string; byActor: boolean }> = {
+  'exception.requested': { label: 'Exception requested', byActor: true },
+  'exception.approved': { label: 'Exception approved', byActor: true },
+  'exception.rejected': { label: 'Exception rejected', byActor: true },
+  'exception.revoked': { label: 'Exception revoked', byActor: true },
+  'exception.expired': { label: 'Exception expired', byActor: false },
+  'exception.applied': {
+    label: 'Resident by exception applied',
+    byActor: false,
+  },
+};
+
+/**
+ * What an exception event record says, in words ("Exception approved by
+ * pat-platform"); an unknown kind is named as it is.
+ */
+export function eventLabel(entry: Pick<EvidenceSummary, 'kind' | 'actor'>) {
+  const known = entry.kind ? EVENT_LABELS[entry.kind] : undefined;
+  if (!known) {
+    return `Event ${displayValue(entry.kind ?? 'unknown')}`;
+  }
+  if (known.byActor && entry.actor) {
+    return `${known.label} by ${displayValue(
+      entry.actor.replace(/^user:(default\/)?/, ''),
+    )}`;
+  }
+  return known.label;
+}
+
+function reasonsOf(codes: string[]): string {
+  return codes
+    .map(code => `${problemFor(code)} (${displayValue(code)})`)
+    .join('; ');
 }
 
 /** The evidence timeline for an entity, with downloads and chain verification. */
@@ -229,7 +266,7 @@ export function EvidenceHistory(props: {
         gutterBottom
         style={{ marginTop: 16 }}
       >
-        Decisions
+        Decisions and exception events
       </Typography>
       {status?.stale && status.lastAttempt && (
         <Alert severity="warning" aria-label="Why no newer record">
@@ -262,25 +299,41 @@ export function EvidenceHistory(props: {
               <div>
                 <Typography variant="body2" component="div">
                   <strong>#{entry.sequence}</strong>{' '}
-                  <ResidencyStatus decision={entry.decision} />{' '}
+                  {entry.kind ? (
+                    <strong className={classes.event}>
+                      {eventLabel(entry)}
+                    </strong>
+                  ) : (
+                    <ResidencyStatus decision={entry.decision} />
+                  )}{' '}
                   <span className={classes.meta}>
                     {formatTime(entry.createdAt)}
                   </span>
                   {entry.checkpoint && ' · checkpoint'}
                 </Typography>
-                <Typography
-                  variant="body2"
-                  component="div"
-                  className={classes.meta}
-                >
-                  {entry.reasonCodes.length
-                    ? entry.reasonCodes
-                        .map(
-                          code => `${problemFor(code)} (${displayValue(code)})`,
-                        )
-                        .join('; ')
-                    : 'No problems found'}
-                </Typography>
+                {entry.kind ? (
+                  <Typography
+                    variant="body2"
+                    component="div"
+                    className={classes.meta}
+                  >
+                    {entry.reasonCodes.length
+                      ? `Covers: ${reasonsOf(entry.reasonCodes)}. `
+                      : ''}
+                    Not a new decision; the decision in force was{' '}
+                    {decisionLabel(entry.decision)}.
+                  </Typography>
+                ) : (
+                  <Typography
+                    variant="body2"
+                    component="div"
+                    className={classes.meta}
+                  >
+                    {entry.reasonCodes.length
+                      ? reasonsOf(entry.reasonCodes)
+                      : 'No problems found'}
+                  </Typography>
+                )}
                 <Typography
                   variant="body2"
                   component="div"

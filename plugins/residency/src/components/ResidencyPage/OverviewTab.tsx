@@ -19,8 +19,9 @@ import type {
   Mismatch,
   TenantSummary,
 } from '@residency-dev/plugin-residency-common';
-import { residencyApiRef } from '../../api';
+import { residencyApiRef, type ListEntitiesOptions } from '../../api';
 import {
+  BY_EXCEPTION_LABEL,
   SECTION_CARD_TITLE_PROPS,
   ResidencyStatus,
   decisionLabel,
@@ -36,20 +37,67 @@ const useStyles = makeStyles(theme => ({
   outside: { color: theme.palette.error.main, fontWeight: 600 },
   cell: { fontSize: '0.8rem' },
   nowrap: { whiteSpace: 'nowrap' },
+  // a narrow screen scrolls the five status columns instead of cutting them off
+  scroll: { overflowX: 'auto' },
 }));
 
-// Backstage's tables break words anywhere ("Reside|nt"); in the half-width
+// Backstage's tables break words anywhere ("Reside|nt"); in the
 // "Services by tenant" card, headings wrap between words instead (inline, as
 // the theme's table cell style would otherwise win over a class).
 const WHOLE_WORDS = { wordBreak: 'normal', overflowWrap: 'normal' } as const;
 
-const DECISIONS: Decision[] = [
-  'compliant',
-  'non_compliant',
-  'invalid',
-  'unknown',
-];
 export const CHART_DAYS = 14;
+
+/**
+ * The counts of "Services by status": one per decision, except that services
+ * whose failures are all waived by exceptions in force are counted as Resident
+ * by exception and not as Not resident (the list's `state` filter).
+ */
+const STATUS_COUNTS: {
+  key: string;
+  label: string;
+  filter: ListEntitiesOptions;
+  chip: ReactNode;
+}[] = [
+  {
+    key: 'compliant',
+    label: decisionLabel('compliant'),
+    filter: { status: 'compliant' },
+    chip: <ResidencyStatus decision="compliant" />,
+  },
+  {
+    key: 'resident_by_exception',
+    label: BY_EXCEPTION_LABEL,
+    filter: { state: 'resident_by_exception' },
+    chip: <ResidencyStatus decision="non_compliant" byException />,
+  },
+  {
+    key: 'non_compliant',
+    label: decisionLabel('non_compliant'),
+    filter: { status: 'non_compliant', state: 'not_resident' },
+    chip: <ResidencyStatus decision="non_compliant" />,
+  },
+  {
+    key: 'invalid',
+    label: decisionLabel('invalid'),
+    filter: { status: 'invalid' },
+    chip: <ResidencyStatus decision="invalid" />,
+  },
+  {
+    key: 'unknown',
+    label: decisionLabel('unknown'),
+    filter: { status: 'unknown' },
+    chip: <ResidencyStatus decision="unknown" />,
+  },
+];
+
+/** A tenant's count for one of {@link STATUS_COUNTS}. */
+function tenantCount(t: TenantSummary, key: string): number {
+  const byException = t.residentByException ?? 0;
+  if (key === 'resident_by_exception') return byException;
+  const n = t.counts?.[key as Decision] ?? 0;
+  return key === 'non_compliant' ? Math.max(0, n - byException) : n;
+}
 
 function StatusCounts() {
   const classes = useStyles();
@@ -57,13 +105,13 @@ function StatusCounts() {
   const state = useAsync(async () => {
     const [all, ...pages] = await Promise.all([
       api.listEntities({ limit: 1 }),
-      ...DECISIONS.map(status => api.listEntities({ status, limit: 1 })),
+      ...STATUS_COUNTS.map(c => api.listEntities({ ...c.filter, limit: 1 })),
     ]);
-    const byDecision = {} as Record<Decision, number | undefined>;
-    DECISIONS.forEach((d, i) => {
-      byDecision[d] = pages[i].totalCount;
+    const byKey: Record<string, number | undefined> = {};
+    STATUS_COUNTS.forEach((c, i) => {
+      byKey[c.key] = pages[i].totalCount;
     });
-    return { total: all.totalCount, byDecision };
+    return { total: all.totalCount, byKey };
   }, [api]);
   if (state.loading) return <Progress />;
   if (state.error || !state.value) {
@@ -86,17 +134,15 @@ function StatusCounts() {
         </div>
         <Typography variant="body2">Services</Typography>
       </div>
-      {DECISIONS.map(d => (
-        <div key={d} className={classes.count}>
+      {STATUS_COUNTS.map(c => (
+        <div key={c.key} className={classes.count}>
           <div
             className={classes.number}
-            aria-label={`${counts.byDecision[d] ?? 'unknown'} ${decisionLabel(
-              d,
-            )}`}
+            aria-label={`${counts.byKey[c.key] ?? 'unknown'} ${c.label}`}
           >
-            {counts.byDecision[d] ?? '?'}
+            {counts.byKey[c.key] ?? '?'}
           </div>
-          <ResidencyStatus decision={d} />
+          {c.chip}
         </div>
       ))}
     </div>
@@ -258,40 +304,44 @@ export function OverviewTab(props: {
             <StatusCounts />
           </InfoCard>
         </Grid>
-        <Grid item xs={12} md={6}>
+        <Grid item xs={12}>
           <InfoCard
             titleTypographyProps={SECTION_CARD_TITLE_PROPS}
             title="Services by tenant"
           >
             {tenantBody ?? (
-              <Table size="small" aria-label="Services by tenant and status">
-                <TableHead>
-                  <TableRow>
-                    <TableCell style={WHOLE_WORDS}>Tenant</TableCell>
-                    {DECISIONS.map(d => (
-                      <TableCell key={d} style={WHOLE_WORDS}>
-                        {decisionLabel(d)}
-                      </TableCell>
-                    ))}
-                  </TableRow>
-                </TableHead>
-                <TableBody>
-                  {tenants!.map(t => (
-                    <TableRow key={t.id}>
-                      <TableCell className={classes.nowrap}>
-                        {displayValue(t.id)}
-                      </TableCell>
-                      {DECISIONS.map(d => (
-                        <TableCell key={d}>{t.counts?.[d] ?? 0}</TableCell>
+              <div className={classes.scroll}>
+                <Table size="small" aria-label="Services by tenant and status">
+                  <TableHead>
+                    <TableRow>
+                      <TableCell style={WHOLE_WORDS}>Tenant</TableCell>
+                      {STATUS_COUNTS.map(c => (
+                        <TableCell key={c.key} style={WHOLE_WORDS}>
+                          {c.label}
+                        </TableCell>
                       ))}
                     </TableRow>
-                  ))}
-                </TableBody>
-              </Table>
+                  </TableHead>
+                  <TableBody>
+                    {tenants!.map(t => (
+                      <TableRow key={t.id}>
+                        <TableCell className={classes.nowrap}>
+                          {displayValue(t.id)}
+                        </TableCell>
+                        {STATUS_COUNTS.map(c => (
+                          <TableCell key={c.key}>
+                            {tenantCount(t, c.key)}
+                          </TableCell>
+                        ))}
+                      </TableRow>
+                    ))}
+                  </TableBody>
+                </Table>
+              </div>
             )}
           </InfoCard>
         </Grid>
-        <Grid item xs={12} md={6}>
+        <Grid item xs={12}>
           <InfoCard
             titleTypographyProps={SECTION_CARD_TITLE_PROPS}
             title="Compliance over time"

@@ -71,7 +71,9 @@ const tenant: TenantSummary = {
       insideBoundary: true,
     },
   ],
-  counts: { compliant: 3, non_compliant: 1, unknown: 0, invalid: 2 },
+  counts: { compliant: 3, non_compliant: 4, unknown: 0, invalid: 2 },
+  // 3 of the 4 non_compliant decisions are waived by exceptions in force
+  residentByException: 3,
 };
 
 const mismatch: Mismatch = {
@@ -192,6 +194,7 @@ describe('ResidencyPage', () => {
     expect(screen.getByLabelText('1 Not resident')).toBeInTheDocument();
     expect(api.listEntities).toHaveBeenCalledWith({
       status: 'non_compliant',
+      state: 'not_resident',
       limit: 1,
     });
 
@@ -205,7 +208,19 @@ describe('ResidencyPage', () => {
       within(tenantRow)
         .getAllByRole('cell')
         .map(c => c.textContent),
-    ).toEqual(['eu-sovereign', '3', '1', '2', '0']);
+    ).toEqual(['eu-sovereign', '3', '3', '1', '2', '0']);
+    expect(
+      within(byTenant)
+        .getAllByRole('columnheader')
+        .map(c => c.textContent),
+    ).toEqual([
+      'Tenant',
+      'Resident',
+      'Resident by exception',
+      'Not resident',
+      'Not resident (configuration)',
+      'Unknown',
+    ]);
     // headings wrap between words ("Not resident"), never inside one ("Reside|nt")
     for (const cell of within(byTenant).getAllByRole('columnheader')) {
       expect(window.getComputedStyle(cell).wordBreak).toBe('normal');
@@ -227,6 +242,43 @@ describe('ResidencyPage', () => {
     expect(
       within(matrix).getByText('in boundary · 1 registry · 1 key'),
     ).toBeInTheDocument();
+  });
+
+  it('overview counts services waived by exceptions as Resident by exception, not as Not resident', async () => {
+    // 3 non_compliant decisions, 2 of them waived by exceptions in force
+    const listEntities = jest.fn().mockImplementation(async options => {
+      let totalCount = 6;
+      if (options?.state === 'resident_by_exception') totalCount = 2;
+      else if (options?.status === 'non_compliant')
+        totalCount = options?.state === 'not_resident' ? 1 : 3;
+      else if (options?.status) totalCount = 1;
+      return { items: [], totalCount };
+    });
+    await render(pageApi({ listEntities }));
+    expect(
+      await screen.findByLabelText('6 services in total'),
+    ).toBeInTheDocument();
+    const byException = screen.getByLabelText('2 Resident by exception');
+    expect(byException.parentElement).toHaveTextContent(
+      '2Resident by exception',
+    );
+    expect(
+      byException.parentElement!.querySelector(
+        '[data-state="resident_by_exception"]',
+      ),
+    ).not.toBeNull();
+    expect(screen.getByLabelText('1 Not resident')).toBeInTheDocument();
+    expect(screen.queryByLabelText('3 Not resident')).toBeNull();
+    expect(screen.getByLabelText('1 Resident')).toBeInTheDocument();
+    expect(listEntities).toHaveBeenCalledWith({
+      state: 'resident_by_exception',
+      limit: 1,
+    });
+    expect(listEntities).toHaveBeenCalledWith({
+      status: 'non_compliant',
+      state: 'not_resident',
+      limit: 1,
+    });
   });
 
   it('services tab sends status, tenant and search filters to the API', async () => {

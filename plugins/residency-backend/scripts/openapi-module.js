@@ -11,13 +11,19 @@
 const { readFileSync, writeFileSync } = require('node:fs');
 const { join } = require('node:path');
 const { parse } = require('yaml');
+const prettier = require('prettier');
 
 const schemaDir = join(__dirname, '..', 'src', 'schema');
 
-/** The module text for a spec text. */
+const moduleFile = join(schemaDir, 'openapi.generated.ts');
+
+/**
+ * The module text for a spec text, formatted with the repository's prettier
+ * settings so that `prettier --check` in npm test agrees with a fresh run.
+ */
 function openapiModule(yamlText) {
   const spec = parse(yamlText);
-  return [
+  const text = [
     '// GENERATED from openapi.yaml by scripts/openapi-module.js; do not edit.',
     '// Run `node scripts/openapi-module.js` in plugins/residency-backend after',
     '// changing the yaml (openapi.test.ts checks the two agree).',
@@ -26,6 +32,8 @@ function openapiModule(yamlText) {
     `export const spec = ${JSON.stringify(spec, null, 2)} as const;`,
     '',
   ].join('\n');
+  const options = prettier.resolveConfig.sync(moduleFile) ?? {};
+  return prettier.format(text, { ...options, filepath: moduleFile });
 }
 
 module.exports = { openapiModule };
@@ -37,6 +45,6 @@ if (require.main === module) {
   if (process.argv.includes('--print')) {
     process.stdout.write(text);
   } else {
-    writeFileSync(join(schemaDir, 'openapi.generated.ts'), text);
+    writeFileSync(moduleFile, text);
   }
 }

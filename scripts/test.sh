@@ -14,30 +14,47 @@ export BACKSTAGE_TEST_DATABASE_POSTGRES15_CONNECTION_STRING="${BACKSTAGE_TEST_DA
 reports="$RESIDENCY_ROOT/.test-reports"
 rm -rf "$reports" && mkdir -p "$reports"
 status=0
+suite_start=$SECONDS
 
-step() { echo; echo "=== $1"; }
+# step "title" command...: runs one step, prints how long it took, and keeps going when it
+# fails (the run's exit status records it). The closing table lists every step's seconds.
+timings=()
+step() {
+  local title="$1" t0=$SECONDS rc=0
+  shift
+  echo
+  echo "=== $title"
+  "$@" || rc=$?
+  local dt=$((SECONDS - t0)) outcome="ok"
+  [ "$rc" -eq 0 ] || { outcome="FAILED (exit $rc)"; status=1; }
+  echo "=== ${title%% (*}: $outcome in ${dt} s"
+  timings+=("$(printf '%5d s  %s%s' "$dt" "${title%% (*}" "$([ "$rc" -eq 0 ] || echo '  FAILED')")")
+}
 
-step "type check (tsc; also writes the declarations to dist-types/ for package builds and API reports)"
-npx tsc || status=1
+step "type check (tsc; also writes the declarations to dist-types/ for package builds and API reports)" \
+  npx tsc
 
-step "API reports (report.api.md of every published package match the code)"
-npm run --silent build:api-reports:ci || status=1
+step "API reports (report.api.md of every published package match the code)" \
+  npm run --silent build:api-reports:ci
 
-step "lint (backstage-cli repo lint)"
-npx backstage-cli repo lint || status=1
+step "lint (backstage-cli repo lint)" \
+  npx backstage-cli repo lint
 
-step "formatting (prettier --check)"
-npx prettier --check . || status=1
+step "formatting (prettier --check)" \
+  npx prettier --check .
 
-step "unit and integration tests (jest, SQLite + PostgreSQL + docker-registry)"
-npx backstage-cli repo test --watchAll=false --json --outputFile="$reports/jest.json" || status=1
+step "unit and integration tests (jest, SQLite + PostgreSQL + docker-registry)" \
+  npx backstage-cli repo test --watchAll=false --json --outputFile="$reports/jest.json"
 
-step "install test (packed tarballs in a Backstage app and the CLI outside the tree)"
-bash scripts/install-test/run.sh || status=1
+step "install test (packed tarballs in a Backstage app and the CLI outside the tree)" \
+  bash scripts/install-test/run.sh
 
-step "end-to-end tests (Playwright, Chromium)"
-PLAYWRIGHT_JSON_OUTPUT_NAME="$reports/e2e.json" \
-  npx playwright test --config e2e/playwright.config.ts --reporter=list,json || status=1
+step "end-to-end tests (Playwright, Chromium)" \
+  env PLAYWRIGHT_JSON_OUTPUT_NAME="$reports/e2e.json" \
+  npx playwright test --config e2e/playwright.config.ts --reporter=list,json
 
+echo
+echo "=== time per step (total $((SECONDS - suite_start)) s)"
+printf '%s\n' "${timings[@]}"
 node scripts/summarize-tests.js "$reports" || status=1
 exit "$status"

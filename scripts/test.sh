@@ -20,21 +20,24 @@ suite_start=$SECONDS
 # it, in $reports/steps.txt, which also works for steps run in a background subshell).
 # Sets last_rc.
 steps_file="$reports/steps.txt"
-cpu_seconds() { # user + system seconds of the finished child processes of this shell
-  local f
-  f="$(mktemp)"
-  times >"$f"
-  awk 'NR == 2 { split($1 " " $2, t, /[ms]+/); printf "%d", t[1] * 60 + t[2] + t[3] * 60 + t[4] }' "$f"
+cpu_now() { # sets cpu_now_s: user + system seconds of the finished children of this shell
+  local f="$reports/.times.$BASHPID" u s us ss
+  times >"$f" # a builtin, no subshell: a subshell would not see this shell's children
+  { read -r _ _ && read -r u s; } <"$f"
   rm -f "$f"
+  us="${u#*m}" ss="${s#*m}" # "1m2.345s" -> "2.345s"
+  cpu_now_s=$((${u%%m*} * 60 + 10#${us%%.*} + ${s%%m*} * 60 + 10#${ss%%.*}))
 }
 step() {
   local title="$1" t0=$SECONDS c0 rc=0
-  c0="$(cpu_seconds)"
+  cpu_now
+  c0=$cpu_now_s
   shift
   echo
   echo "=== $title"
   "$@" || rc=$?
-  local dt=$((SECONDS - t0)) cpu=$(($(cpu_seconds) - c0)) outcome="ok"
+  cpu_now
+  local dt=$((SECONDS - t0)) cpu=$((cpu_now_s - c0)) outcome="ok"
   [ "$rc" -eq 0 ] || outcome="FAILED (exit $rc)"
   echo "=== ${title%% (*}: $outcome in ${dt} s (cpu ${cpu} s)"
   printf '%5d s  (cpu %4d s)  %s%s\n' "$dt" "$cpu" "${title%% (*}" \

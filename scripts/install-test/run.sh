@@ -14,13 +14,23 @@
 #     the backend (its production bundle) on SQLite and checks the Residency API
 #     (check-backend.js), and that `backstage-cli config:check` validates `residency:`.
 # Needs the warm npm cache (`npm install --prefer-offline`). Set RESIDENCY_KEEP_INSTALL_TEST=1
-# to keep the temp folder.
+# to keep the temp folder; RESIDENCY_INSTALL_TEST_REMOVE_LATER=<file> appends its path to that
+# file instead of removing it (scripts/test.sh removes it while the e2e tests run).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../env.sh"
 cd "$RESIDENCY_ROOT"
 here="$RESIDENCY_ROOT/scripts/install-test"
 
-work="$(mktemp -d "${TMPDIR:-/tmp}/residency-install-test-XXXXXX")"
+# The app's npm install writes about 2,200 packages (1.3 GB) and the cleanup removes them: on a
+# busy disk each took minutes. Without TMPDIR set, a memory file system is used when there is
+# one with room (/dev/shm, 4 GB free, executables allowed: native addons load from it).
+tmp_root="${TMPDIR:-/tmp}"
+if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ] &&
+  [ "$(df -Pk /dev/shm 2>/dev/null | awk 'NR == 2 { print $4 }')" -ge 4194304 ] 2>/dev/null &&
+  ! findmnt -no OPTIONS /dev/shm 2>/dev/null | grep -qw noexec; then
+  tmp_root=/dev/shm
+fi
+work="$(mktemp -d "$tmp_root/residency-install-test-XXXXXX")"
 backend_pid=""
 app_install_pid=""
 lanes=()
@@ -30,7 +40,15 @@ cleanup() {
     if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi
   done
   wait 2>/dev/null || true
-  if [ -z "${RESIDENCY_KEEP_INSTALL_TEST:-}" ]; then rm -rf "$work"; else echo "kept $work"; fi
+  if [ -n "${RESIDENCY_KEEP_INSTALL_TEST:-}" ]; then
+    echo "kept $work"
+  elif [ -n "${RESIDENCY_INSTALL_TEST_REMOVE_LATER:-}" ]; then
+    # scripts/test.sh removes it beside the next step: removing the app's 1.3 GB of
+    # node_modules took 30-90 s on a loaded machine.
+    echo "$work" >>"$RESIDENCY_INSTALL_TEST_REMOVE_LATER"
+  else
+    rm -rf "$work"
+  fi
 }
 trap cleanup EXIT
 start=$(date +%s)

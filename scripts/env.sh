@@ -20,3 +20,8 @@ if [ "$(node_major)" -lt 22 ]; then
   export PATH="$nodepkg/bin:$PATH"
   export npm_config_nodedir="$nodepkg"
 fi
+
+# Node's on-disk cache of compiled JavaScript (Node >= 22.1; older Node ignores it), inside
+# this clone: the many short runs of backstage-cli, npm and tsc in a test run load the same
+# modules again and again; with the cache a backstage-cli start takes about half as long.
+export NODE_COMPILE_CACHE="${NODE_COMPILE_CACHE:-$RESIDENCY_ROOT/node_modules/.cache/node-compile-cache}"

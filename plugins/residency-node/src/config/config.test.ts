@@ -536,6 +536,29 @@ describe('configuration that lies quietly (issue 12)', () => {
     );
   });
 
+  it('readRegularFile reads exactly the file, growing its buffer as needed and never past the cap', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'residency-read-'));
+    const file = join(dir, 'big.bin');
+    const bytes = Buffer.from(
+      Array.from({ length: 100_000 }, (_, i) => i % 251),
+    );
+    writeFileSync(file, bytes);
+    expect(readRegularFile(file, 1 << 30).equals(bytes)).toBe(true);
+    expect(readRegularFile(file, 100_000).equals(bytes)).toBe(true);
+    expect(() => readRegularFile(file, 99_999)).toThrow('larger than 99999');
+  });
+
+  // (npm test runs on Linux only.) /proc files are regular files whose stat size is 0: the content
+  // arrives only while reading, as with a file that grows during the read.
+  it('readRegularFile grows past a stat size of 0 (/proc) and still stops at the cap', () => {
+    const smaps = readRegularFile('/proc/self/smaps', 1 << 26).toString();
+    expect(smaps.length).toBeGreaterThan(8192);
+    expect(smaps.split('\n')[0]).toMatch(/^[0-9a-f]+-[0-9a-f]+ /);
+    expect(() => readRegularFile('/proc/self/smaps', 6000)).toThrow(
+      'larger than 6000',
+    );
+  });
+
   it('item 10: the same EC key compressed and uncompressed is one key (fingerprint of the canonical SPKI)', () => {
     const der = keys().eu.publicKey.export({ type: 'spki', format: 'der' });
     const compressed = ECDH.convertKey(

@@ -28,9 +28,19 @@ export function readRegularFile(file: string, cap: number): Buffer {
     if (st.size > cap) {
       throw new ConfigFileError(`file larger than ${cap} bytes`);
     }
-    const buf = Buffer.alloc(cap + 1);
+    // Sized to the file as stat saw it (plus one byte to notice growth) and
+    // grown by doubling up to `cap + 1` only if it grows while being read: a
+    // buffer of `cap` bytes up front would allocate, say, 1 GiB per artifact.
+    let buf = Buffer.allocUnsafe(
+      Math.min(cap + 1, Math.max(st.size + 1, 4096)),
+    );
     let n = 0;
     for (;;) {
+      if (n === buf.length) {
+        const grown = Buffer.allocUnsafe(Math.min(cap + 1, buf.length * 2));
+        buf.copy(grown, 0, 0, n);
+        buf = grown;
+      }
       const got = readSync(fd, buf, n, buf.length - n, null);
       if (got === 0) break;
       n += got;

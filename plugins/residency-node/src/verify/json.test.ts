@@ -46,6 +46,30 @@ describe('parseStrictJson', () => {
     });
   });
 
+  it('finds duplicates in objects with many keys (before and after the scan switches to a set)', () => {
+    const keys = Array.from({ length: 40 }, (_, i) => `k${i}`);
+    const obj = (ks: string[]) => `{${ks.map(k => `"${k}":1`).join(',')}}`;
+    expect(problemOf(obj(keys))).toBe(undefined);
+    for (const at of [1, 15, 16, 17, 39]) {
+      // key k0 again at position `at`, and a late key repeated after the switch
+      expect(
+        problemOf(obj([...keys.slice(0, at), 'k0', ...keys.slice(at)])),
+      ).toBe('duplicate_key');
+      expect(
+        problemOf(obj([...keys.slice(0, at), keys[at - 1], ...keys.slice(at)])),
+      ).toBe('duplicate_key');
+      expect(
+        problemOf(
+          `{"n":[${obj(keys)},${obj(keys)}],"o":${obj([
+            ...keys.slice(0, at),
+            'k0',
+          ])}}`,
+        ),
+      ).toBe('duplicate_key');
+    }
+    expect(problemOf(`{"n":[${obj(keys)},${obj(keys)}]}`)).toBe(undefined);
+  });
+
   it('keeps the limits and errors of the strict parser', () => {
     expect(problemOf('1e400')).toBe('syntax');
     expect(problemOf('[1e400]')).toBe('syntax');

@@ -81,7 +81,9 @@ export function parseStrictJson(
  */
 function scanIsStrict(text: string, maxDepth: number): boolean {
   // One entry per open container: the keys seen so far (objects) or null (arrays).
-  const stack: (Set<string> | null)[] = [];
+  // Most objects of a signed payload have a handful of keys: a list searched
+  // linearly, turned into a Set once it grows (cheaper than a Set per object).
+  const stack: (string[] | Set<string> | null)[] = [];
   let expectKey = false;
   const n = text.length;
   let i = 0;
@@ -104,8 +106,15 @@ function scanIsStrict(text: string, maxDepth: number): boolean {
         const key = raw.includes('\\')
           ? (JSON.parse(text.slice(i, end + 1)) as string)
           : raw;
-        if (!keys || keys.has(key)) return false;
-        keys.add(key);
+        if (!keys) return false;
+        if (Array.isArray(keys)) {
+          if (keys.includes(key)) return false;
+          if (keys.length < 16) keys.push(key);
+          else stack[stack.length - 1] = new Set(keys).add(key);
+        } else {
+          if (keys.has(key)) return false;
+          keys.add(key);
+        }
         expectKey = false;
       }
       i = end + 1;
@@ -114,7 +123,7 @@ function scanIsStrict(text: string, maxDepth: number): boolean {
     if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
       if (stack.length + 1 >= maxDepth) return false;
       const opensObject = c === 0x7b;
-      stack.push(opensObject ? new Set() : null);
+      stack.push(opensObject ? [] : null);
       expectKey = opensObject;
     } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
       stack.pop();

@@ -281,19 +281,16 @@ export async function listStatuses(
 }
 
 /**
- * Restricts a status query to one state, in SQL and with the same rule as
- * {@link byExceptionRefs}: `resident_by_exception` is a current (not stale)
- * `non_compliant` decision whose tracked state is resident by exception and that
- * has an approved exception inside its window at `at`; `not_resident` is every
- * other `non_compliant` or `invalid` decision.
+ * The condition, on status rows, of being resident by exception at `at`: a
+ * current (not stale) `non_compliant` decision whose last recorded state (the
+ * exception tracker's, re-decided after every check, approval, revocation and
+ * expiry) is `resident_by_exception`, and that still has an approved exception
+ * inside its window (one past its window counts as lapsed before the scheduled
+ * pass marks it expired). The one rule behind the list's `state=` filter, each
+ * row's `state` and the per-tenant counts.
  */
-function whereState(
-  ctx: DbContext,
-  query: Knex.QueryBuilder,
-  state: ResidencyState,
-  at: Date,
-): void {
-  const byException = (q: Knex.QueryBuilder) =>
+function residentByException(ctx: DbContext, at: Date) {
+  return (q: Knex.QueryBuilder) =>
     q
       .where('decision', 'non_compliant')
       .where('stale', false)
@@ -312,6 +309,20 @@ function whereState(
           .where('expires_at', '>', at.toISOString())
           .select('entity_ref'),
       );
+}
+
+/**
+ * Restricts a status query to one state, in SQL: `resident_by_exception` as
+ * {@link residentByException}; `not_resident` is every other `non_compliant`
+ * or `invalid` decision.
+ */
+function whereState(
+  ctx: DbContext,
+  query: Knex.QueryBuilder,
+  state: ResidencyState,
+  at: Date,
+): void {
+  const byException = residentByException(ctx, at);
   switch (state) {
     case 'resident':
       query.where('decision', 'compliant');
@@ -329,13 +340,7 @@ function whereState(
   }
 }
 
-/**
- * The rows of a page that are resident by exception: a current `non_compliant`
- * decision whose last recorded state (the exception tracker's, re-decided after
- * every check, approval, revocation and expiry) is `resident_by_exception`, and
- * that still has an approved exception inside its window at `at` (one past its
- * window counts as lapsed before the scheduled pass marks it expired).
- */
+/** The rows of a page that are resident by exception at `at`. */
 async function byExceptionRefs(
   ctx: DbContext,
   rows: StatusRow[],
@@ -345,36 +350,21 @@ async function byExceptionRefs(
     .filter(r => r.decision === 'non_compliant' && !r.stale)
     .map(r => r.entity_ref);
   if (refs.length === 0) return new Set();
-  const [states, inForce] = await Promise.all([
-    ctx
-      .db(TABLES.entityState)
-      .whereIn('entity_ref', refs)
-      .where('state', 'resident_by_exception')
-      .select('entity_ref'),
-    ctx
-      .db(TABLES.exceptions)
-      .whereIn('entity_ref', refs)
-      .where('status', 'approved')
-      .where('expires_at', '>', at.toISOString())
-      .distinct('entity_ref'),
-  ]);
-  const current = new Set(
-    (inForce as { entity_ref: string }[]).map(r => r.entity_ref),
-  );
-  return new Set(
-    (states as { entity_ref: string }[])
-      .map(r => r.entity_ref)
-      .filter(ref => current.has(ref)),
-  );
+  const found = await ctx
+    .db(TABLES.status)
+    .whereIn('entity_ref', refs)
+    .where(residentByException(ctx, at))
+    .select('entity_ref');
+  return new Set((found as { entity_ref: string }[]).map(r => r.entity_ref));
 }
 
 /** Resident-by-exception entities per tenant ('' for none), now. */
 export async function countResidentByExceptionByTenant(
   ctx: DbContext,
 ): Promise<Record<string, number>> {
-  const query = ctx.db(TABLES.status);
-  whereState(ctx, query, 'resident_by_exception', new Date());
-  const rows = await query
+  const rows = await ctx
+    .db(TABLES.status)
+    .where(residentByException(ctx, new Date()))
     .select('tenant')
     .count({ count: '*' })
     .groupBy('tenant');

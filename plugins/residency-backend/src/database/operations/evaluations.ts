@@ -9,7 +9,7 @@ import { TABLES, now, type DbContext } from '../tables';
 import type { ClaimKey, RecordOutcome, StoreOptions } from '../ResidencyStore';
 import { appendEvidence } from './evidence';
 import { storeImageResults } from './imageResults';
-import { isUniqueViolation, type StatusRow } from './rows';
+import { isUniqueViolation, lockEntity, type StatusRow } from './rows';
 import { getStatus, toStatus } from './statuses';
 import { claimRow } from './claims';
 
@@ -108,14 +108,8 @@ async function recordOnce(
 ): Promise<RecordOutcome> {
   const { entityRef, result, record } = options;
   return ctx.db.transaction(async trx => {
-    // One writer per entity at a time: an advisory lock keyed by the entity
-    // serializes writers even before the status row exists, and is the only
-    // lock taken first, so writers cannot deadlock.
-    if (!ctx.sqlite) {
-      await trx.raw('select pg_advisory_xact_lock(hashtextextended(?, 0))', [
-        `residency:${entityRef}`,
-      ]);
-    }
+    // One writer per entity at a time (see lockEntity).
+    await lockEntity(ctx, trx, entityRef);
     const existingQuery = trx<StatusRow>(TABLES.status).where({
       entity_ref: entityRef,
     });

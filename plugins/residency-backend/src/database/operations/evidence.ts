@@ -13,6 +13,7 @@ import type { StoredEvidence, StoreOptions } from '../ResidencyStore';
 import {
   decodeCursor,
   isUniqueViolation,
+  lockEntity,
   pageOf,
   toIso,
   type EvidenceRow,
@@ -90,12 +91,7 @@ export async function appendExceptionEvent(
   for (let attempt = 0; ; attempt++) {
     try {
       return await ctx.db.transaction(async trx => {
-        if (!ctx.sqlite) {
-          await trx.raw(
-            'select pg_advisory_xact_lock(hashtextextended(?, 0))',
-            [`residency:${entityRef}`],
-          );
-        }
+        await lockEntity(ctx, trx, entityRef);
         return appendChainRecord(ctx, trx, {
           entityRef,
           record: options.record,

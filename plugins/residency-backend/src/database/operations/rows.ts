@@ -1,5 +1,7 @@
 import { InputError } from '@backstage/errors';
+import type { Knex } from 'knex';
 import type { Page } from '@residency-dev/plugin-residency-common';
+import type { DbContext } from '../tables';
 
 /** A row of residency_entity_status. */
 export type StatusRow = {
@@ -109,4 +111,22 @@ export function isUniqueViolation(error: unknown): boolean {
     e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' ||
     /UNIQUE constraint failed/.test(String(e?.message))
   );
+}
+
+/**
+ * Takes the entity's writer lock for the rest of `trx` on PostgreSQL: every
+ * writer of an entity's status or evidence chain (decisions and exception
+ * events) takes this one lock first, so they are serialized even before the
+ * status row exists and cannot deadlock. SQLite has a single writer.
+ */
+export async function lockEntity(
+  ctx: DbContext,
+  trx: Knex.Transaction,
+  entityRef: string,
+): Promise<void> {
+  if (!ctx.sqlite) {
+    await trx.raw('select pg_advisory_xact_lock(hashtextextended(?, 0))', [
+      `residency:${entityRef}`,
+    ]);
+  }
 }

@@ -6,6 +6,7 @@
  */
 import type { ConfigReader } from '../api';
 import { ResidencyConfigError } from '../errors';
+import { isObject } from '../verify/json';
 
 /** A node of the configuration shape. @public */
 export type ConfigShape =
@@ -113,10 +114,6 @@ export const RESIDENCY_CONFIG_SHAPE: ConfigShape = object({
     }),
   ),
 });
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** The paths of every key the shape does not know (types are checked by the section readers). */
 export function unknownKeys(

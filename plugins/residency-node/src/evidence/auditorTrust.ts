@@ -10,6 +10,7 @@ import type { ResidencySettings } from '../api';
 import { canonicalJson } from '../canonical';
 import type { Problems } from './problems';
 import { policyOf } from './snapshots';
+import { isObject } from '../verify/json';
 
 /**
  * What the auditor's trust covers. `configuration` (an app-config, `--config`): keys,
@@ -31,10 +32,6 @@ function same(a: unknown, b: unknown): boolean {
   }
 }
 
-function isObj(v: unknown): v is Record<string, unknown> {
-  return !!v && typeof v === 'object' && !Array.isArray(v);
-}
-
 /** Compares the recorded policy and registries with the auditor's trust. */
 export function checkAgainstAuditorTrust(
   record: EvidenceRecord,
@@ -44,7 +41,7 @@ export function checkAgainstAuditorTrust(
 ): void {
   checkKeyValidity(record.trust.keys, settings, problems);
   checkTrustedRoots(record.trust.trustedRoots, settings, problems);
-  if (!isObj(record.policy)) return;
+  if (!isObject(record.policy)) return;
   checkBoundary(record.policy, settings, problems);
   if (scope === 'configuration') {
     checkPolicy(record.policy, settings, problems);
@@ -64,7 +61,9 @@ function checkKeyValidity(
   problems: Problems,
 ): void {
   keys.forEach((k, i) => {
-    const conf = isObj(k) ? settings.keys.find(c => c.id === k.id) : undefined;
+    const conf = isObject(k)
+      ? settings.keys.find(c => c.id === k.id)
+      : undefined;
     if (!conf) return;
     for (const f of ['validFrom', 'validUntil'] as const) {
       if ((k[f] ?? undefined) !== (conf[f] ?? undefined)) {
@@ -92,12 +91,14 @@ function checkTrustedRoots(
   if (!Array.isArray(roots)) return;
   const ours = new Set((settings.trustedRoots ?? []).map(r => r.sha256));
   roots.forEach((r, i) => {
-    if (!isObj(r) || !ours.has(String(r.sha256))) {
+    if (!isObject(r) || !ours.has(String(r.sha256))) {
       problems.add(
         'trust',
         `${P}.trust.trustedRoots[${i}]`,
         'trusted_root_not_configured',
-        `trusted root ${isObj(r) ? String(r.name) : '?'} is not in your trust`,
+        `trusted root ${
+          isObject(r) ? String(r.name) : '?'
+        } is not in your trust`,
       );
     }
   });
@@ -111,7 +112,7 @@ function checkBoundary(
 ): void {
   const b = policy.boundary;
   if (b === undefined) return;
-  const name = isObj(b) && typeof b.name === 'string' ? b.name : undefined;
+  const name = isObject(b) && typeof b.name === 'string' ? b.name : undefined;
   const ours =
     name !== undefined && Object.hasOwn(settings.boundaries, name)
       ? settings.boundaries[name]
@@ -204,13 +205,13 @@ function checkRegistries(
   ]);
   registries.forEach((r, i) => {
     const rp = `${P}.trust.registries[${i}]`;
-    const region = isObj(r) ? ours.get(String(r.host)) : undefined;
+    const region = isObject(r) ? ours.get(String(r.host)) : undefined;
     if (region === undefined) {
       problems.add(
         'trust',
         rp,
         'registry_not_configured',
-        `registry ${isObj(r) ? String(r.host) : '?'} is not configured`,
+        `registry ${isObject(r) ? String(r.host) : '?'} is not configured`,
       );
     } else if (region !== r.region) {
       problems.add(

@@ -24,6 +24,7 @@ import {
 } from './auditorTrust';
 import { chainLinkProblems } from './chain';
 import { Problems } from './problems';
+import { isObject } from '../verify/json';
 
 /** Caps on what an evidence bundle may ask the verifier to check. @public */
 export const EVIDENCE_CAPS = {
@@ -34,10 +35,6 @@ export const EVIDENCE_CAPS = {
 
 const P = 'evidence.record';
 type TrustedRoots = NonNullable<ResidencySettings['trustedRoots']>;
-
-function isObj(v: unknown): v is Record<string, unknown> {
-  return !!v && typeof v === 'object' && !Array.isArray(v);
-}
 
 /** Thrown by a step when nothing after it can be checked. */
 class Stop extends Error {}
@@ -122,7 +119,7 @@ function finish(
 }
 
 function checkEnvelope(bundle: unknown, problems: Problems): EvidenceRecord {
-  if (!isObj(bundle)) {
+  if (!isObject(bundle)) {
     problems.add(
       'structure',
       '$',
@@ -140,7 +137,7 @@ function checkEnvelope(bundle: unknown, problems: Problems): EvidenceRecord {
     );
   }
   const ev = bundle.evidence;
-  if (!isObj(ev) || !isObj(ev.record)) {
+  if (!isObject(ev) || !isObject(ev.record)) {
     problems.add(
       'structure',
       'evidence',
@@ -171,7 +168,7 @@ function checkChainLink(
   }
   if (bundle.previous === undefined) return;
   const prev = bundle.previous;
-  if (!isObj(prev)) {
+  if (!isObject(prev)) {
     problems.add(
       'chain',
       'previous',
@@ -208,9 +205,9 @@ function checkRecordShape(record: EvidenceRecord, problems: Problems): void {
     );
   }
   if (
-    !isObj(record.result) ||
-    !isObj(record.trust) ||
-    !isObj(record.policy) ||
+    !isObject(record.result) ||
+    !isObject(record.trust) ||
+    !isObject(record.policy) ||
     !Array.isArray(record.material)
   ) {
     problems.add(
@@ -281,7 +278,7 @@ function checkCaps(record: EvidenceRecord, problems: Problems): void {
 }
 
 function checkMaterialEntry(m: unknown, i: number, problems: Problems): void {
-  const n = isObj(m)
+  const n = isObject(m)
     ? [m.simpleSignatures, m.envelopes, m.bundles].reduce(
         (acc: number, l) => acc + (Array.isArray(l) ? l.length : 0),
         0,
@@ -297,7 +294,7 @@ function checkMaterialEntry(m: unknown, i: number, problems: Problems): void {
     throw new Stop();
   }
   if (
-    isObj(m) &&
+    isObject(m) &&
     (!Array.isArray(m.simpleSignatures) ||
       !Array.isArray(m.envelopes) ||
       !Array.isArray(m.bundles) ||
@@ -341,7 +338,7 @@ function checkKeys(
 ): void {
   record.trust.keys.forEach((k, i) => {
     const kp = `${P}.trust.keys[${i}]`;
-    if (!isObj(k)) {
+    if (!isObject(k)) {
       problems.add('trust', kp, 'malformed', 'key entry is not an object');
       return;
     }
@@ -479,7 +476,7 @@ function trustedRootFor(
 /** Material: each manifest hashes to its digest. */
 function checkManifests(record: EvidenceRecord, problems: Problems): void {
   record.material.forEach((m, i) => {
-    if (!isObj(m)) {
+    if (!isObject(m)) {
       problems.add(
         'material',
         `${P}.material[${i}]`,
@@ -615,7 +612,7 @@ function diff(
     );
     return;
   }
-  if (isObj(recorded) && isObj(recomputed)) {
+  if (isObject(recorded) && isObject(recomputed)) {
     const keys = new Set([
       ...Object.keys(recorded),
       ...Object.keys(recomputed),

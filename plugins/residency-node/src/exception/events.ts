@@ -23,6 +23,7 @@ import type {
   EvidenceProblem,
   EvidenceProblemCode,
 } from '../evidence/problems';
+import { isObject } from '../verify/json';
 
 /**
  * Builds an exception event record for the entity's evidence chain.
@@ -72,10 +73,6 @@ export function buildExceptionEventRecord(options: {
 
 const P = 'evidence.record';
 const MAX_STATEMENTS = 64;
-
-function isObj(v: unknown): v is Record<string, unknown> {
-  return !!v && typeof v === 'object' && !Array.isArray(v);
-}
 
 class EventProblems {
   readonly list: EvidenceProblem[] = [];
@@ -152,7 +149,7 @@ function checkStatement(
   trustedKeys: readonly KeyObject[] | undefined,
   problems: EventProblems,
 ): ExceptionPredicate | undefined {
-  if (!isObj(s) || typeof s.envelope !== 'string') {
+  if (!isObject(s) || typeof s.envelope !== 'string') {
     problems.add(path, 'malformed', 'must hold the envelope (DSSE JSON text)');
     return undefined;
   }
@@ -206,7 +203,7 @@ function checkApproval(
     problems,
   );
   const e = record.exception as Record<string, unknown>;
-  if (!p || !isObj(e)) return;
+  if (!p || !isObject(e)) return;
   const differs: string[] = [];
   if (p.exceptionId !== e.id) differs.push('exception id');
   if (p.entity !== record.entityRef) differs.push('entity');
@@ -239,7 +236,7 @@ function checkApplied(
   const verdict = record.verdict as Record<string, unknown> | undefined;
   const statements = record.statements;
   if (
-    !isObj(verdict) ||
+    !isObject(verdict) ||
     verdict.state !== 'resident_by_exception' ||
     !Array.isArray(verdict.waived) ||
     verdict.waived.length === 0 ||
@@ -269,7 +266,7 @@ function checkApplied(
   });
   verdict.waived.slice(0, MAX_STATEMENTS * 8).forEach((w: unknown, i) => {
     const path = `${P}.verdict.waived[${i}]`;
-    if (!isObj(w) || !Array.isArray(w.reasonCodes)) {
+    if (!isObject(w) || !Array.isArray(w.reasonCodes)) {
       problems.add(
         path,
         'malformed',
@@ -339,7 +336,7 @@ export function exceptionEventProblems(
   options?: { trustedKeys?: readonly KeyObject[] },
 ): EvidenceProblem[] {
   const problems = new EventProblems();
-  if (!isObj(record)) {
+  if (!isObject(record)) {
     problems.add(P, 'malformed', 'the record must be an object');
     return problems.list;
   }
@@ -358,7 +355,7 @@ export function exceptionEventProblems(
   const e = record.exception;
   if (
     kind !== 'exception.applied' &&
-    (!isObj(e) ||
+    (!isObject(e) ||
       typeof e.id !== 'string' ||
       !Array.isArray(e.digests) ||
       !Array.isArray(e.reasonCodes) ||

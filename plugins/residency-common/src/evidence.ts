@@ -152,7 +152,8 @@ export interface ExceptionEventSubject {
  * One step of an exception's life, appended to the entity's evidence chain
  * between its decision records. `exception.approved` carries the signed
  * exception statement; `exception.applied` records the entity becoming
- * resident by exception with the statements of every exception it relies on.
+ * resident by exception, or other exceptions taking over that state, with the
+ * statements of every exception it relies on.
  *
  * @public
  */

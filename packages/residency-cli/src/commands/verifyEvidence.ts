@@ -188,12 +188,19 @@ async function checkPrevious(
   settings: ResidencySettings | undefined,
   scope: 'configuration' | 'keys',
   engineApi: EngineApi,
+  trustedExceptionKeys: readonly KeyObject[] | undefined,
 ): Promise<ShownProblem[]> {
   const prev = readEvidenceBundle(file);
   const out: ShownProblem[] = [];
   let pv: BundleVerification;
   try {
-    pv = await engineApi.verifyEvidenceBundle(prev, { settings, scope });
+    // The predecessor is held to the same trust as the bundle, exception keys
+    // included: a predecessor whose exception another key signed does not verify.
+    pv = await engineApi.verifyEvidenceBundle(prev, {
+      settings,
+      scope,
+      ...(trustedExceptionKeys ? { exceptionKeys: trustedExceptionKeys } : {}),
+    });
   } catch (e) {
     pv = {
       ok: false,
@@ -433,6 +440,7 @@ export async function verifyEvidenceCommand(
           settings,
           scope,
           engineApi,
+          trustedExceptionKeys,
         )
       : []),
   ];

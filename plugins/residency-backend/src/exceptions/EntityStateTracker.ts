@@ -4,13 +4,16 @@
  * approval or revocation, and when exceptions lapse; a worsening is alerted once.
  * Becoming resident by exception is recorded in the entity's evidence chain
  * (`exception.applied`, with the signed statements of every waiver), by the one
- * replica whose compare-and-set recorded the change.
+ * replica whose compare-and-set recorded the change; so is every later change of
+ * the waivers that keep it so (another exception applies, or replaces one that
+ * was revoked or lapsed), never an unchanged re-decision.
  */
 import type { LoggerService } from '@backstage/backend-plugin-api';
 import {
   RESIDENCY_STATE_SEVERITY,
   applyExceptions,
   type EntityStatus,
+  type AppliedWaiver,
   type ExceptionVerdict,
   type ResidencyException,
 } from '@residency-dev/plugin-residency-common';
@@ -18,6 +21,27 @@ import { buildExceptionEventRecord } from '@residency-dev/plugin-residency-node'
 import type { ResidencyStore } from '../database/ResidencyStore';
 import type { ExceptionStore, StateChange } from './ExceptionStore';
 import type { ResidencyAlerts } from './ResidencyAlerts';
+
+/**
+ * The waivers in one order, with their codes sorted: the same waivers are the same
+ * stored detail however the images or exceptions happened to be listed.
+ */
+function canonicalWaivers(waived: readonly AppliedWaiver[]): AppliedWaiver[] {
+  const key = (w: AppliedWaiver) => `${w.exceptionId} ${w.digest}`;
+  return (
+    [...waived]
+      .map(w => ({
+        exceptionId: w.exceptionId,
+        digest: w.digest,
+        reasonCodes: [...w.reasonCodes].sort(),
+        requestedBy: w.requestedBy,
+        approvedBy: w.approvedBy,
+        expiresAt: w.expiresAt,
+      }))
+      // Code-unit order, the same on every replica whatever its locale.
+      .sort((a, b) => Number(key(a) > key(b)) - Number(key(a) < key(b)))
+  );
+}
 
 export class EntityStateTracker {
   constructor(
@@ -96,14 +120,19 @@ export class EntityStateTracker {
   ): Promise<(StateChange & { verdict: ExceptionVerdict }) | undefined> {
     try {
       const { verdict, approved } = await this.#verdictWith(status);
+      const byException = verdict.state === 'resident_by_exception';
       const change = await this.options.exceptions.recordState({
         entityRef: status.entityRef,
         state: verdict.state,
-        detail: verdict.waived.length ? verdict.waived : verdict.uncovered,
+        detail: byException
+          ? canonicalWaivers(verdict.waived)
+          : verdict.uncovered,
+        // Resident by exception on other grounds is news for the evidence chain.
+        redetail: byException,
       });
       if (
-        (change.changed || change.first) &&
-        verdict.state === 'resident_by_exception'
+        (change.changed || change.first || change.detailChanged) &&
+        byException
       ) {
         await this.#recordApplied(status, verdict, approved);
       }

@@ -43,6 +43,7 @@ export class ExceptionStore {
     entityRef: string;
     state: ResidencyState;
     detail: unknown;
+    redetail?: boolean;
   }) {
     return ops.recordEntityState(this.#ctx, options);
   }

@@ -218,6 +218,61 @@ describe.each(databases.eachSupportedId())('alerts on %p', databaseId => {
     expect((await store.verifyChain({ entityRef: ENTITY })).ok).toBe(true);
   });
 
+  it('two replicas seeing another exception take over record it once', async () => {
+    const a = await replica(first);
+    const b = await replica(second);
+    const bad = await record('non_compliant');
+    const approve = async (id: string) => {
+      await a.exceptions.insert({
+        id,
+        entityRef: ENTITY,
+        status: 'requested',
+        reasonCodes: ['key_outside_boundary'],
+        digests: [DIGEST_A],
+        justification: 'Key migration in progress',
+        reference: 'CHG-18',
+        requestedBy: 'user:default/dev',
+        requestedAt: clock.toISOString(),
+        expiresAt: new Date(clock.getTime() + 24 * 3600 * 1000).toISOString(),
+      });
+      await a.exceptions.transition({
+        id,
+        from: 'requested',
+        to: 'approved',
+        by: 'user:default/dpo',
+        at: clock.toISOString(),
+      });
+    };
+    const applied = async () =>
+      (await store.listEvidence({ entityRef: ENTITY, limit: 50 })).items.filter(
+        i => i.kind === 'exception.applied',
+      ).length;
+    await approve('00000000-0000-4000-8000-00000000000a');
+    await a.tracker.onRecorded(bad);
+    expect(await applied()).toBe(1);
+
+    // A later exception now waives it (the newest covering one applies).
+    clock = new Date(clock.getTime() + 60_000);
+    await approve('00000000-0000-4000-8000-00000000000b');
+    const seen = await Promise.all([
+      a.tracker.onRecorded(bad),
+      b.tracker.onRecorded(bad),
+      a.tracker.redecide(ENTITY),
+    ]);
+    expect(seen.map(r => r?.state)).toEqual([
+      'resident_by_exception',
+      'resident_by_exception',
+      'resident_by_exception',
+    ]);
+    expect(seen.filter(r => r?.detailChanged)).toHaveLength(1);
+    expect(seen.filter(r => r?.changed)).toHaveLength(0);
+    expect(await applied()).toBe(2);
+    await Promise.all([a.tracker.redecide(ENTITY), b.tracker.redecide(ENTITY)]);
+    expect(await applied()).toBe(2);
+    expect((await store.verifyChain({ entityRef: ENTITY })).ok).toBe(true);
+    expect(send).not.toHaveBeenCalled();
+  });
+
   it('a notification key is claimed by exactly one replica', async () => {
     const a = new ExceptionStore(first);
     const b = new ExceptionStore(second);

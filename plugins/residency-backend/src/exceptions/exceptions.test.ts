@@ -402,6 +402,88 @@ describe.each(databases.eachSupportedId())('exceptions on %p', databaseId => {
     );
   });
 
+  it('records exception.applied when another exception takes over, once per change', async () => {
+    await record('non_compliant');
+    const applied = async () => {
+      const page = await store.listEvidence({ entityRef: ENTITY, limit: 100 });
+      const events = [...page.items]
+        .reverse()
+        .filter(i => i.kind === 'exception.applied');
+      return Promise.all(
+        events.map(async i => {
+          const stored = await store.getEvidence({ id: i.id });
+          return {
+            schema: EVIDENCE_BUNDLE_SCHEMA,
+            evidence: stored!.evidence,
+            exportedAt: new Date().toISOString(),
+          };
+        }),
+      );
+    };
+    const waivedBy = (b: any) =>
+      b.evidence.record.verdict.waived.map((w: any) => w.exceptionId);
+    const statementsOf = (b: any) =>
+      b.evidence.record.statements.map((s: any) => s.envelope);
+
+    const first = (await ask(PLATFORM)).body.id;
+    const a = await act(DPO, first, 'approve');
+    expect(a.status).toBe(200);
+    expect((await applied()).map(waivedBy)).toEqual([[first]]);
+
+    // An unchanged check, a re-decision and the exception pass add nothing.
+    await record('non_compliant');
+    await tracker.redecide(ENTITY);
+    await service.runOnce();
+    expect(await applied()).toHaveLength(1);
+
+    // A second exception, approved later, is the one the verdict now relies on
+    // (the newest covering exception waives): its signed statement is recorded.
+    clock = new Date(clock.getTime() + 60_000);
+    const second = (await ask(DEV)).body.id;
+    const b = await act(PLATFORM, second, 'approve');
+    expect(b.status).toBe(200);
+    expect(
+      (await state()).verdict.waived.map((w: any) => w.exceptionId),
+    ).toEqual([second]);
+    let chain = await applied();
+    expect(chain.map(waivedBy)).toEqual([[first], [second]]);
+    expect(statementsOf(chain[1])).toEqual([b.body.envelope]);
+    await tracker.redecide(ENTITY);
+    expect(await applied()).toHaveLength(2);
+
+    // The applying one is revoked: the first takes over again, and says so.
+    expect((await act(DPO, second, 'revoke')).status).toBe(200);
+    expect((await state()).verdict.state).toBe('resident_by_exception');
+    chain = await applied();
+    expect(chain.map(waivedBy)).toEqual([[first], [second], [first]]);
+    expect(statementsOf(chain[2])).toEqual([a.body.envelope]);
+
+    // A third one approved, then the first lapses: the third replaces it.
+    clock = new Date(clock.getTime() + 60_000);
+    const third = (await ask(DEV)).body.id;
+    expect((await act(DPO, third, 'approve')).status).toBe(200);
+    await knex('residency_exceptions')
+      .where({ id: first })
+      .update({ expires_at: new Date(clock.getTime() + 1000).toISOString() });
+    clock = new Date(clock.getTime() + 2000);
+    expect((await service.runOnce()).map(e => e.id)).toEqual([first]);
+    chain = await applied();
+    expect(chain.map(waivedBy)).toEqual([[first], [second], [first], [third]]);
+    await service.runOnce();
+    await record('non_compliant');
+    expect(await applied()).toHaveLength(4);
+
+    // Every record verifies offline against the portal's key, in an intact chain.
+    for (const bundle of chain) {
+      expect(
+        verifyEvidenceBundle(bundle, { exceptionKeys: [publicKey] }).problems,
+      ).toEqual([]);
+    }
+    expect(await store.verifyChain({ entityRef: ENTITY })).toMatchObject({
+      ok: true,
+    });
+  });
+
   it('counts resident by exception apart from not resident (state filter of the list)', async () => {
     const count = async (
       filter: Omit<

@@ -1,8 +1,8 @@
 /*
  * Exception events in an entity's evidence chain: building them (the backend) and
  * checking one offline (`verify-evidence`). An approval carries the signed
- * statement; `exception.applied` (the entity became resident by exception) carries
- * the statements of every waiver it relies on. The checks: each statement is
+ * statement; `exception.applied` (the entity became resident by exception, or
+ * other exceptions took over) carries the statements of every waiver it relies on. The checks: each statement is
  * signed by a trusted key, agrees with the record, its window contains the
  * record's time, and it covers the waived digests and codes.
  */

@@ -165,6 +165,12 @@ export interface StateChange {
   changed: boolean;
   /** True only for the one caller that recorded the entity's first state (not a change). */
   first?: boolean;
+  /**
+   * True only for the one caller that recorded a new detail under an unchanged
+   * state (with `redetail`): e.g. other exceptions now keep the entity resident
+   * by exception. Not a transition: the counter stays.
+   */
+  detailChanged?: boolean;
   previous?: ResidencyState;
   state: ResidencyState;
   /** Counter of the change (part of the notification dedup key). */
@@ -173,12 +179,21 @@ export interface StateChange {
 
 /**
  * Records the residency state of an entity. The first state seen is not a
- * transition (`first` for the one caller that recorded it). A change is a compare-and-set on the transition counter: of several
- * replicas seeing the same change, exactly one gets `changed: true`.
+ * transition (`first` for the one caller that recorded it). A change is a
+ * compare-and-set on the transition counter: of several replicas seeing the same
+ * change, exactly one gets `changed: true`. With `redetail`, a different detail
+ * under the same state is recorded too, as a compare-and-set on the stored detail:
+ * exactly one caller gets `detailChanged: true`. The caller passes the detail in
+ * a canonical form, so an equal detail is an equal string.
  */
 export async function recordEntityState(
   ctx: DbContext,
-  options: { entityRef: string; state: ResidencyState; detail: unknown },
+  options: {
+    entityRef: string;
+    state: ResidencyState;
+    detail: unknown;
+    redetail?: boolean;
+  },
 ): Promise<StateChange> {
   const { db } = ctx;
   const detail = JSON.stringify(options.detail ?? null);
@@ -215,7 +230,25 @@ export async function recordEntityState(
     }
     const transition = Number(row.transition);
     if (row.state === options.state) {
-      return { changed: false, state: options.state, transition };
+      if (!options.redetail || row.detail === detail)
+        return { changed: false, state: options.state, transition };
+      const redetailed = await db(TABLES.entityState)
+        .where({
+          entity_ref: options.entityRef,
+          transition,
+          state: row.state,
+          detail: row.detail,
+        })
+        .update({ detail });
+      if (redetailed === 1)
+        return {
+          changed: false,
+          detailChanged: true,
+          state: options.state,
+          transition,
+        };
+      // Another caller changed the row first: read it again.
+      continue;
     }
     const updated = await db(TABLES.entityState)
       .where({ entity_ref: options.entityRef, transition })

@@ -4,8 +4,15 @@ import {
   AuthorizeResult,
   isPermission,
   isResourcePermission,
+  type ConditionalPolicyDecision,
+  type PermissionCondition,
+  type PermissionCriteria,
   type PolicyDecision,
 } from '@backstage/plugin-permission-common';
+import {
+  catalogConditions,
+  createCatalogConditionalDecision,
+} from '@backstage/plugin-catalog-backend/alpha';
 import type {
   PermissionPolicy,
   PolicyQuery,
@@ -59,7 +66,7 @@ export function readRoleGroups(config: Config): ResidencyRoleGroups {
   };
 }
 
-type Role = 'platformOwner' | 'dpo' | 'auditor' | 'developer' | 'none';
+type Role = 'platformOwner' | 'dpo' | 'auditor' | 'developer';
 
 /**
  * Residency's roles, decided from the caller's catalog group memberships:
@@ -67,6 +74,9 @@ type Role = 'platformOwner' | 'dpo' | 'auditor' | 'developer' | 'none';
  * - data protection officer: approves exceptions, and what auditors may;
  * - auditor: evidence of every entity, tenants and mismatches; no refresh;
  * - developer: evidence and refresh of the entities their groups own.
+ * A user in several roles holds the union of their permissions: each request is
+ * decided for every role the user holds, and is allowed if one role allows it; the
+ * conditions of several roles that allow it conditionally combine with `anyOf`.
  * Non-Residency permissions are allowed, so the catalog works as usual.
  *
  * @public
@@ -100,61 +110,103 @@ export class ResidencyPermissionPolicy implements PermissionPolicy {
     const { ownershipEntityRefs } = await this.#userInfo.getUserInfo(
       user.credentials,
     );
-    const role = this.#roleOf(ownershipEntityRefs);
-
-    if (role === 'platformOwner') {
-      return { result: AuthorizeResult.ALLOW };
-    }
-    if (isPermission(permission, residencyExceptionApprovePermission)) {
-      return {
-        result: role === 'dpo' ? AuthorizeResult.ALLOW : AuthorizeResult.DENY,
-      };
-    }
-    // a data protection officer reviews as an auditor does
-    const reviewer = role === 'auditor' || role === 'dpo';
-    if (isPermission(permission, residencyTenantsReadPermission)) {
-      return {
-        result: reviewer ? AuthorizeResult.ALLOW : AuthorizeResult.DENY,
-      };
-    }
-    const ownedOnly = (): PolicyDecision =>
-      isResourcePermission(permission, 'catalog-entity')
-        ? {
-            result: AuthorizeResult.CONDITIONAL,
-            pluginId: 'catalog',
-            resourceType: 'catalog-entity',
-            conditions: {
-              rule: 'IS_ENTITY_OWNER',
-              resourceType: 'catalog-entity',
-              params: { claims: ownershipEntityRefs },
-            },
-          }
-        : { result: AuthorizeResult.DENY };
-    if (isPermission(permission, residencyEvidenceReadPermission)) {
-      if (reviewer) {
-        return { result: AuthorizeResult.ALLOW };
-      }
-      return role === 'developer'
-        ? ownedOnly()
-        : { result: AuthorizeResult.DENY };
-    }
-    if (isPermission(permission, residencyRefreshPermission)) {
-      return role === 'developer'
-        ? ownedOnly()
-        : { result: AuthorizeResult.DENY };
-    }
-    return { result: AuthorizeResult.DENY };
+    return unionOfDecisions(
+      permission,
+      this.#rolesOf(ownershipEntityRefs).map(role =>
+        decideFor(role, permission, ownershipEntityRefs),
+      ),
+    );
   }
 
-  #roleOf(ownershipEntityRefs: string[]): Role {
+  /** Every role the memberships give (none: an empty list, hence DENY). */
+  #rolesOf(ownershipEntityRefs: string[]): Role[] {
     const refs = new Set(
       ownershipEntityRefs.map(r => r.toLocaleLowerCase('en-US')),
     );
     const inAny = (groups: string[]) => groups.some(g => refs.has(g));
-    if (inAny(this.#groups.platformOwners)) return 'platformOwner';
-    if (inAny(this.#groups.dataProtectionOfficers)) return 'dpo';
-    if (inAny(this.#groups.auditors)) return 'auditor';
-    if (inAny(this.#groups.developers)) return 'developer';
-    return 'none';
+    const roles: Role[] = [];
+    if (inAny(this.#groups.platformOwners)) roles.push('platformOwner');
+    if (inAny(this.#groups.dataProtectionOfficers)) roles.push('dpo');
+    if (inAny(this.#groups.auditors)) roles.push('auditor');
+    if (inAny(this.#groups.developers)) roles.push('developer');
+    return roles;
   }
+}
+
+/**
+ * The decision for a user holding several roles, from each role's decision: allowed
+ * if one role allows; else allowed where any role's condition holds (`anyOf`);
+ * else denied (also for no role at all).
+ */
+export function unionOfDecisions(
+  permission: PolicyQuery['permission'],
+  decisions: readonly PolicyDecision[],
+): PolicyDecision {
+  if (decisions.some(d => d.result === AuthorizeResult.ALLOW)) {
+    return { result: AuthorizeResult.ALLOW };
+  }
+  const conditional = decisions.filter(
+    d => d.result === AuthorizeResult.CONDITIONAL,
+  );
+  // Only the catalog's entity conditions are given (and can be combined).
+  const catalog = conditional.filter(isCatalogConditional);
+  if (
+    catalog.length === 0 ||
+    catalog.length !== conditional.length ||
+    !isResourcePermission(permission, 'catalog-entity')
+  ) {
+    return { result: AuthorizeResult.DENY };
+  }
+  if (catalog.length === 1) return catalog[0];
+  const [first, ...rest] = catalog.map(d => d.conditions);
+  return createCatalogConditionalDecision(permission, {
+    anyOf: [first, ...rest],
+  });
+}
+
+/** A conditional decision the catalog evaluates, on its entities. */
+function isCatalogConditional(
+  d: PolicyDecision,
+): d is ConditionalPolicyDecision & {
+  conditions: PermissionCriteria<PermissionCondition<'catalog-entity'>>;
+} {
+  return (
+    d.result === AuthorizeResult.CONDITIONAL &&
+    d.pluginId === 'catalog' &&
+    d.resourceType === 'catalog-entity'
+  );
+}
+
+/** What one role alone may do with one Residency permission. */
+function decideFor(
+  role: Role,
+  permission: PolicyQuery['permission'],
+  ownershipEntityRefs: string[],
+): PolicyDecision {
+  const allow: PolicyDecision = { result: AuthorizeResult.ALLOW };
+  const deny: PolicyDecision = { result: AuthorizeResult.DENY };
+  if (role === 'platformOwner') return allow;
+  // a data protection officer reviews as an auditor does
+  const reviewer = role === 'auditor' || role === 'dpo';
+  const ownedOnly = (): PolicyDecision =>
+    isResourcePermission(permission, 'catalog-entity')
+      ? createCatalogConditionalDecision(
+          permission,
+          catalogConditions.isEntityOwner({ claims: ownershipEntityRefs }),
+        )
+      : deny;
+  if (isPermission(permission, residencyExceptionApprovePermission)) {
+    return role === 'dpo' ? allow : deny;
+  }
+  if (isPermission(permission, residencyTenantsReadPermission)) {
+    return reviewer ? allow : deny;
+  }
+  if (isPermission(permission, residencyEvidenceReadPermission)) {
+    if (reviewer) return allow;
+    return role === 'developer' ? ownedOnly() : deny;
+  }
+  if (isPermission(permission, residencyRefreshPermission)) {
+    return role === 'developer' ? ownedOnly() : deny;
+  }
+  return deny;
 }

@@ -1,6 +1,7 @@
 /*
  * Demo sign-in as one of a fixed list of catalog users, one per Residency role
- * (developer, auditor, platform owner), so each role's view can be tried.
+ * (developer, auditor, platform owner, data protection officer), so each role's
+ * view can be tried; a user in several groups holds the union of their roles.
  * The browser names the user in the `x-residency-demo-user` header; only users
  * listed in `auth.providers.demo.users` are accepted, and the user's groups come
  * from the catalog (memberOf), so the permission policy sees the real roles.

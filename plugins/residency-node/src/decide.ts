@@ -726,14 +726,37 @@ function recordMaterial(
     durationMs: number;
   },
 ): void {
-  const { rec } = report;
+  // Read from the image's material now: only the frozen context, the cached
+  // verifier result and these values are read when the checks are expanded.
+  const keyless = isKeyless(c, report.material, ctx.trustedRoots.length);
+  const digest = report.material.digest!;
+  report.rec.defer(rec =>
+    expandMaterialChecks(c, index, ctx, judged, keyless, digest, rec),
+  );
+}
+
+/** The checks of one material (see `recordMaterial`), written when the report is read. */
+function expandMaterialChecks(
+  c: Check,
+  index: number,
+  ctx: DecisionContext,
+  judged: {
+    kind: AttestationKind | 'other' | 'signature';
+    regionReason?: Reason;
+    factReasons: Reason[];
+    durationMs: number;
+  },
+  keyless: boolean,
+  digest: string,
+  rec: ReportRecorder,
+): void {
   const material = materialRef(c, index);
   recordVerifierSteps(
     {
       check: c,
       index,
-      keyless: isKeyless(c, report.material, ctx.trustedRoots.length),
-      digest: report.material.digest!,
+      keyless,
+      digest,
       at: ctx.at,
       policy: ctx.policy,
       keys: ctx.trust.keys,

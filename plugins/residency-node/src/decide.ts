@@ -166,6 +166,21 @@ export function decideImage(
 
 /** Image steps after the manifest: what discovery found, per list and source. */
 function recordDiscovery(material: ImageMaterial, rec: ReportRecorder): void {
+  // The lists as they are now (the record keeps the material; its lists are not
+  // changed after the decision, but a copy of three references costs nothing).
+  const lists = {
+    simpleSignatures: material.simpleSignatures,
+    envelopes: material.envelopes,
+    bundles: material.bundles,
+  };
+  rec.deferTimed((r, durationMs) => writeDiscovery(lists, r, durationMs));
+}
+
+function writeDiscovery(
+  material: Pick<ImageMaterial, 'simpleSignatures' | 'envelopes' | 'bundles'>,
+  rec: ReportRecorder,
+  durationMs: number | undefined,
+): void {
   const count = (list: { source: string }[], what: string) => {
     if (list.length === 0) return [];
     const by = new Map<string, number>();
@@ -185,6 +200,7 @@ function recordDiscovery(material: ImageMaterial, rec: ReportRecorder): void {
     expected:
       'signatures and attestations of this digest: cosign tags (sha256-<hex>.sig/.att), OCI referrers, or the layout',
     found: found.length > 0 ? found.join('; ') : 'nothing',
+    ...(durationMs === undefined ? {} : { durationMs }),
   });
 }
 

@@ -130,6 +130,28 @@ export class ReportRecorder {
     this.started = performance.now();
   }
 
+  /**
+   * One deferred check timed now: `expand` receives the time since the previous
+   * check (what `add` would have measured) and must record it as `durationMs`.
+   */
+  deferTimed(
+    expand: (rec: ReportRecorder, durationMs: number | undefined) => void,
+  ): void {
+    if (eager) {
+      // As before: the check reads the clock itself (no duration given).
+      expand(this, undefined);
+      return;
+    }
+    const at = performance.now();
+    const durationMs = Math.max(
+      0,
+      Math.round((at - this.started) * 1000) / 1000,
+    );
+    this.checks.push({ expand: rec => expand(rec, durationMs) });
+    this.deferred = true;
+    this.started = at;
+  }
+
   report(): VerificationReport {
     if (!this.deferred)
       return {

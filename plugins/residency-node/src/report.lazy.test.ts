@@ -148,7 +148,7 @@ describe('deferred material checks', () => {
       expect(
         after.images[0]
           .report!.checks.filter(c => c.id === 'signature_verified')
-          .every(c => c.durationMs > 0),
+          .every(c => (c.durationMs ?? 0) > 0),
       ).toBe(true);
     },
   );

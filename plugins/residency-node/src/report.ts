@@ -200,7 +200,8 @@ function expandChecks(
     if ('expand' in e) {
       const sub = new ReportRecorder(false);
       e.expand(sub);
-      for (const c of sub.checks as VerificationCheck[]) out.push(c);
+      // A sub-recorder defers nothing, so its report holds plain checks.
+      for (const c of sub.report().checks) out.push(c);
     } else out.push(e);
   }
   return out;

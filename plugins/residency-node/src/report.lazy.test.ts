@@ -170,6 +170,23 @@ describe('deferred material checks', () => {
     expect(report.checks).toHaveLength(2);
   });
 
+  it('a report frozen before it is read still reads, the same checks each time, and refuses assignment', async () => {
+    const [f] = await images();
+    const eager = (await decide([f], settingsWith(), true)).images[0].report!;
+    const report = (await decide([f], settingsWith(), false)).images[0]
+      .report as VerificationReport;
+    Object.freeze(report);
+    const first = report.checks;
+    expect(report.checks).toBe(first);
+    expect(first.map(c => `${c.id}:${c.outcome}`)).toEqual(
+      eager.checks.map(c => `${c.id}:${c.outcome}`),
+    );
+    expect(() => {
+      report.checks = [];
+    }).toThrow(TypeError);
+    expect(report.checks).toBe(first);
+  });
+
   it('a report assigned before it is read keeps the assigned checks', async () => {
     const [f] = await images();
     const result = await decide([f], settingsWith(), false);

@@ -164,27 +164,33 @@ export class ReportRecorder {
 
 /**
  * A report whose `checks` are expanded on first read, then kept as a plain data
- * property (so later reads and JSON.stringify see an ordinary array).
+ * property (so later reads and JSON.stringify see an ordinary array). A report
+ * frozen before its first read keeps the accessor, which then returns the same
+ * array on every read and refuses assignment like a frozen property.
  */
 function lazyReport(
   entries: readonly (VerificationCheck | Deferred)[],
 ): VerificationReport {
-  const settle = (
-    report: VerificationReport,
-    checks: VerificationCheck[],
-  ): VerificationCheck[] => {
-    Object.defineProperty(report, 'checks', {
-      value: checks,
-      writable: true,
-      enumerable: true,
-      configurable: true,
-    });
-    return checks;
+  let expanded: VerificationCheck[] | undefined;
+  const settle = (report: VerificationReport, checks: VerificationCheck[]) => {
+    if (Object.getOwnPropertyDescriptor(report, 'checks')?.configurable)
+      Object.defineProperty(report, 'checks', {
+        value: checks,
+        writable: true,
+        enumerable: true,
+        configurable: true,
+      });
+    else throw new TypeError('The report is frozen: its checks are read-only.');
   };
   return {
     schema: VERIFICATION_REPORT_SCHEMA,
     get checks(): VerificationCheck[] {
-      return settle(this, expandChecks(entries));
+      if (!expanded) {
+        expanded = expandChecks(entries);
+        if (Object.getOwnPropertyDescriptor(this, 'checks')?.configurable)
+          settle(this, expanded);
+      }
+      return expanded;
     },
     set checks(checks: VerificationCheck[]) {
       settle(this, checks);

@@ -1025,6 +1025,14 @@ async function main() {
       'x',
     );
     row('7 verify', 'engine, verification cache warm: CPU', VT.warmCpuMs, 'ms');
+    row(
+      '7 verify',
+      `  decide + JSON.stringify(result), as the store does: ${fmt(
+        VT.engineSerialisedCpuMs,
+      )} ms CPU; floor / that`,
+      VT.ratioSerialised,
+      'x',
+    );
     const apiRow = (name, r, target) => {
       row(
         '8 api',

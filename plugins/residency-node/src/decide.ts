@@ -166,6 +166,21 @@ export function decideImage(
 
 /** Image steps after the manifest: what discovery found, per list and source. */
 function recordDiscovery(material: ImageMaterial, rec: ReportRecorder): void {
+  // The lists as they are now (the record keeps the material; its lists are not
+  // changed after the decision, but a copy of three references costs nothing).
+  const lists = {
+    simpleSignatures: material.simpleSignatures,
+    envelopes: material.envelopes,
+    bundles: material.bundles,
+  };
+  rec.deferTimed((r, durationMs) => writeDiscovery(lists, r, durationMs));
+}
+
+function writeDiscovery(
+  material: Pick<ImageMaterial, 'simpleSignatures' | 'envelopes' | 'bundles'>,
+  rec: ReportRecorder,
+  durationMs: number | undefined,
+): void {
   const count = (list: { source: string }[], what: string) => {
     if (list.length === 0) return [];
     const by = new Map<string, number>();
@@ -185,6 +200,7 @@ function recordDiscovery(material: ImageMaterial, rec: ReportRecorder): void {
     expected:
       'signatures and attestations of this digest: cosign tags (sha256-<hex>.sig/.att), OCI referrers, or the layout',
     found: found.length > 0 ? found.join('; ') : 'nothing',
+    ...(durationMs === undefined ? {} : { durationMs }),
   });
 }
 
@@ -726,14 +742,37 @@ function recordMaterial(
     durationMs: number;
   },
 ): void {
-  const { rec } = report;
+  // Read from the image's material now: only the frozen context, the cached
+  // verifier result and these values are read when the checks are expanded.
+  const keyless = isKeyless(c, report.material, ctx.trustedRoots.length);
+  const digest = report.material.digest!;
+  report.rec.defer(rec =>
+    expandMaterialChecks(c, index, ctx, judged, keyless, digest, rec),
+  );
+}
+
+/** The checks of one material (see `recordMaterial`), written when the report is read. */
+function expandMaterialChecks(
+  c: Check,
+  index: number,
+  ctx: DecisionContext,
+  judged: {
+    kind: AttestationKind | 'other' | 'signature';
+    regionReason?: Reason;
+    factReasons: Reason[];
+    durationMs: number;
+  },
+  keyless: boolean,
+  digest: string,
+  rec: ReportRecorder,
+): void {
   const material = materialRef(c, index);
   recordVerifierSteps(
     {
       check: c,
       index,
-      keyless: isKeyless(c, report.material, ctx.trustedRoots.length),
-      digest: report.material.digest!,
+      keyless,
+      digest,
       at: ctx.at,
       policy: ctx.policy,
       keys: ctx.trust.keys,

@@ -18,10 +18,37 @@ import type { Check, FailedStep } from './verify/types';
 
 type Fields = Omit<VerificationCheck, 'id' | 'outcome'>;
 
+/**
+ * Checks of one material recorded as a description only: `expand` writes them into
+ * the recorder it is given. The texts of a material's checks are built only when
+ * the report's `checks` are first read (serialised, hashed, shown), not for every
+ * decision whether or not anybody reads its report.
+ */
+interface Deferred {
+  readonly expand: (rec: ReportRecorder) => void;
+}
+
+let eager = false;
+
+/**
+ * Writes deferred checks at once, as the recorder did before it deferred them: the
+ * tests compare both ways over the same decisions. Not exported from the package.
+ */
+export function recordEagerly(on: boolean): void {
+  eager = on;
+}
+
 /** Collects checks in the order they are performed. */
 export class ReportRecorder {
-  private readonly checks: VerificationCheck[] = [];
+  private readonly checks: (VerificationCheck | Deferred)[] = [];
+  private deferred = false;
   private started = performance.now();
+
+  /**
+   * @param clock - false for a recorder whose checks all carry their own duration
+   *   (the expansion of deferred checks): no clock read per check.
+   */
+  constructor(private readonly clock = true) {}
 
   /** Starts timing the next check. */
   start(): void {
@@ -41,8 +68,8 @@ export class ReportRecorder {
     shared: Fields,
     own?: Fields,
   ): void {
-    const at = performance.now();
     const given = own?.durationMs ?? shared.durationMs;
+    const at = this.clock || given === undefined ? performance.now() : 0;
     const durationMs =
       given ?? Math.max(0, Math.round((at - this.started) * 1000) / 1000);
     let check: VerificationCheck;
@@ -86,9 +113,104 @@ export class ReportRecorder {
     this.started = performance.now();
   }
 
-  report(): VerificationReport {
-    return { schema: VERIFICATION_REPORT_SCHEMA, checks: this.checks };
+  /**
+   * Checks written later by `expand`, at this place in the order, when the report's
+   * `checks` are first read. `expand` must give every check its `durationMs` (no
+   * clock is read then) and depend only on values that do not change afterwards
+   * (the frozen policy and trust snapshot, the cached verifier results), so the
+   * checks are the same as if written now.
+   */
+  defer(expand: (rec: ReportRecorder) => void): void {
+    if (eager) {
+      expand(this);
+      return;
+    }
+    this.checks.push({ expand });
+    this.deferred = true;
+    this.started = performance.now();
   }
+
+  /**
+   * One deferred check timed now: `expand` receives the time since the previous
+   * check (what `add` would have measured) and must record it as `durationMs`.
+   */
+  deferTimed(
+    expand: (rec: ReportRecorder, durationMs: number | undefined) => void,
+  ): void {
+    if (eager) {
+      // As before: the check reads the clock itself (no duration given).
+      expand(this, undefined);
+      return;
+    }
+    const at = performance.now();
+    const durationMs = Math.max(
+      0,
+      Math.round((at - this.started) * 1000) / 1000,
+    );
+    this.checks.push({ expand: rec => expand(rec, durationMs) });
+    this.deferred = true;
+    this.started = at;
+  }
+
+  report(): VerificationReport {
+    if (!this.deferred)
+      return {
+        schema: VERIFICATION_REPORT_SCHEMA,
+        checks: this.checks as VerificationCheck[],
+      };
+    return lazyReport(this.checks);
+  }
+}
+
+/**
+ * A report whose `checks` are expanded on first read, then kept as a plain data
+ * property (so later reads and JSON.stringify see an ordinary array). A report
+ * frozen before its first read keeps the accessor, which then returns the same
+ * array on every read and refuses assignment like a frozen property.
+ */
+function lazyReport(
+  entries: readonly (VerificationCheck | Deferred)[],
+): VerificationReport {
+  let expanded: VerificationCheck[] | undefined;
+  const settle = (report: VerificationReport, checks: VerificationCheck[]) => {
+    if (Object.getOwnPropertyDescriptor(report, 'checks')?.configurable)
+      Object.defineProperty(report, 'checks', {
+        value: checks,
+        writable: true,
+        enumerable: true,
+        configurable: true,
+      });
+    else throw new TypeError('The report is frozen: its checks are read-only.');
+  };
+  return {
+    schema: VERIFICATION_REPORT_SCHEMA,
+    get checks(): VerificationCheck[] {
+      if (!expanded) {
+        expanded = expandChecks(entries);
+        if (Object.getOwnPropertyDescriptor(this, 'checks')?.configurable)
+          settle(this, expanded);
+      }
+      return expanded;
+    },
+    set checks(checks: VerificationCheck[]) {
+      settle(this, checks);
+    },
+  };
+}
+
+function expandChecks(
+  entries: readonly (VerificationCheck | Deferred)[],
+): VerificationCheck[] {
+  const out: VerificationCheck[] = [];
+  for (const e of entries) {
+    if ('expand' in e) {
+      const sub = new ReportRecorder(false);
+      e.expand(sub);
+      // A sub-recorder defers nothing, so its report holds plain checks.
+      for (const c of sub.report().checks) out.push(c);
+    } else out.push(e);
+  }
+  return out;
 }
 
 const EARLIER_FAILED = 'an earlier check of this material failed';

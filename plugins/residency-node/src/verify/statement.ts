@@ -198,10 +198,23 @@ export function hostOf(uri: string): string | undefined {
   return m[1].toLowerCase().replace(/\.$/, '');
 }
 
+const lowered = new WeakMap<readonly string[], string[]>();
+
+/** The patterns in lower case, once per list (a policy's list serves every URI of every image). */
+function lowerCased(allowed: readonly string[]): string[] {
+  let out = lowered.get(allowed);
+  if (!out) {
+    out = allowed.map(a => a.toLowerCase());
+    // Only a frozen list (the engine's policy snapshot) is remembered: another
+    // caller's array could change after this call.
+    if (Object.isFrozen(allowed)) lowered.set(allowed, out);
+  }
+  return out;
+}
+
 /** Is `host` allowed by the list (exact, or `*.suffix` for subdomains)? */
 export function hostAllowed(host: string, allowed: string[]): boolean {
-  return allowed.some(a => {
-    const pat = a.toLowerCase();
+  return lowerCased(allowed).some(pat => {
     if (pat.startsWith('*.'))
       return host.endsWith(pat.slice(1)) && host.length > pat.length - 1;
     return host === pat;

@@ -108,17 +108,18 @@ async function profileThisProcess(file) {
   };
 }
 
-/** Cold and warm refresh passes of one entity per image. */
-async function refreshPasses(settings, refs) {
+/**
+ * Cold and warm refresh passes of one entity per image. `options.warmPasses` (default
+ * 2) warm passes; `options.backendSrc` loads the backend from another source tree (a
+ * `git archive` copy of older code, to compare two versions in the same period).
+ */
+async function refreshPasses(settings, refs, options = {}) {
+  const src = options.backendSrc ?? '../plugins/residency-backend/src';
   const {
     DatabaseResidencyStore,
-  } = require('../plugins/residency-backend/src/database/DatabaseResidencyStore');
-  const {
-    EntityEvaluator,
-  } = require('../plugins/residency-backend/src/refresh/EntityEvaluator');
-  const {
-    ResidencyRefresher,
-  } = require('../plugins/residency-backend/src/refresh/ResidencyRefresher');
+  } = require(`${src}/database/DatabaseResidencyStore`);
+  const { EntityEvaluator } = require(`${src}/refresh/EntityEvaluator`);
+  const { ResidencyRefresher } = require(`${src}/refresh/ResidencyRefresher`);
   const {
     verificationCacheStats,
   } = require('../plugins/residency-node/src/verify/cache');
@@ -275,6 +276,10 @@ async function refreshPasses(settings, refs) {
     }
     const warm = await pass('bench-warm');
     const warm2 = await pass('bench-warm-2');
+    const warms = [warm, warm2];
+    for (let i = 3; i <= (options.warmPasses ?? 2); i++) {
+      warms.push(await pass(`bench-warm-${i}`));
+    }
     const evidence = await knex('residency_evidence').count({ n: '*' });
     if (Number(evidence[0].n) !== refs.length) {
       throw new Error(
@@ -285,10 +290,12 @@ async function refreshPasses(settings, refs) {
     // whose claims are all done already (nothing evaluated) is the per-pass part.
     counter.n = 0;
     counter.on = true;
-    await refresher.runOnce(undefined, { cycleId: 'bench-warm-2' });
+    await refresher.runOnce(undefined, {
+      cycleId: `bench-warm-${warms.length}`,
+    });
     counter.on = false;
     const perPass = counter.n;
-    return { entities: refs.length, cold, warm, warm2, perPass };
+    return { entities: refs.length, cold, warm, warm2, warms, perPass };
   } finally {
     await real.close?.();
     await knex.destroy();

@@ -9,8 +9,8 @@ import { TABLES, now, type DbContext } from '../tables';
 import type { ClaimKey, RecordOutcome, StoreOptions } from '../ResidencyStore';
 import { appendEvidence } from './evidence';
 import { storeImageResults } from './imageResults';
-import { isUniqueViolation, lockEntity, type StatusRow } from './rows';
-import { getStatus, toStatus } from './statuses';
+import { isUniqueViolation, lockEntity, toIso, type StatusRow } from './rows';
+import { getStatus } from './statuses';
 import { claimRow } from './claims';
 
 /** Reason codes of an entity and of its images, deduplicated, entity's first. */
@@ -66,6 +66,26 @@ export function evidenceKeyOf(result: EntityResult): string {
           a.key?.id ?? null,
         ]),
       })),
+    }),
+  );
+}
+
+/**
+ * The fingerprint of what a status's stored EntityResult (`detail`) says besides
+ * the time of the check (`checkedAt`, kept in its own column) and the verification
+ * reports (which checks ran and how long they took: the same checks for the same
+ * decision and material, with this check's timings). While it matches, a
+ * confirmation leaves `detail` as the check that wrote it left it; anything else in
+ * it that changed (when an image's signatures were fetched, the engine version,
+ * labels, ...) makes the confirmation write it again.
+ */
+export function detailKeyOf(result: EntityResult): string {
+  return sha256Hex(
+    JSON.stringify({
+      ...result,
+      checkedAt: undefined,
+      report: undefined,
+      images: result.images.map(i => ({ ...i, report: undefined })),
     }),
   );
 }
@@ -146,7 +166,7 @@ async function recordOnce(
     }
 
     const evidenceKey = evidenceKeyOf(result);
-    const summaryColumns = statusColumns(ctx, options);
+    const summaryColumns = statusColumns(ctx, options, detailKeyOf(result));
 
     if (
       existing &&
@@ -183,21 +203,36 @@ async function recordOnce(
 function statusColumns(
   ctx: DbContext,
   options: StoreOptions<'recordEvaluation'>,
+  detailKey: string,
 ) {
   const { result } = options;
+  return {
+    ...timeColumns(ctx, options),
+    tenant: result.tenant ?? null,
+    declared_region: result.declaredRegion ?? null,
+    decision: result.decision,
+    reason_codes: JSON.stringify(reasonCodesOf(result)),
+    images: JSON.stringify(result.images.map(i => i.reference)),
+    detail: JSON.stringify(result),
+    detail_key: detailKey,
+  };
+}
+
+/**
+ * The columns a confirmation moves when `detail` stays: the check's time, the
+ * confirmation's, and the entity's own (title, inputs) which no evidence covers.
+ */
+function timeColumns(
+  ctx: DbContext,
+  options: StoreOptions<'recordEvaluation'>,
+) {
   return {
     title: options.title ?? null,
     inputs_hash: options.inputsHash,
     updated_at: now(ctx),
-    tenant: result.tenant ?? null,
-    declared_region: result.declaredRegion ?? null,
-    decision: result.decision,
     stale: false,
-    reason_codes: JSON.stringify(reasonCodesOf(result)),
-    images: JSON.stringify(result.images.map(i => i.reference)),
-    detail: JSON.stringify(result),
     last_attempt: null,
-    checked_at: result.checkedAt,
+    checked_at: options.result.checkedAt,
     last_verified_at: now(ctx),
   };
 }
@@ -208,8 +243,15 @@ async function completeIn(trx: Knex, claim: ClaimKey | undefined) {
   }
 }
 
-/** What a confirmation reads back: the columns it does not write, and the database's time. */
-const CONFIRMED_COLUMNS = ['evidence_id', 'last_verified_at'] as const;
+/**
+ * What a confirmation reads back: the columns it does not write, the database's
+ * time, and the fingerprint of the stored `detail`.
+ */
+const CONFIRMED_COLUMNS = [
+  'evidence_id',
+  'last_verified_at',
+  'detail_key',
+] as const;
 type ConfirmedColumn = (typeof CONFIRMED_COLUMNS)[number];
 
 /**
@@ -217,6 +259,13 @@ type ConfirmedColumn = (typeof CONFIRMED_COLUMNS)[number];
  * so the evaluation only confirms it. One conditional update (with the claim marked
  * done in the same statement on PostgreSQL) that returns the row; undefined when the
  * row is missing or its evidence differs, and the transaction below decides.
+ *
+ * The update moves only the small columns (times, title, inputs): the stored
+ * `detail` (~20 KB, TOASTed on PostgreSQL) is neither sent nor rewritten, and a
+ * read of the status takes `checkedAt` from its column. Only when the stored
+ * `detail` says something else than this check's result besides its time and
+ * reports (`detail_key` differs: new material was fetched, another engine version)
+ * does a second statement write it.
  *
  * Safe without the advisory lock: the update locks the row, and PostgreSQL checks
  * the condition again on the newest version after a concurrent writer commits, so
@@ -227,9 +276,6 @@ async function confirmUnchanged(
   options: StoreOptions<'recordEvaluation'>,
 ): Promise<EntityStatus | undefined> {
   const { result } = options;
-  const columns = statusColumns(ctx, options);
-  // Only the columns the database decides come back (not the ~20 KB `detail` just
-  // written): the status is built from the written values plus these.
   const update = ctx
     .db(TABLES.status)
     .where({
@@ -238,40 +284,52 @@ async function confirmUnchanged(
       decision: result.decision,
     })
     .whereNotNull('evidence_id')
-    .update(columns)
+    .update(timeColumns(ctx, options))
     .returning([...CONFIRMED_COLUMNS]);
-  const written = (row: Pick<StatusRow, ConfirmedColumn>) =>
-    toStatus({
-      ...row,
-      title: columns.title,
-      stale: columns.stale,
-      detail: columns.detail,
-      last_attempt: columns.last_attempt,
-    } as StatusRow);
+  let row: Pick<StatusRow, ConfirmedColumn> | undefined;
   if (ctx.sqlite || !options.claim) {
-    const rows = (await update) as unknown as Pick<
-      StatusRow,
-      ConfirmedColumn
-    >[];
-    if (rows.length === 0) {
-      return undefined;
-    }
-    if (options.claim) {
+    row = ((await update) as unknown as Pick<StatusRow, ConfirmedColumn>[])[0];
+    if (row && options.claim) {
       await completeIn(ctx.db, options.claim);
     }
-    return written(rows[0]);
+  } else {
+    row = (
+      (await ctx.db
+        .with('confirmed', update)
+        .with(
+          'claim',
+          ctx
+            .db(TABLES.claims)
+            .where(claimRow(options.claim))
+            .whereExists(ctx.db.select(ctx.db.raw('1')).from('confirmed'))
+            .update({ done: true }),
+        )
+        .select([...CONFIRMED_COLUMNS])
+        .from('confirmed')) as Pick<StatusRow, ConfirmedColumn>[]
+    )[0];
   }
-  const rows = (await ctx.db
-    .with('confirmed', update)
-    .with(
-      'claim',
-      ctx
-        .db(TABLES.claims)
-        .where(claimRow(options.claim))
-        .whereExists(ctx.db.select(ctx.db.raw('1')).from('confirmed'))
-        .update({ done: true }),
-    )
-    .select([...CONFIRMED_COLUMNS])
-    .from('confirmed')) as Pick<StatusRow, ConfirmedColumn>[];
-  return rows.length ? written(rows[0]) : undefined;
+  if (!row) {
+    return undefined;
+  }
+  const detailKey = detailKeyOf(result);
+  if (row.detail_key !== detailKey) {
+    // Only over the evidence just confirmed: a writer that appended since has
+    // written a newer detail of its own.
+    await ctx
+      .db(TABLES.status)
+      .where({ entity_ref: options.entityRef, evidence_id: row.evidence_id })
+      .update({ detail: JSON.stringify(result), detail_key: detailKey });
+  }
+  // The status is this check's result (the same as the stored one but for its
+  // reports' timings) plus the row's columns, built without serialising and
+  // parsing it again.
+  return {
+    ...result,
+    stale: false,
+    ...(row.last_verified_at
+      ? { lastVerifiedAt: toIso(row.last_verified_at) }
+      : {}),
+    ...(row.evidence_id ? { evidenceId: row.evidence_id } : {}),
+    ...(options.title ? { title: options.title } : {}),
+  };
 }

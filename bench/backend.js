@@ -156,6 +156,7 @@ async function refreshPasses(settings, refs, options = {}) {
     limits: { concurrencyPerRegistry: settings.limits.concurrencyPerRegistry },
   });
   const fetches = { resolves: 0, discovers: 0 };
+  const published = { n: 0 };
   const counted = {
     resolve: (ref, signal) => {
       fetches.resolves++;
@@ -174,10 +175,47 @@ async function refreshPasses(settings, refs, options = {}) {
       settings,
       source: counted,
     });
+    // What the plugin does after each recorded check (plugin.ts): the entity's
+    // state with its exceptions (real tracker, real tables) and the signal to open
+    // tabs (the signals service counts; with the events backend each is a database
+    // write). No `residency.vsa` here, as in the default portal configuration.
+    const { ExceptionStore } = require(`${src}/exceptions/ExceptionStore`);
+    const {
+      EntityStateTracker,
+    } = require(`${src}/exceptions/EntityStateTracker`);
+    const { ResidencySignals } = require(`${src}/signals/ResidencySignals`);
+    const tracker = new EntityStateTracker({
+      store,
+      exceptions: new ExceptionStore(knex),
+      logger,
+    });
+    const signals = new ResidencySignals({
+      signals: {
+        publish: async () => {
+          published.n++;
+        },
+      },
+      logger,
+    });
+    let onRecorded;
+    try {
+      onRecorded = require(`${src}/refresh/afterRecorded`).afterRecorded({
+        tracker,
+        signals,
+      });
+    } catch (err) {
+      if (err?.code !== 'MODULE_NOT_FOUND') throw err;
+      // older code (BENCH_REFRESH_OLD): its plugin.ts did this after every check
+      onRecorded = async status => {
+        await tracker.onRecorded(status);
+        await signals.entityChanged(status.entityRef, 'checked');
+      };
+    }
     const evaluator = new EntityEvaluator({
       engine: e,
       store,
       revalidateAfterSeconds: 6 * 3600,
+      onRecorded,
     });
     const refresher = ResidencyRefresher.create({
       catalog,
@@ -205,6 +243,7 @@ async function refreshPasses(settings, refs, options = {}) {
     const timedPass = async cycleId => {
       fetches.resolves = 0;
       fetches.discovers = 0;
+      published.n = 0;
       const cache0 = { ...verificationCacheStats };
       counter.n = 0;
       counter.on = true;
@@ -258,6 +297,7 @@ async function refreshPasses(settings, refs, options = {}) {
         perEntity: counter.n / refs.length,
         resolves: fetches.resolves,
         discovers: fetches.discovers,
+        signals: published.n,
         verifyCacheHits: verificationCacheStats.hits - cache0.hits,
         verifyCacheMisses: verificationCacheStats.misses - cache0.misses,
       };

@@ -36,6 +36,7 @@ function perEntity(pass, n) {
     postgres: r(pass.postgresCpuMs),
     all: r(pass.allCpuMs),
     statements: r(pass.statements),
+    signals: pass.signals,
   };
 }
 

@@ -42,10 +42,15 @@ export class EntityStateTracker {
   async #verdictWith(
     status: EntityStatus,
   ): Promise<{ verdict: ExceptionVerdict; approved: ResidencyException[] }> {
-    const approved = await this.options.exceptions.list({
-      entityRef: status.entityRef,
-      statuses: ['approved'],
-    });
+    // Exceptions only ever waive a non-compliant decision: for any other the
+    // state is the decision's own, and reading the exceptions would change nothing.
+    const approved =
+      status.decision === 'non_compliant'
+        ? await this.options.exceptions.list({
+            entityRef: status.entityRef,
+            statuses: ['approved'],
+          })
+        : [];
     return {
       verdict: applyExceptions(status, approved, this.#now()),
       approved,

@@ -189,6 +189,15 @@ describe.each(databases.eachSupportedId())('exceptions on %p', databaseId => {
         .set('Authorization', as(DEV))
     ).body;
 
+  it('reads the approved exceptions only for a decision they could waive', async () => {
+    const list = jest.spyOn(exceptions, 'list');
+    expect((await record('compliant'))?.state).toBe('resident');
+    expect(list).not.toHaveBeenCalled();
+    expect((await record('non_compliant'))?.state).toBe('not_resident');
+    expect(list).toHaveBeenCalledTimes(1);
+    list.mockRestore();
+  });
+
   it('lives: request, self-approval refused, approval, expiry, revocation', async () => {
     expect((await record('compliant'))?.state).toBe('resident');
     // Worse: resident -> not resident, owners (and the tenant's DPO group) told once.

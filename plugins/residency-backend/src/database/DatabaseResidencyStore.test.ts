@@ -645,6 +645,30 @@ describe.each(databases.eachSupportedId())(
       });
       expect(withoutReports(second.status)).toEqual(withoutReports(read));
       expect(second.status.report?.checks[0].durationMs).toBe(7);
+      // PostgreSQL reads the entity's residency state in the same statement.
+      expect(second.entityState).toBe(
+        databaseId === 'POSTGRES_15' ? null : undefined,
+      );
+      await knex('residency_entity_state').insert({
+        entity_ref: ref,
+        state: 'resident',
+        transition: 3,
+        detail: 'null',
+        changed_at: new Date().toISOString(),
+      });
+      const withState = await store.recordEvaluation({
+        entityRef: ref,
+        title: 'Slim',
+        inputsHash: 'h',
+        reusedDigests: new Set([DIGEST_A]),
+        ...check('2026-12-01T11:00:00.000Z', 7, '2026-12-01T09:59:59.000Z'),
+      });
+      expect(withState.entityState).toEqual(
+        databaseId === 'POSTGRES_15'
+          ? { state: 'resident', transition: 3 }
+          : undefined,
+      );
+      await knex('residency_entity_state').delete();
       const [summary] = (await store.listStatuses({ limit: 10 })).items;
       expect(summary.checkedAt).toBe('2026-12-01T11:00:00.000Z');
 

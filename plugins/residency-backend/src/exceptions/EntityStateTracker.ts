@@ -10,9 +10,11 @@ import type { LoggerService } from '@backstage/backend-plugin-api';
 import {
   RESIDENCY_STATE_SEVERITY,
   applyExceptions,
+  stateOfDecision,
   type EntityStatus,
   type ExceptionVerdict,
   type ResidencyException,
+  type ResidencyState,
 } from '@residency-dev/plugin-residency-common';
 import { buildExceptionEventRecord } from '@residency-dev/plugin-residency-node';
 import type { ResidencyStore } from '../database/ResidencyStore';
@@ -95,10 +97,31 @@ export class EntityStateTracker {
     return this.onRecorded(status);
   }
 
-  /** After a recorded check (EntityEvaluator's hook). Never throws. */
+  /**
+   * After a recorded check (EntityEvaluator's hook). Never throws. `known` carries
+   * the entity's recorded state when the store read it with the record.
+   */
   async onRecorded(
     status: EntityStatus,
+    known?: {
+      entityState?: { state: ResidencyState; transition: number } | null;
+    },
   ): Promise<(StateChange & { verdict: ExceptionVerdict }) | undefined> {
+    // A decision no exception can waive has its own state; when that is the
+    // recorded one already, there is nothing to read, write or tell anyone.
+    const recorded = known?.entityState;
+    if (
+      recorded &&
+      status.decision !== 'non_compliant' &&
+      recorded.state === stateOfDecision(status.decision)
+    ) {
+      return {
+        changed: false,
+        state: recorded.state,
+        transition: recorded.transition,
+        verdict: { state: recorded.state, waived: [], uncovered: [] },
+      };
+    }
     try {
       const { verdict, approved } = await this.#verdictWith(status);
       const change = await this.options.exceptions.recordState({

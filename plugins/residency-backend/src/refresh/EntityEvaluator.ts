@@ -210,7 +210,10 @@ export class EntityEvaluator {
     });
     await this.#onRecorded?.(recorded.status, recorded.outcome, {
       fresh: Boolean(options.fresh),
+      ...(recorded.entityState !== undefined
+        ? { entityState: recorded.entityState }
+        : {}),
     });
-    return { ...recorded, result };
+    return { status: recorded.status, outcome: recorded.outcome, result };
   }
 }

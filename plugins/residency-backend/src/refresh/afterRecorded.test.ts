@@ -18,8 +18,15 @@ function hooks(state: { changed: boolean; first?: boolean } | undefined) {
       },
     },
     tracker: {
-      onRecorded: async () => {
-        calls.push('tracker');
+      onRecorded: async (
+        _s: EntityStatus,
+        known?: { entityState?: unknown },
+      ) => {
+        calls.push(
+          known?.entityState
+            ? `tracker:${JSON.stringify(known.entityState)}`
+            : 'tracker',
+        );
         return state;
       },
     },
@@ -48,6 +55,16 @@ describe('afterRecorded', () => {
     await after(status, 'confirmed', { fresh: false });
     // VSAs are still re-issued (newer timeVerified) and the state still decided.
     expect(calls).toEqual(['vsa:confirmed', 'tracker']);
+    // The state the store read with the confirmation goes to the tracker.
+    const known = hooks({ changed: false });
+    await known.after(status, 'confirmed', {
+      fresh: false,
+      entityState: { state: 'resident', transition: 2 },
+    });
+    expect(known.calls).toEqual([
+      'vsa:confirmed',
+      'tracker:{"state":"resident","transition":2}',
+    ]);
   });
 
   it('signals a confirmation asked for by a person, or one that moved the state', async () => {

@@ -1,10 +1,18 @@
-import type { EntityStatus } from '@residency-dev/plugin-residency-common';
+import type {
+  EntityStatus,
+  ResidencyState,
+} from '@residency-dev/plugin-residency-common';
 import type { RecordOutcome } from '../database/ResidencyStore';
 
 /** How the check that was just recorded came about. */
 export type RecordedCheck = {
   /** An on-demand refresh (everything fetched again), not a scheduled pass. */
   fresh: boolean;
+  /**
+   * The entity's recorded residency state as the store read it with the record
+   * (null: none recorded; absent: not read), so the tracker need not read it again.
+   */
+  entityState?: { state: ResidencyState; transition: number } | null;
 };
 
 /**
@@ -23,6 +31,9 @@ export function afterRecorded(hooks: {
   tracker: {
     onRecorded(
       status: EntityStatus,
+      known?: {
+        entityState?: { state: ResidencyState; transition: number } | null;
+      },
     ): Promise<{ changed: boolean; first?: boolean } | undefined>;
   };
   signals: {
@@ -35,7 +46,10 @@ export function afterRecorded(hooks: {
     check: RecordedCheck,
   ): Promise<void> => {
     await hooks.vsa?.onRecorded(status, outcome);
-    const state = await hooks.tracker.onRecorded(status);
+    const state = await hooks.tracker.onRecorded(
+      status,
+      check.entityState === undefined ? {} : { entityState: check.entityState },
+    );
     // An undefined state is a tracker failure (logged there): signal, to be safe.
     const stateMoved = !state || state.changed || Boolean(state.first);
     if (outcome !== 'confirmed' || check.fresh || stateMoved) {

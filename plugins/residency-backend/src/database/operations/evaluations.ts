@@ -3,6 +3,7 @@ import type {
   EntityResult,
   EntityStatus,
   Reason,
+  ResidencyState,
 } from '@residency-dev/plugin-residency-common';
 import { canonicalJson, sha256Hex } from '../chain';
 import { TABLES, now, type DbContext } from '../tables';
@@ -98,14 +99,18 @@ export function detailKeyOf(result: EntityResult): string {
 export async function recordEvaluation(
   ctx: DbContext,
   options: StoreOptions<'recordEvaluation'>,
-): Promise<{ status: EntityStatus; outcome: RecordOutcome }> {
+): Promise<{
+  status: EntityStatus;
+  outcome: RecordOutcome;
+  entityState?: { state: ResidencyState; transition: number } | null;
+}> {
   // The per-digest cache is written on its own, outside the evidence
   // transaction: it is shared across entities, and holding its rows while
   // waiting for an entity would let writers deadlock.
   await storeImageResults(ctx, options);
   const confirmed = await confirmUnchanged(ctx, options);
   if (confirmed) {
-    return { outcome: 'confirmed', status: confirmed };
+    return { outcome: 'confirmed', ...confirmed };
   }
   // A concurrent append for the same entity loses on the unique (entity_ref,
   // sequence) constraint; the retry then sees the winner and only confirms.
@@ -274,7 +279,13 @@ type ConfirmedColumn = (typeof CONFIRMED_COLUMNS)[number];
 async function confirmUnchanged(
   ctx: DbContext,
   options: StoreOptions<'recordEvaluation'>,
-): Promise<EntityStatus | undefined> {
+): Promise<
+  | {
+      status: EntityStatus;
+      entityState?: { state: ResidencyState; transition: number } | null;
+    }
+  | undefined
+> {
   const { result } = options;
   const update = ctx
     .db(TABLES.status)
@@ -286,26 +297,42 @@ async function confirmUnchanged(
     .whereNotNull('evidence_id')
     .update(timeColumns(ctx, options))
     .returning([...CONFIRMED_COLUMNS]);
-  let row: Pick<StatusRow, ConfirmedColumn> | undefined;
-  if (ctx.sqlite || !options.claim) {
+  let row:
+    | (Pick<StatusRow, ConfirmedColumn> & {
+        entity_state?: string | null;
+        entity_transition?: number | string | null;
+      })
+    | undefined;
+  if (ctx.sqlite) {
     row = ((await update) as unknown as Pick<StatusRow, ConfirmedColumn>[])[0];
     if (row && options.claim) {
       await completeIn(ctx.db, options.claim);
     }
   } else {
+    // One statement: the confirmation, the claim, and the entity's recorded
+    // residency state, which the state tracker would otherwise read next.
+    let query = ctx.db.with('confirmed', update);
+    if (options.claim) {
+      query = query.with(
+        'claim',
+        ctx
+          .db(TABLES.claims)
+          .where(claimRow(options.claim))
+          .whereExists(ctx.db.select(ctx.db.raw('1')).from('confirmed'))
+          .update({ done: true }),
+      );
+    }
     row = (
-      (await ctx.db
-        .with('confirmed', update)
-        .with(
-          'claim',
-          ctx
-            .db(TABLES.claims)
-            .where(claimRow(options.claim))
-            .whereExists(ctx.db.select(ctx.db.raw('1')).from('confirmed'))
-            .update({ done: true }),
+      await query
+        .select(
+          ...CONFIRMED_COLUMNS.map(c => `confirmed.${c}`),
+          'es.state as entity_state',
+          'es.transition as entity_transition',
         )
-        .select([...CONFIRMED_COLUMNS])
-        .from('confirmed')) as Pick<StatusRow, ConfirmedColumn>[]
+        .from('confirmed')
+        .leftJoin(`${TABLES.entityState} as es`, join =>
+          join.on('es.entity_ref', '=', ctx.db.raw('?', [options.entityRef])),
+        )
     )[0];
   }
   if (!row) {
@@ -323,7 +350,7 @@ async function confirmUnchanged(
   // The status is this check's result (the same as the stored one but for its
   // reports' timings) plus the row's columns, built without serialising and
   // parsing it again.
-  return {
+  const status: EntityStatus = {
     ...result,
     stale: false,
     ...(row.last_verified_at
@@ -331,5 +358,17 @@ async function confirmUnchanged(
       : {}),
     ...(row.evidence_id ? { evidenceId: row.evidence_id } : {}),
     ...(options.title ? { title: options.title } : {}),
+  };
+  if (ctx.sqlite) {
+    return { status };
+  }
+  return {
+    status,
+    entityState: row.entity_state
+      ? {
+          state: row.entity_state as ResidencyState,
+          transition: Number(row.entity_transition),
+        }
+      : null,
   };
 }

@@ -261,6 +261,11 @@ async function refreshPasses(settings, refs, options = {}) {
       const sampler = setInterval(async () => {
         for (const [pid, v] of procCpuMs(await pgPids())) pgSeen.set(pid, v);
       }, 500);
+      // WAL written by the whole PostgreSQL cluster during the pass (other users of
+      // the server count too: an upper bound of this pass's own).
+      const walLsn = async () =>
+        (await pgAdmin.raw('select pg_current_wal_lsn() as lsn')).rows[0].lsn;
+      const wal0 = await walLsn();
       const reg0 = procCpuMs(registryPids);
       const cpu0 = process.cpuUsage();
       const t0 = now();
@@ -268,6 +273,14 @@ async function refreshPasses(settings, refs, options = {}) {
       const ms = now() - t0;
       const cpu = process.cpuUsage(cpu0);
       clearInterval(sampler);
+      const walBytes = Number(
+        (
+          await pgAdmin.raw(
+            'select pg_wal_lsn_diff(pg_current_wal_lsn(), ?) as d',
+            [wal0],
+          )
+        ).rows[0].d,
+      );
       for (const [pid, v] of procCpuMs(await pgPids())) pgSeen.set(pid, v);
       let registryCpuMs = 0;
       for (const [pid, v] of procCpuMs(registryPids))
@@ -298,6 +311,7 @@ async function refreshPasses(settings, refs, options = {}) {
         resolves: fetches.resolves,
         discovers: fetches.discovers,
         signals: published.n,
+        walBytes,
         verifyCacheHits: verificationCacheStats.hits - cache0.hits,
         verifyCacheMisses: verificationCacheStats.misses - cache0.misses,
       };

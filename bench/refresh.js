@@ -37,6 +37,7 @@ function perEntity(pass, n) {
     all: r(pass.allCpuMs),
     statements: r(pass.statements),
     signals: pass.signals,
+    walBytes: r(pass.walBytes),
   };
 }
 

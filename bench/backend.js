@@ -108,17 +108,18 @@ async function profileThisProcess(file) {
   };
 }
 
-/** Cold and warm refresh passes of one entity per image. */
-async function refreshPasses(settings, refs) {
+/**
+ * Cold and warm refresh passes of one entity per image. `options.warmPasses` (default
+ * 2) warm passes; `options.backendSrc` loads the backend from another source tree (a
+ * `git archive` copy of older code, to compare two versions in the same period).
+ */
+async function refreshPasses(settings, refs, options = {}) {
+  const src = options.backendSrc ?? '../plugins/residency-backend/src';
   const {
     DatabaseResidencyStore,
-  } = require('../plugins/residency-backend/src/database/DatabaseResidencyStore');
-  const {
-    EntityEvaluator,
-  } = require('../plugins/residency-backend/src/refresh/EntityEvaluator');
-  const {
-    ResidencyRefresher,
-  } = require('../plugins/residency-backend/src/refresh/ResidencyRefresher');
+  } = require(`${src}/database/DatabaseResidencyStore`);
+  const { EntityEvaluator } = require(`${src}/refresh/EntityEvaluator`);
+  const { ResidencyRefresher } = require(`${src}/refresh/ResidencyRefresher`);
   const {
     verificationCacheStats,
   } = require('../plugins/residency-node/src/verify/cache');
@@ -155,6 +156,7 @@ async function refreshPasses(settings, refs) {
     limits: { concurrencyPerRegistry: settings.limits.concurrencyPerRegistry },
   });
   const fetches = { resolves: 0, discovers: 0 };
+  const published = { n: 0 };
   const counted = {
     resolve: (ref, signal) => {
       fetches.resolves++;
@@ -173,10 +175,47 @@ async function refreshPasses(settings, refs) {
       settings,
       source: counted,
     });
+    // What the plugin does after each recorded check (plugin.ts): the entity's
+    // state with its exceptions (real tracker, real tables) and the signal to open
+    // tabs (the signals service counts; with the events backend each is a database
+    // write). No `residency.vsa` here, as in the default portal configuration.
+    const { ExceptionStore } = require(`${src}/exceptions/ExceptionStore`);
+    const {
+      EntityStateTracker,
+    } = require(`${src}/exceptions/EntityStateTracker`);
+    const { ResidencySignals } = require(`${src}/signals/ResidencySignals`);
+    const tracker = new EntityStateTracker({
+      store,
+      exceptions: new ExceptionStore(knex),
+      logger,
+    });
+    const signals = new ResidencySignals({
+      signals: {
+        publish: async () => {
+          published.n++;
+        },
+      },
+      logger,
+    });
+    let onRecorded;
+    try {
+      onRecorded = require(`${src}/refresh/afterRecorded`).afterRecorded({
+        tracker,
+        signals,
+      });
+    } catch (err) {
+      if (err?.code !== 'MODULE_NOT_FOUND') throw err;
+      // older code (BENCH_REFRESH_OLD): its plugin.ts did this after every check
+      onRecorded = async status => {
+        await tracker.onRecorded(status);
+        await signals.entityChanged(status.entityRef, 'checked');
+      };
+    }
     const evaluator = new EntityEvaluator({
       engine: e,
       store,
       revalidateAfterSeconds: 6 * 3600,
+      onRecorded,
     });
     const refresher = ResidencyRefresher.create({
       catalog,
@@ -204,6 +243,7 @@ async function refreshPasses(settings, refs) {
     const timedPass = async cycleId => {
       fetches.resolves = 0;
       fetches.discovers = 0;
+      published.n = 0;
       const cache0 = { ...verificationCacheStats };
       counter.n = 0;
       counter.on = true;
@@ -221,6 +261,11 @@ async function refreshPasses(settings, refs) {
       const sampler = setInterval(async () => {
         for (const [pid, v] of procCpuMs(await pgPids())) pgSeen.set(pid, v);
       }, 500);
+      // WAL written by the whole PostgreSQL cluster during the pass (other users of
+      // the server count too: an upper bound of this pass's own).
+      const walLsn = async () =>
+        (await pgAdmin.raw('select pg_current_wal_lsn() as lsn')).rows[0].lsn;
+      const wal0 = await walLsn();
       const reg0 = procCpuMs(registryPids);
       const cpu0 = process.cpuUsage();
       const t0 = now();
@@ -228,6 +273,14 @@ async function refreshPasses(settings, refs) {
       const ms = now() - t0;
       const cpu = process.cpuUsage(cpu0);
       clearInterval(sampler);
+      const walBytes = Number(
+        (
+          await pgAdmin.raw(
+            'select pg_wal_lsn_diff(pg_current_wal_lsn(), ?) as d',
+            [wal0],
+          )
+        ).rows[0].d,
+      );
       for (const [pid, v] of procCpuMs(await pgPids())) pgSeen.set(pid, v);
       let registryCpuMs = 0;
       for (const [pid, v] of procCpuMs(registryPids))
@@ -257,6 +310,8 @@ async function refreshPasses(settings, refs) {
         perEntity: counter.n / refs.length,
         resolves: fetches.resolves,
         discovers: fetches.discovers,
+        signals: published.n,
+        walBytes,
         verifyCacheHits: verificationCacheStats.hits - cache0.hits,
         verifyCacheMisses: verificationCacheStats.misses - cache0.misses,
       };
@@ -275,6 +330,10 @@ async function refreshPasses(settings, refs) {
     }
     const warm = await pass('bench-warm');
     const warm2 = await pass('bench-warm-2');
+    const warms = [warm, warm2];
+    for (let i = 3; i <= (options.warmPasses ?? 2); i++) {
+      warms.push(await pass(`bench-warm-${i}`));
+    }
     const evidence = await knex('residency_evidence').count({ n: '*' });
     if (Number(evidence[0].n) !== refs.length) {
       throw new Error(
@@ -285,10 +344,12 @@ async function refreshPasses(settings, refs) {
     // whose claims are all done already (nothing evaluated) is the per-pass part.
     counter.n = 0;
     counter.on = true;
-    await refresher.runOnce(undefined, { cycleId: 'bench-warm-2' });
+    await refresher.runOnce(undefined, {
+      cycleId: `bench-warm-${warms.length}`,
+    });
     counter.on = false;
     const perPass = counter.n;
-    return { entities: refs.length, cold, warm, warm2, perPass };
+    return { entities: refs.length, cold, warm, warm2, warms, perPass };
   } finally {
     await real.close?.();
     await knex.destroy();

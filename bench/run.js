@@ -897,6 +897,12 @@ async function main() {
     );
     row(
       '6 refresh',
+      "warm: signals published (the plugin's after-check hooks)",
+      `${RF.warm.signals} (cold ${RF.cold.signals})`,
+      '',
+    );
+    row(
+      '6 refresh',
       'warm: CPU per entity (this process)',
       RF.warm.cpuMs / RF.entities,
       'ms',

@@ -15,6 +15,7 @@ import { readResidencyBackendOptions } from './config';
 import { assertNoUnsetResidencyVariables } from './unsetVariables';
 import { DatabaseResidencyStore } from './database/DatabaseResidencyStore';
 import { residencyEngineExtensionPoint } from './extensions';
+import { afterRecorded } from './refresh/afterRecorded';
 import { EntityEvaluator } from './refresh/EntityEvaluator';
 import { ResidencyRefresher } from './refresh/ResidencyRefresher';
 import { AuthorizedResidencyService } from './service/AuthorizedResidencyService';
@@ -112,13 +113,13 @@ export const residencyPlugin = createBackendPlugin({
           engine,
           store,
           revalidateAfterSeconds: options.revalidateAfterSeconds,
-          // VSAs, then the state with exceptions (and its alerts); neither throws
-          onRecorded: async (status, outcome) => {
-            await vsa?.issuer.onRecorded(status, outcome);
-            await exceptions.tracker.onRecorded(status);
-            // the Residency tab and cards showing this entity reload
-            await exceptions.signals.entityChanged(status.entityRef, 'checked');
-          },
+          // VSAs, the state with exceptions (and its alerts), the signal that
+          // open tabs reload; none throws
+          onRecorded: afterRecorded({
+            ...(vsa ? { vsa: vsa.issuer } : {}),
+            tracker: exceptions.tracker,
+            signals: exceptions.signals,
+          }),
         });
 
         const refresher = ResidencyRefresher.create({

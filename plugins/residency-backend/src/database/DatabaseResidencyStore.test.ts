@@ -1,4 +1,7 @@
-import type { EvidenceRecord } from '@residency-dev/plugin-residency-common';
+import {
+  VERIFICATION_REPORT_SCHEMA,
+  type EvidenceRecord,
+} from '@residency-dev/plugin-residency-common';
 import { TestDatabases, mockServices } from '@backstage/backend-test-utils';
 import type { Knex } from 'knex';
 import { resolve as resolvePath } from 'node:path';
@@ -565,6 +568,129 @@ describe.each(databases.eachSupportedId())(
           maxAgeSeconds: 3600,
         }),
       ).resolves.toBeUndefined();
+    });
+
+    it('confirms without rewriting the stored result while only its time and reports differ', async () => {
+      const ref = 'component:default/slim';
+      // A check of the same decision and material: its own time, report timings.
+      const check = (at: string, durationMs: number, verifiedAt: string) => {
+        const evaluation = makeEvaluation({ entityRef: ref, checkedAt: at });
+        const report = (id: 'tenant_known' | 'tag_resolved') => ({
+          schema:
+            VERIFICATION_REPORT_SCHEMA as typeof VERIFICATION_REPORT_SCHEMA,
+          checks: [{ id, outcome: 'pass' as const, durationMs }],
+        });
+        evaluation.result.report = report('tenant_known');
+        evaluation.result.images = evaluation.result.images.map(i => ({
+          ...i,
+          verifiedAt,
+          report: report('tag_resolved'),
+        }));
+        return evaluation;
+      };
+      const detailOf = async () =>
+        (
+          await knex('residency_entity_status')
+            .where({ entity_ref: ref })
+            .first()
+        ).detail as string;
+      const first = await store.recordEvaluation({
+        entityRef: ref,
+        title: 'Slim',
+        inputsHash: 'h',
+        ...check('2026-12-01T10:00:00.000Z', 5, '2026-12-01T09:59:59.000Z'),
+      });
+      expect(first.outcome).toBe('appended');
+      const written = await detailOf();
+
+      const queries: { sql: string; bindings?: unknown[] }[] = [];
+      const onQuery = (q: { sql: string; bindings?: unknown[] }) =>
+        queries.push(q);
+      knex.on('query', onQuery);
+      let second;
+      try {
+        second = await store.recordEvaluation({
+          entityRef: ref,
+          title: 'Slim',
+          inputsHash: 'h',
+          reusedDigests: new Set([DIGEST_A]),
+          ...check('2026-12-01T11:00:00.000Z', 7, '2026-12-01T09:59:59.000Z'),
+        });
+      } finally {
+        knex.removeListener('query', onQuery);
+      }
+      expect(second.outcome).toBe('confirmed');
+      // One statement, and nothing of the stored result sent to the database.
+      expect(queries).toHaveLength(1);
+      expect(queries[0].sql).not.toMatch(/["`]detail["`]\s*=/);
+      expect(
+        (queries[0].bindings ?? []).some(
+          b => typeof b === 'string' && b.includes('"images"'),
+        ),
+      ).toBe(false);
+      expect(await detailOf()).toBe(written);
+
+      const read = (await store.getStatus({ entityRef: ref }))!;
+      // The time is this check's, the reports those of the check that wrote them.
+      expect(read.checkedAt).toBe('2026-12-01T11:00:00.000Z');
+      expect(read.report?.checks[0].durationMs).toBe(5);
+      expect(read.images[0].report?.checks[0].durationMs).toBe(5);
+      expect(read.evidenceId).toBe(first.status.evidenceId);
+      expect(read.lastVerifiedAt).toEqual(expect.any(String));
+      // What the confirmation returns is the stored status apart from the reports.
+      const withoutReports = (s: typeof read) => ({
+        ...s,
+        report: undefined,
+        images: s.images.map(i => ({ ...i, report: undefined })),
+      });
+      expect(withoutReports(second.status)).toEqual(withoutReports(read));
+      expect(second.status.report?.checks[0].durationMs).toBe(7);
+      // PostgreSQL reads the entity's residency state in the same statement.
+      expect(second.entityState).toBe(
+        databaseId === 'POSTGRES_15' ? null : undefined,
+      );
+      await knex('residency_entity_state').insert({
+        entity_ref: ref,
+        state: 'resident',
+        transition: 3,
+        detail: 'null',
+        changed_at: new Date().toISOString(),
+      });
+      const withState = await store.recordEvaluation({
+        entityRef: ref,
+        title: 'Slim',
+        inputsHash: 'h',
+        reusedDigests: new Set([DIGEST_A]),
+        ...check('2026-12-01T11:00:00.000Z', 7, '2026-12-01T09:59:59.000Z'),
+      });
+      expect(withState.entityState).toEqual(
+        databaseId === 'POSTGRES_15'
+          ? { state: 'resident', transition: 3 }
+          : undefined,
+      );
+      await knex('residency_entity_state').delete();
+      const [summary] = (await store.listStatuses({ limit: 10 })).items;
+      expect(summary.checkedAt).toBe('2026-12-01T11:00:00.000Z');
+
+      // New material fetched (its time is in the result): the result is written again.
+      const third = await store.recordEvaluation({
+        entityRef: ref,
+        title: 'Slim',
+        inputsHash: 'h',
+        ...check('2026-12-01T12:00:00.000Z', 9, '2026-12-01T11:59:59.000Z'),
+      });
+      expect(third.outcome).toBe('confirmed');
+      const again = (await store.getStatus({ entityRef: ref }))!;
+      expect(again.checkedAt).toBe('2026-12-01T12:00:00.000Z');
+      expect(again.images[0].verifiedAt).toBe('2026-12-01T11:59:59.000Z');
+      expect(again.report?.checks[0].durationMs).toBe(9);
+      expect(again).toEqual(third.status);
+      expect(again.evidenceId).toBe(first.status.evidenceId);
+      expect(
+        Number(
+          (await knex('residency_evidence').count({ n: '*' }))[0].n as string,
+        ),
+      ).toBe(1);
     });
 
     it('confirms an unchanged evaluation and completes its claim in one round trip on PostgreSQL', async () => {

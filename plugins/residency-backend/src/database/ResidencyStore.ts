@@ -91,7 +91,16 @@ export interface ResidencyStore {
       cycleId: string;
       claimedBy: string;
     };
-  }): Promise<{ status: EntityStatus; outcome: RecordOutcome }>;
+  }): Promise<{
+    status: EntityStatus;
+    outcome: RecordOutcome;
+    /**
+     * The entity's recorded residency state (see the exceptions' state tracker),
+     * read in the confirmation's own statement where the database allows it
+     * (PostgreSQL): `null` when none is recorded, absent when it was not read.
+     */
+    entityState?: { state: ResidencyState; transition: number } | null;
+  }>;
 
   /**
    * The material of a digest fetched less than `maxAgeSeconds` ago, under any

@@ -12,10 +12,12 @@ import type { LoggerService } from '@backstage/backend-plugin-api';
 import {
   RESIDENCY_STATE_SEVERITY,
   applyExceptions,
+  stateOfDecision,
   type EntityStatus,
   type AppliedWaiver,
   type ExceptionVerdict,
   type ResidencyException,
+  type ResidencyState,
 } from '@residency-dev/plugin-residency-common';
 import { buildExceptionEventRecord } from '@residency-dev/plugin-residency-node';
 import type { ResidencyStore } from '../database/ResidencyStore';
@@ -66,10 +68,15 @@ export class EntityStateTracker {
   async #verdictWith(
     status: EntityStatus,
   ): Promise<{ verdict: ExceptionVerdict; approved: ResidencyException[] }> {
-    const approved = await this.options.exceptions.list({
-      entityRef: status.entityRef,
-      statuses: ['approved'],
-    });
+    // Exceptions only ever waive a non-compliant decision: for any other the
+    // state is the decision's own, and reading the exceptions would change nothing.
+    const approved =
+      status.decision === 'non_compliant'
+        ? await this.options.exceptions.list({
+            entityRef: status.entityRef,
+            statuses: ['approved'],
+          })
+        : [];
     return {
       verdict: applyExceptions(status, approved, this.#now()),
       approved,
@@ -114,10 +121,31 @@ export class EntityStateTracker {
     return this.onRecorded(status);
   }
 
-  /** After a recorded check (EntityEvaluator's hook). Never throws. */
+  /**
+   * After a recorded check (EntityEvaluator's hook). Never throws. `known` carries
+   * the entity's recorded state when the store read it with the record.
+   */
   async onRecorded(
     status: EntityStatus,
+    known?: {
+      entityState?: { state: ResidencyState; transition: number } | null;
+    },
   ): Promise<(StateChange & { verdict: ExceptionVerdict }) | undefined> {
+    // A decision no exception can waive has its own state; when that is the
+    // recorded one already, there is nothing to read, write or tell anyone.
+    const recorded = known?.entityState;
+    if (
+      recorded &&
+      status.decision !== 'non_compliant' &&
+      recorded.state === stateOfDecision(status.decision)
+    ) {
+      return {
+        changed: false,
+        state: recorded.state,
+        transition: recorded.transition,
+        verdict: { state: recorded.state, waived: [], uncovered: [] },
+      };
+    }
     try {
       const { verdict, approved } = await this.#verdictWith(status);
       const byException = verdict.state === 'resident_by_exception';

@@ -189,6 +189,53 @@ describe.each(databases.eachSupportedId())('exceptions on %p', databaseId => {
         .set('Authorization', as(DEV))
     ).body;
 
+  it('reads the approved exceptions only for a decision they could waive', async () => {
+    const list = jest.spyOn(exceptions, 'list');
+    expect((await record('compliant'))?.state).toBe('resident');
+    expect(list).not.toHaveBeenCalled();
+    expect((await record('non_compliant'))?.state).toBe('not_resident');
+    expect(list).toHaveBeenCalledTimes(1);
+    list.mockRestore();
+  });
+
+  it('takes the recorded state read with a confirmation instead of reading it again', async () => {
+    await record('compliant');
+    const { status } = await store.recordEvaluation({
+      entityRef: ENTITY,
+      inputsHash: 'again',
+      ...makeEvaluation({
+        entityRef: ENTITY,
+        images: [makeImage({ digest: DIGEST_A, decision: 'compliant' })],
+      }),
+    });
+    const recordState = jest.spyOn(exceptions, 'recordState');
+    // The recorded state is the decision's own: nothing read or written.
+    expect(
+      await tracker.onRecorded(status, {
+        entityState: { state: 'resident', transition: 0 },
+      }),
+    ).toMatchObject({ changed: false, state: 'resident', transition: 0 });
+    expect(recordState).not.toHaveBeenCalled();
+    // A recorded state that differs (or none) goes through the store as before.
+    await knex('residency_entity_state')
+      .where({ entity_ref: ENTITY })
+      .update({ state: 'not_resident' });
+    expect(
+      await tracker.onRecorded(status, {
+        entityState: { state: 'not_resident', transition: 0 },
+      }),
+    ).toMatchObject({
+      changed: true,
+      previous: 'not_resident',
+      state: 'resident',
+    });
+    expect(
+      await tracker.onRecorded(status, { entityState: null }),
+    ).toMatchObject({ changed: false, state: 'resident' });
+    expect(recordState).toHaveBeenCalledTimes(2);
+    recordState.mockRestore();
+  });
+
   it('lives: request, self-approval refused, approval, expiry, revocation', async () => {
     expect((await record('compliant'))?.state).toBe('resident');
     // Worse: resident -> not resident, owners (and the tenant's DPO group) told once.

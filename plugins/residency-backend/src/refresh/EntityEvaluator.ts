@@ -8,6 +8,7 @@ import {
 import { type ResidencyEngine } from '@residency-dev/plugin-residency-node';
 import { canonicalJson, sha256Hex } from '../database/chain';
 import type { RecordOutcome, ResidencyStore } from '../database/ResidencyStore';
+import type { RecordedCheck } from './afterRecorded';
 
 /**
  * A configuration counts as live while some replica registered it this recently
@@ -39,16 +40,18 @@ export class EntityEvaluator {
   readonly #onRecorded?: (
     status: EntityStatus,
     outcome: RecordOutcome,
+    check: RecordedCheck,
   ) => Promise<unknown>;
 
   constructor(options: {
     engine: ResidencyEngine;
     store: ResidencyStore;
     revalidateAfterSeconds: number;
-    /** After each recorded evaluation (e.g. VsaIssuer.onRecorded); must not throw. */
+    /** After each recorded evaluation (the plugin's `afterRecorded`); must not throw. */
     onRecorded?: (
       status: EntityStatus,
       outcome: RecordOutcome,
+      check: RecordedCheck,
     ) => Promise<unknown>;
   }) {
     this.#engine = options.engine;
@@ -205,7 +208,12 @@ export class EntityEvaluator {
       reusedDigests,
       ...(options.claim ? { claim: options.claim } : {}),
     });
-    await this.#onRecorded?.(recorded.status, recorded.outcome);
-    return { ...recorded, result };
+    await this.#onRecorded?.(recorded.status, recorded.outcome, {
+      fresh: Boolean(options.fresh),
+      ...(recorded.entityState !== undefined
+        ? { entityState: recorded.entityState }
+        : {}),
+    });
+    return { status: recorded.status, outcome: recorded.outcome, result };
   }
 }

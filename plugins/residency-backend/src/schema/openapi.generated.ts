@@ -1694,6 +1694,8 @@ export const spec = {
           checkedAt: {
             type: 'string',
             format: 'date-time',
+            description:
+              'When the entity was last checked (decided, or confirmed with the same decision and material).',
           },
           stale: {
             type: 'boolean',
@@ -1703,6 +1705,8 @@ export const spec = {
           lastVerifiedAt: {
             type: 'string',
             format: 'date-time',
+            description:
+              'When a check last confirmed the evidence behind this status (database time).',
           },
           evidenceId: {
             type: 'string',
@@ -1710,7 +1714,7 @@ export const spec = {
           report: {
             $ref: '#/components/schemas/VerificationReport',
             description:
-              'Entity checks (tenant, images, declared region, tenant rules), in order.',
+              "Entity checks (tenant, images, declared region, tenant rules), in order. The reports (this one and each image's) are those of the check that last wrote the result; a later check that confirmed the same decision over the same material moves checkedAt and lastVerifiedAt but keeps them, with their timings.",
           },
           lastAttempt: {
             type: 'object',

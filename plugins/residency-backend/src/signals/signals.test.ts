@@ -138,6 +138,20 @@ describe('residencyPlugin signals', () => {
         message: { entityRef: ENTITY, event: 'exception' },
       }),
     );
+
+    // Refresh again: the same decision (a confirmation), asked for by a person, so
+    // the other open tabs are told (a scheduled confirmation is not: afterRecorded).
+    const again = await request(server)
+      .post('/api/residency/entities/component/default/payments/refresh')
+      .set('Authorization', mockCredentials.user.header());
+    expect(again.status).toBe(200);
+    expect(again.body.evidenceId).toBe(refreshed.body.evidenceId);
+    expect(publish).toHaveBeenCalledTimes(3);
+    expect(publish).toHaveBeenLastCalledWith(
+      expect.objectContaining({
+        message: { entityRef: ENTITY, event: 'checked' },
+      }),
+    );
   });
 
   it('records the check when the signals service fails', async () => {

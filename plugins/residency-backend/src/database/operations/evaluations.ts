@@ -3,14 +3,15 @@ import type {
   EntityResult,
   EntityStatus,
   Reason,
+  ResidencyState,
 } from '@residency-dev/plugin-residency-common';
 import { canonicalJson, sha256Hex } from '../chain';
 import { TABLES, now, type DbContext } from '../tables';
 import type { ClaimKey, RecordOutcome, StoreOptions } from '../ResidencyStore';
 import { appendEvidence } from './evidence';
 import { storeImageResults } from './imageResults';
-import { isUniqueViolation, lockEntity, type StatusRow } from './rows';
-import { getStatus, toStatus } from './statuses';
+import { isUniqueViolation, lockEntity, toIso, type StatusRow } from './rows';
+import { getStatus } from './statuses';
 import { claimRow } from './claims';
 
 /** Reason codes of an entity and of its images, deduplicated, entity's first. */
@@ -71,6 +72,26 @@ export function evidenceKeyOf(result: EntityResult): string {
 }
 
 /**
+ * The fingerprint of what a status's stored EntityResult (`detail`) says besides
+ * the time of the check (`checkedAt`, kept in its own column) and the verification
+ * reports (which checks ran and how long they took: the same checks for the same
+ * decision and material, with this check's timings). While it matches, a
+ * confirmation leaves `detail` as the check that wrote it left it; anything else in
+ * it that changed (when an image's signatures were fetched, the engine version,
+ * labels, ...) makes the confirmation write it again.
+ */
+export function detailKeyOf(result: EntityResult): string {
+  return sha256Hex(
+    JSON.stringify({
+      ...result,
+      checkedAt: undefined,
+      report: undefined,
+      images: result.images.map(i => ({ ...i, report: undefined })),
+    }),
+  );
+}
+
+/**
  * Stores one evaluation across three tables: the per-digest cache, then in one
  * transaction the evidence append (only when the decision or its inputs
  * changed) and the status.
@@ -78,14 +99,18 @@ export function evidenceKeyOf(result: EntityResult): string {
 export async function recordEvaluation(
   ctx: DbContext,
   options: StoreOptions<'recordEvaluation'>,
-): Promise<{ status: EntityStatus; outcome: RecordOutcome }> {
+): Promise<{
+  status: EntityStatus;
+  outcome: RecordOutcome;
+  entityState?: { state: ResidencyState; transition: number } | null;
+}> {
   // The per-digest cache is written on its own, outside the evidence
   // transaction: it is shared across entities, and holding its rows while
   // waiting for an entity would let writers deadlock.
   await storeImageResults(ctx, options);
   const confirmed = await confirmUnchanged(ctx, options);
   if (confirmed) {
-    return { outcome: 'confirmed', status: confirmed };
+    return { outcome: 'confirmed', ...confirmed };
   }
   // A concurrent append for the same entity loses on the unique (entity_ref,
   // sequence) constraint; the retry then sees the winner and only confirms.
@@ -146,7 +171,7 @@ async function recordOnce(
     }
 
     const evidenceKey = evidenceKeyOf(result);
-    const summaryColumns = statusColumns(ctx, options);
+    const summaryColumns = statusColumns(ctx, options, detailKeyOf(result));
 
     if (
       existing &&
@@ -183,21 +208,36 @@ async function recordOnce(
 function statusColumns(
   ctx: DbContext,
   options: StoreOptions<'recordEvaluation'>,
+  detailKey: string,
 ) {
   const { result } = options;
+  return {
+    ...timeColumns(ctx, options),
+    tenant: result.tenant ?? null,
+    declared_region: result.declaredRegion ?? null,
+    decision: result.decision,
+    reason_codes: JSON.stringify(reasonCodesOf(result)),
+    images: JSON.stringify(result.images.map(i => i.reference)),
+    detail: JSON.stringify(result),
+    detail_key: detailKey,
+  };
+}
+
+/**
+ * The columns a confirmation moves when `detail` stays: the check's time, the
+ * confirmation's, and the entity's own (title, inputs) which no evidence covers.
+ */
+function timeColumns(
+  ctx: DbContext,
+  options: StoreOptions<'recordEvaluation'>,
+) {
   return {
     title: options.title ?? null,
     inputs_hash: options.inputsHash,
     updated_at: now(ctx),
-    tenant: result.tenant ?? null,
-    declared_region: result.declaredRegion ?? null,
-    decision: result.decision,
     stale: false,
-    reason_codes: JSON.stringify(reasonCodesOf(result)),
-    images: JSON.stringify(result.images.map(i => i.reference)),
-    detail: JSON.stringify(result),
     last_attempt: null,
-    checked_at: result.checkedAt,
+    checked_at: options.result.checkedAt,
     last_verified_at: now(ctx),
   };
 }
@@ -208,8 +248,15 @@ async function completeIn(trx: Knex, claim: ClaimKey | undefined) {
   }
 }
 
-/** What a confirmation reads back: the columns it does not write, and the database's time. */
-const CONFIRMED_COLUMNS = ['evidence_id', 'last_verified_at'] as const;
+/**
+ * What a confirmation reads back: the columns it does not write, the database's
+ * time, and the fingerprint of the stored `detail`.
+ */
+const CONFIRMED_COLUMNS = [
+  'evidence_id',
+  'last_verified_at',
+  'detail_key',
+] as const;
 type ConfirmedColumn = (typeof CONFIRMED_COLUMNS)[number];
 
 /**
@@ -218,6 +265,13 @@ type ConfirmedColumn = (typeof CONFIRMED_COLUMNS)[number];
  * done in the same statement on PostgreSQL) that returns the row; undefined when the
  * row is missing or its evidence differs, and the transaction below decides.
  *
+ * The update moves only the small columns (times, title, inputs): the stored
+ * `detail` (~20 KB, TOASTed on PostgreSQL) is neither sent nor rewritten, and a
+ * read of the status takes `checkedAt` from its column. Only when the stored
+ * `detail` says something else than this check's result besides its time and
+ * reports (`detail_key` differs: new material was fetched, another engine version)
+ * does a second statement write it.
+ *
  * Safe without the advisory lock: the update locks the row, and PostgreSQL checks
  * the condition again on the newest version after a concurrent writer commits, so
  * an append that changed the evidence makes this update match nothing.
@@ -225,11 +279,14 @@ type ConfirmedColumn = (typeof CONFIRMED_COLUMNS)[number];
 async function confirmUnchanged(
   ctx: DbContext,
   options: StoreOptions<'recordEvaluation'>,
-): Promise<EntityStatus | undefined> {
+): Promise<
+  | {
+      status: EntityStatus;
+      entityState?: { state: ResidencyState; transition: number } | null;
+    }
+  | undefined
+> {
   const { result } = options;
-  const columns = statusColumns(ctx, options);
-  // Only the columns the database decides come back (not the ~20 KB `detail` just
-  // written): the status is built from the written values plus these.
   const update = ctx
     .db(TABLES.status)
     .where({
@@ -238,40 +295,80 @@ async function confirmUnchanged(
       decision: result.decision,
     })
     .whereNotNull('evidence_id')
-    .update(columns)
+    .update(timeColumns(ctx, options))
     .returning([...CONFIRMED_COLUMNS]);
-  const written = (row: Pick<StatusRow, ConfirmedColumn>) =>
-    toStatus({
-      ...row,
-      title: columns.title,
-      stale: columns.stale,
-      detail: columns.detail,
-      last_attempt: columns.last_attempt,
-    } as StatusRow);
-  if (ctx.sqlite || !options.claim) {
-    const rows = (await update) as unknown as Pick<
-      StatusRow,
-      ConfirmedColumn
-    >[];
-    if (rows.length === 0) {
-      return undefined;
-    }
-    if (options.claim) {
+  let row:
+    | (Pick<StatusRow, ConfirmedColumn> & {
+        entity_state?: string | null;
+        entity_transition?: number | string | null;
+      })
+    | undefined;
+  if (ctx.sqlite) {
+    row = ((await update) as unknown as Pick<StatusRow, ConfirmedColumn>[])[0];
+    if (row && options.claim) {
       await completeIn(ctx.db, options.claim);
     }
-    return written(rows[0]);
+  } else {
+    // One statement: the confirmation, the claim, and the entity's recorded
+    // residency state, which the state tracker would otherwise read next.
+    let query = ctx.db.with('confirmed', update);
+    if (options.claim) {
+      query = query.with(
+        'claim',
+        ctx
+          .db(TABLES.claims)
+          .where(claimRow(options.claim))
+          .whereExists(ctx.db.select(ctx.db.raw('1')).from('confirmed'))
+          .update({ done: true }),
+      );
+    }
+    row = (
+      await query
+        .select(
+          ...CONFIRMED_COLUMNS.map(c => `confirmed.${c}`),
+          'es.state as entity_state',
+          'es.transition as entity_transition',
+        )
+        .from('confirmed')
+        .leftJoin(`${TABLES.entityState} as es`, join =>
+          join.on('es.entity_ref', '=', ctx.db.raw('?', [options.entityRef])),
+        )
+    )[0];
   }
-  const rows = (await ctx.db
-    .with('confirmed', update)
-    .with(
-      'claim',
-      ctx
-        .db(TABLES.claims)
-        .where(claimRow(options.claim))
-        .whereExists(ctx.db.select(ctx.db.raw('1')).from('confirmed'))
-        .update({ done: true }),
-    )
-    .select([...CONFIRMED_COLUMNS])
-    .from('confirmed')) as Pick<StatusRow, ConfirmedColumn>[];
-  return rows.length ? written(rows[0]) : undefined;
+  if (!row) {
+    return undefined;
+  }
+  const detailKey = detailKeyOf(result);
+  if (row.detail_key !== detailKey) {
+    // Only over the evidence just confirmed: a writer that appended since has
+    // written a newer detail of its own.
+    await ctx
+      .db(TABLES.status)
+      .where({ entity_ref: options.entityRef, evidence_id: row.evidence_id })
+      .update({ detail: JSON.stringify(result), detail_key: detailKey });
+  }
+  // The status is this check's result (the same as the stored one but for its
+  // reports' timings) plus the row's columns, built without serialising and
+  // parsing it again.
+  const status: EntityStatus = {
+    ...result,
+    stale: false,
+    ...(row.last_verified_at
+      ? { lastVerifiedAt: toIso(row.last_verified_at) }
+      : {}),
+    ...(row.evidence_id ? { evidenceId: row.evidence_id } : {}),
+    ...(options.title ? { title: options.title } : {}),
+  };
+  if (ctx.sqlite) {
+    return { status };
+  }
+  return {
+    status,
+    entityState: row.entity_state
+      ? {
+          state: row.entity_state as ResidencyState,
+          transition: Number(row.entity_transition),
+        }
+      : null,
+  };
 }

@@ -17,6 +17,8 @@ export type StatusRow = {
   evidence_key: string | null;
   evidence_id: string | null;
   detail: string;
+  /** Fingerprint of `detail` without its check time and reports (see detailKeyOf). */
+  detail_key?: string | null;
   last_attempt: string | null;
   checked_at: string;
   last_verified_at: Date | string | null;

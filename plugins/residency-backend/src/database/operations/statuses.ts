@@ -14,7 +14,11 @@ import type { StoreOptions } from '../ResidencyStore';
 import { TABLES, now, type DbContext } from '../tables';
 import { decodeCursor, encodeCursor, toIso, type StatusRow } from './rows';
 
-/** The full status of a row (the stored EntityResult plus the row's own columns). */
+/**
+ * The full status of a row (the stored EntityResult plus the row's own columns).
+ * `checkedAt` comes from its column: a confirmation moves it without rewriting
+ * `detail`, whose reports then describe the check that wrote it.
+ */
 export function toStatus(row: StatusRow): EntityStatus {
   const detail = JSON.parse(row.detail) as EntityResult;
   const lastAttempt = row.last_attempt
@@ -22,6 +26,7 @@ export function toStatus(row: StatusRow): EntityStatus {
     : undefined;
   return {
     ...detail,
+    checkedAt: row.checked_at,
     stale: Boolean(row.stale),
     ...(row.last_verified_at
       ? { lastVerifiedAt: toIso(row.last_verified_at) }

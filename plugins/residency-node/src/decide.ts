@@ -78,8 +78,24 @@ const SOURCE_REASONS = new Set([
   'digest_mismatch',
 ]);
 
+/**
+ * Resolved layout paths, for the current working directory: every image of a layout
+ * names the same path, and the trust snapshot's layout registries are compared with
+ * it for each image, so each path is resolved once instead of twice per image.
+ */
+let layoutKeys = { cwd: '', keys: new Map<string, string>() };
+
 function layoutKey(p: string) {
-  return isAbsolute(p) ? resolvePath(p) : resolvePath(process.cwd(), p);
+  const cwd = process.cwd();
+  if (layoutKeys.cwd !== cwd) layoutKeys = { cwd, keys: new Map() };
+  let key = layoutKeys.keys.get(p);
+  if (key === undefined) {
+    key = isAbsolute(p) ? resolvePath(p) : resolvePath(cwd, p);
+    // Bounded: paths come from image references, which are input.
+    if (layoutKeys.keys.size >= 1024) layoutKeys.keys.clear();
+    layoutKeys.keys.set(p, key);
+  }
+  return key;
 }
 
 function keyRef(c: Check) {

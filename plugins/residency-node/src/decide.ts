@@ -98,11 +98,11 @@ function layoutKey(p: string) {
   return key;
 }
 
-function keyRef(c: Check) {
+function keyOf(c: Check) {
   const k = c.signer?.key;
   return k
-    ? { key: { id: k.id, fingerprint: k.fingerprint, region: k.region } }
-    : {};
+    ? { id: k.id, fingerprint: k.fingerprint, region: k.region }
+    : undefined;
 }
 
 /** Report texts that depend only on the decision context: built once per context. */
@@ -564,26 +564,24 @@ function judgeChecks(
     const ignored = isIgnored(c);
     if (ignored) tally.ignored[c.role].push(...own);
     else tally.violations.push(...own);
-    const error = own.length > 0 ? { error: own[0] } : {};
-    const ignoredNote = ignored ? { ignored: IGNORED_NOTE } : {};
+    // The result objects are filled field by field, in the order of their JSON
+    // (key, identity, error, ignored), without a temporary object per optional field.
+    const key = keyOf(c);
     if (c.role === 'signature') {
       const sr: SignatureResult = {
         format:
           c.format === 'simplesigning' ? 'simplesigning' : 'sigstore-bundle',
         source: c.source,
         verified: ok,
-        ...keyRef(c),
-        ...(c.signer?.identity
-          ? {
-              identity: {
-                subject: c.signer.identity.subject,
-                issuer: c.signer.identity.issuer,
-              },
-            }
-          : {}),
-        ...error,
-        ...ignoredNote,
       };
+      if (key) sr.key = key;
+      if (c.signer?.identity)
+        sr.identity = {
+          subject: c.signer.identity.subject,
+          issuer: c.signer.identity.issuer,
+        };
+      if (own.length > 0) sr.error = own[0];
+      if (ignored) sr.ignored = IGNORED_NOTE;
       result.signatures.push(sr);
       trace?.signatures.push(materialPath(c));
       if (ok) {
@@ -596,23 +594,16 @@ function judgeChecks(
         predicateType: c.statement?.predicateType.slice(0, 300) ?? 'unknown',
         source: c.source,
         verified: ok,
-        ...keyRef(c),
-        ...(Object.keys(facts).length > 0 || c.signer
-          ? {
-              facts: {
-                ...facts,
-                ...(c.signer
-                  ? {
-                      signerRegion: c.signer.region,
-                      timeSource: c.signer.timeSource,
-                    }
-                  : {}),
-              },
-            }
-          : {}),
-        ...error,
-        ...ignoredNote,
       };
+      if (key) ar.key = key;
+      // `facts` is this check's own object (attestationFacts makes a new one).
+      if (c.signer) {
+        facts.signerRegion = c.signer.region;
+        facts.timeSource = c.signer.timeSource;
+      }
+      if (Object.keys(facts).length > 0) ar.facts = facts;
+      if (own.length > 0) ar.error = own[0];
+      if (ignored) ar.ignored = IGNORED_NOTE;
       const time = trustworthyTime(c);
       if (time) ar.signedAt = time.at.toISOString();
       result.attestations.push(ar);

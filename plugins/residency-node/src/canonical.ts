@@ -2,7 +2,7 @@
  * RFC 8785 canonical JSON and SHA-256 helpers. Hashes of evidence, policy and
  * trust are always taken over canonical JSON so they are stable across replicas.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import canonicalizeImport from 'canonicalize';
 
 const canonicalize = ((canonicalizeImport as unknown as { default?: unknown })
@@ -18,7 +18,8 @@ export function canonicalJson(value: unknown): string {
 
 /** Hex SHA-256 of bytes or a UTF-8 string. @public */
 export function sha256Hex(data: Uint8Array | string): string {
-  return createHash('sha256').update(data).digest('hex');
+  // The one-shot form: no Hash object per call (it is called for every manifest).
+  return hash('sha256', data, 'hex');
 }
 
 /** Hex SHA-256 of the canonical JSON of a value. @public */

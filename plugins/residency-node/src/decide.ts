@@ -78,15 +78,31 @@ const SOURCE_REASONS = new Set([
   'digest_mismatch',
 ]);
 
+/**
+ * Resolved layout paths, for the current working directory: every image of a layout
+ * names the same path, and the trust snapshot's layout registries are compared with
+ * it for each image, so each path is resolved once instead of twice per image.
+ */
+let layoutKeys = { cwd: '', keys: new Map<string, string>() };
+
 function layoutKey(p: string) {
-  return isAbsolute(p) ? resolvePath(p) : resolvePath(process.cwd(), p);
+  const cwd = process.cwd();
+  if (layoutKeys.cwd !== cwd) layoutKeys = { cwd, keys: new Map() };
+  let key = layoutKeys.keys.get(p);
+  if (key === undefined) {
+    key = isAbsolute(p) ? resolvePath(p) : resolvePath(cwd, p);
+    // Bounded: paths come from image references, which are input.
+    if (layoutKeys.keys.size >= 1024) layoutKeys.keys.clear();
+    layoutKeys.keys.set(p, key);
+  }
+  return key;
 }
 
-function keyRef(c: Check) {
+function keyOf(c: Check) {
   const k = c.signer?.key;
   return k
-    ? { key: { id: k.id, fingerprint: k.fingerprint, region: k.region } }
-    : {};
+    ? { id: k.id, fingerprint: k.fingerprint, region: k.region }
+    : undefined;
 }
 
 /** Report texts that depend only on the decision context: built once per context. */
@@ -427,13 +443,6 @@ function verifyMaterial(
   manifest: Buffer,
   ctx: DecisionContext,
 ): { checks: Check[]; durations: number[] } {
-  const durations: number[] = [];
-  const timed = (f: () => Check): Check => {
-    const t0 = performance.now();
-    const c = f();
-    durations.push(Math.round((performance.now() - t0) * 1000) / 1000);
-    return c;
-  };
   const vctx: VerifyContext = {
     digest: material.digest!,
     manifest,
@@ -442,48 +451,56 @@ function verifyMaterial(
     identities: ctx.policy.identities ?? [],
     at: ctx.at,
   };
-  const checks = [
-    ...material.simpleSignatures.map((s, index) =>
-      timed(() =>
-        verifySimpleSignature(
-          {
-            payload: Buffer.from(s.payload, 'base64'),
-            signature: s.signature,
-            certificate: s.certificate,
-            chain: s.chain,
-            rekorBundle: s.rekorBundle,
-            rfc3161Timestamp: s.rfc3161Timestamp,
-            source: asSource(s.source),
-            index,
-          },
-          vctx,
-        ),
+  const checks: Check[] = [];
+  const durations: number[] = [];
+  // One clock read per check: each check's time runs from the end of the one before.
+  let t0 = performance.now();
+  const timed = (c: Check) => {
+    const t1 = performance.now();
+    checks.push(c);
+    durations.push(Math.round((t1 - t0) * 1000) / 1000);
+    t0 = t1;
+  };
+  material.simpleSignatures.forEach((s, index) =>
+    timed(
+      verifySimpleSignature(
+        {
+          payload: Buffer.from(s.payload, 'base64'),
+          signature: s.signature,
+          certificate: s.certificate,
+          chain: s.chain,
+          rekorBundle: s.rekorBundle,
+          rfc3161Timestamp: s.rfc3161Timestamp,
+          source: asSource(s.source),
+          index,
+        },
+        vctx,
       ),
     ),
-    ...material.envelopes.map((e, index) =>
-      timed(() =>
-        verifyEnvelope(
-          {
-            envelope: e.envelope,
-            source: asSource(e.source),
-            index,
-            certificate: e.certificate,
-            rekorBundle: e.rekorBundle,
-            rfc3161Timestamp: e.rfc3161Timestamp,
-          },
-          vctx,
-        ),
+  );
+  material.envelopes.forEach((e, index) =>
+    timed(
+      verifyEnvelope(
+        {
+          envelope: e.envelope,
+          source: asSource(e.source),
+          index,
+          certificate: e.certificate,
+          rekorBundle: e.rekorBundle,
+          rfc3161Timestamp: e.rfc3161Timestamp,
+        },
+        vctx,
       ),
     ),
-    ...material.bundles.map((b, index) =>
-      timed(() =>
-        verifyBundle(
-          { bundle: b.bundle, source: asSource(b.source), index },
-          vctx,
-        ),
+  );
+  material.bundles.forEach((b, index) =>
+    timed(
+      verifyBundle(
+        { bundle: b.bundle, source: asSource(b.source), index },
+        vctx,
       ),
     ),
-  ];
+  );
   return { checks, durations };
 }
 
@@ -548,26 +565,24 @@ function judgeChecks(
     const ignored = isIgnored(c);
     if (ignored) tally.ignored[c.role].push(...own);
     else tally.violations.push(...own);
-    const error = own.length > 0 ? { error: own[0] } : {};
-    const ignoredNote = ignored ? { ignored: IGNORED_NOTE } : {};
+    // The result objects are filled field by field, in the order of their JSON
+    // (key, identity, error, ignored), without a temporary object per optional field.
+    const key = keyOf(c);
     if (c.role === 'signature') {
       const sr: SignatureResult = {
         format:
           c.format === 'simplesigning' ? 'simplesigning' : 'sigstore-bundle',
         source: c.source,
         verified: ok,
-        ...keyRef(c),
-        ...(c.signer?.identity
-          ? {
-              identity: {
-                subject: c.signer.identity.subject,
-                issuer: c.signer.identity.issuer,
-              },
-            }
-          : {}),
-        ...error,
-        ...ignoredNote,
       };
+      if (key) sr.key = key;
+      if (c.signer?.identity)
+        sr.identity = {
+          subject: c.signer.identity.subject,
+          issuer: c.signer.identity.issuer,
+        };
+      if (own.length > 0) sr.error = own[0];
+      if (ignored) sr.ignored = IGNORED_NOTE;
       result.signatures.push(sr);
       trace?.signatures.push(materialPath(c));
       if (ok) {
@@ -580,23 +595,16 @@ function judgeChecks(
         predicateType: c.statement?.predicateType.slice(0, 300) ?? 'unknown',
         source: c.source,
         verified: ok,
-        ...keyRef(c),
-        ...(Object.keys(facts).length > 0 || c.signer
-          ? {
-              facts: {
-                ...facts,
-                ...(c.signer
-                  ? {
-                      signerRegion: c.signer.region,
-                      timeSource: c.signer.timeSource,
-                    }
-                  : {}),
-              },
-            }
-          : {}),
-        ...error,
-        ...ignoredNote,
       };
+      if (key) ar.key = key;
+      // `facts` is this check's own object (attestationFacts makes a new one).
+      if (c.signer) {
+        facts.signerRegion = c.signer.region;
+        facts.timeSource = c.signer.timeSource;
+      }
+      if (Object.keys(facts).length > 0) ar.facts = facts;
+      if (own.length > 0) ar.error = own[0];
+      if (ignored) ar.ignored = IGNORED_NOTE;
       const time = trustworthyTime(c);
       if (time) ar.signedAt = time.at.toISOString();
       result.attestations.push(ar);

@@ -170,6 +170,23 @@ export function keyStatus(
   trustedTimes: Date[],
   at: Date,
 ): KeyStatus {
+  const st = keyUsable(info, trustedTimes, at);
+  if (!st.ok) return st;
+  const times = trustedTimes.length > 0 ? trustedTimes : [at];
+  return { ...st, times: times.map(t => t.toISOString()) };
+}
+
+/**
+ * `keyStatus` without the times written out: the signer choice reads only whether
+ * the key is usable and the time source, for every signature of every image.
+ */
+export function keyUsable(
+  info: Pick<KeyInfo, 'id' | 'validFrom' | 'validUntil' | 'revoked'>,
+  trustedTimes: Date[],
+  at: Date,
+):
+  | { ok: true; timeSource: 'trusted-timestamp' | 'verification-time' }
+  | Extract<KeyStatus, { ok: false }> {
   if (info.revoked) {
     return {
       ok: false,
@@ -178,38 +195,38 @@ export function keyStatus(
       details: { keyId: info.id },
     };
   }
-  const from = info.validFrom ? Date.parse(info.validFrom) : undefined;
-  const until = info.validUntil ? Date.parse(info.validUntil) : undefined;
   const useTrusted = trustedTimes.length > 0;
-  const times = useTrusted ? trustedTimes : [at];
-  for (const t of times) {
-    const ms = t.getTime();
-    if (
-      (from !== undefined && ms < from) ||
-      (until !== undefined && ms > until)
-    ) {
-      return {
-        ok: false,
-        code: 'key_expired',
-        message: `Key ${info.id} was not valid at ${t.toISOString()} (${
-          useTrusted
-            ? 'trusted timestamp'
-            : 'no trusted timestamp; verification time'
-        }).`,
-        details: {
-          keyId: info.id,
-          time: t.toISOString(),
-          timeSource: useTrusted ? 'trusted-timestamp' : 'verification-time',
-          ...(info.validFrom ? { validFrom: info.validFrom } : {}),
-          ...(info.validUntil ? { validUntil: info.validUntil } : {}),
-        },
-      };
+  if (info.validFrom !== undefined || info.validUntil !== undefined) {
+    const from = info.validFrom ? Date.parse(info.validFrom) : undefined;
+    const until = info.validUntil ? Date.parse(info.validUntil) : undefined;
+    for (const t of useTrusted ? trustedTimes : [at]) {
+      const ms = t.getTime();
+      if (
+        (from !== undefined && ms < from) ||
+        (until !== undefined && ms > until)
+      ) {
+        return {
+          ok: false,
+          code: 'key_expired',
+          message: `Key ${info.id} was not valid at ${t.toISOString()} (${
+            useTrusted
+              ? 'trusted timestamp'
+              : 'no trusted timestamp; verification time'
+          }).`,
+          details: {
+            keyId: info.id,
+            time: t.toISOString(),
+            timeSource: useTrusted ? 'trusted-timestamp' : 'verification-time',
+            ...(info.validFrom ? { validFrom: info.validFrom } : {}),
+            ...(info.validUntil ? { validUntil: info.validUntil } : {}),
+          },
+        };
+      }
     }
   }
   return {
     ok: true,
     timeSource: useTrusted ? 'trusted-timestamp' : 'verification-time',
-    times: times.map(t => t.toISOString()),
   };
 }
 

@@ -13,7 +13,9 @@ import {
   settingsWith,
   FIXED_NOW,
 } from '../__testUtils__/world';
-import { verificationCacheStats } from './cache';
+import { cachedChecks, verificationCacheStats } from './cache';
+import type { ImageMaterial } from '@residency-dev/plugin-residency-common';
+import type { Check } from './types';
 import { loadTrustedKeys } from '../keys';
 import type { ResidencySettings } from '../api';
 
@@ -130,6 +132,62 @@ describe('verification cache', () => {
     expect(JSON.stringify(again.result.images[0].reasons)).toContain(
       '2026-08-02T00:00:00.000Z',
     );
+  });
+});
+
+describe('cachedChecks', () => {
+  const material = (payload: string, envelope: string): ImageMaterial => ({
+    reference: 'registry.eu.example.com/shop@sha256:1',
+    digest: `sha256:${'1'.repeat(64)}`,
+    simpleSignatures: [{ payload, signature: 'c2ln', source: 'cosign-tag' }],
+    envelopes: [{ envelope, source: 'cosign-tag' }],
+    bundles: [],
+  });
+  const options = {
+    trust: { keys: [] },
+    trustedRoots: [],
+    identities: Object.freeze([]),
+    at: FIXED_NOW,
+  };
+
+  it('answers only for the very same material strings, never for other bytes under the same digest', () => {
+    let runs = 0;
+    const verify = () => {
+      runs++;
+      return {
+        checks: [{ role: 'signature', verified: true, index: runs } as Check],
+        durations: [1],
+      };
+    };
+    const first = cachedChecks(material('cGF5', '{"a":1}'), options, verify);
+    // Equal content in other string objects: the same material, a hit.
+    const again = cachedChecks(
+      material(['cG', 'F5'].join(''), ['{"a"', ':1}'].join('')),
+      options,
+      verify,
+    );
+    expect(runs).toBe(1);
+    expect(again.checks).toBe(first.checks);
+    expect(again.durations).toEqual([0]);
+    // One character of the payload or of the envelope changed: verified again.
+    cachedChecks(material('cGF6', '{"a":1}'), options, verify);
+    expect(runs).toBe(2);
+    cachedChecks(material('cGF5', '{"a":2}'), options, verify);
+    expect(runs).toBe(3);
+    // An envelope moved into the payload's place is other material too.
+    const swapped = material('cGF5', '{"a":1}');
+    swapped.envelopes = [];
+    swapped.simpleSignatures.push({
+      payload: '{"a":1}',
+      signature: 'c2ln',
+      source: 'cosign-tag',
+    });
+    cachedChecks(swapped, options, verify);
+    expect(runs).toBe(4);
+    // Every one of them is kept: each answers again without a run.
+    cachedChecks(material('cGF6', '{"a":1}'), options, verify);
+    cachedChecks(material('cGF5', '{"a":1}'), options, verify);
+    expect(runs).toBe(4);
   });
 });
 

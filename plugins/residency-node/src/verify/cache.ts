@@ -7,16 +7,18 @@
  * signatures, envelopes), the manifest bytes and digest, the trusted keys and roots
  * (the configuration object: a new configuration is a new object, so a key rotation,
  * a new trusted root or a revocation starts an empty cache), the policy's identities,
- * and the verification time only through each key's validity window. So the cache
- * key holds a hash of the material, the identities and on which side of each key's
- * window the verification time lies; a result whose text mentions the verification
+ * and the verification time only through each key's validity window. So an entry is
+ * found by the digest, the identities and on which side of each key's window the
+ * verification time lies, and is used only for the very same material strings (each
+ * entry keeps references to the strings it was verified from and compares them in
+ * full: a few kilobytes per image, about what its parsed statements take, and cheaper
+ * than hashing them on every decision); a result whose text mentions the verification
  * time (a refused future timestamp, an expired key) is never kept.
  *
  * Keyless material (certificates, Sigstore bundles) is always verified again: its
  * outcome depends on certificate lifetimes and transparency-log data in ways this
  * key does not capture.
  */
-import { createHash } from 'node:crypto';
 import type { ImageMaterial } from '@residency-dev/plugin-residency-common';
 import type { Check } from './types';
 
@@ -31,7 +33,7 @@ type TrustSnapshot = {
 export type VerifiedMaterial = { checks: Check[]; durations: number[] };
 
 const EMPTY_ROOTS: readonly unknown[] = [];
-const caches = new WeakMap<object, WeakMap<object, Map<string, Check[]>>>();
+const caches = new WeakMap<object, WeakMap<object, Map<string, Entry[]>>>();
 
 /** Counters, for tests and the benchmark. */
 export const verificationCacheStats = { hits: 0, misses: 0, uncacheable: 0 };
@@ -58,40 +60,63 @@ function windowState(trust: TrustSnapshot, at: Date): string {
   return out;
 }
 
-function materialKey(
+/**
+ * The material an entry was verified from, in a fixed order: the list lengths and then
+ * every string of each item. Two materials give equal lists (compared item by item
+ * with ===, i.e. by content) only when they are the same strings in the same places.
+ * The manifest bytes are not in it: the caller checked that they hash to `digest`
+ * before asking (decideImage), so the digest stands for them.
+ */
+function materialParts(
   material: ImageMaterial,
-  identities: unknown,
-  state: string,
-): string {
-  // Each piece prefixed with its length (so no two materials give the same text),
-  // collected into one string and hashed with one call: the same bytes as feeding the
-  // pieces one by one, without a call into the hash per piece.
-  let text = '';
-  const put = (v: string | undefined) => {
-    text += v === undefined ? '-;' : `${v.length}:${v}`;
-  };
-  // The manifest bytes are not fed: the caller checked that they hash to `digest`
-  // before asking (decideImage), so the digest stands for them.
-  put(material.digest);
-  put(String(material.simpleSignatures.length));
+): (string | number | undefined)[] {
+  const parts: (string | number | undefined)[] = [
+    material.simpleSignatures.length,
+    material.envelopes.length,
+  ];
   for (const s of material.simpleSignatures) {
-    put(s.payload);
-    put(s.signature);
-    put(s.rekorBundle);
-    put(s.rfc3161Timestamp);
-    put(s.source);
+    parts.push(
+      s.payload,
+      s.signature,
+      s.rekorBundle,
+      s.rfc3161Timestamp,
+      s.source,
+    );
   }
-  put(String(material.envelopes.length));
   for (const e of material.envelopes) {
-    put(e.envelope);
-    put(e.rekorBundle);
-    put(e.rfc3161Timestamp);
-    put(e.source);
+    parts.push(e.envelope, e.rekorBundle, e.rfc3161Timestamp, e.source);
   }
-  put(JSON.stringify(identities ?? null));
-  put(state);
-  return createHash('sha256').update(text).digest('base64url');
+  return parts;
 }
+
+function sameParts(
+  a: readonly (string | number | undefined)[],
+  b: readonly (string | number | undefined)[],
+): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The identities as text, once per frozen list (the engine's policy is deep-frozen). */
+const identitiesTexts = new WeakMap<object, string>();
+
+function identitiesText(identities: unknown): string {
+  if (typeof identities !== 'object' || identities === null)
+    return JSON.stringify(identities ?? null);
+  let text = identitiesTexts.get(identities);
+  if (text === undefined) {
+    text = JSON.stringify(identities);
+    // A list that can still change in place is written out on every use.
+    if (Object.isFrozen(identities)) identitiesTexts.set(identities, text);
+  }
+  return text;
+}
+
+/** At most this many materials are kept per digest (a digest seen through two sources). */
+const PER_SLOT = 4;
+
+type Entry = { parts: (string | number | undefined)[]; checks: Check[] };
 
 /**
  * The checks of `material`, computed by `verify` or taken from the cache of this
@@ -124,27 +149,39 @@ export function cachedChecks(
     cache = new Map();
     byRoots.set(roots, cache);
   }
-  const key = materialKey(
-    material,
+  // The slot: window state, identities and digest, exactly (the state is letters
+  // only and JSON text has no raw line break, so the text splits one way). The
+  // entry found there is used only when its material is the very same strings as
+  // this one (compared in full, not by a hash of them), so the cache can never
+  // answer for other bytes; and nothing is hashed to find it (the manifest was
+  // hashed once, to check the digest).
+  const slot = `${windowState(options.trust, options.at)}\n${identitiesText(
     options.identities,
-    windowState(options.trust, options.at),
-  );
-  const hit = cache.get(key);
+  )}\n${material.digest}`;
+  const parts = materialParts(material);
+  const entries = cache.get(slot);
+  const hit = entries?.find(e => sameParts(e.parts, parts));
   if (hit) {
     verificationCacheStats.hits++;
     // The checks did not run again: the report shows them as taking no time.
-    return { checks: hit, durations: hit.map(() => 0) };
+    return { checks: hit.checks, durations: hit.checks.map(() => 0) };
   }
   verificationCacheStats.misses++;
   const verified = verify();
   const { checks } = verified;
   // Only failures can name the verification time (key windows, future timestamps).
-  const at = options.at.toISOString();
-  if (!checks.some(c => c.error && JSON.stringify(c.error).includes(at))) {
-    if (cache.size >= MAX_ENTRIES) {
-      cache.delete(cache.keys().next().value!);
+  const failures = checks.filter(c => c.error);
+  const at = failures.length > 0 ? options.at.toISOString() : '';
+  if (!failures.some(c => JSON.stringify(c.error).includes(at))) {
+    if (entries) {
+      if (entries.length >= PER_SLOT) entries.shift();
+      entries.push({ parts, checks });
+    } else {
+      if (cache.size >= MAX_ENTRIES) {
+        cache.delete(cache.keys().next().value!);
+      }
+      cache.set(slot, [{ parts, checks }]);
     }
-    cache.set(key, checks);
   }
   return verified;
 }

@@ -2,7 +2,7 @@ import type {
   DiscoverySource,
   Reason,
 } from '@residency-dev/plugin-residency-common';
-import { keyStatus, verifyRaw, type TrustedKey } from '../keys';
+import { keyUsable, verifyRaw, type TrustedKey } from '../keys';
 import type { Check, FailedStep, Signer } from './types';
 
 export function reason(
@@ -64,7 +64,7 @@ export function pickSigner(
     | { error: Reason; key: TrustedKey; step: FailedStep }
     | undefined;
   for (const k of verifying) {
-    const st = keyStatus(k.info, trustedTimes, at);
+    const st = keyUsable(k.info, trustedTimes, at);
     if (st.ok) {
       return {
         signer: {

@@ -181,7 +181,12 @@ export function verifySimpleSignature(
   }
   // Trustworthy time only from a Rekor SET that verifies against a configured
   // log and binds this signature and payload; otherwise verification time.
-  const times = rekorTime(input.rekorBundle, sig, input.payload, ctx);
+  const { times, logId } = rekorTime(
+    input.rekorBundle,
+    sig,
+    input.payload,
+    ctx,
+  );
   const picked = pickSigner(verifying, times, ctx.at);
   if ('error' in picked) {
     return failed(
@@ -191,7 +196,6 @@ export function verifySimpleSignature(
       picked.step,
     );
   }
-  const logId = times.length > 0 ? rekorLogId(input.rekorBundle) : undefined;
   const signer = {
     ...picked.signer,
     times: times.map(at => ({
@@ -380,40 +384,28 @@ export function keylessBundle(
   }
 }
 
-/** The log id (hex) named by a Rekor bundle annotation already verified by rekorTime. */
-function rekorLogId(rekorBundle: string | undefined): string | undefined {
-  try {
-    const doc = parseStrictJson(rekorBundle ?? '', {
-      maxLength: 256 * 1024,
-      maxDepth: 8,
-    });
-    const id = isObject(doc) && isObject(doc.Payload) ? doc.Payload.logID : '';
-    return typeof id === 'string' ? id.slice(0, 128) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * The integrated time of cosign's Rekor bundle annotation, when its signed entry
  * timestamp verifies with a configured transparency log (trusted roots) and its
  * hashedrekord body names this signature and the SHA-256 of this payload.
  * Hand-written because @sigstore/verify only reads Sigstore bundles; the SET
  * payload is the RFC 8785 canonical JSON of {body, integratedTime, logIndex, logID}.
- * Anything else yields no trustworthy time (never an error).
+ * Anything else yields no trustworthy time (never an error). The log id comes with
+ * the time, read from the same parse (the annotation is not parsed a second time).
  */
 export function rekorTime(
   rekorBundle: string | undefined,
   sig: Buffer,
   payload: Buffer,
   ctx: VerifyContext,
-): Date[] {
+): { times: Date[]; logId?: string } {
+  const none = { times: [] };
   if (
     !rekorBundle ||
     rekorBundle.length > 256 * 1024 ||
     ctx.trustedRoots.length === 0
   )
-    return [];
+    return none;
   try {
     const doc = parseStrictJson(rekorBundle, {
       maxLength: 256 * 1024,
@@ -424,7 +416,7 @@ export function rekorTime(
       !isObject(doc.Payload) ||
       typeof doc.SignedEntryTimestamp !== 'string'
     )
-      return [];
+      return none;
     const p = doc.Payload;
     if (
       typeof p.body !== 'string' ||
@@ -432,7 +424,7 @@ export function rekorTime(
       typeof p.logIndex !== 'number' ||
       typeof p.logID !== 'string'
     ) {
-      return [];
+      return none;
     }
     const set = Buffer.from(doc.SignedEntryTimestamp, 'base64');
     const data = Buffer.from(
@@ -451,13 +443,13 @@ export function rekorTime(
         at <= t.validFor.end,
     );
     if (!logs.some(t => cryptoVerify('sha256', data, t.publicKey, set)))
-      return [];
+      return none;
     const body = parseStrictJson(Buffer.from(p.body, 'base64'), {
       maxLength: 256 * 1024,
       maxDepth: 16,
     });
     if (!isObject(body) || body.kind !== 'hashedrekord' || !isObject(body.spec))
-      return [];
+      return none;
     const spec = body.spec;
     const bodySig =
       isObject(spec.signature) && typeof spec.signature.content === 'string'
@@ -467,15 +459,15 @@ export function rekorTime(
       isObject(spec.data) && isObject(spec.data.hash)
         ? spec.data.hash
         : undefined;
-    if (!bodySig || !bodySig.equals(sig)) return [];
+    if (!bodySig || !bodySig.equals(sig)) return none;
     if (
       !hash ||
       hash.algorithm !== 'sha256' ||
       hash.value !== createHash('sha256').update(payload).digest('hex')
     )
-      return [];
-    return [at];
+      return none;
+    return { times: [at], logId: p.logID.slice(0, 128) };
   } catch {
-    return [];
+    return none;
   }
 }

@@ -1,7 +1,8 @@
 /*
  * A warm refresh (nothing changed) through the real refresher and store: every
  * digest is reused from one read per page, each entity only confirms its status,
- * and the statements per entity stay at one plus a share of the page's.
+ * all of a page's confirmations in one statement on PostgreSQL (one transaction on
+ * SQLite), and nothing is recorded on the single-entity path.
  */
 import { TestDatabases, mockServices } from '@backstage/backend-test-utils';
 import { DatabaseResidencyStore } from '../database/DatabaseResidencyStore';
@@ -50,11 +51,12 @@ describe.each(databases.eachSupportedId())('warm refresh on %p', databaseId => {
     const queries: string[] = [];
     const onQuery = (q: { sql: string }) => queries.push(q.sql);
     knex.on('query', onQuery);
-    const outcomes: string[] = [];
-    const record = store.recordEvaluation.bind(store);
-    jest.spyOn(store, 'recordEvaluation').mockImplementation(async o => {
-      const r = await record(o);
-      outcomes.push(r.outcome);
+    const single = jest.spyOn(store, 'recordEvaluation');
+    const batches: number[] = [];
+    const confirm = store.confirmEvaluations.bind(store);
+    jest.spyOn(store, 'confirmEvaluations').mockImplementation(async items => {
+      const r = await confirm(items);
+      batches.push(r.filter(Boolean).length);
       return r;
     });
     let warm;
@@ -64,18 +66,25 @@ describe.each(databases.eachSupportedId())('warm refresh on %p', databaseId => {
       knex.removeListener('query', onQuery);
     }
     expect(warm.evaluated).toBe(10);
-    expect(outcomes).toEqual(Array(10).fill('confirmed'));
+    // Two pages of five, each confirmed whole in one batch.
+    expect(batches).toEqual([5, 5]);
+    expect(single).not.toHaveBeenCalled();
     // Two pages of five: one read of reusable results each, no lookup per image.
     expect(pages).toHaveBeenCalledTimes(2);
     expect(lookups).not.toHaveBeenCalled();
     expect(engine.reused.slice(-10)).toEqual(Array(10).fill(DIGEST_A));
-    // Per entity: the confirmation (+ the claim on SQLite, a second statement).
     const confirmations = queries.filter(q =>
-      /update .residency_entity_status./i.test(q),
+      /update\s+.?residency_entity_status/i.test(q),
     );
-    expect(confirmations).toHaveLength(10);
-    const perEntity = databaseId === 'POSTGRES_15' ? 1 : 2;
-    // Plus, per page: the claims (3) and the reusable results (1); per pass: a few.
-    expect(queries.length).toBeLessThanOrEqual(10 * perEntity + 2 * 4 + 12);
+    if (databaseId === 'POSTGRES_15') {
+      // One statement per page: the confirmations with their claims.
+      expect(confirmations).toHaveLength(2);
+      // Plus, per page: the claims (3) and the reusable results (1); per pass: a few.
+      expect(queries.length).toBeLessThanOrEqual(2 + 2 * 4 + 12);
+    } else {
+      // One update per entity and one per claim, in one transaction per page.
+      expect(confirmations).toHaveLength(10);
+      expect(queries.length).toBeLessThanOrEqual(10 * 2 + 2 * (4 + 2) + 12);
+    }
   });
 });

@@ -788,6 +788,214 @@ describe.each(databases.eachSupportedId())(
       expect(await claimDone()).toBe(true);
     });
 
+    it("confirms a batch row by row: only matching evidence, each confirmed row's claim, never over a concurrent change", async () => {
+      const ref = (n: string) => `component:default/batch-${n}`;
+      // a, b, c, e have a status; d was never evaluated.
+      const firsts = new Map<string, string>();
+      for (const n of ['a', 'b', 'c', 'e']) {
+        const first = await store.recordEvaluation({
+          entityRef: ref(n),
+          title: `${n}1`,
+          inputsHash: 'h1',
+          ...makeEvaluation({
+            entityRef: ref(n),
+            checkedAt: '2026-01-01T00:00:00.000Z',
+          }),
+        });
+        firsts.set(n, first.status.evidenceId!);
+      }
+      await store.claimEntities({
+        entityRefs: ['a', 'b', 'c', 'd'].map(ref),
+        lane: 'full',
+        cycleId: 'c2',
+        claimedBy: 'r1',
+        leaseSeconds: 60,
+      });
+      // e is held by another replica: its confirmation must not complete that claim.
+      await store.claimEntities({
+        entityRefs: [ref('e')],
+        lane: 'full',
+        cycleId: 'c2',
+        claimedBy: 'r2',
+        leaseSeconds: 60,
+      });
+      const claim = (n: string) => ({
+        entityRef: ref(n),
+        lane: 'full' as const,
+        cycleId: 'c2',
+        claimedBy: 'r1',
+      });
+      const item = (
+        n: string,
+        options: { decision?: 'non_compliant'; checkedAt: string },
+      ) => ({
+        entityRef: ref(n),
+        title: `${n}2`,
+        inputsHash: `h2-${n}`,
+        claim: claim(n),
+        reusedDigests: new Set([DIGEST_A]),
+        ...makeEvaluation({
+          entityRef: ref(n),
+          checkedAt: options.checkedAt,
+          ...(options.decision
+            ? {
+                decision: options.decision,
+                code: 'key_outside_boundary' as const,
+              }
+            : {}),
+        }),
+      });
+      const items = [
+        item('a', { checkedAt: '2026-02-01T00:00:00.000Z' }),
+        item('b', { checkedAt: '2026-02-02T00:00:00.000Z' }),
+        item('c', {
+          decision: 'non_compliant',
+          checkedAt: '2026-02-03T00:00:00.000Z',
+        }),
+        item('d', { checkedAt: '2026-02-04T00:00:00.000Z' }),
+        item('e', { checkedAt: '2026-02-05T00:00:00.000Z' }),
+      ];
+      // Between b's decision and the batch, a concurrent writer changed b's evidence.
+      const concurrent = await store.recordEvaluation({
+        entityRef: ref('b'),
+        inputsHash: 'h-concurrent',
+        ...makeEvaluation({
+          entityRef: ref('b'),
+          decision: 'non_compliant',
+          code: 'key_outside_boundary',
+          checkedAt: '2026-01-15T00:00:00.000Z',
+        }),
+      });
+      expect(concurrent.outcome).toBe('appended');
+      const evidenceBefore = await knex('residency_evidence').count({
+        n: '*',
+      });
+
+      const queries: string[] = [];
+      const onQuery = (q: { sql: string }) => queries.push(q.sql);
+      knex.on('query', onQuery);
+      let confirmed;
+      try {
+        confirmed = await store.confirmEvaluations(items);
+      } finally {
+        knex.removeListener('query', onQuery);
+      }
+      // PostgreSQL: the whole page in one statement. SQLite: one transaction,
+      // (2) with one update per entity (5) and one per confirmed claim (2).
+      expect(queries).toHaveLength(databaseId === 'POSTGRES_15' ? 1 : 9);
+      // Only a and e match their status's evidence; b's changed under it, c's
+      // decision changed, d has no status.
+      expect(confirmed.map(c => Boolean(c))).toEqual([
+        true,
+        false,
+        false,
+        false,
+        true,
+      ]);
+      expect(confirmed[0]!.status).toMatchObject({
+        entityRef: ref('a'),
+        title: 'a2',
+        evidenceId: firsts.get('a'),
+        checkedAt: '2026-02-01T00:00:00.000Z',
+      });
+      expect(confirmed[4]!.status).toMatchObject({
+        entityRef: ref('e'),
+        title: 'e2',
+        evidenceId: firsts.get('e'),
+      });
+      // Each row got its own item's values, no other's.
+      const rows = new Map(
+        (
+          await knex('residency_entity_status').select(
+            'entity_ref',
+            'title',
+            'inputs_hash',
+            'checked_at',
+            'decision',
+            'evidence_id',
+          )
+        ).map(r => [r.entity_ref, r]),
+      );
+      expect(rows.get(ref('a'))).toMatchObject({
+        title: 'a2',
+        inputs_hash: 'h2-a',
+        checked_at: '2026-02-01T00:00:00.000Z',
+        evidence_id: firsts.get('a'),
+      });
+      expect(rows.get(ref('e'))).toMatchObject({
+        title: 'e2',
+        inputs_hash: 'h2-e',
+        checked_at: '2026-02-05T00:00:00.000Z',
+      });
+      // Not confirmed over the concurrent change: b is as its writer left it.
+      expect(rows.get(ref('b'))).toMatchObject({
+        title: null,
+        inputs_hash: 'h-concurrent',
+        checked_at: '2026-01-15T00:00:00.000Z',
+        decision: 'non_compliant',
+        evidence_id: concurrent.status.evidenceId,
+      });
+      expect(rows.get(ref('c'))).toMatchObject({
+        title: 'c1',
+        checked_at: '2026-01-01T00:00:00.000Z',
+        decision: 'compliant',
+      });
+      expect(rows.has(ref('d'))).toBe(false);
+      expect(await store.getStatus({ entityRef: ref('a') })).toEqual(
+        confirmed[0]!.status,
+      );
+      // A confirmation never touches the evidence chain.
+      expect(await knex('residency_evidence').count({ n: '*' })).toEqual(
+        evidenceBefore,
+      );
+      const claims = new Map(
+        (await knex('residency_refresh_claims').select()).map(r => [
+          r.entity_ref,
+          Boolean(r.done),
+        ]),
+      );
+      expect(claims.get(ref('a'))).toBe(true);
+      expect(claims.get(ref('b'))).toBe(false);
+      expect(claims.get(ref('c'))).toBe(false);
+      expect(claims.get(ref('d'))).toBe(false);
+      expect(claims.get(ref('e'))).toBe(false);
+
+      // The ones not confirmed go the single path, which decides and completes
+      // their claims: b and c append, d is its first record.
+      const outcomes = [];
+      for (const i of [1, 2, 3]) {
+        outcomes.push(
+          (await store.recordEvaluation({ ...items[i], confirmTried: true }))
+            .outcome,
+        );
+      }
+      expect(outcomes).toEqual(['appended', 'appended', 'appended']);
+      expect((await store.getStatus({ entityRef: ref('b') }))!.decision).toBe(
+        'compliant',
+      );
+      const after = await knex('residency_refresh_claims')
+        .whereIn('entity_ref', ['b', 'c', 'd'].map(ref))
+        .select('done');
+      expect(after.map(r => Boolean(r.done))).toEqual([true, true, true]);
+    });
+
+    it('confirms a batch naming one entity twice once, the second goes the single path', async () => {
+      const ref = 'component:default/twice';
+      const first = await store.recordEvaluation({
+        entityRef: ref,
+        inputsHash: 'h',
+        ...makeEvaluation({ entityRef: ref }),
+      });
+      const item = {
+        entityRef: ref,
+        inputsHash: 'h',
+        ...makeEvaluation({ entityRef: ref }),
+      };
+      const confirmed = await store.confirmEvaluations([item, item]);
+      expect(confirmed[0]?.status.evidenceId).toBe(first.status.evidenceId);
+      expect(confirmed[1]).toBeUndefined();
+    });
+
     it('reads the reusable results of a page of entities in one statement', async () => {
       const refs = ['component:default/p1', 'component:default/p2'];
       await store.recordEvaluation({

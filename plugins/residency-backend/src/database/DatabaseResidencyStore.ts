@@ -82,6 +82,13 @@ export class DatabaseResidencyStore implements ResidencyStore {
     return recorded;
   }
 
+  async confirmEvaluations(items: StoreOptions<'recordEvaluation'>[]) {
+    const confirmed = await ops.confirmEvaluations(this.#ctx, items);
+    // A confirmation may change a title (a filter of the list API).
+    this.#counts.clear();
+    return confirmed;
+  }
+
   findImageResult(options: StoreOptions<'findImageResult'>) {
     return ops.findImageResult(this.#ctx, options);
   }

@@ -91,6 +91,12 @@ export interface ResidencyStore {
       cycleId: string;
       claimedBy: string;
     };
+    /**
+     * Set after `confirmEvaluations` confirmed nothing for this evaluation: its
+     * material is stored and the confirmation was tried, so the transaction decides
+     * at once (append, stale, or confirm over what a concurrent writer left).
+     */
+    confirmTried?: boolean;
   }): Promise<{
     status: EntityStatus;
     outcome: RecordOutcome;
@@ -101,6 +107,26 @@ export interface ResidencyStore {
      */
     entityState?: { state: ResidencyState; transition: number } | null;
   }>;
+
+  /**
+   * The warm path of `recordEvaluation` for a page of evaluations at once: those
+   * whose decision and inputs are their status's evidence are confirmed, their
+   * claims marked done, in one statement (PostgreSQL) or one transaction (SQLite).
+   * Aligned with `items`; undefined where nothing was confirmed, and that
+   * evaluation is then recorded with `recordEvaluation` and `confirmTried`.
+   * The evidence chain is never written. Optional.
+   */
+  confirmEvaluations?(
+    items: Parameters<ResidencyStore['recordEvaluation']>[0][],
+  ): Promise<
+    (
+      | {
+          status: EntityStatus;
+          entityState?: { state: ResidencyState; transition: number } | null;
+        }
+      | undefined
+    )[]
+  >;
 
   /**
    * The material of a digest fetched less than `maxAgeSeconds` ago, under any

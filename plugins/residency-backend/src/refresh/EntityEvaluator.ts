@@ -4,10 +4,15 @@ import {
   readResidencyInputs,
   type EntityResidencyInputs,
   type EntityResult,
+  type EvidenceRecord,
 } from '@residency-dev/plugin-residency-common';
 import { type ResidencyEngine } from '@residency-dev/plugin-residency-node';
 import { canonicalJson, sha256Hex } from '../database/chain';
-import type { RecordOutcome, ResidencyStore } from '../database/ResidencyStore';
+import type {
+  ClaimKey,
+  RecordOutcome,
+  ResidencyStore,
+} from '../database/ResidencyStore';
 import type { RecordedCheck } from './afterRecorded';
 
 /**
@@ -23,6 +28,17 @@ const PREFETCH_MAX_ENTRIES = 1_000;
 
 /** The residency inputs an entity declares through its annotations. */
 export type EntityInputs = EntityResidencyInputs;
+
+/** An entity the engine decided, before its record (see `recordDecided`). */
+export interface DecidedEntity {
+  inputs: EntityInputs;
+  result: EntityResult;
+  record: EvidenceRecord;
+  /** Digests whose material the engine reused. */
+  reusedDigests: Set<string>;
+  /** An on-demand check (everything fetched again). */
+  fresh: boolean;
+}
 
 /** Reads an entity's inputs; undefined when it does not declare images. */
 export function readEntityInputs(entity: Entity): EntityInputs | undefined {
@@ -165,13 +181,34 @@ export class EntityEvaluator {
     signal?: AbortSignal;
     fresh?: boolean;
     /** A refresh claim the store marks done with the evaluation's record. */
-    claim?: Parameters<ResidencyStore['recordEvaluation']>[0]['claim'];
+    claim?: ClaimKey;
   }): Promise<{
     status: EntityStatus;
     outcome: RecordOutcome;
     /** The engine's result of this attempt (the status may show an older one). */
     result: EntityResult;
   }> {
+    const decided = await this.decide(options);
+    const recorded = await this.#store.recordEvaluation(
+      this.#recordOptions(decided, options.claim),
+    );
+    await this.#afterRecorded(decided, recorded);
+    return {
+      status: recorded.status,
+      outcome: recorded.outcome,
+      result: decided.result,
+    };
+  }
+
+  /**
+   * The engine's decision of an entity, not yet recorded (`recordDecided` records
+   * a page of them). Throws when the signal aborted the check.
+   */
+  async decide(options: {
+    inputs: EntityInputs;
+    signal?: AbortSignal;
+    fresh?: boolean;
+  }): Promise<DecidedEntity> {
     const { inputs } = options;
     const reusedDigests = new Set<string>();
     const { result, record } = await this.#engine.evaluateEntity({
@@ -199,21 +236,109 @@ export class EntityEvaluator {
     // An aborted check (cancel, task timeout, shutdown) is no attempt: whatever the
     // engine made of the interrupted fetches is dropped, the entity stays as it was.
     options.signal?.throwIfAborted();
-    const recorded = await this.#store.recordEvaluation({
-      entityRef: inputs.entityRef,
-      title: inputs.title,
-      inputsHash: this.inputsHash(inputs),
+    return {
+      inputs,
       result,
       record,
       reusedDigests,
-      ...(options.claim ? { claim: options.claim } : {}),
-    });
-    await this.#onRecorded?.(recorded.status, recorded.outcome, {
       fresh: Boolean(options.fresh),
+    };
+  }
+
+  /**
+   * Records a page of decided entities: the plain confirmations (same decision and
+   * inputs as the status's evidence) all in one statement with their claims, every
+   * other one (first check, changed evidence, could not decide, or a confirmation a
+   * concurrent writer overtook) on its own as `evaluate` does, at most
+   * `concurrency` at a time. The after-check hook runs per entity, as for a single
+   * check. Aligned with `decided`; a failure is that entity's alone.
+   */
+  async recordDecided(
+    decided: { entity: DecidedEntity; claim?: ClaimKey }[],
+    concurrency: number,
+  ): Promise<
+    (
+      | { ok: true; status: EntityStatus; outcome: RecordOutcome }
+      | { ok: false; error: unknown }
+    )[]
+  > {
+    const items = decided.map(d => this.#recordOptions(d.entity, d.claim));
+    let confirmed: Awaited<
+      ReturnType<NonNullable<ResidencyStore['confirmEvaluations']>>
+    >;
+    let tried = false;
+    try {
+      confirmed = this.#store.confirmEvaluations
+        ? await this.#store.confirmEvaluations(items)
+        : items.map(() => undefined);
+      tried = Boolean(this.#store.confirmEvaluations);
+    } catch {
+      // The batch failed as a whole (connection lost, deadlock with another
+      // writer, ...): nothing of it was written; each entity is then recorded on
+      // its own, where a lasting failure shows as that entity's error.
+      confirmed = items.map(() => undefined);
+    }
+    const out: Awaited<ReturnType<EntityEvaluator['recordDecided']>> = [];
+    let next = 0;
+    const worker = async () => {
+      for (;;) {
+        const i = next++;
+        if (i >= items.length) {
+          return;
+        }
+        try {
+          const hit = confirmed[i];
+          const recorded = hit
+            ? { outcome: 'confirmed' as const, ...hit }
+            : await this.#store.recordEvaluation({
+                ...items[i],
+                ...(tried ? { confirmTried: true } : {}),
+              });
+          await this.#afterRecorded(decided[i].entity, recorded);
+          out[i] = {
+            ok: true,
+            status: recorded.status,
+            outcome: recorded.outcome,
+          };
+        } catch (error) {
+          out[i] = { ok: false, error };
+        }
+      }
+    };
+    await Promise.all(
+      Array.from(
+        { length: Math.max(1, Math.min(concurrency, items.length)) },
+        worker,
+      ),
+    );
+    return out;
+  }
+
+  #recordOptions(
+    decided: DecidedEntity,
+    claim: ClaimKey | undefined,
+  ): Parameters<ResidencyStore['recordEvaluation']>[0] {
+    const { inputs } = decided;
+    return {
+      entityRef: inputs.entityRef,
+      title: inputs.title,
+      inputsHash: this.inputsHash(inputs),
+      result: decided.result,
+      record: decided.record,
+      reusedDigests: decided.reusedDigests,
+      ...(claim ? { claim } : {}),
+    };
+  }
+
+  async #afterRecorded(
+    decided: DecidedEntity,
+    recorded: Awaited<ReturnType<ResidencyStore['recordEvaluation']>>,
+  ) {
+    await this.#onRecorded?.(recorded.status, recorded.outcome, {
+      fresh: decided.fresh,
       ...(recorded.entityState !== undefined
         ? { entityState: recorded.entityState }
         : {}),
     });
-    return { status: recorded.status, outcome: recorded.outcome, result };
   }
 }

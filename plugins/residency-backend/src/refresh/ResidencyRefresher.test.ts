@@ -362,9 +362,11 @@ const postgres = databases
           batchSize: 4,
         });
 
+        // c3 changes nothing: both replicas confirm their pages in batches.
         for (const [cycle, decision] of [
           ['c1', 'compliant'],
           ['c2', 'non_compliant'],
+          ['c3', 'non_compliant'],
         ] as const) {
           engineA.decide = () => decision;
           engineB.decide = () => decision;
@@ -382,6 +384,12 @@ const postgres = databases
           expect(new Set(evaluated).size).toBe(24);
           expect(ra.evaluated + rb.evaluated).toBe(24);
         }
+        // Every claim of the confirming cycle is done, by whichever replica held it.
+        const claims = await knexA('residency_refresh_claims')
+          .where({ lane: 'full' })
+          .whereNot('entity_ref', 'like', '#%');
+        expect(claims).toHaveLength(24);
+        expect(claims.every(c => c.cycle_id === 'c3' && c.done)).toBe(true);
         // Both replicas did part of the work.
         expect(engineA.calls.length).toBeGreaterThan(0);
         expect(engineB.calls.length).toBeGreaterThan(0);

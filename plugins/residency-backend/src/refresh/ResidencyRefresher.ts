@@ -9,9 +9,10 @@ import { CATALOG_FILTER_EXISTS } from '@backstage/catalog-client';
 import type { CatalogService } from '@backstage/plugin-catalog-node';
 import { durationToMilliseconds } from '@backstage/types';
 import { ANNOTATION_IMAGES } from '@residency-dev/plugin-residency-common';
-import type { ResidencyStore } from '../database/ResidencyStore';
+import type { ClaimKey, ResidencyStore } from '../database/ResidencyStore';
 import {
   EntityEvaluator,
+  type DecidedEntity,
   readEntityInputs,
   type EntityInputs,
 } from './EntityEvaluator';
@@ -469,21 +470,43 @@ export class ResidencyRefresher {
           Math.max(0, ...a.registries.map(r => isolation.failuresOf(r))) -
           Math.max(0, ...b.registries.map(r => isolation.failuresOf(r))),
       );
+    // Each entity is decided within its registries' limits; the decided ones
+    // are then recorded together, the page's plain confirmations in one
+    // statement (recordDecided), outside the registry slots.
+    const decided: { entity: DecidedEntity; claim: ClaimKey }[] = [];
     await Promise.all(
-      ordered.map(({ input, registries }) =>
-        isolation.run(registries, () =>
-          this.#evaluateOne(
-            input,
-            registries,
-            lane,
-            cycleOf(input.entityRef),
-            summary,
-            isolation,
-            signal,
-          ),
-        ),
-      ),
+      ordered.map(async ({ input, registries }) => {
+        const claim = {
+          entityRef: input.entityRef,
+          lane,
+          cycleId: cycleOf(input.entityRef),
+          claimedBy: this.#instanceId,
+        };
+        const entity = await isolation.run(registries, () =>
+          this.#decideOne(input, registries, claim, summary, isolation, signal),
+        );
+        if (entity) {
+          decided.push({ entity, claim });
+        }
+      }),
     );
+    if (decided.length) {
+      const recorded = await this.#evaluator.recordDecided(
+        decided,
+        this.#concurrency,
+      );
+      recorded.forEach((r, i) => {
+        if (r.ok) {
+          summary.evaluated += 1;
+        } else {
+          summary.failed += 1;
+          this.#logger.warn(
+            `Residency evaluation of ${decided[i].entity.inputs.entityRef} failed; the claim will be retried`,
+            r.error as Error,
+          );
+        }
+      });
+    }
     for (const registry of isolation.openAmong(
       registriesOf(inputs.flatMap(i => i.images)),
     )) {
@@ -493,26 +516,23 @@ export class ResidencyRefresher {
     }
   }
 
-  async #evaluateOne(
+  /**
+   * Decides one claimed entity; undefined when there is nothing to record (aborted,
+   * failed, or marked stale because its registry is cut off: all handled here).
+   */
+  async #decideOne(
     input: EntityInputs,
     registries: string[],
-    lane: 'full' | 'delta',
-    cycleId: string,
+    claim: ClaimKey,
     summary: RefreshSummary,
     isolation: RegistryIsolation,
     signal?: AbortSignal,
-  ) {
-    const claim = {
-      entityRef: input.entityRef,
-      lane,
-      cycleId,
-      claimedBy: this.#instanceId,
-    };
+  ): Promise<DecidedEntity | undefined> {
     if (signal?.aborted) {
       // Never started: not an attempt; the claim goes back for the next pass.
       summary.aborted += 1;
       await this.#release(claim);
-      return;
+      return undefined;
     }
     const open = isolation.openAmong(registries);
     try {
@@ -533,29 +553,27 @@ export class ResidencyRefresher {
         });
         await this.#store.completeClaim(claim);
         summary.skippedUnavailable += 1;
-        return;
+        return undefined;
       }
-      // The claim is marked done with the record (no round trip of its own).
-      const { result } = await this.#evaluator.evaluate({
-        inputs: input,
-        signal,
-        claim,
-      });
-      isolation.record(result);
-      summary.evaluated += 1;
+      const entity = await this.#evaluator.decide({ inputs: input, signal });
+      // At once, not after the page's record: the breaker must see a failing
+      // registry while the rest of the page is still being decided.
+      isolation.record(entity.result);
+      return entity;
     } catch (error) {
       if (signal?.aborted) {
         // Aborted: not an attempt. Give the claim back so the next pass (on
         // any replica) takes the entity at once instead of after the lease.
         summary.aborted += 1;
         await this.#release(claim);
-        return;
+        return undefined;
       }
       summary.failed += 1;
       this.#logger.warn(
         `Residency evaluation of ${input.entityRef} failed; the claim will be retried`,
         error as Error,
       );
+      return undefined;
     }
   }
 

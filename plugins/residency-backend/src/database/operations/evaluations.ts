@@ -107,10 +107,14 @@ export async function recordEvaluation(
   // The per-digest cache is written on its own, outside the evidence
   // transaction: it is shared across entities, and holding its rows while
   // waiting for an entity would let writers deadlock.
-  await storeImageResults(ctx, options);
-  const confirmed = await confirmUnchanged(ctx, options);
-  if (confirmed) {
-    return { outcome: 'confirmed', ...confirmed };
+  // After a batch's confirmation (confirmEvaluations) that matched nothing, the
+  // material is stored and the confirmation tried: the transaction decides.
+  if (!options.confirmTried) {
+    await storeImageResults(ctx, options);
+    const confirmed = await confirmUnchanged(ctx, options);
+    if (confirmed) {
+      return { outcome: 'confirmed', ...confirmed };
+    }
   }
   // A concurrent append for the same entity loses on the unique (entity_ref,
   // sequence) constraint; the retry then sees the winner and only confirms.
@@ -338,6 +342,25 @@ async function confirmUnchanged(
   if (!row) {
     return undefined;
   }
+  return confirmedStatus(ctx, options, row);
+}
+
+/**
+ * A confirmed row's status: `detail` written again only when its fingerprint
+ * differs, the rest built from this check's result in memory.
+ */
+async function confirmedStatus(
+  ctx: DbContext,
+  options: StoreOptions<'recordEvaluation'>,
+  row: Pick<StatusRow, ConfirmedColumn> & {
+    entity_state?: string | null;
+    entity_transition?: number | string | null;
+  },
+): Promise<{
+  status: EntityStatus;
+  entityState?: { state: ResidencyState; transition: number } | null;
+}> {
+  const { result } = options;
   const detailKey = detailKeyOf(result);
   if (row.detail_key !== detailKey) {
     // Only over the evidence just confirmed: a writer that appended since has
@@ -371,4 +394,143 @@ async function confirmUnchanged(
         }
       : null,
   };
+}
+
+/** What a confirmation in a batch returns for its entity. */
+export interface BatchConfirmed {
+  status: EntityStatus;
+  entityState?: { state: ResidencyState; transition: number } | null;
+}
+
+/**
+ * The warm path for a page of evaluations at once: every evaluation whose decision
+ * and inputs are those of its status's evidence is confirmed (the same columns as
+ * `confirmUnchanged`, with its claim marked done) in one statement on PostgreSQL,
+ * in one transaction on SQLite. The answer is aligned with `items`: undefined where
+ * nothing was confirmed (no status, other evidence, a concurrent writer changed it,
+ * or the entity's ref came twice), and the caller then records that evaluation on
+ * its own (`recordEvaluation` with `confirmTried`), exactly as a single check would.
+ *
+ * Safe without the advisory lock for the same reason as `confirmUnchanged`: the
+ * update locks each row and PostgreSQL checks the whole condition, the join with
+ * this batch's values included, again on the newest row version after a concurrent
+ * writer commits.
+ */
+export async function confirmEvaluations(
+  ctx: DbContext,
+  items: StoreOptions<'recordEvaluation'>[],
+): Promise<(BatchConfirmed | undefined)[]> {
+  // As in recordEvaluation: the shared per-digest cache first, outside any
+  // transaction (a warm check reused all its material: nothing to write).
+  for (const item of items) {
+    await storeImageResults(ctx, item);
+  }
+  // One row per entity: a second evaluation of the same entity in the batch
+  // goes the single path, after the first.
+  const seen = new Set<string>();
+  const batch: number[] = [];
+  items.forEach((item, i) => {
+    if (!seen.has(item.entityRef)) {
+      seen.add(item.entityRef);
+      batch.push(i);
+    }
+  });
+  const rows = new Map<
+    number,
+    Pick<StatusRow, ConfirmedColumn> & {
+      entity_state?: string | null;
+      entity_transition?: number | string | null;
+    }
+  >();
+  if (batch.length === 0) {
+    return items.map(() => undefined);
+  }
+  if (ctx.sqlite) {
+    // One writer at a time anyway: one transaction instead of one per entity.
+    await ctx.db.transaction(async trx => {
+      for (const i of batch) {
+        const item = items[i];
+        const row = (
+          (await trx(TABLES.status)
+            .where({
+              entity_ref: item.entityRef,
+              evidence_key: evidenceKeyOf(item.result),
+              decision: item.result.decision,
+            })
+            .whereNotNull('evidence_id')
+            .update(timeColumns(ctx, item))
+            .returning([...CONFIRMED_COLUMNS])) as unknown as Pick<
+            StatusRow,
+            ConfirmedColumn
+          >[]
+        )[0];
+        if (row) {
+          await completeIn(trx, item.claim);
+          rows.set(i, row);
+        }
+      }
+    });
+  } else {
+    // The batch's values as one JSON parameter (no limit on bound parameters,
+    // every value typed by the record definition below).
+    const values = batch.map(i => {
+      const item = items[i];
+      return {
+        i,
+        entity_ref: item.entityRef,
+        evidence_key: evidenceKeyOf(item.result),
+        decision: item.result.decision,
+        title: item.title ?? null,
+        inputs_hash: item.inputsHash,
+        checked_at: item.result.checkedAt,
+        lane: item.claim?.lane ?? null,
+        cycle_id: item.claim?.cycleId ?? null,
+        claimed_by: item.claim?.claimedBy ?? null,
+      };
+    });
+    const result = await ctx.db.raw(
+      `with v as (
+         select * from jsonb_to_recordset(?::jsonb) as v(
+           i int, entity_ref text, evidence_key text, decision text, title text,
+           inputs_hash text, checked_at text, lane text, cycle_id text, claimed_by text)
+       ), confirmed as (
+         update ${TABLES.status} s
+            set title = v.title, inputs_hash = v.inputs_hash, updated_at = now(),
+                stale = false, last_attempt = null, checked_at = v.checked_at,
+                last_verified_at = now()
+           from v
+          where s.entity_ref = v.entity_ref
+            and s.evidence_key = v.evidence_key
+            and s.decision = v.decision
+            and s.evidence_id is not null
+         returning v.i, s.entity_ref, s.evidence_id, s.last_verified_at, s.detail_key
+       ), claim as (
+         update ${TABLES.claims} c
+            set done = true
+           from confirmed join v on v.i = confirmed.i
+          where c.entity_ref = v.entity_ref and c.lane = v.lane
+            and c.cycle_id = v.cycle_id and c.claimed_by = v.claimed_by
+       )
+       select confirmed.i, confirmed.evidence_id, confirmed.last_verified_at,
+              confirmed.detail_key, es.state as entity_state,
+              es.transition as entity_transition
+         from confirmed
+         left join ${TABLES.entityState} es on es.entity_ref = confirmed.entity_ref`,
+      [JSON.stringify(values)],
+    );
+    for (const row of result.rows as ({ i: number } & Pick<
+      StatusRow,
+      ConfirmedColumn
+    > & {
+        entity_state: string | null;
+        entity_transition: number | string | null;
+      })[]) {
+      rows.set(Number(row.i), row);
+    }
+  }
+  const out: (BatchConfirmed | undefined)[] = items.map(() => undefined);
+  for (const [i, row] of rows) {
+    out[i] = await confirmedStatus(ctx, items[i], row);
+  }
+  return out;
 }

@@ -541,6 +541,36 @@ async function main() {
     const registrySettings = settingsOf(registryConfig);
     const conc = registrySettings.limits.concurrencyPerRegistry;
 
+    // BENCH_VT_PROBE=1: section 7 run again at several points of this process (stderr
+    // only), to see which earlier section makes the engine slower in-process (issue 14).
+    const probe = async label => {
+      if (!process.env.BENCH_VT_PROBE) return;
+      if (!probe.material) {
+        const { e, close } = makeEngine(registrySettings);
+        const { record } = await e.evaluateEntity({
+          entityRef: 'component:default/probe',
+          images: reg.refs,
+          tenant: TENANT,
+        });
+        await close();
+        probe.material = record.material;
+      }
+      global.gc?.();
+      const r = verificationThroughput(
+        registrySettings,
+        probe.material,
+        reg.refs,
+        key.publicKeyPem,
+      );
+      log(
+        `  probe ${label}: engine ${r.engineCpuMs.toFixed(
+          1,
+        )} floor ${r.floorCpuMs.toFixed(1)} ratio ${r.ratio.toFixed(2)} heap ${(
+          process.memoryUsage().heapUsed / MiB
+        ).toFixed(1)} MiB`,
+      );
+    };
+    await probe('before 1');
     global.gc?.();
     const baseRss = process.memoryUsage().rss;
     const rss = rssSampler();
@@ -568,18 +598,21 @@ async function main() {
     global.gc?.();
     const mem = process.memoryUsage();
     const peakRss = Math.max(rss.peaks.layout ?? 0, rss.peaks.registry ?? 0);
+    await probe('after 1-2');
     log('3. incremental');
     const LI = await incremental('layout', layoutSettings, lay.refs, L);
     const RI = await incremental('registry', registrySettings, reg.refs, R);
     log('4. evidence');
     const EV = await evidence(registrySettings, reg.refs, R, 5);
     rss.stop();
+    await probe('after 3-4');
     const maxRss = process.resourceUsage().maxRSS * 1024;
     log(
       `6. refresh through the refresher and store on PostgreSQL (${N} entities)`,
     );
     noteLoad('6 refresh');
     const RF = await refreshPasses(registrySettings, reg.refs);
+    await probe('after 6');
     log('6b. two replicas, a registry process each');
     noteLoad('6b replicas');
     const RS = await replicaScaling(
@@ -588,6 +621,7 @@ async function main() {
       registry.host,
       dir,
     );
+    await probe('after 6b');
     log('7. verification throughput vs a bare parse + verify loop');
     noteLoad('7 verification');
     const VT = verificationThroughput(
@@ -596,6 +630,20 @@ async function main() {
       reg.refs,
       key.publicKeyPem,
     );
+    // The same measurement in a fresh process (see RESULTS.md, run 13): best-of-7
+    // rounds of a ~50 ms measure move by +-0.1 between runs on this machine, in this
+    // process or alone, so both numbers are shown side by side.
+    const vtInput = join(dir, 'vt.json');
+    writeFileSync(
+      vtInput,
+      JSON.stringify({
+        config: registryConfig,
+        material: R.record.material,
+        refs: reg.refs,
+        publicKeyPem: key.publicKeyPem,
+      }),
+    );
+    const VTF = await runChild('vt-child.js', vtInput, 120_000);
     log(`8. API through the real backend, ${API_N} entities, 50 clients`);
     noteLoad('8 api');
     const API = await apiBench(dir, API_N, {
@@ -1030,6 +1078,14 @@ async function main() {
       VT.ratioWall,
       'x',
     );
+    row(
+      '7 verify',
+      `  same in a fresh process: engine ${fmt(VTF.engineCpuMs)}, floor ${fmt(
+        VTF.floorCpuMs,
+      )} ms CPU`,
+      VTF.ratio,
+      'x',
+    );
     row('7 verify', 'engine, verification cache warm: CPU', VT.warmCpuMs, 'ms');
     row(
       '7 verify',
@@ -1161,7 +1217,7 @@ async function main() {
     Object.assign(out, {
       refresh: { ...RF, warmStatementsPerEntity: warmPerEntity, speedUp },
       replicas: RS,
-      verification: VT,
+      verification: { ...VT, freshProcess: VTF },
       api: API,
       loads,
       floorPerImage,

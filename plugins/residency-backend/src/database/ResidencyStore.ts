@@ -19,6 +19,10 @@ import type {
  * The options of a store method. The interface owns every option shape; the
  * operations in operations/ and the facade take them from here.
  */
+
+/** An entity's recorded residency state (the exceptions' state tracker keeps it). */
+export type RecordedEntityState = { state: ResidencyState; transition: number };
+
 export type StoreOptions<K extends keyof ResidencyStore> = Parameters<
   NonNullable<ResidencyStore[K]>
 >[0];
@@ -105,7 +109,7 @@ export interface ResidencyStore {
      * read in the confirmation's own statement where the database allows it
      * (PostgreSQL): `null` when none is recorded, absent when it was not read.
      */
-    entityState?: { state: ResidencyState; transition: number } | null;
+    entityState?: RecordedEntityState | null;
   }>;
 
   /**
@@ -122,7 +126,7 @@ export interface ResidencyStore {
     (
       | {
           status: EntityStatus;
-          entityState?: { state: ResidencyState; transition: number } | null;
+          entityState?: RecordedEntityState | null;
         }
       | undefined
     )[]

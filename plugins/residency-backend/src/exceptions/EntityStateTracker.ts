@@ -17,10 +17,12 @@ import {
   type AppliedWaiver,
   type ExceptionVerdict,
   type ResidencyException,
-  type ResidencyState,
 } from '@residency-dev/plugin-residency-common';
 import { buildExceptionEventRecord } from '@residency-dev/plugin-residency-node';
-import type { ResidencyStore } from '../database/ResidencyStore';
+import type {
+  RecordedEntityState,
+  ResidencyStore,
+} from '../database/ResidencyStore';
 import type { ExceptionStore, StateChange } from './ExceptionStore';
 import type { ResidencyAlerts } from './ResidencyAlerts';
 
@@ -128,7 +130,7 @@ export class EntityStateTracker {
   async onRecorded(
     status: EntityStatus,
     known?: {
-      entityState?: { state: ResidencyState; transition: number } | null;
+      entityState?: RecordedEntityState | null;
     },
   ): Promise<(StateChange & { verdict: ExceptionVerdict }) | undefined> {
     // A decision no exception can waive has its own state; when that is the

@@ -1,8 +1,8 @@
+import type { EntityStatus } from '@residency-dev/plugin-residency-common';
 import type {
-  EntityStatus,
-  ResidencyState,
-} from '@residency-dev/plugin-residency-common';
-import type { RecordOutcome } from '../database/ResidencyStore';
+  RecordOutcome,
+  RecordedEntityState,
+} from '../database/ResidencyStore';
 
 /** How the check that was just recorded came about. */
 export type RecordedCheck = {
@@ -12,7 +12,7 @@ export type RecordedCheck = {
    * The entity's recorded residency state as the store read it with the record
    * (null: none recorded; absent: not read), so the tracker need not read it again.
    */
-  entityState?: { state: ResidencyState; transition: number } | null;
+  entityState?: RecordedEntityState | null;
 };
 
 /**
@@ -32,7 +32,7 @@ export function afterRecorded(hooks: {
     onRecorded(
       status: EntityStatus,
       known?: {
-        entityState?: { state: ResidencyState; transition: number } | null;
+        entityState?: RecordedEntityState | null;
       },
     ): Promise<{ changed: boolean; first?: boolean } | undefined>;
   };

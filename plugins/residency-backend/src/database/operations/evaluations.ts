@@ -3,15 +3,19 @@ import type {
   EntityResult,
   EntityStatus,
   Reason,
-  ResidencyState,
 } from '@residency-dev/plugin-residency-common';
 import { canonicalJson, sha256Hex } from '../chain';
 import { TABLES, now, type DbContext } from '../tables';
-import type { ClaimKey, RecordOutcome, StoreOptions } from '../ResidencyStore';
+import type {
+  ClaimKey,
+  RecordOutcome,
+  RecordedEntityState,
+  StoreOptions,
+} from '../ResidencyStore';
 import { appendEvidence } from './evidence';
 import { storeImageResults } from './imageResults';
-import { isUniqueViolation, lockEntity, toIso, type StatusRow } from './rows';
-import { getStatus } from './statuses';
+import { isUniqueViolation, lockEntity, type StatusRow } from './rows';
+import { getStatus, statusOf } from './statuses';
 import { claimRow } from './claims';
 
 /** Reason codes of an entity and of its images, deduplicated, entity's first. */
@@ -102,7 +106,7 @@ export async function recordEvaluation(
 ): Promise<{
   status: EntityStatus;
   outcome: RecordOutcome;
-  entityState?: { state: ResidencyState; transition: number } | null;
+  entityState?: RecordedEntityState | null;
 }> {
   // The per-digest cache is written on its own, outside the evidence
   // transaction: it is shared across entities, and holding its rows while
@@ -263,6 +267,39 @@ const CONFIRMED_COLUMNS = [
 ] as const;
 type ConfirmedColumn = (typeof CONFIRMED_COLUMNS)[number];
 
+/** A confirmed row as read back, with the entity's state where it was read too. */
+type ConfirmedRow = Pick<StatusRow, ConfirmedColumn> & {
+  entity_state?: string | null;
+  entity_transition?: number | string | null;
+};
+
+/** What a confirmation returns for its entity. */
+export interface Confirmed {
+  status: EntityStatus;
+  entityState?: RecordedEntityState | null;
+}
+
+/**
+ * The single confirmation's update: the status row of this entity, when its
+ * evidence is this evaluation's, gets the new times (returning what the status
+ * needs back).
+ */
+function confirmUpdate(
+  ctx: DbContext,
+  db: Knex,
+  options: StoreOptions<'recordEvaluation'>,
+) {
+  return db(TABLES.status)
+    .where({
+      entity_ref: options.entityRef,
+      evidence_key: evidenceKeyOf(options.result),
+      decision: options.result.decision,
+    })
+    .whereNotNull('evidence_id')
+    .update(timeColumns(ctx, options))
+    .returning([...CONFIRMED_COLUMNS]);
+}
+
 /**
  * The warm path: the decision and its inputs are those of the status's evidence,
  * so the evaluation only confirms it. One conditional update (with the claim marked
@@ -283,32 +320,11 @@ type ConfirmedColumn = (typeof CONFIRMED_COLUMNS)[number];
 async function confirmUnchanged(
   ctx: DbContext,
   options: StoreOptions<'recordEvaluation'>,
-): Promise<
-  | {
-      status: EntityStatus;
-      entityState?: { state: ResidencyState; transition: number } | null;
-    }
-  | undefined
-> {
-  const { result } = options;
-  const update = ctx
-    .db(TABLES.status)
-    .where({
-      entity_ref: options.entityRef,
-      evidence_key: evidenceKeyOf(result),
-      decision: result.decision,
-    })
-    .whereNotNull('evidence_id')
-    .update(timeColumns(ctx, options))
-    .returning([...CONFIRMED_COLUMNS]);
-  let row:
-    | (Pick<StatusRow, ConfirmedColumn> & {
-        entity_state?: string | null;
-        entity_transition?: number | string | null;
-      })
-    | undefined;
+): Promise<Confirmed | undefined> {
+  const update = confirmUpdate(ctx, ctx.db, options);
+  let row: ConfirmedRow | undefined;
   if (ctx.sqlite) {
-    row = ((await update) as unknown as Pick<StatusRow, ConfirmedColumn>[])[0];
+    row = ((await update) as unknown as ConfirmedRow[])[0];
     if (row && options.claim) {
       await completeIn(ctx.db, options.claim);
     }
@@ -352,14 +368,8 @@ async function confirmUnchanged(
 async function confirmedStatus(
   ctx: DbContext,
   options: StoreOptions<'recordEvaluation'>,
-  row: Pick<StatusRow, ConfirmedColumn> & {
-    entity_state?: string | null;
-    entity_transition?: number | string | null;
-  },
-): Promise<{
-  status: EntityStatus;
-  entityState?: { state: ResidencyState; transition: number } | null;
-}> {
+  row: ConfirmedRow,
+): Promise<Confirmed> {
   const { result } = options;
   const detailKey = detailKeyOf(result);
   if (row.detail_key !== detailKey) {
@@ -373,15 +383,12 @@ async function confirmedStatus(
   // The status is this check's result (the same as the stored one but for its
   // reports' timings) plus the row's columns, built without serialising and
   // parsing it again.
-  const status: EntityStatus = {
-    ...result,
+  const status = statusOf(result, {
+    ...row,
+    checked_at: result.checkedAt,
     stale: false,
-    ...(row.last_verified_at
-      ? { lastVerifiedAt: toIso(row.last_verified_at) }
-      : {}),
-    ...(row.evidence_id ? { evidenceId: row.evidence_id } : {}),
-    ...(options.title ? { title: options.title } : {}),
-  };
+    title: options.title ?? null,
+  });
   if (ctx.sqlite) {
     return { status };
   }
@@ -389,17 +396,11 @@ async function confirmedStatus(
     status,
     entityState: row.entity_state
       ? {
-          state: row.entity_state as ResidencyState,
+          state: row.entity_state as RecordedEntityState['state'],
           transition: Number(row.entity_transition),
         }
       : null,
   };
-}
-
-/** What a confirmation in a batch returns for its entity. */
-export interface BatchConfirmed {
-  status: EntityStatus;
-  entityState?: { state: ResidencyState; transition: number } | null;
 }
 
 /**
@@ -419,7 +420,7 @@ export interface BatchConfirmed {
 export async function confirmEvaluations(
   ctx: DbContext,
   items: StoreOptions<'recordEvaluation'>[],
-): Promise<(BatchConfirmed | undefined)[]> {
+): Promise<(Confirmed | undefined)[]> {
   // As in recordEvaluation: the shared per-digest cache first, outside any
   // transaction (a warm check reused all its material: nothing to write).
   for (const item of items) {
@@ -435,13 +436,7 @@ export async function confirmEvaluations(
       batch.push(i);
     }
   });
-  const rows = new Map<
-    number,
-    Pick<StatusRow, ConfirmedColumn> & {
-      entity_state?: string | null;
-      entity_transition?: number | string | null;
-    }
-  >();
+  const rows = new Map<number, ConfirmedRow>();
   if (batch.length === 0) {
     return items.map(() => undefined);
   }
@@ -451,18 +446,7 @@ export async function confirmEvaluations(
       for (const i of batch) {
         const item = items[i];
         const row = (
-          (await trx(TABLES.status)
-            .where({
-              entity_ref: item.entityRef,
-              evidence_key: evidenceKeyOf(item.result),
-              decision: item.result.decision,
-            })
-            .whereNotNull('evidence_id')
-            .update(timeColumns(ctx, item))
-            .returning([...CONFIRMED_COLUMNS])) as unknown as Pick<
-            StatusRow,
-            ConfirmedColumn
-          >[]
+          (await confirmUpdate(ctx, trx, item)) as unknown as ConfirmedRow[]
         )[0];
         if (row) {
           await completeIn(trx, item.claim);
@@ -518,17 +502,11 @@ export async function confirmEvaluations(
          left join ${TABLES.entityState} es on es.entity_ref = confirmed.entity_ref`,
       [JSON.stringify(values)],
     );
-    for (const row of result.rows as ({ i: number } & Pick<
-      StatusRow,
-      ConfirmedColumn
-    > & {
-        entity_state: string | null;
-        entity_transition: number | string | null;
-      })[]) {
+    for (const row of result.rows as ({ i: number } & ConfirmedRow)[]) {
       rows.set(Number(row.i), row);
     }
   }
-  const out: (BatchConfirmed | undefined)[] = items.map(() => undefined);
+  const out: (Confirmed | undefined)[] = items.map(() => undefined);
   for (const [i, row] of rows) {
     out[i] = await confirmedStatus(ctx, items[i], row);
   }

@@ -20,7 +20,21 @@ import { decodeCursor, encodeCursor, toIso, type StatusRow } from './rows';
  * `detail`, whose reports then describe the check that wrote it.
  */
 export function toStatus(row: StatusRow): EntityStatus {
-  const detail = JSON.parse(row.detail) as EntityResult;
+  return statusOf(JSON.parse(row.detail) as EntityResult, row);
+}
+
+/**
+ * The status of a stored (or just confirmed) EntityResult and its row's own
+ * columns: what `toStatus` reads, and what a confirmation returns without
+ * serialising the result and parsing it back.
+ */
+export function statusOf(
+  detail: EntityResult,
+  row: Pick<
+    StatusRow,
+    'checked_at' | 'stale' | 'last_verified_at' | 'evidence_id' | 'title'
+  > & { last_attempt?: string | null },
+): EntityStatus {
   const lastAttempt = row.last_attempt
     ? JSON.parse(row.last_attempt)
     : undefined;

@@ -499,11 +499,7 @@ export class ResidencyRefresher {
         if (r.ok) {
           summary.evaluated += 1;
         } else {
-          summary.failed += 1;
-          this.#logger.warn(
-            `Residency evaluation of ${decided[i].entity.inputs.entityRef} failed; the claim will be retried`,
-            r.error as Error,
-          );
+          this.#failed(summary, decided[i].entity.inputs.entityRef, r.error);
         }
       });
     }
@@ -568,13 +564,18 @@ export class ResidencyRefresher {
         await this.#release(claim);
         return undefined;
       }
-      summary.failed += 1;
-      this.#logger.warn(
-        `Residency evaluation of ${input.entityRef} failed; the claim will be retried`,
-        error as Error,
-      );
+      this.#failed(summary, input.entityRef, error);
       return undefined;
     }
+  }
+
+  /** A check that failed, in its decision or its record: the claim is retried. */
+  #failed(summary: RefreshSummary, entityRef: string, error: unknown) {
+    summary.failed += 1;
+    this.#logger.warn(
+      `Residency evaluation of ${entityRef} failed; the claim will be retried`,
+      error as Error,
+    );
   }
 
   async #release(claim: {

@@ -50,6 +50,11 @@ export class ReportRecorder {
    */
   constructor(private readonly clock = true) {}
 
+  /** Milliseconds (to the microsecond) from the last check's end to `at`. */
+  private elapsedUntil(at: number): number {
+    return Math.max(0, Math.round((at - this.started) * 1000) / 1000);
+  }
+
   /** Starts timing the next check. */
   start(): void {
     this.started = performance.now();
@@ -70,8 +75,7 @@ export class ReportRecorder {
   ): void {
     const given = own?.durationMs ?? shared.durationMs;
     const at = this.clock || given === undefined ? performance.now() : 0;
-    const durationMs =
-      given ?? Math.max(0, Math.round((at - this.started) * 1000) / 1000);
+    const durationMs = given ?? this.elapsedUntil(at);
     let check: VerificationCheck;
     if (why === undefined)
       check = own
@@ -143,10 +147,7 @@ export class ReportRecorder {
       return;
     }
     const at = performance.now();
-    const durationMs = Math.max(
-      0,
-      Math.round((at - this.started) * 1000) / 1000,
-    );
+    const durationMs = this.elapsedUntil(at);
     this.checks.push({ expand: rec => expand(rec, durationMs) });
     this.deferred = true;
     this.started = at;

@@ -21,6 +21,7 @@
  */
 import type { ImageMaterial } from '@residency-dev/plugin-residency-common';
 import type { Check } from './types';
+import { oncePerFrozen } from '../frozen';
 
 /** At most this many images per configuration; the oldest entries go first. */
 const MAX_ENTRIES = 20_000;
@@ -99,18 +100,14 @@ function sameParts(
 }
 
 /** The identities as text, once per frozen list (the engine's policy is deep-frozen). */
-const identitiesTexts = new WeakMap<object, string>();
+const frozenIdentitiesText = oncePerFrozen((identities: object) =>
+  JSON.stringify(identities),
+);
 
 function identitiesText(identities: unknown): string {
-  if (typeof identities !== 'object' || identities === null)
-    return JSON.stringify(identities ?? null);
-  let text = identitiesTexts.get(identities);
-  if (text === undefined) {
-    text = JSON.stringify(identities);
-    // A list that can still change in place is written out on every use.
-    if (Object.isFrozen(identities)) identitiesTexts.set(identities, text);
-  }
-  return text;
+  return typeof identities === 'object' && identities !== null
+    ? frozenIdentitiesText(identities)
+    : JSON.stringify(identities ?? null);
 }
 
 /** At most this many materials are kept per digest (a digest seen through two sources). */

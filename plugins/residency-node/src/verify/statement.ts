@@ -9,6 +9,7 @@ import {
   type AttestationKind,
 } from '@residency-dev/plugin-residency-common';
 import { VerifyError } from '../errors';
+import { oncePerFrozen } from '../frozen';
 import { isObject, parseStrictJson, StrictJsonError } from './json';
 
 export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
@@ -198,19 +199,10 @@ export function hostOf(uri: string): string | undefined {
   return m[1].toLowerCase().replace(/\.$/, '');
 }
 
-const lowered = new WeakMap<readonly string[], string[]>();
-
 /** The patterns in lower case, once per list (a policy's list serves every URI of every image). */
-function lowerCased(allowed: readonly string[]): string[] {
-  let out = lowered.get(allowed);
-  if (!out) {
-    out = allowed.map(a => a.toLowerCase());
-    // Only a frozen list (the engine's policy snapshot) is remembered: another
-    // caller's array could change after this call.
-    if (Object.isFrozen(allowed)) lowered.set(allowed, out);
-  }
-  return out;
-}
+const lowerCased = oncePerFrozen((allowed: readonly string[]) =>
+  allowed.map(a => a.toLowerCase()),
+);
 
 /** Is `host` allowed by the list (exact, or `*.suffix` for subdomains)? */
 export function hostAllowed(host: string, allowed: string[]): boolean {
